@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  );
+
+/** Environment of every Lambda function and of the local runner; read once at module load. */
+export const RuntimeConfigSchema = z.object({
+  BUCKET_NAME: z.string().min(1),
+  TABLE_NAME: z.string().min(1),
+  IDEMPOTENCY_TABLE_NAME: z.string().min(1).optional(),
+  STATE_MACHINE_ARN: z.string().min(1).optional(),
+  REPORT_SENDER: z.string().email().default('risk-audit@example.com'),
+  REPORT_RECIPIENTS: list.default([]),
+  /** Days a run's per-loan detail items are kept in DynamoDB. */
+  DETAIL_RETENTION_DAYS: z.coerce.number().int().positive().default(400),
+  /** Seconds a presigned link to the archived report stays valid. */
+  REPORT_LINK_EXPIRY_SECONDS: z.coerce.number().int().positive().max(604_800).default(604_800),
+  /** Local time (HH:MM, in TIMEZONE) by which the day's tape should have landed. */
+  TAPE_CUTOFF: z
+    .string()
+    .regex(/^\d{2}:\d{2}$/)
+    .default('05:30'),
+  TIMEZONE: z.string().default('Asia/Shanghai'),
+  WATCHLIST_LIMIT: z.coerce.number().int().positive().default(5_000),
+  POLICY_FILE: z.string().optional(),
+  MAPPING_FILE: z.string().optional(),
+  /** Secret key for the keyed hash of borrower ids in reports (borrowerRef). */
+  BORROWER_REF_KEY: z.string().min(8).default('risk-audit-local-key'),
+});
+export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
+
+/** Parses the environment, failing fast with the names of the variables that are wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const parsed = RuntimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
+    throw new ConfigError(`invalid environment: ${names}`);
+  }
+  return parsed.data;
+}

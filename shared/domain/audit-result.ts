@@ -1,0 +1,156 @@
+/**
+ * The `audit.json` contract of ../shared/spec/audit-result.md as TypeScript types. Field names
+ * are a contract read by the email, the run record and downstream tools: never rename them.
+ */
+
+export const DPD_BUCKETS = ['0', '1-30', '31-60', '61-90', '91-180', '181-360', '361+'] as const;
+export type DpdBucket = (typeof DPD_BUCKETS)[number];
+
+export const CLASSIFICATIONS = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export const IFRS9_STAGES = ['1', '2', '3'] as const;
+export type Ifrs9Stage = (typeof IFRS9_STAGES)[number];
+
+export const MATURITY_BANDS = ['overdue', '0-7', '8-30', '31-90', '91-365', '366+'] as const;
+export type MaturityBand = (typeof MATURITY_BANDS)[number];
+
+export const CREDIT_SCORE_BANDS = ['missing', '<550', '550-599', '600-649', '650-699', '700-749', '750+'] as const;
+export type CreditScoreBand = (typeof CREDIT_SCORE_BANDS)[number];
+
+export const RISK_CATEGORIES = [
+  'credit',
+  'regulatory',
+  'concentration',
+  'vulnerability',
+  'technical',
+  'liquidity',
+] as const;
+export type RiskCategory = (typeof RISK_CATEGORIES)[number];
+
+export type Rating = 'green' | 'amber' | 'red';
+export type AuditStatus = 'ok' | 'partial' | 'failed';
+export type FindingSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+
+export interface CountOutstanding {
+  count: number;
+  outstanding: number;
+}
+
+export interface LoansOutstanding {
+  loans: number;
+  outstanding: number;
+}
+
+export interface AuditInput {
+  rowsRead: number;
+  rowsValid: number;
+  rowsQuarantined: number;
+  quarantineByCode: Record<string, number>;
+  /** sha256 of the tape; for a multi-part tape, of the parts' digests in key order. */
+  sha256: string;
+  /** Added beyond the spec: each part file with its own digest and row count. */
+  parts?: { key: string; sha256: string; bytes: number; rowsRead: number }[];
+  unknownColumns?: string[];
+}
+
+export interface PortfolioSection {
+  loanCount: number;
+  borrowerCount: number;
+  totalPrincipal: number;
+  totalOutstanding: number;
+  weightedAverageRate: number | null;
+  dpdBuckets: Record<DpdBucket, CountOutstanding>;
+  classification: Record<Classification, CountOutstanding>;
+  nplRatio: number | null;
+  ifrs9Stages: Record<Ifrs9Stage, CountOutstanding>;
+  expectedLoss: number;
+  maturityLadder: Record<MaturityBand, number>;
+}
+
+export interface TopBorrower {
+  borrowerRef: string;
+  exposure: number;
+  share: number;
+  loanCount: number;
+}
+
+export interface SegmentShare {
+  count: number;
+  outstanding: number;
+  share: number;
+}
+
+export interface ConcentrationSection {
+  borrowerHhi: number | null;
+  top10BorrowerShare: number | null;
+  largestBorrowerShare: number | null;
+  topBorrowers: TopBorrower[];
+  byIndustry: Record<string, SegmentShare>;
+  byRegion: Record<string, SegmentShare>;
+  byProduct: Record<string, SegmentShare>;
+  industryHhi: number | null;
+  regionHhi: number | null;
+}
+
+export interface ComplianceRuleResult {
+  severity: 'breach' | 'watch';
+  loans: number;
+  borrowers: number;
+  outstanding: number;
+}
+
+export interface ComplianceSection {
+  rules: Record<string, ComplianceRuleResult>;
+}
+
+export interface VulnerabilitySection {
+  flags: Record<string, LoansOutstanding>;
+  anyFlag: LoansOutstanding;
+}
+
+export interface DriftSection {
+  psi: { creditScore: number; product: number; dpdBucket: number } | null;
+  rollRates: Record<string, Record<string, number>> | null;
+  newLoans: number | null;
+}
+
+export interface DataQualitySection {
+  rowsRead: number;
+  rowsQuarantined: number;
+  quarantineRate: number;
+  duplicateLoanIds: number;
+  missingRate: Record<string, number>;
+  rowCountChange: number | null;
+}
+
+export type RatingsSection = Record<RiskCategory | 'overall', Rating>;
+
+export interface Finding {
+  category: RiskCategory;
+  severity: FindingSeverity;
+  code: string;
+  message: string;
+  value: number | string | null;
+  threshold: number | string | null;
+  /** Added beyond the spec: where the rule or threshold comes from (policy source). */
+  source?: string;
+}
+
+export interface AuditResult {
+  schemaVersion: 1;
+  snapshotDate: string;
+  previousSnapshotDate: string | null;
+  status: AuditStatus;
+  /** Added beyond the spec: one readable sentence when status is failed. */
+  error?: string;
+  input: AuditInput;
+  portfolio: PortfolioSection;
+  concentration: ConcentrationSection;
+  compliance: ComplianceSection;
+  vulnerability: VulnerabilitySection;
+  drift: DriftSection;
+  dataQuality: DataQualitySection;
+  ratings: RatingsSection;
+  findings: Finding[];
+}

@@ -1,0 +1,12 @@
+/** Where a run's files live: audit.json, quarantine and score files, partials, report archives. */
+export interface ArtifactStore {
+  put(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
+  /** The object's bytes, or null when it does not exist. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Streams an object, or null when it does not exist. */
+  stream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
+  /** Deletes every object under a prefix (used to clear a re-run's stale partials). */
+  deletePrefix(prefix: string): Promise<number>;
+  /** A time-limited https link to the object, for the email. */
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+}

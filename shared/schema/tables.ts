@@ -1,0 +1,76 @@
+/**
+ * One source of truth for the DynamoDB tables and the bucket layout: the CDK stack and the
+ * embedded local stack both build their resources from these definitions.
+ */
+
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** CDK construct id (a contract: renaming it replaces the table). */
+  constructId: string;
+  /** Table name used locally; on AWS, CloudFormation names the table. */
+  localName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  timeToLiveAttribute?: string;
+  globalSecondaryIndexes: IndexDefinition[];
+}
+
+/** Single table holding run records, leases, loan risk history, watchlists and breaches. */
+export const RISK_TABLE: TableDefinition = {
+  constructId: 'RiskTable',
+  localName: 'risk-audit',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+    {
+      indexName: 'gsi2',
+      partitionKey: { name: 'gsi2pk', type: 'S' },
+      sortKey: { name: 'gsi2sk', type: 'S' },
+    },
+  ],
+};
+
+/** Powertools idempotency records for on-demand invocations. */
+export const IDEMPOTENCY_TABLE: TableDefinition = {
+  constructId: 'IdempotencyTable',
+  localName: 'risk-audit-idempotency',
+  partitionKey: { name: 'id', type: 'S' },
+  timeToLiveAttribute: 'expiration',
+  globalSecondaryIndexes: [],
+};
+
+export const TABLES: readonly TableDefinition[] = [RISK_TABLE, IDEMPOTENCY_TABLE];
+
+/** Bucket used locally; on AWS, CloudFormation names the bucket. */
+export const LOCAL_BUCKET = 'risk-audit-local';
+
+/** Object key layout of the data bucket. */
+export const KEYS = {
+  /** Prefix under which a date's tape (one or more part files) lands. */
+  tapePrefix: (date: string): string => `snapshots/${date}/`,
+  runPrefix: (date: string): string => `runs/${date}/`,
+  audit: (date: string): string => `runs/${date}/audit.json`,
+  quarantine: (date: string): string => `runs/${date}/quarantine.csv`,
+  scores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
+  partial: (date: string, runId: string, shard: number): string =>
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
+  reportHtml: (date: string): string => `runs/${date}/report.html`,
+  reportEml: (date: string): string => `runs/${date}/report.eml`,
+  watchlistCsv: (date: string): string => `runs/${date}/watchlist.csv`,
+} as const;
