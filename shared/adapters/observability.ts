@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'risk-audit';
+
+/** Structured JSON logger shared by every function; never log borrower ids, names or incomes. */
+export const logger = new Logger({ serviceName });
+
+/** CloudWatch EMF metrics under the RiskAudit namespace. */
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'RiskAudit',
+});
+
+/** X-Ray tracer; off outside Lambda (POWERTOOLS_TRACE_ENABLED unset and no Lambda runtime). */
+export const tracer = new Tracer({
+  serviceName,
+  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined && process.env.POWERTOOLS_TRACE_ENABLED !== 'false',
+});
+
+/**
+ * Wraps a step handler with the Powertools middlewares, middleware first, handler last: the
+ * same wrapped handler runs in Lambda and in the local runner.
+ */
+export function withObservability<TEvent, TResult>(
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+) {
+  return middy<TEvent, TResult>({ timeoutEarlyInMillis: 0 })
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics))
+    .handler(handler);
+}

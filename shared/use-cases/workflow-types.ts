@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, 'not a real calendar date');
+
+/** A direct on-demand invocation: exactly `{"snapshotDate": "YYYY-MM-DD"}`, anything else is refused. */
+export const OnDemandRequestSchema = z.object({ snapshotDate: isoDate }).strict();
+export type OnDemandRequest = z.infer<typeof OnDemandRequestSchema>;
+
+/** What starts a run: a date (on demand, re-run, backfill) or the nightly schedule's fire time. */
+export const StartRunEventSchema = z.union([
+  z
+    .object({
+      snapshotDate: isoDate,
+      trigger: z.enum(['on-demand', 'rerun', 'backfill', 's3-arrival', 'local']).default('on-demand'),
+    })
+    .strict(),
+  z.object({ trigger: z.literal('schedule'), scheduledTime: z.string().datetime({ offset: true }) }).strict(),
+]);
+export type StartRunEvent = z.input<typeof StartRunEventSchema>;
+
+export const ByteRangeSchema = z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive() });
+
+/** One unit of the map step: a part file, or a row-aligned byte range of one large part. */
+export const ShardSpecSchema = z.object({
+  runId: z.string().min(1),
+  snapshotDate: isoDate,
+  previousSnapshotDate: isoDate.nullable(),
+  index: z.number().int().nonnegative(),
+  partKey: z.string().min(1),
+  range: ByteRangeSchema.optional(),
+});
+export type ShardSpec = z.infer<typeof ShardSpecSchema>;
+
+/** The plan the prepare step hands to the map and finalize steps. */
+export const RunPlanSchema = z.object({
+  runId: z.string().min(1),
+  snapshotDate: isoDate,
+  previousSnapshotDate: isoDate.nullable(),
+  trigger: z.string(),
+  startedAt: z.string(),
+  parts: z.array(
+    z.object({ key: z.string(), bytes: z.number().int().nonnegative(), lastModified: z.string().nullable() }),
+  ),
+  shards: z.array(ShardSpecSchema),
+});
+export type RunPlan = z.infer<typeof RunPlanSchema>;
+
+export const ShardResultSchema = z.object({
+  index: z.number().int().nonnegative(),
+  partialKey: z.string().min(1),
+  rowsRead: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+});
+export type ShardResult = z.infer<typeof ShardResultSchema>;
+
+export const FinalizeEventSchema = z.object({ plan: RunPlanSchema, shardResults: z.array(ShardResultSchema) });
+export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
+
+export const RunOutcomeSchema = z.object({
+  runId: z.string(),
+  snapshotDate: isoDate,
+  status: z.enum(['ok', 'partial', 'failed']),
+  auditKey: z.string(),
+});
+export type RunOutcome = z.infer<typeof RunOutcomeSchema>;
+
+/** Input of the failure step: whatever of the run is known, plus Step Functions' caught error. */
+export const FailureEventSchema = z.object({
+  snapshotDate: isoDate.optional(),
+  scheduledTime: z.string().optional(),
+  runId: z.string().optional(),
+  plan: RunPlanSchema.optional(),
+  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough(),
+});
+export type FailureEvent = z.infer<typeof FailureEventSchema>;
