@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { TapeUnreadableError } from '../../errors.ts';
+
+/** Running digest and size of a byte stream, filled in as the stream is consumed. */
+export interface ByteTally {
+  sha256: string;
+  bytes: number;
+}
+
+/** Passes bytes through while hashing them, so the digest costs no second read. */
+export async function* tallyBytes(
+  source: AsyncIterable<Uint8Array>,
+  tally: ByteTally,
+): AsyncIterable<Uint8Array> {
+  const hash = createHash('sha256');
+  for await (const chunk of source) {
+    hash.update(chunk);
+    tally.bytes += chunk.byteLength;
+    yield chunk;
+  }
+  tally.sha256 = hash.digest('hex');
+}
+
+/** Joins small chunks (S3 bodies arrive in ~16 KB pieces) so per-chunk costs stay negligible. */
+export async function* coalesce(
+  source: AsyncIterable<Uint8Array>,
+  minBytes = 1 << 20,
+): AsyncIterable<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    size += chunk.byteLength;
+    if (size >= minBytes) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/** Lets the first chunk be inspected (magic bytes) and then replayed. */
+export async function peekFirst(
+  source: AsyncIterable<Uint8Array>,
+): Promise<{ first: Uint8Array | null; stream: AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head = await it.next();
+  const first = head.done ? null : head.value;
+  async function* replay(): AsyncIterable<Uint8Array> {
+    if (first !== null) yield first;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { first, stream: replay() };
+}
+
+/** True when the bytes start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array | null): boolean {
+  return bytes !== null && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** True when the bytes start with the Parquet magic `PAR1`. */
+export function isParquet(bytes: Uint8Array | null): boolean {
+  return (
+    bytes !== null &&
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x41 &&
+    bytes[2] === 0x52 &&
+    bytes[3] === 0x31
+  );
+}
+
+/** Decompresses gzip, turning zlib's terse errors into one sentence naming the file. */
+export async function* gunzipBytes(
+  source: AsyncIterable<Uint8Array>,
+  key: string,
+): AsyncIterable<Uint8Array> {
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  const done = pipeline(Readable.from(source, { objectMode: false }), gunzip).catch(() => undefined);
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const problem = /unexpected end/i.test(message)
+      ? 'its gzip data is truncated (unexpected end of file)'
+      : `its gzip data is corrupt (${message})`;
+    throw new TapeUnreadableError(`tape part ${key} cannot be read: ${problem}`, { cause: error });
+  }
+  await done;
+}
+
+/** Share of CJK characters in a decoded sample; high for Chinese text decoded with the right codec. */
+function cjkShare(text: string): number {
+  let cjk = 0;
+  let letters = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (c > 0x7f) {
+      letters++;
+      if (c >= 0x4e00 && c <= 0x9fff) cjk++;
+    }
+  }
+  return letters === 0 ? 0 : cjk / letters;
+}
+
+/** Names what a non-UTF-8 sample most likely is, for the error sentence. */
+export function describeNonUtf8(sample: Uint8Array): string {
+  const gb = iconv.decode(Buffer.from(sample), 'gb18030');
+  if (!gb.includes('\ufffd') && cjkShare(gb) > 0.9) {
+    return 'it is not UTF-8 and looks like GBK/GB18030-encoded Chinese text (declare `encoding: gbk` in the column mapping)';
+  }
+  const big5 = iconv.decode(Buffer.from(sample), 'big5');
+  if (!big5.includes('\ufffd') && cjkShare(big5) > 0.9) {
+    return 'it is not UTF-8 and looks like Big5-encoded Chinese text (declare `encoding: big5` in the column mapping)';
+  }
+  return 'it is not valid UTF-8 text (declare its `encoding` in the column mapping, e.g. latin1)';
+}
+
+/** Counts NUL bytes; text tapes never hold them, binary files (xlsx, zip, images) almost always do. */
+function hasNul(bytes: Uint8Array): boolean {
+  return bytes.indexOf(0) !== -1;
+}
+
+/**
+ * Decodes bytes to text: UTF-8 (fatal on bad bytes, BOM dropped) unless `encoding` names another
+ * codec for iconv-lite. Refuses binary data with a sentence naming the file.
+ */
+export async function* decodeText(
+  source: AsyncIterable<Uint8Array>,
+  key: string,
+  encoding: string | undefined,
+): AsyncIterable<string> {
+  const enc = (encoding ?? 'utf-8').toLowerCase();
+  const utf8 = enc === 'utf-8' || enc === 'utf8';
+  if (!utf8 && !iconv.encodingExists(enc)) {
+    throw new TapeUnreadableError(`tape part ${key} cannot be read: unknown encoding ${encoding}`);
+  }
+  const decoder = utf8 ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }) : null;
+  const legacy = utf8 ? null : iconv.getDecoder(enc, { stripBOM: true });
+  let first = true;
+  for await (const chunk of source) {
+    if (first && chunk.byteLength > 0) {
+      first = false;
+      if (hasNul(chunk.subarray(0, 8192))) {
+        throw new TapeUnreadableError(
+          `tape part ${key} cannot be read: it is a binary file, not CSV or JSON Lines text`,
+        );
+      }
+    }
+    if (decoder !== null) {
+      try {
+        yield decoder.decode(chunk, { stream: true });
+      } catch (error) {
+        throw new TapeUnreadableError(
+          `tape part ${key} cannot be read: ${describeNonUtf8(chunk.subarray(0, 65536))}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    } else {
+      yield legacy!.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+  }
+  try {
+    const tail = decoder !== null ? decoder.decode() : (legacy!.end() ?? '');
+    if (tail.length > 0) yield tail;
+  } catch (error) {
+    throw new TapeUnreadableError(
+      `tape part ${key} cannot be read: it ends in the middle of a UTF-8 character`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Reads a whole (small) stream into one buffer: parquet footers and page ranges only. */
+export async function collectBytes(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of source) parts.push(c);
+  return Buffer.concat(parts);
+}

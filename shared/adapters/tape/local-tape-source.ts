@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TapeMissingError } from '../../errors.ts';
+import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
+import type { TapePartInput } from './scan-tape.ts';
+
+const READ_CHUNK = 1 << 20;
+
+/** Streams a local file (or a byte range of it) in 1 MB chunks. */
+export function openLocalFile(path: string, range?: ByteRange): AsyncIterable<Uint8Array> {
+  if (range !== undefined && range.end <= range.start) return (async function* () {})();
+  return createReadStream(
+    path,
+    range === undefined
+      ? { highWaterMark: READ_CHUNK }
+      : { start: range.start, end: range.end - 1, highWaterMark: READ_CHUNK },
+  );
+}
+
+/** Files of a directory that are tape parts: hidden and marker files (`.x`, `_SUCCESS`) are skipped. */
+function isPartName(name: string): boolean {
+  return !name.startsWith('.') && !name.startsWith('_');
+}
+
+/**
+ * Tapes on local disk for the CLI: `root` is either one tape file, or a directory holding one
+ * folder per date (`root/2026-11-25/part-*.csv`) or files named with the date.
+ */
+export class LocalTapeSource implements TapeSource {
+  public constructor(private readonly root: string) {}
+
+  /** The part files of a date's tape, sorted by path; empty when none landed. */
+  public async listParts(snapshotDate: string): Promise<TapePart[]> {
+    const info = await stat(this.root).catch(() => null);
+    if (info === null) return [];
+    if (info.isFile()) return [{ key: this.root, bytes: info.size, lastModified: info.mtime }];
+    const dated = join(this.root, snapshotDate);
+    const dir = await stat(dated).catch(() => null);
+    const folder = dir?.isDirectory() === true ? dated : this.root;
+    const names = (await readdir(folder)).filter(isPartName).sort();
+    const picked = folder === dated ? names : names.filter((n) => n.includes(snapshotDate));
+    const parts: TapePart[] = [];
+    for (const name of picked) {
+      const path = join(folder, name);
+      const s = await stat(path);
+      if (s.isFile()) parts.push({ key: path, bytes: s.size, lastModified: s.mtime });
+    }
+    return parts;
+  }
+
+  /** Streams a part's bytes (or a range) without holding it in memory. */
+  public async open(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    return openLocalFile(key, range);
+  }
+}
+
+/** Turns listed parts of any TapeSource into scanTape inputs. */
+export function partInputs(source: TapeSource, parts: readonly TapePart[]): TapePartInput[] {
+  return parts.map((p) => ({
+    key: p.key,
+    bytes: p.bytes,
+    open: (range?: ByteRange) => source.open(p.key, range),
+  }));
+}
+
+/**
+ * The parts of a local tape given as a path: a file is a one-part tape, a directory's files
+ * (sorted) are the parts of one tape. Throws TapeMissingError when nothing is there.
+ */
+export async function localTapeParts(path: string): Promise<TapePartInput[]> {
+  const info = await stat(path).catch(() => null);
+  if (info === null) throw new TapeMissingError(`tape ${path} does not exist`);
+  if (info.isFile())
+    return [{ key: path, bytes: info.size, open: async (range) => openLocalFile(path, range) }];
+  const names = (await readdir(path)).filter(isPartName).sort();
+  const parts: TapePartInput[] = [];
+  for (const name of names) {
+    const file = join(path, name);
+    const s = await stat(file);
+    if (s.isFile())
+      parts.push({ key: file, bytes: s.size, open: async (range) => openLocalFile(file, range) });
+  }
+  if (parts.length === 0) throw new TapeMissingError(`tape folder ${path} holds no part files`);
+  return parts;
+}

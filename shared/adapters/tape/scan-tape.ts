@@ -1,0 +1,462 @@
+import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
+import { CsvScanner, CsvSyntaxError } from '../../domain/tape/csv-scanner.ts';
+import type { IntakeStats, RowSink } from '../../domain/tape/intake.ts';
+import {
+  type ColumnMapping,
+  compileMapping,
+  describeMissingColumns,
+  type MappedPlan,
+} from '../../domain/tape/mapping.ts';
+import { RowValidator } from '../../domain/tape/row-validator.ts';
+import { TapeUnreadableError } from '../../errors.ts';
+import type { ByteRange } from '../../ports/tape-source.ts';
+import {
+  type ByteTally,
+  coalesce,
+  collectBytes,
+  decodeText,
+  gunzipBytes,
+  isGzip,
+  isParquet,
+  peekFirst,
+  tallyBytes,
+} from './byte-streams.ts';
+
+/** Tape file formats; gzip is detected from the bytes, so `csv` covers `.csv.gz` too. */
+export type TapeFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** One part file of a tape, as scanTape reads it. */
+export interface TapePartInput {
+  /** Object key or file path; names the part in errors and quarantine rows. */
+  key: string;
+  /** Streams the part's bytes, or a range of them. */
+  open(range?: ByteRange): Promise<AsyncIterable<Uint8Array>>;
+  /** Size in bytes; required for Parquet (random access) and byte ranges. */
+  bytes?: number;
+  /**
+   * Read only the rows that start inside this byte range (uncompressed CSV or JSON Lines): the
+   * header is read from byte 0, the first partial row is skipped and the last row is finished
+   * past the range's end. Refused for tapes with line breaks inside quoted fields.
+   */
+  range?: ByteRange;
+}
+
+/** Options of one scan. */
+export interface ScanOptions {
+  /** The tape's as-of date (from the S3 prefix or the CLI); rows with another date are quarantined. */
+  snapshotDate?: string | undefined;
+  /** The lender's column mapping; none means canonical headers. */
+  mapping?: ColumnMapping | undefined;
+  /** Forces a format instead of guessing from the key's extension and the first bytes. */
+  format?: TapeFormat | undefined;
+}
+
+/** Intake counts of a scan plus the tape's as-of date (given, or read from its rows). */
+export interface TapeScanResult extends IntakeStats {
+  snapshotDate: string | null;
+}
+
+/** Guesses the format from a key's extension; null when the name says nothing. */
+export function formatFromKey(key: string): TapeFormat | null {
+  const k = key.toLowerCase().replace(/\.(gz|gzip)$/, '');
+  if (k.endsWith('.parquet') || k.endsWith('.pq')) return 'parquet';
+  if (k.endsWith('.jsonl') || k.endsWith('.ndjson') || k.endsWith('.json')) return 'jsonl';
+  if (k.endsWith('.csv') || k.endsWith('.txt')) return 'csv';
+  return null;
+}
+
+function unreadable(key: string, problem: string, cause?: unknown): TapeUnreadableError {
+  return new TapeUnreadableError(
+    `tape part ${key} cannot be read: ${problem}`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/**
+ * Streams every part of a tape through the mapping and the row validator into `sink`, hashing
+ * each part on the way. Bad rows go to the sink's quarantine; an unreadable part throws
+ * TapeUnreadableError naming the part and the problem. The returned counts always satisfy
+ * rows read = rows valid + rows quarantined (checked, or IntakeInvariantError is thrown).
+ */
+export async function scanTape(
+  parts: readonly TapePartInput[],
+  options: ScanOptions,
+  sink: RowSink,
+): Promise<TapeScanResult> {
+  if (parts.length === 0) throw new TapeUnreadableError('the tape has no part files');
+  const validator = new RowValidator(sink, { snapshotDate: options.snapshotDate });
+  const tallies: { key: string; tally: ByteTally; rows: number }[] = [];
+  for (const part of parts) {
+    const before = validator.rowsRead;
+    const tally: ByteTally = { sha256: '', bytes: 0 };
+    await scanPart(part, options, validator, tally);
+    tallies.push({ key: part.key, tally, rows: validator.rowsRead - before });
+  }
+  if (validator.rowsRead === 0 && parts.every((p) => p.range === undefined)) {
+    const what = parts.length === 1 ? `tape part ${parts[0]!.key}` : `the tape (${parts.length} parts)`;
+    throw new TapeUnreadableError(`${what} cannot be read: it has a header but no rows`);
+  }
+  const stats = validator.stats();
+  stats.parts = tallies.map((t) => ({
+    key: t.key,
+    sha256: t.tally.sha256,
+    bytes: t.tally.bytes,
+    rowsRead: t.rows,
+  }));
+  return { ...stats, snapshotDate: validator.snapshotDate };
+}
+
+async function scanPart(
+  part: TapePartInput,
+  options: ScanOptions,
+  validator: RowValidator,
+  tally: ByteTally,
+): Promise<void> {
+  let format = options.format ?? formatFromKey(part.key);
+  if (part.range !== undefined) {
+    if (format === 'parquet') throw unreadable(part.key, 'byte ranges apply to CSV and JSON Lines only');
+    await scanRange(part, part.range, format ?? 'csv', options, validator, tally);
+    return;
+  }
+  const { first, stream } = await peekFirst(await part.open());
+  if (first === null || first.byteLength === 0) {
+    // Drain so the tally is complete, then refuse: an empty part is never a valid tape.
+    for await (const _ of tallyBytes(stream, tally)) void _;
+    throw unreadable(part.key, 'it is empty (0 bytes)');
+  }
+  if (format === 'parquet' || isParquet(first)) {
+    for await (const _ of tallyBytes(stream, tally)) void _;
+    await scanParquet(part, options, validator);
+    return;
+  }
+  let bytes: AsyncIterable<Uint8Array> = tallyBytes(stream, tally);
+  if (isGzip(first)) bytes = gunzipBytes(bytes, part.key);
+  else if (part.key.toLowerCase().endsWith('.gz'))
+    throw unreadable(part.key, 'it is named .gz but is not gzip data');
+  const text = decodeText(coalesce(bytes), part.key, options.mapping?.encoding);
+  if (format === null) {
+    const { first: head, stream: replay } = await peekText(text);
+    format = head.trimStart().startsWith('{') ? 'jsonl' : 'csv';
+    await scanText(replay, format, part.key, options, validator, 1);
+    return;
+  }
+  await scanText(text, format, part.key, options, validator, 1);
+}
+
+async function peekText(
+  source: AsyncIterable<string>,
+): Promise<{ first: string; stream: AsyncIterable<string> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head = await it.next();
+  const first = head.done ? '' : head.value;
+  async function* replay(): AsyncIterable<string> {
+    yield first;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { first, stream: replay() };
+}
+
+/** Compiles the part's plan from its header, refusing a header without a required column. */
+function planFor(key: string, header: readonly string[], options: ScanOptions): MappedPlan {
+  const plan = compileMapping(options.mapping, header);
+  const missing = describeMissingColumns(plan);
+  if (missing !== null) throw unreadable(key, missing);
+  return plan;
+}
+
+async function scanText(
+  text: AsyncIterable<string>,
+  format: 'csv' | 'jsonl',
+  key: string,
+  options: ScanOptions,
+  validator: RowValidator,
+  firstLine: number,
+  header?: readonly string[],
+): Promise<{ sawQuotedLineBreak: boolean }> {
+  if (format === 'jsonl') {
+    await scanJsonLines(text, key, options, validator, firstLine);
+    return { sawQuotedLineBreak: false };
+  }
+  let width = -1;
+  let sawHeader = false;
+  if (header !== undefined) {
+    const plan = planFor(key, header, options);
+    validator.setPart(key, plan);
+    width = header.length;
+    sawHeader = true;
+  }
+  const scanner = new CsvScanner((fields, line, raw, start, end, malformed) => {
+    if (!sawHeader) {
+      sawHeader = true;
+      const plan = planFor(key, fields, options);
+      validator.setPart(key, plan);
+      width = fields.length;
+      return;
+    }
+    validator.acceptFields(fields, line, raw, start, end, width, malformed);
+  }, firstLine);
+  try {
+    let first = true;
+    for await (const chunk of text) {
+      if (first && chunk.length > 0) {
+        first = false;
+        if (chunk.indexOf('\n') === -1 && chunk.indexOf('\r') !== -1 && chunk.length > 1024) {
+          throw unreadable(
+            key,
+            'its lines end with a bare carriage return (old Mac line endings), which is not CSV',
+          );
+        }
+      }
+      scanner.push(chunk);
+    }
+    scanner.end();
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) throw unreadable(key, error.message, error);
+    throw error;
+  }
+  if (!sawHeader) throw unreadable(key, 'it is empty (no header line)');
+  return { sawQuotedLineBreak: scanner.sawQuotedLineBreak };
+}
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'invalid date' : v.toISOString().slice(0, 10);
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x));
+}
+
+async function scanJsonLines(
+  text: AsyncIterable<string>,
+  key: string,
+  options: ScanOptions,
+  validator: RowValidator,
+  firstLine: number,
+): Promise<void> {
+  let keys: string[] | null = null;
+  let fields: string[] = [];
+  let line = firstLine;
+  let pending = '';
+  const handle = (raw: string, at: number): void => {
+    const body = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (body.trim().length === 0) return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(body);
+    } catch {
+      if (keys === null) throw unreadable(key, `its first line (line ${at}) is not JSON`);
+      validator.rejectRow(at, body, 'line is not valid JSON');
+      return;
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      if (keys === null) throw unreadable(key, `its first line (line ${at}) is not a JSON object`);
+      validator.rejectRow(at, body, 'line is not a JSON object');
+      return;
+    }
+    const record = obj as Record<string, unknown>;
+    if (keys === null) {
+      keys = Object.keys(record);
+      fields = new Array<string>(keys.length);
+      validator.setPart(key, planFor(key, keys, options));
+    }
+    for (let i = 0; i < keys.length; i++) fields[i] = cellText(record[keys[i]!]);
+    validator.acceptFields(fields, at, body, 0, body.length, -1, null);
+  };
+  for await (const chunk of text) {
+    const buf = pending.length === 0 ? chunk : pending + chunk;
+    let pos = 0;
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n', pos)) {
+      handle(buf.slice(pos, nl), line);
+      line++;
+      pos = nl + 1;
+    }
+    pending = buf.slice(pos);
+  }
+  if (pending.length > 0) handle(pending, line);
+  if (keys === null) throw unreadable(key, 'it is empty (no JSON lines)');
+}
+
+async function scanParquet(
+  part: TapePartInput,
+  options: ScanOptions,
+  validator: RowValidator,
+): Promise<void> {
+  const size = part.bytes;
+  if (size === undefined) throw unreadable(part.key, 'its size is unknown, which Parquet reading needs');
+  const file = {
+    byteLength: size,
+    slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
+      const buf = await collectBytes(await part.open({ start, end: end ?? size }));
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    },
+  };
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (error) {
+    throw unreadable(part.key, `its Parquet footer is corrupt (${(error as Error).message})`, error);
+  }
+  const header = parquetSchema(metadata).children.map((c) => c.element.name);
+  const plan = planFor(part.key, header, options);
+  validator.setPart(part.key, plan);
+  const fields = new Array<string>(header.length);
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    const first = rowStart;
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        rowStart,
+        rowEnd,
+        rowFormat: 'array',
+        onComplete: (rows: unknown[][]) => {
+          rows.forEach((row, r) => {
+            for (let i = 0; i < header.length; i++) fields[i] = cellText(row[i]);
+            // Parquet has no lines: the row number (1-based) stands in, and the raw text is its JSON.
+            const raw = cellText(Object.fromEntries(header.map((h, i) => [h, row[i]])));
+            validator.acceptFields(fields, first + r + 1, raw, 0, raw.length, -1, null);
+          });
+        },
+      });
+    } catch (error) {
+      if (error instanceof TapeUnreadableError) throw error;
+      throw unreadable(part.key, `its Parquet data is corrupt (${(error as Error).message})`, error);
+    }
+    rowStart = rowEnd;
+  }
+}
+
+/** Bytes [from, to) of a stream, with every newline counted: the prefix before a range. */
+async function countLines(source: AsyncIterable<Uint8Array>): Promise<{ lines: number; lastByte: number }> {
+  let lines = 0;
+  let lastByte = -1;
+  for await (const chunk of source) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    if (chunk.byteLength > 0) lastByte = chunk[chunk.byteLength - 1]!;
+  }
+  return { lines, lastByte };
+}
+
+/** Cuts a byte stream to whole rows: drops through the first newline (unless at a row start), stops after the row holding byte `stopAfter`. */
+async function* alignToRows(
+  source: AsyncIterable<Uint8Array>,
+  skipFirst: boolean,
+  stopAfter: number,
+): AsyncIterable<Uint8Array> {
+  let skipping = skipFirst;
+  let offset = 0; // bytes of the source seen so far
+  for await (const raw of source) {
+    let chunk = raw;
+    let base = offset;
+    offset += raw.byteLength;
+    if (skipping) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) continue;
+      skipping = false;
+      chunk = chunk.subarray(nl + 1);
+      base += nl + 1;
+    }
+    if (base + chunk.byteLength <= stopAfter) {
+      yield chunk;
+      continue;
+    }
+    // The last row owned is the one containing byte stopAfter: end at the first newline at or after it.
+    const from = Math.max(0, stopAfter - base);
+    const nl = chunk.indexOf(10, from);
+    if (nl === -1) {
+      yield chunk;
+      continue;
+    }
+    yield chunk.subarray(0, nl + 1);
+    return;
+  }
+}
+
+async function readHeader(part: TapePartInput, options: ScanOptions): Promise<string[]> {
+  let header: string[] | null = null;
+  const scanner = new CsvScanner((fields) => {
+    header ??= fields;
+    scanner.stop();
+  });
+  const text = decodeText(
+    await part.open({ start: 0, end: Math.min(part.bytes ?? 1 << 20, 1 << 20) }),
+    part.key,
+    options.mapping?.encoding,
+  );
+  for await (const chunk of text) {
+    scanner.push(chunk);
+    if (header !== null) break;
+  }
+  scanner.end();
+  if (header === null) throw unreadable(part.key, 'it is empty (no header line)');
+  return header;
+}
+
+async function scanRange(
+  part: TapePartInput,
+  range: ByteRange,
+  format: TapeFormat,
+  options: ScanOptions,
+  validator: RowValidator,
+  tally: ByteTally,
+): Promise<void> {
+  const size = part.bytes;
+  if (size === undefined) throw unreadable(part.key, 'its size is unknown, which byte-range reading needs');
+  if (range.start < 0 || range.end <= range.start)
+    throw unreadable(part.key, `the byte range ${range.start}-${range.end} is empty`);
+  const probe = await peekFirst(await part.open({ start: 0, end: Math.min(size, 4) }));
+  if (isGzip(probe.first) || isParquet(probe.first)) {
+    throw unreadable(part.key, 'byte ranges apply to uncompressed CSV and JSON Lines only');
+  }
+  const header = format === 'csv' ? await readHeader(part, options) : undefined;
+  // Line numbers stay physical: count the newlines before the range.
+  const prefix =
+    range.start > 0
+      ? await countLines(await part.open({ start: 0, end: range.start }))
+      : { lines: 0, lastByte: 10 };
+  const atRowStart = prefix.lastByte === 10;
+  const firstLine = prefix.lines + (atRowStart ? 1 : 2);
+  if (format === 'csv' && range.start === 0) {
+    // The range holds the header itself: read normally up to the range's end.
+    const aligned = alignToRows(await part.open({ start: 0, end: size }), false, range.end - 1);
+    const { sawQuotedLineBreak } = await scanText(
+      decodeText(coalesce(tallyBytes(aligned, tally)), part.key, options.mapping?.encoding),
+      'csv',
+      part.key,
+      options,
+      validator,
+      1,
+    );
+    if (sawQuotedLineBreak) throw quotedBreaks(part.key);
+    return;
+  }
+  const aligned = alignToRows(
+    await part.open({ start: range.start, end: size }),
+    !atRowStart,
+    range.end - 1 - range.start,
+  );
+  const { sawQuotedLineBreak } = await scanText(
+    decodeText(coalesce(tallyBytes(aligned, tally)), part.key, options.mapping?.encoding),
+    format === 'jsonl' ? 'jsonl' : 'csv',
+    part.key,
+    options,
+    validator,
+    firstLine,
+    header,
+  );
+  if (sawQuotedLineBreak) throw quotedBreaks(part.key);
+}
+
+function quotedBreaks(key: string): TapeUnreadableError {
+  return unreadable(
+    key,
+    'it has line breaks inside quoted fields, so it cannot be read in byte ranges (read it whole)',
+  );
+}

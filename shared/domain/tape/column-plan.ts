@@ -1,0 +1,89 @@
+import { REQUIRED_COLUMNS, TAPE_COLUMNS, type TapeColumn } from '../loan.ts';
+
+/** Evaluates a computed column over a row's source fields: null when an operand is empty, NaN when unparseable. */
+export type FieldExpression = (fields: readonly string[]) => number | null;
+
+/**
+ * How to obtain one canonical column from a source row, resolved once per part so the per-row
+ * loop only reads integers and nullable references.
+ */
+export interface ColumnSpec {
+  column: TapeColumn;
+  /** Source field index, or -1. */
+  index: number;
+  /** Constant text used when index is -1 and expression is null; null when the column is absent. */
+  constant: string | null;
+  /** Computed numeric column. */
+  expression: FieldExpression | null;
+  /** Source value -> canonical value (enum and boolean maps). */
+  values: Map<string, string> | null;
+  /** Canonical value for a non-empty source value missing from `values`; null quarantines it. */
+  otherwise: string | null;
+  /** Multiplier for numeric columns. */
+  scale: number;
+  /** Divisor for numeric columns (100 for percent or fen): dividing keeps 1234 / 100 = 12.34 exact to the last bit. */
+  divisor: number;
+  /** Source date text -> ISO date, or null when not a real date; null means ISO is expected. */
+  date: ((text: string) => string | null) | null;
+  /** Source field index holding whole months to add to this date (maturity from origination + term), or -1. */
+  addMonthsIndex: number;
+}
+
+/** A part's resolved column mapping. */
+export interface ColumnPlan {
+  /** Specs in TAPE_COLUMNS order. */
+  specs: ColumnSpec[];
+  /** Canonical columns the plan can produce. */
+  columns: TapeColumn[];
+  /** Source columns nobody reads. */
+  unknownColumns: string[];
+  /** Required canonical columns the source cannot provide. */
+  missingRequired: TapeColumn[];
+  /** Source header as read. */
+  header: string[];
+}
+
+/** A spec for a column that the source does not carry. */
+export function absentSpec(column: TapeColumn): ColumnSpec {
+  return {
+    column,
+    index: -1,
+    constant: null,
+    expression: null,
+    values: null,
+    otherwise: null,
+    scale: 1,
+    divisor: 1,
+    date: null,
+    addMonthsIndex: -1,
+  };
+}
+
+/** True when the spec yields a value (field, constant or expression). */
+export function specIsPresent(spec: ColumnSpec): boolean {
+  return spec.index >= 0 || spec.constant !== null || spec.expression !== null;
+}
+
+/** Finishes a plan from its specs: present columns, missing required ones and unused source columns. */
+export function finishPlan(specs: ColumnSpec[], header: string[], used: ReadonlySet<number>): ColumnPlan {
+  const columns = specs.filter(specIsPresent).map((s) => s.column);
+  const missingRequired = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
+  const unknownColumns = header.filter((name, i) => !used.has(i) && name.length > 0);
+  return { specs, columns, unknownColumns, missingRequired, header };
+}
+
+/** The plan for a tape whose header already uses the canonical names (no mapping file). */
+export function identityPlan(header: readonly string[]): ColumnPlan {
+  const names = header.map((h) => h.trim());
+  const used = new Set<number>();
+  const specs = TAPE_COLUMNS.map((column) => {
+    const spec = absentSpec(column);
+    const index = names.indexOf(column);
+    if (index >= 0) {
+      spec.index = index;
+      used.add(index);
+    }
+    return spec;
+  });
+  return finishPlan(specs, names, used);
+}

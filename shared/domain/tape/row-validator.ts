@@ -1,0 +1,499 @@
+import { RiskAuditError } from '../../errors.ts';
+import {
+  BORROWER_TYPES,
+  type BorrowerType,
+  type Loan,
+  OPTIONAL_COLUMNS,
+  PRODUCTS,
+  type Product,
+} from '../loan.ts';
+import type { ColumnPlan, ColumnSpec } from './column-plan.ts';
+import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
+import {
+  addMonthsIso,
+  isCurrencyCode,
+  isIsoDate,
+  NUMBER_MISSING,
+  NUMBER_NOT_FINITE,
+  NUMBER_OK,
+  parseBooleanCell,
+  parsedNumber,
+  parseNumberCell,
+} from './values.ts';
+
+/** Machine-readable quarantine reason codes (loan-tape.md "Row validity"). */
+export const QUARANTINE_CODES = {
+  /** The row cannot be split into the header's columns (wrong field count, bad JSON, broken quoting). */
+  MALFORMED_ROW: 'MALFORMED_ROW',
+  /** A required column is empty or absent. */
+  MISSING_REQUIRED: 'MISSING_REQUIRED',
+  /** A number column holds text that is not a number. */
+  UNPARSEABLE_NUMBER: 'UNPARSEABLE_NUMBER',
+  /** A number column holds NaN or an infinity. */
+  NOT_FINITE: 'NOT_FINITE',
+  /** An integer column holds a fraction. */
+  NOT_INTEGER: 'NOT_INTEGER',
+  /** A number is negative where it may not be. */
+  NEGATIVE: 'NEGATIVE',
+  /** principal or term_months is zero. */
+  NOT_POSITIVE: 'NOT_POSITIVE',
+  /** own_funding_share is outside 0..1. */
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  /** A date is unparseable or not a real calendar date. */
+  INVALID_DATE: 'INVALID_DATE',
+  /** A boolean is none of true/false, 1/0, yes/no, Y/N. */
+  INVALID_BOOLEAN: 'INVALID_BOOLEAN',
+  /** borrower_type, product or currency lies outside its allowed set. */
+  VALUE_NOT_ALLOWED: 'VALUE_NOT_ALLOWED',
+  /** outstanding_principal > principal * 1.5. */
+  OUTSTANDING_EXCEEDS_PRINCIPAL: 'OUTSTANDING_EXCEEDS_PRINCIPAL',
+  /** maturity_date < origination_date. */
+  MATURITY_BEFORE_ORIGINATION: 'MATURITY_BEFORE_ORIGINATION',
+  /** origination_date > snapshot_date. */
+  ORIGINATION_AFTER_SNAPSHOT: 'ORIGINATION_AFTER_SNAPSHOT',
+  /** The row's snapshot_date differs from the tape's. */
+  SNAPSHOT_DATE_MISMATCH: 'SNAPSHOT_DATE_MISMATCH',
+  /** loan_id repeats an earlier row of the tape (the first row wins). */
+  DUPLICATE_LOAN_ID: 'DUPLICATE_LOAN_ID',
+} as const;
+export type QuarantineCode = keyof typeof QUARANTINE_CODES;
+
+/** rows read = rows valid + rows quarantined was violated: a bug, never a data problem. */
+export class IntakeInvariantError extends RiskAuditError {}
+
+/** Throws when the intake counts do not add up, so a run never publishes figures that lose rows. */
+export function assertIntakeInvariant(
+  stats: Pick<IntakeStats, 'rowsRead' | 'rowsValid' | 'rowsQuarantined' | 'parts'>,
+): void {
+  if (stats.rowsRead !== stats.rowsValid + stats.rowsQuarantined) {
+    throw new IntakeInvariantError(
+      `intake lost rows: ${stats.rowsRead} read but ${stats.rowsValid} valid + ${stats.rowsQuarantined} quarantined`,
+    );
+  }
+  let partRows = 0;
+  for (const p of stats.parts) partRows += p.rowsRead;
+  if (stats.parts.length > 0 && partRows !== stats.rowsRead) {
+    throw new IntakeInvariantError(
+      `intake lost rows: parts hold ${partRows} rows but ${stats.rowsRead} were read`,
+    );
+  }
+}
+
+/** Options of a validation pass over one tape. */
+export interface RowValidatorOptions {
+  /** The tape's as-of date; when absent, the first row with a valid snapshot_date sets it. */
+  snapshotDate?: string | undefined;
+}
+
+const BORROWER_TYPE_SET: ReadonlySet<string> = new Set(BORROWER_TYPES);
+const PRODUCT_SET: ReadonlySet<string> = new Set(PRODUCTS);
+
+// Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
+const C_SNAPSHOT = 0;
+const C_LOAN = 1;
+const C_BORROWER = 2;
+const C_BTYPE = 3;
+const C_PRODUCT = 4;
+const C_PRINCIPAL = 5;
+const C_OUTSTANDING = 6;
+const C_RATE = 7;
+const C_TERM = 8;
+const C_ORIG = 9;
+const C_MAT = 10;
+const C_DPD = 11;
+const C_CURRENCY = 12;
+const C_REGION = 13;
+const C_INDUSTRY = 14;
+const C_MERCHANT = 15;
+const C_AGE = 16;
+const C_INCOME = 17;
+const C_DEBT = 18;
+const C_LENDERS = 19;
+const C_SCORE = 20;
+const C_STUDENT = 21;
+const C_OWN_SHARE = 22;
+
+// Number constraints.
+const ANY = 0;
+const NON_NEGATIVE = 1;
+const POSITIVE = 2;
+
+/**
+ * Validates rows of one tape into Loans or QuarantinedRows and counts them. One instance per tape
+ * (it remembers loan ids for duplicates); call setPart() before each part's rows.
+ */
+export class RowValidator {
+  private specs: ColumnSpec[] = [];
+  private partKey = '';
+  private partRows = 0;
+  private codes: string[] | null = null;
+  private details: string[] | null = null;
+  private readonly seen = new Set<string>();
+  private tapeDate: string | null;
+  private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
+  private readonly partsRead: { key: string; rowsRead: number }[] = [];
+  private readonly columns = new Set<string>();
+  private readonly unknown = new Set<string>();
+  public rowsRead = 0;
+  public rowsValid = 0;
+  public rowsQuarantined = 0;
+  public duplicateLoanIds = 0;
+  public readonly quarantineByCode: Record<string, number> = {};
+
+  public constructor(
+    private readonly sink: RowSink,
+    options: RowValidatorOptions = {},
+  ) {
+    this.tapeDate = options.snapshotDate ?? null;
+  }
+
+  /** The tape's as-of date (given, or taken from its first row with a valid snapshot_date). */
+  public get snapshotDate(): string | null {
+    return this.tapeDate;
+  }
+
+  /** Starts a part: its rows are read through `plan` and quarantined under `key`. */
+  public setPart(key: string, plan: ColumnPlan): void {
+    this.endPart();
+    this.partKey = key;
+    this.partRows = 0;
+    this.specs = plan.specs;
+    for (const c of plan.columns) this.columns.add(c);
+    for (const c of plan.unknownColumns) this.unknown.add(c);
+  }
+
+  private endPart(): void {
+    if (this.partKey !== '' || this.partRows > 0)
+      this.partsRead.push({ key: this.partKey, rowsRead: this.partRows });
+    this.partKey = '';
+    this.partRows = 0;
+  }
+
+  /** Quarantines a row that could not be split into fields (bad JSON, broken quoting). */
+  public rejectRow(line: number, raw: string, detail: string): void {
+    this.rowsRead++;
+    this.partRows++;
+    this.codes = [QUARANTINE_CODES.MALFORMED_ROW];
+    this.details = [detail];
+    this.quarantine(line, raw);
+  }
+
+  /**
+   * Validates one row given as source fields; `text.slice(start, end)` is its raw text, sliced
+   * only when the row is quarantined. `expectedFields` is the header width (-1 to skip the check).
+   */
+  public acceptFields(
+    fields: readonly string[],
+    line: number,
+    text: string,
+    start: number,
+    end: number,
+    expectedFields: number,
+    malformed: string | null,
+  ): void {
+    this.rowsRead++;
+    this.partRows++;
+    this.codes = null;
+    this.details = null;
+    if (malformed !== null || (expectedFields >= 0 && fields.length !== expectedFields)) {
+      this.issue(
+        QUARANTINE_CODES.MALFORMED_ROW,
+        malformed ?? `row has ${fields.length} fields but the header has ${expectedFields}`,
+      );
+      this.quarantine(line, text.slice(start, end));
+      return;
+    }
+    const s = this.specs;
+
+    const snapshotDate = this.date(s[C_SNAPSHOT]!, fields, true);
+    const loanId = keep(this.str(s[C_LOAN]!, fields, true));
+    const borrowerId = keep(this.str(s[C_BORROWER]!, fields, true));
+    const borrowerType = this.str(s[C_BTYPE]!, fields, true);
+    if (borrowerType !== null && !BORROWER_TYPE_SET.has(borrowerType)) {
+      this.issue(
+        QUARANTINE_CODES.VALUE_NOT_ALLOWED,
+        `borrower_type: not one of ${BORROWER_TYPES.join(', ')}`,
+      );
+    }
+    const product = this.str(s[C_PRODUCT]!, fields, true);
+    if (product !== null && !PRODUCT_SET.has(product)) {
+      this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, `product: not one of ${PRODUCTS.join(', ')}`);
+    }
+    const principal = this.num(s[C_PRINCIPAL]!, fields, true, POSITIVE, false);
+    const outstanding = this.num(s[C_OUTSTANDING]!, fields, true, NON_NEGATIVE, false);
+    const annualRate = this.num(s[C_RATE]!, fields, true, NON_NEGATIVE, false);
+    const termMonths = this.num(s[C_TERM]!, fields, true, POSITIVE, true);
+    const originationDate = this.date(s[C_ORIG]!, fields, true);
+    const maturityDate = this.date(s[C_MAT]!, fields, true);
+    const daysPastDue = this.num(s[C_DPD]!, fields, true, NON_NEGATIVE, true);
+    let currency = this.str(s[C_CURRENCY]!, fields, false);
+    if (currency !== null && !isCurrencyCode(currency)) {
+      this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, 'currency: not a three-letter ISO 4217 code');
+    }
+    const region = this.str(s[C_REGION]!, fields, false);
+    const industry = this.str(s[C_INDUSTRY]!, fields, false);
+    const merchantId = keep(this.str(s[C_MERCHANT]!, fields, false));
+    const borrowerAge = this.num(s[C_AGE]!, fields, false, NON_NEGATIVE, true);
+    const annualIncome = this.num(s[C_INCOME]!, fields, false, NON_NEGATIVE, false);
+    const monthlyDebt = this.num(s[C_DEBT]!, fields, false, NON_NEGATIVE, false);
+    const otherLenders = this.num(s[C_LENDERS]!, fields, false, NON_NEGATIVE, true);
+    const creditScore = this.num(s[C_SCORE]!, fields, false, NON_NEGATIVE, true);
+    const isStudent = this.bool(s[C_STUDENT]!, fields);
+    let ownShare = this.num(s[C_OWN_SHARE]!, fields, false, NON_NEGATIVE, false);
+    if (ownShare !== null && ownShare > 1) {
+      this.issue(QUARANTINE_CODES.OUT_OF_RANGE, 'own_funding_share: above 1');
+    }
+
+    if (principal !== null && outstanding !== null && outstanding > principal * 1.5) {
+      this.issue(
+        QUARANTINE_CODES.OUTSTANDING_EXCEEDS_PRINCIPAL,
+        'outstanding_principal: above 1.5 x principal',
+      );
+    }
+    if (originationDate !== null && maturityDate !== null && maturityDate < originationDate) {
+      this.issue(QUARANTINE_CODES.MATURITY_BEFORE_ORIGINATION, 'maturity_date: before origination_date');
+    }
+    if (snapshotDate !== null) {
+      if (this.tapeDate === null) this.tapeDate = snapshotDate;
+      if (snapshotDate !== this.tapeDate) {
+        this.issue(
+          QUARANTINE_CODES.SNAPSHOT_DATE_MISMATCH,
+          `snapshot_date: differs from the tape's ${this.tapeDate}`,
+        );
+      }
+      if (originationDate !== null && originationDate > snapshotDate) {
+        this.issue(QUARANTINE_CODES.ORIGINATION_AFTER_SNAPSHOT, 'origination_date: after snapshot_date');
+      }
+    }
+    if (loanId !== null) {
+      const seen = this.seen;
+      const before = seen.size;
+      seen.add(loanId);
+      if (seen.size === before) {
+        this.duplicateLoanIds++;
+        this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
+      }
+    }
+
+    if (this.codes !== null) {
+      this.quarantine(line, text.slice(start, end));
+      return;
+    }
+    const missing = this.missing;
+    if (currency === null) {
+      missing[0]!++;
+      currency = 'CNY';
+    }
+    if (region === null) missing[1]!++;
+    if (industry === null) missing[2]!++;
+    if (merchantId === null) missing[3]!++;
+    if (borrowerAge === null) missing[4]!++;
+    if (annualIncome === null) missing[5]!++;
+    if (monthlyDebt === null) missing[6]!++;
+    if (otherLenders === null) missing[7]!++;
+    if (creditScore === null) missing[8]!++;
+    if (isStudent === null) missing[9]!++;
+    if (ownShare === null) {
+      missing[10]!++;
+      ownShare = 1;
+    }
+    this.rowsValid++;
+    const loan: Loan = {
+      snapshotDate: snapshotDate!,
+      loanId: loanId!,
+      borrowerId: borrowerId!,
+      borrowerType: borrowerType as BorrowerType,
+      product: product as Product,
+      principal: principal!,
+      outstandingPrincipal: outstanding!,
+      annualRate: annualRate!,
+      termMonths: termMonths!,
+      originationDate: originationDate!,
+      maturityDate: maturityDate!,
+      daysPastDue: daysPastDue!,
+      currency,
+      region,
+      industry,
+      merchantId,
+      borrowerAge,
+      annualIncome,
+      monthlyDebtPayments: monthlyDebt,
+      otherLendersCount: otherLenders,
+      creditScore,
+      isStudent,
+      ownFundingShare: ownShare,
+    };
+    this.sink.loan(loan);
+  }
+
+  /** Counts so far; throws IntakeInvariantError if rows were lost. */
+  public stats(): IntakeStats {
+    this.endPart();
+    const missingCounts: Record<string, number> = {};
+    OPTIONAL_COLUMNS.forEach((c, i) => {
+      missingCounts[c] = this.missing[i] ?? 0;
+    });
+    const stats: IntakeStats = {
+      rowsRead: this.rowsRead,
+      rowsValid: this.rowsValid,
+      rowsQuarantined: this.rowsQuarantined,
+      quarantineByCode: { ...this.quarantineByCode },
+      duplicateLoanIds: this.duplicateLoanIds,
+      missingCounts,
+      parts: this.partsRead.map((p) => ({ key: p.key, sha256: '', bytes: 0, rowsRead: p.rowsRead })),
+      columns: [...this.columns].sort(),
+      unknownColumns: [...this.unknown].sort(),
+    };
+    assertIntakeInvariant(stats);
+    return stats;
+  }
+
+  private issue(code: string, detail: string): void {
+    if (this.codes === null) {
+      this.codes = [code];
+      this.details = [detail];
+      return;
+    }
+    if (!this.codes.includes(code)) this.codes.push(code);
+    this.details!.push(detail);
+  }
+
+  private quarantine(line: number, raw: string): void {
+    const codes = this.codes ?? [];
+    for (const c of codes) this.quarantineByCode[c] = (this.quarantineByCode[c] ?? 0) + 1;
+    this.rowsQuarantined++;
+    const row: QuarantinedRow = {
+      part: this.partKey,
+      line,
+      raw,
+      codes,
+      detail: (this.details ?? []).join('; '),
+    };
+    this.sink.quarantine(row);
+  }
+
+  /** The cell's text after rename, constant and value map; '' when absent or empty. */
+  private text(spec: ColumnSpec, fields: readonly string[]): string {
+    let t: string;
+    if (spec.index >= 0) {
+      t = fields[spec.index] ?? '';
+      if (t.length > 0) t = t.trim();
+    } else {
+      t = spec.constant ?? '';
+    }
+    const values = spec.values;
+    if (values !== null && t.length > 0) {
+      const mapped = values.get(t);
+      if (mapped !== undefined) t = mapped;
+      else if (spec.otherwise !== null) t = spec.otherwise;
+    }
+    return t;
+  }
+
+  private missingRequired(spec: ColumnSpec): null {
+    this.issue(QUARANTINE_CODES.MISSING_REQUIRED, `${spec.column}: missing`);
+    return null;
+  }
+
+  private str(spec: ColumnSpec, fields: readonly string[], required: boolean): string | null {
+    const t = this.text(spec, fields);
+    if (t.length === 0) return required ? this.missingRequired(spec) : null;
+    return t;
+  }
+
+  private num(
+    spec: ColumnSpec,
+    fields: readonly string[],
+    required: boolean,
+    constraint: number,
+    integer: boolean,
+  ): number | null {
+    let v: number;
+    if (spec.expression !== null) {
+      const r = spec.expression(fields);
+      if (r === null) return required ? this.missingRequired(spec) : null;
+      if (Number.isNaN(r) || r === Number.POSITIVE_INFINITY || r === Number.NEGATIVE_INFINITY) {
+        this.issue(
+          Number.isNaN(r) ? QUARANTINE_CODES.UNPARSEABLE_NUMBER : QUARANTINE_CODES.NOT_FINITE,
+          `${spec.column}: computed value is not a finite number`,
+        );
+        return null;
+      }
+      v = r;
+    } else {
+      const status = parseNumberCell(this.text(spec, fields));
+      if (status !== NUMBER_OK) {
+        if (status === NUMBER_MISSING) return required ? this.missingRequired(spec) : null;
+        if (status === NUMBER_NOT_FINITE)
+          this.issue(QUARANTINE_CODES.NOT_FINITE, `${spec.column}: not finite`);
+        else this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: not a number`);
+        return null;
+      }
+      v = parsedNumber.value;
+    }
+    if (spec.scale !== 1) v *= spec.scale;
+    if (spec.divisor !== 1) v /= spec.divisor;
+    if (integer && !Number.isInteger(v)) {
+      this.issue(QUARANTINE_CODES.NOT_INTEGER, `${spec.column}: not a whole number`);
+      return null;
+    }
+    if (constraint !== ANY && v <= 0) {
+      if (v < 0) {
+        this.issue(QUARANTINE_CODES.NEGATIVE, `${spec.column}: negative`);
+        return null;
+      }
+      if (constraint === POSITIVE) {
+        this.issue(QUARANTINE_CODES.NOT_POSITIVE, `${spec.column}: zero`);
+        return null;
+      }
+      if (v === 0) v = 0; // -0 -> 0
+    }
+    return v;
+  }
+
+  private date(spec: ColumnSpec, fields: readonly string[], required: boolean): string | null {
+    const t = this.text(spec, fields);
+    if (t.length === 0) return required ? this.missingRequired(spec) : null;
+    let iso: string | null;
+    if (spec.date !== null) iso = spec.date(t);
+    else iso = isIsoDate(t) ? t : null;
+    if (iso === null) {
+      this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: not a real calendar date`);
+      return null;
+    }
+    if (spec.addMonthsIndex >= 0) {
+      const status = parseNumberCell((fields[spec.addMonthsIndex] ?? '').trim());
+      if (status !== NUMBER_OK || !Number.isInteger(parsedNumber.value)) {
+        this.issue(
+          status === NUMBER_MISSING ? QUARANTINE_CODES.MISSING_REQUIRED : QUARANTINE_CODES.NOT_INTEGER,
+          `${spec.column}: months to add are not a whole number`,
+        );
+        return null;
+      }
+      iso = addMonthsIso(iso, parsedNumber.value);
+    }
+    return iso;
+  }
+
+  private bool(spec: ColumnSpec, fields: readonly string[]): boolean | null {
+    const t = this.text(spec, fields);
+    if (t.length === 0) return null;
+    const b = parseBooleanCell(t);
+    if (b === null) this.issue(QUARANTINE_CODES.INVALID_BOOLEAN, `${spec.column}: not a boolean`);
+    return b;
+  }
+}
+
+/** Ids outlive the chunk they came from (sinks keep loans, the validator keeps ids): detach long ones. */
+function keep(s: string | null): string | null {
+  return s === null || s.length < 13 ? s : detach(s);
+}
+
+/**
+ * Copies a string so that it does not pin the multi-megabyte chunk it was sliced from (V8 keeps
+ * substrings of 13+ characters as views of their parent); the id set lives for the whole tape.
+ */
+export function detach(s: string): string {
+  // The concatenation is flattened into a fresh small string; the slice then points into that.
+  return ` ${s}`.slice(1);
+}

@@ -1,0 +1,131 @@
+/**
+ * Cell-level parsers shared by every reader. They are plain character loops because they run
+ * for every cell of every row (millions per night); none of them allocates on success.
+ */
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** True for a leap year of the proleptic Gregorian calendar. */
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** Days in a month (1-12) of a year. */
+export function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+/** True when the numbers form a real calendar date (years 1000-9999, so it prints as YYYY). */
+export function isCalendarDate(year: number, month: number, day: number): boolean {
+  return (
+    Number.isInteger(year) &&
+    year >= 1000 &&
+    year <= 9999 &&
+    Number.isInteger(month) &&
+    month >= 1 &&
+    month <= 12 &&
+    Number.isInteger(day) &&
+    day >= 1 &&
+    day <= daysInMonth(year, month)
+  );
+}
+
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+}
+
+/** True when `s` is exactly `YYYY-MM-DD` and a real calendar date (2026-02-30 is not). */
+export function isIsoDate(s: string): boolean {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const month = digit(s, 5) * 10 + digit(s, 6);
+  const day = digit(s, 8) * 10 + digit(s, 9);
+  return isCalendarDate(year, month, day);
+}
+
+/** Formats a calendar date as `YYYY-MM-DD`. */
+export function formatIsoDate(year: number, month: number, day: number): string {
+  return `${year}-${month < 10 ? '0' : ''}${month}-${day < 10 ? '0' : ''}${day}`;
+}
+
+/** Adds whole months to an ISO date, clamping the day to the month's end (2026-01-31 + 1 = 2026-02-28). */
+export function addMonthsIso(iso: string, months: number): string {
+  const year = Number(iso.slice(0, 4));
+  const month = Number(iso.slice(5, 7));
+  const day = Number(iso.slice(8, 10));
+  const total = year * 12 + (month - 1) + months;
+  const y = Math.floor(total / 12);
+  const m = total - y * 12 + 1;
+  return formatIsoDate(y, m, Math.min(day, daysInMonth(y, m)));
+}
+
+/** Whole days from ISO date `a` to ISO date `b` (positive when b is later). */
+export function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
+
+/** Outcome of parsing a number cell; NUMBER_OK leaves the value in `parsedNumber.value`. */
+export const NUMBER_OK = 0;
+export const NUMBER_MISSING = 1;
+export const NUMBER_UNPARSEABLE = 2;
+export const NUMBER_NOT_FINITE = 3;
+
+/** Scratch result of parseNumberCell, reused to keep the per-cell path allocation-free. */
+export const parsedNumber = { value: 0 };
+
+/**
+ * Parses a decimal cell: empty is missing, `NaN`/`Infinity` are not finite, anything Number()
+ * rejects (or a hex/binary/octal literal, or thousands separators) is unparseable.
+ */
+export function parseNumberCell(s: string): number {
+  const n = s.length;
+  if (n === 0) return NUMBER_MISSING;
+  const v = Number(s);
+  if (Number.isNaN(v)) {
+    const t = s.trim().toLowerCase();
+    return t === 'nan' || t === '+nan' || t === '-nan' ? NUMBER_NOT_FINITE : NUMBER_UNPARSEABLE;
+  }
+  if (v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) return NUMBER_NOT_FINITE;
+  if (n > 1) {
+    // Number() accepts 0x1F, 0b1, 0o7: no tape means those, so refuse rather than guess.
+    const c = s.charCodeAt(1) | 32;
+    if ((c === 120 || c === 98 || c === 111) && s.charCodeAt(0) === 48) return NUMBER_UNPARSEABLE;
+  }
+  // Number('  ') is 0: a blank cell is unknown, never zero.
+  if (v === 0 && s.trim().length === 0) return NUMBER_MISSING;
+  parsedNumber.value = v;
+  return NUMBER_OK;
+}
+
+/** Parses a boolean cell (true/false, 1/0, yes/no, Y/N, any case); null when it is none of them. */
+export function parseBooleanCell(s: string): boolean | null {
+  switch (s.length) {
+    case 1: {
+      const c = s.charCodeAt(0) | 32;
+      if (c === 121 || s === '1') return true; // y
+      if (c === 110 || s === '0') return false; // n
+      return null;
+    }
+    case 2:
+      return s.toLowerCase() === 'no' ? false : null;
+    case 3:
+      return s.toLowerCase() === 'yes' ? true : null;
+    case 4:
+      return s.toLowerCase() === 'true' ? true : null;
+    case 5:
+      return s.toLowerCase() === 'false' ? false : null;
+    default:
+      return null;
+  }
+}
+
+/** True for an ISO 4217-shaped currency code (three upper-case letters). */
+export function isCurrencyCode(s: string): boolean {
+  if (s.length !== 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 65 || c > 90) return false;
+  }
+  return true;
+}
