@@ -1,0 +1,397 @@
+/**
+ * The mergeable portfolio accumulator. One pass over a shard's valid loans (`add`, the hot loop)
+ * fills counters; `toPartial` turns them into a plain JSON value that Lambdas pass through S3;
+ * `mergePartials` combines two shards; `finalizeAudit` (finalize.ts) turns a partial into the audit.
+ *
+ * Exactness: amounts are accounted in integer fen (round(yuan x 100)), so every outstanding and
+ * principal sum is an integer sum, exact below 2^53 fen (90 trillion yuan) whatever the order.
+ * Sums of non-integer terms (rate x outstanding, expected loss, partner-funded outstanding) use the
+ * exact summation of exact-sum.ts. Counts are integers; per-borrower state merges by addition, max
+ * and OR. So any split into shards and any merge order give bit-identical audits.
+ */
+import {
+  CLASSIFICATIONS,
+  CREDIT_SCORE_BANDS,
+  DPD_BUCKETS,
+  IFRS9_STAGES,
+  MATURITY_BANDS,
+} from '../audit-result.ts';
+import { type Loan, PRODUCTS } from '../loan.ts';
+import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
+import type { Policy } from '../policy/policy.ts';
+import {
+  BorrowerTable,
+  mergeSerializedBorrowers,
+  type SerializedBorrowers,
+  serializeBorrowers,
+  TYPE_ENTERPRISE,
+  TYPE_INDIVIDUAL,
+} from './borrower-table.ts';
+import { creditBandIndex, maturityBandIndex } from './buckets.ts';
+import { isoDayNumber } from './dates.ts';
+import { exactAdd, exactMerge } from './exact-sum.ts';
+import { hash64 } from './hash.ts';
+import type { PreviousTape } from './previous-tape.ts';
+import { createLoanAssessor, GRADES, type LoanAssessment } from './scorecard.ts';
+
+/** What finalize needs of the previous tape: identical in every shard's partial. */
+export interface PreviousSummary {
+  snapshotDate: string | null;
+  validCount: number;
+  dpdCounts: number[];
+  creditBandCounts: number[];
+  productCounts: number[];
+}
+
+/** Count and outstanding (fen) of one segment value (industry or region). */
+export type SegmentCounter = [count: number, fen: number];
+
+/**
+ * A shard's accumulated audit state: plain JSON, mergeable with `mergePartials`. Array fields follow
+ * the order of the constants in audit-result.ts (DPD_BUCKETS, CLASSIFICATIONS, ...); amounts are fen.
+ */
+export interface PartialAudit {
+  kind: 'risk-audit-partial';
+  version: 1;
+  /** Codes of the enabled rules and flags the partial was built with; merging checks they match. */
+  policyKey: string;
+  /** Counts of the previous tape the drift counters were filled against, or null without one. */
+  previous: PreviousSummary | null;
+  /** Snapshot date of the loans seen (null when none). */
+  snapshotDate: string | null;
+  loans: number;
+  principalFen: number;
+  outstandingFen: number;
+  /** Exact-sum partials of annual_rate x outstanding fen. */
+  rateFen: number[];
+  /** Exact-sum partials of expected loss in yuan. */
+  expectedLoss: number[];
+  /** Exact-sum partials of (1 - own_funding_share) x outstanding fen. */
+  partnerFen: number[];
+  dpdCount: number[];
+  dpdFen: number[];
+  classCount: number[];
+  classFen: number[];
+  stageCount: number[];
+  stageFen: number[];
+  maturityFen: number[];
+  gradeCount: number[];
+  creditBandCount: number[];
+  productCount: number[];
+  productFen: number[];
+  industry: Record<string, SegmentCounter>;
+  region: Record<string, SegmentCounter>;
+  /** Per enabled loan rule (policy order): loans hit and their outstanding fen. */
+  ruleLoans: number[];
+  ruleFen: number[];
+  /** Per enabled flag (policy order). */
+  flagLoans: number[];
+  flagFen: number[];
+  anyFlagLoans: number;
+  anyFlagFen: number;
+  /** transitions[from * 7 + to]: loans in previous bucket `from` now in bucket `to`. */
+  transitions: number[];
+  /** Loans found on the previous tape. */
+  matched: number;
+  borrowers: SerializedBorrowers;
+}
+
+/** The per-shard accumulator returned by `createAccumulator`. */
+export interface AuditAccumulator {
+  /** Assesses one valid loan and adds it to the shard's counters (the hot path). */
+  add(loan: Loan): LoanAssessment;
+  /** The shard's state as plain JSON. */
+  toPartial(): PartialAudit;
+  /** Distinct borrowers seen so far. */
+  readonly borrowerCount: number;
+}
+
+/** Identifies the enabled rules and flags, so partials from different policies never merge. */
+export function policyKey(compiled: CompiledPolicy): string {
+  return [
+    compiled.loanRules.map((r) => r.code).join(','),
+    compiled.borrowerRules.map((r) => r.code).join(','),
+    compiled.flags.map((f) => f.code).join(','),
+  ].join('|');
+}
+
+type Segments = Map<string, SegmentCounter>;
+
+function addSegment(map: Segments, key: string | null, fen: number): void {
+  const k = key === null || key === '' ? 'unknown' : key;
+  const c = map.get(k);
+  if (c === undefined) map.set(k, [1, fen]);
+  else {
+    c[0]++;
+    c[1] += fen;
+  }
+}
+
+/** A new accumulator for one shard; pass the previous tape's index to fill drift counters. */
+export function createAccumulator(
+  policy: Policy,
+  previous: PreviousTape | null,
+  options: { expectedBorrowers?: number } = {},
+): AuditAccumulator {
+  const compiled = compilePolicy(policy);
+  const assess = createLoanAssessor(policy, compiled);
+  const scratch = assess.scratch;
+  const nRules = compiled.loanRules.length;
+  const nFlags = compiled.flags.length;
+  const borrowers = new BorrowerTable(options.expectedBorrowers ?? 1024);
+
+  let snapshotDate: string | null = null;
+  let snapshotDay = 0;
+  let loans = 0;
+  let principalFen = 0;
+  let outstandingFen = 0;
+  const rateFen: number[] = [];
+  const expectedLoss: number[] = [];
+  const partnerFen: number[] = [];
+  const dpdCount = new Float64Array(DPD_BUCKETS.length);
+  const dpdFen = new Float64Array(DPD_BUCKETS.length);
+  const classCount = new Float64Array(CLASSIFICATIONS.length);
+  const classFen = new Float64Array(CLASSIFICATIONS.length);
+  const stageCount = new Float64Array(IFRS9_STAGES.length);
+  const stageFen = new Float64Array(IFRS9_STAGES.length);
+  const maturityFen = new Float64Array(MATURITY_BANDS.length);
+  const gradeCount = new Float64Array(GRADES.length);
+  const creditBandCount = new Float64Array(CREDIT_SCORE_BANDS.length);
+  const productCount = new Float64Array(PRODUCTS.length);
+  const productFen = new Float64Array(PRODUCTS.length);
+  const industry: Segments = new Map();
+  const region: Segments = new Map();
+  const ruleLoans = new Float64Array(nRules);
+  const ruleFen = new Float64Array(nRules);
+  const flagLoans = new Float64Array(nFlags);
+  const flagFen = new Float64Array(nFlags);
+  let anyFlagLoans = 0;
+  let anyFlagFen = 0;
+  const transitions = new Float64Array(DPD_BUCKETS.length * DPD_BUCKETS.length);
+  let matched = 0;
+
+  const add = (loan: Loan): LoanAssessment => {
+    const a = assess(loan);
+    if (loan.snapshotDate !== snapshotDate) {
+      snapshotDate ??= loan.snapshotDate;
+      snapshotDay = isoDayNumber(loan.snapshotDate);
+    }
+    const fen = scratch.fen;
+    loans++;
+    principalFen += Math.round(loan.principal * 100);
+    outstandingFen += fen;
+    if (fen !== 0) {
+      exactAdd(rateFen, loan.annualRate * fen);
+      if (a.el !== 0) exactAdd(expectedLoss, a.el);
+      if (loan.ownFundingShare !== 1) exactAdd(partnerFen, (1 - loan.ownFundingShare) * fen);
+    }
+    const dpd = scratch.dpdIdx;
+    dpdCount[dpd]!++;
+    dpdFen[dpd]! += fen;
+    classCount[scratch.clsIdx]!++;
+    classFen[scratch.clsIdx]! += fen;
+    stageCount[scratch.stageIdx]!++;
+    stageFen[scratch.stageIdx]! += fen;
+    maturityFen[maturityBandIndex(isoDayNumber(loan.maturityDate) - snapshotDay)]! += fen;
+    gradeCount[scratch.gradeIdx]!++;
+    creditBandCount[creditBandIndex(loan.creditScore)]!++;
+    const p = loan.product === 'order_financing' ? 0 : loan.product === 'credit_loan' ? 1 : 2;
+    productCount[p]!++;
+    productFen[p]! += fen;
+    addSegment(industry, loan.industry, fen);
+    addSegment(region, loan.region, fen);
+
+    const ruleMask = scratch.ruleMask;
+    if (ruleMask !== 0) {
+      for (let i = 0; i < nRules; i++) {
+        if ((ruleMask & (1 << i)) !== 0) {
+          ruleLoans[i]!++;
+          ruleFen[i]! += fen;
+        }
+      }
+    }
+    if (a.flags.length > 0) {
+      anyFlagLoans++;
+      anyFlagFen += fen;
+      const flagMask = scratch.flagMask;
+      for (let i = 0; i < nFlags; i++) {
+        if ((flagMask & (1 << i)) !== 0) {
+          flagLoans[i]!++;
+          flagFen[i]! += fen;
+        }
+      }
+    }
+
+    hash64(loan.borrowerId);
+    const s = borrowers.slotOfHash();
+    borrowers.exposure[s]! += fen;
+    borrowers.loans[s]!++;
+    const income = loan.annualIncome;
+    if (income !== null && income > borrowers.income[s]!) borrowers.income[s] = income;
+    borrowers.types[s]! |= loan.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE;
+    if (ruleMask !== 0) borrowers.rules[s] = (borrowers.rules[s]! | ruleMask) >>> 0;
+
+    if (previous !== null) {
+      hash64(loan.loanId);
+      const from = previous.lookupHash();
+      if (from >= 0) {
+        transitions[from * 7 + dpd]!++;
+        matched++;
+      }
+    }
+    return a;
+  };
+
+  const segmentsToRecord = (m: Segments): Record<string, SegmentCounter> => {
+    const out: Record<string, SegmentCounter> = {};
+    for (const k of [...m.keys()].sort()) {
+      const c = m.get(k)!;
+      out[k] = [c[0], c[1]];
+    }
+    return out;
+  };
+
+  const toPartial = (): PartialAudit => ({
+    kind: 'risk-audit-partial',
+    version: 1,
+    policyKey: policyKey(compiled),
+    previous:
+      previous === null
+        ? null
+        : {
+            snapshotDate: previous.snapshotDate,
+            validCount: previous.validCount,
+            dpdCounts: [...previous.dpdCounts],
+            creditBandCounts: [...previous.creditBandCounts],
+            productCounts: [...previous.productCounts],
+          },
+    snapshotDate,
+    loans,
+    principalFen,
+    outstandingFen,
+    rateFen: [...rateFen],
+    expectedLoss: [...expectedLoss],
+    partnerFen: [...partnerFen],
+    dpdCount: [...dpdCount],
+    dpdFen: [...dpdFen],
+    classCount: [...classCount],
+    classFen: [...classFen],
+    stageCount: [...stageCount],
+    stageFen: [...stageFen],
+    maturityFen: [...maturityFen],
+    gradeCount: [...gradeCount],
+    creditBandCount: [...creditBandCount],
+    productCount: [...productCount],
+    productFen: [...productFen],
+    industry: segmentsToRecord(industry),
+    region: segmentsToRecord(region),
+    ruleLoans: [...ruleLoans],
+    ruleFen: [...ruleFen],
+    flagLoans: [...flagLoans],
+    flagFen: [...flagFen],
+    anyFlagLoans,
+    anyFlagFen,
+    transitions: [...transitions],
+    matched,
+    borrowers: serializeBorrowers(borrowers),
+  });
+
+  return {
+    add,
+    toPartial,
+    get borrowerCount() {
+      return borrowers.size;
+    },
+  };
+}
+
+const addArrays = (a: readonly number[], b: readonly number[]): number[] => a.map((x, i) => x + (b[i] ?? 0));
+
+function mergeSegments(
+  a: Record<string, SegmentCounter>,
+  b: Record<string, SegmentCounter>,
+): Record<string, SegmentCounter> {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const out: Record<string, SegmentCounter> = {};
+  for (const k of keys) {
+    const x = a[k] ?? [0, 0];
+    const y = b[k] ?? [0, 0];
+    out[k] = [x[0] + y[0], x[1] + y[1]];
+  }
+  return out;
+}
+
+/** Rebuilds the borrower table of a partial (used by merge and finalize). */
+export function borrowerTableOf(partial: PartialAudit, extra = 0): BorrowerTable {
+  const t = new BorrowerTable(partial.borrowers.count + extra);
+  mergeSerializedBorrowers(t, partial.borrowers);
+  return t;
+}
+
+/**
+ * Combines two shards' partials into the partial of their union: associative and commutative, and
+ * exact (finalizing any merge tree gives the one-pass audit bit for bit).
+ */
+export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
+  if (
+    a.kind !== 'risk-audit-partial' ||
+    b.kind !== 'risk-audit-partial' ||
+    a.version !== 1 ||
+    b.version !== 1
+  ) {
+    throw new Error('invalid partial audit: unknown kind or version');
+  }
+  if (a.policyKey !== b.policyKey) {
+    throw new Error(
+      `cannot merge partial audits built with different policies: ${a.policyKey} vs ${b.policyKey}`,
+    );
+  }
+  if (JSON.stringify(a.previous) !== JSON.stringify(b.previous)) {
+    throw new Error('cannot merge partial audits built against different previous tapes');
+  }
+  if (a.snapshotDate !== null && b.snapshotDate !== null && a.snapshotDate !== b.snapshotDate) {
+    throw new Error(`cannot merge partial audits of different dates: ${a.snapshotDate} vs ${b.snapshotDate}`);
+  }
+  const table = borrowerTableOf(a, b.borrowers.count);
+  mergeSerializedBorrowers(table, b.borrowers);
+  return {
+    kind: 'risk-audit-partial',
+    version: 1,
+    policyKey: a.policyKey,
+    previous: a.previous,
+    snapshotDate: a.snapshotDate ?? b.snapshotDate,
+    loans: a.loans + b.loans,
+    principalFen: a.principalFen + b.principalFen,
+    outstandingFen: a.outstandingFen + b.outstandingFen,
+    rateFen: exactMerge(a.rateFen, b.rateFen),
+    expectedLoss: exactMerge(a.expectedLoss, b.expectedLoss),
+    partnerFen: exactMerge(a.partnerFen, b.partnerFen),
+    dpdCount: addArrays(a.dpdCount, b.dpdCount),
+    dpdFen: addArrays(a.dpdFen, b.dpdFen),
+    classCount: addArrays(a.classCount, b.classCount),
+    classFen: addArrays(a.classFen, b.classFen),
+    stageCount: addArrays(a.stageCount, b.stageCount),
+    stageFen: addArrays(a.stageFen, b.stageFen),
+    maturityFen: addArrays(a.maturityFen, b.maturityFen),
+    gradeCount: addArrays(a.gradeCount, b.gradeCount),
+    creditBandCount: addArrays(a.creditBandCount, b.creditBandCount),
+    productCount: addArrays(a.productCount, b.productCount),
+    productFen: addArrays(a.productFen, b.productFen),
+    industry: mergeSegments(a.industry, b.industry),
+    region: mergeSegments(a.region, b.region),
+    ruleLoans: addArrays(a.ruleLoans, b.ruleLoans),
+    ruleFen: addArrays(a.ruleFen, b.ruleFen),
+    flagLoans: addArrays(a.flagLoans, b.flagLoans),
+    flagFen: addArrays(a.flagFen, b.flagFen),
+    anyFlagLoans: a.anyFlagLoans + b.anyFlagLoans,
+    anyFlagFen: a.anyFlagFen + b.anyFlagFen,
+    transitions: addArrays(a.transitions, b.transitions),
+    matched: a.matched + b.matched,
+    borrowers: serializeBorrowers(table),
+  };
+}
+
+/** The partial of a shard with no loans (the identity of `mergePartials`). */
+export function emptyPartial(policy: Policy, previous: PreviousTape | null): PartialAudit {
+  return createAccumulator(policy, previous).toPartial();
+}

@@ -1,0 +1,582 @@
+/**
+ * Turns a (merged) partial audit into the audit result of audit-result.md: every section, the
+ * ratings against the risk appetite, and the findings, ordered by severity, each citing the rule or
+ * threshold (and its source) that produced it.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type AuditResult,
+  CLASSIFICATIONS,
+  type ComplianceSection,
+  type ConcentrationSection,
+  type CountOutstanding,
+  type DataQualitySection,
+  DPD_BUCKETS,
+  type DriftSection,
+  type Finding,
+  type FindingSeverity,
+  IFRS9_STAGES,
+  MATURITY_BANDS,
+  type PortfolioSection,
+  type Rating,
+  type RatingsSection,
+  RISK_CATEGORIES,
+  type RiskCategory,
+  type SegmentShare,
+  type TopBorrower,
+  type VulnerabilitySection,
+} from '../audit-result.ts';
+import { OPTIONAL_COLUMNS, PRODUCTS } from '../loan.ts';
+import { compilePolicy, describeConditions } from '../policy/compile.ts';
+import type { BorrowerExposureRule, Policy, Threshold } from '../policy/policy.ts';
+import type { IntakeStats } from '../tape/intake.ts';
+import { borrowerTableOf, type PartialAudit, policyKey } from './accumulator.ts';
+import { type BorrowerTable, TYPE_ENTERPRISE, TYPE_INDIVIDUAL } from './borrower-table.ts';
+import { exactAdd, exactSumValue } from './exact-sum.ts';
+import { borrowerRefFromKey, hashKey } from './hash.ts';
+
+/** What finalize needs besides the partial: dates, intake counts, policy and the borrowerRef key. */
+export interface FinalizeContext {
+  snapshotDate: string;
+  previousSnapshotDate: string | null;
+  /** Intake of the previous tape, for rowCountChange (else the previous index's valid count is used). */
+  previousIntake?: IntakeStats | null;
+  policy: Policy;
+  /** Secret key of the keyed hash that turns borrower ids into `borrowerRef`. */
+  borrowerRefKey: string;
+  /** Findings raised while reading the tape (e.g. unknown columns), merged into the findings. */
+  tapeFindings?: readonly Finding[];
+}
+
+const SEVERITY_RANK: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+const RATING_RANK: Record<Rating, number> = { green: 0, amber: 1, red: 2 };
+
+const yuan = (fen: number): number => fen / 100;
+const ratio = (num: number, den: number): number | null => (den === 0 ? null : num / den);
+const co = (count: number, fen: number): CountOutstanding => ({ count, outstanding: yuan(fen) });
+
+function keyed<K extends string, V>(keys: readonly K[], f: (i: number) => V): Record<K, V> {
+  const out = {} as Record<K, V>;
+  keys.forEach((k, i) => {
+    out[k] = f(i);
+  });
+  return out;
+}
+
+/** sha256 of the tape: the single part's digest, or the digest of the parts' hex digests joined by newlines in key order. */
+export function tapeDigest(parts: readonly { key: string; sha256: string }[]): string {
+  if (parts.length === 1) return parts[0]!.sha256;
+  const sorted = [...parts].sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0));
+  return createHash('sha256')
+    .update(sorted.map((p) => p.sha256).join('\n'))
+    .digest('hex');
+}
+
+/** Whether a borrower breaches an exposure cap (exposure in fen, income -1 when unknown). */
+function overCap(rule: BorrowerExposureRule, types: number, exposureFen: number, income: number): boolean {
+  const bit = rule.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE;
+  if ((types & bit) === 0) return false;
+  const exposure = exposureFen / 100;
+  if (exposure > rule.maxExposure) return true;
+  return rule.incomeDivisor !== undefined && income >= 0 && exposure > income / rule.incomeDivisor;
+}
+
+/**
+ * Borrower-level rule hits (exposure caps), keyed by `borrowerKey(borrowerId)`: the per-loan
+ * assessments carry loan-level hits only, so the watchlist adds these codes to every loan of a
+ * borrower found here (look each loan's borrower up with `borrowerKey`).
+ */
+export function borrowerRuleHits(partial: PartialAudit, policy: Policy): Map<string, string[]> {
+  const rules = compilePolicy(policy).borrowerRules;
+  const t = borrowerTableOf(partial);
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < t.capacity; i++) {
+    if (t.k1[i] === 0 && t.k2[i] === 0) continue;
+    for (const rule of rules) {
+      if (overCap(rule, t.types[i]!, t.exposure[i]!, t.income[i]!)) {
+        const key = hashKey(t.k1[i]!, t.k2[i]!);
+        const list = out.get(key);
+        if (list === undefined) out.set(key, [rule.code]);
+        else list.push(rule.code);
+      }
+    }
+  }
+  return out;
+}
+
+function psi(
+  today: readonly number[],
+  todayTotal: number,
+  before: readonly number[],
+  beforeTotal: number,
+): number {
+  let sum = 0;
+  for (let i = 0; i < today.length; i++) {
+    const a0 = today[i]!;
+    const e0 = before[i] ?? 0;
+    if (a0 === 0 && e0 === 0) continue; // outside the union of categories
+    const a = Math.max(a0 / todayTotal, 0.0001);
+    const e = Math.max(e0 / beforeTotal, 0.0001);
+    sum += (a - e) * Math.log(a / e);
+  }
+  return sum;
+}
+
+function topBorrowerSlots(t: BorrowerTable, n: number): number[] {
+  // Largest exposure first; ties by hash so the order never depends on insertion order.
+  const before = (i: number, j: number): boolean => {
+    const ei = t.exposure[i]!;
+    const ej = t.exposure[j]!;
+    if (ei !== ej) return ei > ej;
+    if (t.k1[i] !== t.k1[j]) return t.k1[i]! < t.k1[j]!;
+    return t.k2[i]! < t.k2[j]!;
+  };
+  const top: number[] = [];
+  for (let i = 0; i < t.capacity; i++) {
+    if (t.k1[i] === 0 && t.k2[i] === 0) continue;
+    if (top.length === n && !before(i, top[n - 1]!)) continue;
+    let pos = top.length < n ? top.length : n - 1;
+    top[pos] = i;
+    while (pos > 0 && before(i, top[pos - 1]!)) {
+      top[pos] = top[pos - 1]!;
+      top[pos - 1] = i;
+      pos--;
+    }
+  }
+  return top;
+}
+
+function segments(
+  record: Record<string, [number, number]>,
+  totalFen: number,
+): { shares: Record<string, SegmentShare>; hhi: number | null } {
+  const shares: Record<string, SegmentShare> = {};
+  const sq: number[] = [];
+  for (const name of Object.keys(record).sort()) {
+    const [count, fen] = record[name]!;
+    const share = totalFen === 0 ? 0 : fen / totalFen;
+    shares[name] = { count, outstanding: yuan(fen), share };
+    exactAdd(sq, share * share);
+  }
+  return { shares, hhi: totalFen === 0 ? null : exactSumValue(sq) };
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
+
+/** Readable label and unit of each appetite metric, for finding messages. */
+const METRIC_LABELS: Record<string, [label: string, share: boolean]> = {
+  nplRatio: ['NPL ratio', true],
+  expectedLossRate: ['expected loss rate', true],
+  stage2Share: ['IFRS 9 stage 2 share', true],
+  stage3Share: ['IFRS 9 stage 3 share', true],
+  breachRules: ['breached rules', false],
+  breachLoans: ['loans in breach (rule hits)', false],
+  breachBorrowers: ['borrowers in breach', false],
+  watchOutstandingShare: ['outstanding on watch rules', true],
+  borrowerHhi: ['borrower HHI', false],
+  largestBorrowerShare: ['largest borrower share', true],
+  top10BorrowerShare: ['top-10 borrower share', true],
+  industryHhi: ['industry HHI', false],
+  regionHhi: ['region HHI', false],
+  anyFlagShare: ['outstanding with a vulnerability flag', true],
+  quarantineRate: ['quarantine rate', true],
+  duplicateLoanIds: ['duplicate loan ids', false],
+  psiCreditScore: ['credit score PSI', false],
+  psiProduct: ['product PSI', false],
+  psiDpdBucket: ['dpd bucket PSI', false],
+  rowCountChangeAbs: ['day-on-day change of valid rows', true],
+  pastMaturityShare: ['outstanding past maturity', true],
+  maturing30Share: ['outstanding maturing within 30 days', true],
+  longDatedShare: ['outstanding maturing after a year', true],
+  partnerFundedShare: ['partner-funded share of outstanding', true],
+};
+
+function metricCode(category: RiskCategory, metric: string): string {
+  const snake = metric.replace(/:/g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2');
+  return `${category}_${snake}`.toUpperCase();
+}
+
+function rate(t: Threshold, v: number): Rating {
+  const beyond = (limit: number): boolean => (t.direction === 'below' ? v < limit : v > limit);
+  if (beyond(t.red)) return 'red';
+  if (beyond(t.amber)) return 'amber';
+  return 'green';
+}
+
+/** Builds the audit result of a snapshot from its merged partial and intake counts. */
+export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: FinalizeContext): AuditResult {
+  const policy = ctx.policy;
+  const compiled = compilePolicy(policy);
+  if (policyKey(compiled) !== partial.policyKey) {
+    throw new Error(`partial audit was built with another policy: ${partial.policyKey}`);
+  }
+  const total = partial.outstandingFen;
+  const table = borrowerTableOf(partial);
+  const findings: Finding[] = [];
+
+  // portfolio
+  const portfolio: PortfolioSection = {
+    loanCount: partial.loans,
+    borrowerCount: table.size,
+    totalPrincipal: yuan(partial.principalFen),
+    totalOutstanding: yuan(total),
+    weightedAverageRate: ratio(exactSumValue(partial.rateFen), total),
+    dpdBuckets: keyed(DPD_BUCKETS, (i) => co(partial.dpdCount[i]!, partial.dpdFen[i]!)),
+    classification: keyed(CLASSIFICATIONS, (i) => co(partial.classCount[i]!, partial.classFen[i]!)),
+    nplRatio: ratio(partial.classFen[2]! + partial.classFen[3]! + partial.classFen[4]!, total),
+    ifrs9Stages: keyed(IFRS9_STAGES, (i) => co(partial.stageCount[i]!, partial.stageFen[i]!)),
+    expectedLoss: exactSumValue(partial.expectedLoss),
+    maturityLadder: keyed(MATURITY_BANDS, (i) => yuan(partial.maturityFen[i]!)),
+  };
+
+  // concentration
+  const hhiParts: number[] = [];
+  if (total > 0) {
+    for (let i = 0; i < table.capacity; i++) {
+      if (table.k1[i] === 0 && table.k2[i] === 0) continue;
+      const s = table.exposure[i]! / total;
+      exactAdd(hhiParts, s * s);
+    }
+  }
+  const top = total > 0 ? topBorrowerSlots(table, 10) : [];
+  const topBorrowers: TopBorrower[] = top.map((slot) => ({
+    borrowerRef: borrowerRefFromKey(hashKey(table.k1[slot]!, table.k2[slot]!), ctx.borrowerRefKey),
+    exposure: yuan(table.exposure[slot]!),
+    share: table.exposure[slot]! / total,
+    loanCount: table.loans[slot]!,
+  }));
+  const topFen = top.reduce((s, slot) => s + table.exposure[slot]!, 0);
+  const industry = segments(partial.industry, total);
+  const region = segments(partial.region, total);
+  const productRecord: Record<string, [number, number]> = {};
+  PRODUCTS.forEach((p, i) => {
+    if (partial.productCount[i]! > 0) productRecord[p] = [partial.productCount[i]!, partial.productFen[i]!];
+  });
+  const concentration: ConcentrationSection = {
+    borrowerHhi: total > 0 ? exactSumValue(hhiParts) : null,
+    top10BorrowerShare: ratio(topFen, total),
+    largestBorrowerShare: top.length > 0 ? ratio(table.exposure[top[0]!]!, total) : null,
+    topBorrowers,
+    byIndustry: industry.shares,
+    byRegion: region.shares,
+    byProduct: segments(productRecord, total).shares,
+    industryHhi: industry.hhi,
+    regionHhi: region.hhi,
+  };
+
+  // compliance: loan rules from the counters, borrower caps from the borrower table
+  const nLoanRules = compiled.loanRules.length;
+  const ruleBorrowers = new Array<number>(nLoanRules).fill(0);
+  const capLoans = new Array<number>(compiled.borrowerRules.length).fill(0);
+  const capBorrowers = new Array<number>(compiled.borrowerRules.length).fill(0);
+  const capFen = new Array<number>(compiled.borrowerRules.length).fill(0);
+  let breachMask = 0;
+  compiled.loanRules.forEach((r, i) => {
+    if (r.severity === 'breach') breachMask |= 1 << i;
+  });
+  let breachBorrowers = 0;
+  for (let i = 0; i < table.capacity; i++) {
+    if (table.k1[i] === 0 && table.k2[i] === 0) continue;
+    const mask = table.rules[i]!;
+    for (let r = 0; r < nLoanRules; r++) if ((mask & (1 << r)) !== 0) ruleBorrowers[r]!++;
+    let breach = (mask & breachMask) !== 0;
+    compiled.borrowerRules.forEach((rule, r) => {
+      if (overCap(rule, table.types[i]!, table.exposure[i]!, table.income[i]!)) {
+        capLoans[r]! += table.loans[i]!;
+        capBorrowers[r]!++;
+        capFen[r]! += table.exposure[i]!;
+        if (rule.severity === 'breach') breach = true;
+      }
+    });
+    if (breach) breachBorrowers++;
+  }
+  const rules: ComplianceSection['rules'] = {};
+  const ruleThresholds: Record<string, string> = {};
+  let loanRuleIndex = 0;
+  let capIndex = 0;
+  for (const rule of policy.rulePack.rules) {
+    if (!rule.enabled) continue;
+    if (rule.kind === 'loan') {
+      const i = loanRuleIndex++;
+      rules[rule.code] = {
+        severity: rule.severity,
+        loans: partial.ruleLoans[i]!,
+        borrowers: ruleBorrowers[i]!,
+        outstanding: yuan(partial.ruleFen[i]!),
+      };
+      ruleThresholds[rule.code] = describeConditions(rule.when);
+    } else {
+      const i = capIndex++;
+      rules[rule.code] = {
+        severity: rule.severity,
+        loans: capLoans[i]!,
+        borrowers: capBorrowers[i]!,
+        outstanding: yuan(capFen[i]!),
+      };
+      ruleThresholds[rule.code] =
+        `${rule.borrowerType} exposure > ${rule.maxExposure}` +
+        (rule.incomeDivisor !== undefined ? ` or > annualIncome / ${rule.incomeDivisor}` : '');
+    }
+  }
+  const compliance: ComplianceSection = { rules };
+
+  // vulnerability
+  const vulnerability: VulnerabilitySection = {
+    flags: Object.fromEntries(
+      compiled.flags.map((f, i) => [
+        f.code,
+        { loans: partial.flagLoans[i]!, outstanding: yuan(partial.flagFen[i]!) },
+      ]),
+    ),
+    anyFlag: { loans: partial.anyFlagLoans, outstanding: yuan(partial.anyFlagFen) },
+  };
+
+  // drift
+  const prev = partial.previous;
+  let drift: DriftSection = { psi: null, rollRates: null, newLoans: null };
+  if (prev !== null) {
+    const psiSection =
+      partial.loans > 0 && prev.validCount > 0
+        ? {
+            creditScore: psi(partial.creditBandCount, partial.loans, prev.creditBandCounts, prev.validCount),
+            product: psi(partial.productCount, partial.loans, prev.productCounts, prev.validCount),
+            dpdBucket: psi(partial.dpdCount, partial.loans, prev.dpdCounts, prev.validCount),
+          }
+        : null;
+    const rollRates: Record<string, Record<string, number>> = {};
+    DPD_BUCKETS.forEach((from, f) => {
+      const n = prev.dpdCounts[f]!;
+      if (n === 0) return;
+      const row: Record<string, number> = {};
+      let stayed = 0;
+      DPD_BUCKETS.forEach((to, t) => {
+        const c = partial.transitions[f * 7 + t]!;
+        stayed += c;
+        if (c > 0) row[to] = c / n;
+      });
+      if (n - stayed > 0) row.closed = (n - stayed) / n;
+      rollRates[from] = row;
+    });
+    drift = { psi: psiSection, rollRates, newLoans: partial.loans - partial.matched };
+  } else {
+    findings.push({
+      category: 'technical',
+      severity: 'info',
+      code: 'DRIFT_NO_PREVIOUS_TAPE',
+      message: 'no previous tape to compare with: drift and roll rates not computed',
+      value: null,
+      threshold: null,
+    });
+  }
+
+  // data quality
+  const previousValid = ctx.previousIntake?.rowsValid ?? prev?.validCount ?? null;
+  const missingRate: Record<string, number> = {};
+  if (intake.rowsValid > 0) {
+    for (const column of OPTIONAL_COLUMNS)
+      missingRate[column] = (intake.missingCounts[column] ?? 0) / intake.rowsValid;
+  }
+  const dataQuality: DataQualitySection = {
+    rowsRead: intake.rowsRead,
+    rowsQuarantined: intake.rowsQuarantined,
+    quarantineRate: intake.rowsRead === 0 ? 0 : intake.rowsQuarantined / intake.rowsRead,
+    duplicateLoanIds: intake.duplicateLoanIds,
+    missingRate,
+    rowCountChange:
+      previousValid === null || previousValid === 0 ? null : intake.rowsValid / previousValid - 1,
+  };
+
+  // metrics for the risk appetite
+  let breachRules = 0;
+  let breachLoans = 0;
+  let watchFen = 0;
+  for (const rule of policy.rulePack.rules) {
+    const r = rules[rule.code];
+    if (r === undefined) continue;
+    if (rule.severity === 'breach') {
+      if (r.loans > 0) breachRules++;
+      breachLoans += r.loans;
+    } else if (rule.kind === 'loan') {
+      watchFen += partial.ruleFen[compiled.loanRules.findIndex((x) => x.code === rule.code)]!;
+    } else {
+      watchFen += capFen[compiled.borrowerRules.findIndex((x) => x.code === rule.code)]!;
+    }
+  }
+  const flagIndex = new Map(compiled.flags.map((f, i) => [f.code, i]));
+  const metric = (name: string): number | null => {
+    if (name.startsWith('flagShare:')) {
+      const i = flagIndex.get(name.slice('flagShare:'.length));
+      return i === undefined ? null : ratio(partial.flagFen[i]!, total);
+    }
+    switch (name) {
+      case 'nplRatio':
+        return portfolio.nplRatio;
+      case 'expectedLossRate':
+        return total === 0 ? null : portfolio.expectedLoss / yuan(total);
+      case 'stage2Share':
+        return ratio(partial.stageFen[1]!, total);
+      case 'stage3Share':
+        return ratio(partial.stageFen[2]!, total);
+      case 'breachRules':
+        return breachRules;
+      case 'breachLoans':
+        return breachLoans;
+      case 'breachBorrowers':
+        return breachBorrowers;
+      case 'watchOutstandingShare':
+        return ratio(watchFen, total);
+      case 'borrowerHhi':
+        return concentration.borrowerHhi;
+      case 'largestBorrowerShare':
+        return concentration.largestBorrowerShare;
+      case 'top10BorrowerShare':
+        return concentration.top10BorrowerShare;
+      case 'industryHhi':
+        return concentration.industryHhi;
+      case 'regionHhi':
+        return concentration.regionHhi;
+      case 'anyFlagShare':
+        return ratio(partial.anyFlagFen, total);
+      case 'quarantineRate':
+        return intake.rowsRead === 0 ? null : dataQuality.quarantineRate;
+      case 'duplicateLoanIds':
+        return intake.duplicateLoanIds;
+      case 'psiCreditScore':
+        return drift.psi?.creditScore ?? null;
+      case 'psiProduct':
+        return drift.psi?.product ?? null;
+      case 'psiDpdBucket':
+        return drift.psi?.dpdBucket ?? null;
+      case 'rowCountChangeAbs':
+        return dataQuality.rowCountChange === null ? null : Math.abs(dataQuality.rowCountChange);
+      case 'pastMaturityShare':
+        return ratio(partial.maturityFen[0]!, total);
+      case 'maturing30Share':
+        return ratio(partial.maturityFen[1]! + partial.maturityFen[2]!, total);
+      case 'longDatedShare':
+        return ratio(partial.maturityFen[5]!, total);
+      case 'partnerFundedShare':
+        return ratio(exactSumValue(partial.partnerFen), total);
+      default:
+        return null;
+    }
+  };
+
+  // ratings: worst threshold per category, overall = worst category
+  const ratings = { overall: 'green' } as RatingsSection;
+  for (const category of RISK_CATEGORIES) {
+    let worst: Rating = 'green';
+    for (const t of policy.appetite.categories[category]) {
+      const v = metric(t.metric);
+      if (v === null) continue;
+      const r = rate(t, v);
+      if (RATING_RANK[r] > RATING_RANK[worst]) worst = r;
+      if (r === 'green') continue;
+      const limit = r === 'red' ? t.red : t.amber;
+      const [label, share] = METRIC_LABELS[t.metric] ?? [
+        t.metric.replace('flagShare:', 'outstanding flagged '),
+        true,
+      ];
+      const show = (x: number): string => (share ? pct(x) : String(Number(x.toPrecision(6))));
+      const finding: Finding = {
+        category,
+        severity: r === 'red' ? 'high' : 'medium',
+        code: t.code ?? metricCode(category, t.metric),
+        message: `${label} ${show(v)} is ${t.direction} the ${r} threshold ${show(limit)}`,
+        value: v,
+        threshold: limit,
+      };
+      if (t.source !== undefined) finding.source = t.source;
+      findings.push(finding);
+    }
+    ratings[category] = worst;
+    if (RATING_RANK[worst] > RATING_RANK[ratings.overall]) ratings.overall = worst;
+  }
+
+  // one finding per rule with loans concerned, citing its threshold and source
+  for (const rule of policy.rulePack.rules) {
+    const r = rules[rule.code];
+    if (r === undefined || r.loans === 0) continue;
+    findings.push({
+      category: 'regulatory',
+      severity: rule.severity === 'breach' ? 'critical' : 'low',
+      code: rule.code,
+      message: `${r.loans} loans of ${r.borrowers} borrowers (outstanding ${r.outstanding.toFixed(2)} yuan): ${rule.description}`,
+      value: r.loans,
+      threshold: ruleThresholds[rule.code] ?? null,
+      source: rule.source,
+    });
+  }
+
+  // data-quality notes
+  if (intake.rowsQuarantined > 0) {
+    const byCode = Object.entries(intake.quarantineByCode)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ');
+    findings.push({
+      category: 'technical',
+      severity: 'info',
+      code: 'ROWS_QUARANTINED',
+      message: `${intake.rowsQuarantined} of ${intake.rowsRead} rows quarantined (${byCode}); figures cover valid rows only`,
+      value: intake.rowsQuarantined,
+      threshold: null,
+    });
+  }
+  const mismatch = intake.rowsValid !== partial.loans;
+  if (mismatch) {
+    findings.push({
+      category: 'technical',
+      severity: 'high',
+      code: 'ENGINE_ROW_MISMATCH',
+      message: `intake counted ${intake.rowsValid} valid rows but the engine scored ${partial.loans} loans`,
+      value: partial.loans,
+      threshold: intake.rowsValid,
+    });
+  }
+  if (intake.rowsValid === 0) {
+    findings.push({
+      category: 'technical',
+      severity: 'high',
+      code: 'NO_VALID_LOANS',
+      message: 'the tape has no valid loans: portfolio checks could not run',
+      value: 0,
+      threshold: null,
+    });
+  }
+  findings.push(...(ctx.tapeFindings ?? []));
+  const categoryRank = (c: RiskCategory): number => RISK_CATEGORIES.indexOf(c);
+  findings.sort(
+    (a, b) =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      categoryRank(a.category) - categoryRank(b.category) ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
+      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+  );
+
+  const input: AuditResult['input'] = {
+    rowsRead: intake.rowsRead,
+    rowsValid: intake.rowsValid,
+    rowsQuarantined: intake.rowsQuarantined,
+    quarantineByCode: { ...intake.quarantineByCode },
+    sha256: tapeDigest(intake.parts),
+  };
+  if (intake.parts.length > 0) input.parts = intake.parts.map((p) => ({ ...p }));
+  if (intake.unknownColumns.length > 0) input.unknownColumns = [...intake.unknownColumns];
+
+  return {
+    schemaVersion: 1,
+    snapshotDate: ctx.snapshotDate,
+    previousSnapshotDate: ctx.previousSnapshotDate ?? prev?.snapshotDate ?? null,
+    status: intake.rowsQuarantined > 0 || intake.rowsValid === 0 || mismatch ? 'partial' : 'ok',
+    input,
+    portfolio,
+    concentration,
+    compliance,
+    vulnerability,
+    drift,
+    dataQuality,
+    ratings,
+    findings,
+  };
+}

@@ -1,0 +1,51 @@
+import { createHmac } from 'node:crypto';
+
+/** High and low 32-bit halves of the last `hash64` call (module state avoids allocating a pair). */
+export const hashOut = { hi: 0, lo: 0 };
+
+/**
+ * 64-bit non-cryptographic hash of a string (cyrb53 mixing kept at two full 32-bit lanes), written
+ * to `hashOut`. Ids are interned by this hash; at a million distinct ids the chance of any collision
+ * is about 3e-8. The pair (0, 0) is reserved for "empty slot" and mapped to (0, 1).
+ */
+export function hash64(s: string): void {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  hashOut.hi = h1 >>> 0;
+  hashOut.lo = h2 >>> 0;
+  if (hashOut.hi === 0 && hashOut.lo === 0) hashOut.lo = 1;
+}
+
+/** The 64-bit hash of an id as 16 hex digits (the engine's internal borrower key). */
+export function hashKey(hi: number, lo: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+/** The internal key of a borrower id: 16 hex digits of its 64-bit hash (never shown to people). */
+export function borrowerKey(borrowerId: string): string {
+  hash64(borrowerId);
+  return hashKey(hashOut.hi, hashOut.lo);
+}
+
+/**
+ * The reference shown in reports for a borrower: `b_` + 16 hex digits of HMAC-SHA256(key, the
+ * borrower's 64-bit hash). The engine keeps only hashes, so reports can name the largest borrowers
+ * without the raw id; anyone holding the key can recompute the reference from a borrower id.
+ */
+export function borrowerRefFromKey(internalKey: string, refKey: string): string {
+  return `b_${createHmac('sha256', refKey).update(internalKey).digest('hex').slice(0, 16)}`;
+}
+
+/** The report reference of a raw borrower id (same value as `borrowerRefFromKey(borrowerKey(id))`). */
+export function borrowerRef(borrowerId: string, refKey: string): string {
+  return borrowerRefFromKey(borrowerKey(borrowerId), refKey);
+}

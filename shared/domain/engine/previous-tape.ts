@@ -1,0 +1,188 @@
+import { CREDIT_SCORE_BANDS, DPD_BUCKETS } from '../audit-result.ts';
+import { type Loan, PRODUCTS } from '../loan.ts';
+import { creditBandIndex, dpdBucketIndex, productIndex } from './buckets.ts';
+import { hash64, hashOut } from './hash.ts';
+
+/**
+ * What drift needs from the previous tape, and no more: each previous loan's dpd bucket keyed by the
+ * 64-bit hash of its loan_id (9 bytes per loan in typed arrays), the previous category counts for
+ * PSI, and the previous valid row count.
+ */
+export class PreviousTape {
+  public readonly snapshotDate: string | null;
+  public validCount = 0;
+  public readonly dpdCounts = new Array<number>(DPD_BUCKETS.length).fill(0);
+  public readonly creditBandCounts = new Array<number>(CREDIT_SCORE_BANDS.length).fill(0);
+  public readonly productCounts = new Array<number>(PRODUCTS.length).fill(0);
+  private mask: number;
+  private size = 0;
+  private k1: Uint32Array;
+  private k2: Uint32Array;
+  /** dpd bucket index + 1 (0 marks an empty slot's bucket, never read). */
+  private bucket: Uint8Array;
+
+  public constructor(snapshotDate: string | null, expected = 1024) {
+    this.snapshotDate = snapshotDate;
+    let cap = 1024;
+    while (cap * 0.75 < expected) cap *= 2;
+    this.mask = cap - 1;
+    this.k1 = new Uint32Array(cap);
+    this.k2 = new Uint32Array(cap);
+    this.bucket = new Uint8Array(cap);
+  }
+
+  /** Adds one valid loan of the previous tape (a repeated loan_id keeps its first bucket). */
+  public add(loan: Loan): void {
+    hash64(loan.loanId);
+    const dpd = dpdBucketIndex(loan.daysPastDue);
+    if (!this.insert(hashOut.hi, hashOut.lo, dpd)) return;
+    this.validCount++;
+    this.dpdCounts[dpd]!++;
+    this.creditBandCounts[creditBandIndex(loan.creditScore)]!++;
+    this.productCounts[productIndex(loan.product)]!++;
+  }
+
+  /** The previous dpd bucket index of the loan whose hash is in `hashOut`, or -1 when absent. */
+  public lookupHash(): number {
+    const h1 = hashOut.hi;
+    const h2 = hashOut.lo;
+    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const a = this.k1[i]!;
+      const b = this.k2[i]!;
+      if (a === h1 && b === h2) return this.bucket[i]! - 1;
+      if (a === 0 && b === 0) return -1;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** The previous dpd bucket index of a loan id, or -1 when it was not on the previous tape. */
+  public lookup(loanId: string): number {
+    hash64(loanId);
+    return this.lookupHash();
+  }
+
+  /** Number of distinct loans indexed. */
+  public get loanCount(): number {
+    return this.size;
+  }
+
+  private insert(h1: number, h2: number, dpd: number): boolean {
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const a = this.k1[i]!;
+      const b = this.k2[i]!;
+      if (a === h1 && b === h2) return false;
+      if (a === 0 && b === 0) {
+        this.k1[i] = h1;
+        this.k2[i] = h2;
+        this.bucket[i] = dpd + 1;
+        this.size++;
+        return true;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const { k1, k2, bucket } = this;
+    const cap = (this.mask + 1) * 2;
+    this.mask = cap - 1;
+    this.k1 = new Uint32Array(cap);
+    this.k2 = new Uint32Array(cap);
+    this.bucket = new Uint8Array(cap);
+    this.size = 0;
+    for (let i = 0; i < k1.length; i++) {
+      if (k1[i] === 0 && k2[i] === 0) continue;
+      this.insert(k1[i]!, k2[i]!, bucket[i]! - 1);
+    }
+  }
+
+  /** JSON-safe form, so a fan-out run builds the index once and ships it to every shard. */
+  public serialize(): SerializedPreviousTape {
+    const n = this.size;
+    const k1 = new Uint32Array(n);
+    const k2 = new Uint32Array(n);
+    const bucket = new Uint8Array(n);
+    let j = 0;
+    for (let i = 0; i <= this.mask; i++) {
+      if (this.k1[i] === 0 && this.k2[i] === 0) continue;
+      k1[j] = this.k1[i]!;
+      k2[j] = this.k2[i]!;
+      bucket[j] = this.bucket[i]! - 1;
+      j++;
+    }
+    const b64 = (v: ArrayBufferView): string =>
+      Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+    return {
+      kind: 'risk-audit-previous-tape',
+      version: 1,
+      snapshotDate: this.snapshotDate,
+      validCount: this.validCount,
+      dpdCounts: [...this.dpdCounts],
+      creditBandCounts: [...this.creditBandCounts],
+      productCounts: [...this.productCounts],
+      count: n,
+      k1: b64(k1),
+      k2: b64(k2),
+      bucket: b64(bucket),
+    };
+  }
+
+  /** Rebuilds an index from its serialized form. */
+  public static deserialize(s: SerializedPreviousTape): PreviousTape {
+    if (s.kind !== 'risk-audit-previous-tape' || s.version !== 1) {
+      throw new Error('invalid previous tape index: unknown kind or version');
+    }
+    const read = (text: string, bytesPer: number): Uint8Array => {
+      const bytes = Buffer.from(text, 'base64');
+      if (bytes.byteLength !== s.count * bytesPer)
+        throw new Error('invalid previous tape index: truncated arrays');
+      const out = new Uint8Array(bytes.byteLength);
+      out.set(bytes);
+      return out;
+    };
+    const k1 = new Uint32Array(read(s.k1, 4).buffer);
+    const k2 = new Uint32Array(read(s.k2, 4).buffer);
+    const bucket = read(s.bucket, 1);
+    const t = new PreviousTape(s.snapshotDate, s.count);
+    for (let i = 0; i < s.count; i++) t.insert(k1[i]!, k2[i]!, bucket[i]!);
+    t.validCount = s.validCount;
+    s.dpdCounts.forEach((v, i) => {
+      t.dpdCounts[i] = v;
+    });
+    s.creditBandCounts.forEach((v, i) => {
+      t.creditBandCounts[i] = v;
+    });
+    s.productCounts.forEach((v, i) => {
+      t.productCounts[i] = v;
+    });
+    return t;
+  }
+}
+
+/** JSON form of a PreviousTape. */
+export interface SerializedPreviousTape {
+  kind: 'risk-audit-previous-tape';
+  version: 1;
+  snapshotDate: string | null;
+  validCount: number;
+  dpdCounts: number[];
+  creditBandCounts: number[];
+  productCounts: number[];
+  count: number;
+  k1: string;
+  k2: string;
+  bucket: string;
+}
+
+/** Builds the drift index of a previous tape from its valid loans (the snapshot date of the first loan). */
+export function buildPreviousTape(loans: Iterable<Loan>, expectedLoans = 1024): PreviousTape {
+  let tape: PreviousTape | null = null;
+  for (const loan of loans) {
+    tape ??= new PreviousTape(loan.snapshotDate, expectedLoans);
+    tape.add(loan);
+  }
+  return tape ?? new PreviousTape(null);
+}
