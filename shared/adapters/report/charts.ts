@@ -1,0 +1,308 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { ChartData } from '../../domain/report/types.ts';
+
+/** A chart rendered to PNG, ready to attach inline under its content id. */
+export interface ChartImage {
+  id: string;
+  cid: string;
+  fileName: string;
+  alt: string;
+  title: string;
+  png: Uint8Array;
+  /** Display width in CSS pixels; the PNG holds `CHART_SCALE` times as many. */
+  width: number;
+  height: number;
+}
+
+/** Drawing width of a chart in CSS pixels: sized for a phone, still sharp on a desktop. */
+export const CHART_WIDTH = 420;
+/** Pixel density of the PNGs (retina phones, and desktops that upscale the 420 px design). */
+export const CHART_SCALE = 2.5;
+
+const FONT_FAMILY = 'DejaVu Sans';
+const COLORS = {
+  red: '#b42318',
+  amber: '#dc6803',
+  green: '#079455',
+  base: '#2e6db4',
+  muted: '#98a2b3',
+  hot: '#b42318',
+};
+
+// Where the TTF comes from, first found wins: an explicit option, REPORT_FONT_FILE (a Lambda
+// bundle copies the file next to the handler), the dejavu-fonts-ttf package, Debian's fonts.
+const SYSTEM_FONTS = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/TTF/DejaVuSans.ttf',
+];
+
+/** Finds the TrueType font resvg draws chart text with; throws when none is present. */
+export function resolveChartFont(explicit?: string): string {
+  const candidates: string[] = [];
+  if (explicit) candidates.push(explicit);
+  const fromEnv = process.env.REPORT_FONT_FILE;
+  if (fromEnv) candidates.push(fromEnv);
+  try {
+    candidates.push(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'));
+  } catch {
+    // the package is absent from a bundle: fall through to the system fonts
+  }
+  candidates.push(...SYSTEM_FONTS);
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(
+      `no chart font found: tried ${candidates.join(', ')}; set REPORT_FONT_FILE to a .ttf file`,
+    );
+  }
+  return found;
+}
+
+const BASE_CONFIG = {
+  font: FONT_FAMILY,
+  background: 'white',
+  padding: 8,
+  view: { stroke: null },
+  title: { fontSize: 14, fontWeight: 'bold', anchor: 'start', color: '#101828', offset: 10 },
+  axis: {
+    labelFontSize: 12,
+    titleFontSize: 12,
+    labelColor: '#344054',
+    titleColor: '#475467',
+    titleFontWeight: 'normal',
+    gridColor: '#eaecf0',
+    domainColor: '#98a2b3',
+    tickColor: '#98a2b3',
+  },
+  legend: { labelFontSize: 12, titleFontSize: 12, orient: 'bottom' },
+} as const;
+
+function amountAxis(values: readonly number[]): { divisor: number; title: string } {
+  const max = Math.max(0, ...values);
+  if (max >= 1e9) return { divisor: 1e9, title: 'outstanding, billions' };
+  if (max >= 1e6) return { divisor: 1e6, title: 'outstanding, millions' };
+  return { divisor: 1, title: 'outstanding' };
+}
+
+/** The Vega-Lite specification of one chart: a pure function of its data. */
+export function chartSpec(chart: ChartData): TopLevelSpec {
+  const common = {
+    width: CHART_WIDTH - 16,
+    autosize: { type: 'fit-x', contains: 'padding' },
+    config: BASE_CONFIG,
+  };
+  switch (chart.kind) {
+    case 'trend':
+      return {
+        ...common,
+        height: 170,
+        title: chart.title,
+        data: { values: chart.points.map((p) => ({ date: p.date, value: p.value, rating: p.rating })) },
+        encoding: {
+          x: {
+            field: 'date',
+            type: 'temporal',
+            title: null,
+            axis: { format: '%d %b', labelAngle: 0, tickCount: 5, grid: false },
+          },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: 'NPL ratio',
+            axis: { format: '.2%', tickCount: 4 },
+            scale: { zero: false },
+          },
+        },
+        layer: [
+          { mark: { type: 'line', color: COLORS.base, strokeWidth: 2 } },
+          {
+            mark: { type: 'point', filled: true, size: 40 },
+            encoding: {
+              color: {
+                field: 'rating',
+                type: 'nominal',
+                title: 'Overall rating',
+                scale: { domain: ['green', 'amber', 'red'], range: [COLORS.green, COLORS.amber, COLORS.red] },
+              },
+            },
+          },
+        ],
+      } as TopLevelSpec;
+    case 'bars': {
+      const axis =
+        chart.unit === 'amount' ? amountAxis(chart.bars.map((b) => b.value)) : { divisor: 1, title: 'share' };
+      return {
+        ...common,
+        height: 170,
+        title: chart.title,
+        data: {
+          values: chart.bars.map((b) => ({
+            label: b.label,
+            value: chart.unit === 'amount' ? b.value / axis.divisor : b.value,
+            highlight: b.highlight ? 'yes' : 'no',
+          })),
+        },
+        mark: { type: 'bar', cornerRadiusEnd: 2 },
+        encoding: {
+          x: {
+            field: 'label',
+            type: 'nominal',
+            sort: null,
+            title: null,
+            axis: { labelAngle: 0, labelFontSize: 11 },
+          },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: axis.title,
+            axis: { format: chart.unit === 'amount' ? ',.3~r' : '.0%', tickCount: 4 },
+          },
+          color: {
+            field: 'highlight',
+            type: 'nominal',
+            legend: null,
+            scale: { domain: ['no', 'yes'], range: [COLORS.base, COLORS.hot] },
+          },
+        },
+      } as TopLevelSpec;
+    }
+    case 'hbars':
+      return {
+        ...common,
+        height: { step: 22 },
+        title: chart.title,
+        data: {
+          values: chart.bars.map((b) => ({
+            label: b.label,
+            value: b.value,
+            highlight: b.highlight ? 'yes' : 'no',
+          })),
+        },
+        encoding: {
+          y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 150 } },
+          x: {
+            field: 'value',
+            type: 'quantitative',
+            title: chart.unit === 'share' ? 'share of outstanding' : 'outstanding',
+            axis: { format: chart.unit === 'share' ? '.0%' : ',.3~r', tickCount: 4 },
+          },
+        },
+        layer: [
+          {
+            mark: { type: 'bar', cornerRadiusEnd: 2 },
+            encoding: {
+              color: {
+                field: 'highlight',
+                type: 'nominal',
+                legend: null,
+                scale: { domain: ['no', 'yes'], range: [COLORS.base, COLORS.hot] },
+              },
+            },
+          },
+          {
+            mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#344054' },
+            encoding: { text: { field: 'value', type: 'quantitative', format: '.1%' } },
+          },
+        ],
+      } as TopLevelSpec;
+    case 'heatmap':
+      return {
+        ...common,
+        height: { step: 26 },
+        title: chart.title,
+        data: { values: chart.cells.map((c) => ({ row: c.row, column: c.column, value: c.value })) },
+        encoding: {
+          x: {
+            field: 'column',
+            type: 'ordinal',
+            sort: [...chart.columns],
+            title: 'bucket today',
+            axis: { orient: 'top', labelAngle: -35, labelFontSize: 11 },
+          },
+          y: { field: 'row', type: 'ordinal', sort: [...chart.rows], title: 'bucket on the previous tape' },
+        },
+        layer: [
+          {
+            mark: { type: 'rect' },
+            encoding: {
+              color: {
+                field: 'value',
+                type: 'quantitative',
+                legend: null,
+                scale: { domain: [0, 1], range: ['#f5f8ff', '#1d3f8f'] },
+              },
+            },
+          },
+          {
+            mark: { type: 'text', fontSize: 10 },
+            encoding: {
+              text: { field: 'value', type: 'quantitative', format: '.0%' },
+              color: { condition: { test: 'datum.value > 0.5', value: 'white' }, value: '#101828' },
+            },
+            transform: [{ filter: 'datum.value > 0' }],
+          },
+        ],
+      } as TopLevelSpec;
+  }
+}
+
+/** Renders a Vega-Lite spec to SVG with no DOM and no canvas (the headless `none` renderer). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec, { logger: vega.logger(vega.Error) }).spec), {
+    renderer: 'none',
+    logLevel: vega.Error,
+  });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Rasterises an SVG to PNG with resvg, drawing text with the given TTF only (no system fonts). */
+export function svgToPng(
+  svg: string,
+  fontFile: string,
+  scale = CHART_SCALE,
+): { png: Uint8Array; width: number; height: number } {
+  const resvg = new Resvg(svg, {
+    font: {
+      fontFiles: [fontFile],
+      loadSystemFonts: false,
+      defaultFontFamily: FONT_FAMILY,
+      sansSerifFamily: FONT_FAMILY,
+    },
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+  });
+  const width = Math.round(resvg.width);
+  const height = Math.round(resvg.height);
+  return { png: new Uint8Array(resvg.render().asPng()), width, height };
+}
+
+/** Renders every chart of the report to an inline PNG with its content id and alt text. */
+export async function renderCharts(
+  charts: readonly ChartData[],
+  fontFile = resolveChartFont(),
+): Promise<ChartImage[]> {
+  const images: ChartImage[] = [];
+  for (const chart of charts) {
+    const svg = await renderSvg(chartSpec(chart));
+    const { png, width, height } = svgToPng(svg, fontFile);
+    images.push({
+      id: chart.id,
+      cid: `${chart.id}.chart@risk-audit`,
+      fileName: `${chart.id}.png`,
+      alt: chart.alt,
+      title: chart.title,
+      png,
+      width,
+      height,
+    });
+  }
+  return images;
+}

@@ -1,0 +1,257 @@
+import mjml2html from 'mjml';
+import type { Rating } from '../../domain/audit-result.ts';
+import type { FailureNoticeModel } from '../../domain/report/failure.ts';
+import type {
+  FindingLine,
+  HeadlineFigure,
+  RatingLine,
+  ReportModel,
+  ReportSection,
+  ReportTable,
+} from '../../domain/report/types.ts';
+import type { ChartImage } from './charts.ts';
+import { escapeHtml as e, safeHref } from './escape.ts';
+
+/** MJML rejected the template: a bug in this module, never a data problem (data is escaped). */
+export class ReportTemplateError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ReportTemplateError';
+  }
+}
+
+const INK = '#101828';
+const MUTED = '#475467';
+const LINE = '#eaecf0';
+const PAGE = '#f2f4f7';
+
+const RATING_COLORS: Record<Rating, { fg: string; bg: string }> = {
+  red: { fg: '#ffffff', bg: '#b42318' },
+  amber: { fg: '#ffffff', bg: '#b54708' },
+  green: { fg: '#ffffff', bg: '#067647' },
+};
+
+const VERDICT_BG: Record<ReportModel['verdict'], string> = {
+  RED: '#b42318',
+  AMBER: '#b54708',
+  GREEN: '#067647',
+  FAILED: '#344054',
+};
+
+const SEVERITY_COLORS: Record<FindingLine['severity'], string> = {
+  critical: '#b42318',
+  high: '#d92d20',
+  medium: '#b54708',
+  low: '#475467',
+  info: '#667085',
+};
+
+const TONE_COLORS = { bad: '#b42318', good: '#067647', neutral: MUTED } as const;
+
+const TH = `padding:6px 6px;border-bottom:2px solid #d0d5dd;color:${MUTED};font-size:12px;font-weight:600;`;
+const TD = `padding:5px 6px;border-bottom:1px solid ${LINE};vertical-align:top;`;
+
+function pill(text: string, bg: string, fg = '#ffffff'): string {
+  return `<span style="display:inline-block;padding:1px 7px;border-radius:9px;background:${bg};color:${fg};font-size:11px;font-weight:700;letter-spacing:0.3px;white-space:nowrap;">${e(text)}</span>`;
+}
+
+function heading(title: string): string {
+  return `<mj-text padding="18px 16px 4px" font-size="17px" font-weight="700" color="${INK}">${e(title)}</mj-text>`;
+}
+
+function paragraphs(lines: readonly string[]): string {
+  if (lines.length === 0) return '';
+  return `<mj-text padding="2px 16px 6px" color="${MUTED}">${lines.map((l) => `<p style="margin:0 0 4px;">${e(l)}</p>`).join('')}</mj-text>`;
+}
+
+/** A data table; on a phone the first column wraps and the figures keep their width. */
+function table(t: ReportTable): string {
+  const head = t.columns
+    .map(
+      (c) =>
+        `<th align="${c.numeric ? 'right' : 'left'}" style="${TH}text-align:${c.numeric ? 'right' : 'left'};">${e(c.label)}</th>`,
+    )
+    .join('');
+  const body = t.rows
+    .map(
+      (row) =>
+        `<tr>${t.columns
+          .map((c, i) => {
+            const cell = e(row[i] ?? '');
+            return c.numeric
+              ? `<td align="right" style="${TD}text-align:right;white-space:nowrap;">${cell}</td>`
+              : `<td style="${TD}word-break:break-word;overflow-wrap:anywhere;">${cell}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('');
+  return [
+    `<mj-text padding="8px 16px 0" font-size="13px" font-weight="600" color="${INK}">${e(t.caption)}</mj-text>`,
+    `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" cellpadding="0" cellspacing="0" width="100%">`,
+    `<tr>${head}</tr>${body}`,
+    '</mj-table>',
+  ].join('');
+}
+
+function image(img: ChartImage): string {
+  return `<mj-image padding="8px 16px" src="cid:${e(img.cid)}" alt="${e(img.alt)}" title="${e(img.title)}" width="568px" border="1px solid ${LINE}" />`;
+}
+
+function section(body: string, background = '#ffffff', padding = '0 0 8px'): string {
+  return `<mj-section background-color="${background}" padding="${padding}"><mj-column>${body}</mj-column></mj-section>`;
+}
+
+function headlineTable(figures: readonly HeadlineFigure[]): string {
+  const rows = figures
+    .map((f) => {
+      const change = f.change
+        ? `<span style="color:${TONE_COLORS[f.tone]};font-weight:600;">${e(f.change)}</span>`
+        : `<span style="color:${MUTED};">—</span>`;
+      return `<tr><td style="${TD}">${e(f.label)}</td><td align="right" style="${TD}text-align:right;font-weight:700;white-space:nowrap;">${e(f.value)}</td><td align="right" style="${TD}text-align:right;white-space:nowrap;">${change}</td></tr>`;
+    })
+    .join('');
+  return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="20px" color="${INK}" width="100%"><tr><th align="left" style="${TH}text-align:left;">Figure</th><th align="right" style="${TH}text-align:right;">Today</th><th align="right" style="${TH}text-align:right;">vs previous</th></tr>${rows}</mj-table>`;
+}
+
+function ratingsTable(ratings: readonly RatingLine[]): string {
+  const rows = ratings
+    .map((r) => {
+      const c = RATING_COLORS[r.rating];
+      const weight = r.category === 'overall' ? 'font-weight:700;' : '';
+      return `<tr><td style="${TD}width:72px;">${pill(r.rating.toUpperCase(), c.bg, c.fg)}</td><td style="${TD}${weight}word-break:break-word;"><strong>${e(r.label)}</strong><br /><span style="color:${MUTED};font-size:13px;">${e(r.reason)}</span></td></tr>`;
+    })
+    .join('');
+  return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
+}
+
+function findingsTable(findings: readonly FindingLine[]): string {
+  if (findings.length === 0) return paragraphs(['No findings today.']);
+  const rows = findings
+    .map(
+      (f) =>
+        `<tr><td style="${TD}width:72px;">${pill(f.severity.toUpperCase(), SEVERITY_COLORS[f.severity])}</td><td style="${TD}word-break:break-word;overflow-wrap:anywhere;"><strong>${e(f.message)}</strong><br /><span style="color:${MUTED};font-size:12px;">${e(f.category)} · ${e(f.code)} · value ${e(f.value)} vs threshold ${e(f.threshold)}<br />Source: ${e(f.source)}</span></td></tr>`,
+    )
+    .join('');
+  return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
+}
+
+function detailSection(s: ReportSection, images: ReadonlyMap<string, ChartImage>): string {
+  const parts = [heading(s.title), paragraphs(s.lines)];
+  for (const chart of s.charts) {
+    const img = images.get(chart.id);
+    if (img) parts.push(image(img));
+  }
+  for (const t of s.tables) if (!t.textOnly) parts.push(table(t));
+  return section(parts.join(''));
+}
+
+function head(title: string, preheader: string): string {
+  return [
+    '<mj-head>',
+    `<mj-title>${e(title)}</mj-title>`,
+    `<mj-preview>${e(preheader)}</mj-preview>`,
+    '<mj-attributes>',
+    '<mj-all font-family="-apple-system, \'Segoe UI\', Helvetica, Arial, sans-serif" />',
+    `<mj-text font-size="14px" line-height="20px" color="${INK}" />`,
+    '</mj-attributes>',
+    '<mj-style>a { color: #1849a9; } p { margin: 0; }</mj-style>',
+    '</mj-head>',
+  ].join('');
+}
+
+/** The report as an MJML document; every string from the model is escaped here, once. */
+export function renderReportMjml(model: ReportModel, charts: readonly ChartImage[]): string {
+  const images = new Map(charts.map((c) => [c.id, c]));
+  const href = safeHref(model.reportUrl);
+  const verdictBg = VERDICT_BG[model.verdict];
+  const banner = section(
+    [
+      `<mj-text padding="18px 16px 2px" color="#ffffff" font-size="13px" letter-spacing="0.5px">RISK AUDIT · ${e(model.snapshotDate)}</mj-text>`,
+      `<mj-text padding="0 16px 6px" color="#ffffff" font-size="26px" line-height="32px" font-weight="800">${e(model.verdict)}</mj-text>`,
+      `<mj-text padding="0 16px 16px" color="#ffffff" font-size="15px" line-height="21px">${e(model.summary)}${model.statusNote ? `<br /><span style="font-size:13px;">${e(model.statusNote)}</span>` : ''}</mj-text>`,
+    ].join(''),
+    verdictBg,
+    '0',
+  );
+  const todo = section(
+    [
+      heading('What to do first'),
+      `<mj-text padding="2px 16px 8px"><ol style="margin:0;padding-left:20px;">${model.actions.map((a) => `<li style="margin:0 0 6px;">${e(a)}</li>`).join('')}</ol></mj-text>`,
+      href
+        ? `<mj-button href="${href}" align="left" padding="4px 16px 6px" background-color="#1849a9" color="#ffffff" font-size="15px" font-weight="600" inner-padding="10px 18px" border-radius="6px">Open the full report</mj-button>`
+        : '',
+      model.reportUrlNote ? paragraphs([model.reportUrlNote]) : '',
+    ].join(''),
+  );
+  const headline = section([heading('Headline figures'), headlineTable(model.headline)].join(''));
+  const ratings = section([heading('Ratings'), ratingsTable(model.ratings)].join(''));
+  const findings = section([heading('Findings, most severe first'), findingsTable(model.findings)].join(''));
+  const details = model.sections.map((s) => detailSection(s, images)).join('');
+  const footer = section(
+    `<mj-text padding="12px 16px" font-size="12px" line-height="17px" color="${MUTED}">${model.footer.map((l) => `<p style="margin:0 0 3px;">${e(l)}</p>`).join('')}</mj-text>`,
+    PAGE,
+  );
+  return [
+    '<mjml lang="en">',
+    head(model.subject, model.preheader),
+    `<mj-body background-color="${PAGE}" width="600px">`,
+    banner,
+    todo,
+    headline,
+    ratings,
+    findings,
+    details,
+    footer,
+    '</mj-body></mjml>',
+  ].join('');
+}
+
+/** The failure notice as an MJML document. */
+export function renderFailureMjml(model: FailureNoticeModel): string {
+  const facts = [
+    `<p style="margin:0 0 6px;"><strong>Reason:</strong> ${e(model.reason)}</p>`,
+    model.stage ? `<p style="margin:0 0 6px;"><strong>Step:</strong> ${e(model.stage)}</p>` : '',
+    model.runId ? `<p style="margin:0 0 6px;"><strong>Run:</strong> ${e(model.runId)}</p>` : '',
+    `<p style="margin:0 0 6px;"><strong>When:</strong> ${e(model.occurredAt)}</p>`,
+  ].join('');
+  return [
+    '<mjml lang="en">',
+    head(model.subject, model.preheader),
+    `<mj-body background-color="${PAGE}" width="600px">`,
+    section(
+      [
+        `<mj-text padding="18px 16px 2px" color="#ffffff" font-size="13px">RISK AUDIT · ${e(model.snapshotDate)}</mj-text>`,
+        `<mj-text padding="0 16px 16px" color="#ffffff" font-size="24px" line-height="30px" font-weight="800">Run failed: no report today</mj-text>`,
+      ].join(''),
+      VERDICT_BG.FAILED,
+      '0',
+    ),
+    section(
+      [
+        `<mj-text padding="16px 16px 4px">${facts}</mj-text>`,
+        heading('How to re-run the date'),
+        `<mj-text padding="4px 16px 16px"><code style="display:block;padding:8px;background:${PAGE};border-radius:4px;font-family:Menlo,Consolas,monospace;font-size:13px;word-break:break-all;">${e(model.rerunHint)}</code></mj-text>`,
+      ].join(''),
+    ),
+    '</mj-body></mjml>',
+  ].join('');
+}
+
+/** Compiles MJML to email HTML with strict validation, so a template mistake fails loudly. */
+export async function compileMjml(mjml: string): Promise<string> {
+  let result: Awaited<ReturnType<typeof mjml2html>>;
+  try {
+    result = await mjml2html(mjml, { validationLevel: 'strict', fonts: {}, keepComments: false });
+  } catch (error) {
+    throw new ReportTemplateError(
+      `report template is invalid: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  if (result.errors.length > 0) {
+    throw new ReportTemplateError(
+      `report template is invalid: ${result.errors.map((x) => x.formattedMessage).join('; ')}`,
+    );
+  }
+  return result.html;
+}

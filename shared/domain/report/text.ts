@@ -1,0 +1,58 @@
+import type { ReportModel, ReportTable } from './types.ts';
+
+const RULE = '='.repeat(60);
+
+/** Lays a table out in fixed-width columns, numbers right-aligned, for the plain-text part. */
+export function renderTextTable(table: ReportTable): string[] {
+  const widths = table.columns.map((c, i) =>
+    Math.max(c.label.length, ...table.rows.map((r) => (r[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    table.columns
+      .map((c, i) => {
+        const cell = cells[i] ?? '';
+        const w = widths[i] ?? 0;
+        return c.numeric ? cell.padStart(w) : cell.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd();
+  return [
+    `${table.caption}:`,
+    line(table.columns.map((c) => c.label)),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...table.rows.map(line),
+  ];
+}
+
+/** The plain-text alternative: the same facts as the HTML, in reading order. */
+export function renderReportText(model: ReportModel): string {
+  const out: string[] = [];
+  out.push(model.subject, RULE, '');
+  out.push(`VERDICT: ${model.verdict} (${model.snapshotDate})`, model.summary);
+  if (model.statusNote) out.push(model.statusNote);
+  out.push('', 'WHAT TO DO FIRST');
+  model.actions.forEach((a, i) => {
+    out.push(`${i + 1}. ${a}`);
+  });
+  if (model.reportUrl) out.push('', `Full report: ${model.reportUrl}`, model.reportUrlNote ?? '');
+  out.push('', 'HEADLINE FIGURES');
+  for (const f of model.headline) {
+    out.push(`- ${f.label}: ${f.value}${f.change ? ` (${f.change} vs previous run)` : ''}`);
+  }
+  out.push('', 'RATINGS');
+  for (const r of model.ratings) out.push(`- ${r.label}: ${r.rating.toUpperCase()}: ${r.reason}`);
+  out.push('', 'FINDINGS (most severe first)');
+  if (model.findings.length === 0) out.push('No findings.');
+  model.findings.forEach((f, i) => {
+    out.push(
+      `${i + 1}. [${f.severity.toUpperCase()}] ${f.category} / ${f.code}: ${f.message}`,
+      `   value ${f.value}, threshold ${f.threshold}; source: ${f.source}`,
+    );
+  });
+  for (const section of model.sections) {
+    out.push('', section.title.toUpperCase(), ...section.lines);
+    for (const table of section.tables) out.push('', ...renderTextTable(table));
+  }
+  out.push('', RULE, ...model.footer, '');
+  return out.join('\n');
+}
