@@ -1,0 +1,181 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/**
+ * Errors worth retrying: the Lambda service itself failed or throttled. Errors thrown by our
+ * handlers (TapeMissingError, TapeUnreadableError, RunInProgressError, ...) are never retried.
+ */
+export const TRANSIENT_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+] as const;
+
+/** One step's function with the Lambda timeout its task timeout is derived from. */
+export interface WorkflowStep {
+  readonly fn: lambda.IFunction;
+  readonly timeout: Duration;
+}
+
+/** Properties of the audit workflow. */
+export interface AuditWorkflowProps {
+  /** Resolves the date's tape parts, checks the cutoff, takes the lease, plans the shards. */
+  readonly prepare: WorkflowStep;
+  /** Streams, validates and scores one shard, writing its partial result to S3. */
+  readonly scoreShard: WorkflowStep;
+  /** Merges the partials into the audit, writes the outputs, stores the run, releases the lease. */
+  readonly finalize: WorkflowStep;
+  /** Renders, archives and sends the report. */
+  readonly sendReport: WorkflowStep;
+  /** Records the failed run, sends the failure notice and releases the lease. */
+  readonly notifyFailure: WorkflowStep;
+  /** Most shard executions the Distributed Map runs at once. */
+  readonly mapMaxConcurrency: number;
+  /**
+   * Longest a whole run may take (the lease taken by prepare must outlive it).
+   * @default Duration.hours(4)
+   */
+  readonly runTimeout?: Duration;
+  /**
+   * Days the execution log group keeps its events.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The audit workflow on Step Functions:
+ * Prepare -> ScoreShards (Distributed Map over `$.plan.shards`) -> Finalize -> SendReport,
+ * with a Catch on every step that runs NotifyFailure and then fails the execution with the
+ * original error. State passed along (JSONPath, shapes of shared/use-cases/workflow-types.ts):
+ * - an S3-arrival input `{ trigger: 's3-arrival', objectKey }` is first turned into
+ *   `{ snapshotDate, trigger }` (the date is the key's second segment, `snapshots/<date>/...`);
+ * - Prepare gets the execution input (StartRunEvent); its RunPlan goes to `$.plan`;
+ * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`;
+ * - Finalize gets `{ plan, shardResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
+ * - SendReport gets `$.outcome`; its result is dropped;
+ * - on failure the error (`{ Error, Cause }`) goes to `$.error` and NotifyFailure gets the whole
+ *   state (FailureEvent); `$.plan` is absent when Prepare itself failed (no lease of this run).
+ */
+export class AuditWorkflow extends Construct {
+  /** The state machine. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Log group of the executions. */
+  public readonly logGroup: logs.LogGroup;
+
+  public constructor(scope: Construct, id: string, props: AuditWorkflowProps) {
+    super(scope, id);
+
+    const invoke = (stateId: string, step: WorkflowStep, options: Partial<tasks.LambdaInvokeProps>) => {
+      const task = new tasks.LambdaInvoke(this, stateId, {
+        lambdaFunction: step.fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        // The Lambda timeout ends the invocation; the task timeout is only a backstop above it.
+        taskTimeout: sfn.Timeout.duration(step.timeout.plus(Duration.seconds(30))),
+        ...options,
+      });
+      task.addRetry({
+        errors: [...TRANSIENT_LAMBDA_ERRORS],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 5,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+
+    const notify = invoke('NotifyFailure', props.notifyFailure, {
+      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const failed = new sfn.Fail(this, 'AuditFailed', {
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    // A failing notice still fails the run with the original error, never a success.
+    notify.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
+    const onFailure = notify.next(failed);
+    const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+
+    const prepare = invoke('Prepare', props.prepare, {
+      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      resultPath: '$.plan',
+    }).addCatch(onFailure, catchAll);
+
+    const scoreShard = invoke('ScoreShard', props.scoreShard, { payload: sfn.TaskInput.fromJsonPathAt('$') });
+    const scoreShards = new sfn.DistributedMap(this, 'ScoreShards', {
+      itemsPath: '$.plan.shards',
+      maxConcurrency: props.mapMaxConcurrency,
+      // One lost shard would make the audit wrong: any failed shard fails the map run.
+      toleratedFailureCount: 0,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label: 'ScoreShards',
+      resultPath: '$.shardResults',
+    });
+    scoreShards.itemProcessor(scoreShard);
+    scoreShards.addCatch(onFailure, catchAll);
+
+    const finalize = invoke('Finalize', props.finalize, {
+      payload: sfn.TaskInput.fromObject({
+        plan: sfn.JsonPath.objectAt('$.plan'),
+        shardResults: sfn.JsonPath.listAt('$.shardResults'),
+      }),
+      resultPath: '$.outcome',
+    }).addCatch(onFailure, catchAll);
+
+    const sendReport = invoke('SendReport', props.sendReport, {
+      payload: sfn.TaskInput.fromJsonPathAt('$.outcome'),
+      resultPath: sfn.JsonPath.DISCARD,
+    }).addCatch(onFailure, catchAll);
+
+    // S3-arrival events carry an object key, not a date: derive the date before Prepare.
+    const fromArrival = new sfn.Pass(this, 'DateFromObjectKey', {
+      parameters: {
+        snapshotDate: sfn.JsonPath.arrayGetItem(
+          sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$.objectKey'), '/'),
+          1,
+        ),
+        trigger: 's3-arrival',
+      },
+    });
+    const start = new sfn.Choice(this, 'StartedBy')
+      .when(sfn.Condition.isPresent('$.objectKey'), fromArrival.next(prepare))
+      .otherwise(prepare);
+
+    prepare.next(scoreShards).next(finalize).next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
+    const definition = start;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // The vendedlogs prefix keeps the account's log resource policy from growing per state machine.
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-audit-workflow`,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'nightly and on-demand loan book audit',
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.runTimeout ?? Duration.hours(4),
+      tracingEnabled: true,
+      logs: {
+        destination: this.logGroup,
+        level: sfn.LogLevel.ALL,
+        // Execution data stays out of the logs: errors may quote tape content.
+        includeExecutionData: false,
+      },
+    });
+    new CfnOutput(scope, 'StateMachineArn', {
+      value: this.stateMachine.stateMachineArn,
+      description: 'audit workflow state machine',
+    });
+  }
+}

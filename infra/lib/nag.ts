@@ -1,0 +1,105 @@
+import { Aspects, type IAspect, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+// cdk-nag's own flattening, so the acknowledged ids are exactly the ids its IAM5 rule reports.
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import type { IConstruct } from 'constructs';
+
+/** One kind of wildcard resource the stack grants on purpose, with the reason cdk-nag records. */
+export interface WildcardAllowance {
+  /** Matches the flattened resource (`<LogicalId.Arn>/snapshots/*`, `*`, ...). */
+  readonly resource: RegExp;
+  /**
+   * Every action of the statement must match one of these for the allowance to apply.
+   * @default - any action
+   */
+  readonly actions?: readonly RegExp[];
+  /** Why the wildcard is needed (kept in the validation report). */
+  readonly reason: string;
+}
+
+/** The wildcard resources this stack needs; anything else stays a cdk-nag error. */
+export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
+  {
+    resource: /^<\w+\.Arn>\/(snapshots|runs)\/\*$/,
+    actions: [/^s3:(GetObject|PutObject|AbortMultipartUpload)$/],
+    reason:
+      'object permissions are scoped to one key prefix; the objects under it need the trailing wildcard',
+  },
+  {
+    resource: /^<\w+\.Arn>\/runs\/\*\/partials\/\*$/,
+    actions: [/^s3:DeleteObject$/],
+    reason: 'finalize deletes only shard partials, whose keys carry the date and run id',
+  },
+  {
+    resource: /^<\w+\.Arn>\/index\/\*$/,
+    actions: [/^dynamodb:\w+$/],
+    reason: "the table grant covers the table's own global secondary indexes",
+  },
+  {
+    resource: /^<\w+\.Arn>:\*$/,
+    actions: [/^lambda:InvokeFunction$/],
+    reason: 'Step Functions may invoke any version or alias of the audit functions it owns',
+  },
+  {
+    resource: /^arn:[^:]+:states:[^:]*:[^:]*:execution:.+:\*$/,
+    actions: [/^states:(DescribeExecution|StopExecution|RedriveExecution)$/],
+    reason: 'the Distributed Map describes and stops the child executions of its own state machine',
+  },
+  {
+    resource: /^\*$/,
+    actions: [
+      /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/,
+      /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries)$/,
+      /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
+    ],
+    reason: 'X-Ray and CloudWatch Logs delivery actions support no resource-level permissions',
+  },
+];
+
+interface Statement {
+  Effect?: string;
+  Action?: string | string[];
+  Resource?: unknown;
+}
+
+const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+
+/** The AwsSolutions-IAM5 finding ids of a policy document that the allowances cover. */
+export function allowedWildcardFindings(
+  document: { Statement?: Statement[] },
+  allowances: readonly WildcardAllowance[] = WILDCARD_ALLOWANCES,
+): { id: string; reason: string }[] {
+  const out = new Map<string, string>();
+  for (const st of document.Statement ?? []) {
+    if (st.Effect !== 'Allow') continue;
+    const actions = asArray(st.Action);
+    if (actions.some((a) => a.includes('*'))) continue; // wildcard actions are never acknowledged
+    for (const raw of asArray(st.Resource)) {
+      const resource = flattenCfnReference(raw);
+      if (!resource.includes('*')) continue;
+      const allowance = allowances.find(
+        (a) =>
+          a.resource.test(resource) &&
+          (a.actions === undefined || actions.every((action) => a.actions?.some((p) => p.test(action)))),
+      );
+      if (allowance !== undefined) out.set(`AwsSolutions-IAM5[Resource::${resource}]`, allowance.reason);
+    }
+  }
+  return [...out].map(([id, reason]) => ({ id, reason }));
+}
+
+class AcknowledgeAllowedWildcards implements IAspect {
+  public visit(node: IConstruct): void {
+    if (!(node instanceof iam.CfnPolicy)) return;
+    const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: Statement[] };
+    for (const finding of allowedWildcardFindings(document)) Validations.of(node).acknowledge(finding);
+  }
+}
+
+/**
+ * Acknowledges the cdk-nag IAM5 findings that prefix-scoped grants necessarily produce (see
+ * WILDCARD_ALLOWANCES), statement by statement, after every grant of the stack is in place.
+ */
+export function acknowledgeWildcardGrants(stack: Stack): void {
+  Aspects.of(stack).add(new AcknowledgeAllowedWildcards());
+}

@@ -1,0 +1,259 @@
+import { Aws, CfnOutput, Duration, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
+import { AuditAlarms } from './constructs/audit-alarms.ts';
+import { AuditFunction } from './constructs/audit-function.ts';
+import { DefinedTable } from './constructs/audit-tables.ts';
+import { AuditWorkflow } from './constructs/audit-workflow.ts';
+import { DataBucket } from './constructs/data-bucket.ts';
+import { acknowledgeWildcardGrants } from './nag.ts';
+import { type AuditSettings, type ResolvedSettings, resolveSettings } from './settings.ts';
+
+/** Properties of the risk-audit stack: the stack's own props plus the deployment settings. */
+export interface RiskAuditStackProps extends StackProps, AuditSettings {}
+
+/**
+ * The risk-audit deployment: data bucket, tables, the audit functions and workflow, the nightly
+ * schedule (and optional tape-arrival trigger), the SES sender, alarms. Wiring only: every
+ * resource is built by a construct under ./constructs. Construct ids are a contract.
+ */
+export class RiskAuditStack extends Stack {
+  /** Settings in effect, defaults applied. */
+  public readonly settings: ResolvedSettings;
+  /** The data bucket construct. */
+  public readonly data: DataBucket;
+  /** The audit workflow construct. */
+  public readonly workflow: AuditWorkflow;
+  /** The audit functions by folder name. */
+  public readonly functions: Readonly<Record<string, AuditFunction>>;
+
+  public constructor(scope: Construct, id: string, props: RiskAuditStackProps = {}) {
+    super(scope, id, props);
+    const s = resolveSettings(props);
+    this.settings = s;
+
+    this.data = new DataBucket(this, 'Data', {
+      runRetentionDays: s.retentionDays,
+      tapeRetentionDays: s.tapeRetentionDays,
+      eventBridgeEnabled: s.s3Trigger,
+    });
+    const bucket = this.data.bucket;
+    const riskTable = new DefinedTable(this, RISK_TABLE.constructId, { definition: RISK_TABLE }).table;
+    const idempotencyTable = new DefinedTable(this, IDEMPOTENCY_TABLE.constructId, {
+      definition: IDEMPOTENCY_TABLE,
+      // Idempotency records expire within the hour: nothing worth protecting.
+      deletionProtection: false,
+    }).table;
+
+    const deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'this queue is the dead-letter queue of the schedule, the arrival rule and start-audit',
+    });
+
+    // A keyed hash turns borrower ids into stable references; rotating it would break history.
+    const borrowerRefKey = new secretsmanager.Secret(this, 'BorrowerRefKey', {
+      description: 'key of the keyed hash that turns borrower ids into report references',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(borrowerRefKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'rotating the borrower-reference key would change every borrowerRef and break history',
+    });
+
+    const common: Record<string, string> = {
+      BUCKET_NAME: bucket.bucketName,
+      TABLE_NAME: riskTable.tableName,
+      REPORT_SENDER: s.sender,
+      REPORT_RECIPIENTS: s.recipients.join(','),
+      DETAIL_RETENTION_DAYS: String(s.retentionDays),
+      REPORT_LINK_EXPIRY_SECONDS: String(7 * 24 * 3600),
+      TAPE_CUTOFF: s.tapeCutoff,
+      TIMEZONE: s.timezone,
+      WATCHLIST_LIMIT: String(s.watchlistLimit),
+    };
+    // CloudFormation resolves the secret at deploy time; the template and cdk.out never hold it.
+    const withKey = { ...common, BORROWER_REF_KEY: borrowerRefKey.secretValue.unsafeUnwrap() };
+
+    const prepare = new AuditFunction(this, 'PrepareRun', {
+      name: 'prepare-run',
+      description: "resolves the date's tape parts, takes the date's lease, plans the shards",
+      timeout: Duration.minutes(2),
+      environment: common,
+    });
+    const scoreShard = new AuditFunction(this, 'ScoreShard', {
+      name: 'score-shard',
+      description: 'streams, validates and scores one shard of a tape, writes its partial result',
+      memorySize: s.shardMemoryMb,
+      timeout: Duration.minutes(15),
+      environment: withKey,
+    });
+    const finalize = new AuditFunction(this, 'FinalizeAudit', {
+      name: 'finalize-audit',
+      description: 'merges the partials into the audit, writes the outputs, stores the run',
+      memorySize: 2048,
+      timeout: Duration.minutes(15),
+      environment: withKey,
+    });
+    const sendReport = new AuditFunction(this, 'SendReport', {
+      name: 'send-report',
+      description: 'renders, archives and emails the audit report',
+      memorySize: 1024,
+      timeout: Duration.minutes(3),
+      environment: withKey,
+    });
+    const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
+      name: 'notify-failure',
+      description: 'records a failed run, emails the failure notice, releases the lease',
+      timeout: Duration.minutes(1),
+      environment: common,
+    });
+
+    this.data.grantReadTapes(prepare.role);
+    this.data.grantReadRuns(prepare.role);
+    riskTable.grantReadWriteData(prepare.role);
+
+    this.data.grantReadTapes(scoreShard.role);
+    this.data.grantReadRuns(scoreShard.role);
+    this.data.grantWriteRuns(scoreShard.role);
+    riskTable.grantReadData(scoreShard.role);
+
+    this.data.grantReadRuns(finalize.role);
+    this.data.grantWriteRuns(finalize.role);
+    this.data.grantDeletePartials(finalize.role);
+    riskTable.grantReadWriteData(finalize.role);
+
+    this.data.grantReadRuns(sendReport.role);
+    this.data.grantWriteRuns(sendReport.role);
+    riskTable.grantReadData(sendReport.role);
+
+    this.data.grantWriteRuns(notifyFailure.role);
+    riskTable.grantReadWriteData(notifyFailure.role);
+
+    this.grantSendEmail(s, [sendReport.role, notifyFailure.role]);
+
+    this.workflow = new AuditWorkflow(this, 'Workflow', {
+      prepare: { fn: prepare.function, timeout: prepare.timeout },
+      scoreShard: { fn: scoreShard.function, timeout: scoreShard.timeout },
+      finalize: { fn: finalize.function, timeout: finalize.timeout },
+      sendReport: { fn: sendReport.function, timeout: sendReport.timeout },
+      notifyFailure: { fn: notifyFailure.function, timeout: notifyFailure.timeout },
+      mapMaxConcurrency: s.mapMaxConcurrency,
+    });
+    const stateMachine = this.workflow.stateMachine;
+
+    const startAudit = new AuditFunction(this, 'StartAudit', {
+      name: 'start-audit',
+      description: 'starts the audit of one date on demand ({"snapshotDate": "YYYY-MM-DD"}), once per date',
+      timeout: Duration.seconds(30),
+      environment: {
+        ...common,
+        STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+        IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+      },
+      deadLetterQueue: deadLetters,
+    });
+    stateMachine.grantStartExecution(startAudit.role);
+    idempotencyTable.grantReadWriteData(startAudit.role);
+    new CfnOutput(this, 'StartAuditFunctionName', {
+      value: startAudit.function.functionName,
+      description: 'invoke with {"snapshotDate": "YYYY-MM-DD"} to audit one date',
+    });
+
+    this.functions = {
+      'prepare-run': prepare,
+      'score-shard': scoreShard,
+      'finalize-audit': finalize,
+      'send-report': sendReport,
+      'notify-failure': notifyFailure,
+      'start-audit': startAudit,
+    };
+
+    new scheduler.Schedule(this, 'NightlySchedule', {
+      description: `nightly audit of the previous day's tape (${s.timezone})`,
+      schedule: scheduler.ScheduleExpression.expression(s.scheduleCron, TimeZone.of(s.timezone)),
+      enabled: s.scheduleEnabled,
+      target: new schedulerTargets.StepFunctionsStartExecution(stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({
+          trigger: 'schedule',
+          scheduledTime: scheduler.ContextAttribute.scheduledTime,
+        }),
+        deadLetterQueue: deadLetters,
+        retryAttempts: 10,
+        maxEventAge: Duration.hours(2),
+      }),
+    });
+
+    if (s.s3Trigger) {
+      new events.Rule(this, 'TapeArrival', {
+        description: 'starts an audit when a tape lands under snapshots/',
+        eventPattern: {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: {
+            bucket: { name: [bucket.bucketName] },
+            object: {
+              key:
+                s.s3TriggerSuffix === undefined
+                  ? [{ prefix: 'snapshots/' }]
+                  : [{ wildcard: `snapshots/*${s.s3TriggerSuffix}` }],
+            },
+          },
+        },
+        targets: [
+          new eventTargets.SfnStateMachine(stateMachine, {
+            input: events.RuleTargetInput.fromObject({
+              trigger: 's3-arrival',
+              objectKey: events.EventField.fromPath('$.detail.object.key'),
+            }),
+            deadLetterQueue: deadLetters,
+            retryAttempts: 10,
+            maxEventAge: Duration.hours(2),
+          }),
+        ],
+      });
+    }
+
+    new AuditAlarms(this, 'Alarms', {
+      stateMachine,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([k, f]) => [k, f.function])),
+      deadLetterQueue: deadLetters,
+      ...(s.alarmEmail === undefined ? {} : { alarmEmail: s.alarmEmail }),
+    });
+
+    new CfnOutput(this, 'TableName', { value: riskTable.tableName, description: 'risk table' });
+    acknowledgeWildcardGrants(this);
+  }
+
+  // SES authorises SendEmail on the sender's identity and, in the sandbox, on each recipient's.
+  private grantSendEmail(s: ResolvedSettings, grantees: iam.IGrantable[]): void {
+    const domain = s.sender.slice(s.sender.indexOf('@') + 1);
+    if (s.senderIdentity !== 'none') {
+      new ses.EmailIdentity(this, 'SenderIdentity', {
+        identity: s.senderIdentity === 'domain' ? ses.Identity.domain(domain) : ses.Identity.email(s.sender),
+      });
+    }
+    const identityArn = (name: string): string =>
+      `arn:${Aws.PARTITION}:ses:${this.region}:${this.account}:identity/${name}`;
+    const names = [...new Set([s.sender, domain, ...s.recipients])];
+    for (const grantee of grantees) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resourceArns: names.map(identityArn),
+      });
+    }
+  }
+}

@@ -1,0 +1,249 @@
+import { ConfigError } from '../../shared/errors.ts';
+
+/**
+ * Deployment settings of the risk-audit stack: documented defaults, validation with readable
+ * errors, and reading them from CDK context (`-c key=value` or cdk.json).
+ */
+
+/** How the SES sending identity is created: for the sender's address, its whole domain, or not at all. */
+export type SenderIdentityMode = 'email' | 'domain' | 'none';
+
+/** Settings of one deployment; every field has a default so `npx cdk synth` works with no flags. */
+export interface AuditSettings {
+  /**
+   * Addresses that receive the nightly report.
+   * @default ['risk-team@example.com']
+   */
+  readonly recipients?: readonly string[];
+  /**
+   * From address of the report; SES must be allowed to send from it.
+   * @default 'risk-audit@example.com'
+   */
+  readonly sender?: string;
+  /**
+   * SES identity created for the sender: `email` verifies the address, `domain` its domain (DKIM
+   * records to publish), `none` uses an identity that already exists in the account.
+   * @default 'email'
+   */
+  readonly senderIdentity?: SenderIdentityMode;
+  /**
+   * EventBridge Scheduler cron expression of the nightly run, evaluated in `timezone`.
+   * @default 'cron(0 6 * * ? *)' (06:00 every day)
+   */
+  readonly scheduleCron?: string;
+  /**
+   * IANA time zone of the schedule and of the tape cutoff; the run audits the previous local day.
+   * @default 'Asia/Shanghai'
+   */
+  readonly timezone?: string;
+  /**
+   * Whether the nightly schedule is enabled (disable it to keep only on-demand runs).
+   * @default true
+   */
+  readonly scheduleEnabled?: boolean;
+  /**
+   * Days run results (DynamoDB detail items, quarantine, score and report files) are kept.
+   * @default 400
+   */
+  readonly retentionDays?: number;
+  /**
+   * Days the tapes themselves are kept in S3 (loan records are often kept for years).
+   * @default 2557 (seven years)
+   */
+  readonly tapeRetentionDays?: number;
+  /**
+   * Local time (HH:MM in `timezone`) by which the day's tape must have landed.
+   * @default '05:30'
+   */
+  readonly tapeCutoff?: string;
+  /**
+   * Address subscribed to the alarm topic (a confirmation mail is sent on deploy).
+   * @default - no subscription; subscribe to the AlarmTopic output yourself
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Most shard Lambdas the Distributed Map runs at once.
+   * @default 20
+   */
+  readonly mapMaxConcurrency?: number;
+  /**
+   * Memory of the shard-scoring Lambda in MB (CPU grows with memory; 1769 MB is one full vCPU).
+   * @default 1769
+   */
+  readonly shardMemoryMb?: number;
+  /**
+   * Start a run when a tape object lands under `snapshots/` (besides the schedule).
+   * @default false
+   */
+  readonly s3Trigger?: boolean;
+  /**
+   * Key suffix that starts a run when `s3Trigger` is on; set it to a marker (e.g. `_SUCCESS`)
+   * when tapes arrive in several parts, so that one run starts per date.
+   * @default - any object under `snapshots/`
+   */
+  readonly s3TriggerSuffix?: string;
+  /**
+   * Loans listed at most in a report's watchlist.
+   * @default 5000
+   */
+  readonly watchlistLimit?: number;
+}
+
+/** Settings with every default applied and every value checked. */
+export type ResolvedSettings = Required<Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix'>> &
+  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix'> & { readonly recipients: readonly string[] };
+
+/** Defaults of every setting (also listed in cdk.json's context). */
+export const DEFAULT_SETTINGS = {
+  recipients: ['risk-team@example.com'],
+  sender: 'risk-audit@example.com',
+  senderIdentity: 'email',
+  scheduleCron: 'cron(0 6 * * ? *)',
+  timezone: 'Asia/Shanghai',
+  scheduleEnabled: true,
+  retentionDays: 400,
+  tapeRetentionDays: 2557,
+  tapeCutoff: '05:30',
+  mapMaxConcurrency: 20,
+  shardMemoryMb: 1769,
+  s3Trigger: false,
+  watchlistLimit: 5000,
+} as const satisfies ResolvedSettings;
+
+/** Thrown for a setting that cannot be deployed; the message names the setting and the value. */
+export class SettingsError extends ConfigError {}
+
+const EMAIL = /^[^@\s,;]+@[^@\s,;]+\.[A-Za-z0-9-]{2,}$/;
+// EventBridge Scheduler cron: six fields (minutes hours day-of-month month day-of-week year).
+const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw new SettingsError(`invalid ${name}: expected ${expected}, got ${JSON.stringify(value)}`);
+}
+
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** Tells whether the runtime knows an IANA time zone name. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return name.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Applies defaults and checks every setting, throwing a SettingsError on the first bad one. */
+export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings {
+  const s = { ...DEFAULT_SETTINGS, ...stripUndefined(settings) };
+  if (s.recipients.length === 0) fail('recipients', 'at least one email address', s.recipients);
+  for (const r of s.recipients) if (!EMAIL.test(r)) fail('recipients', 'email addresses', r);
+  if (!EMAIL.test(s.sender)) fail('sender', 'an email address', s.sender);
+  if (!['email', 'domain', 'none'].includes(s.senderIdentity)) {
+    fail('senderIdentity', "one of 'email', 'domain', 'none'", s.senderIdentity);
+  }
+  if (!CRON.test(s.scheduleCron))
+    fail('scheduleCron', "a six-field 'cron(m h dom mon dow year)'", s.scheduleCron);
+  if (!isTimeZone(s.timezone)) fail('timezone', "an IANA time zone such as 'Asia/Shanghai'", s.timezone);
+  checkInt('retentionDays', s.retentionDays, 1, 3650);
+  checkInt('tapeRetentionDays', s.tapeRetentionDays, 2, 36500);
+  if (!HHMM.test(s.tapeCutoff)) fail('tapeCutoff', "a local time 'HH:MM'", s.tapeCutoff);
+  if (s.alarmEmail !== undefined && !EMAIL.test(s.alarmEmail))
+    fail('alarmEmail', 'an email address', s.alarmEmail);
+  checkInt('mapMaxConcurrency', s.mapMaxConcurrency, 1, 10_000);
+  checkInt('shardMemoryMb', s.shardMemoryMb, 128, 10_240);
+  checkInt('watchlistLimit', s.watchlistLimit, 1, 1_000_000);
+  if (s.s3TriggerSuffix !== undefined && s.s3TriggerSuffix.length === 0) {
+    fail('s3TriggerSuffix', 'a non-empty key suffix', s.s3TriggerSuffix);
+  }
+  return s;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Reads one context value; the CLI passes `-c` values as strings, cdk.json may hold typed values. */
+export type ContextReader = (key: string) => unknown;
+
+function asString(name: string, v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return fail(name, 'a string', v);
+}
+
+function asNumber(name: string, v: unknown): number | undefined {
+  const t = asString(name, v);
+  if (t === undefined) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : fail(name, 'a number', v);
+}
+
+function asBoolean(name: string, v: unknown): boolean | undefined {
+  const t = asString(name, v);
+  if (t === undefined) return undefined;
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  return fail(name, "'true' or 'false'", v);
+}
+
+function asList(name: string, v: unknown): string[] | undefined {
+  if (Array.isArray(v)) return v.map((x) => asString(name, x) ?? '').filter((x) => x.length > 0);
+  const t = asString(name, v);
+  if (t === undefined) return undefined;
+  return t
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}
+
+/** Context keys read by the app, one per setting (e.g. `-c recipients=a@x.com,b@x.com`). */
+export const CONTEXT_KEYS = [
+  'recipients',
+  'sender',
+  'senderIdentity',
+  'scheduleCron',
+  'timezone',
+  'scheduleEnabled',
+  'retentionDays',
+  'tapeRetentionDays',
+  'tapeCutoff',
+  'alarmEmail',
+  'mapMaxConcurrency',
+  'shardMemoryMb',
+  's3Trigger',
+  's3TriggerSuffix',
+  'watchlistLimit',
+] as const satisfies readonly (keyof AuditSettings)[];
+
+/** Builds settings from CDK context values; unset keys keep their defaults. */
+export function settingsFromContext(read: ContextReader): AuditSettings {
+  const senderIdentity = asString('senderIdentity', read('senderIdentity'));
+  const settings: { -readonly [K in keyof AuditSettings]: AuditSettings[K] } = {};
+  const put = <K extends keyof AuditSettings>(k: K, v: AuditSettings[K] | undefined): void => {
+    if (v !== undefined) settings[k] = v;
+  };
+  put('recipients', asList('recipients', read('recipients')));
+  put('sender', asString('sender', read('sender')));
+  put('senderIdentity', senderIdentity as SenderIdentityMode | undefined);
+  put('scheduleCron', asString('scheduleCron', read('scheduleCron')));
+  put('timezone', asString('timezone', read('timezone')));
+  put('scheduleEnabled', asBoolean('scheduleEnabled', read('scheduleEnabled')));
+  put('retentionDays', asNumber('retentionDays', read('retentionDays')));
+  put('tapeRetentionDays', asNumber('tapeRetentionDays', read('tapeRetentionDays')));
+  put('tapeCutoff', asString('tapeCutoff', read('tapeCutoff')));
+  put('alarmEmail', asString('alarmEmail', read('alarmEmail')));
+  put('mapMaxConcurrency', asNumber('mapMaxConcurrency', read('mapMaxConcurrency')));
+  put('shardMemoryMb', asNumber('shardMemoryMb', read('shardMemoryMb')));
+  put('s3Trigger', asBoolean('s3Trigger', read('s3Trigger')));
+  put('s3TriggerSuffix', asString('s3TriggerSuffix', read('s3TriggerSuffix')));
+  put('watchlistLimit', asNumber('watchlistLimit', read('watchlistLimit')));
+  return settings;
+}
