@@ -183,7 +183,7 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
           })),
         },
         encoding: {
-          y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 150 } },
+          y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 170 } },
           x: {
             field: 'value',
             type: 'quantitative',

@@ -64,8 +64,48 @@ function paragraphs(lines: readonly string[]): string {
   return `<mj-text padding="2px 16px 6px" color="${MUTED}">${lines.map((l) => `<p style="margin:0 0 4px;">${e(l)}</p>`).join('')}</mj-text>`;
 }
 
-/** A data table; on a phone the first column wraps and the figures keep their width. */
+/**
+ * Escapes a table cell and adds break opportunities after `_ - / .` and inside long runs, so a
+ * long code or a hostile tape name wraps on a phone instead of widening the table.
+ */
+function cellText(value: string): string {
+  return e(value)
+    .replace(/([_/.]|-(?=\D))/g, '$1<wbr>')
+    .replace(/[^\s<>&;_/.-]{14,}/g, (run) => run.replace(/(.{12})/g, '$1<wbr>'));
+}
+
+function tableCaption(t: ReportTable): string {
+  return `<mj-text padding="8px 16px 0" font-size="13px" font-weight="600" color="${INK}">${e(t.caption)}</mj-text>`;
+}
+
+/** A table whose rows are too wide for a phone: each row becomes a small card. */
+function stackedTable(t: ReportTable): string {
+  const last = t.columns.length - 1;
+  const noteIndex = last > 1 && t.columns[last]?.numeric === false ? last : -1;
+  const body = t.rows
+    .map((row) => {
+      const figures = t.columns
+        .map((c, i) => (i > 0 && i !== noteIndex ? `${e(c.label)} <strong>${cellText(row[i] ?? '')}</strong>` : ''))
+        .filter((x) => x.length > 0)
+        .join(' · ');
+      const note =
+        noteIndex > 0
+          ? `<br /><span style="color:${MUTED};font-size:12px;">${e(t.columns[noteIndex]?.label ?? '')}: ${cellText(row[noteIndex] ?? '')}</span>`
+          : '';
+      return `<tr><td style="${TD}overflow-wrap:break-word;"><strong>${cellText(row[0] ?? '')}</strong><br /><span style="font-size:13px;">${figures}</span>${note}</td></tr>`;
+    })
+    .join('');
+  return [
+    tableCaption(t),
+    `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" width="100%">`,
+    body,
+    '</mj-table>',
+  ].join('');
+}
+
+/** A data table; on a phone the text column wraps and the figures keep their width. */
 function table(t: ReportTable): string {
+  if (t.stacked) return stackedTable(t);
   const head = t.columns
     .map(
       (c) =>
@@ -77,16 +117,16 @@ function table(t: ReportTable): string {
       (row) =>
         `<tr>${t.columns
           .map((c, i) => {
-            const cell = e(row[i] ?? '');
+            const cell = row[i] ?? '';
             return c.numeric
-              ? `<td align="right" style="${TD}text-align:right;white-space:nowrap;">${cell}</td>`
-              : `<td style="${TD}word-break:break-word;overflow-wrap:anywhere;">${cell}</td>`;
+              ? `<td align="right" style="${TD}text-align:right;white-space:nowrap;">${e(cell)}</td>`
+              : `<td style="${TD}overflow-wrap:break-word;">${cellText(cell)}</td>`;
           })
           .join('')}</tr>`,
     )
     .join('');
   return [
-    `<mj-text padding="8px 16px 0" font-size="13px" font-weight="600" color="${INK}">${e(t.caption)}</mj-text>`,
+    tableCaption(t),
     `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" cellpadding="0" cellspacing="0" width="100%">`,
     `<tr>${head}</tr>${body}`,
     '</mj-table>',
@@ -117,8 +157,7 @@ function ratingsTable(ratings: readonly RatingLine[]): string {
   const rows = ratings
     .map((r) => {
       const c = RATING_COLORS[r.rating];
-      const weight = r.category === 'overall' ? 'font-weight:700;' : '';
-      return `<tr><td style="${TD}width:72px;">${pill(r.rating.toUpperCase(), c.bg, c.fg)}</td><td style="${TD}${weight}word-break:break-word;"><strong>${e(r.label)}</strong><br /><span style="color:${MUTED};font-size:13px;">${e(r.reason)}</span></td></tr>`;
+      return `<tr><td style="${TD}width:80px;">${pill(r.rating.toUpperCase(), c.bg, c.fg)}</td><td style="${TD}overflow-wrap:break-word;"><strong>${e(r.label)}</strong><br /><span style="color:${MUTED};font-size:13px;">${e(r.reason)}</span></td></tr>`;
     })
     .join('');
   return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
@@ -129,7 +168,7 @@ function findingsTable(findings: readonly FindingLine[]): string {
   const rows = findings
     .map(
       (f) =>
-        `<tr><td style="${TD}width:72px;">${pill(f.severity.toUpperCase(), SEVERITY_COLORS[f.severity])}</td><td style="${TD}word-break:break-word;overflow-wrap:anywhere;"><strong>${e(f.message)}</strong><br /><span style="color:${MUTED};font-size:12px;">${e(f.category)} · ${e(f.code)} · value ${e(f.value)} vs threshold ${e(f.threshold)}<br />Source: ${e(f.source)}</span></td></tr>`,
+        `<tr><td style="${TD}width:80px;">${pill(f.severity.toUpperCase(), SEVERITY_COLORS[f.severity])}</td><td style="${TD}overflow-wrap:break-word;"><strong>${cellText(f.message)}</strong><br /><span style="color:${MUTED};font-size:12px;">${e(f.category)} · ${cellText(f.code)} · value ${e(f.value)} vs threshold ${e(f.threshold)}<br />Source: ${e(f.source)}</span></td></tr>`,
     )
     .join('');
   return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;

@@ -638,9 +638,10 @@ function complianceSection(
     tables: [
       {
         caption: 'Rules',
+        stacked: true,
         columns: [
           { label: 'Rule', numeric: false },
-          { label: 'Level', numeric: false },
+          { label: 'Status', numeric: false },
           { label: 'Loans', numeric: true },
           { label: 'Borrowers', numeric: true },
           { label: 'Outstanding', numeric: true },
@@ -648,7 +649,7 @@ function complianceSection(
         ],
         rows: rules.map(([code, r]) => [
           cleanText(code, 40),
-          r.severity,
+          r.loans > 0 ? r.severity : 'clear',
           formatInteger(r.loans),
           formatInteger(r.borrowers),
           formatAmount(r.outstanding, currency),
@@ -710,6 +711,7 @@ function watchlistSection(input: ReportInput, currency: string): ReportSection {
         : [
             {
               caption: `First ${Math.min(WATCHLIST_PREVIEW, rows.length)} of the attachment`,
+              stacked: true,
               columns: [
                 { label: 'Loan', numeric: false },
                 { label: 'Grade', numeric: false },

@@ -107,6 +107,8 @@ export interface ReportTable {
   rows: readonly (readonly string[])[];
   /** Shown only in the text part: the data behind a chart, for readers without images. */
   textOnly?: boolean;
+  /** Too wide for a phone as a grid: the HTML shows each row as a small card instead. */
+  stacked?: boolean;
 }
 
 /** One bar of a bar chart. */
