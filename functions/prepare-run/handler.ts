@@ -1,8 +1,8 @@
 import { createAwsDeps } from '../../shared/adapters/aws-deps.ts';
 import { withObservability } from '../../shared/adapters/observability.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { prepareRun } from '../../shared/use-cases/prepare-run.ts';
 import { parseEvent } from '../../shared/use-cases/parse-event.ts';
+import { prepareRun } from '../../shared/use-cases/prepare-run.ts';
 import { StartRunEventSchema } from '../../shared/use-cases/workflow-types.ts';
 
 const deps = createAwsDeps(loadConfig());

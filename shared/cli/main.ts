@@ -5,7 +5,9 @@ import { registerCommands } from './commands/index.ts';
 /** Builds the `risk-audit` program with every command registered. */
 export function buildProgram(): Command {
   const program = new Command('risk-audit')
-    .description('Audit a digital lender\'s loan book: credit, regulatory, concentration, vulnerability, data and liquidity risk.')
+    .description(
+      "Audit a digital lender's loan book: credit, regulatory, concentration, vulnerability, data and liquidity risk.",
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCommands(program);
@@ -29,7 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && /(?:cli[\\/]main\.ts|risk-audit(?:\.js)?)$/.test(process.argv[1]);
+const isEntry =
+  process.argv[1] !== undefined && /(?:cli[\\/]main\.ts|risk-audit(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
   process.exitCode = await main(process.argv.slice(2));
 }

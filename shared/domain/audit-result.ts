@@ -15,7 +15,15 @@ export type Ifrs9Stage = (typeof IFRS9_STAGES)[number];
 export const MATURITY_BANDS = ['overdue', '0-7', '8-30', '31-90', '91-365', '366+'] as const;
 export type MaturityBand = (typeof MATURITY_BANDS)[number];
 
-export const CREDIT_SCORE_BANDS = ['missing', '<550', '550-599', '600-649', '650-699', '700-749', '750+'] as const;
+export const CREDIT_SCORE_BANDS = [
+  'missing',
+  '<550',
+  '550-599',
+  '600-649',
+  '650-699',
+  '700-749',
+  '750+',
+] as const;
 export type CreditScoreBand = (typeof CREDIT_SCORE_BANDS)[number];
 
 export const RISK_CATEGORIES = [
@@ -153,4 +161,41 @@ export interface AuditResult {
   dataQuality: DataQualitySection;
   ratings: RatingsSection;
   findings: Finding[];
+}
+
+/**
+ * The audit.json of a run that failed (tape missing, unreadable, engine error): the one readable
+ * sentence and no metric sections, so that nothing partial is ever read as a complete audit.
+ */
+export interface FailedAudit {
+  schemaVersion: 1;
+  snapshotDate: string | null;
+  previousSnapshotDate: string | null;
+  status: 'failed';
+  error: string;
+  /** When the run failed (ISO timestamp). */
+  failedAt: string;
+  runId?: string;
+}
+
+/** What an audit.json holds: a finished audit, or the record of a failed run. */
+export type AuditDocument = AuditResult | FailedAudit;
+
+/** Builds the audit.json of a failed run. */
+export function failedAudit(input: {
+  snapshotDate: string | null;
+  previousSnapshotDate?: string | null;
+  error: string;
+  failedAt: Date;
+  runId?: string;
+}): FailedAudit {
+  return {
+    schemaVersion: 1,
+    snapshotDate: input.snapshotDate,
+    previousSnapshotDate: input.previousSnapshotDate ?? null,
+    status: 'failed',
+    error: input.error,
+    failedAt: input.failedAt.toISOString(),
+    ...(input.runId === undefined ? {} : { runId: input.runId }),
+  };
 }

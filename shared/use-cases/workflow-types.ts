@@ -24,7 +24,10 @@ export const StartRunEventSchema = z.union([
 ]);
 export type StartRunEvent = z.input<typeof StartRunEventSchema>;
 
-export const ByteRangeSchema = z.object({ start: z.number().int().nonnegative(), end: z.number().int().positive() });
+export const ByteRangeSchema = z.object({
+  start: z.number().int().nonnegative(),
+  end: z.number().int().positive(),
+});
 
 /** One unit of the map step: a part file, or a row-aligned byte range of one large part. */
 export const ShardSpecSchema = z.object({
@@ -59,7 +62,10 @@ export const ShardResultSchema = z.object({
 });
 export type ShardResult = z.infer<typeof ShardResultSchema>;
 
-export const FinalizeEventSchema = z.object({ plan: RunPlanSchema, shardResults: z.array(ShardResultSchema) });
+export const FinalizeEventSchema = z.object({
+  plan: RunPlanSchema,
+  shardResults: z.array(ShardResultSchema),
+});
 export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
 
 export const RunOutcomeSchema = z.object({

@@ -1,0 +1,172 @@
+import {
+  type ScanOptions,
+  scanTape,
+  type TapePartInput,
+  type TapeScanResult,
+} from '../adapters/tape/scan-tape.ts';
+import type { AuditResult, Finding } from '../domain/audit-result.ts';
+import { createAccumulator, mergePartials, type PartialAudit } from '../domain/engine/accumulator.ts';
+import { finalizeAudit } from '../domain/engine/finalize.ts';
+import { borrowerKey } from '../domain/engine/hash.ts';
+import { PreviousTape } from '../domain/engine/previous-tape.ts';
+import type { LoanAssessment } from '../domain/engine/scorecard.ts';
+import type { Policy } from '../domain/policy/policy.ts';
+import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
+import type { ColumnMapping } from '../domain/tape/mapping.ts';
+import { quarantineCsvLine } from '../domain/tape/quarantine-csv.ts';
+
+/**
+ * One loan's scored state as the score file keeps it: enough for the next day's diff, the
+ * watchlist and a loan's history. `borrowerKey` is the engine's 64-bit hash of the borrower id
+ * (never the raw id), used to attach borrower-level rule hits at finalize.
+ */
+export interface ScoredLoan {
+  loanId: string;
+  borrowerKey: string;
+  product: string;
+  region: string | null;
+  industry: string | null;
+  outstanding: number;
+  score: number;
+  grade: LoanAssessment['grade'];
+  pd: number;
+  el: number;
+  dpdBucket: LoanAssessment['dpdBucket'];
+  classification: LoanAssessment['classification'];
+  stage: LoanAssessment['stage'];
+  ruleCodes: string[];
+  flags: string[];
+  reasons: string[];
+}
+
+/** What one shard of a tape produces: its mergeable partial, its intake counts, its rejects and its scores. */
+export interface ShardAudit {
+  partial: PartialAudit;
+  intake: TapeScanResult;
+  /** Quarantine CSV lines (no header), in reading order. */
+  quarantineLines: string[];
+  /** Scored loans sorted by loanId; empty unless `keepScores`. */
+  scores: ScoredLoan[];
+}
+
+export interface ShardAuditOptions {
+  snapshotDate?: string | undefined;
+  mapping?: ColumnMapping | undefined;
+  policy: Policy;
+  previous: PreviousTape | null;
+  /** Keep every loan's scored state (the score file); off for the engine-only benchmark. */
+  keepScores?: boolean;
+  onQuarantine?: (row: QuarantinedRow) => void;
+}
+
+const byLoanId = (a: ScoredLoan, b: ScoredLoan): number =>
+  a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0;
+
+/**
+ * Reads, validates and scores the rows of one shard (a whole tape, a part, or a byte range of
+ * one): the single per-row path that the Lambda shards and the CLI share.
+ */
+export async function auditShard(
+  parts: readonly TapePartInput[],
+  options: ShardAuditOptions,
+): Promise<ShardAudit> {
+  const acc = createAccumulator(options.policy, options.previous);
+  const quarantineLines: string[] = [];
+  const scores: ScoredLoan[] = [];
+  const keep = options.keepScores === true;
+  const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
+  const intake = await scanTape(parts, scan, {
+    loan(loan) {
+      const a = acc.add(loan);
+      if (keep) {
+        scores.push({
+          loanId: a.loanId,
+          borrowerKey: borrowerKey(loan.borrowerId),
+          product: a.product,
+          region: loan.region,
+          industry: loan.industry,
+          outstanding: a.outstanding,
+          score: a.score,
+          grade: a.grade,
+          pd: a.pd,
+          el: a.el,
+          dpdBucket: a.dpdBucket,
+          classification: a.classification,
+          stage: a.stage,
+          ruleCodes: a.ruleCodes as string[],
+          flags: a.flags as string[],
+          reasons: a.reasons as string[],
+        });
+      }
+    },
+    quarantine(row) {
+      quarantineLines.push(quarantineCsvLine(row));
+      options.onQuarantine?.(row);
+    },
+  });
+  if (keep) scores.sort(byLoanId);
+  return { partial: acc.toPartial(), intake, quarantineLines, scores };
+}
+
+/** Builds the drift index of the previous tape (valid rows only); its rejects are not reported again. */
+export async function loadPreviousTape(
+  parts: readonly TapePartInput[],
+  options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
+): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
+  const expected = parts.reduce((n, p) => n + (p.bytes ?? 0), 0) / 150;
+  let previous: PreviousTape | null = options.snapshotDate
+    ? new PreviousTape(options.snapshotDate, expected)
+    : null;
+  const intake = await scanTape(
+    parts,
+    { snapshotDate: options.snapshotDate, mapping: options.mapping },
+    {
+      loan(loan) {
+        previous ??= new PreviousTape(loan.snapshotDate, expected);
+        previous.add(loan);
+      },
+      quarantine() {},
+    },
+  );
+  return { previous: previous ?? new PreviousTape(intake.snapshotDate), intake };
+}
+
+/** Merges shards' partials and intake counts: the result is exactly the one-pass result. */
+export function mergeShards(shards: readonly Pick<ShardAudit, 'partial' | 'intake'>[]): {
+  partial: PartialAudit;
+  intake: TapeScanResult;
+} {
+  if (shards.length === 0) throw new Error('mergeShards needs at least one shard');
+  let partial = shards[0]!.partial;
+  let intake: TapeScanResult = shards[0]!.intake;
+  for (let i = 1; i < shards.length; i++) {
+    partial = mergePartials(partial, shards[i]!.partial);
+    intake = {
+      ...mergeIntakeStats(intake, shards[i]!.intake),
+      snapshotDate: intake.snapshotDate ?? shards[i]!.intake.snapshotDate,
+    };
+  }
+  return { partial, intake };
+}
+
+/** The audit of merged shards, with the tape-level findings raised outside the per-row loop. */
+export function finalizeShards(
+  merged: { partial: PartialAudit; intake: TapeScanResult },
+  ctx: {
+    snapshotDate: string;
+    previousSnapshotDate: string | null;
+    previousIntake: TapeScanResult | null;
+    policy: Policy;
+    borrowerRefKey: string;
+    tapeFindings: readonly Finding[];
+  },
+): AuditResult {
+  return finalizeAudit(merged.partial, merged.intake, {
+    snapshotDate: ctx.snapshotDate,
+    previousSnapshotDate: ctx.previousSnapshotDate,
+    previousIntake: ctx.previousIntake,
+    policy: ctx.policy,
+    borrowerRefKey: ctx.borrowerRefKey,
+    tapeFindings: ctx.tapeFindings,
+  });
+}
