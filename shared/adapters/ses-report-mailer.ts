@@ -1,4 +1,4 @@
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { StoreError } from '../errors.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
 
@@ -32,7 +32,9 @@ export class SesReportMailer implements ReportMailer {
     const to = [...new Set(recipients.map((r) => r.trim()).filter((r) => r.length > 0))];
     if (to.length === 0) throw new StoreError('cannot send the report: no recipients are configured');
     if (message.byteLength > SES_MAX_MESSAGE_BYTES) {
-      throw new StoreError(`cannot send the report: the message is ${message.byteLength} bytes, above the SES limit`);
+      throw new StoreError(
+        `cannot send the report: the message is ${message.byteLength} bytes, above the SES limit`,
+      );
     }
     const ids: string[] = [];
     for (let i = 0; i < to.length; i += SES_MAX_RECIPIENTS) {

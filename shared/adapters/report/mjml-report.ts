@@ -85,7 +85,9 @@ function stackedTable(t: ReportTable): string {
   const body = t.rows
     .map((row) => {
       const figures = t.columns
-        .map((c, i) => (i > 0 && i !== noteIndex ? `${e(c.label)} <strong>${cellText(row[i] ?? '')}</strong>` : ''))
+        .map((c, i) =>
+          i > 0 && i !== noteIndex ? `${e(c.label)} <strong>${cellText(row[i] ?? '')}</strong>` : '',
+        )
         .filter((x) => x.length > 0)
         .join(' · ');
       const note =

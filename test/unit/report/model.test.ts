@@ -42,7 +42,9 @@ describe('Function: buildSubject', () => {
 
   it('marks a failed run and a book without outstanding', () => {
     const { audit } = loadReportFixtures();
-    expect(buildSubject({ ...audit, status: 'failed' }, null)).toBe('[FAILED] Risk audit 2026-11-25 · run failed');
+    expect(buildSubject({ ...audit, status: 'failed' }, null)).toBe(
+      '[FAILED] Risk audit 2026-11-25 · run failed',
+    );
     const empty = structuredClone(audit);
     empty.portfolio.nplRatio = null;
     expect(buildSubject(empty, audit)).toBe('[RED] Risk audit 2026-11-25 · NPL n/a · 3 breaches');
@@ -166,10 +168,15 @@ describe('Function: buildReportModel', () => {
       message: '1,240 loans are priced above 36% APR',
       value: '1,240',
       threshold: '0.36',
-      source: "Supreme People's Court, Provisions on private lending cases (2020 amendment), effective 2020-08-20",
+      source:
+        "Supreme People's Court, Provisions on private lending cases (2020 amendment), effective 2020-08-20",
     });
     const npl = model.findings.find((f) => f.code === 'NPL_RATIO');
-    expect(npl).toMatchObject({ value: '1.82%', threshold: '1.50%', source: 'Risk appetite statement 2026, section 2.1' });
+    expect(npl).toMatchObject({
+      value: '1.82%',
+      threshold: '1.50%',
+      source: 'Risk appetite statement 2026, section 2.1',
+    });
   });
 
   it('puts the most urgent finding first in what to do', () => {
@@ -209,7 +216,9 @@ describe('Function: buildReportModel', () => {
 
   it('lists the top five industries and sums the rest', () => {
     const model = buildReportModel(fixtureReportInput());
-    const table = model.sections.find((s) => s.id === 'concentration')?.tables.find((t) => t.caption === 'Top industries');
+    const table = model.sections
+      .find((s) => s.id === 'concentration')
+      ?.tables.find((t) => t.caption === 'Top industries');
     expect(table?.rows[0]).toEqual(['E-commerce retail', '312,000', '¥5.82bn', '31.2%']);
     // 11 industries: 6 others hold 1 - (.312 + .141 + .118 + .097 + .071) = 26.1%
     expect(table?.rows[5]).toEqual(['6 others', '261,000', '¥4.87bn', '26.1%']);
@@ -233,7 +242,9 @@ describe('Function: renderReportText', () => {
     expect(text).toContain('VERDICT: RED (2026-11-25)');
     expect(text).toContain('- NPL ratio: 1.82% (+0.05 pp vs previous run)');
     expect(text).toContain('1. [CRITICAL] regulatory / APR_ABOVE_36: 1,240 loans are priced above 36% APR');
-    expect(text).toContain('Full report: https://risk-audit-bucket.s3.amazonaws.com/runs/2026-11-25/report.html');
+    expect(text).toContain(
+      'Full report: https://risk-audit-bucket.s3.amazonaws.com/runs/2026-11-25/report.html',
+    );
     for (const f of model.findings) expect(text).toContain(f.code);
     for (const s of model.sections) expect(text).toContain(s.title.toUpperCase());
   });

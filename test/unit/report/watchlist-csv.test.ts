@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { WatchlistRow } from '../../../shared/domain/report/types.ts';
-import { buildWatchlistCsv, neutraliseCell, WATCHLIST_COLUMNS } from '../../../shared/domain/report/watchlist-csv.ts';
+import {
+  buildWatchlistCsv,
+  neutraliseCell,
+  WATCHLIST_COLUMNS,
+} from '../../../shared/domain/report/watchlist-csv.ts';
 
 const ROW: WatchlistRow = {
   loanRef: 'L-****-83A1',
@@ -47,8 +51,12 @@ describe('Function: buildWatchlistCsv', () => {
   });
 
   it('writes empty cells for unknown values', () => {
-    const csv = buildWatchlistCsv([{ ...ROW, score: null, region: null, industry: null, flags: [], reasons: [] }]);
-    expect(csv.split('\r\n')[1]).toBe('L-****-83A1,E,,0.312,61-90,special_mention,286000.46,order_financing,,,,');
+    const csv = buildWatchlistCsv([
+      { ...ROW, score: null, region: null, industry: null, flags: [], reasons: [] },
+    ]);
+    expect(csv.split('\r\n')[1]).toBe(
+      'L-****-83A1,E,,0.312,61-90,special_mention,286000.46,order_financing,,,,',
+    );
   });
 
   it('neutralises formulas coming from the tape', () => {
@@ -57,7 +65,12 @@ describe('Function: buildWatchlistCsv', () => {
   });
 
   it('never writes a field the columns do not list', () => {
-    const leaky = { ...ROW, borrowerId: 'BORROWER-0042-RAW', annualIncome: 123456, borrowerAge: 19 } as WatchlistRow;
+    const leaky = {
+      ...ROW,
+      borrowerId: 'BORROWER-0042-RAW',
+      annualIncome: 123456,
+      borrowerAge: 19,
+    } as WatchlistRow;
     const csv = buildWatchlistCsv([leaky]);
     expect(csv).not.toContain('BORROWER-0042-RAW');
     expect(csv).not.toContain('123456');
