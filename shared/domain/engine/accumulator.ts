@@ -223,13 +223,12 @@ export function createAccumulator(
     }
 
     hash64(loan.borrowerId);
-    const s = borrowers.slotOfHash();
-    borrowers.exposure[s]! += fen;
-    borrowers.loans[s]!++;
-    const income = loan.annualIncome;
-    if (income !== null && income > borrowers.income[s]!) borrowers.income[s] = income;
-    borrowers.types[s]! |= loan.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE;
-    if (ruleMask !== 0) borrowers.rules[s] = (borrowers.rules[s]! | ruleMask) >>> 0;
+    borrowers.addLoan(
+      fen,
+      loan.annualIncome,
+      loan.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE,
+      ruleMask,
+    );
 
     if (previous !== null) {
       hash64(loan.loanId);

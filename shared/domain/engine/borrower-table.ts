@@ -1,74 +1,86 @@
 import { hashOut } from './hash.ts';
 
-/** Bit of `types` for each borrower type seen on a borrower's loans. */
+/** Bit of the type bits for each borrower type seen on a borrower's loans. */
 export const TYPE_INDIVIDUAL = 1;
 export const TYPE_ENTERPRISE = 2;
 
+// Slot layout, 32 bytes (half a cache line, so one borrower update touches one line):
+// u32[0] key hi, u32[1] key lo, u32[2] loan count (low 30 bits) | type bits << 30, u32[3] loan-rule bits,
+// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known).
+const SLOT_U32 = 8;
+const SLOT_F64 = 4;
+const LOAN_MASK = 0x3fffffff;
+
 /**
- * Per-borrower exposure keyed by the 64-bit hash of borrower_id, in parallel typed arrays with
- * open addressing (linear probing, load factor at most 0.75). Each slot holds 33 bytes (key 8,
- * exposure in fen 8, loan count 4, highest known income 8, type bits 1, loan-rule bits 4), so a
- * borrower costs 44 to 88 bytes, with no object per borrower. Every field merges exactly and
- * commutatively: fen and counts add (integers), income takes the max, bits are OR-ed.
+ * Per-borrower exposure keyed by the 64-bit hash of borrower_id: an open-addressing table (linear
+ * probing, load factor at most 0.75) of 32-byte slots in one ArrayBuffer, with no object per
+ * borrower, so a borrower costs 43 to 85 bytes. Every field merges exactly and commutatively: fen
+ * and counts add (integers), income takes the max, bits are OR-ed.
  */
 export class BorrowerTable {
   public size = 0;
   private mask: number;
-  public k1: Uint32Array;
-  public k2: Uint32Array;
-  /** Sum of outstanding in fen (integers, exact below 2^53). */
-  public exposure: Float64Array;
-  public loans: Uint32Array;
-  /** Highest annual income reported on any of the borrower's loans, or -1 when none is known. */
-  public income: Float64Array;
-  public types: Uint8Array;
-  /** Bit i set when a loan of the borrower hit the i-th enabled loan rule. */
-  public rules: Uint32Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
 
   public constructor(expected = 1024) {
     let cap = 1024;
     while (cap * 0.75 < expected) cap *= 2;
     this.mask = cap - 1;
-    this.k1 = new Uint32Array(cap);
-    this.k2 = new Uint32Array(cap);
-    this.exposure = new Float64Array(cap);
-    this.loans = new Uint32Array(cap);
-    this.income = new Float64Array(cap).fill(-1);
-    this.types = new Uint8Array(cap);
-    this.rules = new Uint32Array(cap);
+    this.u32 = new Uint32Array(cap * SLOT_U32);
+    this.f64 = new Float64Array(this.u32.buffer);
   }
 
-  /** Number of slots (for iteration: a slot is used when k1 or k2 is non-zero). */
+  /** Number of slots; iterate 0..capacity-1 and skip slots where `used(slot)` is false. */
   public get capacity(): number {
     return this.mask + 1;
   }
 
-  /** Slot of the borrower whose hash is in `hashOut`, inserting it when new. */
-  public slotOfHash(): number {
-    const h1 = hashOut.hi;
-    const h2 = hashOut.lo;
-    return this.slotOf(h1, h2);
+  /** Whether a slot holds a borrower. */
+  public used(slot: number): boolean {
+    const o = slot * SLOT_U32;
+    return this.u32[o] !== 0 || this.u32[o + 1] !== 0;
   }
 
-  /** Slot of the borrower with hash (h1, h2), inserting it when new. */
-  public slotOf(h1: number, h2: number): number {
-    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
-    for (;;) {
-      const a = this.k1[i]!;
-      const b = this.k2[i]!;
-      if (a === h1 && b === h2) return i;
-      if (a === 0 && b === 0) {
-        if ((this.size + 1) * 4 > this.capacity * 3) {
-          this.grow();
-          return this.slotOf(h1, h2);
-        }
-        this.k1[i] = h1;
-        this.k2[i] = h2;
-        this.size++;
-        return i;
-      }
-      i = (i + 1) & this.mask;
-    }
+  public keyHi(slot: number): number {
+    return this.u32[slot * SLOT_U32]!;
+  }
+
+  public keyLo(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 1]!;
+  }
+
+  public loans(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 2]! & LOAN_MASK;
+  }
+
+  public types(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 2]! >>> 30;
+  }
+
+  public rules(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 3]!;
+  }
+
+  /** Exposure in fen. */
+  public exposure(slot: number): number {
+    return this.f64[slot * SLOT_F64 + 2]!;
+  }
+
+  /** Highest known annual income, or -1. */
+  public income(slot: number): number {
+    return this.f64[slot * SLOT_F64 + 3]!;
+  }
+
+  /** Adds one loan of the borrower whose hash is in `hashOut` (the hot path). */
+  public addLoan(fen: number, income: number | null, typeBit: number, ruleMask: number): void {
+    const s = this.slotOf(hashOut.hi, hashOut.lo);
+    const o = s * SLOT_U32;
+    const f = s * SLOT_F64;
+    this.u32[o + 2] = (this.u32[o + 2]! + 1) | (typeBit << 30);
+    if (ruleMask !== 0) this.u32[o + 3] = this.u32[o + 3]! | ruleMask;
+    this.f64[f + 2] = this.f64[f + 2]! + fen;
+    if (income !== null && income > this.f64[f + 3]!) this.f64[f + 3] = income;
   }
 
   /** Adds one borrower's merged state (from another shard) into this table. */
@@ -76,129 +88,124 @@ export class BorrowerTable {
     h1: number,
     h2: number,
     exposure: number,
-    loans: number,
+    loansAndTypes: number,
     income: number,
-    types: number,
     rules: number,
   ): void {
     const s = this.slotOf(h1, h2);
-    this.exposure[s] = this.exposure[s]! + exposure;
-    this.loans[s] = this.loans[s]! + loans;
-    if (income > this.income[s]!) this.income[s] = income;
-    this.types[s] = this.types[s]! | types;
-    this.rules[s] = (this.rules[s]! | rules) >>> 0;
+    const o = s * SLOT_U32;
+    const f = s * SLOT_F64;
+    const before = this.u32[o + 2]!;
+    const loans = (before & LOAN_MASK) + (loansAndTypes & LOAN_MASK);
+    this.u32[o + 2] = (loans | (((before >>> 30) | (loansAndTypes >>> 30)) << 30)) >>> 0;
+    this.u32[o + 3] = this.u32[o + 3]! | rules;
+    this.f64[f + 2] = this.f64[f + 2]! + exposure;
+    if (income > this.f64[f + 3]!) this.f64[f + 3] = income;
+  }
+
+  private slotOf(h1: number, h2: number): number {
+    const u32 = this.u32;
+    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const o = i * SLOT_U32;
+      const a = u32[o]!;
+      const b = u32[o + 1]!;
+      if (a === h1 && b === h2) return i;
+      if (a === 0 && b === 0) {
+        if ((this.size + 1) * 4 > this.capacity * 3) {
+          this.grow();
+          return this.slotOf(h1, h2);
+        }
+        u32[o] = h1;
+        u32[o + 1] = h2;
+        this.f64[i * SLOT_F64 + 3] = -1;
+        this.size++;
+        return i;
+      }
+      i = (i + 1) & this.mask;
+    }
   }
 
   private grow(): void {
-    const old = {
-      k1: this.k1,
-      k2: this.k2,
-      exposure: this.exposure,
-      loans: this.loans,
-      income: this.income,
-      types: this.types,
-      rules: this.rules,
-    };
-    const cap = this.capacity * 2;
+    const oldU32 = this.u32;
+    const oldF64 = this.f64;
+    const oldCap = this.capacity;
+    const cap = oldCap * 2;
     this.mask = cap - 1;
     this.size = 0;
-    this.k1 = new Uint32Array(cap);
-    this.k2 = new Uint32Array(cap);
-    this.exposure = new Float64Array(cap);
-    this.loans = new Uint32Array(cap);
-    this.income = new Float64Array(cap).fill(-1);
-    this.types = new Uint8Array(cap);
-    this.rules = new Uint32Array(cap);
-    for (let i = 0; i < old.k1.length; i++) {
-      const a = old.k1[i]!;
-      const b = old.k2[i]!;
-      if (a === 0 && b === 0) continue;
-      const s = this.slotOf(a, b);
-      this.exposure[s] = old.exposure[i]!;
-      this.loans[s] = old.loans[i]!;
-      this.income[s] = old.income[i]!;
-      this.types[s] = old.types[i]!;
-      this.rules[s] = old.rules[i]!;
+    this.u32 = new Uint32Array(cap * SLOT_U32);
+    this.f64 = new Float64Array(this.u32.buffer);
+    for (let i = 0; i < oldCap; i++) {
+      const o = i * SLOT_U32;
+      if (oldU32[o] === 0 && oldU32[o + 1] === 0) continue;
+      const s = this.slotOf(oldU32[o]!, oldU32[o + 1]!);
+      const n = s * SLOT_U32;
+      this.u32[n + 2] = oldU32[o + 2]!;
+      this.u32[n + 3] = oldU32[o + 3]!;
+      this.f64[s * SLOT_F64 + 2] = oldF64[i * SLOT_F64 + 2]!;
+      this.f64[s * SLOT_F64 + 3] = oldF64[i * SLOT_F64 + 3]!;
     }
   }
 }
 
-/** Compact, JSON-safe form of a borrower table: its used entries as base64 little-endian arrays. */
+/** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
-  k1: string;
-  k2: string;
-  exposureFen: string;
-  loans: string;
-  income: string;
-  types: string;
-  rules: string;
+  /** count x 16 bytes: key hi, key lo, loans | types << 30, rule bits (uint32 each). */
+  keys: string;
+  /** count x 16 bytes: exposure in fen, highest known income or -1 (float64 each). */
+  amounts: string;
 }
 
 function toBase64(view: ArrayBufferView): string {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 }
 
-function fromBase64(text: string, bytesPer: number, count: number, field: string): ArrayBuffer {
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.byteLength !== bytesPer * count) {
+function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
+  const decoded = Buffer.from(text, 'base64');
+  if (decoded.byteLength !== bytes) {
     throw new Error(
-      `invalid partial audit: borrowers.${field} holds ${bytes.byteLength} bytes, expected ${bytesPer * count}`,
+      `invalid partial audit: borrowers.${field} holds ${decoded.byteLength} bytes, expected ${bytes}`,
     );
   }
   // Copy into a fresh, aligned buffer: Buffer.from may return a slice of a shared pool.
-  const out = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(out).set(bytes);
+  const out = new ArrayBuffer(bytes);
+  new Uint8Array(out).set(decoded);
   return out;
 }
 
-/** Packs a table's used entries for a partial audit. */
+/** Packs a table's used slots for a partial audit. */
 export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
   const n = t.size;
-  const k1 = new Uint32Array(n);
-  const k2 = new Uint32Array(n);
-  const exposure = new Float64Array(n);
-  const loans = new Uint32Array(n);
-  const income = new Float64Array(n);
-  const types = new Uint8Array(n);
-  const rules = new Uint32Array(n);
+  const keys = new Uint32Array(n * 4);
+  const amounts = new Float64Array(n * 2);
   let j = 0;
   for (let i = 0; i < t.capacity; i++) {
-    const a = t.k1[i]!;
-    const b = t.k2[i]!;
-    if (a === 0 && b === 0) continue;
-    k1[j] = a;
-    k2[j] = b;
-    exposure[j] = t.exposure[i]!;
-    loans[j] = t.loans[i]!;
-    income[j] = t.income[i]!;
-    types[j] = t.types[i]!;
-    rules[j] = t.rules[i]!;
+    if (!t.used(i)) continue;
+    keys[j * 4] = t.keyHi(i);
+    keys[j * 4 + 1] = t.keyLo(i);
+    keys[j * 4 + 2] = (t.loans(i) | (t.types(i) << 30)) >>> 0;
+    keys[j * 4 + 3] = t.rules(i);
+    amounts[j * 2] = t.exposure(i);
+    amounts[j * 2 + 1] = t.income(i);
     j++;
   }
-  return {
-    count: n,
-    k1: toBase64(k1),
-    k2: toBase64(k2),
-    exposureFen: toBase64(exposure),
-    loans: toBase64(loans),
-    income: toBase64(income),
-    types: toBase64(types),
-    rules: toBase64(rules),
-  };
+  return { count: n, keys: toBase64(keys), amounts: toBase64(amounts) };
 }
 
 /** Merges serialized entries into a table (a borrower present in both adds up exactly). */
 export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
   const n = s.count;
-  const k1 = new Uint32Array(fromBase64(s.k1, 4, n, 'k1'));
-  const k2 = new Uint32Array(fromBase64(s.k2, 4, n, 'k2'));
-  const exposure = new Float64Array(fromBase64(s.exposureFen, 8, n, 'exposureFen'));
-  const loans = new Uint32Array(fromBase64(s.loans, 4, n, 'loans'));
-  const income = new Float64Array(fromBase64(s.income, 8, n, 'income'));
-  const types = new Uint8Array(fromBase64(s.types, 1, n, 'types'));
-  const rules = new Uint32Array(fromBase64(s.rules, 4, n, 'rules'));
+  const keys = new Uint32Array(fromBase64(s.keys, n * 16, 'keys'));
+  const amounts = new Float64Array(fromBase64(s.amounts, n * 16, 'amounts'));
   for (let i = 0; i < n; i++) {
-    into.mergeEntry(k1[i]!, k2[i]!, exposure[i]!, loans[i]!, income[i]!, types[i]!, rules[i]!);
+    into.mergeEntry(
+      keys[i * 4]!,
+      keys[i * 4 + 1]!,
+      amounts[i * 2]!,
+      keys[i * 4 + 2]!,
+      amounts[i * 2 + 1]!,
+      keys[i * 4 + 3]!,
+    );
   }
 }

@@ -22,8 +22,13 @@ export function exactAdd(partials: number[], x: number): void {
     if (lo !== 0) partials[i++] = lo;
     x = hi;
   }
-  partials[i] = x;
-  partials.length = i + 1;
+  // Resize only when needed: setting an array's length is a slow runtime call.
+  if (i < n) {
+    partials[i] = x;
+    if (i + 1 < n) partials.length = i + 1;
+  } else {
+    partials.push(x);
+  }
 }
 
 /** The correctly rounded value of the exact sum the partials represent. */

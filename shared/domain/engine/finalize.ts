@@ -91,10 +91,10 @@ export function borrowerRuleHits(partial: PartialAudit, policy: Policy): Map<str
   const t = borrowerTableOf(partial);
   const out = new Map<string, string[]>();
   for (let i = 0; i < t.capacity; i++) {
-    if (t.k1[i] === 0 && t.k2[i] === 0) continue;
+    if (!t.used(i)) continue;
     for (const rule of rules) {
-      if (overCap(rule, t.types[i]!, t.exposure[i]!, t.income[i]!)) {
-        const key = hashKey(t.k1[i]!, t.k2[i]!);
+      if (overCap(rule, t.types(i), t.exposure(i), t.income(i))) {
+        const key = hashKey(t.keyHi(i), t.keyLo(i));
         const list = out.get(key);
         if (list === undefined) out.set(key, [rule.code]);
         else list.push(rule.code);
@@ -125,15 +125,15 @@ function psi(
 function topBorrowerSlots(t: BorrowerTable, n: number): number[] {
   // Largest exposure first; ties by hash so the order never depends on insertion order.
   const before = (i: number, j: number): boolean => {
-    const ei = t.exposure[i]!;
-    const ej = t.exposure[j]!;
+    const ei = t.exposure(i);
+    const ej = t.exposure(j);
     if (ei !== ej) return ei > ej;
-    if (t.k1[i] !== t.k1[j]) return t.k1[i]! < t.k1[j]!;
-    return t.k2[i]! < t.k2[j]!;
+    if (t.keyHi(i) !== t.keyHi(j)) return t.keyHi(i) < t.keyHi(j);
+    return t.keyLo(i) < t.keyLo(j);
   };
   const top: number[] = [];
   for (let i = 0; i < t.capacity; i++) {
-    if (t.k1[i] === 0 && t.k2[i] === 0) continue;
+    if (!t.used(i)) continue;
     if (top.length === n && !before(i, top[n - 1]!)) continue;
     let pos = top.length < n ? top.length : n - 1;
     top[pos] = i;
@@ -233,19 +233,19 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const hhiParts: number[] = [];
   if (total > 0) {
     for (let i = 0; i < table.capacity; i++) {
-      if (table.k1[i] === 0 && table.k2[i] === 0) continue;
-      const s = table.exposure[i]! / total;
+      if (!table.used(i)) continue;
+      const s = table.exposure(i) / total;
       exactAdd(hhiParts, s * s);
     }
   }
   const top = total > 0 ? topBorrowerSlots(table, 10) : [];
   const topBorrowers: TopBorrower[] = top.map((slot) => ({
-    borrowerRef: borrowerRefFromKey(hashKey(table.k1[slot]!, table.k2[slot]!), ctx.borrowerRefKey),
-    exposure: yuan(table.exposure[slot]!),
-    share: table.exposure[slot]! / total,
-    loanCount: table.loans[slot]!,
+    borrowerRef: borrowerRefFromKey(hashKey(table.keyHi(slot), table.keyLo(slot)), ctx.borrowerRefKey),
+    exposure: yuan(table.exposure(slot)),
+    share: table.exposure(slot) / total,
+    loanCount: table.loans(slot),
   }));
-  const topFen = top.reduce((s, slot) => s + table.exposure[slot]!, 0);
+  const topFen = top.reduce((s, slot) => s + table.exposure(slot), 0);
   const industry = segments(partial.industry, total);
   const region = segments(partial.region, total);
   const productRecord: Record<string, [number, number]> = {};
@@ -255,7 +255,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const concentration: ConcentrationSection = {
     borrowerHhi: total > 0 ? exactSumValue(hhiParts) : null,
     top10BorrowerShare: ratio(topFen, total),
-    largestBorrowerShare: top.length > 0 ? ratio(table.exposure[top[0]!]!, total) : null,
+    largestBorrowerShare: top.length > 0 ? ratio(table.exposure(top[0]!), total) : null,
     topBorrowers,
     byIndustry: industry.shares,
     byRegion: region.shares,
@@ -276,15 +276,15 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   });
   let breachBorrowers = 0;
   for (let i = 0; i < table.capacity; i++) {
-    if (table.k1[i] === 0 && table.k2[i] === 0) continue;
-    const mask = table.rules[i]!;
+    if (!table.used(i)) continue;
+    const mask = table.rules(i);
     for (let r = 0; r < nLoanRules; r++) if ((mask & (1 << r)) !== 0) ruleBorrowers[r]!++;
     let breach = (mask & breachMask) !== 0;
     compiled.borrowerRules.forEach((rule, r) => {
-      if (overCap(rule, table.types[i]!, table.exposure[i]!, table.income[i]!)) {
-        capLoans[r]! += table.loans[i]!;
+      if (overCap(rule, table.types(i), table.exposure(i), table.income(i))) {
+        capLoans[r]! += table.loans(i);
         capBorrowers[r]!++;
-        capFen[r]! += table.exposure[i]!;
+        capFen[r]! += table.exposure(i);
         if (rule.severity === 'breach') breach = true;
       }
     });

@@ -4,9 +4,9 @@ import { creditBandIndex, dpdBucketIndex, productIndex } from './buckets.ts';
 import { hash64, hashOut } from './hash.ts';
 
 /**
- * What drift needs from the previous tape, and no more: each previous loan's dpd bucket keyed by the
- * 64-bit hash of its loan_id (9 bytes per loan in typed arrays), the previous category counts for
- * PSI, and the previous valid row count.
+ * What drift needs from the previous tape, and no more: each previous loan's dpd bucket keyed by a
+ * 61-bit hash of its loan_id (one 8-byte slot per loan: hash hi, then hash lo with its low 3 bits
+ * replaced by bucket + 1), the previous category counts for PSI, and the previous valid row count.
  */
 export class PreviousTape {
   public readonly snapshotDate: string | null;
@@ -16,19 +16,14 @@ export class PreviousTape {
   public readonly productCounts = new Array<number>(PRODUCTS.length).fill(0);
   private mask: number;
   private size = 0;
-  private k1: Uint32Array;
-  private k2: Uint32Array;
-  /** dpd bucket index + 1 (0 marks an empty slot's bucket, never read). */
-  private bucket: Uint8Array;
+  private slots: Uint32Array;
 
   public constructor(snapshotDate: string | null, expected = 1024) {
     this.snapshotDate = snapshotDate;
     let cap = 1024;
     while (cap * 0.75 < expected) cap *= 2;
     this.mask = cap - 1;
-    this.k1 = new Uint32Array(cap);
-    this.k2 = new Uint32Array(cap);
-    this.bucket = new Uint8Array(cap);
+    this.slots = new Uint32Array(cap * 2);
   }
 
   /** Adds one valid loan of the previous tape (a repeated loan_id keeps its first bucket). */
@@ -45,13 +40,14 @@ export class PreviousTape {
   /** The previous dpd bucket index of the loan whose hash is in `hashOut`, or -1 when absent. */
   public lookupHash(): number {
     const h1 = hashOut.hi;
-    const h2 = hashOut.lo;
+    const h2 = (hashOut.lo & ~7) >>> 0;
+    const slots = this.slots;
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
     for (;;) {
-      const a = this.k1[i]!;
-      const b = this.k2[i]!;
-      if (a === h1 && b === h2) return this.bucket[i]! - 1;
-      if (a === 0 && b === 0) return -1;
+      const a = slots[i * 2]!;
+      const b = slots[i * 2 + 1]!;
+      if (b === 0) return -1;
+      if (a === h1 && (b & ~7) >>> 0 === h2) return (b & 7) - 1;
       i = (i + 1) & this.mask;
     }
   }
@@ -67,50 +63,46 @@ export class PreviousTape {
     return this.size;
   }
 
-  private insert(h1: number, h2: number, dpd: number): boolean {
+  private insert(h1: number, lo: number, dpd: number): boolean {
     if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    const h2 = (lo & ~7) >>> 0;
+    const slots = this.slots;
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
     for (;;) {
-      const a = this.k1[i]!;
-      const b = this.k2[i]!;
-      if (a === h1 && b === h2) return false;
-      if (a === 0 && b === 0) {
-        this.k1[i] = h1;
-        this.k2[i] = h2;
-        this.bucket[i] = dpd + 1;
+      const a = slots[i * 2]!;
+      const b = slots[i * 2 + 1]!;
+      if (b === 0) {
+        slots[i * 2] = h1;
+        slots[i * 2 + 1] = h2 | (dpd + 1);
         this.size++;
         return true;
       }
+      if (a === h1 && (b & ~7) >>> 0 === h2) return false;
       i = (i + 1) & this.mask;
     }
   }
 
   private grow(): void {
-    const { k1, k2, bucket } = this;
+    const old = this.slots;
     const cap = (this.mask + 1) * 2;
     this.mask = cap - 1;
-    this.k1 = new Uint32Array(cap);
-    this.k2 = new Uint32Array(cap);
-    this.bucket = new Uint8Array(cap);
+    this.slots = new Uint32Array(cap * 2);
     this.size = 0;
-    for (let i = 0; i < k1.length; i++) {
-      if (k1[i] === 0 && k2[i] === 0) continue;
-      this.insert(k1[i]!, k2[i]!, bucket[i]! - 1);
+    for (let i = 0; i < old.length; i += 2) {
+      const b = old[i + 1]!;
+      if (b !== 0) this.insert(old[i]!, b, (b & 7) - 1);
     }
   }
 
   /** JSON-safe form, so a fan-out run builds the index once and ships it to every shard. */
   public serialize(): SerializedPreviousTape {
     const n = this.size;
-    const k1 = new Uint32Array(n);
-    const k2 = new Uint32Array(n);
-    const bucket = new Uint8Array(n);
+    const packed = new Uint32Array(n * 2);
     let j = 0;
     for (let i = 0; i <= this.mask; i++) {
-      if (this.k1[i] === 0 && this.k2[i] === 0) continue;
-      k1[j] = this.k1[i]!;
-      k2[j] = this.k2[i]!;
-      bucket[j] = this.bucket[i]! - 1;
+      if (this.slots[i * 2 + 1] === 0) continue;
+      packed[j * 2] = this.slots[i * 2]!;
+      packed[j * 2 + 1] = this.slots[i * 2 + 1]!;
       j++;
     }
     const b64 = (v: ArrayBufferView): string =>
@@ -124,9 +116,7 @@ export class PreviousTape {
       creditBandCounts: [...this.creditBandCounts],
       productCounts: [...this.productCounts],
       count: n,
-      k1: b64(k1),
-      k2: b64(k2),
-      bucket: b64(bucket),
+      slots: b64(packed),
     };
   }
 
@@ -143,11 +133,12 @@ export class PreviousTape {
       out.set(bytes);
       return out;
     };
-    const k1 = new Uint32Array(read(s.k1, 4).buffer);
-    const k2 = new Uint32Array(read(s.k2, 4).buffer);
-    const bucket = read(s.bucket, 1);
+    const packed = new Uint32Array(read(s.slots, 8).buffer);
     const t = new PreviousTape(s.snapshotDate, s.count);
-    for (let i = 0; i < s.count; i++) t.insert(k1[i]!, k2[i]!, bucket[i]!);
+    for (let i = 0; i < s.count; i++) {
+      const b = packed[i * 2 + 1]!;
+      t.insert(packed[i * 2]!, b, (b & 7) - 1);
+    }
     t.validCount = s.validCount;
     s.dpdCounts.forEach((v, i) => {
       t.dpdCounts[i] = v;
@@ -172,9 +163,8 @@ export interface SerializedPreviousTape {
   creditBandCounts: number[];
   productCounts: number[];
   count: number;
-  k1: string;
-  k2: string;
-  bucket: string;
+  /** count x 8 bytes: hash hi, hash lo with bucket + 1 in its low 3 bits (uint32 little-endian). */
+  slots: string;
 }
 
 /** Builds the drift index of a previous tape from its valid loans (the snapshot date of the first loan). */

@@ -176,21 +176,36 @@ export type LoanAssessor = ((loan: Loan) => LoanAssessment) & {
   compiled: CompiledPolicy;
 };
 
-function bandPoints(f: ScoreFactor, v: number | null, out: { reason: string | null }): number {
-  if (v === null) {
-    out.reason = f.missing.reason;
-    return f.missing.points;
-  }
-  const bands = f.bands;
-  for (let i = 0; i < bands.length; i++) {
-    const b = bands[i]!;
-    if (v <= b.upTo) {
-      out.reason = b.reason;
-      return b.points;
-    }
-  }
-  out.reason = null;
-  return 0;
+// The scorecard as flat typed arrays: band upper bounds (the last is Infinity, so a search always
+// stops), points, and reason codes; index nBands is the "unknown" entry.
+interface FlatFactor {
+  upTo: Float64Array;
+  points: Float64Array;
+  reasons: (string | null)[];
+  missing: number;
+}
+
+function flatten(f: ScoreFactor): FlatFactor {
+  const n = f.bands.length;
+  const upTo = new Float64Array(n);
+  const points = new Float64Array(n + 1);
+  const reasons: (string | null)[] = [];
+  f.bands.forEach((b, i) => {
+    upTo[i] = i === n - 1 ? Infinity : b.upTo;
+    points[i] = b.points;
+    reasons.push(b.reason);
+  });
+  points[n] = f.missing.points;
+  reasons.push(f.missing.reason);
+  return { upTo, points, reasons, missing: n };
+}
+
+function bandOf(f: FlatFactor, v: number | null): number {
+  if (v === null) return f.missing;
+  const upTo = f.upTo;
+  let j = 0;
+  while (v > upTo[j]!) j++;
+  return j;
 }
 
 /** Compiles a policy into a per-loan assessor (rules, flags, model parameters). */
@@ -204,11 +219,25 @@ export function createLoanAssessor(
   const lgdByProduct = model.lgd;
   const rules = compiled.loanRules;
   const flags = compiled.flags;
-  const factors = SCORECARD;
+  const factors = SCORECARD.map(flatten);
   const nFactors = factors.length;
-  const points = new Float64Array(nFactors);
-  const reasons: (string | null)[] = new Array<string | null>(nFactors).fill(null);
-  const out = { reason: null as string | null };
+  const bands = new Int32Array(nFactors);
+  const pdOf = (score: number): number =>
+    1 / (1 + anchorOdds * 2 ** ((score - anchorScore) / pointsToDoubleOdds));
+  // Points and the base score are whole numbers in the default model, so PD is a table lookup.
+  let minScore = baseScore;
+  let maxScore = baseScore;
+  let whole = Number.isInteger(baseScore);
+  for (const f of factors) {
+    minScore += Math.min(...f.points);
+    maxScore += Math.max(...f.points);
+    whole &&= f.points.every((p) => Number.isInteger(p));
+  }
+  let pdTable: Float64Array | null = null;
+  if (whole && maxScore - minScore < 100_000) {
+    pdTable = new Float64Array(maxScore - minScore + 1);
+    for (let i = 0; i < pdTable.length; i++) pdTable[i] = pdOf(minScore + i);
+  }
   const scratch: AssessmentScratch = {
     fen: 0,
     dpdIdx: 0,
@@ -230,68 +259,58 @@ export function createLoanAssessor(
     const product = loan.product;
     const seasoning = lastSnapshotDay - isoDayNumber(loan.originationDate);
     const productCode = product === 'order_financing' ? 0 : product === 'credit_loan' ? 1 : 2;
+    bands[0] = bandOf(factors[0]!, d);
+    bands[1] = bandOf(factors[1]!, loan.creditScore);
+    bands[2] = bandOf(factors[2]!, debtToIncome(loan));
+    bands[3] = bandOf(factors[3]!, loan.otherLendersCount);
+    bands[4] = bandOf(factors[4]!, loan.borrowerAge);
+    bands[5] = bandOf(factors[5]!, seasoning);
+    bands[6] = bandOf(factors[6]!, productCode);
+    bands[7] = bandOf(factors[7]!, loan.annualRate);
     let score = baseScore;
-    for (let i = 0; i < nFactors; i++) {
-      let v: number | null;
-      switch (i) {
-        case 0:
-          v = d;
-          break;
-        case 1:
-          v = loan.creditScore;
-          break;
-        case 2:
-          v = debtToIncome(loan);
-          break;
-        case 3:
-          v = loan.otherLendersCount;
-          break;
-        case 4:
-          v = loan.borrowerAge;
-          break;
-        case 5:
-          v = seasoning;
-          break;
-        case 6:
-          v = productCode;
-          break;
-        default:
-          v = loan.annualRate;
-      }
-      const p = bandPoints(factors[i]!, v, out);
-      points[i] = p;
-      reasons[i] = out.reason;
-      score += p;
-    }
+    for (let i = 0; i < nFactors; i++) score += factors[i]!.points[bands[i]!]!;
     // Top three reasons: most negative points first, ties in factor order.
     let r0 = -1;
     let r1 = -1;
     let r2 = -1;
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
     for (let i = 0; i < nFactors; i++) {
-      const p = points[i]!;
-      if (p >= 0 || reasons[i] === null) continue;
-      if (r0 < 0 || p < points[r0]!) {
+      const f = factors[i]!;
+      const b = bands[i]!;
+      const p = f.points[b]!;
+      if (p >= 0 || f.reasons[b] === null) continue;
+      if (r0 < 0 || p < p0) {
         r2 = r1;
+        p2 = p1;
         r1 = r0;
+        p1 = p0;
         r0 = i;
-      } else if (r1 < 0 || p < points[r1]!) {
+        p0 = p;
+      } else if (r1 < 0 || p < p1) {
         r2 = r1;
+        p2 = p1;
         r1 = i;
-      } else if (r2 < 0 || p < points[r2]!) {
+        p1 = p;
+      } else if (r2 < 0 || p < p2) {
         r2 = i;
+        p2 = p;
       }
     }
+    const reason = (i: number): string => factors[i]!.reasons[bands[i]!]!;
     const reasonCodes: readonly string[] =
       r0 < 0
         ? EMPTY
         : r1 < 0
-          ? [reasons[r0]!]
+          ? [reason(r0)]
           : r2 < 0
-            ? [reasons[r0]!, reasons[r1]!]
-            : [reasons[r0]!, reasons[r1]!, reasons[r2]!];
+            ? [reason(r0), reason(r1)]
+            : [reason(r0), reason(r1), reason(r2)];
 
     const gradeIdx = score >= g.A ? 0 : score >= g.B ? 1 : score >= g.C ? 2 : score >= g.D ? 3 : 4;
-    const pd = d > 90 ? 1 : 1 / (1 + anchorOdds * 2 ** ((score - anchorScore) / pointsToDoubleOdds));
+    const k = score - minScore;
+    const pd = d > 90 ? 1 : pdTable !== null && k >= 0 && k < pdTable.length ? pdTable[k]! : pdOf(score);
     const lgd = lgdByProduct[product];
     const fen = Math.round(loan.outstandingPrincipal * 100);
     const outstanding = fen / 100;

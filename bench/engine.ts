@@ -1,0 +1,188 @@
+/**
+ * Benchmark of the risk engine alone (score + aggregate + merge + finalize), on a synthetic book
+ * generated in memory, with a previous tape for drift. Run alone with
+ * `NODE_OPTIONS=--expose-gc npx tsx bench/engine.ts [loans]`; `benchEngine` is also called by bench/run.ts.
+ * Loans are generated in batches outside the timed sections, and never all kept, so the heap
+ * measured is the engine's own state.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import {
+  createAccumulator,
+  finalizeAudit,
+  mergePartials,
+  type PartialAudit,
+  PreviousTape,
+} from '../shared/domain/engine/index.ts';
+import type { Loan } from '../shared/domain/loan.ts';
+import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/index.ts';
+import { emptyIntakeStats } from '../shared/domain/tape/intake.ts';
+
+const PRODUCTS = ['order_financing', 'credit_loan', 'consumer_credit'] as const;
+const REGIONS = ['Zhejiang', 'Jiangsu', 'Guangdong', 'Shanghai', 'Sichuan', 'Henan', 'Shandong', 'Hubei'];
+const INDUSTRIES = ['retail', 'apparel', 'electronics', 'food', 'services', 'logistics', 'student', 'office'];
+
+/** Deterministic 32-bit mix of an integer, for reproducible synthetic loans. */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+function dateOf(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Synthetic loan i of a day (dayOffset 0 = previous tape, 1 = today); ~1.6 loans per borrower. */
+export function syntheticLoan(i: number, snapshotDay: number, dayOffset: number): Loan {
+  const r1 = mix(i * 7 + 1);
+  const r2 = mix(i * 7 + 2);
+  const r3 = mix(i * 7 + 3);
+  const r4 = mix(i * 7 + 4 + dayOffset * 1_000_003);
+  const borrower = Math.floor(((r1 % 1000) / 1000) * 0.25 * i + i * 0.6);
+  const individual = r2 % 10 < 7;
+  const product = PRODUCTS[r2 % 3]!;
+  const principal = 1000 + (r3 % 200_000);
+  const dpdRoll = r4 % 100;
+  const dpd = dpdRoll < 90 ? 0 : dpdRoll < 95 ? r4 % 30 : dpdRoll < 98 ? 31 + (r4 % 60) : 91 + (r4 % 400);
+  const origination = snapshotDay - 1 - (r1 % 700);
+  return {
+    snapshotDate: dateOf(snapshotDay),
+    loanId: `L${pad(i, 9)}`,
+    borrowerId: `B${pad(borrower, 9)}`,
+    borrowerType: individual ? 'individual' : 'enterprise',
+    product,
+    principal,
+    outstandingPrincipal: Math.round(principal * ((r4 % 100) / 100) * 100) / 100,
+    annualRate: 0.06 + (r3 % 340) / 1000,
+    termMonths: 3 + (r1 % 34),
+    originationDate: dateOf(origination),
+    maturityDate: dateOf(origination + 90 + (r2 % 900)),
+    daysPastDue: dpd,
+    currency: 'CNY',
+    region: r1 % 20 === 0 ? null : REGIONS[r1 % REGIONS.length]!,
+    industry: r2 % 15 === 0 ? null : INDUSTRIES[r3 % INDUSTRIES.length]!,
+    merchantId: product === 'order_financing' ? `M${r3 % 50_000}` : null,
+    borrowerAge: individual ? 18 + (r2 % 50) : null,
+    annualIncome: r3 % 4 === 0 ? null : 20_000 + (r2 % 500_000),
+    monthlyDebtPayments: r3 % 4 === 0 ? null : r4 % 20_000,
+    otherLendersCount: r1 % 9 === 0 ? null : r4 % 7,
+    creditScore: r2 % 11 === 0 ? null : 350 + (r3 % 600),
+    isStudent: individual ? r4 % 200 === 0 : null,
+    ownFundingShare: r1 % 10 === 0 ? 0.2 + (r2 % 80) / 100 : 1,
+  };
+}
+
+const retained = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+/** Runs the engine on `loans` synthetic loans in 4 shards against a previous tape of the same size. */
+export async function benchEngine(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
+  const n = opts.loans;
+  const paths = defaultPolicyPaths();
+  const policy = parsePolicy([
+    { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+    { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+  ]);
+  const today = Math.floor(Date.UTC(2026, 10, 25) / 86_400_000);
+  const hasGc = typeof (globalThis as { gc?: unknown }).gc === 'function';
+  const batch = 10_000;
+  const buffer: Loan[] = new Array<Loan>(batch);
+
+  // Previous tape: loans 5% .. n+5% (so 5% of today's are new and 5% of yesterday's closed).
+  const shift = Math.floor(n * 0.05);
+  const base0 = retained();
+  let t = performance.now();
+  const previous = new PreviousTape(dateOf(today - 1), n);
+  let previousMs = 0;
+  for (let start = 0; start < n; start += batch) {
+    const m = Math.min(batch, n - start);
+    for (let j = 0; j < m; j++) buffer[j] = syntheticLoan(start + j + shift, today - 1, 0);
+    t = performance.now();
+    for (let j = 0; j < m; j++) previous.add(buffer[j]!);
+    previousMs += performance.now() - t;
+  }
+  const previousBytes = retained() - base0;
+
+  // Today, in 4 shards of consecutive rows.
+  const shards = 4;
+  const per = Math.ceil(n / shards);
+  const base = retained();
+  let peak = 0;
+  let addMs = 0;
+  let partialMs = 0;
+  let partialBytes = 0;
+  const partials: PartialAudit[] = [];
+  let borrowersSeen = 0;
+  for (let s = 0; s < shards; s++) {
+    const acc = createAccumulator(policy, previous, { expectedBorrowers: Math.floor(per * 0.7) });
+    const end = Math.min(n, (s + 1) * per);
+    for (let start = s * per; start < end; start += batch) {
+      const m = Math.min(batch, end - start);
+      for (let j = 0; j < m; j++) buffer[j] = syntheticLoan(start + j, today, 1);
+      t = performance.now();
+      for (let j = 0; j < m; j++) acc.add(buffer[j]!);
+      addMs += performance.now() - t;
+      if (hasGc && (start / batch) % 25 === 0) peak = Math.max(peak, retained() - base);
+    }
+    borrowersSeen += acc.borrowerCount;
+    t = performance.now();
+    const json = JSON.stringify(acc.toPartial());
+    partialBytes += json.length;
+    partials.push(JSON.parse(json) as PartialAudit);
+    partialMs += performance.now() - t;
+    if (hasGc) peak = Math.max(peak, retained() - base);
+  }
+  t = performance.now();
+  let merged = partials[0]!;
+  for (let s = 1; s < partials.length; s++) merged = mergePartials(merged, partials[s]!);
+  const mergeMs = performance.now() - t;
+  if (hasGc) peak = Math.max(peak, retained() - base);
+  const intake = { ...emptyIntakeStats(), rowsRead: n, rowsValid: n };
+  t = performance.now();
+  const audit = finalizeAudit(merged, intake, {
+    snapshotDate: dateOf(today),
+    previousSnapshotDate: dateOf(today - 1),
+    policy,
+    borrowerRefKey: 'bench-key-0001',
+  });
+  const finalizeMs = performance.now() - t;
+  if (hasGc) peak = Math.max(peak, retained() - base);
+  const borrowers = audit.portfolio.borrowerCount;
+  const engineMs = addMs + partialMs + mergeMs + finalizeMs;
+  return {
+    loans: n,
+    distinctBorrowers: borrowers,
+    borrowerEntriesAcrossShards: borrowersSeen,
+    previousTapeIndexMs: Math.round(previousMs),
+    previousTapeBytesPerLoan: hasGc ? Math.round(previousBytes / n) : null,
+    scoreAndAggregateMs: Math.round(addMs),
+    scoreAndAggregateLoansPerSecond: Math.round(n / (addMs / 1000)),
+    partialsSerializeMs: Math.round(partialMs),
+    partialsJsonBytes: partialBytes,
+    mergeMs: Math.round(mergeMs),
+    finalizeMs: Math.round(finalizeMs),
+    engineLoansPerSecond: Math.round(n / (engineMs / 1000)),
+    peakBytesPerBorrowerAboveBase: hasGc ? Math.round(peak / borrowers) : null,
+    note: hasGc ? undefined : 'run with NODE_OPTIONS=--expose-gc for memory figures',
+    check: {
+      nplRatio: audit.portfolio.nplRatio,
+      newLoans: audit.drift.newLoans,
+      overall: audit.ratings.overall,
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const loans = Number(process.argv[2] ?? 1_000_000);
+  const result = await benchEngine({ loans, dir: 'bench/.data' });
+  console.log(JSON.stringify(result, null, 2));
+}
