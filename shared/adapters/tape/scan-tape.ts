@@ -320,8 +320,9 @@ async function scanParquet(
           rows.forEach((row, r) => {
             for (let i = 0; i < header.length; i++) fields[i] = cellText(row[i]);
             // Parquet has no lines: the row number (1-based) stands in, and the raw text is its JSON.
-            const raw = cellText(Object.fromEntries(header.map((h, i) => [h, row[i]])));
-            validator.acceptFields(fields, first + r + 1, raw, 0, raw.length, -1, null);
+            validator.acceptRow(fields, first + r + 1, () =>
+              cellText(Object.fromEntries(header.map((h, i) => [h, row[i]]))),
+            );
           });
         },
       });

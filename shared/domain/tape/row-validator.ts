@@ -8,6 +8,7 @@ import {
   type Product,
 } from '../loan.ts';
 import type { ColumnPlan, ColumnSpec } from './column-plan.ts';
+import { IdSet } from './id-set.ts';
 import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
 import {
   addMonthsIso,
@@ -128,9 +129,10 @@ export class RowValidator {
   private partRows = 0;
   private codes: string[] | null = null;
   private details: string[] | null = null;
-  private readonly seen = new Set<string>();
+  private readonly seen = new IdSet();
   private tapeDate: string | null;
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
+  private rawOf: (() => string) | null = null;
   private readonly partsRead: { key: string; rowsRead: number }[] = [];
   private readonly columns = new Set<string>();
   private readonly unknown = new Set<string>();
@@ -167,6 +169,16 @@ export class RowValidator {
       this.partsRead.push({ key: this.partKey, rowsRead: this.partRows });
     this.partKey = '';
     this.partRows = 0;
+  }
+
+  /** Validates a row whose raw text is costly to build (Parquet): `rawOf` runs only if it is quarantined. */
+  public acceptRow(fields: readonly string[], line: number, rawOf: () => string): void {
+    this.rawOf = rawOf;
+    try {
+      this.acceptFields(fields, line, '', 0, 0, -1, null);
+    } finally {
+      this.rawOf = null;
+    }
   }
 
   /** Quarantines a row that could not be split into fields (bad JSON, broken quoting). */
@@ -266,17 +278,14 @@ export class RowValidator {
       }
     }
     if (loanId !== null) {
-      const seen = this.seen;
-      const before = seen.size;
-      seen.add(loanId);
-      if (seen.size === before) {
+      if (!this.seen.add(loanId)) {
         this.duplicateLoanIds++;
         this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
       }
     }
 
     if (this.codes !== null) {
-      this.quarantine(line, text.slice(start, end));
+      this.quarantine(line, this.rawOf !== null ? this.rawOf() : text.slice(start, end));
       return;
     }
     const missing = this.missing;
@@ -377,7 +386,8 @@ export class RowValidator {
     let t: string;
     if (spec.index >= 0) {
       t = fields[spec.index] ?? '';
-      if (t.length > 0) t = t.trim();
+      const last = t.length - 1;
+      if (last >= 0 && (t.charCodeAt(0) <= 32 || t.charCodeAt(last) <= 32)) t = t.trim();
     } else {
       t = spec.constant ?? '';
     }
