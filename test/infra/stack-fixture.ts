@@ -49,7 +49,11 @@ export interface Finding {
 
 /** Synthesizes with cdk-nag AwsSolutions and returns every unsuppressed finding (errors and warnings). */
 export function nagFindings(props: RiskAuditStackProps = {}): { findings: Finding[]; error: unknown } {
-  const { app } = buildStack(props, true);
+  return nagFindingsOf(buildStack(props, true).app);
+}
+
+/** Synthesizes an app built with `withNag` and returns its unsuppressed findings and any synth error. */
+export function nagFindingsOf(app: App): { findings: Finding[]; error: unknown } {
   let error: unknown;
   try {
     app.synth();

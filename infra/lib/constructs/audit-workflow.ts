@@ -17,6 +17,13 @@ export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
 ] as const;
 
+/** A Distributed Map that states `ToleratedFailureCount: 0` (CDK leaves a zero out of the ASL). */
+class StrictDistributedMap extends sfn.DistributedMap {
+  public override toStateJson(topLevelQueryLanguage?: sfn.QueryLanguage): object {
+    return { ...super.toStateJson(topLevelQueryLanguage), ToleratedFailureCount: 0 };
+  }
+}
+
 /** One step's function with the Lambda timeout its task timeout is derived from. */
 export interface WorkflowStep {
   readonly fn: lambda.IFunction;
@@ -111,11 +118,10 @@ export class AuditWorkflow extends Construct {
     }).addCatch(onFailure, catchAll);
 
     const scoreShard = invoke('ScoreShard', props.scoreShard, { payload: sfn.TaskInput.fromJsonPathAt('$') });
-    const scoreShards = new sfn.DistributedMap(this, 'ScoreShards', {
+    const scoreShards = new StrictDistributedMap(this, 'ScoreShards', {
       itemsPath: '$.plan.shards',
       maxConcurrency: props.mapMaxConcurrency,
       // One lost shard would make the audit wrong: any failed shard fails the map run.
-      toleratedFailureCount: 0,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: 'ScoreShards',
       resultPath: '$.shardResults',

@@ -1,0 +1,565 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TRANSIENT_LAMBDA_ERRORS } from '../../infra/lib/constructs/audit-workflow.ts';
+import type { RiskAuditStack } from '../../infra/lib/risk-audit-stack.ts';
+import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
+import { buildStack, nagFindings, nagFindingsOf, templateOf } from './stack-fixture.ts';
+import {
+  actionsOf,
+  allStates,
+  logicalIdsOf,
+  policyStatements,
+  referencesLogicalId,
+  resources,
+  stateMachineDefinition,
+  statementsOfRole,
+} from './template-helpers.ts';
+
+let template: Template;
+beforeAll(() => {
+  template = templateOf();
+});
+
+describe('Class: RiskAuditStack', () => {
+  describe('schedule', () => {
+    it('runs the audit at 06:00 Asia/Shanghai by default, passing the scheduled time', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(0 6 * * ? *)',
+        ScheduleExpressionTimezone: 'Asia/Shanghai',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
+          Input: JSON.stringify({ trigger: 'schedule', scheduledTime: '<aws.scheduler.scheduled-time>' }),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
+        },
+      });
+    });
+
+    it('takes the cron, time zone and on/off switch from the settings', () => {
+      const t = templateOf({
+        scheduleCron: 'cron(30 7 ? * MON-FRI *)',
+        timezone: 'Europe/London',
+        scheduleEnabled: false,
+      });
+      t.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(30 7 ? * MON-FRI *)',
+        ScheduleExpressionTimezone: 'Europe/London',
+        State: 'DISABLED',
+      });
+    });
+
+    it('has no tape-arrival rule unless asked, and one filtered on the snapshots/ prefix when asked', () => {
+      template.resourceCountIs('AWS::Events::Rule', 0);
+      const t = templateOf({ s3Trigger: true });
+      t.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: { object: { key: [{ prefix: 'snapshots/' }] } },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
+            InputTransformer: {
+              InputPathsMap: { 'detail-object-key': '$.detail.object.key' },
+              InputTemplate: '{"trigger":"s3-arrival","objectKey":<detail-object-key>}',
+            },
+          }),
+        ],
+      });
+      t.hasResourceProperties('AWS::S3::Bucket', {
+        NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+      });
+    });
+
+    it('starts on a marker object when a suffix is set', () => {
+      const t = templateOf({ s3Trigger: true, s3TriggerSuffix: '_SUCCESS' });
+      t.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { detail: { object: { key: [{ wildcard: 'snapshots/*_SUCCESS' }] } } },
+      });
+    });
+  });
+
+  describe('storage', () => {
+    it('builds both tables from the shared definitions: keys, indexes, TTL, on demand, PITR, encryption', () => {
+      for (const def of [RISK_TABLE, IDEMPOTENCY_TABLE]) {
+        template.hasResourceProperties('AWS::DynamoDB::Table', {
+          KeySchema: [
+            { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+            ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+          TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true },
+        });
+      }
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: RISK_TABLE.globalSecondaryIndexes.map((i) =>
+          Match.objectLike({
+            IndexName: i.indexName,
+            KeySchema: [
+              { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
+              { AttributeName: i.sortKey?.name, KeyType: 'RANGE' },
+            ],
+          }),
+        ),
+      });
+      template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    });
+
+    it('encrypts the data bucket, blocks public access, keeps versions and logs access', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'data-bucket/' }),
+      });
+    });
+
+    it('denies every request to either bucket that does not use TLS', () => {
+      const policies = Object.values(resources(template)).filter((r) => r.Type === 'AWS::S3::BucketPolicy');
+      expect(policies).toHaveLength(2);
+      for (const p of policies) {
+        const statements = (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
+          .Statement;
+        expect(statements).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      }
+    });
+
+    it('expires run outputs after the retention days and tapes after the tape retention', () => {
+      const t = templateOf({ retentionDays: 90, tapeRetentionDays: 365 });
+      t.hasResourceProperties('AWS::S3::Bucket', {
+        VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({
+              Id: 'tapes',
+              Prefix: 'snapshots/',
+              ExpirationInDays: 365,
+              Transitions: [
+                { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
+                { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
+              ],
+            }),
+            Match.objectLike({ Id: 'runs', Prefix: 'runs/', ExpirationInDays: 90, Status: 'Enabled' }),
+            Match.objectLike({ Id: 'old-versions', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+          ]),
+        },
+      });
+    });
+
+    it('skips storage-class transitions when the retention is too short for them', () => {
+      const t = templateOf({ retentionDays: 30, tapeRetentionDays: 45 });
+      t.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Id: 'tapes', ExpirationInDays: 45, Transitions: Match.absent() }),
+            Match.objectLike({ Id: 'runs', ExpirationInDays: 30, Transitions: Match.absent() }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it('runs every function on the newest Node.js runtime, arm64, traced, JSON logs', () => {
+      const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(6);
+      for (const f of functions) {
+        expect(f.Properties).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogFormat: 'JSON' },
+        });
+        expect(f.Properties.Environment).toMatchObject({
+          Variables: {
+            POWERTOOLS_SERVICE_NAME: 'risk-audit',
+            POWERTOOLS_METRICS_NAMESPACE: 'RiskAudit',
+            NODE_OPTIONS: '--enable-source-maps',
+            TIMEZONE: 'Asia/Shanghai',
+            TAPE_CUTOFF: '05:30',
+            REPORT_RECIPIENTS: 'risk-team@example.com',
+          },
+        });
+      }
+    });
+
+    it('passes settings into the environment and the shard memory into score-shard', () => {
+      const t = templateOf({
+        recipients: ['a@bank.example', 'b@bank.example'],
+        sender: 'audit@bank.example',
+        tapeCutoff: '04:45',
+        retentionDays: 200,
+        shardMemoryMb: 3008,
+      });
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('one shard'),
+        MemorySize: 3008,
+        Environment: {
+          Variables: Match.objectLike({
+            REPORT_RECIPIENTS: 'a@bank.example,b@bank.example',
+            REPORT_SENDER: 'audit@bank.example',
+            TAPE_CUTOFF: '04:45',
+            DETAIL_RETENTION_DAYS: '200',
+            BORROWER_REF_KEY: {
+              'Fn::Join': [
+                '',
+                [
+                  '{{resolve:secretsmanager:',
+                  { Ref: Match.stringLikeRegexp('^BorrowerRefKey') },
+                  ':SecretString:::}}',
+                ],
+              ],
+            },
+          }),
+        },
+      });
+    });
+
+    it('gives start-audit the state machine and idempotency table, and nothing else the secret', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('on demand'),
+        Environment: {
+          Variables: Match.objectLike({
+            STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
+            IDEMPOTENCY_TABLE_NAME: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
+            BORROWER_REF_KEY: Match.absent(),
+          }),
+        },
+        DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
+      });
+    });
+
+    it('keeps each function in its own log group with a retention', () => {
+      const groups = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+      expect(groups).toHaveLength(7); // six functions and the state machine
+      for (const g of groups) expect(g.Properties.RetentionInDays).toBe(90);
+    });
+  });
+
+  describe('permissions', () => {
+    it('grants no wildcard action on the bucket or the tables, nor any `*` action anywhere', () => {
+      const guarded = [
+        ...logicalIdsOf(template, 'AWS::S3::Bucket'),
+        ...logicalIdsOf(template, 'AWS::DynamoDB::Table'),
+      ];
+      expect(guarded).toHaveLength(4);
+      const statements = policyStatements(template);
+      expect(statements.length).toBeGreaterThan(10);
+      let onGuarded = 0;
+      for (const { statement } of statements) {
+        expect(actionsOf(statement)).not.toContain('*');
+        if (guarded.some((id) => referencesLogicalId(statement, id))) {
+          onGuarded += 1;
+          for (const action of actionsOf(statement)) expect(action).not.toContain('*');
+        }
+      }
+      expect(onGuarded).toBeGreaterThan(5);
+    });
+
+    it('detects a wildcard action when one is there (the walk above is not vacuous)', () => {
+      const { stack } = buildStack();
+      stack.data.bucket.grantRead(stack.functions['prepare-run']!.role);
+      const t = templateOfStack(stack);
+      const bucketId = logicalIdsOf(t, 'AWS::S3::Bucket').find((id) => id.startsWith('DataBucket'))!;
+      const wild = policyStatements(t).filter(
+        ({ statement }) =>
+          referencesLogicalId(statement, bucketId) && actionsOf(statement).some((a) => a.includes('*')),
+      );
+      expect(wild.length).toBeGreaterThan(0);
+    });
+
+    it('lets prepare-run read tapes but write nothing to the bucket', () => {
+      const statements = statementsOfRole(template, 'PrepareRunRole');
+      const s3Actions = statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:'));
+      expect(new Set(s3Actions)).toEqual(new Set(['s3:GetObject', 's3:ListBucket']));
+      expect(JSON.stringify(statements)).toContain('/snapshots/*');
+    });
+
+    it('lets score-shard write only under runs/', () => {
+      const statements = statementsOfRole(template, 'ScoreShardRole');
+      const writes = statements.filter((s) => actionsOf(s).includes('s3:PutObject'));
+      expect(writes).toHaveLength(1);
+      expect(JSON.stringify(writes[0]?.Resource)).toContain('/runs/*');
+      expect(JSON.stringify(writes[0]?.Resource)).not.toContain('snapshots');
+    });
+
+    it('lists the bucket only under the granted prefixes', () => {
+      const lists = statementsOfRole(template, 'PrepareRunRole').filter((s) =>
+        actionsOf(s).includes('s3:ListBucket'),
+      );
+      expect(lists.length).toBeGreaterThan(0);
+      for (const l of lists)
+        expect(l.Condition).toMatchObject({ StringLike: { 's3:prefix': expect.any(Array) } });
+    });
+
+    it('lets only send-report and notify-failure send email, from the sender and to the recipients', () => {
+      const senders = policyStatements(template).filter(({ statement }) =>
+        actionsOf(statement).includes('ses:SendEmail'),
+      );
+      expect(senders.map((s) => s.policy.replace(/RoleDefaultPolicy.*/, '')).sort()).toEqual([
+        'NotifyFailure',
+        'SendReport',
+      ]);
+      const text = JSON.stringify(senders[0]?.statement.Resource);
+      expect(text).toContain(':identity/risk-audit@example.com');
+      expect(text).toContain(':identity/example.com');
+      expect(text).toContain(':identity/risk-team@example.com');
+    });
+
+    it('lets start-audit start executions of the audit state machine only', () => {
+      const statements = statementsOfRole(template, 'StartAuditRole');
+      const start = statements.filter((s) => actionsOf(s).includes('states:StartExecution'));
+      expect(start).toHaveLength(1);
+      expect(start[0]?.Resource).toEqual({ Ref: expect.stringMatching(/^WorkflowStateMachine/) });
+    });
+  });
+
+  describe('workflow', () => {
+    it('fans out with a Distributed Map over the planned shards, tolerating no failure', () => {
+      const def = stateMachineDefinition(template);
+      const map = allStates(def).ScoreShards;
+      expect(map).toMatchObject({
+        Type: 'Map',
+        ItemsPath: '$.plan.shards',
+        MaxConcurrency: 20,
+        ToleratedFailureCount: 0,
+        ResultPath: '$.shardResults',
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+      });
+      expect(map?.Next).toBe('Finalize');
+    });
+
+    it('takes the map concurrency from the settings', () => {
+      const def = stateMachineDefinition(templateOf({ mapMaxConcurrency: 150 }));
+      expect(allStates(def).ScoreShards?.MaxConcurrency).toBe(150);
+    });
+
+    it('runs Prepare, the map, Finalize and SendReport in order', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.Prepare?.Next).toBe('ScoreShards');
+      expect(states.Finalize?.Next).toBe('SendReport');
+      expect(states.SendReport?.Next).toBe('AuditDone');
+      expect(states.Prepare?.ResultPath).toBe('$.plan');
+      expect(states.Finalize?.Parameters).toEqual({ 'plan.$': '$.plan', 'shardResults.$': '$.shardResults' });
+      expect(states.SendReport?.InputPath ?? states.SendReport?.Parameters).toBe('$.outcome');
+    });
+
+    it('gives every task a timeout and retries only transient Lambda errors, with backoff', () => {
+      const states = allStates(stateMachineDefinition(template));
+      const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
+      expect(tasks.map(([n]) => n).sort()).toEqual([
+        'Finalize',
+        'NotifyFailure',
+        'Prepare',
+        'ScoreShard',
+        'SendReport',
+      ]);
+      for (const [, task] of tasks) {
+        expect(task.TimeoutSeconds).toBeGreaterThan(0);
+        const retries = task.Retry as { ErrorEquals: string[]; BackoffRate: number; MaxAttempts: number }[];
+        expect(retries).toHaveLength(1);
+        expect(retries[0]?.ErrorEquals).toEqual([...TRANSIENT_LAMBDA_ERRORS]);
+        expect(retries[0]?.BackoffRate).toBe(2);
+        expect(retries[0]?.ErrorEquals).not.toContain('States.ALL');
+        expect(retries[0]?.ErrorEquals).not.toContain('States.TaskFailed');
+      }
+      // The shard task's timeout sits above the 15-minute Lambda limit, never below it.
+      expect(states.ScoreShard?.TimeoutSeconds).toBe(930);
+    });
+
+    it('catches any failure of the run, sends the notice, then fails with the original error', () => {
+      const states = allStates(stateMachineDefinition(template));
+      for (const name of ['Prepare', 'ScoreShards', 'Finalize', 'SendReport']) {
+        expect(states[name]?.Catch).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+        ]);
+      }
+      expect(states.NotifyFailure?.Next).toBe('AuditFailed');
+      expect(states.AuditFailed).toEqual({
+        Type: 'Fail',
+        ErrorPath: '$.error.Error',
+        CausePath: '$.error.Cause',
+      });
+    });
+
+    it('derives the date from the object key for tape-arrival starts', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.StartedBy).toMatchObject({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.objectKey', IsPresent: true, Next: 'DateFromObjectKey' }],
+        Default: 'Prepare',
+      });
+      expect(states.DateFromObjectKey?.Parameters).toEqual({
+        'snapshotDate.$': "States.ArrayGetItem(States.StringSplit($.objectKey, '/'), 1)",
+        trigger: 's3-arrival',
+      });
+    });
+
+    it('logs all events to CloudWatch without execution data and traces with X-Ray', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      });
+    });
+  });
+
+  describe('alarms', () => {
+    it('alarms on failed and timed-out runs', () => {
+      for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/States',
+          MetricName: metric,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmsTopic') }],
+        });
+      }
+    });
+
+    it('alarms when prepare-run reports the tape missing by the cutoff', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'RiskAudit',
+        MetricName: 'TapeMissing',
+        Dimensions: [{ Name: 'service', Value: 'risk-audit' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+      });
+    });
+
+    it('alarms when a run takes far longer than its recent norm (anomaly detection)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ComparisonOperator: 'GreaterThanUpperThreshold',
+        ThresholdMetricId: 'expr_1',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'ANOMALY_DETECTION_BAND(m0, 3)' }),
+          Match.objectLike({
+            Id: 'm0',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionTime' }) }),
+          }),
+        ]),
+      });
+    });
+
+    it('alarms on Lambda errors of all six functions and on undelivered triggers', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: Match.stringLikeRegexp('FILL\\(e_score_shard, 0\\)') }),
+        ]),
+      });
+      const errorAlarm = Object.values(resources(template)).find((r) =>
+        JSON.stringify(r.Properties.Metrics ?? '').includes('e_prepare_run'),
+      );
+      const ids = ((errorAlarm?.Properties.Metrics ?? []) as { Id: string }[])
+        .map((m) => m.Id)
+        .filter((i) => i.startsWith('e_'));
+      expect(ids).toHaveLength(6);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+      });
+    });
+
+    it('sends alarms to an encrypted topic, subscribing the alarm email when given', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+      templateOf({ alarmEmail: 'ops@bank.example' }).hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'ops@bank.example',
+      });
+    });
+  });
+
+  describe('email', () => {
+    it('verifies the sender address by default, its domain when asked, nothing when it exists', () => {
+      template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'risk-audit@example.com' });
+      templateOf({ sender: 'audit@bank.example', senderIdentity: 'domain' }).hasResourceProperties(
+        'AWS::SES::EmailIdentity',
+        { EmailIdentity: 'bank.example' },
+      );
+      templateOf({ senderIdentity: 'none' }).resourceCountIs('AWS::SES::EmailIdentity', 0);
+    });
+  });
+
+  describe('outputs', () => {
+    it('exports the bucket, table, state machine and start-audit function names', () => {
+      const outputs = Object.keys((template.toJSON() as { Outputs: Record<string, unknown> }).Outputs);
+      expect(outputs).toEqual(
+        expect.arrayContaining([
+          'BucketName',
+          'TableName',
+          'StateMachineArn',
+          'StartAuditFunctionName',
+          'AlarmTopicArn',
+        ]),
+      );
+    });
+  });
+
+  describe('settings', () => {
+    it('rejects an invalid setting with the name and the value received', () => {
+      expect(() => buildStack({ timezone: 'Mars/Olympus' })).toThrow(
+        'invalid timezone: expected an IANA time zone such as \'Asia/Shanghai\', got "Mars/Olympus"',
+      );
+      expect(() => buildStack({ recipients: ['not-an-address'] })).toThrow(
+        'invalid recipients: expected email addresses, got "not-an-address"',
+      );
+    });
+  });
+
+  describe('cdk-nag', () => {
+    it('reports nothing unsuppressed for AwsSolutions with the default settings', () => {
+      const { findings, error } = nagFindings();
+      expect(findings).toEqual([]);
+      expect(error).toBeUndefined();
+    });
+
+    it('reports nothing unsuppressed with every optional part switched on', () => {
+      const { findings, error } = nagFindings({
+        s3Trigger: true,
+        s3TriggerSuffix: '_SUCCESS',
+        alarmEmail: 'ops@bank.example',
+        senderIdentity: 'domain',
+      });
+      expect(findings).toEqual([]);
+      expect(error).toBeUndefined();
+    });
+
+    it('still reports a wildcard grant nobody justified', () => {
+      const { findings, error } = nagFindingsWith((stack) => {
+        stack.data.bucket.grantRead(stack.functions['send-report']!.role);
+      });
+      expect(findings.some((f) => f.rule.startsWith('AwsSolutions-IAM5[Action::s3:GetObject*]'))).toBe(true);
+      expect(String(error)).toContain('ValidationFailed');
+    });
+  });
+});
+
+function templateOfStack(stack: RiskAuditStack): Template {
+  return Template.fromStack(stack);
+}
+
+function nagFindingsWith(change: (stack: RiskAuditStack) => void): ReturnType<typeof nagFindingsOf> {
+  const { app, stack } = buildStack({}, true);
+  change(stack);
+  return nagFindingsOf(app);
+}

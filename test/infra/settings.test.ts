@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONTEXT_KEYS,
+  DEFAULT_SETTINGS,
+  isTimeZone,
+  resolveSettings,
+  SettingsError,
+  settingsFromContext,
+} from '../../infra/lib/settings.ts';
+import { ConfigError } from '../../shared/errors.ts';
+
+const context =
+  (values: Record<string, unknown>) =>
+  (key: string): unknown =>
+    values[key];
+
+describe('Function: resolveSettings', () => {
+  it('applies the documented defaults when nothing is set', () => {
+    const s = resolveSettings();
+    expect(s).toEqual({
+      recipients: ['risk-team@example.com'],
+      sender: 'risk-audit@example.com',
+      senderIdentity: 'email',
+      scheduleCron: 'cron(0 6 * * ? *)',
+      timezone: 'Asia/Shanghai',
+      scheduleEnabled: true,
+      retentionDays: 400,
+      tapeRetentionDays: 2557,
+      tapeCutoff: '05:30',
+      mapMaxConcurrency: 20,
+      shardMemoryMb: 1769,
+      s3Trigger: false,
+      watchlistLimit: 5000,
+    });
+  });
+
+  it('keeps the given values and defaults the rest', () => {
+    const s = resolveSettings({
+      timezone: 'UTC',
+      retentionDays: 30,
+      sender: undefined,
+      alarmEmail: 'ops@bank.example',
+    });
+    expect(s.timezone).toBe('UTC');
+    expect(s.retentionDays).toBe(30);
+    expect(s.sender).toBe(DEFAULT_SETTINGS.sender);
+    expect(s.alarmEmail).toBe('ops@bank.example');
+  });
+
+  it.each([
+    [{ sender: 'nobody' }, 'invalid sender: expected an email address, got "nobody"'],
+    [{ recipients: [] }, 'invalid recipients: expected at least one email address, got []'],
+    [
+      { recipients: ['a@bank.example', 'b at bank'] },
+      'invalid recipients: expected email addresses, got "b at bank"',
+    ],
+    [
+      { scheduleCron: '0 6 * * *' },
+      'invalid scheduleCron: expected a six-field \'cron(m h dom mon dow year)\', got "0 6 * * *"',
+    ],
+    [
+      { timezone: 'Asia/Atlantis' },
+      'invalid timezone: expected an IANA time zone such as \'Asia/Shanghai\', got "Asia/Atlantis"',
+    ],
+    [{ tapeCutoff: '25:00' }, 'invalid tapeCutoff: expected a local time \'HH:MM\', got "25:00"'],
+    [{ tapeCutoff: '5:30' }, 'invalid tapeCutoff: expected a local time \'HH:MM\', got "5:30"'],
+    [{ retentionDays: 0 }, 'invalid retentionDays: expected an integer from 1 to 3650, got 0'],
+    [{ retentionDays: 1.5 }, 'invalid retentionDays: expected an integer from 1 to 3650, got 1.5'],
+    [
+      { mapMaxConcurrency: 10_001 },
+      'invalid mapMaxConcurrency: expected an integer from 1 to 10000, got 10001',
+    ],
+    [{ shardMemoryMb: 64 }, 'invalid shardMemoryMb: expected an integer from 128 to 10240, got 64'],
+    [{ alarmEmail: 'ops' }, 'invalid alarmEmail: expected an email address, got "ops"'],
+    [
+      { senderIdentity: 'dns' as never },
+      "invalid senderIdentity: expected one of 'email', 'domain', 'none', got \"dns\"",
+    ],
+    [{ s3TriggerSuffix: '' }, 'invalid s3TriggerSuffix: expected a non-empty key suffix, got ""'],
+  ])('rejects %j with a readable message', (settings, message) => {
+    expect(() => resolveSettings(settings)).toThrow(message);
+  });
+
+  it('throws a SettingsError, which is a ConfigError, lowercase and without a trailing period', () => {
+    let caught: unknown;
+    try {
+      resolveSettings({ timezone: 'nowhere' });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(SettingsError);
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as Error).message;
+    expect(message[0]).toBe(message[0]?.toLowerCase());
+    expect(message.endsWith('.')).toBe(false);
+  });
+});
+
+describe('Function: isTimeZone', () => {
+  it('knows IANA zones and refuses made-up ones', () => {
+    expect(isTimeZone('Asia/Shanghai')).toBe(true);
+    expect(isTimeZone('America/New_York')).toBe(true);
+    expect(isTimeZone('Asia/Gotham')).toBe(false);
+    expect(isTimeZone('')).toBe(false);
+  });
+});
+
+describe('Function: settingsFromContext', () => {
+  it('reads CLI strings: comma lists, numbers and booleans', () => {
+    const s = settingsFromContext(
+      context({
+        recipients: 'a@bank.example, b@bank.example,',
+        retentionDays: '90',
+        scheduleEnabled: 'false',
+        s3Trigger: 'true',
+        timezone: ' Europe/London ',
+      }),
+    );
+    expect(s).toEqual({
+      recipients: ['a@bank.example', 'b@bank.example'],
+      retentionDays: 90,
+      scheduleEnabled: false,
+      s3Trigger: true,
+      timezone: 'Europe/London',
+    });
+  });
+
+  it('reads typed values from cdk.json', () => {
+    const s = settingsFromContext(
+      context({ recipients: ['x@bank.example'], mapMaxConcurrency: 40, s3Trigger: false }),
+    );
+    expect(s).toEqual({ recipients: ['x@bank.example'], mapMaxConcurrency: 40, s3Trigger: false });
+  });
+
+  it('leaves unset and empty keys to the defaults', () => {
+    expect(settingsFromContext(context({ sender: '', alarmEmail: null }))).toEqual({});
+  });
+
+  it('refuses values of the wrong kind, naming the key', () => {
+    expect(() => settingsFromContext(context({ retentionDays: 'forever' }))).toThrow(
+      'invalid retentionDays: expected a number, got "forever"',
+    );
+    expect(() => settingsFromContext(context({ s3Trigger: 'yes' }))).toThrow(
+      "invalid s3Trigger: expected 'true' or 'false', got \"yes\"",
+    );
+    expect(() => settingsFromContext(context({ sender: { at: 'x' } }))).toThrow(
+      'invalid sender: expected a string',
+    );
+  });
+
+  it('has one context key per setting', () => {
+    const keys = Object.keys(
+      settingsFromContext(
+        context({
+          recipients: 'a@b.example',
+          sender: 'a@b.example',
+          senderIdentity: 'none',
+          scheduleCron: 'cron(0 6 * * ? *)',
+          timezone: 'UTC',
+          scheduleEnabled: 'true',
+          retentionDays: '1',
+          tapeRetentionDays: '2',
+          tapeCutoff: '05:00',
+          alarmEmail: 'a@b.example',
+          mapMaxConcurrency: '1',
+          shardMemoryMb: '128',
+          s3Trigger: 'true',
+          s3TriggerSuffix: '_SUCCESS',
+          watchlistLimit: '1',
+        }),
+      ),
+    );
+    expect(keys.sort()).toEqual([...CONTEXT_KEYS].sort());
+  });
+});
