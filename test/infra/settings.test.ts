@@ -38,7 +38,6 @@ describe('Function: resolveSettings', () => {
     const s = resolveSettings({
       timezone: 'UTC',
       retentionDays: 30,
-      sender: undefined,
       alarmEmail: 'ops@bank.example',
     });
     expect(s.timezone).toBe('UTC');
