@@ -44,6 +44,18 @@ export async function* coalesce(
   if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }
 
+/**
+ * The tape's sha256 for audit.json `input.sha256`: a one-part tape's own digest, else the sha256
+ * of the parts' hex digests joined by newlines in key order.
+ */
+export function tapeSha256(parts: readonly { key: string; sha256: string }[]): string {
+  if (parts.length === 1) return parts[0]!.sha256;
+  const sorted = [...parts].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return createHash('sha256')
+    .update(sorted.map((p) => p.sha256).join('\n'))
+    .digest('hex');
+}
+
 /** Lets the first chunk be inspected (magic bytes) and then replayed. */
 export async function peekFirst(
   source: AsyncIterable<Uint8Array>,

@@ -1,0 +1,245 @@
+import type { TapePart } from '../../ports/tape-source.ts';
+import type { Finding, FindingSeverity } from '../audit-result.ts';
+import { tapeDeadline } from '../calendar.ts';
+import { REQUIRED_COLUMNS } from '../loan.ts';
+import type { IntakeStats } from './intake.ts';
+
+/**
+ * Tape-level (technical risk) checks: whether the day's tape arrived, on time, whole and in the
+ * same shape as yesterday's. Each check is a pure function returning zero or more findings.
+ */
+
+/** Finding codes of the tape-level checks. */
+export const TAPE_FINDING_CODES = {
+  TAPE_MISSING: 'TAPE_MISSING',
+  TAPE_LATE: 'TAPE_LATE',
+  TAPE_EMPTY: 'TAPE_EMPTY',
+  TAPE_UNREADABLE: 'TAPE_UNREADABLE',
+  TAPE_MISSING_COLUMN: 'TAPE_MISSING_COLUMN',
+  SCHEMA_COLUMNS_ADDED: 'SCHEMA_COLUMNS_ADDED',
+  SCHEMA_COLUMNS_REMOVED: 'SCHEMA_COLUMNS_REMOVED',
+  ROW_COUNT_CHANGE: 'ROW_COUNT_CHANGE',
+  DUPLICATE_LOAN_IDS: 'DUPLICATE_LOAN_IDS',
+  ROWS_QUARANTINED: 'ROWS_QUARANTINED',
+  TAPE_DIGEST: 'TAPE_DIGEST',
+} as const;
+
+/** Thresholds of the tape checks. */
+export interface TapeCheckSettings {
+  /** Local time `HH:MM` by which the tape is due on the day after its as-of date. */
+  cutoff: string;
+  timeZone: string;
+  /** Largest tolerated |today's valid rows / yesterday's - 1|; @default 0.2 */
+  maxRowCountChange?: number;
+  /** Quarantine rate from which the quarantine finding is high rather than medium; @default 0.01 */
+  highQuarantineRate?: number;
+}
+
+function finding(
+  severity: FindingSeverity,
+  code: string,
+  message: string,
+  value: number | string | null,
+  threshold: number | string | null,
+): Finding {
+  return { category: 'technical', severity, code, message, value, threshold };
+}
+
+/** Critical when no part landed for the date. */
+export function checkTapePresent(parts: readonly TapePart[], snapshotDate: string): Finding[] {
+  return parts.length > 0
+    ? []
+    : [finding('critical', TAPE_FINDING_CODES.TAPE_MISSING, `no tape landed for ${snapshotDate}`, 0, 1)];
+}
+
+/** Medium when the last part landed after the cutoff (local time on the following day). */
+export function checkTapeOnTime(
+  parts: readonly TapePart[],
+  snapshotDate: string,
+  settings: Pick<TapeCheckSettings, 'cutoff' | 'timeZone'>,
+): Finding[] {
+  const times = parts.map((p) => p.lastModified?.getTime()).filter((t): t is number => t !== undefined);
+  if (times.length === 0) return [];
+  const deadline = tapeDeadline(snapshotDate, settings.cutoff, settings.timeZone);
+  const arrived = new Date(Math.max(...times));
+  if (arrived.getTime() <= deadline.getTime()) return [];
+  const minutes = Math.round((arrived.getTime() - deadline.getTime()) / 60_000);
+  return [
+    finding(
+      'medium',
+      TAPE_FINDING_CODES.TAPE_LATE,
+      `the tape arrived ${minutes} minutes after the ${settings.cutoff} ${settings.timeZone} cutoff`,
+      arrived.toISOString(),
+      deadline.toISOString(),
+    ),
+  ];
+}
+
+/** Critical when the tape had no rows at all, or no valid row. */
+export function checkTapeNotEmpty(stats: Pick<IntakeStats, 'rowsRead' | 'rowsValid'>): Finding[] {
+  if (stats.rowsRead === 0) {
+    return [finding('critical', TAPE_FINDING_CODES.TAPE_EMPTY, 'the tape has no rows', 0, 1)];
+  }
+  if (stats.rowsValid === 0) {
+    return [finding('critical', TAPE_FINDING_CODES.TAPE_EMPTY, 'the tape has no valid rows', 0, 1)];
+  }
+  return [];
+}
+
+/** Critical for each required column the tape (after mapping) lacks. */
+export function checkRequiredColumns(columns: readonly string[]): Finding[] {
+  return REQUIRED_COLUMNS.filter((c) => !columns.includes(c)).map((c) =>
+    finding(
+      'critical',
+      TAPE_FINDING_CODES.TAPE_MISSING_COLUMN,
+      `the tape lacks the required column ${c}`,
+      c,
+      null,
+    ),
+  );
+}
+
+/** Schema drift against the previous tape: removed columns are medium, added ones low. */
+export function checkSchemaDrift(
+  columns: readonly string[],
+  previousColumns: readonly string[] | null,
+): Finding[] {
+  if (previousColumns === null) return [];
+  const added = columns.filter((c) => !previousColumns.includes(c));
+  const removed = previousColumns.filter((c) => !columns.includes(c));
+  const out: Finding[] = [];
+  if (removed.length > 0) {
+    out.push(
+      finding(
+        'medium',
+        TAPE_FINDING_CODES.SCHEMA_COLUMNS_REMOVED,
+        `columns missing since the previous tape: ${removed.join(', ')}`,
+        removed.join(','),
+        null,
+      ),
+    );
+  }
+  if (added.length > 0) {
+    out.push(
+      finding(
+        'low',
+        TAPE_FINDING_CODES.SCHEMA_COLUMNS_ADDED,
+        `columns new since the previous tape: ${added.join(', ')}`,
+        added.join(','),
+        null,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Today's valid rows over yesterday's, minus one; null without a previous tape (or an empty one). */
+export function rowCountChange(rowsValid: number, previousRowsValid: number | null): number | null {
+  if (previousRowsValid === null || previousRowsValid === 0) return null;
+  return rowsValid / previousRowsValid - 1;
+}
+
+/** High when the valid row count moved by more than the configured share day over day. */
+export function checkRowCountChange(
+  rowsValid: number,
+  previousRowsValid: number | null,
+  maxChange = 0.2,
+): Finding[] {
+  const change = rowCountChange(rowsValid, previousRowsValid);
+  if (change === null || Math.abs(change) <= maxChange) return [];
+  const pct = (change * 100).toFixed(1);
+  return [
+    finding(
+      'high',
+      TAPE_FINDING_CODES.ROW_COUNT_CHANGE,
+      `valid rows changed by ${change > 0 ? '+' : ''}${pct}% since the previous tape (${previousRowsValid} -> ${rowsValid})`,
+      change,
+      maxChange,
+    ),
+  ];
+}
+
+/** Medium when loan ids repeat (the later rows were quarantined). */
+export function checkDuplicateLoanIds(stats: Pick<IntakeStats, 'duplicateLoanIds'>): Finding[] {
+  return stats.duplicateLoanIds === 0
+    ? []
+    : [
+        finding(
+          'medium',
+          TAPE_FINDING_CODES.DUPLICATE_LOAN_IDS,
+          `${stats.duplicateLoanIds} rows repeat an earlier loan_id and were quarantined`,
+          stats.duplicateLoanIds,
+          0,
+        ),
+      ];
+}
+
+/** Medium (high from the configured rate) when rows were quarantined. */
+export function checkQuarantine(
+  stats: Pick<IntakeStats, 'rowsRead' | 'rowsQuarantined' | 'quarantineByCode'>,
+  highRate = 0.01,
+): Finding[] {
+  if (stats.rowsQuarantined === 0 || stats.rowsRead === 0) return [];
+  const rate = stats.rowsQuarantined / stats.rowsRead;
+  const top = Object.entries(stats.quarantineByCode)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 3)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  return [
+    finding(
+      rate >= highRate ? 'high' : 'medium',
+      TAPE_FINDING_CODES.ROWS_QUARANTINED,
+      `${stats.rowsQuarantined} of ${stats.rowsRead} rows quarantined (${top})`,
+      rate,
+      highRate,
+    ),
+  ];
+}
+
+/** Info finding per part carrying its sha256, so the report pins exactly which bytes were audited. */
+export function checkPartDigests(stats: Pick<IntakeStats, 'parts'>): Finding[] {
+  return stats.parts.map((p) =>
+    finding(
+      'info',
+      TAPE_FINDING_CODES.TAPE_DIGEST,
+      `part ${p.key}: ${p.bytes} bytes, ${p.rowsRead} rows`,
+      p.sha256,
+      null,
+    ),
+  );
+}
+
+/** Everything known about a day's tape for the checks. */
+export interface TapeCheckInput {
+  snapshotDate: string;
+  parts: readonly TapePart[];
+  /** Intake of the scan; null when the tape could not be scanned. */
+  stats: IntakeStats | null;
+  /** The sentence of TapeUnreadableError when the scan failed. */
+  unreadable?: string | null;
+  previous: { columns: readonly string[]; rowsValid: number } | null;
+}
+
+/** Runs every tape-level check; findings ordered most severe first. */
+export function checkTape(input: TapeCheckInput, settings: TapeCheckSettings): Finding[] {
+  const out: Finding[] = [...checkTapePresent(input.parts, input.snapshotDate)];
+  if (input.parts.length > 0) out.push(...checkTapeOnTime(input.parts, input.snapshotDate, settings));
+  if (input.unreadable !== undefined && input.unreadable !== null) {
+    out.push(finding('critical', TAPE_FINDING_CODES.TAPE_UNREADABLE, input.unreadable, null, null));
+  }
+  const stats = input.stats;
+  if (stats !== null) {
+    out.push(...checkTapeNotEmpty(stats));
+    out.push(...checkRequiredColumns(stats.columns));
+    out.push(...checkSchemaDrift(stats.columns, input.previous?.columns ?? null));
+    out.push(
+      ...checkRowCountChange(stats.rowsValid, input.previous?.rowsValid ?? null, settings.maxRowCountChange),
+    );
+    out.push(...checkDuplicateLoanIds(stats));
+    out.push(...checkQuarantine(stats, settings.highQuarantineRate));
+    out.push(...checkPartDigests(stats));
+  }
+  const rank: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+  return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
+}
