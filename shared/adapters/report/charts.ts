@@ -21,7 +21,7 @@ export interface ChartImage {
 /** Drawing width of a chart in CSS pixels: sized for a phone, still sharp on a desktop. */
 export const CHART_WIDTH = 420;
 /** Pixel density of the PNGs (retina phones, and desktops that upscale the 420 px design). */
-export const CHART_SCALE = 2.5;
+export const CHART_SCALE = 2;
 
 const FONT_FAMILY = 'DejaVu Sans';
 const COLORS = {

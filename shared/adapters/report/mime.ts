@@ -52,6 +52,10 @@ export async function composeMime(input: ComposeInput): Promise<Uint8Array> {
         content: typeof a.content === 'string' ? Buffer.from(a.content, 'utf8') : Buffer.from(a.content),
         contentType: a.contentType,
         contentDisposition: 'attachment' as const,
+        // Text stays nearly its own size in quoted-printable; base64 would add a third.
+        ...(a.contentType.startsWith('text/')
+          ? { contentTransferEncoding: 'quoted-printable' as const }
+          : {}),
       })),
     ],
   });

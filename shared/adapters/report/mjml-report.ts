@@ -48,8 +48,10 @@ const SEVERITY_COLORS: Record<FindingLine['severity'], string> = {
 
 const TONE_COLORS = { bad: '#b42318', good: '#067647', neutral: MUTED } as const;
 
-const TH = `padding:6px 6px;border-bottom:2px solid #d0d5dd;color:${MUTED};font-size:12px;font-weight:600;`;
-const TD = `padding:5px 6px;border-bottom:1px solid ${LINE};vertical-align:top;`;
+const TH = `padding:6px;border-bottom:2px solid #d0d5dd;color:${MUTED};font-size:12px;font-weight:600;`;
+const TD = `padding:5px 6px;border-bottom:1px solid ${LINE};`;
+// Figures: right-aligned by the align attribute (which Outlook honours), never wrapped.
+const NUM = `${TD}white-space:nowrap;`;
 
 function pill(text: string, bg: string, fg = '#ffffff'): string {
   return `<span style="display:inline-block;padding:1px 7px;border-radius:9px;background:${bg};color:${fg};font-size:11px;font-weight:700;letter-spacing:0.3px;white-space:nowrap;">${e(text)}</span>`;
@@ -74,8 +76,10 @@ function cellText(value: string): string {
     .replace(/[^\s<>&;_/.-]{14,}/g, (run) => run.replace(/(.{12})/g, '$1<wbr>'));
 }
 
-function tableCaption(t: ReportTable): string {
-  return `<mj-text padding="8px 16px 0" font-size="13px" font-weight="600" color="${INK}">${e(t.caption)}</mj-text>`;
+// The caption is the table's first row: one MJML component less per table keeps the HTML short
+// (Gmail clips a message whose HTML passes 102 KB).
+function captionRow(t: ReportTable, span: number): string {
+  return `<tr><td colspan="${span}" style="padding:10px 0 2px;font-weight:600;">${e(t.caption)}</td></tr>`;
 }
 
 /** A table whose rows are too wide for a phone: each row becomes a small card. */
@@ -94,12 +98,12 @@ function stackedTable(t: ReportTable): string {
         noteIndex > 0
           ? `<br /><span style="color:${MUTED};font-size:12px;">${e(t.columns[noteIndex]?.label ?? '')}: ${cellText(row[noteIndex] ?? '')}</span>`
           : '';
-      return `<tr><td style="${TD}overflow-wrap:break-word;"><strong>${cellText(row[0] ?? '')}</strong><br /><span style="font-size:13px;">${figures}</span>${note}</td></tr>`;
+      return `<tr><td style="${TD}"><strong>${cellText(row[0] ?? '')}</strong><br /><span style="font-size:13px;">${figures}</span>${note}</td></tr>`;
     })
     .join('');
   return [
-    tableCaption(t),
     `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" width="100%">`,
+    captionRow(t, 1),
     body,
     '</mj-table>',
   ].join('');
@@ -109,10 +113,7 @@ function stackedTable(t: ReportTable): string {
 function table(t: ReportTable): string {
   if (t.stacked) return stackedTable(t);
   const head = t.columns
-    .map(
-      (c) =>
-        `<th align="${c.numeric ? 'right' : 'left'}" style="${TH}text-align:${c.numeric ? 'right' : 'left'};">${e(c.label)}</th>`,
-    )
+    .map((c) => `<th align="${c.numeric ? 'right' : 'left'}" style="${TH}">${e(c.label)}</th>`)
     .join('');
   const body = t.rows
     .map(
@@ -121,16 +122,15 @@ function table(t: ReportTable): string {
           .map((c, i) => {
             const cell = row[i] ?? '';
             return c.numeric
-              ? `<td align="right" style="${TD}text-align:right;white-space:nowrap;">${e(cell)}</td>`
-              : `<td style="${TD}overflow-wrap:break-word;">${cellText(cell)}</td>`;
+              ? `<td align="right" style="${NUM}">${e(cell)}</td>`
+              : `<td style="${TD}">${cellText(cell)}</td>`;
           })
           .join('')}</tr>`,
     )
     .join('');
   return [
-    tableCaption(t),
     `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" cellpadding="0" cellspacing="0" width="100%">`,
-    `<tr>${head}</tr>${body}`,
+    `${captionRow(t, t.columns.length)}<tr>${head}</tr>${body}`,
     '</mj-table>',
   ].join('');
 }
@@ -149,17 +149,17 @@ function headlineTable(figures: readonly HeadlineFigure[]): string {
       const change = f.change
         ? `<span style="color:${TONE_COLORS[f.tone]};font-weight:600;">${e(f.change)}</span>`
         : `<span style="color:${MUTED};">—</span>`;
-      return `<tr><td style="${TD}">${e(f.label)}</td><td align="right" style="${TD}text-align:right;font-weight:700;white-space:nowrap;">${e(f.value)}</td><td align="right" style="${TD}text-align:right;white-space:nowrap;">${change}</td></tr>`;
+      return `<tr><td style="${TD}">${e(f.label)}</td><td align="right" style="${NUM}font-weight:700;">${e(f.value)}</td><td align="right" style="${NUM}">${change}</td></tr>`;
     })
     .join('');
-  return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="20px" color="${INK}" width="100%"><tr><th align="left" style="${TH}text-align:left;">Figure</th><th align="right" style="${TH}text-align:right;">Today</th><th align="right" style="${TH}text-align:right;">vs previous</th></tr>${rows}</mj-table>`;
+  return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="20px" color="${INK}" width="100%"><tr><th align="left" style="${TH}">Figure</th><th align="right" style="${TH}">Today</th><th align="right" style="${TH}">vs previous</th></tr>${rows}</mj-table>`;
 }
 
 function ratingsTable(ratings: readonly RatingLine[]): string {
   const rows = ratings
     .map((r) => {
       const c = RATING_COLORS[r.rating];
-      return `<tr><td style="${TD}width:80px;">${pill(r.rating.toUpperCase(), c.bg, c.fg)}</td><td style="${TD}overflow-wrap:break-word;"><strong>${e(r.label)}</strong><br /><span style="color:${MUTED};font-size:13px;">${e(r.reason)}</span></td></tr>`;
+      return `<tr><td valign="top" style="${TD}width:1%;white-space:nowrap;padding-right:10px;">${pill(r.rating.toUpperCase(), c.bg, c.fg)}</td><td style="${TD}"><strong>${e(r.label)}</strong><br /><span style="color:${MUTED};font-size:13px;">${e(r.reason)}</span></td></tr>`;
     })
     .join('');
   return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
@@ -170,7 +170,7 @@ function findingsTable(findings: readonly FindingLine[]): string {
   const rows = findings
     .map(
       (f) =>
-        `<tr><td style="${TD}width:80px;">${pill(f.severity.toUpperCase(), SEVERITY_COLORS[f.severity])}</td><td style="${TD}overflow-wrap:break-word;"><strong>${cellText(f.message)}</strong><br /><span style="color:${MUTED};font-size:12px;">${e(f.category)} · ${cellText(f.code)} · value ${e(f.value)} vs threshold ${e(f.threshold)}<br />Source: ${e(f.source)}</span></td></tr>`,
+        `<tr><td valign="top" style="${TD}width:1%;white-space:nowrap;padding-right:10px;">${pill(f.severity.toUpperCase(), SEVERITY_COLORS[f.severity])}</td><td style="${TD}"><strong>${cellText(f.message)}</strong><br /><span style="color:${MUTED};font-size:12px;">${e(f.category)} · ${cellText(f.code)} · value ${e(f.value)} vs threshold ${e(f.threshold)}<br />Source: ${e(f.source)}</span></td></tr>`,
     )
     .join('');
   return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
@@ -294,5 +294,6 @@ export async function compileMjml(mjml: string): Promise<string> {
       `report template is invalid: ${result.errors.map((x) => x.formattedMessage).join('; ')}`,
     );
   }
-  return result.html;
+  // MJML indents its output; the indentation is a tenth of the bytes and no client needs it.
+  return result.html.replace(/\n[ \t]+/g, '\n');
 }

@@ -52,7 +52,7 @@ export function buildWatchlistCsv(rows: readonly WatchlistRow[]): string {
         text(r.loanRef),
         text(r.grade),
         number(r.score, 0),
-        number(r.pd, 6),
+        number(r.pd, 4),
         text(r.dpdBucket),
         text(r.classification),
         number(r.outstanding, 2),

@@ -1,0 +1,136 @@
+/**
+ * Benchmark of the emailed report: model, five charts (Vega-Lite -> SVG -> PNG), MJML, text part,
+ * CSV and MIME, from the audit of a 1,000,000-loan book (an audit is the same size whatever the
+ * book; only the watchlist and the segment maps grow). Run alone with `npx tsx bench/report.ts`;
+ * `benchReport` is also called by bench/run.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { buildFailureNotice, buildReport } from '../shared/adapters/report/index.ts';
+import {
+  type AuditResult,
+  CLASSIFICATIONS,
+  DPD_BUCKETS,
+  type SegmentShare,
+} from '../shared/domain/audit-result.ts';
+import type { ReportInput, RunTrendPoint, WatchlistRow } from '../shared/domain/report/types.ts';
+
+const FIXTURES = new URL('../test/fixtures/report/', import.meta.url);
+
+function readFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
+}
+
+/** Deterministic watchlist rows shaped like the engine's (masked refs, reasons, flags). */
+function syntheticWatchlist(n: number): WatchlistRow[] {
+  const flags = ['MULTI_LENDING', 'HIGH_DTI', 'THIN_FILE', 'YOUNG_BORROWER'];
+  const regions = ['Zhejiang', 'Guangdong', 'Jiangsu', 'Shandong', 'Henan', 'Sichuan'];
+  const industries = ['E-commerce retail', 'Catering', 'Logistics', 'Manufacturing', 'Agriculture'];
+  return Array.from({ length: n }, (_, i) => ({
+    loanRef: `L-****-${(i * 2654435761).toString(16).slice(-4).toUpperCase()}`,
+    grade: ['C', 'D', 'E'][i % 3] ?? 'E',
+    score: 480 + ((i * 37) % 200),
+    pd: 0.05 + ((i * 13) % 300) / 1000,
+    dpdBucket: DPD_BUCKETS[1 + (i % 4)] ?? '1-30',
+    classification: CLASSIFICATIONS[1 + (i % 2)] ?? 'special_mention',
+    outstanding: 10_000 + ((i * 7919) % 490_000),
+    product: ['order_financing', 'credit_loan', 'consumer_credit'][i % 3] ?? 'credit_loan',
+    region: regions[i % regions.length] ?? null,
+    industry: industries[i % industries.length] ?? null,
+    flags: flags.filter((_, k) => (i >> k) & 1),
+    reasons: ['rolled 1-30 to 31-60', 'score below 550'].slice(0, 1 + (i % 2)),
+  }));
+}
+
+/** The fixture audit with `industries` industry names and 34 regions (every province). */
+function widenSegments(audit: AuditResult, industries: number): AuditResult {
+  const wide = structuredClone(audit);
+  const total = wide.portfolio.totalOutstanding;
+  const spread = (names: string[]): Record<string, SegmentShare> => {
+    const weights = names.map((_, i) => 1 / (i + 1));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    return Object.fromEntries(
+      names.map((name, i) => {
+        const share = (weights[i] ?? 0) / sum;
+        return [name, { count: Math.round(share * 1_000_000), outstanding: share * total, share }];
+      }),
+    );
+  };
+  wide.concentration.byIndustry = spread(
+    Array.from({ length: industries }, (_, i) => `Industry group ${i + 1}`),
+  );
+  wide.concentration.byRegion = spread(Array.from({ length: 34 }, (_, i) => `Province ${i + 1}`));
+  return wide;
+}
+
+async function timeBuild(
+  input: ReportInput,
+  runs: number,
+): Promise<{ medianMs: number; maxMs: number; emlBytes: number }> {
+  const times: number[] = [];
+  let emlBytes = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const built = await buildReport(input);
+    times.push(performance.now() - t0);
+    emlBytes = built.eml.byteLength;
+  }
+  times.sort((a, b) => a - b);
+  return {
+    medianMs: Math.round(times[Math.floor(times.length / 2)] ?? 0),
+    maxMs: Math.round(times[times.length - 1] ?? 0),
+    emlBytes,
+  };
+}
+
+/** Times render + compose of a typical and a worst-case report, and reports the .eml sizes. */
+export async function benchReport(): Promise<Record<string, unknown>> {
+  const audit = readFixture<AuditResult>('audit-2026-11-25.json');
+  const base: ReportInput = {
+    audit,
+    previous: readFixture<AuditResult>('audit-2026-11-24.json'),
+    trend: readFixture<RunTrendPoint[]>('trend.json'),
+    sources: readFixture<Record<string, string>>('sources.json'),
+    reportUrl:
+      'https://risk-audit-bucket.s3.amazonaws.com/runs/2026-11-25/report.html?X-Amz-Signature=0f1e2d',
+    from: 'risk-audit@example.com',
+    to: ['cro@example.com'],
+    watchlist: syntheticWatchlist(500),
+  };
+  const t0 = performance.now();
+  const cold = await buildReport(base);
+  const coldMs = Math.round(performance.now() - t0);
+  const typical = await timeBuild(base, 5);
+  const worst = await timeBuild(
+    { ...base, audit: widenSegments(audit, 200), watchlist: syntheticWatchlist(5_000) },
+    3,
+  );
+  const f0 = performance.now();
+  const notice = await buildFailureNotice({
+    snapshotDate: '2026-11-25',
+    reason: 'no tape found by the 05:30 cutoff',
+    rerunHint: 'npx risk-audit run --date 2026-11-25',
+    from: base.from,
+    to: base.to,
+  });
+  const noticeMs = Math.round(performance.now() - f0);
+  return {
+    'report.coldMs (first build in the process: module warm-up, font load)': coldMs,
+    'report.typical.medianMs (500-row watchlist)': typical.medianMs,
+    'report.typical.maxMs': typical.maxMs,
+    'report.typical.emlBytes': typical.emlBytes,
+    'report.typical.charts': cold.images.length,
+    'report.typical.chartPngBytes': cold.images.reduce((n, img) => n + img.png.byteLength, 0),
+    'report.typical.htmlBytes': cold.html.length,
+    'report.worst.medianMs (5,000-row watchlist, 200 industries, 34 regions)': worst.medianMs,
+    'report.worst.emlBytes': worst.emlBytes,
+    'failureNotice.ms': noticeMs,
+    'failureNotice.emlBytes': notice.eml.byteLength,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await benchReport();
+  for (const [k, v] of Object.entries(result)) console.log(`${k}: ${String(v)}`);
+}
