@@ -1,0 +1,489 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createAccumulator, mergePartials } from '../../../shared/domain/engine/accumulator.ts';
+import { borrowerRuleHits, finalizeAudit, tapeDigest } from '../../../shared/domain/engine/finalize.ts';
+import { borrowerKey, borrowerRef } from '../../../shared/domain/engine/hash.ts';
+import { buildPreviousTape, PreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
+import { assessLoan } from '../../../shared/domain/engine/scorecard.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+import { defaultPolicy, intakeOf, makeLoan } from './helpers.ts';
+
+const policy = defaultPolicy();
+const KEY = 'test-borrower-ref-key';
+const ctx = { snapshotDate: '2026-11-25', previousSnapshotDate: '2026-11-24', policy, borrowerRefKey: KEY };
+
+// Today's tape: four loans of three borrowers (hand-computed figures below).
+const L1 = makeLoan({
+  loanId: 'L1',
+  borrowerId: 'B1',
+  principal: 10_000,
+  outstandingPrincipal: 8000,
+  annualRate: 0.18,
+  maturityDate: '2026-12-01', // 6 days: 0-7
+  region: 'Zhejiang',
+  industry: 'retail',
+  borrowerAge: 30,
+  annualIncome: 120_000,
+  monthlyDebtPayments: 2000,
+  otherLendersCount: 1,
+  creditScore: 720,
+  isStudent: false,
+});
+const L2 = makeLoan({
+  ...L1,
+  loanId: 'L2',
+  product: 'consumer_credit',
+  principal: 5000,
+  outstandingPrincipal: 5000,
+  annualRate: 0.3,
+  daysPastDue: 150, // card scale: doubtful; loan scale would say substandard
+  originationDate: '2026-05-01',
+  maturityDate: '2027-05-01', // 157 days: 91-365
+});
+const L3 = makeLoan({
+  loanId: 'L3',
+  borrowerId: 'B2',
+  borrowerType: 'enterprise',
+  product: 'order_financing',
+  principal: 400_000,
+  outstandingPrincipal: 300_000,
+  annualRate: 0.4,
+  originationDate: '2025-11-01',
+  maturityDate: '2026-11-20', // -5 days: overdue
+  region: 'Jiangsu',
+  ownFundingShare: 0.2,
+});
+const L4 = makeLoan({
+  loanId: 'L4',
+  borrowerId: 'B3',
+  principal: 2000,
+  outstandingPrincipal: 1000.5,
+  annualRate: 0.1,
+  daysPastDue: 45,
+  originationDate: '2026-10-01',
+  maturityDate: '2027-12-31', // 401 days: 366+
+  industry: 'student',
+  borrowerAge: 19,
+  isStudent: true,
+  annualIncome: 3000, // cap: 3000 / 3 = 1000 < 1000.5
+  monthlyDebtPayments: 600,
+  otherLendersCount: 4,
+  creditScore: 540,
+});
+const TODAY = [L1, L2, L3, L4];
+
+// Yesterday: L1 current, L2 91-180, L4 1-30 (now 31-60), L5 1-30 (closed today); L3 is new.
+const day = '2026-11-24';
+const PREVIOUS = [
+  { ...L1, snapshotDate: day },
+  { ...L2, snapshotDate: day, daysPastDue: 120 },
+  makeLoan({ snapshotDate: day, loanId: 'L5', borrowerId: 'B9', daysPastDue: 10, creditScore: 600 }),
+  { ...L4, snapshotDate: day, daysPastDue: 20 },
+];
+
+function audit(loans: readonly Loan[], previous: readonly Loan[] | null, extra = {}) {
+  const acc = createAccumulator(policy, previous === null ? null : buildPreviousTape(previous));
+  for (const l of loans) acc.add(l);
+  return finalizeAudit(acc.toPartial(), intakeOf(loans, extra), ctx);
+}
+
+describe('Function: finalizeAudit', () => {
+  const T = 314_000.5;
+  const result = audit(TODAY, PREVIOUS, {
+    rowsRead: 5,
+    rowsQuarantined: 1,
+    quarantineByCode: { MISSING_REQUIRED: 1 },
+  });
+
+  it('computes the portfolio section', () => {
+    const p = result.portfolio;
+    expect(p.loanCount).toBe(4);
+    expect(p.borrowerCount).toBe(3);
+    expect(p.totalPrincipal).toBe(417_000);
+    expect(p.totalOutstanding).toBe(T);
+    expect(p.weightedAverageRate).toBeCloseTo(
+      (0.18 * 8000 + 0.3 * 5000 + 0.4 * 300_000 + 0.1 * 1000.5) / T,
+      14,
+    );
+    expect(p.dpdBuckets).toEqual({
+      '0': { count: 2, outstanding: 308_000 },
+      '1-30': { count: 0, outstanding: 0 },
+      '31-60': { count: 1, outstanding: 1000.5 },
+      '61-90': { count: 0, outstanding: 0 },
+      '91-180': { count: 1, outstanding: 5000 },
+      '181-360': { count: 0, outstanding: 0 },
+      '361+': { count: 0, outstanding: 0 },
+    });
+    expect(p.classification).toEqual({
+      normal: { count: 2, outstanding: 308_000 },
+      special_mention: { count: 1, outstanding: 1000.5 },
+      substandard: { count: 0, outstanding: 0 },
+      doubtful: { count: 1, outstanding: 5000 },
+      loss: { count: 0, outstanding: 0 },
+    });
+    expect(p.nplRatio).toBe(5000 / T);
+    expect(p.ifrs9Stages).toEqual({
+      '1': { count: 2, outstanding: 308_000 },
+      '2': { count: 1, outstanding: 1000.5 },
+      '3': { count: 1, outstanding: 5000 },
+    });
+    const el = TODAY.map((l) => assessLoan(l, policy).el).reduce((s, x) => s + x, 0);
+    expect(p.expectedLoss).toBeCloseTo(el, 9);
+    expect(p.maturityLadder).toEqual({
+      overdue: 300_000,
+      '0-7': 8000,
+      '8-30': 0,
+      '31-90': 0,
+      '91-365': 5000,
+      '366+': 1000.5,
+    });
+  });
+
+  it('computes the concentration section with keyed-hash borrower references', () => {
+    const c = result.concentration;
+    expect(c.borrowerHhi).toBeCloseTo((13_000 ** 2 + 300_000 ** 2 + 1000.5 ** 2) / T ** 2, 15);
+    expect(c.top10BorrowerShare).toBe(1);
+    expect(c.largestBorrowerShare).toBe(300_000 / T);
+    expect(c.topBorrowers).toEqual([
+      { borrowerRef: borrowerRef('B2', KEY), exposure: 300_000, share: 300_000 / T, loanCount: 1 },
+      { borrowerRef: borrowerRef('B1', KEY), exposure: 13_000, share: 13_000 / T, loanCount: 2 },
+      { borrowerRef: borrowerRef('B3', KEY), exposure: 1000.5, share: 1000.5 / T, loanCount: 1 },
+    ]);
+    expect(JSON.stringify(c)).not.toMatch(/"B[123]"/);
+    expect(c.byIndustry).toEqual({
+      retail: { count: 2, outstanding: 13_000, share: 13_000 / T },
+      student: { count: 1, outstanding: 1000.5, share: 1000.5 / T },
+      unknown: { count: 1, outstanding: 300_000, share: 300_000 / T },
+    });
+    expect(c.byRegion).toEqual({
+      Jiangsu: { count: 1, outstanding: 300_000, share: 300_000 / T },
+      Zhejiang: { count: 2, outstanding: 13_000, share: 13_000 / T },
+      unknown: { count: 1, outstanding: 1000.5, share: 1000.5 / T },
+    });
+    expect(c.byProduct).toEqual({
+      order_financing: { count: 1, outstanding: 300_000, share: 300_000 / T },
+      credit_loan: { count: 2, outstanding: 9000.5, share: 9000.5 / T },
+      consumer_credit: { count: 1, outstanding: 5000, share: 5000 / T },
+    });
+    expect(c.industryHhi).toBeCloseTo((13_000 ** 2 + 1000.5 ** 2 + 300_000 ** 2) / T ** 2, 15);
+    expect(c.regionHhi).toBeCloseTo((13_000 ** 2 + 1000.5 ** 2 + 300_000 ** 2) / T ** 2, 15);
+  });
+
+  it('computes one compliance entry per rule of the pack', () => {
+    expect(result.compliance.rules).toEqual({
+      APR_ABOVE_36: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 300_000 },
+      APR_ABOVE_24: { severity: 'watch', loans: 1, borrowers: 1, outstanding: 5000 },
+      INDIVIDUAL_BALANCE_CAP: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 1000.5 },
+      ENTERPRISE_BALANCE_CAP: { severity: 'breach', loans: 0, borrowers: 0, outstanding: 0 },
+      MINOR_BORROWER: { severity: 'breach', loans: 0, borrowers: 0, outstanding: 0 },
+      STUDENT_BORROWER: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 1000.5 },
+      CO_LENDING_OWN_SHARE: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 300_000 },
+    });
+  });
+
+  it('computes the vulnerability flags', () => {
+    expect(result.vulnerability).toEqual({
+      flags: {
+        YOUNG_BORROWER: { loans: 1, outstanding: 1000.5 },
+        HIGH_DTI: { loans: 1, outstanding: 1000.5 },
+        MULTI_LENDING: { loans: 1, outstanding: 1000.5 },
+        THIN_FILE: { loans: 2, outstanding: 301_000.5 },
+      },
+      anyFlag: { loans: 2, outstanding: 301_000.5 },
+    });
+  });
+
+  it('computes drift: PSI with floors over the union of categories, roll rates with closed, new loans', () => {
+    const f = 0.0001;
+    const term = (a: number, e: number) =>
+      (Math.max(a, f) - Math.max(e, f)) * Math.log(Math.max(a, f) / Math.max(e, f));
+    // credit score bands today: 700-749 0.5, missing 0.25, <550 0.25; yesterday: 700-749 0.5, 600-649 0.25, <550 0.25.
+    const creditScore = term(0.5, 0.5) + term(0.25, 0) + term(0.25, 0.25) + term(0, 0.25);
+    // products today: credit 0.5, consumer 0.25, order 0.25 (absent yesterday); yesterday: credit 0.75, consumer 0.25.
+    const product = term(0.25, 0) + term(0.5, 0.75) + term(0.25, 0.25);
+    // dpd today: 0 0.5, 31-60 0.25, 91-180 0.25; yesterday: 0 0.25, 1-30 0.5, 91-180 0.25.
+    const dpdBucket = term(0.5, 0.25) + term(0, 0.5) + term(0.25, 0) + term(0.25, 0.25);
+
+    expect(result.drift.psi?.creditScore).toBeCloseTo(creditScore, 12);
+    expect(result.drift.psi?.product).toBeCloseTo(product, 12);
+    expect(result.drift.psi?.dpdBucket).toBeCloseTo(dpdBucket, 12);
+    expect(result.drift.psi?.creditScore).toBeCloseTo(2 * 0.2499 * Math.log(2500), 12);
+    expect(result.drift.rollRates).toEqual({
+      '0': { '0': 1 },
+      '1-30': { '31-60': 0.5, closed: 0.5 },
+      '91-180': { '91-180': 1 },
+    });
+    expect(result.drift.newLoans).toBe(1);
+    expect(result.previousSnapshotDate).toBe('2026-11-24');
+  });
+
+  it('computes data quality from the intake counts', () => {
+    expect(result.dataQuality).toEqual({
+      rowsRead: 5,
+      rowsQuarantined: 1,
+      quarantineRate: 0.2,
+      duplicateLoanIds: 0,
+      missingRate: {
+        currency: 0,
+        region: 0.25,
+        industry: 0.25,
+        merchant_id: 1,
+        borrower_age: 0.25,
+        annual_income: 0.25,
+        monthly_debt_payments: 0.25,
+        other_lenders_count: 0.25,
+        credit_score: 0.25,
+        is_student: 0.25,
+        own_funding_share: 0,
+      },
+      rowCountChange: 0, // 4 valid today, 4 on the previous tape
+    });
+    expect(result.status).toBe('partial');
+    expect(result.input).toMatchObject({
+      rowsRead: 5,
+      rowsValid: 4,
+      rowsQuarantined: 1,
+      sha256: 'a'.repeat(64),
+    });
+  });
+
+  it('rates each category against the risk appetite and takes the worst as overall', () => {
+    // credit: NPL 1.6% and stage 2 0.3% green, EL about 10,600 / 314,000 = 3.4% amber (3%-6%);
+    // regulatory: breaches red; concentration:
+    // largest borrower 95.5% red; vulnerability: 95.9% flagged red; technical: quarantine 20% red;
+    // liquidity: 95.5% past maturity red.
+    expect(result.ratings).toEqual({
+      credit: 'amber',
+      regulatory: 'red',
+      concentration: 'red',
+      vulnerability: 'red',
+      technical: 'red',
+      liquidity: 'red',
+      overall: 'red',
+    });
+  });
+
+  it('orders findings by severity and cites the rule, threshold and source', () => {
+    const severities = result.findings.map((f) => f.severity);
+    const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+    expect([...severities].sort((a, b) => rank[a] - rank[b])).toEqual(severities);
+    const critical = result.findings.filter((f) => f.severity === 'critical').map((f) => f.code);
+    expect(critical).toEqual([
+      'APR_ABOVE_36',
+      'CO_LENDING_OWN_SHARE',
+      'INDIVIDUAL_BALANCE_CAP',
+      'STUDENT_BORROWER',
+    ]);
+    const apr = result.findings.find((f) => f.code === 'APR_ABOVE_36');
+    expect(apr).toMatchObject({ category: 'regulatory', value: 1, threshold: 'annualRate > 0.36' });
+    expect(apr?.source).toMatch(/Supreme People's Court/);
+    const cap = result.findings.find((f) => f.code === 'INDIVIDUAL_BALANCE_CAP');
+    expect(cap?.threshold).toBe('individual exposure > 300000 or > annualIncome / 3');
+    const npl = result.findings.find((f) => f.code === 'LIQUIDITY_PAST_MATURITY_SHARE');
+    expect(npl).toMatchObject({ severity: 'high', value: 300_000 / T, threshold: 0.03 });
+    expect(result.findings.find((f) => f.code === 'ROWS_QUARANTINED')?.message).toMatch(/MISSING_REQUIRED 1/);
+    expect(JSON.stringify(result.findings)).not.toMatch(/B[123]\b/);
+  });
+});
+
+describe('Function: finalizeAudit (edge cases)', () => {
+  it('returns nulls, not divisions by zero, for a tape with no valid loans', () => {
+    const result = audit([], PREVIOUS, {
+      rowsRead: 2,
+      rowsQuarantined: 2,
+      quarantineByCode: { BAD_DATE: 2 },
+    });
+
+    expect(result.status).toBe('partial');
+    expect(result.portfolio).toMatchObject({
+      loanCount: 0,
+      borrowerCount: 0,
+      totalOutstanding: 0,
+      weightedAverageRate: null,
+      nplRatio: null,
+      expectedLoss: 0,
+    });
+    expect(result.concentration).toMatchObject({
+      borrowerHhi: null,
+      top10BorrowerShare: null,
+      largestBorrowerShare: null,
+      topBorrowers: [],
+      industryHhi: null,
+      regionHhi: null,
+    });
+    expect(result.drift.psi).toBeNull();
+    expect(result.drift.rollRates).toEqual({
+      '0': { closed: 1 },
+      '1-30': { closed: 1 },
+      '91-180': { closed: 1 },
+    });
+    expect(result.drift.newLoans).toBe(0);
+    expect(result.dataQuality.missingRate).toEqual({});
+    expect(result.dataQuality.rowCountChange).toBe(-1);
+    expect(result.findings.map((f) => f.code)).toContain('NO_VALID_LOANS');
+    expect(JSON.stringify(result)).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('leaves drift null without a previous tape and says so', () => {
+    const result = audit(TODAY, null);
+
+    expect(result.drift).toEqual({ psi: null, rollRates: null, newLoans: null });
+    expect(result.previousSnapshotDate).toBe('2026-11-24');
+    expect(result.dataQuality.rowCountChange).toBeNull();
+    expect(result.status).toBe('ok');
+    expect(result.findings.find((f) => f.code === 'DRIFT_NO_PREVIOUS_TAPE')?.severity).toBe('info');
+  });
+
+  it('uses the previous intake for rowCountChange when given', () => {
+    const acc = createAccumulator(policy, buildPreviousTape(PREVIOUS));
+    for (const l of TODAY) acc.add(l);
+    const result = finalizeAudit(acc.toPartial(), intakeOf(TODAY), {
+      ...ctx,
+      previousIntake: intakeOf([...PREVIOUS, makeLoan({ loanId: 'X' })]),
+    });
+    expect(result.dataQuality.rowCountChange).toBeCloseTo(4 / 5 - 1, 15);
+  });
+
+  it('sums a borrower over shards before testing the balance caps', () => {
+    // 160,000 + 160,000 = 320,000 > 300,000: neither shard alone breaches.
+    const a = makeLoan({ loanId: 'A', borrowerId: 'BIG', outstandingPrincipal: 160_000, principal: 160_000 });
+    const b = makeLoan({ loanId: 'B', borrowerId: 'BIG', outstandingPrincipal: 160_000, principal: 160_000 });
+    const c = makeLoan({ loanId: 'C', borrowerId: 'SMALL', outstandingPrincipal: 100, principal: 100 });
+    const s1 = createAccumulator(policy, null);
+    s1.add(a);
+    s1.add(c);
+    const s2 = createAccumulator(policy, null);
+    s2.add(b);
+
+    const alone = finalizeAudit(s1.toPartial(), intakeOf([a, c]), ctx);
+    const merged = mergePartials(s1.toPartial(), s2.toPartial());
+    const result = finalizeAudit(merged, intakeOf([a, b, c]), ctx);
+
+    expect(alone.compliance.rules.INDIVIDUAL_BALANCE_CAP?.loans).toBe(0);
+    expect(result.compliance.rules.INDIVIDUAL_BALANCE_CAP).toEqual({
+      severity: 'breach',
+      loans: 2,
+      borrowers: 1,
+      outstanding: 320_000,
+    });
+    expect(result.portfolio.borrowerCount).toBe(2);
+    expect(result.concentration.topBorrowers[0]).toEqual({
+      borrowerRef: borrowerRef('BIG', KEY),
+      exposure: 320_000,
+      share: 320_000 / 320_100,
+      loanCount: 2,
+    });
+    expect(borrowerRuleHits(merged, policy)).toEqual(
+      new Map([[borrowerKey('BIG'), ['INDIVIDUAL_BALANCE_CAP']]]),
+    );
+  });
+
+  it('tests the income cap only when income is known, with the highest income reported', () => {
+    const loans = [
+      makeLoan({ loanId: 'A', borrowerId: 'P', outstandingPrincipal: 40_000, annualIncome: 90_000 }),
+      makeLoan({ loanId: 'B', borrowerId: 'P', outstandingPrincipal: 1, annualIncome: 150_000 }),
+      makeLoan({ loanId: 'C', borrowerId: 'Q', outstandingPrincipal: 40_000 }),
+      makeLoan({ loanId: 'D', borrowerId: 'R', outstandingPrincipal: 40_000, annualIncome: 120_000 }),
+      makeLoan({ loanId: 'E', borrowerId: 'R', outstandingPrincipal: 0.01 }),
+    ];
+    // P: 40,001 <= 150,000 / 3; Q: income unknown; R: 40,000.01 > 120,000 / 3.
+    const result = audit(loans, null);
+    expect(result.compliance.rules.INDIVIDUAL_BALANCE_CAP).toEqual({
+      severity: 'breach',
+      loans: 2,
+      borrowers: 1,
+      outstanding: 40_000.01,
+    });
+  });
+
+  it('applies the enterprise cap to enterprises only', () => {
+    const loans = [
+      makeLoan({
+        loanId: 'A',
+        borrowerId: 'E1',
+        borrowerType: 'enterprise',
+        outstandingPrincipal: 1_000_000.01,
+        principal: 1e6,
+      }),
+      makeLoan({
+        loanId: 'B',
+        borrowerId: 'E2',
+        borrowerType: 'enterprise',
+        outstandingPrincipal: 1_000_000,
+        principal: 1e6,
+      }),
+    ];
+    const rules = audit(loans, null).compliance.rules;
+    expect(rules.ENTERPRISE_BALANCE_CAP).toEqual({
+      severity: 'breach',
+      loans: 1,
+      borrowers: 1,
+      outstanding: 1_000_000.01,
+    });
+    expect(rules.INDIVIDUAL_BALANCE_CAP?.loans).toBe(0);
+  });
+
+  it('omits disabled rules and rejects merging partials of different policies', () => {
+    const edited = structuredClone(policy);
+    const rule = edited.rulePack.rules.find((r) => r.code === 'APR_ABOVE_24');
+    if (rule) rule.enabled = false;
+    const acc = createAccumulator(edited, null);
+    acc.add(makeLoan({ annualRate: 0.3 }));
+    const result = finalizeAudit(acc.toPartial(), intakeOf([makeLoan()]), { ...ctx, policy: edited });
+
+    expect(Object.keys(result.compliance.rules)).not.toContain('APR_ABOVE_24');
+    expect(() => mergePartials(acc.toPartial(), createAccumulator(policy, null).toPartial())).toThrow(
+      /different policies/,
+    );
+    expect(() => finalizeAudit(acc.toPartial(), intakeOf([]), ctx)).toThrow(/another policy/);
+  });
+
+  it('flags a mismatch between intake and engine counts as partial', () => {
+    const acc = createAccumulator(policy, null);
+    acc.add(makeLoan());
+    const result = finalizeAudit(acc.toPartial(), intakeOf([]), ctx);
+    expect(result.status).toBe('partial');
+    expect(result.findings.find((f) => f.code === 'ENGINE_ROW_MISMATCH')).toMatchObject({
+      severity: 'high',
+      value: 1,
+      threshold: 0,
+    });
+  });
+});
+
+describe('Function: tapeDigest', () => {
+  it('keeps a single part digest and hashes several in key order', () => {
+    const a = { key: 'p/1.csv', sha256: '1'.repeat(64) };
+    const b = { key: 'p/2.csv', sha256: '2'.repeat(64) };
+    const expected = createHash('sha256').update(`${a.sha256}\n${b.sha256}`).digest('hex');
+
+    expect(tapeDigest([a])).toBe(a.sha256);
+    expect(tapeDigest([b, a])).toBe(expected);
+    expect(tapeDigest([a, b])).toBe(expected);
+  });
+});
+
+describe('Class: PreviousTape', () => {
+  it('indexes buckets by loan id, keeps the first of a repeated id and survives serialisation', () => {
+    const many = Array.from({ length: 5000 }, (_, i) =>
+      makeLoan({ snapshotDate: '2026-11-24', loanId: `P${i}`, daysPastDue: i % 400 }),
+    );
+    const tape = buildPreviousTape([
+      ...many,
+      makeLoan({ snapshotDate: '2026-11-24', loanId: 'P7', daysPastDue: 200 }),
+    ]);
+    const copy = PreviousTape.deserialize(JSON.parse(JSON.stringify(tape.serialize())));
+
+    for (const t of [tape, copy]) {
+      expect(t.validCount).toBe(5000);
+      expect(t.lookup('P0')).toBe(0);
+      expect(t.lookup('P7')).toBe(1);
+      expect(t.lookup('P45')).toBe(2);
+      expect(t.lookup('P395')).toBe(6);
+      expect(t.lookup('nope')).toBe(-1);
+      expect(t.snapshotDate).toBe('2026-11-24');
+    }
+    expect(copy.dpdCounts).toEqual(tape.dpdCounts);
+    expect(tape.dpdCounts.reduce((s, x) => s + x, 0)).toBe(5000);
+  });
+});

@@ -1,0 +1,184 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  createAccumulator,
+  mergePartials,
+  type PartialAudit,
+} from '../../../shared/domain/engine/accumulator.ts';
+import { exactSumValue } from '../../../shared/domain/engine/exact-sum.ts';
+import { finalizeAudit } from '../../../shared/domain/engine/finalize.ts';
+import { buildPreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+import { defaultPolicy, intakeOf, makeLoan } from './helpers.ts';
+
+const policy = defaultPolicy();
+const ctx = {
+  snapshotDate: '2026-11-25',
+  previousSnapshotDate: '2026-11-24',
+  policy,
+  borrowerRefKey: 'prop-key',
+};
+const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
+
+// Loans with amounts in fen, rates in basis points, few borrowers (so borrowers span shards) and
+// every optional field sometimes empty.
+const loanArb = fc.record({
+  borrower: fc.integer({ min: 0, max: 12 }),
+  borrowerType: fc.constantFrom('individual' as const, 'enterprise' as const),
+  product: fc.constantFrom('order_financing' as const, 'credit_loan' as const, 'consumer_credit' as const),
+  outstandingFen: fc.integer({ min: 0, max: 60_000_000 }),
+  rateBp: fc.integer({ min: 0, max: 5000 }),
+  dpd: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 500 })),
+  originationDay: fc.integer({ min: 1, max: 800 }),
+  maturityDay: fc.integer({ min: -30, max: 900 }),
+  region: nullable(fc.constantFrom('Zhejiang', 'Jiangsu', 'Hubei')),
+  industry: nullable(fc.constantFrom('retail', 'food')),
+  borrowerAge: nullable(fc.integer({ min: 16, max: 70 })),
+  annualIncome: nullable(fc.integer({ min: 0, max: 1_000_000 })),
+  monthlyDebtPayments: nullable(fc.integer({ min: 0, max: 50_000 })),
+  otherLendersCount: nullable(fc.integer({ min: 0, max: 8 })),
+  creditScore: nullable(fc.integer({ min: 350, max: 950 })),
+  isStudent: nullable(fc.boolean()),
+  ownFundingSharePct: fc.oneof(fc.constant(100), fc.integer({ min: 0, max: 100 })),
+  onPreviousTape: fc.boolean(),
+  previousDpd: fc.integer({ min: 0, max: 400 }),
+});
+
+const dayString = (offset: number): string =>
+  new Date(Date.UTC(2026, 10, 25) + offset * 86_400_000).toISOString().slice(0, 10);
+
+function toLoans(rows: fc.infer<typeof loanArb>[]): { today: Loan[]; previous: Loan[] } {
+  const today: Loan[] = [];
+  const previous: Loan[] = [];
+  rows.forEach((r, i) => {
+    const loan = makeLoan({
+      loanId: `L${i}`,
+      borrowerId: `B${r.borrower}`,
+      borrowerType: r.borrowerType,
+      product: r.product,
+      principal: Math.max(r.outstandingFen, 100) / 100,
+      outstandingPrincipal: r.outstandingFen / 100,
+      annualRate: r.rateBp / 10_000,
+      daysPastDue: r.dpd,
+      originationDate: dayString(-r.originationDay),
+      maturityDate: dayString(r.maturityDay),
+      region: r.region,
+      industry: r.industry,
+      borrowerAge: r.borrowerAge,
+      annualIncome: r.annualIncome,
+      monthlyDebtPayments: r.monthlyDebtPayments,
+      otherLendersCount: r.otherLendersCount,
+      creditScore: r.creditScore,
+      isStudent: r.isStudent,
+      ownFundingShare: r.ownFundingSharePct / 100,
+    });
+    today.push(loan);
+    if (r.onPreviousTape) previous.push({ ...loan, snapshotDate: '2026-11-24', daysPastDue: r.previousDpd });
+  });
+  // A loan that closed today: on the previous tape only.
+  previous.push(makeLoan({ snapshotDate: '2026-11-24', loanId: 'CLOSED', daysPastDue: 40 }));
+  return { today, previous };
+}
+
+/** Merges partials in the order and tree shape given by `order` (indices into a shrinking list). */
+function mergeInOrder(partials: PartialAudit[], order: number[]): PartialAudit {
+  const pool = [...partials];
+  let k = 0;
+  while (pool.length > 1) {
+    const i = (order[k++ % order.length] ?? 0) % pool.length;
+    const a = pool.splice(i, 1)[0]!;
+    const j = (order[k++ % order.length] ?? 0) % pool.length;
+    const b = pool.splice(j, 1)[0]!;
+    // Through JSON, as between Lambdas.
+    pool.push(JSON.parse(JSON.stringify(mergePartials(a, b))) as PartialAudit);
+  }
+  return pool[0]!;
+}
+
+describe('Function: mergePartials (property)', () => {
+  it('gives the one-pass audit, bit for bit, for any split into shards and any merge order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(loanArb, { minLength: 0, maxLength: 60 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 6 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (rows, cuts, order, withPrevious) => {
+          const { today, previous } = toLoans(rows);
+          const prev = withPrevious ? buildPreviousTape(previous) : null;
+          const intake = intakeOf(today);
+
+          const one = createAccumulator(policy, prev);
+          for (const l of today) one.add(l);
+          const expected = finalizeAudit(one.toPartial(), intake, ctx);
+
+          const bounds = [
+            0,
+            ...cuts.map((c) => Math.min(c, today.length)).sort((a, b) => a - b),
+            today.length,
+          ];
+          const partials: PartialAudit[] = [];
+          for (let s = 0; s + 1 < bounds.length; s++) {
+            const acc = createAccumulator(policy, prev);
+            for (const l of today.slice(bounds[s], bounds[s + 1])) acc.add(l);
+            partials.push(acc.toPartial());
+          }
+          const actual = finalizeAudit(mergeInOrder(partials, order), intake, ctx);
+
+          expect(actual).toEqual(expected);
+          expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
+        },
+      ),
+      { numRuns: 150, seed: 20261125 },
+    );
+  });
+
+  it('is commutative and associative on the partials themselves, up to representation', () => {
+    fc.assert(
+      fc.property(fc.array(loanArb, { maxLength: 30 }), fc.nat(30), fc.nat(30), (rows, c1, c2) => {
+        const { today } = toLoans(rows);
+        const [x, y] = [Math.min(c1, c2, today.length), Math.min(Math.max(c1, c2), today.length)];
+        const part = (loans: Loan[]) => {
+          const acc = createAccumulator(policy, null);
+          for (const l of loans) acc.add(l);
+          return acc.toPartial();
+        };
+        const a = part(today.slice(0, x));
+        const b = part(today.slice(x, y));
+        const c = part(today.slice(y));
+        // Exact sums may hold different (equivalent) partials lists; compare their values.
+        const strip = (p: PartialAudit) => ({
+          ...p,
+          rateFen: exactSumValue(p.rateFen),
+          expectedLoss: exactSumValue(p.expectedLoss),
+          partnerFen: exactSumValue(p.partnerFen),
+          borrowers: p.borrowers.count,
+        });
+        const intake = intakeOf(today);
+        const left = mergePartials(mergePartials(a, b), c);
+        const right = mergePartials(a, mergePartials(c, b));
+
+        expect(strip(left)).toEqual(strip(right));
+        expect(finalizeAudit(left, intake, ctx)).toEqual(finalizeAudit(right, intake, ctx));
+      }),
+      { numRuns: 100, seed: 7 },
+    );
+  });
+});
+
+describe('Function: createAccumulator', () => {
+  it('keeps exact exposures while its borrower table grows past its first size', () => {
+    const loans = Array.from({ length: 5000 }, (_, i) =>
+      makeLoan({ loanId: `L${i}`, borrowerId: `B${i % 2500}`, outstandingPrincipal: 0.01 * (i + 1) }),
+    );
+    const acc = createAccumulator(policy, null);
+    for (const l of loans) acc.add(l);
+    const result = finalizeAudit(acc.toPartial(), intakeOf(loans), ctx);
+
+    // Fen 1..5000 sum to 12,502,500 fen; the largest borrower, B2499, holds 2500 + 5000 fen.
+    expect(acc.borrowerCount).toBe(2500);
+    expect(result.portfolio.totalOutstanding).toBe(125_025);
+    expect(result.concentration.topBorrowers[0]).toMatchObject({ exposure: 75, loanCount: 2 });
+    expect(result.concentration.topBorrowers[1]).toMatchObject({ exposure: 74.98, loanCount: 2 });
+  });
+});
