@@ -44,10 +44,12 @@ const loanArb = fc.record({
   previousDpd: fc.integer({ min: 0, max: 400 }),
 });
 
+type LoanRow = typeof loanArb extends fc.Arbitrary<infer T> ? T : never;
+
 const dayString = (offset: number): string =>
   new Date(Date.UTC(2026, 10, 25) + offset * 86_400_000).toISOString().slice(0, 10);
 
-function toLoans(rows: fc.infer<typeof loanArb>[]): { today: Loan[]; previous: Loan[] } {
+function toLoans(rows: LoanRow[]): { today: Loan[]; previous: Loan[] } {
   const today: Loan[] = [];
   const previous: Loan[] = [];
   rows.forEach((r, i) => {
