@@ -51,7 +51,11 @@ export const ColumnMappingSchema = z.strictObject({
   encoding: z.string().min(1).optional(),
   /** Default date format of every date column that does not set its own. */
   dateFormat: z.string().min(1).optional(),
-  columns: z.partialRecord(z.enum(TAPE_COLUMNS), z.union([z.string().min(1), ColumnRuleSchema])),
+  /** Canonical column -> rule; a bare string is shorthand for `{ from: <string> }`. */
+  columns: z.partialRecord(
+    z.enum(TAPE_COLUMNS),
+    z.preprocess((v) => (typeof v === 'string' ? { from: v } : v), ColumnRuleSchema),
+  ),
 });
 /** A validated column mapping. */
 export type ColumnMapping = z.infer<typeof ColumnMappingSchema>;
@@ -70,7 +74,7 @@ export function validateMapping(data: unknown, source = 'mapping'): ColumnMappin
   }
   // Compile formats and expressions now so a typo fails before any tape is read.
   for (const [column, rule] of Object.entries(parsed.data.columns)) {
-    if (typeof rule === 'string') continue;
+    if (rule === undefined) continue;
     try {
       if (rule.expr !== undefined) parseExpression(rule.expr);
       if (rule.dateFormat !== undefined) compileDateFormat(rule.dateFormat);
@@ -138,9 +142,7 @@ export function compileMapping(mapping: ColumnMapping | undefined, rawHeader: re
       }
       return spec;
     }
-    if (typeof rule === 'string') {
-      spec.index = use(column, rule);
-    } else {
+    {
       if (rule.from !== undefined) spec.index = use(column, rule.from);
       if (rule.constant !== undefined) spec.constant = rule.constant;
       if (rule.expr !== undefined) {

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { OPTIONAL_COLUMNS, TAPE_COLUMNS } from '../../../shared/domain/loan.ts';
+import { identityPlan } from '../../../shared/domain/tape/column-plan.ts';
+import {
+  assertIntakeInvariant,
+  IntakeInvariantError,
+  RowValidator,
+} from '../../../shared/domain/tape/row-validator.ts';
+import { cells, collectSink, goodRow } from './helpers.ts';
+
+function run(rows: Record<string, string>[], snapshotDate: string | null = '2026-11-25', header: string[] = [...TAPE_COLUMNS]) {
+  const sink = collectSink();
+  const v = new RowValidator(sink, snapshotDate === null ? {} : { snapshotDate });
+  v.setPart('tape.csv', identityPlan(header));
+  rows.forEach((r, i) => {
+    const f = header.map((c) => r[c] ?? '');
+    const raw = f.join(',');
+    v.acceptFields(f, i + 2, raw, 0, raw.length, header.length, null);
+  });
+  return { sink, stats: v.stats(), validator: v };
+}
+
+/** Codes of the single row `overrides` produces. */
+function codesOf(overrides: Record<string, string>): string[] {
+  const { sink } = run([goodRow(overrides)]);
+  return sink.quarantined[0]?.codes ?? [];
+}
+
+describe('Class: RowValidator', () => {
+  it('turns a valid row into a Loan with typed values', () => {
+    const { sink, stats } = run([goodRow({ merchant_id: 'M9', is_student: 'Y' })]);
+    expect(sink.quarantined).toEqual([]);
+    expect(sink.loans[0]).toEqual({
+      snapshotDate: '2026-11-25',
+      loanId: 'L1',
+      borrowerId: 'B1',
+      borrowerType: 'individual',
+      product: 'credit_loan',
+      principal: 10000,
+      outstandingPrincipal: 6000,
+      annualRate: 0.18,
+      termMonths: 12,
+      originationDate: '2026-03-01',
+      maturityDate: '2027-03-01',
+      daysPastDue: 0,
+      currency: 'CNY',
+      region: 'Zhejiang',
+      industry: 'office_worker',
+      merchantId: 'M9',
+      borrowerAge: 30,
+      annualIncome: 120000,
+      monthlyDebtPayments: 2000,
+      otherLendersCount: 1,
+      creditScore: 700,
+      isStudent: true,
+      ownFundingShare: 1,
+    });
+    expect(stats).toMatchObject({ rowsRead: 1, rowsValid: 1, rowsQuarantined: 0 });
+  });
+
+  it('reads empty optional cells as null, with own_funding_share 1 and currency CNY by default, and counts them', () => {
+    const empty = Object.fromEntries(OPTIONAL_COLUMNS.map((c) => [c, '']));
+    const { sink, stats } = run([goodRow(empty), goodRow({ loan_id: 'L2', region: '' })]);
+    expect(sink.loans[0]).toMatchObject({
+      currency: 'CNY',
+      ownFundingShare: 1,
+      region: null,
+      borrowerAge: null,
+      annualIncome: null,
+      isStudent: null,
+      creditScore: null,
+    });
+    expect(stats.missingCounts).toEqual({
+      currency: 1,
+      region: 2,
+      industry: 1,
+      merchant_id: 2,
+      borrower_age: 1,
+      annual_income: 1,
+      monthly_debt_payments: 1,
+      other_lenders_count: 1,
+      credit_score: 1,
+      is_student: 1,
+      own_funding_share: 1,
+    });
+  });
+
+  it('treats an absent optional column like an empty one', () => {
+    const header = TAPE_COLUMNS.slice(0, 12);
+    const { sink, stats } = run([goodRow()], '2026-11-25', [...header]);
+    expect(sink.loans[0]!.region).toBeNull();
+    expect(stats.missingCounts.region).toBe(1);
+  });
+
+  it.each([
+    [{ loan_id: '' }, 'MISSING_REQUIRED'],
+    [{ principal: '' }, 'MISSING_REQUIRED'],
+    [{ maturity_date: '' }, 'MISSING_REQUIRED'],
+    [{ principal: 'ten' }, 'UNPARSEABLE_NUMBER'],
+    [{ annual_rate: 'NaN' }, 'NOT_FINITE'],
+    [{ outstanding_principal: 'Infinity' }, 'NOT_FINITE'],
+    [{ term_months: '12.5' }, 'NOT_INTEGER'],
+    [{ days_past_due: '-3' }, 'NEGATIVE'],
+    [{ annual_income: '-1' }, 'NEGATIVE'],
+    [{ principal: '0' }, 'NOT_POSITIVE'],
+    [{ own_funding_share: '1.2' }, 'OUT_OF_RANGE'],
+    [{ own_funding_share: '-0.1' }, 'NEGATIVE'],
+    [{ origination_date: '2026-02-30' }, 'INVALID_DATE'],
+    [{ origination_date: '2026/03/01' }, 'INVALID_DATE'],
+    [{ is_student: 'maybe' }, 'INVALID_BOOLEAN'],
+    [{ product: 'mortgage' }, 'VALUE_NOT_ALLOWED'],
+    [{ borrower_type: 'Individual' }, 'VALUE_NOT_ALLOWED'],
+    [{ currency: 'yuan' }, 'VALUE_NOT_ALLOWED'],
+    [{ outstanding_principal: '15000.01' }, 'OUTSTANDING_EXCEEDS_PRINCIPAL'],
+    [{ maturity_date: '2026-02-28' }, 'MATURITY_BEFORE_ORIGINATION'],
+    [{ origination_date: '2026-11-26', maturity_date: '2027-11-26' }, 'ORIGINATION_AFTER_SNAPSHOT'],
+    [{ snapshot_date: '2026-11-24' }, 'SNAPSHOT_DATE_MISMATCH'],
+  ])('quarantines %o with %s', (overrides, code) => {
+    expect(codesOf(overrides)).toEqual([code]);
+  });
+
+  it('accepts the boundaries: outstanding exactly 1.5 x principal, maturity equal to origination, origination on the snapshot date', () => {
+    expect(codesOf({ outstanding_principal: '15000' })).toEqual([]);
+    expect(codesOf({ maturity_date: '2026-03-01' })).toEqual([]);
+    expect(codesOf({ origination_date: '2026-11-25', maturity_date: '2027-11-25' })).toEqual([]);
+    expect(codesOf({ own_funding_share: '0', annual_rate: '0', outstanding_principal: '0' })).toEqual([]);
+  });
+
+  it('lists every problem of a row with its codes and a detail naming the columns, and keeps line and raw', () => {
+    const { sink } = run([goodRow(), goodRow({ loan_id: 'L2', principal: '-5', region: 'x', product: 'car' })]);
+    const q = sink.quarantined[0]!;
+    expect(q.codes).toEqual(['VALUE_NOT_ALLOWED', 'NEGATIVE']);
+    expect(q.detail).toBe('product: not one of order_financing, credit_loan, consumer_credit; principal: negative');
+    expect(q.line).toBe(3);
+    expect(q.part).toBe('tape.csv');
+    expect(q.raw).toContain(',car,-5,');
+  });
+
+  it('keeps the first of duplicate loan ids and quarantines every later one', () => {
+    const { sink, stats } = run([
+      goodRow({ loan_id: 'A', principal: '100', outstanding_principal: '50' }),
+      goodRow({ loan_id: 'B' }),
+      goodRow({ loan_id: 'A' }),
+      goodRow({ loan_id: 'A' }),
+    ]);
+    expect(sink.loans.map((l) => [l.loanId, l.principal])).toEqual([
+      ['A', 100],
+      ['B', 10000],
+    ]);
+    expect(sink.quarantined.map((q) => [q.line, q.codes])).toEqual([
+      [4, ['DUPLICATE_LOAN_ID']],
+      [5, ['DUPLICATE_LOAN_ID']],
+    ]);
+    expect(stats.duplicateLoanIds).toBe(2);
+  });
+
+  it('takes the tape date from the first valid snapshot_date when none is given', () => {
+    const { validator, sink } = run(
+      [goodRow({ snapshot_date: 'x' }), goodRow({ loan_id: 'L2', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }), goodRow({ loan_id: 'L3' })],
+      null,
+    );
+    expect(validator.snapshotDate).toBe('2026-11-24');
+    expect(sink.quarantined.map((q) => q.codes)).toEqual([['INVALID_DATE'], ['SNAPSHOT_DATE_MISMATCH']]);
+  });
+
+  it('quarantines a row whose field count differs from the header as MALFORMED_ROW', () => {
+    const sink = collectSink();
+    const v = new RowValidator(sink, {});
+    v.setPart('p', identityPlan([...TAPE_COLUMNS]));
+    const f = cells(goodRow()).slice(0, 20);
+    v.acceptFields(f, 2, 'raw text', 0, 8, TAPE_COLUMNS.length, null);
+    expect(sink.quarantined[0]).toMatchObject({ codes: ['MALFORMED_ROW'], raw: 'raw text', line: 2 });
+    expect(sink.quarantined[0]!.detail).toBe('row has 20 fields but the header has 23');
+  });
+
+  it('counts quarantine reasons and keeps rows read = valid + quarantined', () => {
+    const rows = [
+      goodRow(),
+      goodRow({ loan_id: 'L2', principal: 'x' }),
+      goodRow({ loan_id: 'L3', principal: 'x', term_months: '0' }),
+      goodRow({ loan_id: 'L1' }),
+      goodRow({ loan_id: 'L5' }),
+    ];
+    const { stats } = run(rows);
+    expect(stats.rowsRead).toBe(5);
+    expect(stats.rowsValid).toBe(2);
+    expect(stats.rowsQuarantined).toBe(3);
+    expect(stats.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 2, NOT_POSITIVE: 1, DUPLICATE_LOAN_ID: 1 });
+    expect(stats.parts).toEqual([{ key: 'tape.csv', sha256: '', bytes: 0, rowsRead: 5 }]);
+  });
+});
+
+describe('Function: assertIntakeInvariant', () => {
+  it('passes when the counts add up', () => {
+    expect(() => assertIntakeInvariant({ rowsRead: 5, rowsValid: 3, rowsQuarantined: 2, parts: [] })).not.toThrow();
+  });
+
+  it('throws when a row was lost', () => {
+    expect(() => assertIntakeInvariant({ rowsRead: 5, rowsValid: 3, rowsQuarantined: 1, parts: [] })).toThrow(
+      IntakeInvariantError,
+    );
+  });
+
+  it('throws when the parts do not add up to the rows read', () => {
+    expect(() =>
+      assertIntakeInvariant({
+        rowsRead: 5,
+        rowsValid: 5,
+        rowsQuarantined: 0,
+        parts: [{ key: 'a', sha256: '', bytes: 1, rowsRead: 4 }],
+      }),
+    ).toThrow('parts hold 4 rows but 5 were read');
+  });
+});
