@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps, TimeZone, Validations
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +17,23 @@ import { AuditWorkflow } from './constructs/audit-workflow.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { acknowledgeWildcardGrants } from './nag.ts';
 import { type AuditSettings, type ResolvedSettings, resolveSettings } from './settings.ts';
+
+const CHART_FONT = 'fonts/DejaVuSans.ttf';
+
+/**
+ * Charts are rasterised by resvg, a native add-on esbuild cannot bundle: it ships beside the
+ * bundle with the linux-x64 binary npm installed here (no arm64 build is installed), so this one
+ * function runs on x86_64. Lambda has no fonts: the DejaVu font ships in the asset.
+ */
+const CHART_RENDERING = {
+  architecture: lambda.Architecture.X86_64,
+  externalModules: ['@resvg/resvg-js'],
+  copyIntoBundle: [
+    { from: 'node_modules/@resvg/resvg-js', to: 'node_modules/@resvg/resvg-js' },
+    { from: 'node_modules/@resvg/resvg-js-linux-x64-gnu', to: 'node_modules/@resvg/resvg-js-linux-x64-gnu' },
+    { from: 'node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf', to: CHART_FONT },
+  ],
+} as const;
 
 /** Properties of the risk-audit stack: the stack's own props plus the deployment settings. */
 export interface RiskAuditStackProps extends StackProps, AuditSettings {}
@@ -112,7 +130,8 @@ export class RiskAuditStack extends Stack {
       description: 'renders, archives and emails the audit report',
       memorySize: 1024,
       timeout: Duration.minutes(3),
-      environment: withKey,
+      ...CHART_RENDERING,
+      environment: { ...withKey, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
     });
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
       name: 'notify-failure',

@@ -182,9 +182,11 @@ describe('Class: RiskAuditStack', () => {
       const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
       expect(functions).toHaveLength(6);
       for (const f of functions) {
+        // send-report alone runs on x86_64: its native chart renderer is installed for linux-x64 only.
+        const arch = String(f.Properties.Description).includes('report') ? 'x86_64' : 'arm64';
         expect(f.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
-          Architectures: ['arm64'],
+          Architectures: [arch],
           Handler: 'index.handler',
           TracingConfig: { Mode: 'Active' },
           LoggingConfig: { LogFormat: 'JSON' },
@@ -245,6 +247,14 @@ describe('Class: RiskAuditStack', () => {
           }),
         },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
+      });
+    });
+
+    it('points send-report at the chart font shipped in its asset', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('emails the audit report'),
+        Architectures: ['x86_64'],
+        Environment: { Variables: Match.objectLike({ REPORT_FONT_FILE: '/var/task/fonts/DejaVuSans.ttf' }) },
       });
     });
 

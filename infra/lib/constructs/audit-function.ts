@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,6 +32,26 @@ const ESM_BANNER = [
 /** Path of a function's handler file, `functions/<name>/handler.ts`. */
 export function handlerEntry(name: string): string {
   return join(PROJECT_ROOT, 'functions', name, 'handler.ts');
+}
+
+/** A file or folder copied into a function's asset. */
+export interface BundleCopy {
+  /** Path relative to the project root. */
+  readonly from: string;
+  /** Path relative to the asset root. */
+  readonly to: string;
+}
+
+// Shell-quotes one argument for the bundling hook commands.
+const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** The shell commands that copy files into a bundle; a missing source fails the synth with its path. */
+export function copyCommands(copies: readonly BundleCopy[], inputDir: string, outputDir: string): string[] {
+  return copies.flatMap(({ from, to }) => {
+    const src = join(inputDir, from);
+    const dest = join(outputDir, to);
+    return [`mkdir -p ${quote(dirname(dest))}`, `cp -R ${quote(src)} ${quote(dest)}`];
+  });
 }
 
 /** Properties of one audit Lambda function. */
@@ -66,6 +86,23 @@ export interface AuditFunctionProps {
    */
   readonly deadLetterQueue?: sqs.IQueue;
   /**
+   * Instruction set of the function; x86_64 only for a native module that has no arm64 build here.
+   * @default Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * Packages left out of the bundle (native add-ons esbuild cannot bundle); each must be listed
+   * in `copyIntoBundle` too, so that it is present in the asset's `node_modules`.
+   * @default []
+   */
+  readonly externalModules?: readonly string[];
+  /**
+   * Files or folders copied into the asset after bundling, from the project root to a path in the
+   * asset (which Lambda mounts at /var/task): native packages, fonts.
+   * @default []
+   */
+  readonly copyIntoBundle?: readonly BundleCopy[];
+  /**
    * Days the function's log group keeps its events.
    * @default RetentionDays.THREE_MONTHS
    */
@@ -95,6 +132,15 @@ export class AuditFunction extends Construct {
       throw new Error(`missing handler for function ${props.name}: expected the file ${entry}`);
     }
 
+    const copies = props.copyIntoBundle ?? [];
+    for (const c of Stack.of(this).bundlingRequired ? copies : []) {
+      if (!existsSync(join(PROJECT_ROOT, c.from))) {
+        throw new Error(
+          `cannot bundle function ${props.name}: ${c.from} is missing (run npm ci on linux x64)`,
+        );
+      }
+    }
+
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -112,7 +158,7 @@ export class AuditFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       runtime: NODE_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: this.timeout,
       role: this.role,
@@ -144,6 +190,17 @@ export class AuditFunction extends Construct {
         // Pin the SDK versions the tests ran with instead of the runtime's copy.
         bundleAwsSDK: true,
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        externalModules: [...(props.externalModules ?? [])],
+        ...(copies.length === 0
+          ? {}
+          : {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  copyCommands(copies, inputDir, outputDir),
+              },
+            }),
       },
     });
   }
