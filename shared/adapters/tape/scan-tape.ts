@@ -363,6 +363,8 @@ async function* alignToRows(
       skipping = false;
       chunk = chunk.subarray(nl + 1);
       base += nl + 1;
+      // The first whole row starts past the range: it belongs to the next shard.
+      if (base > stopAfter) return;
     }
     if (base + chunk.byteLength <= stopAfter) {
       yield chunk;
