@@ -29,6 +29,16 @@ export const RuntimeConfigSchema = z.object({
     .default('05:30'),
   TIMEZONE: z.string().default('Asia/Shanghai'),
   WATCHLIST_LIMIT: z.coerce.number().int().positive().default(5_000),
+  /** Uncompressed CSV/JSONL parts larger than this are split into row-aligned byte ranges. */
+  SHARD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1 << 20)
+    .default(256 * 1024 * 1024),
+  /** Minutes a run's lease on its date lasts before another run may take it over. */
+  LEASE_MINUTES: z.coerce.number().int().positive().default(60),
+  /** Folder of the default policy files (set in the Lambda bundle; the repository's policies/ otherwise). */
+  POLICY_DIR: z.string().optional(),
   POLICY_FILE: z.string().optional(),
   MAPPING_FILE: z.string().optional(),
   /** Secret key for the keyed hash of borrower ids in reports (borrowerRef). */

@@ -70,6 +70,11 @@ export const KEYS = {
   scores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
   partial: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
+  /** A shard's scored loans (gzip JSON Lines sorted by loan id), beside its partial. */
+  partialScores: (date: string, runId: string, shard: number): string =>
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores.jsonl.gz`,
+  /** The previous tape's drift index, built once per run by the prepare step for every shard. */
+  previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous.json`,
   reportHtml: (date: string): string => `runs/${date}/report.html`,
   reportEml: (date: string): string => `runs/${date}/report.eml`,
   watchlistCsv: (date: string): string => `runs/${date}/watchlist.csv`,

@@ -36,6 +36,8 @@ export const ShardSpecSchema = z.object({
   previousSnapshotDate: isoDate.nullable(),
   index: z.number().int().nonnegative(),
   partKey: z.string().min(1),
+  /** Size of the whole part in bytes (Parquet reads and byte ranges need it). */
+  partBytes: z.number().int().nonnegative(),
   range: ByteRangeSchema.optional(),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
@@ -51,6 +53,8 @@ export const RunPlanSchema = z.object({
     z.object({ key: z.string(), bytes: z.number().int().nonnegative(), lastModified: z.string().nullable() }),
   ),
   shards: z.array(ShardSpecSchema),
+  /** Checks that could not run while preparing (e.g. an unreadable previous tape): findings at finalize. */
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
 });
 export type RunPlan = z.infer<typeof RunPlanSchema>;
 

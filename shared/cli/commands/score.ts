@@ -5,6 +5,7 @@ import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
 import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
+import { checkTape } from '../../domain/tape/tape-checks.ts';
 import { toSentence } from '../../errors.ts';
 import { auditShard, finalizeShards, loadPreviousTape, mergeShards } from '../../use-cases/audit-engine.ts';
 import { printHeadline } from '../output.ts';
@@ -28,20 +29,31 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     const prev = options.previous
       ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
       : null;
-    const shard = await auditShard(await localTapeParts(options.snapshot), {
+    const parts = await localTapeParts(options.snapshot);
+    const shard = await auditShard(parts, {
       mapping,
       policy,
       previous: prev?.previous ?? null,
     });
     const merged = mergeShards([shard]);
     const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
+    const tapeFindings = checkTape(
+      {
+        snapshotDate,
+        // Local files carry no arrival time worth judging: the cutoff check is the pipeline's.
+        parts: parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
+        stats: merged.intake,
+        previous: prev ? { columns: prev.intake.columns, rowsValid: prev.intake.rowsValid } : null,
+      },
+      { cutoff: '23:59', timeZone: 'UTC' },
+    );
     const audit = finalizeShards(merged, {
       snapshotDate,
       previousSnapshotDate: prev?.intake.snapshotDate ?? null,
       previousIntake: prev?.intake ?? null,
       policy,
       borrowerRefKey: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
-      tapeFindings: [],
+      tapeFindings,
     });
     await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...shard.quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);

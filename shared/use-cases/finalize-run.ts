@@ -1,0 +1,285 @@
+import { createHash } from 'node:crypto';
+import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
+import type { AuditResult, Finding } from '../domain/audit-result.ts';
+import type { PartialAudit } from '../domain/engine/accumulator.ts';
+import { borrowerRuleHits } from '../domain/engine/finalize.ts';
+import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import type { Policy } from '../domain/policy/policy.ts';
+import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
+import { checkTape } from '../domain/tape/tape-checks.ts';
+import type { ArtifactStore } from '../ports/artifact-store.ts';
+import { KEYS } from '../schema/tables.ts';
+import { finalizeShards, mergeShards, type ScoredLoan } from './audit-engine.ts';
+import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
+import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
+import type { StoredPartial, StoredPreviousIndex } from './score-shard.ts';
+import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
+
+async function readJson<T>(artifacts: ArtifactStore, key: string): Promise<T | null> {
+  const bytes = await artifacts.get(key);
+  return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
+}
+
+async function* noScores(): AsyncGenerator<ScoredLoan> {}
+
+async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<ScoredLoan> {
+  const stream = await artifacts.stream(key);
+  if (stream !== null) yield* readScores(stream);
+}
+
+/** A loan id shown to people: its first two and last four characters. */
+export function maskLoanId(loanId: string): string {
+  return loanId.length <= 8
+    ? `${loanId.slice(0, 1)}…${loanId.slice(-2)}`
+    : `${loanId.slice(0, 2)}…${loanId.slice(-4)}`;
+}
+
+/** Watchlist order: the most likely to default first, then the largest exposure. */
+function riskOrder(a: ScoredLoan, b: ScoredLoan): number {
+  return b.pd - a.pd || b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
+}
+
+/** Bounded best-N keeper (sort-and-cut when twice full): O(n log N) over a whole book. */
+class TopN {
+  private items: ScoredLoan[] = [];
+  public total = 0;
+  public constructor(private readonly limit: number) {}
+  public offer(s: ScoredLoan): void {
+    this.total++;
+    this.items.push(s);
+    if (this.items.length >= this.limit * 2) this.items = this.items.sort(riskOrder).slice(0, this.limit);
+  }
+  public result(): ScoredLoan[] {
+    return this.items.sort(riskOrder).slice(0, this.limit);
+  }
+}
+
+interface ScoreOutcome {
+  changes: LoanChange[];
+  watchlist: WatchlistEntry[];
+  watchlistTotal: number;
+  scoredLoans: number;
+}
+
+/**
+ * Merges the shards' sorted score files into the date's score file, adds borrower-level rule hits,
+ * joins it with the previous date's file to find the loans whose risk state changed, and keeps the
+ * riskiest loans for the watchlist: one streaming pass, memory bounded by the changes.
+ */
+async function mergeScores(
+  plan: RunPlan,
+  stored: readonly StoredPartial[],
+  partial: PartialAudit,
+  policy: Policy,
+  deps: AuditDeps,
+): Promise<ScoreOutcome> {
+  const borrowerHits = borrowerRuleHits(partial, policy);
+  const breachCodes = new Set(
+    policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
+  );
+  const refKey = deps.config.BORROWER_REF_KEY;
+  const merged = mergeSortedScores(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
+  async function* withBorrowerHits(): AsyncGenerator<ScoredLoan> {
+    for await (const s of merged) {
+      const extra = borrowerHits.get(s.borrowerKey);
+      yield extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() };
+    }
+  }
+  const previous =
+    plan.previousSnapshotDate === null
+      ? noScores()
+      : scoresAt(deps.artifacts, KEYS.scores(plan.previousSnapshotDate));
+  const changes: LoanChange[] = [];
+  const top = new TopN(deps.config.WATCHLIST_LIMIT);
+  const lines: string[] = [];
+  for await (const step of joinScores(withBorrowerHits(), previous)) {
+    if (step.kind === 'closed') {
+      const b = step.before;
+      changes.push({
+        loanId: b.loanId,
+        change: 'closed',
+        borrowerRef: borrowerRefFromKey(b.borrowerKey, refKey),
+        grade: null,
+        score: null,
+        pd: null,
+        dpdBucket: null,
+        classification: null,
+        stage: null,
+        flags: [],
+        outstanding: 0,
+        previousGrade: b.grade,
+        previousDpdBucket: b.dpdBucket,
+      });
+      continue;
+    }
+    const t = step.today;
+    lines.push(JSON.stringify(t));
+    if (t.grade === 'D' || t.grade === 'E' || t.ruleCodes.some((c) => breachCodes.has(c))) top.offer(t);
+    if (step.kind === 'same') continue;
+    changes.push({
+      loanId: t.loanId,
+      change: step.kind,
+      borrowerRef: borrowerRefFromKey(t.borrowerKey, refKey),
+      grade: t.grade,
+      score: t.score,
+      pd: t.pd,
+      dpdBucket: t.dpdBucket,
+      classification: t.classification,
+      stage: t.stage,
+      flags: [...t.ruleCodes, ...t.flags],
+      outstanding: t.outstanding,
+      previousGrade: step.kind === 'changed' ? step.before.grade : null,
+      previousDpdBucket: step.kind === 'changed' ? step.before.dpdBucket : null,
+    });
+  }
+  await deps.artifacts.put(KEYS.scores(plan.snapshotDate), await gzipLines(lines), 'application/gzip');
+  const watchlist = top.result().map(
+    (s, i): WatchlistEntry => ({
+      rank: i + 1,
+      loanId: s.loanId,
+      borrowerRef: borrowerRefFromKey(s.borrowerKey, refKey),
+      grade: s.grade,
+      score: s.score,
+      pd: s.pd,
+      el: s.el,
+      dpdBucket: s.dpdBucket,
+      classification: s.classification,
+      outstanding: s.outstanding,
+      product: s.product,
+      region: s.region,
+      industry: s.industry,
+      flags: [...s.ruleCodes, ...s.flags],
+      reasons: s.reasons,
+    }),
+  );
+  return { changes, watchlist, watchlistTotal: top.total, scoredLoans: lines.length };
+}
+
+/**
+ * Parts split into byte ranges were hashed per range by their shards; the digest of the whole part
+ * is computed here once so audit.json's sha256 names exactly the bytes audited.
+ */
+async function wholePartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<TapeScanResult> {
+  const byKey = new Map<string, TapeScanResult['parts']>();
+  for (const p of intake.parts) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
+  if ([...byKey.values()].every((list) => list.length === 1)) return intake;
+  const parts: TapeScanResult['parts'] = [];
+  for (const [key, list] of byKey) {
+    if (list.length === 1) {
+      parts.push(list[0]!);
+      continue;
+    }
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of await deps.tapes.open(key)) {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+    }
+    parts.push({
+      key,
+      sha256: hash.digest('hex'),
+      bytes,
+      rowsRead: list.reduce((n, p) => n + p.rowsRead, 0),
+    });
+  }
+  return { ...intake, parts: parts.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+}
+
+/** The run record of a finished audit. */
+export function finishedSummary(plan: RunPlan, audit: AuditResult, finishedAt: Date): RunSummary {
+  const breaches = Object.values(audit.compliance.rules)
+    .filter((r) => r.severity === 'breach')
+    .reduce((n, r) => n + r.loans, 0);
+  return {
+    snapshotDate: plan.snapshotDate,
+    runId: plan.runId,
+    status: audit.status,
+    trigger: plan.trigger,
+    startedAt: plan.startedAt,
+    finishedAt: finishedAt.toISOString(),
+    error: null,
+    inputSha256: audit.input.sha256,
+    rowsRead: audit.input.rowsRead,
+    rowsQuarantined: audit.input.rowsQuarantined,
+    loanCount: audit.portfolio.loanCount,
+    totalOutstanding: audit.portfolio.totalOutstanding,
+    nplRatio: audit.portfolio.nplRatio,
+    expectedLoss: audit.portfolio.expectedLoss,
+    overall: audit.ratings.overall,
+    breaches,
+    findings: audit.findings.length,
+  };
+}
+
+/**
+ * Step 3: merges the shards into the audit (exactly the one-pass result), writes audit.json, the
+ * quarantine file and the score file, stores what changed, the watchlist and the run record,
+ * then gives the date's lease back.
+ */
+export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promise<RunOutcome> {
+  const { plan } = event;
+  const policy = await deps.policy();
+  const results = [...event.shardResults].sort((a, b) => a.index - b.index);
+  const stored: StoredPartial[] = [];
+  for (const r of results) {
+    const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);
+    if (s === null) throw new Error(`the partial result of shard ${r.index} is missing (${r.partialKey})`);
+    stored.push(s);
+  }
+  const merged = mergeShards(stored);
+  merged.intake = await wholePartDigests(merged.intake, deps);
+  const previous =
+    plan.previousSnapshotDate === null
+      ? null
+      : await readJson<StoredPreviousIndex>(
+          deps.artifacts,
+          KEYS.previousIndex(plan.snapshotDate, plan.runId),
+        );
+  const planFindings: Finding[] = plan.warnings.map((w) => ({
+    category: 'technical',
+    severity: 'medium',
+    code: w.code,
+    message: w.message,
+    value: null,
+    threshold: null,
+  }));
+  const tapeFindings = [
+    ...planFindings,
+    ...checkTape(
+      {
+        snapshotDate: plan.snapshotDate,
+        parts: plan.parts.map((p) => ({
+          key: p.key,
+          bytes: p.bytes,
+          lastModified: p.lastModified === null ? null : new Date(p.lastModified),
+        })),
+        stats: merged.intake,
+        previous:
+          previous === null
+            ? null
+            : { columns: previous.intake.columns, rowsValid: previous.intake.rowsValid },
+      },
+      { cutoff: deps.config.TAPE_CUTOFF, timeZone: deps.config.TIMEZONE },
+    ),
+  ];
+  const audit = finalizeShards(merged, {
+    snapshotDate: plan.snapshotDate,
+    previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
+    previousIntake: previous?.intake ?? null,
+    policy,
+    borrowerRefKey: deps.config.BORROWER_REF_KEY,
+    tapeFindings,
+  });
+  if (plan.warnings.length > 0) audit.status = 'partial';
+
+  const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
+  await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
+  const scores = await mergeScores(plan, stored, merged.partial, policy, deps);
+  await deps.store.replaceLoanChanges(plan.snapshotDate, plan.runId, scores.changes);
+  await deps.store.replaceWatchlist(plan.snapshotDate, plan.runId, scores.watchlist);
+  const auditKey = KEYS.audit(plan.snapshotDate);
+  await deps.artifacts.put(auditKey, `${JSON.stringify(audit, null, 2)}\n`, 'application/json');
+  await deps.store.recordRun(finishedSummary(plan, audit, deps.now()));
+  await deps.store.releaseLease(plan.snapshotDate, plan.runId);
+  return { runId: plan.runId, snapshotDate: plan.snapshotDate, status: audit.status, auditKey };
+}

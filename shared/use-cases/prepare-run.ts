@@ -1,0 +1,137 @@
+import { partInputs } from '../adapters/tape/local-tape-source.ts';
+import { formatFromKey } from '../adapters/tape/scan-tape.ts';
+import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
+import { TapeMissingError, toSentence } from '../errors.ts';
+import type { TapePart } from '../ports/tape-source.ts';
+import { KEYS } from '../schema/tables.ts';
+import { loadPreviousTape } from './audit-engine.ts';
+import type { AuditDeps, RunSummary } from './deps.ts';
+import type { RunPlan, ShardSpec, StartRunEvent } from './workflow-types.ts';
+
+/** Splits the parts into shards: big uncompressed CSV/JSONL parts into row-aligned byte ranges. */
+export function planShards(
+  parts: readonly TapePart[],
+  base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate'>,
+  shardBytes: number,
+): ShardSpec[] {
+  const shards: ShardSpec[] = [];
+  for (const part of parts) {
+    const format = formatFromKey(part.key);
+    const splittable = (format === 'csv' || format === 'jsonl') && !/\.gz(ip)?$/i.test(part.key);
+    if (!splittable || part.bytes <= shardBytes) {
+      shards.push({ ...base, index: shards.length, partKey: part.key, partBytes: part.bytes });
+      continue;
+    }
+    const n = Math.ceil(part.bytes / shardBytes);
+    const step = Math.ceil(part.bytes / n);
+    for (let start = 0; start < part.bytes; start += step) {
+      shards.push({
+        ...base,
+        index: shards.length,
+        partKey: part.key,
+        partBytes: part.bytes,
+        range: { start, end: Math.min(part.bytes, start + step) },
+      });
+    }
+  }
+  return shards;
+}
+
+/** The record of a run that has just started. */
+export function runningSummary(snapshotDate: string, runId: string, trigger: string, now: Date): RunSummary {
+  return {
+    snapshotDate,
+    runId,
+    status: 'running',
+    trigger,
+    startedAt: now.toISOString(),
+    finishedAt: null,
+    error: null,
+    inputSha256: null,
+    rowsRead: null,
+    rowsQuarantined: null,
+    loanCount: null,
+    totalOutstanding: null,
+    nplRatio: null,
+    expectedLoss: null,
+    overall: null,
+    breaches: null,
+    findings: null,
+  };
+}
+
+/** A run id that sorts by start time and names the date: `2026-11-25T0630Z-k3x9`. */
+export function newRunId(snapshotDate: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').slice(9, 15);
+  return `${snapshotDate}T${stamp}Z-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * Step 1: resolves the as-of date and its tape, takes the date's lease (a second run of the same
+ * date stops here with a clear message), records the run as running, builds the previous tape's
+ * drift index once for every shard, and plans the shards.
+ */
+export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise<RunPlan> {
+  const { config } = deps;
+  const now = deps.now();
+  const snapshotDate =
+    'scheduledTime' in event
+      ? auditDateForSchedule(new Date(event.scheduledTime), config.TIMEZONE)
+      : event.snapshotDate;
+  const trigger = event.trigger ?? 'on-demand';
+  const parts = await deps.tapes.listParts(snapshotDate);
+  if (parts.length === 0) {
+    deps.metrics.count('TapeMissing');
+    throw new TapeMissingError(
+      `no tape has landed for ${snapshotDate} (nothing under ${KEYS.tapePrefix(snapshotDate)})`,
+    );
+  }
+  const runId = newRunId(snapshotDate, now);
+  await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
+  try {
+    const previousDate = addDays(snapshotDate, -1);
+    const previousParts = await deps.tapes.listParts(previousDate);
+    let previousSnapshotDate = previousParts.length > 0 ? previousDate : null;
+    await deps.store.recordRun(runningSummary(snapshotDate, runId, trigger, now));
+    const warnings: RunPlan['warnings'] = [];
+    if (previousSnapshotDate !== null) {
+      try {
+        const { previous, intake } = await loadPreviousTape(partInputs(deps.tapes, previousParts), {
+          snapshotDate: previousSnapshotDate,
+          mapping: await deps.mapping(),
+        });
+        await deps.artifacts.put(
+          KEYS.previousIndex(snapshotDate, runId),
+          JSON.stringify({ index: previous.serialize(), intake }),
+          'application/json',
+        );
+      } catch (error) {
+        // Drift needs the previous tape; without it the audit still runs, marked partial.
+        warnings.push({
+          code: 'PREVIOUS_TAPE_UNREADABLE',
+          message: `drift not computed: ${toSentence(error)}`,
+        });
+        previousSnapshotDate = null;
+      }
+    }
+    const base = { runId, snapshotDate, previousSnapshotDate };
+    return {
+      runId,
+      snapshotDate,
+      previousSnapshotDate,
+      trigger,
+      startedAt: now.toISOString(),
+      parts: parts.map((p) => ({
+        key: p.key,
+        bytes: p.bytes,
+        lastModified: p.lastModified?.toISOString() ?? null,
+      })),
+      shards: planShards(parts, base, config.SHARD_BYTES),
+      warnings,
+    };
+  } catch (error) {
+    // The failure step cannot know this run's id: give the date back now.
+    await deps.store.releaseLease(snapshotDate, runId).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+import { buildFailureNotice } from '../adapters/report/build-report.ts';
+import { failedAudit } from '../domain/audit-result.ts';
+import { auditDateForSchedule } from '../domain/calendar.ts';
+import { KEYS } from '../schema/tables.ts';
+import type { AuditDeps } from './deps.ts';
+import { runningSummary } from './prepare-run.ts';
+import { rerunHint } from './send-report.ts';
+import type { FailureEvent } from './workflow-types.ts';
+
+/** Turns Step Functions' caught error into the one sentence a person reads. */
+export function failureSentence(error: FailureEvent['error']): { type: string; sentence: string } {
+  let type = error.Error ?? 'Error';
+  let message = '';
+  if (error.Cause) {
+    try {
+      const cause = JSON.parse(error.Cause) as { errorMessage?: unknown; errorType?: unknown };
+      if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
+      if (typeof cause.errorType === 'string') type = cause.errorType;
+    } catch {
+      message = error.Cause;
+    }
+  }
+  message = message.split('\n')[0]!.trim();
+  if (type === 'States.Timeout')
+    return { type, sentence: 'the run took longer than its time limit and was stopped' };
+  if (message === '') return { type, sentence: `the run failed with ${type}` };
+  return { type, sentence: message };
+}
+
+/**
+ * The Catch step: records the failed run (run record and a failed audit.json, so nothing partial
+ * is read as complete), gives the date's lease back and sends the short failure notice.
+ */
+export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promise<{ reason: string }> {
+  const { type, sentence } = failureSentence(event.error);
+  const now = deps.now();
+  const snapshotDate =
+    event.plan?.snapshotDate ??
+    event.snapshotDate ??
+    (event.scheduledTime ? auditDateForSchedule(new Date(event.scheduledTime), deps.config.TIMEZONE) : null);
+  deps.metrics.count('RunFailed');
+  // A second run refused by the lease must not touch the record of the run that holds it.
+  if (type !== 'RunInProgressError' && snapshotDate !== null) {
+    const runId = event.plan?.runId ?? event.runId ?? `${snapshotDate}-failed-${now.getTime().toString(36)}`;
+    await deps.store.recordRun({
+      ...runningSummary(snapshotDate, runId, event.plan?.trigger ?? 'unknown', now),
+      startedAt: event.plan?.startedAt ?? now.toISOString(),
+      status: 'failed',
+      finishedAt: now.toISOString(),
+      error: sentence,
+    });
+    await deps.artifacts.put(
+      KEYS.audit(snapshotDate),
+      `${JSON.stringify(failedAudit({ snapshotDate, previousSnapshotDate: event.plan?.previousSnapshotDate ?? null, error: sentence, failedAt: now, runId }), null, 2)}\n`,
+      'application/json',
+    );
+    if (event.plan) await deps.store.releaseLease(snapshotDate, event.plan.runId);
+  }
+  if (deps.config.REPORT_RECIPIENTS.length > 0) {
+    const notice = await buildFailureNotice({
+      snapshotDate: snapshotDate ?? 'unknown date',
+      reason: sentence,
+      ...(event.plan ? { runId: event.plan.runId } : {}),
+      rerunHint: rerunHint(snapshotDate),
+      from: deps.config.REPORT_SENDER,
+      to: deps.config.REPORT_RECIPIENTS,
+      occurredAt: now,
+    });
+    await deps.mailer.sendRaw(notice.eml, deps.config.REPORT_RECIPIENTS);
+  }
+  return { reason: sentence };
+}

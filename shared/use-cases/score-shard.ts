@@ -1,0 +1,81 @@
+import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
+import type { PartialAudit } from '../domain/engine/accumulator.ts';
+import { PreviousTape, type SerializedPreviousTape } from '../domain/engine/previous-tape.ts';
+import { KEYS } from '../schema/tables.ts';
+import { auditShard } from './audit-engine.ts';
+import type { AuditDeps } from './deps.ts';
+import { gzipLines, scoreLines } from './score-file.ts';
+import type { ShardResult, ShardSpec } from './workflow-types.ts';
+
+/** The previous tape's drift index as the prepare step stored it. */
+export interface StoredPreviousIndex {
+  index: SerializedPreviousTape;
+  intake: TapeScanResult;
+}
+
+/** A shard's output as stored in S3 between the map and finalize steps. */
+export interface StoredPartial {
+  partial: PartialAudit;
+  intake: TapeScanResult;
+  quarantineLines: string[];
+  scoresKey: string;
+}
+
+const previousCache = new Map<string, PreviousTape>();
+
+async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<PreviousTape | null> {
+  if (shard.previousSnapshotDate === null) return null;
+  const key = KEYS.previousIndex(shard.snapshotDate, shard.runId);
+  const cached = previousCache.get(key);
+  if (cached) return cached;
+  const bytes = await deps.artifacts.get(key);
+  if (bytes === null) return null;
+  const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredPreviousIndex;
+  const index = PreviousTape.deserialize(stored.index);
+  previousCache.clear(); // a warm Lambda keeps only the current run's index
+  previousCache.set(key, index);
+  return index;
+}
+
+/**
+ * Step 2, once per shard: streams the shard's rows through validation and scoring and writes
+ * its mergeable partial, quarantined rows and sorted scores to S3 for the finalize step.
+ */
+export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<ShardResult> {
+  const [policy, mapping, previous] = await Promise.all([
+    deps.policy(),
+    deps.mapping(),
+    previousIndex(shard, deps),
+  ]);
+  const input: TapePartInput = {
+    key: shard.partKey,
+    bytes: shard.partBytes,
+    open: (range) => deps.tapes.open(shard.partKey, range),
+    ...(shard.range ? { range: shard.range } : {}),
+  };
+  const result = await auditShard([input], {
+    snapshotDate: shard.snapshotDate,
+    mapping,
+    policy,
+    previous,
+    keepScores: true,
+  });
+  const scoresKey = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index);
+  await deps.artifacts.put(scoresKey, await gzipLines(scoreLines(result.scores)), 'application/gzip');
+  const partialKey = KEYS.partial(shard.snapshotDate, shard.runId, shard.index);
+  const stored: StoredPartial = {
+    partial: result.partial,
+    intake: result.intake,
+    quarantineLines: result.quarantineLines,
+    scoresKey,
+  };
+  await deps.artifacts.put(partialKey, JSON.stringify(stored), 'application/json');
+  deps.metrics.count('LoansScored', result.intake.rowsValid);
+  deps.metrics.count('RowsQuarantined', result.intake.rowsQuarantined);
+  return {
+    index: shard.index,
+    partialKey,
+    rowsRead: result.intake.rowsRead,
+    rowsQuarantined: result.intake.rowsQuarantined,
+  };
+}
