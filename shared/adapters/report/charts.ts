@@ -67,10 +67,10 @@ const BASE_CONFIG = {
   background: 'white',
   padding: 8,
   view: { stroke: null },
-  title: { fontSize: 14, fontWeight: 'bold', anchor: 'start', color: '#101828', offset: 10 },
+  title: { fontSize: 15, fontWeight: 'bold', anchor: 'start', color: '#101828', offset: 10 },
   axis: {
-    labelFontSize: 12,
-    titleFontSize: 12,
+    labelFontSize: 13,
+    titleFontSize: 13,
     labelColor: '#344054',
     titleColor: '#475467',
     titleFontWeight: 'normal',
@@ -78,7 +78,7 @@ const BASE_CONFIG = {
     domainColor: '#98a2b3',
     tickColor: '#98a2b3',
   },
-  legend: { labelFontSize: 12, titleFontSize: 12, orient: 'bottom' },
+  legend: { labelFontSize: 13, titleFontSize: 13, orient: 'bottom' },
 } as const;
 
 function amountAxis(values: readonly number[]): { divisor: number; title: string } {
@@ -204,7 +204,7 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
             },
           },
           {
-            mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#344054' },
+            mark: { type: 'text', align: 'left', dx: 3, fontSize: 12, color: '#344054' },
             encoding: { text: { field: 'value', type: 'quantitative', format: '.1%' } },
           },
         ],
@@ -212,7 +212,7 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
     case 'heatmap':
       return {
         ...common,
-        height: { step: 26 },
+        height: { step: 28 },
         title: chart.title,
         data: { values: chart.cells.map((c) => ({ row: c.row, column: c.column, value: c.value })) },
         encoding: {
@@ -220,10 +220,10 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
             field: 'column',
             type: 'ordinal',
             sort: [...chart.columns],
-            title: 'bucket today',
-            axis: { orient: 'top', labelAngle: -35, labelFontSize: 11 },
+            title: 'today',
+            axis: { orient: 'top', labelAngle: -35, labelFontSize: 12 },
           },
-          y: { field: 'row', type: 'ordinal', sort: [...chart.rows], title: 'bucket on the previous tape' },
+          y: { field: 'row', type: 'ordinal', sort: [...chart.rows], title: 'previous tape' },
         },
         layer: [
           {
@@ -238,7 +238,7 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
             },
           },
           {
-            mark: { type: 'text', fontSize: 10 },
+            mark: { type: 'text', fontSize: 12 },
             encoding: {
               text: { field: 'value', type: 'quantitative', format: '.0%' },
               color: { condition: { test: 'datum.value > 0.5', value: 'white' }, value: '#101828' },
