@@ -38,7 +38,12 @@ describe('Function: scanTape', () => {
     ]);
     expect(sink.quarantined[0]!.raw).toBe(text.split('\r\n')[3]);
     const bytes = Buffer.from(text);
-    expect(stats).toMatchObject({ rowsRead: 4, rowsValid: 2, rowsQuarantined: 2, snapshotDate: '2026-11-25' });
+    expect(stats).toMatchObject({
+      rowsRead: 4,
+      rowsValid: 2,
+      rowsQuarantined: 2,
+      snapshotDate: '2026-11-25',
+    });
     expect(stats.parts).toEqual([{ key: 't.csv', sha256: sha(bytes), bytes: bytes.byteLength, rowsRead: 4 }]);
     expect(stats.columns).toEqual([...TAPE_COLUMNS].sort());
   });
@@ -48,7 +53,12 @@ describe('Function: scanTape', () => {
     const sink = collectSink();
     const stats = await scanTape([memoryPart('snapshots/2026-11-25/loans', gz, 5)], {}, sink);
     expect(sink.loans.map((l) => l.loanId)).toEqual(['L1', 'L2']);
-    expect(stats.parts[0]).toEqual({ key: 'snapshots/2026-11-25/loans', sha256: sha(gz), bytes: gz.byteLength, rowsRead: 4 });
+    expect(stats.parts[0]).toEqual({
+      key: 'snapshots/2026-11-25/loans',
+      sha256: sha(gz),
+      bytes: gz.byteLength,
+      rowsRead: 4,
+    });
   });
 
   it('reads JSON Lines (plain and gzip), quarantining a line that is not JSON', async () => {
@@ -59,7 +69,13 @@ describe('Function: scanTape', () => {
       const stats = await scanTape([part], {}, sink);
       expect(sink.loans).toEqual(loans);
       expect(sink.quarantined).toEqual([
-        { part: part.key, line: 2, raw: '{broken', codes: ['MALFORMED_ROW'], detail: 'line is not valid JSON' },
+        {
+          part: part.key,
+          line: 2,
+          raw: '{broken',
+          codes: ['MALFORMED_ROW'],
+          detail: 'line is not valid JSON',
+        },
       ]);
       expect(stats.rowsRead).toBe(4);
     }
@@ -85,7 +101,9 @@ describe('Function: scanTape', () => {
     const sink = collectSink();
     const stats = await scanTape([memoryPart('p/part-0.csv', a), memoryPart('p/part-1.csv', b)], {}, sink);
     expect(sink.loans.map((l) => l.loanId)).toEqual(['A', 'B', 'C']);
-    expect(sink.quarantined.map((q) => [q.part, q.line, q.codes[0]])).toEqual([['p/part-1.csv', 3, 'DUPLICATE_LOAN_ID']]);
+    expect(sink.quarantined.map((q) => [q.part, q.line, q.codes[0]])).toEqual([
+      ['p/part-1.csv', 3, 'DUPLICATE_LOAN_ID'],
+    ]);
     expect(stats.parts.map((p) => [p.key, p.rowsRead, p.sha256])).toEqual([
       ['p/part-0.csv', 2, sha(Buffer.from(a))],
       ['p/part-1.csv', 2, sha(Buffer.from(b))],
@@ -102,61 +120,106 @@ describe('Function: scanTape', () => {
   });
 
   it('lists source columns nobody reads', async () => {
-    const text = csvText([goodRow()]).replace('\n', ',extra_col\n').replace(/\n(.+)\n$/, '\n$1,x\n');
+    const text = csvText([goodRow()])
+      .replace('\n', ',extra_col\n')
+      .replace(/\n(.+)\n$/, '\n$1,x\n');
     const stats = await scanTape([memoryPart('t.csv', text)], {}, collectSink());
     expect(stats.unknownColumns).toEqual(['extra_col']);
   });
 
   describe('unreadable input', () => {
-    const expectUnreadable = async (part: ReturnType<typeof memoryPart>, message: string, mapping?: string) => {
-      const run = scanTape([part], mapping === undefined ? {} : { mapping: parseMapping(mapping) }, collectSink());
+    const expectUnreadable = async (
+      part: ReturnType<typeof memoryPart>,
+      message: string,
+      mapping?: string,
+    ) => {
+      const run = scanTape(
+        [part],
+        mapping === undefined ? {} : { mapping: parseMapping(mapping) },
+        collectSink(),
+      );
       await expect(run).rejects.toThrow(TapeUnreadableError);
       await expect(run).rejects.toThrow(message);
     };
 
     it('names a truncated gzip', async () => {
       const gz = gzipSync(csvText(Array.from({ length: 200 }, (_, i) => goodRow({ loan_id: `L${i}` }))));
-      await expectUnreadable(memoryPart('day.csv.gz', gz.subarray(0, gz.byteLength >> 1)), 'tape part day.csv.gz cannot be read: its gzip data is truncated');
+      await expectUnreadable(
+        memoryPart('day.csv.gz', gz.subarray(0, gz.byteLength >> 1)),
+        'tape part day.csv.gz cannot be read: its gzip data is truncated',
+      );
     });
 
     it('names a corrupt gzip', async () => {
-      const gz = Buffer.from(gzipSync(csvText(Array.from({ length: 200 }, (_, i) => goodRow({ loan_id: `L${i}` })))));
+      const gz = Buffer.from(
+        gzipSync(csvText(Array.from({ length: 200 }, (_, i) => goodRow({ loan_id: `L${i}` })))),
+      );
       for (let i = 20; i < 60; i++) gz[i] = 0xff;
-      await expectUnreadable(memoryPart('day.csv.gz', gz), 'tape part day.csv.gz cannot be read: its gzip data is corrupt');
+      await expectUnreadable(
+        memoryPart('day.csv.gz', gz),
+        'tape part day.csv.gz cannot be read: its gzip data is corrupt',
+      );
     });
 
     it('refuses a .gz name on data that is not gzip', async () => {
-      await expectUnreadable(memoryPart('day.csv.gz', csvText([goodRow()])), 'it is named .gz but is not gzip data');
+      await expectUnreadable(
+        memoryPart('day.csv.gz', csvText([goodRow()])),
+        'it is named .gz but is not gzip data',
+      );
     });
 
     it('names a binary file', async () => {
-      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]);
-      await expectUnreadable(memoryPart('day.csv', png), 'tape part day.csv cannot be read: it is a binary file');
+      const png = Buffer.from([
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52,
+      ]);
+      await expectUnreadable(
+        memoryPart('day.csv', png),
+        'tape part day.csv cannot be read: it is a binary file',
+      );
     });
 
     it('detects a GBK tape and says how to declare it', async () => {
-      const gbk = iconv.encode(csvText([goodRow({ region: '浙江省杭州市', industry: '批发和零售业' })]), 'gbk');
-      await expectUnreadable(memoryPart('day.csv', gbk), 'looks like GBK/GB18030-encoded Chinese text (declare `encoding: gbk` in the column mapping)');
+      const gbk = iconv.encode(
+        csvText([goodRow({ region: '浙江省杭州市', industry: '批发和零售业' })]),
+        'gbk',
+      );
+      await expectUnreadable(
+        memoryPart('day.csv', gbk),
+        'looks like GBK/GB18030-encoded Chinese text (declare `encoding: gbk` in the column mapping)',
+      );
     });
 
     it('decodes a GBK tape when the mapping declares it', async () => {
       const gbk = iconv.encode(csvText([goodRow({ region: '浙江省杭州市' })]), 'gbk');
       const sink = collectSink();
-      await scanTape([memoryPart('day.csv', gbk, 3)], { mapping: parseMapping('encoding: gbk\ncolumns: {}\n') }, sink);
+      await scanTape(
+        [memoryPart('day.csv', gbk, 3)],
+        { mapping: parseMapping('encoding: gbk\ncolumns: {}\n') },
+        sink,
+      );
       expect(sink.loans[0]!.region).toBe('浙江省杭州市');
     });
 
     it('names a header-only file', async () => {
-      await expectUnreadable(memoryPart('day.csv', `${TAPE_COLUMNS.join(',')}\n`), 'tape part day.csv cannot be read: it has a header but no rows');
+      await expectUnreadable(
+        memoryPart('day.csv', `${TAPE_COLUMNS.join(',')}\n`),
+        'tape part day.csv cannot be read: it has a header but no rows',
+      );
     });
 
     it('names an empty file', async () => {
-      await expectUnreadable(memoryPart('day.csv', ''), 'tape part day.csv cannot be read: it is empty (0 bytes)');
+      await expectUnreadable(
+        memoryPart('day.csv', ''),
+        'tape part day.csv cannot be read: it is empty (0 bytes)',
+      );
     });
 
     it('names the required column a header lacks', async () => {
       const text = csvText([goodRow()]).replace('annual_rate', 'apr');
-      await expectUnreadable(memoryPart('day.csv', text), 'tape part day.csv cannot be read: its header lacks the required column annual_rate');
+      await expectUnreadable(
+        memoryPart('day.csv', text),
+        'tape part day.csv cannot be read: its header lacks the required column annual_rate',
+      );
     });
 
     it('names a mapped source column the header lacks', async () => {
@@ -173,11 +236,19 @@ describe('Function: scanTape', () => {
   });
 
   describe('byte ranges', () => {
-    const tape = csvText(Array.from({ length: 50 }, (_, i) => goodRow({ loan_id: `L${i}`, principal: i === 33 ? 'bad' : '10000' })));
+    const tape = csvText(
+      Array.from({ length: 50 }, (_, i) =>
+        goodRow({ loan_id: `L${i}`, principal: i === 33 ? 'bad' : '10000' }),
+      ),
+    );
 
     it('reads each row exactly once across shards cut anywhere, with physical line numbers', async () => {
       const size = Buffer.byteLength(tape);
-      for (const cuts of [[0, 700, 1900, size], [0, 1, 2, 3, size], [0, size >> 1, size]]) {
+      for (const cuts of [
+        [0, 700, 1900, size],
+        [0, 1, 2, 3, size],
+        [0, size >> 1, size],
+      ]) {
         const seen: string[] = [];
         const lines: number[] = [];
         for (let i = 0; i + 1 < cuts.length; i++) {
@@ -187,7 +258,9 @@ describe('Function: scanTape', () => {
           seen.push(...sink.loans.map((l) => l.loanId));
           lines.push(...sink.quarantined.map((q) => q.line));
         }
-        expect(seen, String(cuts)).toEqual(Array.from({ length: 50 }, (_, i) => `L${i}`).filter((id) => id !== 'L33'));
+        expect(seen, String(cuts)).toEqual(
+          Array.from({ length: 50 }, (_, i) => `L${i}`).filter((id) => id !== 'L33'),
+        );
         expect(lines, String(cuts)).toEqual([35]);
       }
     });
@@ -195,13 +268,17 @@ describe('Function: scanTape', () => {
     it('refuses ranges of a tape with line breaks inside quoted fields', async () => {
       const quoted = csvText([goodRow({ loan_id: 'A', industry: 'two\nlines' }), goodRow({ loan_id: 'B' })]);
       const part = { ...memoryPart('t.csv', quoted), range: { start: 0, end: Buffer.byteLength(quoted) } };
-      await expect(scanTape([part], {}, collectSink())).rejects.toThrow('it has line breaks inside quoted fields');
+      await expect(scanTape([part], {}, collectSink())).rejects.toThrow(
+        'it has line breaks inside quoted fields',
+      );
     });
 
     it('refuses ranges of a compressed part', async () => {
       const gz = gzipSync(tape);
       const part = { ...memoryPart('t.csv.gz', gz), range: { start: 0, end: 100 } };
-      await expect(scanTape([part], {}, collectSink())).rejects.toThrow('byte ranges apply to uncompressed CSV and JSON Lines only');
+      await expect(scanTape([part], {}, collectSink())).rejects.toThrow(
+        'byte ranges apply to uncompressed CSV and JSON Lines only',
+      );
     });
   });
 

@@ -107,11 +107,17 @@ describe('Class: CsvScanner', () => {
     const cell = fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r\n', ' ', '中', 'é', '=') });
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 4 }).chain((w) => fc.array(fc.array(cell, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 8 })),
+        fc
+          .integer({ min: 1, max: 4 })
+          .chain((w) =>
+            fc.array(fc.array(cell, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 8 }),
+          ),
         fc.integer({ min: 1, max: 17 }),
         (rows, size) => {
           // A row of one empty cell is a blank line, which CSV cannot tell from nothing: quote it.
-          const text = rows.map((r) => (r.length === 1 && r[0] === '' ? '""' : r.map(csvCell).join(','))).join('\r\n');
+          const text = rows
+            .map((r) => (r.length === 1 && r[0] === '' ? '""' : r.map(csvCell).join(',')))
+            .join('\r\n');
           const recs = scan(text, size);
           expect(recs.map((r) => r.fields)).toEqual(rows);
           // Each record's raw text is exactly its slice of the file.

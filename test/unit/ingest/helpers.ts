@@ -3,7 +3,9 @@ import { TAPE_COLUMNS } from '../../../shared/domain/loan.ts';
 import type { QuarantinedRow, RowSink } from '../../../shared/domain/tape/intake.ts';
 
 /** A valid canonical row as cells by column name; override cells per test. */
-export function goodRow(overrides: Partial<Record<(typeof TAPE_COLUMNS)[number], string>> = {}): Record<string, string> {
+export function goodRow(
+  overrides: Partial<Record<(typeof TAPE_COLUMNS)[number], string>> = {},
+): Record<string, string> {
   return {
     snapshot_date: '2026-11-25',
     loan_id: 'L1',
@@ -55,15 +57,21 @@ export function memoryPart(
   key: string,
   data: string | Uint8Array,
   chunk = 1 << 16,
-): { key: string; bytes: number; open(range?: { start: number; end: number }): Promise<AsyncIterable<Uint8Array>> } {
+): {
+  key: string;
+  bytes: number;
+  open(range?: { start: number; end: number }): Promise<AsyncIterable<Uint8Array>>;
+} {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
   return {
     key,
     bytes: bytes.byteLength,
     open: async (range) => {
-      const slice = range === undefined ? bytes : bytes.subarray(range.start, Math.min(range.end, bytes.byteLength));
+      const slice =
+        range === undefined ? bytes : bytes.subarray(range.start, Math.min(range.end, bytes.byteLength));
       return (async function* () {
-        for (let i = 0; i < slice.byteLength; i += chunk) yield slice.subarray(i, Math.min(i + chunk, slice.byteLength));
+        for (let i = 0; i < slice.byteLength; i += chunk)
+          yield slice.subarray(i, Math.min(i + chunk, slice.byteLength));
       })();
     },
   };

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileDateFormat, parseExcelSerial } from '../../../shared/domain/tape/date-format.ts';
-import { compileExpression, ExpressionError, parseExpression } from '../../../shared/domain/tape/expression.ts';
+import {
+  compileExpression,
+  ExpressionError,
+  parseExpression,
+} from '../../../shared/domain/tape/expression.ts';
 import { compileMapping, describeMissingColumns, parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { RowValidator } from '../../../shared/domain/tape/row-validator.ts';
 import { ConfigError } from '../../../shared/errors.ts';
@@ -70,7 +74,9 @@ describe('Function: compileDateFormat', () => {
 describe('Function: parseMapping', () => {
   it('reads YAML and JSON', () => {
     const yaml = parseMapping('columns:\n  loan_id: 贷款编号\n  principal: { from: 放款金额, unit: fen }\n');
-    const json = parseMapping('{"columns": {"loan_id": "贷款编号", "principal": {"from": "放款金额", "unit": "fen"}}}');
+    const json = parseMapping(
+      '{"columns": {"loan_id": "贷款编号", "principal": {"from": "放款金额", "unit": "fen"}}}',
+    );
     expect(yaml).toEqual(json);
     expect(yaml.columns.principal).toEqual({ from: '放款金额', unit: 'fen' });
   });
@@ -79,7 +85,9 @@ describe('Function: parseMapping', () => {
     expect(() => parseMapping('columns:\n  principal: { from: a, unit: cents }\n', 'm.yaml')).toThrow(
       /column mapping m\.yaml is invalid: columns\.principal\.unit: /,
     );
-    expect(() => parseMapping('columns:\n  princpal: a\n', 'm.yaml')).toThrow('columns: Unrecognized key: "princpal"');
+    expect(() => parseMapping('columns:\n  princpal: a\n', 'm.yaml')).toThrow(
+      'columns: Unrecognized key: "princpal"',
+    );
     expect(() => parseMapping('columns:\n  principal: { from: a, constant: 1 }\n', 'm.yaml')).toThrow(
       'give exactly one of from, constant or expr',
     );
@@ -112,7 +120,22 @@ columns:
   is_student: { from: 是否学生, values: { 是: true, 否: false } }
   industry: { from: 行业, values: { 零售: retail }, otherwise: other }
 `);
-  const header = ['数据日期', '贷款编号', '客户编号', '客户类型', '产品', '放款金额分', '已还本金分', '年化利率', '期限', '放款日期', '逾期天数', '是否学生', '行业', '备注'];
+  const header = [
+    '数据日期',
+    '贷款编号',
+    '客户编号',
+    '客户类型',
+    '产品',
+    '放款金额分',
+    '已还本金分',
+    '年化利率',
+    '期限',
+    '放款日期',
+    '逾期天数',
+    '是否学生',
+    '行业',
+    '备注',
+  ];
 
   function validate(row: string[]) {
     const sink = collectSink();
@@ -123,7 +146,22 @@ columns:
   }
 
   it('renames, maps values, scales units, parses dates, adds months and computes columns', () => {
-    const sink = validate(['2026/11/25', 'D-1', 'C-9', '企业', '订单贷', '1234567', '234567', '18.5', '6', '2026/08/31', '0', '否', '批发', '无']);
+    const sink = validate([
+      '2026/11/25',
+      'D-1',
+      'C-9',
+      '企业',
+      '订单贷',
+      '1234567',
+      '234567',
+      '18.5',
+      '6',
+      '2026/08/31',
+      '0',
+      '否',
+      '批发',
+      '无',
+    ]);
     expect(sink.quarantined).toEqual([]);
     expect(sink.loans[0]).toMatchObject({
       snapshotDate: '2026-11-25',
@@ -142,14 +180,32 @@ columns:
   });
 
   it('quarantines a value the map does not know', () => {
-    const sink = validate(['2026/11/25', 'D-1', 'C-9', '个体户', '订单贷', '100', '0', '18', '6', '2026/08/31', '0', '否', '零售', '']);
+    const sink = validate([
+      '2026/11/25',
+      'D-1',
+      'C-9',
+      '个体户',
+      '订单贷',
+      '100',
+      '0',
+      '18',
+      '6',
+      '2026/08/31',
+      '0',
+      '否',
+      '零售',
+      '',
+    ]);
     expect(sink.quarantined[0]!.codes).toEqual(['VALUE_NOT_ALLOWED']);
   });
 
   it('lists unused source columns and reports required columns whose source is missing', () => {
     const plan = compileMapping(mapping, header);
     expect(plan.unknownColumns).toEqual(['备注']);
-    const short = compileMapping(mapping, header.filter((h) => h !== '放款金额分'));
+    const short = compileMapping(
+      mapping,
+      header.filter((h) => h !== '放款金额分'),
+    );
     expect(short.missingRequired).toEqual(['principal', 'outstanding_principal']);
     expect(describeMissingColumns(short)).toBe(
       'its header lacks the required columns principal (mapped from "放款金额分"), outstanding_principal (mapped from "放款金额分")',

@@ -8,7 +8,11 @@ import {
 } from '../../../shared/domain/tape/row-validator.ts';
 import { cells, collectSink, goodRow } from './helpers.ts';
 
-function run(rows: Record<string, string>[], snapshotDate: string | null = '2026-11-25', header: string[] = [...TAPE_COLUMNS]) {
+function run(
+  rows: Record<string, string>[],
+  snapshotDate: string | null = '2026-11-25',
+  header: string[] = [...TAPE_COLUMNS],
+) {
   const sink = collectSink();
   const v = new RowValidator(sink, snapshotDate === null ? {} : { snapshotDate });
   v.setPart('tape.csv', identityPlan(header));
@@ -127,10 +131,15 @@ describe('Class: RowValidator', () => {
   });
 
   it('lists every problem of a row with its codes and a detail naming the columns, and keeps line and raw', () => {
-    const { sink } = run([goodRow(), goodRow({ loan_id: 'L2', principal: '-5', region: 'x', product: 'car' })]);
+    const { sink } = run([
+      goodRow(),
+      goodRow({ loan_id: 'L2', principal: '-5', region: 'x', product: 'car' }),
+    ]);
     const q = sink.quarantined[0]!;
     expect(q.codes).toEqual(['VALUE_NOT_ALLOWED', 'NEGATIVE']);
-    expect(q.detail).toBe('product: not one of order_financing, credit_loan, consumer_credit; principal: negative');
+    expect(q.detail).toBe(
+      'product: not one of order_financing, credit_loan, consumer_credit; principal: negative',
+    );
     expect(q.line).toBe(3);
     expect(q.part).toBe('tape.csv');
     expect(q.raw).toContain(',car,-5,');
@@ -156,7 +165,11 @@ describe('Class: RowValidator', () => {
 
   it('takes the tape date from the first valid snapshot_date when none is given', () => {
     const { validator, sink } = run(
-      [goodRow({ snapshot_date: 'x' }), goodRow({ loan_id: 'L2', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }), goodRow({ loan_id: 'L3' })],
+      [
+        goodRow({ snapshot_date: 'x' }),
+        goodRow({ loan_id: 'L2', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }),
+        goodRow({ loan_id: 'L3' }),
+      ],
       null,
     );
     expect(validator.snapshotDate).toBe('2026-11-24');
@@ -192,7 +205,9 @@ describe('Class: RowValidator', () => {
 
 describe('Function: assertIntakeInvariant', () => {
   it('passes when the counts add up', () => {
-    expect(() => assertIntakeInvariant({ rowsRead: 5, rowsValid: 3, rowsQuarantined: 2, parts: [] })).not.toThrow();
+    expect(() =>
+      assertIntakeInvariant({ rowsRead: 5, rowsValid: 3, rowsQuarantined: 2, parts: [] }),
+    ).not.toThrow();
   });
 
   it('throws when a row was lost', () => {

@@ -10,8 +10,8 @@ import {
   NUMBER_OK,
   NUMBER_UNPARSEABLE,
   parseBooleanCell,
-  parseNumberCell,
   parsedNumber,
+  parseNumberCell,
 } from '../../../shared/domain/tape/values.ts';
 
 describe('Function: isIsoDate', () => {
@@ -22,7 +22,18 @@ describe('Function: isIsoDate', () => {
   });
 
   it('rejects impossible dates and other shapes', () => {
-    for (const s of ['2026-02-29', '1900-02-29', '2026-02-30', '2026-13-01', '2026-00-10', '2026-04-31', '2026-1-05', '26-11-25', '2026/11/25', '']) {
+    for (const s of [
+      '2026-02-29',
+      '1900-02-29',
+      '2026-02-30',
+      '2026-13-01',
+      '2026-00-10',
+      '2026-04-31',
+      '2026-1-05',
+      '26-11-25',
+      '2026/11/25',
+      '',
+    ]) {
       expect(isIsoDate(s), s).toBe(false);
     }
   });
@@ -31,11 +42,24 @@ describe('Function: isIsoDate', () => {
 describe('Function: parseNumberCell', () => {
   const parse = (s: string): number | string => {
     const status = parseNumberCell(s);
-    return status === NUMBER_OK ? parsedNumber.value : ['ok', 'missing', 'unparseable', 'not finite'][status]!;
+    return status === NUMBER_OK
+      ? parsedNumber.value
+      : ['ok', 'missing', 'unparseable', 'not finite'][status]!;
   };
 
   it('parses decimals exactly as Number() does', () => {
-    for (const s of ['0', '12', '-3.5', '0.18', '38223.78', '123456789.12', '.5', '1e3', '+7', '0.1234567890123456789']) {
+    for (const s of [
+      '0',
+      '12',
+      '-3.5',
+      '0.18',
+      '38223.78',
+      '123456789.12',
+      '.5',
+      '1e3',
+      '+7',
+      '0.1234567890123456789',
+    ]) {
       expect(parse(s), s).toBe(Number(s));
     }
   });
