@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
 import { AuditAlarms } from './constructs/audit-alarms.ts';
-import { AuditFunction } from './constructs/audit-function.ts';
+import { AuditFunction, type BundleCopy } from './constructs/audit-function.ts';
 import { DefinedTable } from './constructs/audit-tables.ts';
 import { AuditWorkflow } from './constructs/audit-workflow.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
@@ -20,15 +20,22 @@ import { type AuditSettings, type ResolvedSettings, resolveSettings } from './se
 
 const CHART_FONT = 'fonts/DejaVuSans.ttf';
 
+/** Longest a whole audit run may take. */
+const RUN_TIMEOUT = Duration.hours(4);
+
 /**
  * Charts are rasterised by resvg, a native add-on esbuild cannot bundle: it ships beside the
  * bundle with the linux-x64 binary npm installed here (no arm64 build is installed), so this one
  * function runs on x86_64. Lambda has no fonts: the DejaVu font ships in the asset.
  */
+/** The default policy files ship in every workflow function's asset (read through POLICY_DIR). */
+const POLICIES: BundleCopy = { from: 'policies', to: 'policies' };
+
 const CHART_RENDERING = {
   architecture: lambda.Architecture.X86_64,
   externalModules: ['@resvg/resvg-js'],
   copyIntoBundle: [
+    POLICIES,
     { from: 'node_modules/@resvg/resvg-js', to: 'node_modules/@resvg/resvg-js' },
     { from: 'node_modules/@resvg/resvg-js-linux-x64-gnu', to: 'node_modules/@resvg/resvg-js-linux-x64-gnu' },
     { from: 'node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf', to: CHART_FONT },
@@ -101,17 +108,23 @@ export class RiskAuditStack extends Stack {
       TAPE_CUTOFF: s.tapeCutoff,
       TIMEZONE: s.timezone,
       WATCHLIST_LIMIT: String(s.watchlistLimit),
+      POLICY_DIR: `/var/task/${POLICIES.to}`,
+      // The lease must outlive the longest run the state machine allows.
+      LEASE_MINUTES: String(RUN_TIMEOUT.toMinutes()),
+      ...(s.shardBytes === undefined ? {} : { SHARD_BYTES: String(s.shardBytes) }),
     };
     // CloudFormation resolves the secret at deploy time; the template and cdk.out never hold it.
     const withKey = { ...common, BORROWER_REF_KEY: borrowerRefKey.secretValue.unsafeUnwrap() };
 
     const prepare = new AuditFunction(this, 'PrepareRun', {
+      copyIntoBundle: [POLICIES],
       name: 'prepare-run',
       description: "resolves the date's tape parts, takes the date's lease, plans the shards",
       timeout: Duration.minutes(2),
       environment: common,
     });
     const scoreShard = new AuditFunction(this, 'ScoreShard', {
+      copyIntoBundle: [POLICIES],
       name: 'score-shard',
       description: 'streams, validates and scores one shard of a tape, writes its partial result',
       memorySize: s.shardMemoryMb,
@@ -119,6 +132,7 @@ export class RiskAuditStack extends Stack {
       environment: withKey,
     });
     const finalize = new AuditFunction(this, 'FinalizeAudit', {
+      copyIntoBundle: [POLICIES],
       name: 'finalize-audit',
       description: 'merges the partials into the audit, writes the outputs, stores the run',
       memorySize: 2048,
@@ -134,6 +148,7 @@ export class RiskAuditStack extends Stack {
       environment: { ...withKey, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
     });
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
+      copyIntoBundle: [POLICIES],
       name: 'notify-failure',
       description: 'records a failed run, emails the failure notice, releases the lease',
       timeout: Duration.minutes(1),
@@ -142,6 +157,7 @@ export class RiskAuditStack extends Stack {
 
     this.data.grantReadTapes(prepare.role);
     this.data.grantReadRuns(prepare.role);
+    this.data.grantWriteRuns(prepare.role);
     riskTable.grantReadWriteData(prepare.role);
 
     this.data.grantReadTapes(scoreShard.role);
@@ -149,6 +165,7 @@ export class RiskAuditStack extends Stack {
     this.data.grantWriteRuns(scoreShard.role);
     riskTable.grantReadData(scoreShard.role);
 
+    this.data.grantReadTapes(finalize.role);
     this.data.grantReadRuns(finalize.role);
     this.data.grantWriteRuns(finalize.role);
     this.data.grantDeletePartials(finalize.role);
@@ -170,6 +187,7 @@ export class RiskAuditStack extends Stack {
       sendReport: { fn: sendReport.function, timeout: sendReport.timeout },
       notifyFailure: { fn: notifyFailure.function, timeout: notifyFailure.timeout },
       mapMaxConcurrency: s.mapMaxConcurrency,
+      runTimeout: RUN_TIMEOUT,
     });
     const stateMachine = this.workflow.stateMachine;
 
@@ -178,7 +196,9 @@ export class RiskAuditStack extends Stack {
       description: 'starts the audit of one date on demand ({"snapshotDate": "YYYY-MM-DD"}), once per date',
       timeout: Duration.seconds(30),
       environment: {
-        ...common,
+        BUCKET_NAME: bucket.bucketName,
+        TABLE_NAME: riskTable.tableName,
+        TIMEZONE: s.timezone,
         STATE_MACHINE_ARN: stateMachine.stateMachineArn,
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
       },

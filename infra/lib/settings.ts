@@ -83,6 +83,11 @@ export interface AuditSettings {
    */
   readonly s3TriggerSuffix?: string;
   /**
+   * Uncompressed bytes above which one tape part is split into row-aligned shards.
+   * @default - the functions' default (256 MiB)
+   */
+  readonly shardBytes?: number;
+  /**
    * Loans listed at most in a report's watchlist.
    * @default 5000
    */
@@ -90,8 +95,12 @@ export interface AuditSettings {
 }
 
 /** Settings with every default applied and every value checked. */
-export type ResolvedSettings = Required<Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix'>> &
-  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix'> & { readonly recipients: readonly string[] };
+export type ResolvedSettings = Required<
+  Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes'>
+> &
+  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes'> & {
+    readonly recipients: readonly string[];
+  };
 
 /** Defaults of every setting (also listed in cdk.json's context). */
 export const DEFAULT_SETTINGS = {
@@ -159,6 +168,7 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
   checkInt('mapMaxConcurrency', s.mapMaxConcurrency, 1, 10_000);
   checkInt('shardMemoryMb', s.shardMemoryMb, 128, 10_240);
   checkInt('watchlistLimit', s.watchlistLimit, 1, 1_000_000);
+  if (s.shardBytes !== undefined) checkInt('shardBytes', s.shardBytes, 1 << 20, 10 * 1024 ** 3);
   if (s.s3TriggerSuffix !== undefined && s.s3TriggerSuffix.length === 0) {
     fail('s3TriggerSuffix', 'a non-empty key suffix', s.s3TriggerSuffix);
   }
@@ -220,6 +230,7 @@ export const CONTEXT_KEYS = [
   'shardMemoryMb',
   's3Trigger',
   's3TriggerSuffix',
+  'shardBytes',
   'watchlistLimit',
 ] as const satisfies readonly (keyof AuditSettings)[];
 
@@ -244,6 +255,7 @@ export function settingsFromContext(read: ContextReader): AuditSettings {
   put('shardMemoryMb', asNumber('shardMemoryMb', read('shardMemoryMb')));
   put('s3Trigger', asBoolean('s3Trigger', read('s3Trigger')));
   put('s3TriggerSuffix', asString('s3TriggerSuffix', read('s3TriggerSuffix')));
+  put('shardBytes', asNumber('shardBytes', read('shardBytes')));
   put('watchlistLimit', asNumber('watchlistLimit', read('watchlistLimit')));
   return settings;
 }

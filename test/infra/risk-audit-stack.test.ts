@@ -197,11 +197,42 @@ describe('Class: RiskAuditStack', () => {
             POWERTOOLS_METRICS_NAMESPACE: 'RiskAudit',
             NODE_OPTIONS: '--enable-source-maps',
             TIMEZONE: 'Asia/Shanghai',
-            TAPE_CUTOFF: '05:30',
-            REPORT_RECIPIENTS: 'risk-team@example.com',
           },
         });
       }
+    });
+
+    it('gives the workflow functions the run settings, the shipped policies and a lease longer than a run', () => {
+      const workflowFunctions = Object.values(resources(template)).filter(
+        (r) => r.Type === 'AWS::Lambda::Function' && !String(r.Properties.Description).includes('on demand'),
+      );
+      expect(workflowFunctions).toHaveLength(5);
+      for (const f of workflowFunctions) {
+        expect(f.Properties.Environment).toMatchObject({
+          Variables: {
+            TAPE_CUTOFF: '05:30',
+            REPORT_RECIPIENTS: 'risk-team@example.com',
+            REPORT_SENDER: 'risk-audit@example.com',
+            DETAIL_RETENTION_DAYS: '400',
+            WATCHLIST_LIMIT: '5000',
+            POLICY_DIR: '/var/task/policies',
+            LEASE_MINUTES: '240',
+          },
+        });
+        expect((f.Properties.Environment as { Variables: object }).Variables).not.toHaveProperty(
+          'SHARD_BYTES',
+        );
+      }
+      const states = allStates(stateMachineDefinition(template));
+      expect(stateMachineTimeout(template)).toBe(240 * 60);
+      expect(states.Prepare).toBeDefined();
+    });
+
+    it('passes the shard size when one is set', () => {
+      templateOf({ shardBytes: 64 * 1024 * 1024 }).hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('one shard'),
+        Environment: { Variables: Match.objectLike({ SHARD_BYTES: String(64 * 1024 * 1024) }) },
+      });
     });
 
     it('passes settings into the environment and the shard memory into score-shard', () => {
@@ -297,11 +328,22 @@ describe('Class: RiskAuditStack', () => {
       expect(wild.length).toBeGreaterThan(0);
     });
 
-    it('lets prepare-run read tapes but write nothing to the bucket', () => {
+    it('lets prepare-run read tapes and write only its run files', () => {
       const statements = statementsOfRole(template, 'PrepareRunRole');
       const s3Actions = statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:'));
-      expect(new Set(s3Actions)).toEqual(new Set(['s3:GetObject', 's3:ListBucket']));
+      expect(new Set(s3Actions)).toEqual(
+        new Set(['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:AbortMultipartUpload']),
+      );
       expect(JSON.stringify(statements)).toContain('/snapshots/*');
+    });
+
+    it('never lets a function write or delete a tape', () => {
+      const writes = policyStatements(template).filter(({ statement }) =>
+        actionsOf(statement).some((a) => ['s3:PutObject', 's3:DeleteObject'].includes(a)),
+      );
+      expect(writes.length).toBeGreaterThan(3);
+      for (const { statement } of writes)
+        expect(JSON.stringify(statement.Resource)).not.toContain('snapshots');
     });
 
     it('lets score-shard write only under runs/', () => {
@@ -563,6 +605,10 @@ describe('Class: RiskAuditStack', () => {
     });
   });
 });
+
+function stateMachineTimeout(t: Template): unknown {
+  return stateMachineDefinition(t).TimeoutSeconds;
+}
 
 function templateOfStack(stack: RiskAuditStack): Template {
   return Template.fromStack(stack);

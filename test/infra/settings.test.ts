@@ -75,6 +75,7 @@ describe('Function: resolveSettings', () => {
       { senderIdentity: 'dns' as never },
       "invalid senderIdentity: expected one of 'email', 'domain', 'none', got \"dns\"",
     ],
+    [{ shardBytes: 1000 }, 'invalid shardBytes: expected an integer from 1048576 to 10737418240, got 1000'],
     [{ s3TriggerSuffix: '' }, 'invalid s3TriggerSuffix: expected a non-empty key suffix, got ""'],
   ])('rejects %j with a readable message', (settings, message) => {
     expect(() => resolveSettings(settings)).toThrow(message);
@@ -165,6 +166,7 @@ describe('Function: settingsFromContext', () => {
           shardMemoryMb: '128',
           s3Trigger: 'true',
           s3TriggerSuffix: '_SUCCESS',
+          shardBytes: '1048576',
           watchlistLimit: '1',
         }),
       ),
