@@ -33,6 +33,11 @@ const COLORS = {
   hot: '#b42318',
 };
 
+// resvg draws text only with the fonts it is given, and Lambda images and CI machines may have no
+// system fonts, so the font ships as an npm dependency (dejavu-fonts-ttf: DejaVu Sans, a TTF; the
+// @fontsource packages ship woff2, which resvg cannot read). DejaVu has Latin, Greek and Cyrillic
+// but no CJK glyphs: chart labels are ASCII by construction except tape names in the industry
+// chart, whose tables below carry the same names in the mail client's own fonts.
 // Where the TTF comes from, first found wins: an explicit option, REPORT_FONT_FILE (a Lambda
 // bundle copies the file next to the handler), the dejavu-fonts-ttf package, Debian's fonts.
 const SYSTEM_FONTS = [

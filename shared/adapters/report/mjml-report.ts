@@ -136,7 +136,7 @@ function table(t: ReportTable): string {
 }
 
 function image(img: ChartImage): string {
-  return `<mj-image padding="8px 16px" src="cid:${e(img.cid)}" alt="${e(img.alt)}" title="${e(img.title)}" width="568px" border="1px solid ${LINE}" />`;
+  return `<mj-image padding="8px 16px" src="cid:${e(img.cid)}" alt="${e(img.alt)}" title="${e(img.title)}" width="480px" fluid-on-mobile="true" border="1px solid ${LINE}" />`;
 }
 
 function section(body: string, background = '#ffffff', padding = '0 0 8px'): string {

@@ -112,6 +112,10 @@ describe('Function: buildReport', () => {
     expect(built.eml.byteLength).toBeLessThan(1024 * 1024);
   });
 
+  it("keeps the HTML under Gmail's 102 KB clipping size", () => {
+    expect(Buffer.byteLength(built.html, 'utf8')).toBeLessThan(102 * 1024);
+  });
+
   it('leaks no borrower id, income or age, even when a watchlist row carries them', async () => {
     // Prepare: a row object with fields a WatchlistRow must not have (as a careless caller might pass)
     const input = fixtureReportInput();
