@@ -77,5 +77,6 @@ export const KEYS = {
   previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous.json`,
   reportHtml: (date: string): string => `runs/${date}/report.html`,
   reportEml: (date: string): string => `runs/${date}/report.eml`,
+  reportText: (date: string): string => `runs/${date}/report.txt`,
   watchlistCsv: (date: string): string => `runs/${date}/watchlist.csv`,
 } as const;

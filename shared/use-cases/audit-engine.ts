@@ -170,3 +170,31 @@ export function finalizeShards(
     tapeFindings: ctx.tapeFindings,
   });
 }
+
+/**
+ * Folds the per-range entries of parts that were split into byte ranges back into one entry per
+ * part, with the whole part's digest (computed separately), so `input.parts` does not depend on
+ * how the tape was sharded.
+ */
+export function combineRangeParts(
+  intake: TapeScanResult,
+  digests: ReadonlyMap<string, string>,
+): TapeScanResult {
+  const byKey = new Map<string, TapeScanResult['parts']>();
+  for (const p of intake.parts) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
+  const parts: TapeScanResult['parts'] = [];
+  for (const [key, list] of byKey) {
+    const digest = digests.get(key);
+    if (list.length === 1 && digest === undefined) {
+      parts.push(list[0]!);
+      continue;
+    }
+    parts.push({
+      key,
+      sha256: digest ?? list[0]!.sha256,
+      bytes: list.reduce((n, p) => n + p.bytes, 0),
+      rowsRead: list.reduce((n, p) => n + p.rowsRead, 0),
+    });
+  }
+  return { ...intake, parts: parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+}

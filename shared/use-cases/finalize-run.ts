@@ -9,7 +9,7 @@ import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { checkTape } from '../domain/tape/tape-checks.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import { KEYS } from '../schema/tables.ts';
-import { finalizeShards, mergeShards, type ScoredLoan } from './audit-engine.ts';
+import { combineRangeParts, finalizeShards, mergeShards, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
 import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
 import type { StoredPartial, StoredPreviousIndex } from './score-shard.ts';
@@ -155,34 +155,18 @@ async function mergeScores(
   return { changes, watchlist, watchlistTotal: top.total, scoredLoans: lines.length };
 }
 
-/**
- * Parts split into byte ranges were hashed per range by their shards; the digest of the whole part
- * is computed here once so audit.json's sha256 names exactly the bytes audited.
- */
-async function wholePartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<TapeScanResult> {
-  const byKey = new Map<string, TapeScanResult['parts']>();
-  for (const p of intake.parts) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
-  if ([...byKey.values()].every((list) => list.length === 1)) return intake;
-  const parts: TapeScanResult['parts'] = [];
-  for (const [key, list] of byKey) {
-    if (list.length === 1) {
-      parts.push(list[0]!);
-      continue;
-    }
+/** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
+async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<Map<string, string>> {
+  const counts = new Map<string, number>();
+  for (const p of intake.parts) counts.set(p.key, (counts.get(p.key) ?? 0) + 1);
+  const digests = new Map<string, string>();
+  for (const [key, n] of counts) {
+    if (n < 2) continue;
     const hash = createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of await deps.tapes.open(key)) {
-      hash.update(chunk);
-      bytes += chunk.byteLength;
-    }
-    parts.push({
-      key,
-      sha256: hash.digest('hex'),
-      bytes,
-      rowsRead: list.reduce((n, p) => n + p.rowsRead, 0),
-    });
+    for await (const chunk of await deps.tapes.open(key)) hash.update(chunk);
+    digests.set(key, hash.digest('hex'));
   }
-  return { ...intake, parts: parts.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+  return digests;
 }
 
 /** The run record of a finished audit. */
@@ -227,7 +211,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     stored.push(s);
   }
   const merged = mergeShards(stored);
-  merged.intake = await wholePartDigests(merged.intake, deps);
+  merged.intake = combineRangeParts(merged.intake, await splitPartDigests(merged.intake, deps));
   const previous =
     plan.previousSnapshotDate === null
       ? null

@@ -91,6 +91,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     'text/html; charset=utf-8',
   );
   await deps.artifacts.put(emlKey, report.eml, 'message/rfc822');
+  await deps.artifacts.put(KEYS.reportText(date), report.text, 'text/plain; charset=utf-8');
   let messageId: string | null = null;
   if (deps.config.REPORT_RECIPIENTS.length > 0) {
     messageId = (await deps.mailer.sendRaw(report.eml, deps.config.REPORT_RECIPIENTS)).messageId;

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
+import { registerDemo } from './demo.ts';
+import { registerGenerate } from './generate.ts';
+import { registerRun } from './run.ts';
 import { registerScore } from './score.ts';
 
 /** Registers every `risk-audit` command on the program. */
 export function registerCommands(program: Command): void {
+  registerDemo(program);
+  registerRun(program);
   registerScore(program);
+  registerGenerate(program);
 }

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
@@ -6,9 +7,17 @@ import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { checkTape } from '../../domain/tape/tape-checks.ts';
-import { toSentence } from '../../errors.ts';
-import { auditShard, finalizeShards, loadPreviousTape, mergeShards } from '../../use-cases/audit-engine.ts';
+import { ConfigError, toSentence } from '../../errors.ts';
+import {
+  auditShard,
+  combineRangeParts,
+  finalizeShards,
+  loadPreviousTape,
+  mergeShards,
+} from '../../use-cases/audit-engine.ts';
 import { printHeadline } from '../output.ts';
+import { auditInWorkers } from '../parallel-score.ts';
+import { peekSnapshotDate } from '../peek.ts';
 
 export interface ScoreOptions {
   snapshot: string;
@@ -17,6 +26,10 @@ export interface ScoreOptions {
   policy?: string;
   out: string;
   borrowerRefKey?: string;
+  /** Row-aligned byte-range shards of the tape, scored on worker threads. @default 1 */
+  shards?: number;
+  /** Worker threads at once. @default min(shards, CPUs) */
+  workers?: number;
 }
 
 /** Audits local tape files with no AWS at all; returns the audit document it wrote. */
@@ -30,12 +43,33 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
       : null;
     const parts = await localTapeParts(options.snapshot);
-    const shard = await auditShard(parts, {
-      mapping,
-      policy,
-      previous: prev?.previous ?? null,
-    });
-    const merged = mergeShards([shard]);
+    // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
+    const tapeDate = await peekSnapshotDate(options.snapshot);
+    const shards = options.shards ?? 1;
+    let merged: ReturnType<typeof mergeShards>;
+    let quarantineLines: string[];
+    if (shards <= 1) {
+      const shard = await auditShard(parts, {
+        snapshotDate: tapeDate,
+        mapping,
+        policy,
+        previous: prev?.previous ?? null,
+      });
+      merged = mergeShards([shard]);
+      quarantineLines = shard.quarantineLines;
+    } else {
+      const run = await auditInWorkers(parts, {
+        shards,
+        workers: options.workers ?? Math.min(shards, availableParallelism()),
+        snapshotDate: tapeDate,
+        previous: prev?.previous ?? null,
+        mappingFile: options.mapping,
+        policyFile: options.policy,
+      });
+      merged = mergeShards(run.shards);
+      merged.intake = combineRangeParts(merged.intake, run.digests);
+      quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
+    }
     const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
     const tapeFindings = checkTape(
       {
@@ -55,7 +89,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       borrowerRefKey: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
       tapeFindings,
     });
-    await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...shard.quarantineLines, ''].join('\n'));
+    await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
     return audit;
   } catch (error) {
@@ -64,6 +98,13 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
     return failed;
   }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new ConfigError(`expected a whole number from 1 to 1024, got ${value}`);
+  return n;
 }
 
 /** `risk-audit score`: the engine alone on local files. */
@@ -81,6 +122,13 @@ export function registerScore(program: Command): void {
     .option('--mapping <file>', "a column mapping (YAML or JSON) for a lender's own export")
     .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
     .option('--out <dir>', 'output folder', 'out')
+    .option(
+      '--shards <n>',
+      'split the tape into N row-aligned shards scored on worker threads',
+      positiveInt,
+      1,
+    )
+    .option('--workers <n>', 'worker threads at once (default: min(shards, CPUs))', positiveInt)
     .action(async (opts: ScoreOptions) => {
       const audit = await scoreLocal(opts);
       if (audit.status === 'failed') {

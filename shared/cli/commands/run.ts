@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { AuditResult } from '../../domain/audit-result.ts';
+import { RiskAuditError } from '../../errors.ts';
+import { auditDate, peekSnapshotDate, uploadTape, withLocalStack, writeOutputs } from '../local-pipeline.ts';
+import { headlineLines } from '../output.ts';
+
+export interface RunOptions {
+  snapshot: string;
+  previous?: string;
+  out: string;
+  state?: string;
+}
+
+/** A local run that ended in a failed audit: the sentence is already in audit.json and the run record. */
+export class RunFailedError extends RiskAuditError {}
+
+/** The full pipeline on the user's own tapes, on the embedded stack (state accumulates in the state folder). */
+export async function runLocal(options: RunOptions): Promise<{ files: Record<string, string> }> {
+  const date = await peekSnapshotDate(options.snapshot);
+  const previousDate = options.previous ? await peekSnapshotDate(options.previous) : null;
+  return withLocalStack({ ...(options.state ? { stateDir: options.state } : {}) }, async () => {
+    if (options.previous && previousDate) {
+      await uploadTape(options.previous, previousDate);
+      // The previous day is audited first (no email) so today's run has its baseline.
+      const before = await auditDate(previousDate, { sendReport: false });
+      if (!before.ok)
+        process.stderr.write(`risk-audit: the previous tape's audit failed: ${before.reason}\n`);
+    }
+    await uploadTape(options.snapshot, date);
+    const result = await auditDate(date, { sendReport: true });
+    const files = await writeOutputs(date, resolve(options.out));
+    if (!result.ok) throw new RunFailedError(`the audit of ${date} failed: ${result.reason}`);
+    const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
+    process.stdout.write(`${[...headlineLines(audit), `  report: ${files['report.html']}`].join('\n')}\n`);
+    return { files };
+  });
+}
+
+/** `risk-audit run`. */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'Run the full pipeline (S3, DynamoDB, email) on your own tape files on the embedded local stack',
+    )
+    .requiredOption('--snapshot <file>', "the day's tape (CSV per the loan-tape spec, optionally .gz)")
+    .option('--previous <file>', "the previous day's tape, for drift, roll rates and what changed")
+    .option('--out <dir>', 'output folder', 'out')
+    .option('--state <dir>', 'state folder of the local stack', '.risk-audit')
+    .action(async (opts: RunOptions) => {
+      await runLocal(opts);
+    });
+}

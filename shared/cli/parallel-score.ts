@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
+import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
+import type { PreviousTape } from '../domain/engine/previous-tape.ts';
+import { RiskAuditError } from '../errors.ts';
+import type { ShardAudit } from '../use-cases/audit-engine.ts';
+import { planShards } from '../use-cases/prepare-run.ts';
+import type { ShardJob } from './shard-worker-impl.ts';
+
+/** A shard's worker failed: the run fails with the worker's sentence. */
+export class ShardFailedError extends RiskAuditError {}
+
+function runWorker(job: ShardJob): Promise<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: job });
+    let settled = false;
+    worker.once('message', (m) => {
+      settled = true;
+      resolve(m);
+    });
+    worker.once('error', (e) => {
+      settled = true;
+      reject(e instanceof RiskAuditError ? e : new ShardFailedError(e.message, { cause: e }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new ShardFailedError(`a shard worker stopped with exit code ${code}`));
+    });
+  });
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of openLocalFile(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * Audits a local tape in `shards` row-aligned byte ranges on worker threads (at most `workers`
+ * at once), the local counterpart of the Distributed Map. Returns the shards in order plus the
+ * whole-file digests of the parts that were split.
+ */
+export async function auditInWorkers(
+  parts: readonly TapePartInput[],
+  options: {
+    shards: number;
+    workers: number;
+    snapshotDate: string;
+    previous: PreviousTape | null;
+    mappingFile?: string | undefined;
+    policyFile?: string | undefined;
+  },
+): Promise<{
+  shards: Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>[];
+  digests: Map<string, string>;
+}> {
+  const total = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
+  const plan = planShards(
+    parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
+    { runId: 'local', snapshotDate: options.snapshotDate, previousSnapshotDate: null },
+    Math.max(1 << 20, Math.ceil(total / options.shards)),
+  );
+  const previous = options.previous?.serialize() ?? null;
+  const jobs: ShardJob[] = plan.map((s) => ({
+    key: s.partKey,
+    bytes: s.partBytes,
+    ...(s.range ? { range: s.range } : {}),
+    snapshotDate: options.snapshotDate,
+    ...(options.mappingFile ? { mappingFile: options.mappingFile } : {}),
+    ...(options.policyFile ? { policyFile: options.policyFile } : {}),
+    previous,
+  }));
+  const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
+  const digests = new Map<string, string>();
+  const hashing = Promise.all(split.map(async (key) => digests.set(key, await sha256Of(key))));
+  const out = new Array<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>>(jobs.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await runWorker(jobs[i]!);
+    }
+  };
+  await Promise.all([
+    ...Array.from({ length: Math.max(1, Math.min(options.workers, jobs.length)) }, lane),
+    hashing,
+  ]);
+  return { shards: out, digests };
+}

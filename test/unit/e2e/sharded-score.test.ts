@@ -1,0 +1,57 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
+import { scoreLocal } from '../../../shared/cli/commands/score.ts';
+import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+
+describe('Command: risk-audit score --shards', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'risk-audit-shards-'));
+    const day1: Loan[] = [...generateBook({ loans: 6000, date: '2026-11-24', seed: 5 })];
+    await writeTape(join(dir, 'day1.csv'), day1);
+    // A few bad rows too: quarantine must not depend on where the shard boundaries fall.
+    await writeTape(join(dir, 'day2.csv'), rollForward(day1, { date: '2026-11-25', seed: 5, badRows: 25 }));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives an audit.json identical to one shard when the tape is split into 8 shards on workers', async () => {
+    const one = await scoreLocal({
+      snapshot: join(dir, 'day2.csv'),
+      previous: join(dir, 'day1.csv'),
+      out: join(dir, 'one'),
+    });
+    const eight = await scoreLocal({
+      snapshot: join(dir, 'day2.csv'),
+      previous: join(dir, 'day1.csv'),
+      out: join(dir, 'eight'),
+      shards: 8,
+      workers: 2,
+    });
+    expect(one.status).toBe('partial');
+    expect(await readFile(join(dir, 'eight', 'audit.json'), 'utf8')).toBe(
+      await readFile(join(dir, 'one', 'audit.json'), 'utf8'),
+    );
+    const q1 = (await readFile(join(dir, 'one', 'quarantine.csv'), 'utf8')).trim().split('\n');
+    const q8 = (await readFile(join(dir, 'eight', 'quarantine.csv'), 'utf8')).trim().split('\n');
+    expect(q8).toEqual(q1);
+    expect(q1.length - 1).toBe(eight.status === 'failed' ? -1 : eight.input.rowsQuarantined);
+  });
+
+  it('fails with one sentence and a failed audit.json when the tape is not a tape', async () => {
+    await writeFile(join(dir, 'binary.csv'), Buffer.from([0, 1, 2, 3, 255, 254, 0, 0, 7]));
+    const doc = await scoreLocal({ snapshot: join(dir, 'binary.csv'), out: join(dir, 'bad') });
+    expect(doc.status).toBe('failed');
+    const written = JSON.parse(await readFile(join(dir, 'bad', 'audit.json'), 'utf8'));
+    expect(written.status).toBe('failed');
+    expect(written.error).toMatch(/binary\.csv/);
+    expect(written.error).not.toMatch(/\n|at .*\.ts:/);
+  });
+});
