@@ -1,0 +1,419 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  breachKey,
+  breachPartition,
+  breachRulePartition,
+  CHANGE_SHARDS,
+  changeIndexPartition,
+  changeShard,
+  detailExpiry,
+  type ItemKey,
+  leaseKey,
+  loanHistoryKey,
+  loanPartition,
+  RUNS_PARTITION,
+  runKey,
+  watchlistKey,
+  watchlistPartition,
+} from '../domain/store/keys.ts';
+import { RunInProgressError, StoreError } from '../errors.ts';
+import type {
+  BreachEntry,
+  BreachItem,
+  LoanChange,
+  LoanHistoryItem,
+  ReplaceReport,
+  RiskStore,
+  RunSummary,
+  WatchlistEntry,
+} from '../ports/risk-store.ts';
+import { batchWriteAll, type RetryOptions, type WriteRequest, withRetry } from './retry.ts';
+
+/** Options of DynamoRiskStore. */
+export interface DynamoRiskStoreOptions {
+  /** Days per-run detail items (history, watchlist, breaches) are kept; run records are kept. @default 400 */
+  detailRetentionDays?: number;
+  /** Clock (tests). @default () => new Date() */
+  now?: () => Date;
+  /** Batch write and retry settings. */
+  retry?: RetryOptions;
+}
+
+type Item = Record<string, unknown>;
+
+// Attributes that belong to the table layout, not to the record a caller gets back.
+const LAYOUT = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'type', 'expiresAt']);
+
+function strip<T>(item: Item): T {
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) if (!LAYOUT.has(k)) out[k] = v;
+  return out as T;
+}
+
+function keyOf(item: Item): ItemKey {
+  return { pk: String(item.pk), sk: String(item.sk) };
+}
+
+/**
+ * The results store on DynamoDB: one table, keys from shared/domain/store/keys.ts. Each replace
+ * writes the new items, then deletes the date's items of an earlier run that the new run did not
+ * produce, so a re-run leaves exactly the new set (a crashed replace is repaired by the next one).
+ */
+export class DynamoRiskStore implements RiskStore {
+  private readonly retentionDays: number;
+  private readonly now: () => Date;
+  private readonly retry: RetryOptions;
+
+  public constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoRiskStoreOptions = {},
+  ) {
+    this.retentionDays = options.detailRetentionDays ?? 400;
+    this.now = options.now ?? (() => new Date());
+    this.retry = options.retry ?? {};
+  }
+
+  // ---------------------------------------------------------------------------------- leases
+
+  public async acquireLease(snapshotDate: string, runId: string, ttlSeconds: number): Promise<void> {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const leaseUntil = nowSeconds + ttlSeconds;
+    try {
+      await withRetry(
+        `taking the lease of ${snapshotDate}`,
+        () =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                ...leaseKey(snapshotDate),
+                type: 'lease',
+                snapshotDate,
+                runId,
+                leaseUntil,
+                acquiredAt: this.now().toISOString(),
+                // TTL only tidies expired leases away; the condition below is what enforces them.
+                expiresAt: leaseUntil + 86_400,
+              },
+              ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR runId = :runId',
+              ExpressionAttributeValues: { ':now': nowSeconds, ':runId': runId },
+            }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      const cause = error instanceof StoreError ? error.cause : error;
+      if (!(cause instanceof ConditionalCheckFailedException)) throw error;
+      const holder = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: leaseKey(snapshotDate), ConsistentRead: true }),
+      );
+      const holderRun = String(holder.Item?.runId ?? 'unknown');
+      const until = Number(holder.Item?.leaseUntil ?? leaseUntil);
+      throw new RunInProgressError(
+        `the audit of ${snapshotDate} is already running (run ${holderRun}, lease held until ${new Date(until * 1000).toISOString()}); wait for it to finish or for its lease to expire`,
+        { cause },
+      );
+    }
+  }
+
+  public async releaseLease(snapshotDate: string, runId: string): Promise<void> {
+    try {
+      await withRetry(
+        `giving back the lease of ${snapshotDate}`,
+        () =>
+          this.client.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: leaseKey(snapshotDate),
+              ConditionExpression: 'runId = :runId',
+              ExpressionAttributeValues: { ':runId': runId },
+            }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      const cause = error instanceof StoreError ? error.cause : error;
+      // Held by another run (ours expired and was taken over) or already gone: nothing to give back.
+      if (cause instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------- runs
+
+  public async recordRun(summary: RunSummary): Promise<void> {
+    await withRetry(
+      `recording the run of ${summary.snapshotDate}`,
+      () =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...summary,
+              ...runKey(summary.snapshotDate),
+              gsi1pk: RUNS_PARTITION,
+              gsi1sk: summary.snapshotDate,
+              type: 'run',
+            },
+          }),
+        ),
+      this.retry,
+    );
+  }
+
+  public async getRun(snapshotDate: string): Promise<RunSummary | null> {
+    const out = await withRetry(
+      `reading the run of ${snapshotDate}`,
+      () =>
+        this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: runKey(snapshotDate), ConsistentRead: true }),
+        ),
+      this.retry,
+    );
+    return out.Item ? strip<RunSummary>(out.Item) : null;
+  }
+
+  public async listRuns(limit: number): Promise<RunSummary[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': RUNS_PARTITION },
+        ScanIndexForward: false,
+      },
+      limit,
+      'listing runs',
+    );
+    return items.map((i) => strip<RunSummary>(i));
+  }
+
+  // ---------------------------------------------------------------------------------- history
+
+  public async replaceLoanChanges(
+    snapshotDate: string,
+    runId: string,
+    changes: readonly LoanChange[],
+  ): Promise<ReplaceReport> {
+    const expiresAt = detailExpiry(this.now(), this.retentionDays);
+    const byLoan = new Map<string, LoanChange>();
+    for (const c of changes) byLoan.set(c.loanId, c);
+    const puts: WriteRequest[] = [];
+    for (const c of byLoan.values()) {
+      puts.push({
+        PutRequest: {
+          Item: {
+            ...c,
+            ...loanHistoryKey(c.loanId, snapshotDate),
+            gsi1pk: changeIndexPartition(snapshotDate, changeShard(c.loanId)),
+            gsi1sk: c.loanId,
+            type: 'change',
+            snapshotDate,
+            runId,
+            expiresAt,
+          },
+        },
+      });
+    }
+    const existing = await this.dateChangeKeys(snapshotDate);
+    const stale = existing.filter((k) => !byLoan.has(k.pk.slice('LOAN#'.length)));
+    return this.write(puts, stale, `the loan history of ${snapshotDate}`);
+  }
+
+  public async getLoanHistory(loanId: string, limit?: number): Promise<LoanHistoryItem[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :d)',
+        ExpressionAttributeValues: { ':p': loanPartition(loanId), ':d': 'DAY#' },
+        ScanIndexForward: true,
+      },
+      limit,
+      'reading a loan history',
+    );
+    return items.map((i) => strip<LoanHistoryItem>(i));
+  }
+
+  // ---------------------------------------------------------------------------------- watchlist
+
+  public async replaceWatchlist(
+    snapshotDate: string,
+    runId: string,
+    entries: readonly WatchlistEntry[],
+  ): Promise<void> {
+    const expiresAt = detailExpiry(this.now(), this.retentionDays);
+    const ranks = new Set<number>();
+    const puts: WriteRequest[] = [];
+    for (const e of entries) {
+      if (!Number.isInteger(e.rank) || e.rank < 1 || ranks.has(e.rank)) {
+        throw new StoreError(`watchlist of ${snapshotDate} has an invalid or repeated rank ${e.rank}`);
+      }
+      ranks.add(e.rank);
+      puts.push({
+        PutRequest: {
+          Item: {
+            ...e,
+            ...watchlistKey(snapshotDate, e.rank),
+            type: 'watch',
+            snapshotDate,
+            runId,
+            expiresAt,
+          },
+        },
+      });
+    }
+    const existing = await this.partitionKeys(watchlistPartition(snapshotDate));
+    const stale = existing.filter((k) => !ranks.has(Number(k.sk)));
+    await this.write(puts, stale, `the watchlist of ${snapshotDate}`);
+  }
+
+  public async getWatchlist(snapshotDate: string, limit: number): Promise<WatchlistEntry[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': watchlistPartition(snapshotDate) },
+        ScanIndexForward: true,
+      },
+      limit,
+      'reading a watchlist',
+    );
+    return items.map((i) => {
+      const {
+        snapshotDate: _d,
+        runId: _r,
+        ...entry
+      } = strip<WatchlistEntry & { snapshotDate: string; runId: string }>(i);
+      return entry;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------- breaches
+
+  public async replaceBreaches(
+    snapshotDate: string,
+    runId: string,
+    breaches: readonly BreachEntry[],
+  ): Promise<ReplaceReport> {
+    const expiresAt = detailExpiry(this.now(), this.retentionDays);
+    const bySk = new Map<string, WriteRequest>();
+    for (const b of breaches) {
+      const key = breachKey(snapshotDate, b.ruleCode, b.outstanding, b.loanId);
+      bySk.set(key.sk, {
+        PutRequest: {
+          Item: {
+            ...b,
+            ...key,
+            gsi2pk: breachRulePartition(b.ruleCode),
+            gsi2sk: `${snapshotDate}#${b.loanId}`,
+            type: 'breach',
+            snapshotDate,
+            runId,
+            expiresAt,
+          },
+        },
+      });
+    }
+    const existing = await this.partitionKeys(breachPartition(snapshotDate));
+    const stale = existing.filter((k) => !bySk.has(k.sk));
+    return this.write([...bySk.values()], stale, `the breaches of ${snapshotDate}`);
+  }
+
+  public async getBreaches(ruleCode: string, snapshotDate: string, limit?: number): Promise<BreachItem[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :r)',
+        ExpressionAttributeValues: { ':p': breachPartition(snapshotDate), ':r': `${ruleCode}#` },
+        ScanIndexForward: true,
+      },
+      limit,
+      'reading breaches',
+    );
+    return items.map((i) => strip<BreachItem>(i));
+  }
+
+  // ---------------------------------------------------------------------------------- helpers
+
+  private async write(puts: WriteRequest[], stale: ItemKey[], what: string): Promise<ReplaceReport> {
+    const deletes: WriteRequest[] = stale.map((Key) => ({ DeleteRequest: { Key: { ...Key } } }));
+    try {
+      await batchWriteAll(this.client, this.tableName, [...puts, ...deletes], this.retry);
+    } catch (error) {
+      if (error instanceof StoreError) {
+        throw new StoreError(`could not store ${what}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    return { written: puts.length, deleted: deletes.length };
+  }
+
+  /** Keys of every item of a base-table partition (strongly consistent). */
+  private async partitionKeys(pk: string): Promise<ItemKey[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': pk },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      },
+      undefined,
+      'listing earlier items',
+    );
+    return items.map(keyOf);
+  }
+
+  /** Keys of a date's history items, read from the sharded GSI in parallel. */
+  private async dateChangeKeys(snapshotDate: string): Promise<ItemKey[]> {
+    const shards = await Promise.all(
+      Array.from({ length: CHANGE_SHARDS }, (_, shard) =>
+        this.queryAll(
+          {
+            TableName: this.tableName,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :p',
+            ExpressionAttributeValues: { ':p': changeIndexPartition(snapshotDate, shard) },
+            ProjectionExpression: 'pk, sk',
+          },
+          undefined,
+          'listing earlier history items',
+        ),
+      ),
+    );
+    return shards.flat().map(keyOf);
+  }
+
+  private async queryAll(input: QueryCommandInput, limit: number | undefined, what: string): Promise<Item[]> {
+    const out: Item[] = [];
+    if (limit !== undefined && limit <= 0) return out;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const remaining = limit === undefined ? undefined : limit - out.length;
+      const page = await withRetry(
+        what,
+        () =>
+          this.client.send(
+            new QueryCommand({
+              ...input,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+              ...(remaining === undefined ? {} : { Limit: remaining }),
+            }),
+          ),
+        this.retry,
+      );
+      for (const item of page.Items ?? []) out.push(item);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && (limit === undefined || out.length < limit));
+    return out;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Change detection between two days of loan risk states: a loan gets a history item only when it
+ * appears, closes, or its grade, flags, DPD bucket or classification change, so the store's write
+ * volume follows the day's changes, not the size of the book. Pure: no I/O.
+ */
+import type { LoanChange, LoanRiskState } from '../../ports/risk-store.ts';
+
+/** One loan whose risk state differs between the previous day and today. */
+export type RiskStateDiff =
+  | { kind: 'new'; loanId: string; today: LoanRiskState }
+  | { kind: 'changed'; loanId: string; today: LoanRiskState; previous: LoanRiskState }
+  | { kind: 'closed'; loanId: string; previous: LoanRiskState };
+
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether two states of one loan differ in what a risk officer tracks (score, pd and balance drift do not count). */
+export function riskStateChanged(previous: LoanRiskState, today: LoanRiskState): boolean {
+  return (
+    previous.grade !== today.grade ||
+    previous.dpdBucket !== today.dpdBucket ||
+    previous.classification !== today.classification ||
+    !sameFlags(previous.flags, today.flags)
+  );
+}
+
+/** Diffs two days of states in any order (holds the previous day in a Map); output follows today's order, then closures. */
+export function diffRiskStates(
+  previous: Iterable<LoanRiskState>,
+  today: Iterable<LoanRiskState>,
+): RiskStateDiff[] {
+  const before = new Map<string, LoanRiskState>();
+  for (const p of previous) before.set(p.loanId, p);
+  const out: RiskStateDiff[] = [];
+  for (const t of today) {
+    const p = before.get(t.loanId);
+    if (p === undefined) out.push({ kind: 'new', loanId: t.loanId, today: t });
+    else {
+      before.delete(t.loanId);
+      if (riskStateChanged(p, t)) out.push({ kind: 'changed', loanId: t.loanId, today: t, previous: p });
+    }
+  }
+  for (const p of before.values()) out.push({ kind: 'closed', loanId: p.loanId, previous: p });
+  return out;
+}
+
+/**
+ * Streams the diff of two inputs sorted by loanId (score files are), holding one state of each at
+ * a time; throws when an input is out of order, because a merge-join over unsorted input is wrong.
+ */
+export async function* diffSortedRiskStates(
+  previous: AsyncIterable<LoanRiskState> | Iterable<LoanRiskState>,
+  today: AsyncIterable<LoanRiskState> | Iterable<LoanRiskState>,
+): AsyncGenerator<RiskStateDiff> {
+  const b = toAsync(previous)[Symbol.asyncIterator]();
+  const t = toAsync(today)[Symbol.asyncIterator]();
+  let lastB = '';
+  let lastT = '';
+  const nextB = async (): Promise<LoanRiskState | null> => {
+    const r = await b.next();
+    if (r.done) return null;
+    if (lastB !== '' && r.value.loanId <= lastB)
+      throw new Error(`previous states are not sorted by loanId (${r.value.loanId} after ${lastB})`);
+    lastB = r.value.loanId;
+    return r.value;
+  };
+  const nextT = async (): Promise<LoanRiskState | null> => {
+    const r = await t.next();
+    if (r.done) return null;
+    if (lastT !== '' && r.value.loanId <= lastT)
+      throw new Error(`today's states are not sorted by loanId (${r.value.loanId} after ${lastT})`);
+    lastT = r.value.loanId;
+    return r.value;
+  };
+  let p = await nextB();
+  let c = await nextT();
+  while (p !== null || c !== null) {
+    if (p === null || (c !== null && c.loanId < p.loanId)) {
+      const today = c!;
+      yield { kind: 'new', loanId: today.loanId, today };
+      c = await nextT();
+    } else if (c === null || p.loanId < c.loanId) {
+      yield { kind: 'closed', loanId: p.loanId, previous: p };
+      p = await nextB();
+    } else {
+      if (riskStateChanged(p, c)) yield { kind: 'changed', loanId: c.loanId, today: c, previous: p };
+      p = await nextB();
+      c = await nextT();
+    }
+  }
+}
+
+async function* fromSync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+function toAsync<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterable<T> {
+  return Symbol.asyncIterator in items ? (items as AsyncIterable<T>) : fromSync(items as Iterable<T>);
+}
+
+/** The history item of a diff (stage is not part of LoanRiskState, so it is null). */
+export function toLoanChange(diff: RiskStateDiff): LoanChange {
+  if (diff.kind === 'closed') {
+    const p = diff.previous;
+    return {
+      loanId: p.loanId,
+      change: 'closed',
+      borrowerRef: p.borrowerRef,
+      grade: null,
+      score: null,
+      pd: null,
+      dpdBucket: null,
+      classification: null,
+      stage: null,
+      flags: [],
+      outstanding: 0,
+      previousGrade: p.grade,
+      previousDpdBucket: p.dpdBucket,
+    };
+  }
+  const t = diff.today;
+  return {
+    loanId: t.loanId,
+    change: diff.kind,
+    borrowerRef: t.borrowerRef,
+    grade: t.grade,
+    score: t.score,
+    pd: t.pd,
+    dpdBucket: t.dpdBucket,
+    classification: t.classification,
+    stage: null,
+    flags: [...t.flags],
+    outstanding: t.outstanding,
+    previousGrade: diff.kind === 'changed' ? diff.previous.grade : null,
+    previousDpdBucket: diff.kind === 'changed' ? diff.previous.dpdBucket : null,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Item keys of the single risk table (pk/sk, gsi1, gsi2 of shared/schema/tables.ts). Access
+ * patterns, one query each:
+ * - run record of a date:        pk = RUN#<date>, sk = RUN
+ * - last N runs (trend):         gsi1pk = RUNS, gsi1sk = <date>, newest first
+ * - lease of a date:             pk = RUN#<date>, sk = LEASE
+ * - a loan's risk history:       pk = LOAN#<loanId>, sk = DAY#<date>
+ * - a date's history items:      gsi1pk = CHG#<date>#<shard>, gsi1sk = <loanId> (16 shards, for re-runs)
+ * - watchlist of a date:         pk = WL#<date>, sk = <rank, 6 digits>
+ * - breaches by rule and date:   pk = BR#<date>, sk begins_with <rule>#, largest outstanding first
+ * - breaches of a rule over time: gsi2pk = BR#<rule>, gsi2sk = <date>#<loanId>
+ */
+
+/** Partition key and sort key of an item. */
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+/** Shards of a date's history index, so one night's writes spread over several GSI partitions. */
+export const CHANGE_SHARDS = 16;
+
+/** The partition of the GSI listing every run. */
+export const RUNS_PARTITION = 'RUNS';
+
+/** Key of a date's run record. */
+export function runKey(snapshotDate: string): ItemKey {
+  return { pk: `RUN#${snapshotDate}`, sk: 'RUN' };
+}
+
+/** Key of a date's lease (beside its run record). */
+export function leaseKey(snapshotDate: string): ItemKey {
+  return { pk: `RUN#${snapshotDate}`, sk: 'LEASE' };
+}
+
+/** Partition of a loan's history. */
+export function loanPartition(loanId: string): string {
+  return `LOAN#${loanId}`;
+}
+
+/** Key of a loan's history item of a date. */
+export function loanHistoryKey(loanId: string, snapshotDate: string): ItemKey {
+  return { pk: loanPartition(loanId), sk: `DAY#${snapshotDate}` };
+}
+
+/** Stable shard of a loan id (FNV-1a), for the date's history index. */
+export function changeShard(loanId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < loanId.length; i++) {
+    h ^= loanId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % CHANGE_SHARDS;
+}
+
+/** GSI1 partition holding a date's history items of one shard. */
+export function changeIndexPartition(snapshotDate: string, shard: number): string {
+  return `CHG#${snapshotDate}#${String(shard).padStart(2, '0')}`;
+}
+
+/** Partition of a date's watchlist. */
+export function watchlistPartition(snapshotDate: string): string {
+  return `WL#${snapshotDate}`;
+}
+
+/** Key of a watchlist entry: rank order is sort order. */
+export function watchlistKey(snapshotDate: string, rank: number): ItemKey {
+  return { pk: watchlistPartition(snapshotDate), sk: String(rank).padStart(6, '0') };
+}
+
+/** Partition of a date's breaches. */
+export function breachPartition(snapshotDate: string): string {
+  return `BR#${snapshotDate}`;
+}
+
+// Largest outstanding first under an ascending sort: cents subtracted from a 15-digit ceiling (below 2^53).
+const AMOUNT_CEILING = 999_999_999_999_999;
+
+/** Key of a breach item: rule, then descending outstanding, then loan id. */
+export function breachKey(
+  snapshotDate: string,
+  ruleCode: string,
+  outstanding: number,
+  loanId: string,
+): ItemKey {
+  const cents = Math.min(AMOUNT_CEILING, Math.max(0, Math.round(outstanding * 100)));
+  const inverted = String(AMOUNT_CEILING - cents).padStart(15, '0');
+  return { pk: breachPartition(snapshotDate), sk: `${ruleCode}#${inverted}#${loanId}` };
+}
+
+/** GSI2 partition of a rule's breaches over time. */
+export function breachRulePartition(ruleCode: string): string {
+  return `BR#${ruleCode}`;
+}
+
+/** Epoch seconds at which a detail item written at `now` expires. */
+export function detailExpiry(now: Date, retentionDays: number): number {
+  return Math.floor(now.getTime() / 1000) + retentionDays * 86_400;
+}

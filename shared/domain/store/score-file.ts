@@ -1,0 +1,81 @@
+/**
+ * The per-night score file of loan risk states: gzip JSON Lines sorted by loanId, so the next
+ * night can stream-diff against it (diffSortedRiskStates) without holding the book in memory.
+ * Encoding is pure computation; the read/write helpers go through the injected ArtifactStore port.
+ */
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
+import type { ArtifactStore } from '../../ports/artifact-store.ts';
+import type { LoanRiskState } from '../../ports/risk-store.ts';
+
+const FLUSH_BYTES = 1 << 20;
+
+/** Sorts states by loanId (code-unit order, the order the merge-join compares in). */
+export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
+  return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
+}
+
+/** Gzips states as JSON Lines in the given order (callers pass them sorted by loanId). */
+export async function encodeScoreFile(states: Iterable<LoanRiskState>): Promise<Uint8Array> {
+  const gzip = createGzip({ level: 6 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    gzip.on('end', resolve);
+    gzip.on('error', reject);
+  });
+  let pending = '';
+  for (const s of states) {
+    pending += `${JSON.stringify(s)}\n`;
+    if (pending.length >= FLUSH_BYTES) {
+      if (!gzip.write(pending)) await new Promise((r) => gzip.once('drain', r));
+      pending = '';
+    }
+  }
+  if (pending.length > 0) gzip.write(pending);
+  gzip.end();
+  await done;
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Decodes a whole score file at once (small files, tests). */
+export function decodeScoreFile(bytes: Uint8Array): LoanRiskState[] {
+  return gunzipSync(bytes)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as LoanRiskState);
+}
+
+/** Streams the states of a gzip JSON Lines byte stream, one at a time. */
+export async function* streamScoreFile(stream: AsyncIterable<Uint8Array>): AsyncGenerator<LoanRiskState> {
+  const lines = createInterface({
+    input: Readable.from(stream).pipe(createGunzip()),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) {
+    if (line.length > 0) yield JSON.parse(line) as LoanRiskState;
+  }
+}
+
+/** Writes a night's score file (sorted by loanId here, so every file is diffable); returns its size in bytes. */
+export async function writeScoreFile(
+  artifacts: ArtifactStore,
+  key: string,
+  states: Iterable<LoanRiskState>,
+): Promise<number> {
+  const sorted = sortByLoanId([...states]);
+  const bytes = await encodeScoreFile(sorted);
+  await artifacts.put(key, bytes, 'application/gzip');
+  return bytes.byteLength;
+}
+
+/** Streams a night's score file, or null when that night has none (first run). */
+export async function readScoreFile(
+  artifacts: ArtifactStore,
+  key: string,
+): Promise<AsyncGenerator<LoanRiskState> | null> {
+  const stream = await artifacts.stream(key);
+  return stream === null ? null : streamScoreFile(stream);
+}
