@@ -142,9 +142,14 @@ export function createAccumulator(
 
   let snapshotDate: string | null = null;
   let snapshotDay = 0;
-  let loans = 0;
-  let principalFen = 0;
-  let outstandingFen = 0;
+  // Running scalars live in a typed array: doubles in closure variables would be boxed on every write.
+  const S = new Float64Array(6);
+  const LOANS = 0;
+  const PRINCIPAL = 1;
+  const OUTSTANDING = 2;
+  const ANY_FLAG_LOANS = 3;
+  const ANY_FLAG_FEN = 4;
+  const MATCHED = 5;
   const rateFen: number[] = [];
   const expectedLoss: number[] = [];
   const partnerFen: number[] = [];
@@ -165,10 +170,7 @@ export function createAccumulator(
   const ruleFen = new Float64Array(nRules);
   const flagLoans = new Float64Array(nFlags);
   const flagFen = new Float64Array(nFlags);
-  let anyFlagLoans = 0;
-  let anyFlagFen = 0;
   const transitions = new Float64Array(DPD_BUCKETS.length * DPD_BUCKETS.length);
-  let matched = 0;
 
   const add = (loan: Loan): LoanAssessment => {
     const a = assess(loan);
@@ -177,9 +179,9 @@ export function createAccumulator(
       snapshotDay = isoDayNumber(loan.snapshotDate);
     }
     const fen = scratch.fen;
-    loans++;
-    principalFen += Math.round(loan.principal * 100);
-    outstandingFen += fen;
+    S[LOANS]!++;
+    S[PRINCIPAL]! += Math.round(loan.principal * 100);
+    S[OUTSTANDING]! += fen;
     if (fen !== 0) {
       exactAdd(rateFen, loan.annualRate * fen);
       if (a.el !== 0) exactAdd(expectedLoss, a.el);
@@ -211,8 +213,8 @@ export function createAccumulator(
       }
     }
     if (a.flags.length > 0) {
-      anyFlagLoans++;
-      anyFlagFen += fen;
+      S[ANY_FLAG_LOANS]!++;
+      S[ANY_FLAG_FEN]! += fen;
       const flagMask = scratch.flagMask;
       for (let i = 0; i < nFlags; i++) {
         if ((flagMask & (1 << i)) !== 0) {
@@ -235,7 +237,7 @@ export function createAccumulator(
       const from = previous.lookupHash();
       if (from >= 0) {
         transitions[from * 7 + dpd]!++;
-        matched++;
+        S[MATCHED]!++;
       }
     }
     return a;
@@ -265,9 +267,9 @@ export function createAccumulator(
             productCounts: [...previous.productCounts],
           },
     snapshotDate,
-    loans,
-    principalFen,
-    outstandingFen,
+    loans: S[LOANS]!,
+    principalFen: S[PRINCIPAL]!,
+    outstandingFen: S[OUTSTANDING]!,
     rateFen: [...rateFen],
     expectedLoss: [...expectedLoss],
     partnerFen: [...partnerFen],
@@ -288,10 +290,10 @@ export function createAccumulator(
     ruleFen: [...ruleFen],
     flagLoans: [...flagLoans],
     flagFen: [...flagFen],
-    anyFlagLoans,
-    anyFlagFen,
+    anyFlagLoans: S[ANY_FLAG_LOANS]!,
+    anyFlagFen: S[ANY_FLAG_FEN]!,
     transitions: [...transitions],
-    matched,
+    matched: S[MATCHED]!,
     borrowers: serializeBorrowers(borrowers),
   });
 

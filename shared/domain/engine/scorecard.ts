@@ -159,6 +159,20 @@ export function riskStateChanged(before: LoanAssessment, after: LoanAssessment):
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
+// Hit lists and reason lists repeat across loans: each distinct one is built once and shared
+// (frozen), so the per-row loop allocates no arrays.
+function codesByMask(codes: readonly string[]): (mask: number) => readonly string[] {
+  const cache = new Map<number, readonly string[]>();
+  return (mask) => {
+    let list = cache.get(mask);
+    if (list === undefined) {
+      list = Object.freeze(codes.filter((_, i) => (mask & (2 ** i)) !== 0));
+      cache.set(mask, list);
+    }
+    return list;
+  };
+}
+
 /** Indices and bit masks of the last assessment, read by the accumulator without re-deriving them. */
 export interface AssessmentScratch {
   fen: number;
@@ -217,11 +231,14 @@ export function createLoanAssessor(
   const { baseScore, anchorScore, anchorOdds, pointsToDoubleOdds } = model.scorecard;
   const g = model.grades;
   const lgdByProduct = model.lgd;
-  const rules = compiled.loanRules;
-  const flags = compiled.flags;
+  const ruleMaskOf = compiled.ruleMask;
+  const flagMaskOf = compiled.flagMask;
+  const ruleCodes = codesByMask(compiled.loanRules.map((r) => r.code));
+  const flagCodes = codesByMask(compiled.flags.map((f) => f.code));
   const factors = SCORECARD.map(flatten);
   const nFactors = factors.length;
   const bands = new Int32Array(nFactors);
+  const reasonCache = new Map<number, readonly string[]>();
   const pdOf = (score: number): number =>
     1 / (1 + anchorOdds * 2 ** ((score - anchorScore) / pointsToDoubleOdds));
   // Points and the base score are whole numbers in the default model, so PD is a table lookup.
@@ -298,15 +315,20 @@ export function createLoanAssessor(
         p2 = p;
       }
     }
-    const reason = (i: number): string => factors[i]!.reasons[bands[i]!]!;
-    const reasonCodes: readonly string[] =
-      r0 < 0
-        ? EMPTY
-        : r1 < 0
-          ? [reason(r0)]
-          : r2 < 0
-            ? [reason(r0), reason(r1)]
-            : [reason(r0), reason(r1), reason(r2)];
+    let reasonCodes = EMPTY;
+    if (r0 >= 0) {
+      // Key: each reason as factor * 16 + band + 1 (0 = none), three 8-bit digits.
+      const key =
+        ((r0 * 16 + bands[r0]! + 1) << 16) |
+        (r1 < 0 ? 0 : (r1 * 16 + bands[r1]! + 1) << 8) |
+        (r2 < 0 ? 0 : r2 * 16 + bands[r2]! + 1);
+      reasonCodes = reasonCache.get(key) ?? EMPTY;
+      if (reasonCodes === EMPTY) {
+        const picked = [r0, r1, r2].filter((i) => i >= 0).map((i) => factors[i]!.reasons[bands[i]!]!);
+        reasonCodes = Object.freeze(picked);
+        reasonCache.set(key, reasonCodes);
+      }
+    }
 
     const gradeIdx = score >= g.A ? 0 : score >= g.B ? 1 : score >= g.C ? 2 : score >= g.D ? 3 : 4;
     const k = score - minScore;
@@ -315,26 +337,8 @@ export function createLoanAssessor(
     const fen = Math.round(loan.outstandingPrincipal * 100);
     const outstanding = fen / 100;
 
-    let ruleMask = 0;
-    let ruleCodes: string[] | null = null;
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
-      if (rule.test(loan)) {
-        ruleMask |= 1 << i;
-        if (ruleCodes === null) ruleCodes = [rule.code];
-        else ruleCodes.push(rule.code);
-      }
-    }
-    let flagMask = 0;
-    let flagCodes: string[] | null = null;
-    for (let i = 0; i < flags.length; i++) {
-      const flag = flags[i]!;
-      if (flag.test(loan)) {
-        flagMask |= 1 << i;
-        if (flagCodes === null) flagCodes = [flag.code];
-        else flagCodes.push(flag.code);
-      }
-    }
+    const ruleMask = ruleMaskOf(loan);
+    const flagMask = flagMaskOf(loan);
     const dpdIdx = dpdBucketIndex(d);
     const clsIdx = classificationIndex(product, d);
     const stIdx = stageIndex(d);
@@ -358,8 +362,8 @@ export function createLoanAssessor(
       dpdBucket: DPD_BUCKETS[dpdIdx]!,
       classification: CLASSIFICATIONS[clsIdx]!,
       stage: IFRS9_STAGES[stIdx]!,
-      ruleCodes: ruleCodes ?? EMPTY,
-      flags: flagCodes ?? EMPTY,
+      ruleCodes: ruleMask === 0 ? EMPTY : ruleCodes(ruleMask),
+      flags: flagMask === 0 ? EMPTY : flagCodes(flagMask),
       reasons: reasonCodes,
     };
   };

@@ -1,5 +1,12 @@
 import type { Loan } from '../loan.ts';
-import type { BooleanField, Condition, NumericField, Policy, TextField } from './policy.ts';
+import {
+  type BooleanField,
+  type Condition,
+  type NumericField,
+  type Policy,
+  TEXT_FIELDS,
+  type TextField,
+} from './policy.ts';
 
 /** A compiled test on one loan; built once per run so the per-row loop only calls closures. */
 export type LoanPredicate = (loan: Loan) => boolean;
@@ -86,6 +93,51 @@ export function compileConditions(conditions: readonly Condition[]): LoanPredica
   };
 }
 
+// Loan expressions of each field for generated code; `dti` mirrors debtToIncome.
+const FIELD_EXPR: Record<string, string> = {
+  ...Object.fromEntries(
+    [...Object.keys(NUMERIC_GETTERS), ...Object.keys(BOOLEAN_GETTERS), ...Object.keys(TEXT_GETTERS)].map(
+      (f) => [f, `loan.${f}`],
+    ),
+  ),
+  dti: '(loan.annualIncome === null || loan.monthlyDebtPayments === null || !(loan.annualIncome > 0) ? null : loan.monthlyDebtPayments / (loan.annualIncome / 12))',
+};
+
+function literal(v: string | number | boolean): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`policy bound must be finite, got ${v}`);
+  return JSON.stringify(v);
+}
+
+function conditionSource(c: Condition): string {
+  const expr = FIELD_EXPR[c.field];
+  if (expr === undefined) throw new Error(`unknown condition field ${c.field}`);
+  const tests: string[] = [];
+  if (c.above !== undefined) tests.push(`v > ${literal(c.above)}`);
+  if (c.atLeast !== undefined) tests.push(`v >= ${literal(c.atLeast)}`);
+  if (c.below !== undefined) tests.push(`v < ${literal(c.below)}`);
+  if (c.atMost !== undefined) tests.push(`v <= ${literal(c.atMost)}`);
+  const isText = (TEXT_FIELDS as readonly string[]).includes(c.field);
+  const cast = (x: string | number | boolean): string | number | boolean =>
+    isText ? String(x) : c.field === 'isStudent' ? x === true : Number(x);
+  if (c.equals !== undefined) tests.push(`v === ${literal(cast(c.equals))}`);
+  if (c.in !== undefined) tests.push(`(${c.in.map((x) => `v === ${literal(cast(x))}`).join(' || ')})`);
+  if (c.field === 'isStudent' && c.equals === undefined && c.in === undefined) tests.push('v === true');
+  return `((v = ${expr}) === null ? ${c.orMissing === true} : (${tests.join(' && ') || 'true'}))`;
+}
+
+/**
+ * Compiles lists of conditions into one function returning a bit mask (bit i set when every
+ * condition of list i holds), generated as straight-line code so the per-row loop makes one call
+ * per loan instead of one per rule and field. Only validated field names and JSON literals enter
+ * the generated source.
+ */
+export function compileMask(lists: readonly (readonly Condition[])[]): (loan: Loan) => number {
+  if (lists.length > 32) throw new Error('at most 32 rules or flags');
+  const lines = lists.map((conds, i) => `  if (${conds.map(conditionSource).join(' && ')}) m |= ${2 ** i};`);
+  const source = `'use strict';\nreturn function mask(loan) {\n  let m = 0;\n  let v;\n${lines.join('\n')}\n  return m >>> 0;\n};`;
+  return new Function(source)() as (loan: Loan) => number;
+}
+
 /** A loan rule ready for the hot loop: its code, severity and predicate. */
 export interface CompiledLoanRule {
   code: string;
@@ -104,24 +156,35 @@ export interface CompiledPolicy {
   loanRules: CompiledLoanRule[];
   borrowerRules: Extract<Policy['rulePack']['rules'][number], { kind: 'borrower_exposure' }>[];
   flags: CompiledFlag[];
+  /** Bit i set when loan rule i hits the loan. */
+  ruleMask: (loan: Loan) => number;
+  /** Bit i set when flag i hits the loan. */
+  flagMask: (loan: Loan) => number;
 }
 
 /** Compiles a policy's enabled rules and flags. */
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const loanRules: CompiledLoanRule[] = [];
   const borrowerRules: CompiledPolicy['borrowerRules'] = [];
+  const ruleConditions: Condition[][] = [];
   for (const rule of policy.rulePack.rules) {
     if (!rule.enabled) continue;
     if (rule.kind === 'loan') {
       loanRules.push({ code: rule.code, severity: rule.severity, test: compileConditions(rule.when) });
+      ruleConditions.push(rule.when);
     } else {
       borrowerRules.push(rule);
     }
   }
-  const flags = policy.rulePack.vulnerabilityFlags
-    .filter((f) => f.enabled)
-    .map((f) => ({ code: f.code, test: compileConditions(f.when) }));
-  return { loanRules, borrowerRules, flags };
+  const enabledFlags = policy.rulePack.vulnerabilityFlags.filter((f) => f.enabled);
+  const flags = enabledFlags.map((f) => ({ code: f.code, test: compileConditions(f.when) }));
+  return {
+    loanRules,
+    borrowerRules,
+    flags,
+    ruleMask: compileMask(ruleConditions),
+    flagMask: compileMask(enabledFlags.map((f) => f.when)),
+  };
 }
 
 /** Human-readable form of a rule's threshold for findings, e.g. "annualRate > 0.36". */
