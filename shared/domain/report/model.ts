@@ -824,6 +824,13 @@ function liquiditySection(audit: AuditResult, currency: string): ReportSection {
   };
 }
 
+// An ISO timestamp reads better as `2026-12-03 06:00 UTC`; anything else is shown as given.
+function formatExpiry(value: string): string {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) return cleanText(value, 40);
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 function statusNote(audit: AuditResult): string | null {
   if (audit.status === 'partial') {
     return `Partial run: ${formatInteger(audit.input.rowsQuarantined)} of ${formatInteger(audit.input.rowsRead)} rows were quarantined or a check could not run; figures cover valid rows only.`;
@@ -879,7 +886,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     sections,
     reportUrl: input.reportUrl,
     reportUrlNote: input.reportUrl
-      ? `The full report is archived in S3${input.reportUrlExpiresAt ? `; the link works until ${cleanText(input.reportUrlExpiresAt, 40)}` : ''}.`
+      ? `The full report is archived in S3${input.reportUrlExpiresAt ? `; the link works until ${formatExpiry(input.reportUrlExpiresAt)}` : ''}.`
       : null,
     watchlistCount: input.watchlist?.length ?? 0,
     watchlistFileName: WATCHLIST_FILE_NAME,

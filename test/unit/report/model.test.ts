@@ -234,6 +234,21 @@ describe('Function: buildReportModel', () => {
   });
 });
 
+describe('Function: buildReportModel link note', () => {
+  it('shows when the presigned link expires, in UTC', () => {
+    const model = buildReportModel(fixtureReportInput({ reportUrlExpiresAt: '2026-12-03T06:00:00.000Z' }));
+    expect(model.reportUrlNote).toBe(
+      'The full report is archived in S3; the link works until 2026-12-03 06:00 UTC.',
+    );
+  });
+
+  it('has no link and no note without a URL', () => {
+    const model = buildReportModel(fixtureReportInput({ reportUrl: null }));
+    expect(model.reportUrl).toBeNull();
+    expect(model.reportUrlNote).toBeNull();
+  });
+});
+
 describe('Function: renderReportText', () => {
   it('states the same facts as the HTML: verdict, actions, figures, findings, link', () => {
     const model = buildReportModel(fixtureReportInput());
