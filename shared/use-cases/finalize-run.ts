@@ -8,6 +8,7 @@ import type { Policy } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { checkTape } from '../domain/tape/tape-checks.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import { combineRangeParts, finalizeShards, mergeShards, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
@@ -56,6 +57,7 @@ class TopN {
 
 interface ScoreOutcome {
   changes: LoanChange[];
+  breaches: BreachEntry[];
   watchlist: WatchlistEntry[];
   watchlistTotal: number;
   scoredLoans: number;
@@ -90,6 +92,7 @@ async function mergeScores(
       ? noScores()
       : scoresAt(deps.artifacts, KEYS.scores(plan.previousSnapshotDate));
   const changes: LoanChange[] = [];
+  const breaches: BreachEntry[] = [];
   const top = new TopN(deps.config.WATCHLIST_LIMIT);
   const lines: string[] = [];
   for await (const step of joinScores(withBorrowerHits(), previous)) {
@@ -114,7 +117,19 @@ async function mergeScores(
     }
     const t = step.today;
     lines.push(JSON.stringify(t));
-    if (t.grade === 'D' || t.grade === 'E' || t.ruleCodes.some((c) => breachCodes.has(c))) top.offer(t);
+    const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
+    if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
+    if (breached.length > 0) {
+      const ref = borrowerRefFromKey(t.borrowerKey, refKey);
+      for (const ruleCode of breached)
+        breaches.push({
+          ruleCode,
+          loanId: t.loanId,
+          borrowerRef: ref,
+          grade: t.grade,
+          outstanding: t.outstanding,
+        });
+    }
     if (step.kind === 'same') continue;
     changes.push({
       loanId: t.loanId,
@@ -152,7 +167,7 @@ async function mergeScores(
       reasons: s.reasons,
     }),
   );
-  return { changes, watchlist, watchlistTotal: top.total, scoredLoans: lines.length };
+  return { changes, breaches, watchlist, watchlistTotal: top.total, scoredLoans: lines.length };
 }
 
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
@@ -261,6 +276,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   const scores = await mergeScores(plan, stored, merged.partial, policy, deps);
   await deps.store.replaceLoanChanges(plan.snapshotDate, plan.runId, scores.changes);
   await deps.store.replaceWatchlist(plan.snapshotDate, plan.runId, scores.watchlist);
+  await deps.store.replaceBreaches(plan.snapshotDate, plan.runId, scores.breaches);
   const auditKey = KEYS.audit(plan.snapshotDate);
   await deps.artifacts.put(auditKey, `${JSON.stringify(audit, null, 2)}\n`, 'application/json');
   await deps.store.recordRun(finishedSummary(plan, audit, deps.now()));
