@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   compileConditions,
+  compileMask,
   compilePolicy,
   describeConditions,
 } from '../../../shared/domain/policy/compile.ts';
@@ -223,6 +225,63 @@ describe('Function: compileConditions', () => {
     );
     expect(describeConditions([{ field: 'creditScore', below: 550, orMissing: true }])).toBe(
       '(creditScore < 550 or creditScore unknown)',
+    );
+  });
+});
+
+describe('Function: compileMask', () => {
+  it('agrees with the per-rule predicates on any loan', () => {
+    const policy = parsePolicy([
+      { text: rulesText, fileName: 'r.yaml' },
+      { text: appetiteText, fileName: 'a.yaml' },
+    ]);
+    const compiled = compilePolicy(policy);
+    const extra = [
+      [{ field: 'region' as const, in: ['Zhejiang', 'Hubei'] }],
+      [
+        { field: 'product' as const, equals: 'consumer_credit' },
+        { field: 'daysPastDue' as const, atLeast: 1 },
+      ],
+      [{ field: 'termMonths' as const, in: [6, 12] }],
+      [{ field: 'isStudent' as const, equals: false, orMissing: true }],
+    ];
+    const extraMask = compileMask(extra);
+    const extraTests = extra.map((c) => compileConditions(c));
+    const n = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+    fc.assert(
+      fc.property(
+        fc.record({
+          annualRate: fc.double({ min: 0, max: 1, noNaN: true }),
+          borrowerAge: n(fc.integer({ min: 10, max: 80 })),
+          isStudent: n(fc.boolean()),
+          borrowerType: fc.constantFrom('individual' as const, 'enterprise' as const),
+          ownFundingShare: fc.constantFrom(0, 0.29, 0.3, 1),
+          annualIncome: n(fc.integer({ min: 0, max: 100_000 })),
+          monthlyDebtPayments: n(fc.integer({ min: 0, max: 10_000 })),
+          otherLendersCount: n(fc.integer({ min: 0, max: 6 })),
+          creditScore: n(fc.integer({ min: 350, max: 950 })),
+          region: n(fc.constantFrom('Zhejiang', 'Hubei', 'Jiangsu')),
+          product: fc.constantFrom(
+            'order_financing' as const,
+            'credit_loan' as const,
+            'consumer_credit' as const,
+          ),
+          daysPastDue: fc.integer({ min: 0, max: 5 }),
+          termMonths: fc.constantFrom(3, 6, 12),
+        }),
+        (fields) => {
+          const loan = makeLoan(fields);
+          const rules = compiled.ruleMask(loan);
+          const flags = compiled.flagMask(loan);
+          const m = extraMask(loan);
+          const bits = (mask: number, count: number) =>
+            Array.from({ length: count }, (_, i) => ((mask >>> i) & 1) === 1);
+          expect(bits(rules, compiled.loanRules.length)).toEqual(compiled.loanRules.map((r) => r.test(loan)));
+          expect(bits(flags, compiled.flags.length)).toEqual(compiled.flags.map((f) => f.test(loan)));
+          expect(bits(m, extra.length)).toEqual(extraTests.map((t) => t(loan)));
+        },
+      ),
+      { numRuns: 500, seed: 3 },
     );
   });
 });
