@@ -1,0 +1,72 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeText, gunzipBytes, tapeSha256 } from '../../../shared/adapters/tape/byte-streams.ts';
+import { TapeUnreadableError } from '../../../shared/errors.ts';
+
+async function* pieces(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < bytes.byteLength; i += size) yield bytes.subarray(i, i + size);
+}
+
+async function text(source: AsyncIterable<string>): Promise<string> {
+  let out = '';
+  for await (const s of source) out += s;
+  return out;
+}
+
+describe('Function: decodeText', () => {
+  it('decodes UTF-8 characters split across chunks of any size and drops the BOM', async () => {
+    const s = '\uFEFFregion,note\n浙江,€ and 𝄞\n';
+    for (let size = 1; size <= 8; size++) {
+      expect(await text(decodeText(pieces(Buffer.from(s), size), 'k', undefined)), `size ${size}`).toBe(
+        s.slice(1),
+      );
+    }
+  });
+
+  it('refuses invalid UTF-8 that appears after valid chunks', async () => {
+    const bytes = Buffer.concat([Buffer.from('a,b\n'.repeat(100)), Buffer.from([0xff, 0xfe, 0x41])]);
+    await expect(text(decodeText(pieces(bytes, 64), 'day.csv', undefined))).rejects.toThrow(
+      'tape part day.csv cannot be read: it is not valid UTF-8 text',
+    );
+  });
+
+  it('refuses a file that ends in the middle of a character', async () => {
+    const bytes = Buffer.from('a,浙').subarray(0, 4);
+    await expect(text(decodeText(pieces(bytes, 2), 'day.csv', undefined))).rejects.toThrow(
+      TapeUnreadableError,
+    );
+  });
+
+  it('refuses an unknown declared encoding', async () => {
+    await expect(text(decodeText(pieces(Buffer.from('x'), 1), 'day.csv', 'klingon'))).rejects.toThrow(
+      'unknown encoding klingon',
+    );
+  });
+});
+
+describe('Function: gunzipBytes', () => {
+  it('reads multi-member gzip (what the tape writer produces) as one stream', async () => {
+    const bytes = Buffer.concat([gzipSync('first\n'), gzipSync('second\n')]);
+    const parts: Buffer[] = [];
+    for await (const c of gunzipBytes(pieces(bytes, 5), 'k')) parts.push(Buffer.from(c));
+    expect(Buffer.concat(parts).toString()).toBe('first\nsecond\n');
+  });
+});
+
+describe('Function: tapeSha256', () => {
+  it('is the part digest for one part, else a digest of the digests in key order', () => {
+    expect(tapeSha256([{ key: 'a', sha256: 'abc' }])).toBe('abc');
+    const two = tapeSha256([
+      { key: 'b', sha256: '22' },
+      { key: 'a', sha256: '11' },
+    ]);
+    // sha256 of "11\n22", computed with `printf '11\n22' | sha256sum`.
+    expect(two).toBe('2fdd72eba2ad17bfb3aa56e6bf82a08643aa3afac5edc4ee2d687d30e7965682');
+    expect(two).toBe(
+      tapeSha256([
+        { key: 'a', sha256: '11' },
+        { key: 'b', sha256: '22' },
+      ]),
+    );
+  });
+});
