@@ -3,6 +3,7 @@ export {
   type AuditAccumulator,
   createAccumulator,
   emptyPartial,
+  mergePartialList,
   mergePartials,
   type PartialAudit,
   type PreviousSummary,

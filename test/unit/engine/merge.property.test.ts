@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createAccumulator,
+  mergePartialList,
   mergePartials,
   type PartialAudit,
 } from '../../../shared/domain/engine/accumulator.ts';
@@ -129,6 +130,8 @@ describe('Function: mergePartials (property)', () => {
 
           expect(actual).toEqual(expected);
           expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
+          const all = partials.length === 0 ? one.toPartial() : mergePartialList(partials);
+          expect(JSON.stringify(finalizeAudit(all, intake, ctx))).toBe(JSON.stringify(expected));
         },
       ),
       { numRuns: 150, seed: 20261125 },
