@@ -1,0 +1,161 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import type { WriteRequest } from '../../../shared/adapters/retry.ts';
+import { RunInProgressError, StoreError } from '../../../shared/errors.ts';
+import type { LoanChange } from '../../../shared/ports/risk-store.ts';
+
+const TABLE = 'risk-audit';
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const doc = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+);
+const NOW = new Date('2026-03-01T00:00:00Z');
+const store = new DynamoRiskStore(doc, TABLE, {
+  now: () => NOW,
+  retry: { sleep: async () => {}, maxAttempts: 8 },
+});
+
+function change(loanId: string): LoanChange {
+  return {
+    loanId,
+    change: 'new',
+    borrowerRef: 'ref',
+    grade: 'B',
+    score: 700,
+    pd: 0.02,
+    dpdBucket: '0',
+    classification: 'normal',
+    stage: '1',
+    flags: [],
+    outstanding: 100,
+    previousGrade: null,
+    previousDpdBucket: null,
+  };
+}
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+beforeEach(() => ddbMock.reset());
+
+describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
+  it('takes the lease with a conditional put', async () => {
+    ddbMock.on(PutCommand).resolves({});
+    await store.acquireLease('2026-02-28', 'run-1', 900);
+    const put = ddbMock.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk) OR leaseUntil < :now OR runId = :runId');
+    // 2026-03-01T00:00:00Z = 1772323200
+    expect(put?.ExpressionAttributeValues).toEqual({ ':now': 1_772_323_200, ':runId': 'run-1' });
+    expect(put?.Item).toMatchObject({
+      pk: 'RUN#2026-02-28',
+      sk: 'LEASE',
+      runId: 'run-1',
+      leaseUntil: 1_772_324_100,
+    });
+  });
+
+  it('throws RunInProgressError naming the holder when the condition fails', async () => {
+    ddbMock.on(PutCommand).rejects(conditionFailed());
+    ddbMock.on(GetCommand).resolves({ Item: { runId: 'run-0', leaseUntil: 1_772_323_800 } });
+    await expect(store.acquireLease('2026-02-28', 'run-1', 900)).rejects.toThrow(
+      new RunInProgressError(
+        'the audit of 2026-02-28 is already running (run run-0, lease held until 2026-03-01T00:10:00.000Z); wait for it to finish or for its lease to expire',
+      ),
+    );
+    // A lost race is not retried.
+    expect(ddbMock.commandCalls(PutCommand)).toHaveLength(1);
+  });
+
+  it('treats releasing a lease held by another run as nothing to do', async () => {
+    ddbMock.on(DeleteCommand).rejects(conditionFailed());
+    await expect(store.releaseLease('2026-02-28', 'run-1')).resolves.toBeUndefined();
+  });
+
+  it('writes every history item although DynamoDB throttles and leaves items unprocessed', async () => {
+    // Prepare: no earlier items; the fake table takes 7 requests per call and throttles about a
+    // third of the calls (a seeded LCG, so the run is reproducible).
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    const stored = new Map<string, Record<string, unknown>>();
+    let seed = 12_345;
+    let throttles = 0;
+    ddbMock.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      if (seed / 2_147_483_648 < 0.33) {
+        throttles++;
+        throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
+      }
+      const requests = (input.RequestItems?.[TABLE] ?? []) as WriteRequest[];
+      for (const r of requests.slice(0, 7)) {
+        if ('PutRequest' in r)
+          stored.set(`${r.PutRequest.Item.pk}|${r.PutRequest.Item.sk}`, r.PutRequest.Item);
+      }
+      const left = requests.slice(7);
+      return { UnprocessedItems: left.length ? { [TABLE]: left } : {} };
+    });
+    const changes = Array.from({ length: 120 }, (_, i) => change(`L${i}`));
+    // Act
+    const report = await store.replaceLoanChanges('2026-02-28', 'run-1', changes);
+    // Assess
+    expect(report).toEqual({ written: 120, deleted: 0 });
+    expect(stored.size).toBe(120);
+    expect(throttles).toBeGreaterThan(0);
+    expect(stored.get('LOAN#L7|DAY#2026-02-28')).toMatchObject({
+      loanId: 'L7',
+      snapshotDate: '2026-02-28',
+      runId: 'run-1',
+      type: 'change',
+      // 1772323200 + 400 days * 86400
+      expiresAt: 1_772_323_200 + 34_560_000,
+    });
+    // The date's earlier items were looked up in each of the 16 index shards.
+    expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(16);
+  });
+
+  it('deletes the stale items of an earlier run of the date', async () => {
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':p': 'CHG#2026-02-28#00' } }).resolves({
+      Items: [
+        { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' },
+        { pk: 'LOAN#L1', sk: 'DAY#2026-02-28' },
+      ],
+    });
+    ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
+    const report = await store.replaceLoanChanges('2026-02-28', 'run-2', [change('L1')]);
+    expect(report).toEqual({ written: 1, deleted: 1 });
+    const requests = ddbMock
+      .commandCalls(BatchWriteCommand)
+      .flatMap((c) => (c.args[0].input.RequestItems?.[TABLE] ?? []) as WriteRequest[]);
+    expect(requests.filter((r) => 'DeleteRequest' in r)).toEqual([
+      { DeleteRequest: { Key: { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' } } },
+    ]);
+  });
+
+  it('gives a StoreError naming what could not be stored when throttling never stops', async () => {
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock
+      .on(BatchWriteCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
+    const write = store.replaceLoanChanges('2026-02-28', 'run-1', [change('L1')]);
+    await expect(write).rejects.toThrow(StoreError);
+    await expect(write).rejects.toThrow(
+      'could not store the loan history of 2026-02-28: could not write 1 items to table risk-audit after 8 attempts (ProvisionedThroughputExceededException)',
+    );
+    expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(8);
+  });
+});

@@ -1,0 +1,334 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createDocumentClient, createDynamoClient } from '../../../shared/adapters/aws-clients.ts';
+import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { diffRiskStates, toLoanChange } from '../../../shared/domain/store/diff.ts';
+import { RunInProgressError } from '../../../shared/errors.ts';
+import type {
+  BreachEntry,
+  LoanChange,
+  LoanRiskState,
+  RunSummary,
+  WatchlistEntry,
+} from '../../../shared/ports/risk-store.ts';
+
+const env = inject('awsEnv');
+const table = env.TABLE_NAME!;
+const ddb = createDynamoClient(env);
+const doc = createDocumentClient(ddb);
+const NOW = new Date('2026-02-01T06:00:00Z');
+const store = new DynamoRiskStore(doc, table, { now: () => NOW, detailRetentionDays: 30 });
+
+afterAll(() => {
+  doc.destroy();
+  ddb.destroy();
+});
+
+function state(loanId: string, over: Partial<LoanRiskState> = {}): LoanRiskState {
+  return {
+    loanId,
+    borrowerRef: `ref-${loanId}`,
+    grade: 'B',
+    score: 680,
+    pd: 0.03,
+    dpdBucket: '0',
+    classification: 'normal',
+    flags: [],
+    outstanding: 5_000,
+    ...over,
+  };
+}
+
+function watch(rank: number, loanId: string): WatchlistEntry {
+  return {
+    rank,
+    loanId,
+    borrowerRef: `ref-${loanId}`,
+    grade: 'E',
+    score: 480 + rank,
+    pd: 0.5 - rank / 100,
+    el: 100 - rank,
+    dpdBucket: '91-180',
+    classification: 'substandard',
+    outstanding: 10_000 - rank,
+    product: 'credit_loan',
+    region: 'Zhejiang',
+    industry: null,
+    flags: ['APR_ABOVE_36'],
+    reasons: ['DPD_91_PLUS'],
+  };
+}
+
+function summary(date: string, runId: string, status: RunSummary['status']): RunSummary {
+  return {
+    snapshotDate: date,
+    runId,
+    status,
+    trigger: 'test',
+    startedAt: `${date}T22:00:00.000Z`,
+    finishedAt: status === 'running' ? null : `${date}T22:03:00.000Z`,
+    error: status === 'failed' ? 'tape runs/x.csv cannot be read' : null,
+    inputSha256: 'ab'.repeat(32),
+    rowsRead: 10,
+    rowsQuarantined: 1,
+    loanCount: 9,
+    totalOutstanding: 45_000,
+    nplRatio: 0.1,
+    expectedLoss: 321.5,
+    overall: 'amber',
+    breaches: 2,
+    findings: 3,
+  };
+}
+
+/** Every item of the table that belongs to a date, without the run id (a re-run has a new one). */
+async function itemsOf(date: string): Promise<string[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'snapshotDate = :d',
+        ExpressionAttributeValues: { ':d': date },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items
+    .map(({ runId: _r, ...rest }) => JSON.stringify(Object.fromEntries(Object.entries(rest).sort())))
+    .sort();
+}
+
+async function writeDate(
+  date: string,
+  runId: string,
+  changes: LoanChange[],
+  watchlist: WatchlistEntry[],
+  breaches: BreachEntry[],
+): Promise<void> {
+  await store.acquireLease(date, runId, 600);
+  await store.recordRun(summary(date, runId, 'running'));
+  await store.replaceLoanChanges(date, runId, changes);
+  await store.replaceWatchlist(date, runId, watchlist);
+  await store.replaceBreaches(date, runId, breaches);
+  await store.recordRun(summary(date, runId, 'ok'));
+  await store.releaseLease(date, runId);
+}
+
+describe('Class: DynamoRiskStore', () => {
+  it('leaves the item set of a date identical when the date is re-run', async () => {
+    // Prepare
+    const date = '2026-01-10';
+    const changes = diffRiskStates([], [state('A1'), state('A2', { grade: 'D' }), state('A3')]).map(
+      toLoanChange,
+    );
+    const watchlist = [watch(1, 'A2'), watch(2, 'A3')];
+    const breaches: BreachEntry[] = [
+      { ruleCode: 'APR_ABOVE_36', loanId: 'A2', borrowerRef: 'ref-A2', grade: 'D', outstanding: 5_000 },
+    ];
+    await writeDate(date, 'run-1', changes, watchlist, breaches);
+    const first = await itemsOf(date);
+    // Act
+    await writeDate(date, 'run-2', changes, watchlist, breaches);
+    const second = await itemsOf(date);
+    // Assess: 3 history items, 2 watchlist entries, 1 breach, 1 run record (the lease is gone).
+    expect(first).toHaveLength(7);
+    expect(second).toEqual(first);
+    const history = await store.getLoanHistory('A2');
+    expect(history.map((h) => `${h.snapshotDate}:${h.runId}:${h.change}:${h.grade}`)).toEqual([
+      '2026-01-10:run-2:new:D',
+    ]);
+  });
+
+  it('removes the items an earlier run of the date wrote that a correction no longer produces', async () => {
+    // Prepare
+    const date = '2026-01-11';
+    await writeDate(
+      date,
+      'run-1',
+      diffRiskStates([], [state('B1'), state('B2'), state('B3')]).map(toLoanChange),
+      [watch(1, 'B1'), watch(2, 'B2'), watch(3, 'B3')],
+      [
+        { ruleCode: 'MINOR_BORROWER', loanId: 'B1', borrowerRef: 'ref-B1', grade: 'B', outstanding: 10 },
+        { ruleCode: 'MINOR_BORROWER', loanId: 'B2', borrowerRef: 'ref-B2', grade: 'B', outstanding: 20 },
+      ],
+    );
+    // Act: the corrected tape drops B3
+    const report = await store.replaceLoanChanges(
+      date,
+      'run-2',
+      diffRiskStates([], [state('B1'), state('B2')]).map(toLoanChange),
+    );
+    await store.replaceWatchlist(date, 'run-2', [watch(1, 'B2')]);
+    const breachReport = await store.replaceBreaches(date, 'run-2', [
+      { ruleCode: 'MINOR_BORROWER', loanId: 'B2', borrowerRef: 'ref-B2', grade: 'B', outstanding: 20 },
+    ]);
+    // Assess
+    expect(report).toEqual({ written: 2, deleted: 1 });
+    expect(breachReport).toEqual({ written: 1, deleted: 1 });
+    expect(await store.getLoanHistory('B3')).toEqual([]);
+    expect((await store.getWatchlist(date, 10)).map((e) => e.loanId)).toEqual(['B2']);
+    expect((await store.getBreaches('MINOR_BORROWER', date)).map((b) => b.loanId)).toEqual(['B2']);
+  });
+
+  it('refuses a second concurrent run of a date with a clear sentence', async () => {
+    // Prepare
+    const date = '2026-01-12';
+    // Act: two runs race for the lease
+    const results = await Promise.allSettled([
+      store.acquireLease(date, 'run-a', 600),
+      store.acquireLease(date, 'run-b', 600),
+    ]);
+    // Assess: exactly one wins
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.reason).toBeInstanceOf(RunInProgressError);
+    const winner = results[0]?.status === 'fulfilled' ? 'run-a' : 'run-b';
+    expect(String((lost[0]?.reason as Error | undefined)?.message)).toBe(
+      `the audit of 2026-01-12 is already running (run ${winner}, lease held until 2026-02-01T06:10:00.000Z); wait for it to finish or for its lease to expire`,
+    );
+  });
+
+  it('lets the holder re-take its lease, and another run in once it is released', async () => {
+    const date = '2026-01-13';
+    await store.acquireLease(date, 'run-a', 600);
+    await store.acquireLease(date, 'run-a', 600);
+    await expect(store.acquireLease(date, 'run-b', 600)).rejects.toThrow(RunInProgressError);
+    // A release by a run that does not hold the lease changes nothing.
+    await store.releaseLease(date, 'run-b');
+    await expect(store.acquireLease(date, 'run-b', 600)).rejects.toThrow(RunInProgressError);
+    await store.releaseLease(date, 'run-a');
+    await expect(store.acquireLease(date, 'run-b', 600)).resolves.toBeUndefined();
+    await store.releaseLease(date, 'run-b');
+  });
+
+  it('lets a new run take over an expired lease', async () => {
+    const date = '2026-01-14';
+    await store.acquireLease(date, 'run-crashed', 60);
+    const later = new DynamoRiskStore(doc, table, { now: () => new Date(NOW.getTime() + 61_000) });
+    await expect(later.acquireLease(date, 'run-new', 600)).resolves.toBeUndefined();
+    await later.releaseLease(date, 'run-new');
+  });
+
+  it('keeps a loan history across three days: new, unchanged (no item), changed, closed', async () => {
+    // Prepare: hand-made days
+    const d1 = [state('H1'), state('H2', { grade: 'C' }), state('H3')];
+    const d2 = [
+      state('H1', { score: 670 }), // drift only
+      state('H2', { grade: 'D', dpdBucket: '1-30', classification: 'special_mention' }),
+      state('H3'),
+      state('H4', { flags: ['YOUNG_BORROWER'] }),
+    ];
+    const d3 = [
+      state('H1', { flags: ['HIGH_DTI'] }),
+      state('H2', { grade: 'E', dpdBucket: '31-60', classification: 'special_mention' }),
+      state('H4', { flags: ['YOUNG_BORROWER'] }),
+    ];
+    // Act
+    await store.replaceLoanChanges('2026-01-20', 'r1', diffRiskStates([], d1).map(toLoanChange));
+    await store.replaceLoanChanges('2026-01-21', 'r2', diffRiskStates(d1, d2).map(toLoanChange));
+    await store.replaceLoanChanges('2026-01-22', 'r3', diffRiskStates(d2, d3).map(toLoanChange));
+    // Assess
+    const line = (loanId: string) =>
+      store
+        .getLoanHistory(loanId)
+        .then((h) =>
+          h.map(
+            (x) =>
+              `${x.snapshotDate} ${x.change} ${x.grade ?? '-'} ${x.dpdBucket ?? '-'} [${x.flags.join(',')}]`,
+          ),
+        );
+    expect(await line('H1')).toEqual(['2026-01-20 new B 0 []', '2026-01-22 changed B 0 [HIGH_DTI]']);
+    expect(await line('H2')).toEqual([
+      '2026-01-20 new C 0 []',
+      '2026-01-21 changed D 1-30 []',
+      '2026-01-22 changed E 31-60 []',
+    ]);
+    expect(await line('H3')).toEqual(['2026-01-20 new B 0 []', '2026-01-22 closed - - []']);
+    expect(await line('H4')).toEqual(['2026-01-21 new B 0 [YOUNG_BORROWER]']);
+    const h2 = await store.getLoanHistory('H2');
+    expect(h2[2]?.previousGrade).toBe('D');
+    expect(h2[2]?.previousDpdBucket).toBe('1-30');
+    // The table layout (keys, TTL) stays inside the store.
+    expect((h2[0] as unknown as { expiresAt?: number; pk?: string }).pk).toBeUndefined();
+    expect(await store.getLoanHistory('H2', 2)).toHaveLength(2);
+  });
+
+  it('sets expiresAt on detail items and none on run records', async () => {
+    const date = '2026-01-15';
+    await store.replaceLoanChanges(date, 'r', diffRiskStates([], [state('T1')]).map(toLoanChange));
+    await store.recordRun(summary(date, 'r', 'ok'));
+    const items = await itemsOf(date);
+    const parsed = items.map((s) => JSON.parse(s) as Record<string, unknown>);
+    const change = parsed.find((i) => i.type === 'change');
+    const run = parsed.find((i) => i.type === 'run');
+    // 2026-02-01T06:00:00Z = 1769925600; + 30 * 86400 = 2592000
+    expect(change?.expiresAt).toBe(1_769_925_600 + 2_592_000);
+    expect(run?.expiresAt).toBeUndefined();
+  });
+
+  it('returns the watchlist in rank order, bounded by the limit', async () => {
+    const date = '2026-01-16';
+    const entries = [watch(3, 'W3'), watch(1, 'W1'), watch(12, 'W12'), watch(2, 'W2')];
+    await store.replaceWatchlist(date, 'r', entries);
+    expect((await store.getWatchlist(date, 10)).map((e) => `${e.rank}:${e.loanId}`)).toEqual([
+      '1:W1',
+      '2:W2',
+      '3:W3',
+      '12:W12',
+    ]);
+    expect((await store.getWatchlist(date, 2)).map((e) => e.loanId)).toEqual(['W1', 'W2']);
+    const first = (await store.getWatchlist(date, 1))[0];
+    expect(first).toEqual(watch(1, 'W1'));
+  });
+
+  it('refuses a watchlist with a repeated rank', async () => {
+    await expect(store.replaceWatchlist('2026-01-17', 'r', [watch(1, 'X'), watch(1, 'Y')])).rejects.toThrow(
+      'watchlist of 2026-01-17 has an invalid or repeated rank 1',
+    );
+  });
+
+  it('lists breaches of a rule on a date, largest outstanding first', async () => {
+    const date = '2026-01-18';
+    const b = (ruleCode: string, loanId: string, outstanding: number): BreachEntry => ({
+      ruleCode,
+      loanId,
+      borrowerRef: `ref-${loanId}`,
+      grade: 'C',
+      outstanding,
+    });
+    await store.replaceBreaches(date, 'r', [
+      b('APR_ABOVE_36', 'P1', 900),
+      b('APR_ABOVE_36', 'P2', 150_000),
+      b('STUDENT_BORROWER', 'P1', 900),
+      b('APR_ABOVE_36', 'P3', 20_000.25),
+    ]);
+    const apr = await store.getBreaches('APR_ABOVE_36', date);
+    expect(apr.map((x) => `${x.loanId}:${x.outstanding}`)).toEqual(['P2:150000', 'P3:20000.25', 'P1:900']);
+    expect((await store.getBreaches('STUDENT_BORROWER', date)).map((x) => x.loanId)).toEqual(['P1']);
+    expect(await store.getBreaches('APR_ABOVE_24', date)).toEqual([]);
+    expect(await store.getBreaches('APR_ABOVE_36', date, 1)).toHaveLength(1);
+  });
+
+  it('keeps one run record per date and lists the last runs newest first', async () => {
+    await store.recordRun(summary('2026-01-01', 'x1', 'running'));
+    await store.recordRun(summary('2026-01-01', 'x1', 'failed'));
+    await store.recordRun(summary('2026-01-02', 'x2', 'partial'));
+    await store.recordRun(summary('2026-01-03', 'x3', 'ok'));
+    const run = await store.getRun('2026-01-01');
+    expect(run).toEqual(summary('2026-01-01', 'x1', 'failed'));
+    expect(await store.getRun('1999-01-01')).toBeNull();
+    const runs = await store.listRuns(100);
+    const dates = runs.map((r) => r.snapshotDate);
+    expect([...dates].sort().reverse()).toEqual(dates);
+    expect(new Set(dates).size).toBe(dates.length);
+    expect(dates.filter((d) => d <= '2026-01-03')).toEqual(['2026-01-03', '2026-01-02', '2026-01-01']);
+    expect((await store.listRuns(2)).map((r) => r.snapshotDate)).toEqual(dates.slice(0, 2));
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import {
+  breachKey,
+  CHANGE_SHARDS,
+  changeIndexPartition,
+  changeShard,
+  detailExpiry,
+  leaseKey,
+  loanHistoryKey,
+  runKey,
+  watchlistKey,
+} from '../../../shared/domain/store/keys.ts';
+
+describe('Function: runKey / leaseKey', () => {
+  it('puts a date run record and its lease in one partition', () => {
+    expect(runKey('2026-03-01')).toEqual({ pk: 'RUN#2026-03-01', sk: 'RUN' });
+    expect(leaseKey('2026-03-01')).toEqual({ pk: 'RUN#2026-03-01', sk: 'LEASE' });
+  });
+});
+
+describe('Function: loanHistoryKey', () => {
+  it('keys a loan history by loan then date, so one query reads it in date order', () => {
+    expect(loanHistoryKey('LN-7', '2026-03-01')).toEqual({ pk: 'LOAN#LN-7', sk: 'DAY#2026-03-01' });
+  });
+});
+
+describe('Function: changeShard', () => {
+  it('is stable and within range', () => {
+    // FNV-1a 32 of "a" is 0xe40c292c = 3826002220; 3826002220 % 16 = 12.
+    expect(changeShard('a')).toBe(12);
+    for (const id of ['L1', 'L2', 'LN-000001', '']) {
+      expect(changeShard(id)).toBe(changeShard(id));
+      expect(changeShard(id)).toBeGreaterThanOrEqual(0);
+      expect(changeShard(id)).toBeLessThan(CHANGE_SHARDS);
+    }
+  });
+
+  it('spreads ids over the shards', () => {
+    const seen = new Set(Array.from({ length: 1_000 }, (_, i) => changeShard(`LN-${i}`)));
+    expect(seen.size).toBe(CHANGE_SHARDS);
+  });
+
+  it('names shard partitions with two digits', () => {
+    expect(changeIndexPartition('2026-03-01', 3)).toBe('CHG#2026-03-01#03');
+  });
+});
+
+describe('Function: watchlistKey', () => {
+  it('pads the rank so string order is rank order', () => {
+    expect(watchlistKey('2026-03-01', 7)).toEqual({ pk: 'WL#2026-03-01', sk: '000007' });
+    expect(watchlistKey('2026-03-01', 10).sk > watchlistKey('2026-03-01', 9).sk).toBe(true);
+  });
+});
+
+describe('Function: breachKey', () => {
+  it('sorts the larger outstanding first within a rule', () => {
+    const big = breachKey('2026-03-01', 'APR_ABOVE_36', 250_000.5, 'L1');
+    const small = breachKey('2026-03-01', 'APR_ABOVE_36', 900, 'L2');
+    expect(big.pk).toBe('BR#2026-03-01');
+    // 999999999999999 - 25000050 cents = 999999974999949
+    expect(big.sk).toBe('APR_ABOVE_36#999999974999949#L1');
+    expect(big.sk < small.sk).toBe(true);
+  });
+});
+
+describe('Function: detailExpiry', () => {
+  it('adds the retention days in seconds', () => {
+    // 2026-01-01T00:00:00Z = 1767225600; + 400 * 86400 = 34560000
+    expect(detailExpiry(new Date('2026-01-01T00:00:00Z'), 400)).toBe(1_767_225_600 + 34_560_000);
+  });
+});

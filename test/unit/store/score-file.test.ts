@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeScoreFile,
+  encodeScoreFile,
+  readScoreFile,
+  streamScoreFile,
+  writeScoreFile,
+} from '../../../shared/domain/store/score-file.ts';
+import type { ArtifactStore } from '../../../shared/ports/artifact-store.ts';
+import type { LoanRiskState } from '../../../shared/ports/risk-store.ts';
+
+function state(loanId: string, grade: LoanRiskState['grade']): LoanRiskState {
+  return {
+    loanId,
+    borrowerRef: 'ref',
+    grade,
+    score: 600,
+    pd: 0.1,
+    dpdBucket: '0',
+    classification: 'normal',
+    flags: ['THIN_FILE'],
+    outstanding: 12.34,
+  };
+}
+
+class MemoryArtifacts implements ArtifactStore {
+  public readonly objects = new Map<string, { body: Uint8Array; contentType: string }>();
+  public async put(key: string, body: string | Uint8Array, contentType: string): Promise<void> {
+    this.objects.set(key, { body: typeof body === 'string' ? Buffer.from(body) : body, contentType });
+  }
+  public async get(key: string): Promise<Uint8Array | null> {
+    return this.objects.get(key)?.body ?? null;
+  }
+  public async stream(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+    const o = this.objects.get(key);
+    if (!o) return null;
+    return (async function* () {
+      // Two chunks, to cross a chunk boundary inside the gzip stream.
+      yield o.body.subarray(0, 10);
+      yield o.body.subarray(10);
+    })();
+  }
+  public async deletePrefix(): Promise<number> {
+    return 0;
+  }
+  public async presignGet(key: string): Promise<string> {
+    return `memory://${key}`;
+  }
+}
+
+async function collect(it: AsyncIterable<LoanRiskState>): Promise<LoanRiskState[]> {
+  const out: LoanRiskState[] = [];
+  for await (const s of it) out.push(s);
+  return out;
+}
+
+describe('Function: encodeScoreFile', () => {
+  it('round-trips states through gzip JSON Lines', async () => {
+    const states = [state('L1', 'A'), state('L2', 'E')];
+    const bytes = await encodeScoreFile(states);
+    // gzip magic number
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    expect(decodeScoreFile(bytes)).toEqual(states);
+  });
+
+  it('encodes an empty night as an empty file', async () => {
+    expect(decodeScoreFile(await encodeScoreFile([]))).toEqual([]);
+  });
+});
+
+describe('Function: writeScoreFile / readScoreFile', () => {
+  it('writes the states sorted by loan id and streams them back', async () => {
+    const artifacts = new MemoryArtifacts();
+    const size = await writeScoreFile(artifacts, 'runs/2026-01-02/risk-states.jsonl.gz', [
+      state('L3', 'C'),
+      state('L1', 'A'),
+      state('L2', 'B'),
+    ]);
+    const stored = artifacts.objects.get('runs/2026-01-02/risk-states.jsonl.gz');
+    expect(stored?.contentType).toBe('application/gzip');
+    expect(size).toBe(stored?.body.byteLength);
+    const read = await readScoreFile(artifacts, 'runs/2026-01-02/risk-states.jsonl.gz');
+    expect((await collect(read!)).map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:A', 'L2:B', 'L3:C']);
+  });
+
+  it('returns null when the night has no score file', async () => {
+    expect(await readScoreFile(new MemoryArtifacts(), 'runs/2026-01-01/risk-states.jsonl.gz')).toBeNull();
+  });
+
+  it('streams a file larger than one flush', async () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => state(`L${String(i).padStart(6, '0')}`, 'B'));
+    const bytes = await encodeScoreFile(many);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < bytes.length; i += 4096) yield bytes.subarray(i, i + 4096);
+    }
+    const back = await collect(streamScoreFile(chunks()));
+    expect(back).toHaveLength(20_000);
+    expect(back[19_999]?.loanId).toBe('L019999');
+  });
+});
