@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Resvg } from '@resvg/resvg-js';
+import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ChartData } from '../../domain/report/types.ts';
@@ -268,13 +268,16 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Rasterises an SVG to PNG with resvg, drawing text with the given TTF only (no system fonts). */
-export function svgToPng(
+/**
+ * Rasterises an SVG to PNG with resvg, drawing text with the given TTF only (no system fonts).
+ * resvg renders on the libuv pool, so the next chart's Vega work overlaps this one's pixels.
+ */
+export async function svgToPng(
   svg: string,
   fontFile: string,
   scale = CHART_SCALE,
-): { png: Uint8Array; width: number; height: number } {
-  const resvg = new Resvg(svg, {
+): Promise<{ png: Uint8Array; width: number; height: number }> {
+  const image = await renderAsync(svg, {
     font: {
       fontFiles: [fontFile],
       loadSystemFonts: false,
@@ -284,9 +287,11 @@ export function svgToPng(
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
   });
-  const width = Math.round(resvg.width);
-  const height = Math.round(resvg.height);
-  return { png: new Uint8Array(resvg.render().asPng()), width, height };
+  return {
+    png: new Uint8Array(image.asPng()),
+    width: Math.round(image.width / scale),
+    height: Math.round(image.height / scale),
+  };
 }
 
 /** Renders every chart of the report to an inline PNG with its content id and alt text. */
@@ -294,20 +299,21 @@ export async function renderCharts(
   charts: readonly ChartData[],
   fontFile = resolveChartFont(),
 ): Promise<ChartImage[]> {
-  const images: ChartImage[] = [];
+  const pending: Promise<ChartImage>[] = [];
   for (const chart of charts) {
     const svg = await renderSvg(chartSpec(chart));
-    const { png, width, height } = svgToPng(svg, fontFile);
-    images.push({
-      id: chart.id,
-      cid: `${chart.id}.chart@risk-audit`,
-      fileName: `${chart.id}.png`,
-      alt: chart.alt,
-      title: chart.title,
-      png,
-      width,
-      height,
-    });
+    pending.push(
+      svgToPng(svg, fontFile).then(({ png, width, height }) => ({
+        id: chart.id,
+        cid: `${chart.id}.chart@risk-audit`,
+        fileName: `${chart.id}.png`,
+        alt: chart.alt,
+        title: chart.title,
+        png,
+        width,
+        height,
+      })),
+    );
   }
-  return images;
+  return Promise.all(pending);
 }
