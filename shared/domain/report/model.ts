@@ -243,25 +243,32 @@ function sourceOf(
   return s ? cleanText(s, 160) : 'risk-appetite config';
 }
 
-function isPercentFinding(f: Finding): boolean {
-  if (/HHI|COUNT|LOANS|BREACH/i.test(f.code)) return false;
-  const nums = [f.value, f.threshold].filter((v): v is number => typeof v === 'number');
-  return nums.length > 0 && nums.every((v) => Math.abs(v) <= 1) && nums.some((v) => !Number.isInteger(v));
+// A fraction below 1 reads as a percentage (a rate, a share, an APR threshold), except for
+// indices such as HHI and PSI; a zero follows its partner so `0` and `1.50%` line up.
+function looksLikeFraction(v: number | string | null, code: string): boolean {
+  return typeof v === 'number' && !Number.isInteger(v) && Math.abs(v) < 1 && !/HHI|PSI/i.test(code);
+}
+
+function findingFigures(f: Finding): { value: string; threshold: string } {
+  const valuePct =
+    looksLikeFraction(f.value, f.code) || (f.value === 0 && looksLikeFraction(f.threshold, f.code));
+  const thresholdPct =
+    looksLikeFraction(f.threshold, f.code) || (f.threshold === 0 && looksLikeFraction(f.value, f.code));
+  return {
+    value: formatFindingValue(f.value, valuePct),
+    threshold: formatFindingValue(f.threshold, thresholdPct),
+  };
 }
 
 function buildFindingLines(audit: AuditResult, sources: Readonly<Record<string, string>>): FindingLine[] {
-  return sortFindings(audit.findings).map((f) => {
-    const percent = isPercentFinding(f);
-    return {
-      severity: f.severity,
-      category: f.category,
-      code: cleanText(f.code, 60),
-      message: cleanText(f.message, 240),
-      value: formatFindingValue(f.value, percent),
-      threshold: formatFindingValue(f.threshold, percent),
-      source: sourceOf(f.code, f, sources),
-    };
-  });
+  return sortFindings(audit.findings).map((f) => ({
+    severity: f.severity,
+    category: f.category,
+    code: cleanText(f.code, 60),
+    message: cleanText(f.message, 240),
+    ...findingFigures(f),
+    source: sourceOf(f.code, f, sources),
+  }));
 }
 
 function topSegments(segments: Record<string, SegmentShare>, n: number): [string, SegmentShare][] {

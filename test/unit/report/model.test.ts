@@ -167,7 +167,7 @@ describe('Function: buildReportModel', () => {
       code: 'APR_ABOVE_36',
       message: '1,240 loans are priced above 36% APR',
       value: '1,240',
-      threshold: '0.36',
+      threshold: '36.00%',
       source:
         "Supreme People's Court, Provisions on private lending cases (2020 amendment), effective 2020-08-20",
     });
