@@ -463,7 +463,8 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   };
 
   // ratings: worst threshold per category, overall = worst category
-  const ratings = { overall: 'green' } as RatingsSection;
+  const ratings = {} as RatingsSection;
+  let overall: Rating = 'green';
   for (const category of RISK_CATEGORIES) {
     let worst: Rating = 'green';
     for (const t of policy.appetite.categories[category]) {
@@ -490,8 +491,9 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       findings.push(finding);
     }
     ratings[category] = worst;
-    if (RATING_RANK[worst] > RATING_RANK[ratings.overall]) ratings.overall = worst;
+    if (RATING_RANK[worst] > RATING_RANK[overall]) overall = worst;
   }
+  ratings.overall = overall;
 
   // one finding per rule with loans concerned, citing its threshold and source
   for (const rule of policy.rulePack.rules) {

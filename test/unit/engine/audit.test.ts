@@ -286,6 +286,71 @@ describe('Function: finalizeAudit', () => {
   });
 });
 
+describe('Function: finalizeAudit (ratings)', () => {
+  it('rates strictly beyond a threshold, in either direction, and takes the worst category as overall', () => {
+    const T = 314_000.5;
+    const edited = structuredClone(policy);
+    const th = (metric: string, amber: number, red: number, direction: 'above' | 'below' = 'above') => ({
+      metric,
+      amber,
+      red,
+      direction,
+    });
+    edited.appetite.categories = {
+      credit: [th('nplRatio', 0.01, 0.5)], // 5000 / T = 1.6%: amber
+      regulatory: [],
+      concentration: [th('largestBorrowerShare', 0.99, 0.999)], // 95.5%: green
+      vulnerability: [],
+      technical: [th('quarantineRate', 0.3, 0.1, 'below')], // 0.2 < 0.3: amber
+      liquidity: [th('pastMaturityShare', 300_000 / T, 0.99)], // exactly at amber: green
+    };
+    const acc = createAccumulator(edited, buildPreviousTape(PREVIOUS));
+    for (const l of TODAY) acc.add(l);
+    const result = finalizeAudit(acc.toPartial(), intakeOf(TODAY, { rowsRead: 5, rowsQuarantined: 1 }), {
+      ...ctx,
+      policy: edited,
+    });
+
+    expect(result.ratings).toEqual({
+      credit: 'amber',
+      regulatory: 'green',
+      concentration: 'green',
+      vulnerability: 'green',
+      technical: 'amber',
+      liquidity: 'green',
+      overall: 'amber',
+    });
+    expect(Object.keys(result.ratings)).toEqual([
+      'credit',
+      'regulatory',
+      'concentration',
+      'vulnerability',
+      'technical',
+      'liquidity',
+      'overall',
+    ]);
+    const medium = result.findings.filter((f) => f.severity === 'medium');
+    expect(medium).toEqual([
+      {
+        category: 'credit',
+        severity: 'medium',
+        code: 'CREDIT_NPL_RATIO',
+        message: 'NPL ratio 1.59% is above the amber threshold 1.00%',
+        value: 5000 / T,
+        threshold: 0.01,
+      },
+      {
+        category: 'technical',
+        severity: 'medium',
+        code: 'TECHNICAL_QUARANTINE_RATE',
+        message: 'quarantine rate 20.00% is below the amber threshold 30.00%',
+        value: 0.2,
+        threshold: 0.3,
+      },
+    ]);
+  });
+});
+
 describe('Function: finalizeAudit (edge cases)', () => {
   it('returns nulls, not divisions by zero, for a tape with no valid loans', () => {
     const result = audit([], PREVIOUS, {
