@@ -25,8 +25,8 @@ const RUN_TIMEOUT = Duration.hours(4);
 
 /**
  * Charts are rasterised by resvg, a native add-on esbuild cannot bundle: it ships beside the
- * bundle with the linux-x64 binary npm installed here (no arm64 build is installed), so this one
- * function runs on x86_64. Lambda has no fonts: the DejaVu font ships in the asset.
+ * bundle with the linux-x64 binary npm installed here (no arm64 build is installed), so the two
+ * functions that load it (send-report, notify-failure) run on x86_64. Lambda has no fonts: the DejaVu font ships in the asset.
  */
 /** The default policy files ship in every workflow function's asset (read through POLICY_DIR). */
 const POLICIES: BundleCopy = { from: 'policies', to: 'policies' };
@@ -148,11 +148,12 @@ export class RiskAuditStack extends Stack {
       environment: { ...withKey, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
     });
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
-      copyIntoBundle: [POLICIES],
       name: 'notify-failure',
       description: 'records a failed run, emails the failure notice, releases the lease',
       timeout: Duration.minutes(1),
-      environment: common,
+      // The failure notice is built by the report module, which loads the chart renderer.
+      ...CHART_RENDERING,
+      environment: { ...common, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
     });
 
     this.data.grantReadTapes(prepare.role);

@@ -182,8 +182,8 @@ describe('Class: RiskAuditStack', () => {
       const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
       expect(functions).toHaveLength(6);
       for (const f of functions) {
-        // send-report alone runs on x86_64: its native chart renderer is installed for linux-x64 only.
-        const arch = String(f.Properties.Description).includes('report') ? 'x86_64' : 'arm64';
+        // The two functions that load the native chart renderer run on x86_64 (installed for linux-x64 only).
+        const arch = /report|failure notice/.test(String(f.Properties.Description)) ? 'x86_64' : 'arm64';
         expect(f.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: [arch],
@@ -281,12 +281,14 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
-    it('points send-report at the chart font shipped in its asset', () => {
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: Match.stringLikeRegexp('emails the audit report'),
-        Architectures: ['x86_64'],
-        Environment: { Variables: Match.objectLike({ REPORT_FONT_FILE: '/var/task/fonts/DejaVuSans.ttf' }) },
-      });
+    it('points the report-rendering functions at the chart font shipped in their assets', () => {
+      for (const description of ['emails the audit report', 'emails the failure notice']) {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: Match.stringLikeRegexp(description),
+          Architectures: ['x86_64'],
+          Environment: { Variables: Match.objectLike({ REPORT_FONT_FILE: '/var/task/fonts/DejaVuSans.ttf' }) },
+        });
+      }
     });
 
     it('keeps each function in its own log group with a retention', () => {

@@ -185,6 +185,9 @@ export class AuditFunction extends Construct {
         mainFields: ['module', 'main'],
         banner: ESM_BANNER,
         minify: true,
+        // Error classes name themselves from the class (`new.target.name`): Step Functions' Catch
+        // and the failure notice show that name, so minification must keep it.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         // Pin the SDK versions the tests ran with instead of the runtime's copy.
