@@ -57,8 +57,9 @@ function pill(text: string, bg: string, fg = '#ffffff'): string {
   return `<span style="display:inline-block;padding:1px 7px;border-radius:9px;background:${bg};color:${fg};font-size:11px;font-weight:700;letter-spacing:0.3px;white-space:nowrap;">${e(text)}</span>`;
 }
 
+// A real h2, so screen readers and mail clients' outlines can jump between sections.
 function heading(title: string): string {
-  return `<mj-text padding="18px 16px 4px" font-size="17px" font-weight="700" color="${INK}">${e(title)}</mj-text>`;
+  return `<mj-text padding="18px 16px 4px" color="${INK}"><h2 style="margin:0;font-size:17px;line-height:22px;font-weight:700;">${e(title)}</h2></mj-text>`;
 }
 
 function paragraphs(lines: readonly string[]): string {
@@ -208,7 +209,7 @@ export function renderReportMjml(model: ReportModel, charts: readonly ChartImage
   const banner = section(
     [
       `<mj-text padding="18px 16px 2px" color="#ffffff" font-size="13px" letter-spacing="0.5px">RISK AUDIT · ${e(model.snapshotDate)}</mj-text>`,
-      `<mj-text padding="0 16px 6px" color="#ffffff" font-size="26px" line-height="32px" font-weight="800">${e(model.verdict)}</mj-text>`,
+      `<mj-text padding="0 16px 6px" color="#ffffff"><h1 style="margin:0;font-size:26px;line-height:32px;font-weight:800;">${e(model.verdict)}</h1></mj-text>`,
       `<mj-text padding="0 16px 16px" color="#ffffff" font-size="15px" line-height="21px">${e(model.summary)}${model.statusNote ? `<br /><span style="font-size:13px;">${e(model.statusNote)}</span>` : ''}</mj-text>`,
     ].join(''),
     verdictBg,
