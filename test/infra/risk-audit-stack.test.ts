@@ -286,7 +286,9 @@ describe('Class: RiskAuditStack', () => {
         template.hasResourceProperties('AWS::Lambda::Function', {
           Description: Match.stringLikeRegexp(description),
           Architectures: ['x86_64'],
-          Environment: { Variables: Match.objectLike({ REPORT_FONT_FILE: '/var/task/fonts/DejaVuSans.ttf' }) },
+          Environment: {
+            Variables: Match.objectLike({ REPORT_FONT_FILE: '/var/task/fonts/DejaVuSans.ttf' }),
+          },
         });
       }
     });
