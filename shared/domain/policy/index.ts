@@ -8,6 +8,7 @@ export {
   parsePolicy,
   parseRiskAppetite,
   parseRulePack,
+  policyInForce,
   type RiskAppetite,
   type RulePack,
 } from './policy.ts';

@@ -325,6 +325,18 @@ export function parsePolicy(docs: readonly PolicyDocument[]): Policy {
   return { rulePack, appetite, sources: [rulesFrom, appetiteFrom] };
 }
 
+/**
+ * The policy as it applies to a snapshot date: rules whose effectiveDate is after the date are
+ * disabled, so re-auditing an old tape uses the rules in force then. Call it before creating the
+ * accumulators of a run (every shard must use the same policy).
+ */
+export function policyInForce(policy: Policy, snapshotDate: string): Policy {
+  const rules = policy.rulePack.rules.map((r) =>
+    r.enabled && r.effectiveDate > snapshotDate ? { ...r, enabled: false } : r,
+  );
+  return { ...policy, rulePack: { ...policy.rulePack, rules } };
+}
+
 /** Absolute paths of the default policy files shipped in policies/ (the caller reads them). */
 export function defaultPolicyPaths(): { rules: string; appetite: string } {
   return {

@@ -12,6 +12,7 @@ import {
   parsePolicy,
   parseRiskAppetite,
   parseRulePack,
+  policyInForce,
 } from '../../../shared/domain/policy/policy.ts';
 import { ConfigError } from '../../../shared/errors.ts';
 import { makeLoan } from '../engine/helpers.ts';
@@ -175,6 +176,26 @@ describe('Function: parsePolicy', () => {
       { text: appetiteText, fileName: 'a.yaml' },
     ]);
     expect(compilePolicy(policy).loanRules.map((r) => r.code)).not.toContain('MINOR_BORROWER');
+  });
+});
+
+describe('Function: policyInForce', () => {
+  it('disables rules not yet effective on the snapshot date', () => {
+    const policy = parsePolicy([
+      { text: rulesText, fileName: 'r.yaml' },
+      { text: appetiteText, fileName: 'a.yaml' },
+    ]);
+    const enabled = (date: string) =>
+      policyInForce(policy, date)
+        .rulePack.rules.filter((r) => r.enabled)
+        .map((r) => r.code);
+
+    expect(enabled('2026-11-25')).toHaveLength(7);
+    // Student rule from 2021-02-07, co-lending share from 2021-02-19.
+    expect(enabled('2021-02-10')).not.toContain('CO_LENDING_OWN_SHARE');
+    expect(enabled('2021-02-10')).toContain('STUDENT_BORROWER');
+    expect(enabled('2016-01-01')).toEqual(['APR_ABOVE_24']);
+    expect(policy.rulePack.rules.every((r) => r.enabled)).toBe(true);
   });
 });
 
