@@ -120,7 +120,9 @@ export class RiskAuditStack extends Stack {
       copyIntoBundle: [POLICIES],
       name: 'prepare-run',
       description: "resolves the date's tape parts, takes the date's lease, plans the shards",
-      timeout: Duration.minutes(2),
+      // Prepare reads the whole previous tape into the drift index every shard then loads.
+      memorySize: 3008,
+      timeout: Duration.minutes(15),
       environment: common,
     });
     const scoreShard = new AuditFunction(this, 'ScoreShard', {
@@ -135,7 +137,7 @@ export class RiskAuditStack extends Stack {
       copyIntoBundle: [POLICIES],
       name: 'finalize-audit',
       description: 'merges the partials into the audit, writes the outputs, stores the run',
-      memorySize: 2048,
+      memorySize: 3008,
       timeout: Duration.minutes(15),
       environment: withKey,
     });
