@@ -48,7 +48,7 @@ const SEVERITY_COLORS: Record<FindingLine['severity'], string> = {
 
 const TONE_COLORS = { bad: '#b42318', good: '#067647', neutral: MUTED } as const;
 
-const TH = `padding:6px;border-bottom:2px solid #d0d5dd;color:${MUTED};font-size:12px;font-weight:600;`;
+const TH = `padding:6px;border-bottom:2px solid #d0d5dd;color:${MUTED};font-size:12px;font-weight:600;word-break:normal;`;
 const TD = `padding:5px 6px;border-bottom:1px solid ${LINE};`;
 // Figures: right-aligned by the align attribute (which Outlook honours), never wrapped.
 const NUM = `${TD}white-space:nowrap;`;
