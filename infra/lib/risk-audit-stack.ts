@@ -272,6 +272,8 @@ export class RiskAuditStack extends Stack {
       stateMachine,
       functions: Object.fromEntries(Object.entries(this.functions).map(([k, f]) => [k, f.function])),
       deadLetterQueue: deadLetters,
+      // A day plus two hours of slack: the nightly run may start late or take a while.
+      ...(s.scheduleEnabled ? { expectSuccessWithin: Duration.hours(26) } : {}),
       ...(s.alarmEmail === undefined ? {} : { alarmEmail: s.alarmEmail }),
     });
 

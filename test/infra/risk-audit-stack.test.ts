@@ -492,6 +492,24 @@ describe('Class: RiskAuditStack', () => {
       }
     });
 
+    it('alarms when no run has succeeded for 26 hours while the schedule is on', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsSucceeded',
+        Period: 3600,
+        EvaluationPeriods: 26,
+        DatapointsToAlarm: 26,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+      });
+      const onDemandOnly = templateOf({ scheduleEnabled: false });
+      const succeeded = Object.values(resources(onDemandOnly)).filter(
+        (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'ExecutionsSucceeded',
+      );
+      expect(succeeded).toEqual([]);
+    });
+
     it('alarms when prepare-run reports the tape missing by the cutoff', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'RiskAudit',

@@ -23,6 +23,11 @@ export interface AuditAlarmsProps {
   /** Dead-letter queue of the schedule, the arrival rule and asynchronous invocations. */
   readonly deadLetterQueue: sqs.IQueue;
   /**
+   * Alarm when no run has succeeded for this long (the nightly run was missed or keeps failing).
+   * @default - no such alarm (on-demand only deployments)
+   */
+  readonly expectSuccessWithin?: Duration;
+  /**
    * Address subscribed to the alarm topic.
    * @default - no subscription
    */
@@ -31,8 +36,8 @@ export interface AuditAlarmsProps {
 
 /**
  * CloudWatch alarms on the audit (failed or timed-out runs, tape missing by the cutoff, a run
- * much slower than its recent norm, Lambda errors, undelivered triggers), all sent to one
- * encrypted SNS topic.
+ * much slower than its recent norm, no successful run for a day, Lambda errors, undelivered
+ * triggers), all sent to one encrypted SNS topic.
  */
 export class AuditAlarms extends Construct {
   /** Topic every alarm notifies. */
@@ -97,6 +102,22 @@ export class AuditAlarms extends Construct {
       alarmDescription:
         'a scheduled, arrival or on-demand start could not be delivered (see the dead-letter queue)',
     });
+
+    if (props.expectSuccessWithin !== undefined) {
+      const hours = Math.ceil(props.expectSuccessWithin.toHours({ integral: false }));
+      const missed = new cloudwatch.Alarm(this, 'RunMissed', {
+        metric: sm.metricSucceeded({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: hours,
+        datapointsToAlarm: hours,
+        // No datapoint at all is exactly the case: no run succeeded in the window.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        alarmDescription: `no audit run has succeeded for ${hours} hours`,
+      });
+      missed.addAlarmAction(new actions.SnsAction(this.topic));
+      this.alarms.RunMissed = missed;
+    }
 
     const errorMetrics: Record<string, cloudwatch.IMetric> = {};
     for (const [name, fn] of Object.entries(props.functions)) {
