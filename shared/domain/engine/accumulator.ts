@@ -100,6 +100,8 @@ export interface PartialAudit {
 export interface AuditAccumulator {
   /** Assesses one valid loan and adds it to the shard's counters (the hot path). */
   add(loan: Loan): LoanAssessment;
+  /** Same as `add` without building the assessment (no per-loan allocation), when no score file is kept. */
+  accumulate(loan: Loan): void;
   /** The shard's state as plain JSON. */
   toPartial(): PartialAudit;
   /** Distinct borrowers seen so far. */
@@ -172,8 +174,8 @@ export function createAccumulator(
   const flagFen = new Float64Array(nFlags);
   const transitions = new Float64Array(DPD_BUCKETS.length * DPD_BUCKETS.length);
 
-  const add = (loan: Loan): LoanAssessment => {
-    const a = assess(loan);
+  const accumulate = (loan: Loan): void => {
+    assess.score(loan);
     if (loan.snapshotDate !== snapshotDate) {
       snapshotDate ??= loan.snapshotDate;
       snapshotDay = isoDayNumber(loan.snapshotDate);
@@ -184,7 +186,7 @@ export function createAccumulator(
     S[OUTSTANDING]! += fen;
     if (fen !== 0) {
       exactAdd(rateFen, loan.annualRate * fen);
-      if (a.el !== 0) exactAdd(expectedLoss, a.el);
+      if (scratch.el !== 0) exactAdd(expectedLoss, scratch.el);
       if (loan.ownFundingShare !== 1) exactAdd(partnerFen, (1 - loan.ownFundingShare) * fen);
     }
     const dpd = scratch.dpdIdx;
@@ -212,7 +214,7 @@ export function createAccumulator(
         }
       }
     }
-    if (a.flags.length > 0) {
+    if (scratch.flagMask !== 0) {
       S[ANY_FLAG_LOANS]!++;
       S[ANY_FLAG_FEN]! += fen;
       const flagMask = scratch.flagMask;
@@ -240,7 +242,11 @@ export function createAccumulator(
         S[MATCHED]!++;
       }
     }
-    return a;
+  };
+
+  const add = (loan: Loan): LoanAssessment => {
+    accumulate(loan);
+    return assess.build(loan);
   };
 
   const segmentsToRecord = (m: Segments): Record<string, SegmentCounter> => {
@@ -299,6 +305,7 @@ export function createAccumulator(
 
   return {
     add,
+    accumulate,
     toPartial,
     get borrowerCount() {
       return borrowers.size;

@@ -173,8 +173,13 @@ function codesByMask(codes: readonly string[]): (mask: number) => readonly strin
   };
 }
 
-/** Indices and bit masks of the last assessment, read by the accumulator without re-deriving them. */
+/** The last scored loan's figures, indices and bit masks, read by the accumulator without allocating. */
 export interface AssessmentScratch {
+  score: number;
+  pd: number;
+  lgd: number;
+  el: number;
+  reasons: readonly string[];
   fen: number;
   dpdIdx: number;
   clsIdx: number;
@@ -188,6 +193,10 @@ export interface AssessmentScratch {
 export type LoanAssessor = ((loan: Loan) => LoanAssessment) & {
   scratch: AssessmentScratch;
   compiled: CompiledPolicy;
+  /** Scores a loan into `scratch` only (no allocation). */
+  score: (loan: Loan) => void;
+  /** The assessment object of the loan last passed to `score`. */
+  build: (loan: Loan) => LoanAssessment;
 };
 
 // The scorecard as flat typed arrays: band upper bounds (the last is Infinity, so a search always
@@ -256,6 +265,11 @@ export function createLoanAssessor(
     for (let i = 0; i < pdTable.length; i++) pdTable[i] = pdOf(minScore + i);
   }
   const scratch: AssessmentScratch = {
+    score: 0,
+    pd: 0,
+    lgd: 0,
+    el: 0,
+    reasons: EMPTY,
     fen: 0,
     dpdIdx: 0,
     clsIdx: 0,
@@ -267,7 +281,7 @@ export function createLoanAssessor(
   let lastSnapshot = '';
   let lastSnapshotDay = 0;
 
-  const assess = (loan: Loan): LoanAssessment => {
+  const score = (loan: Loan): void => {
     if (loan.snapshotDate !== lastSnapshot) {
       lastSnapshot = loan.snapshotDate;
       lastSnapshotDay = isoDayNumber(lastSnapshot);
@@ -284,8 +298,8 @@ export function createLoanAssessor(
     bands[5] = bandOf(factors[5]!, seasoning);
     bands[6] = bandOf(factors[6]!, productCode);
     bands[7] = bandOf(factors[7]!, loan.annualRate);
-    let score = baseScore;
-    for (let i = 0; i < nFactors; i++) score += factors[i]!.points[bands[i]!]!;
+    let points = baseScore;
+    for (let i = 0; i < nFactors; i++) points += factors[i]!.points[bands[i]!]!;
     // Top three reasons: most negative points first, ties in factor order.
     let r0 = -1;
     let r1 = -1;
@@ -330,9 +344,9 @@ export function createLoanAssessor(
       }
     }
 
-    const gradeIdx = score >= g.A ? 0 : score >= g.B ? 1 : score >= g.C ? 2 : score >= g.D ? 3 : 4;
-    const k = score - minScore;
-    const pd = d > 90 ? 1 : pdTable !== null && k >= 0 && k < pdTable.length ? pdTable[k]! : pdOf(score);
+    const gradeIdx = points >= g.A ? 0 : points >= g.B ? 1 : points >= g.C ? 2 : points >= g.D ? 3 : 4;
+    const k = points - minScore;
+    const pd = d > 90 ? 1 : pdTable !== null && k >= 0 && k < pdTable.length ? pdTable[k]! : pdOf(points);
     const lgd = lgdByProduct[product];
     const fen = Math.round(loan.outstandingPrincipal * 100);
     const outstanding = fen / 100;
@@ -349,25 +363,36 @@ export function createLoanAssessor(
     scratch.gradeIdx = gradeIdx;
     scratch.ruleMask = ruleMask >>> 0;
     scratch.flagMask = flagMask;
-    return {
-      loanId: loan.loanId,
-      borrowerId: loan.borrowerId,
-      product,
-      outstanding,
-      score,
-      grade: GRADES[gradeIdx]!,
-      pd,
-      lgd,
-      el: pd * lgd * outstanding,
-      dpdBucket: DPD_BUCKETS[dpdIdx]!,
-      classification: CLASSIFICATIONS[clsIdx]!,
-      stage: IFRS9_STAGES[stIdx]!,
-      ruleCodes: ruleMask === 0 ? EMPTY : ruleCodes(ruleMask),
-      flags: flagMask === 0 ? EMPTY : flagCodes(flagMask),
-      reasons: reasonCodes,
-    };
+    scratch.score = points;
+    scratch.pd = pd;
+    scratch.lgd = lgd;
+    scratch.el = pd * lgd * outstanding;
+    scratch.reasons = reasonCodes;
   };
-  return Object.assign(assess, { scratch, compiled });
+
+  const build = (loan: Loan): LoanAssessment => ({
+    loanId: loan.loanId,
+    borrowerId: loan.borrowerId,
+    product: loan.product,
+    outstanding: scratch.fen / 100,
+    score: scratch.score,
+    grade: GRADES[scratch.gradeIdx]!,
+    pd: scratch.pd,
+    lgd: scratch.lgd,
+    el: scratch.el,
+    dpdBucket: DPD_BUCKETS[scratch.dpdIdx]!,
+    classification: CLASSIFICATIONS[scratch.clsIdx]!,
+    stage: IFRS9_STAGES[scratch.stageIdx]!,
+    ruleCodes: scratch.ruleMask === 0 ? EMPTY : ruleCodes(scratch.ruleMask),
+    flags: scratch.flagMask === 0 ? EMPTY : flagCodes(scratch.flagMask),
+    reasons: scratch.reasons,
+  });
+
+  const assess = (loan: Loan): LoanAssessment => {
+    score(loan);
+    return build(loan);
+  };
+  return Object.assign(assess, { scratch, compiled, score, build });
 }
 
 /** Assesses one loan (compiles the policy each call: use `createLoanAssessor` in loops). */

@@ -516,6 +516,19 @@ describe('Function: finalizeAudit (edge cases)', () => {
   });
 });
 
+describe('Function: createAccumulator', () => {
+  it('accumulates the same state with or without building assessments', () => {
+    const prev = buildPreviousTape(PREVIOUS);
+    const a = createAccumulator(policy, prev);
+    const b = createAccumulator(policy, prev);
+    const assessments = TODAY.map((l) => a.add(l));
+    for (const l of TODAY) b.accumulate(l);
+
+    expect(b.toPartial()).toEqual(a.toPartial());
+    expect(assessments).toEqual(TODAY.map((l) => assessLoan(l, policy)));
+  });
+});
+
 describe('Function: tapeDigest', () => {
   it('keeps a single part digest and hashes several in key order', () => {
     const a = { key: 'p/1.csv', sha256: '1'.repeat(64) };
