@@ -1,5 +1,6 @@
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { CsvScanner, CsvSyntaxError } from '../../domain/tape/csv-scanner.ts';
+import { FieldRow } from '../../domain/tape/field-row.ts';
 import type { IntakeStats, RowSink } from '../../domain/tape/intake.ts';
 import {
   type ColumnMapping,
@@ -192,9 +193,9 @@ async function scanText(
   const scanner = new CsvScanner((fields, line, raw, start, end, malformed) => {
     if (!sawHeader) {
       sawHeader = true;
-      const plan = planFor(key, fields, options);
+      const plan = planFor(key, fields.toArray(), options);
       validator.setPart(key, plan);
-      width = fields.length;
+      width = fields.count;
       return;
     }
     validator.acceptFields(fields, line, raw, start, end, width, malformed);
@@ -240,6 +241,7 @@ async function scanJsonLines(
 ): Promise<void> {
   let keys: string[] | null = null;
   let fields: string[] = [];
+  const row = new FieldRow();
   let line = firstLine;
   let pending = '';
   const handle = (raw: string, at: number): void => {
@@ -265,7 +267,7 @@ async function scanJsonLines(
       validator.setPart(key, planFor(key, keys, options));
     }
     for (let i = 0; i < keys.length; i++) fields[i] = cellText(record[keys[i]!]);
-    validator.acceptFields(fields, at, body, 0, body.length, -1, null);
+    validator.acceptFields(row.setCells(fields), at, body, 0, body.length, -1, null);
   };
   for await (const chunk of text) {
     const buf = pending.length === 0 ? chunk : pending + chunk;
@@ -305,6 +307,7 @@ async function scanParquet(
   const plan = planFor(part.key, header, options);
   validator.setPart(part.key, plan);
   const fields = new Array<string>(header.length);
+  const cells = new FieldRow();
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
@@ -320,7 +323,7 @@ async function scanParquet(
           rows.forEach((row, r) => {
             for (let i = 0; i < header.length; i++) fields[i] = cellText(row[i]);
             // Parquet has no lines: the row number (1-based) stands in, and the raw text is its JSON.
-            validator.acceptRow(fields, first + r + 1, () =>
+            validator.acceptRow(cells.setCells(fields), first + r + 1, () =>
               cellText(Object.fromEntries(header.map((h, i) => [h, row[i]]))),
             );
           });
@@ -385,7 +388,7 @@ async function* alignToRows(
 async function readHeader(part: TapePartInput, options: ScanOptions): Promise<string[]> {
   let header: string[] | null = null;
   const scanner = new CsvScanner((fields) => {
-    header ??= fields;
+    header ??= fields.toArray();
     scanner.stop();
   });
   const text = decodeText(

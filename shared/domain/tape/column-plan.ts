@@ -1,7 +1,9 @@
 import { REQUIRED_COLUMNS, TAPE_COLUMNS, type TapeColumn } from '../loan.ts';
 
-/** Evaluates a computed column over a row's source fields: null when an operand is empty, NaN when unparseable. */
-export type FieldExpression = (fields: readonly string[]) => number | null;
+import type { FieldRow } from './field-row.ts';
+
+/** Evaluates a computed column over a row's source cells: null when an operand is empty, NaN when unparseable. */
+export type FieldExpression = (row: FieldRow) => number | null;
 
 /**
  * How to obtain one canonical column from a source row, resolved once per part so the per-row
@@ -27,6 +29,8 @@ export interface ColumnSpec {
   date: ((text: string) => string | null) | null;
   /** Source field index holding whole months to add to this date (maturity from origination + term), or -1. */
   addMonthsIndex: number;
+  /** Set by the validator: a bare source cell with no transform, read in place without slicing. */
+  plain: boolean;
 }
 
 /** A part's resolved column mapping. */
@@ -56,6 +60,7 @@ export function absentSpec(column: TapeColumn): ColumnSpec {
     divisor: 1,
     date: null,
     addMonthsIndex: -1,
+    plain: false,
   };
 }
 

@@ -6,6 +6,8 @@
  * against udsv (see bench/ingest.ts); both are RFC-correct when udsv's quote handling is forced.
  */
 
+import { FieldRow } from './field-row.ts';
+
 const QUOTE = 34;
 const COMMA = 44;
 const LF = 10;
@@ -15,13 +17,13 @@ const CR = 13;
 export const MAX_RECORD_CHARS = 4 * 1024 * 1024;
 
 /**
- * Called once per record: `fields` are the unquoted cell values, `line` the physical line number
- * of the record's first line, and `text.slice(start, end)` its raw text without the line break.
- * `malformed` names a syntax problem (fields are then best-effort). `text` is only valid during
- * the call: slice it if you keep it.
+ * Called once per record: `row` holds the unquoted cells (as offsets; reused, valid only during
+ * the call), `line` is the physical line number of the record's first line, and
+ * `text.slice(start, end)` its raw text without the line break. `malformed` names a syntax
+ * problem (cells are then best-effort).
  */
 export type CsvRecordHandler = (
-  fields: string[],
+  row: FieldRow,
   line: number,
   text: string,
   start: number,
@@ -49,6 +51,7 @@ export class CsvScanner {
   /** Records emitted so far, blank lines excluded. */
   public records = 0;
   private stopped = false;
+  private readonly row = new FieldRow();
 
   public constructor(
     private readonly onRecord: CsvRecordHandler,
@@ -111,7 +114,28 @@ export class CsvScanner {
         if (end > pos && text.charCodeAt(end - 1) === CR) end--;
         if (end > pos) {
           this.records++;
-          onRecord(text.slice(pos, end).split(','), this.line, text, pos, end, null);
+          // Cell boundaries as offsets into the chunk: no per-cell strings are made here.
+          const row = this.row;
+          let starts = row.starts;
+          let ends = row.ends;
+          let n = 0;
+          starts[0] = pos;
+          for (let i = pos; i < end; i++) {
+            if (text.charCodeAt(i) === COMMA) {
+              ends[n] = i;
+              n++;
+              if (n === starts.length) {
+                row.ensure(n + 1);
+                starts = row.starts;
+                ends = row.ends;
+              }
+              starts[n] = i + 1;
+            }
+          }
+          ends[n] = end;
+          row.count = n + 1;
+          row.text = text;
+          onRecord(row, this.line, text, pos, end, null);
         }
         this.line++;
         pos = nl + 1;
@@ -215,7 +239,7 @@ export class CsvScanner {
     if (breaks > 0) this.sawQuotedLineBreak = true;
     this.line += breaks + 1;
     this.records++;
-    this.onRecord(fields, firstLine, text, start, end, malformed);
+    this.onRecord(this.row.setCells(fields), firstLine, text, start, end, malformed);
     return next;
   }
 }

@@ -1,4 +1,5 @@
 import type { FieldExpression } from './column-plan.ts';
+import type { FieldRow } from './field-row.ts';
 import { NUMBER_MISSING, NUMBER_OK, parsedNumber, parseNumberCell } from './values.ts';
 
 /**
@@ -170,7 +171,7 @@ export function expressionColumns(node: ExpressionNode): string[] {
   }
 }
 
-type Compiled = (f: readonly string[]) => number;
+type Compiled = (f: FieldRow) => number;
 
 /**
  * Compiles a tree against a header: operands are parsed as numbers; an empty operand makes the
@@ -188,7 +189,7 @@ export function compileExpression(node: ExpressionNode, indexOf: (name: string) 
         const i = indexOf(n.name);
         if (i < 0) throw new ExpressionError(`column ${JSON.stringify(n.name)} is not in the header`);
         return (f) => {
-          const status = parseNumberCell((f[i] ?? '').trim());
+          const status = parseNumberCell(f.get(i).trim());
           if (status === NUMBER_OK) return parsedNumber.value;
           if (status === NUMBER_MISSING) state.missing = true;
           return Number.NaN;

@@ -8,17 +8,20 @@ import {
   type Product,
 } from '../loan.ts';
 import type { ColumnPlan, ColumnSpec } from './column-plan.ts';
+import type { FieldRow } from './field-row.ts';
 import { IdSet } from './id-set.ts';
 import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
 import {
   addMonthsIso,
   isCurrencyCode,
   isIsoDate,
+  isIsoDateAt,
   NUMBER_MISSING,
   NUMBER_NOT_FINITE,
   NUMBER_OK,
   parseBooleanCell,
   parsedNumber,
+  parseNumberAt,
   parseNumberCell,
 } from './values.ts';
 
@@ -86,9 +89,6 @@ export interface RowValidatorOptions {
   snapshotDate?: string | undefined;
 }
 
-const BORROWER_TYPE_SET: ReadonlySet<string> = new Set(BORROWER_TYPES);
-const PRODUCT_SET: ReadonlySet<string> = new Set(PRODUCTS);
-
 // Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
 const C_SNAPSHOT = 0;
 const C_LOAN = 1;
@@ -133,6 +133,8 @@ export class RowValidator {
   private tapeDate: string | null;
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
   private rawOf: (() => string) | null = null;
+  private cellStart = 0;
+  private cellEnd = 0;
   private readonly partsRead: { key: string; rowsRead: number }[] = [];
   private readonly columns = new Set<string>();
   private readonly unknown = new Set<string>();
@@ -160,6 +162,17 @@ export class RowValidator {
     this.partKey = key;
     this.partRows = 0;
     this.specs = plan.specs;
+    for (const spec of plan.specs) {
+      spec.plain =
+        spec.index >= 0 &&
+        spec.constant === null &&
+        spec.expression === null &&
+        spec.values === null &&
+        spec.date === null &&
+        spec.scale === 1 &&
+        spec.divisor === 1 &&
+        spec.addMonthsIndex < 0;
+    }
     for (const c of plan.columns) this.columns.add(c);
     for (const c of plan.unknownColumns) this.unknown.add(c);
   }
@@ -172,10 +185,10 @@ export class RowValidator {
   }
 
   /** Validates a row whose raw text is costly to build (Parquet): `rawOf` runs only if it is quarantined. */
-  public acceptRow(fields: readonly string[], line: number, rawOf: () => string): void {
+  public acceptRow(row: FieldRow, line: number, rawOf: () => string): void {
     this.rawOf = rawOf;
     try {
-      this.acceptFields(fields, line, '', 0, 0, -1, null);
+      this.acceptFields(row, line, '', 0, 0, -1, null);
     } finally {
       this.rawOf = null;
     }
@@ -191,11 +204,11 @@ export class RowValidator {
   }
 
   /**
-   * Validates one row given as source fields; `text.slice(start, end)` is its raw text, sliced
+   * Validates one row given as source cells; `text.slice(start, end)` is its raw text, sliced
    * only when the row is quarantined. `expectedFields` is the header width (-1 to skip the check).
    */
   public acceptFields(
-    fields: readonly string[],
+    row: FieldRow,
     line: number,
     text: string,
     start: number,
@@ -207,51 +220,39 @@ export class RowValidator {
     this.partRows++;
     this.codes = null;
     this.details = null;
-    if (malformed !== null || (expectedFields >= 0 && fields.length !== expectedFields)) {
+    if (malformed !== null || (expectedFields >= 0 && row.count !== expectedFields)) {
       this.issue(
         QUARANTINE_CODES.MALFORMED_ROW,
-        malformed ?? `row has ${fields.length} fields but the header has ${expectedFields}`,
+        malformed ?? `row has ${row.count} fields but the header has ${expectedFields}`,
       );
-      this.quarantine(line, text.slice(start, end));
+      this.quarantine(line, this.rawOf !== null ? this.rawOf() : text.slice(start, end));
       return;
     }
     const s = this.specs;
 
-    const snapshotDate = this.date(s[C_SNAPSHOT]!, fields, true);
-    const loanId = keep(this.str(s[C_LOAN]!, fields, true));
-    const borrowerId = keep(this.str(s[C_BORROWER]!, fields, true));
-    const borrowerType = this.str(s[C_BTYPE]!, fields, true);
-    if (borrowerType !== null && !BORROWER_TYPE_SET.has(borrowerType)) {
-      this.issue(
-        QUARANTINE_CODES.VALUE_NOT_ALLOWED,
-        `borrower_type: not one of ${BORROWER_TYPES.join(', ')}`,
-      );
-    }
-    const product = this.str(s[C_PRODUCT]!, fields, true);
-    if (product !== null && !PRODUCT_SET.has(product)) {
-      this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, `product: not one of ${PRODUCTS.join(', ')}`);
-    }
-    const principal = this.num(s[C_PRINCIPAL]!, fields, true, POSITIVE, false);
-    const outstanding = this.num(s[C_OUTSTANDING]!, fields, true, NON_NEGATIVE, false);
-    const annualRate = this.num(s[C_RATE]!, fields, true, NON_NEGATIVE, false);
-    const termMonths = this.num(s[C_TERM]!, fields, true, POSITIVE, true);
-    const originationDate = this.date(s[C_ORIG]!, fields, true);
-    const maturityDate = this.date(s[C_MAT]!, fields, true);
-    const daysPastDue = this.num(s[C_DPD]!, fields, true, NON_NEGATIVE, true);
-    let currency = this.str(s[C_CURRENCY]!, fields, false);
-    if (currency !== null && !isCurrencyCode(currency)) {
-      this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, 'currency: not a three-letter ISO 4217 code');
-    }
-    const region = this.str(s[C_REGION]!, fields, false);
-    const industry = this.str(s[C_INDUSTRY]!, fields, false);
-    const merchantId = keep(this.str(s[C_MERCHANT]!, fields, false));
-    const borrowerAge = this.num(s[C_AGE]!, fields, false, NON_NEGATIVE, true);
-    const annualIncome = this.num(s[C_INCOME]!, fields, false, NON_NEGATIVE, false);
-    const monthlyDebt = this.num(s[C_DEBT]!, fields, false, NON_NEGATIVE, false);
-    const otherLenders = this.num(s[C_LENDERS]!, fields, false, NON_NEGATIVE, true);
-    const creditScore = this.num(s[C_SCORE]!, fields, false, NON_NEGATIVE, true);
-    const isStudent = this.bool(s[C_STUDENT]!, fields);
-    let ownShare = this.num(s[C_OWN_SHARE]!, fields, false, NON_NEGATIVE, false);
+    const snapshotDate = this.snapshot(s[C_SNAPSHOT]!, row);
+    const loanId = keep(this.str(s[C_LOAN]!, row, true));
+    const borrowerId = keep(this.str(s[C_BORROWER]!, row, true));
+    const borrowerType = this.choice(s[C_BTYPE]!, row, BORROWER_TYPES, true);
+    const product = this.choice(s[C_PRODUCT]!, row, PRODUCTS, true);
+    const principal = this.num(s[C_PRINCIPAL]!, row, true, POSITIVE, false);
+    const outstanding = this.num(s[C_OUTSTANDING]!, row, true, NON_NEGATIVE, false);
+    const annualRate = this.num(s[C_RATE]!, row, true, NON_NEGATIVE, false);
+    const termMonths = this.num(s[C_TERM]!, row, true, POSITIVE, true);
+    const originationDate = this.date(s[C_ORIG]!, row, true);
+    const maturityDate = this.date(s[C_MAT]!, row, true);
+    const daysPastDue = this.num(s[C_DPD]!, row, true, NON_NEGATIVE, true);
+    let currency = this.currency(s[C_CURRENCY]!, row);
+    const region = this.str(s[C_REGION]!, row, false);
+    const industry = this.str(s[C_INDUSTRY]!, row, false);
+    const merchantId = keep(this.str(s[C_MERCHANT]!, row, false));
+    const borrowerAge = this.num(s[C_AGE]!, row, false, NON_NEGATIVE, true);
+    const annualIncome = this.num(s[C_INCOME]!, row, false, NON_NEGATIVE, false);
+    const monthlyDebt = this.num(s[C_DEBT]!, row, false, NON_NEGATIVE, false);
+    const otherLenders = this.num(s[C_LENDERS]!, row, false, NON_NEGATIVE, true);
+    const creditScore = this.num(s[C_SCORE]!, row, false, NON_NEGATIVE, true);
+    const isStudent = this.bool(s[C_STUDENT]!, row);
+    let ownShare = this.num(s[C_OWN_SHARE]!, row, false, NON_NEGATIVE, false);
     if (ownShare !== null && ownShare > 1) {
       this.issue(QUARANTINE_CODES.OUT_OF_RANGE, 'own_funding_share: above 1');
     }
@@ -277,11 +278,9 @@ export class RowValidator {
         this.issue(QUARANTINE_CODES.ORIGINATION_AFTER_SNAPSHOT, 'origination_date: after snapshot_date');
       }
     }
-    if (loanId !== null) {
-      if (!this.seen.add(loanId)) {
-        this.duplicateLoanIds++;
-        this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
-      }
+    if (loanId !== null && !this.seen.add(loanId)) {
+      this.duplicateLoanIds++;
+      this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
     }
 
     if (this.codes !== null) {
@@ -381,11 +380,28 @@ export class RowValidator {
     this.sink.quarantine(row);
   }
 
-  /** The cell's text after rename, constant and value map; '' when absent or empty. */
-  private text(spec: ColumnSpec, fields: readonly string[]): string {
+  /** Sets cellStart/cellEnd to the trimmed bounds of a plain spec's cell in row.text. */
+  private bounds(spec: ColumnSpec, row: FieldRow): void {
+    const i = spec.index;
+    if (i >= row.count) {
+      this.cellStart = 0;
+      this.cellEnd = 0;
+      return;
+    }
+    const t = row.text;
+    let a = row.starts[i]!;
+    let b = row.ends[i]!;
+    while (a < b && t.charCodeAt(a) <= 32) a++;
+    while (b > a && t.charCodeAt(b - 1) <= 32) b--;
+    this.cellStart = a;
+    this.cellEnd = b;
+  }
+
+  /** The cell's text after rename, constant and value map; '' when absent or empty (slow path). */
+  private text(spec: ColumnSpec, row: FieldRow): string {
     let t: string;
     if (spec.index >= 0) {
-      t = fields[spec.index] ?? '';
+      t = row.get(spec.index);
       const last = t.length - 1;
       if (last >= 0 && (t.charCodeAt(0) <= 32 || t.charCodeAt(last) <= 32)) t = t.trim();
     } else {
@@ -405,22 +421,72 @@ export class RowValidator {
     return null;
   }
 
-  private str(spec: ColumnSpec, fields: readonly string[], required: boolean): string | null {
-    const t = this.text(spec, fields);
+  private str(spec: ColumnSpec, row: FieldRow, required: boolean): string | null {
+    let t: string;
+    if (spec.plain) {
+      this.bounds(spec, row);
+      t = this.cellStart === this.cellEnd ? '' : row.text.slice(this.cellStart, this.cellEnd);
+    } else {
+      t = this.text(spec, row);
+    }
     if (t.length === 0) return required ? this.missingRequired(spec) : null;
     return t;
   }
 
+  /** A value of a closed set: matched in place and returned as the canonical constant (no slice). */
+  private choice(
+    spec: ColumnSpec,
+    row: FieldRow,
+    allowed: readonly string[],
+    required: boolean,
+  ): string | null {
+    if (spec.plain) {
+      this.bounds(spec, row);
+      const a = this.cellStart;
+      const n = this.cellEnd - a;
+      if (n === 0) return required ? this.missingRequired(spec) : null;
+      const t = row.text;
+      for (let k = 0; k < allowed.length; k++) {
+        const v = allowed[k]!;
+        if (v.length === n && t.startsWith(v, a)) return v;
+      }
+    } else {
+      const v = this.text(spec, row);
+      if (v.length === 0) return required ? this.missingRequired(spec) : null;
+      if (allowed.includes(v)) return v;
+    }
+    this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, `${spec.column}: not one of ${allowed.join(', ')}`);
+    return null;
+  }
+
+  private currency(spec: ColumnSpec, row: FieldRow): string | null {
+    if (spec.plain) {
+      this.bounds(spec, row);
+      const a = this.cellStart;
+      if (this.cellEnd - a === 3 && row.text.startsWith('CNY', a)) return 'CNY';
+    }
+    const c = this.str(spec, row, false);
+    if (c !== null && !isCurrencyCode(c)) {
+      this.issue(QUARANTINE_CODES.VALUE_NOT_ALLOWED, 'currency: not a three-letter ISO 4217 code');
+    }
+    return c;
+  }
+
   private num(
     spec: ColumnSpec,
-    fields: readonly string[],
+    row: FieldRow,
     required: boolean,
     constraint: number,
     integer: boolean,
   ): number | null {
     let v: number;
-    if (spec.expression !== null) {
-      const r = spec.expression(fields);
+    if (spec.plain) {
+      this.bounds(spec, row);
+      const status = parseNumberAt(row.text, this.cellStart, this.cellEnd);
+      if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
+      v = parsedNumber.value;
+    } else if (spec.expression !== null) {
+      const r = spec.expression(row);
       if (r === null) return required ? this.missingRequired(spec) : null;
       if (Number.isNaN(r) || r === Number.POSITIVE_INFINITY || r === Number.NEGATIVE_INFINITY) {
         this.issue(
@@ -431,14 +497,8 @@ export class RowValidator {
       }
       v = r;
     } else {
-      const status = parseNumberCell(this.text(spec, fields));
-      if (status !== NUMBER_OK) {
-        if (status === NUMBER_MISSING) return required ? this.missingRequired(spec) : null;
-        if (status === NUMBER_NOT_FINITE)
-          this.issue(QUARANTINE_CODES.NOT_FINITE, `${spec.column}: not finite`);
-        else this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: not a number`);
-        return null;
-      }
+      const status = parseNumberCell(this.text(spec, row));
+      if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
       v = parsedNumber.value;
     }
     if (spec.scale !== 1) v *= spec.scale;
@@ -456,13 +516,39 @@ export class RowValidator {
         this.issue(QUARANTINE_CODES.NOT_POSITIVE, `${spec.column}: zero`);
         return null;
       }
-      if (v === 0) v = 0; // -0 -> 0
+      v = 0; // -0 -> 0
     }
     return v;
   }
 
-  private date(spec: ColumnSpec, fields: readonly string[], required: boolean): string | null {
-    const t = this.text(spec, fields);
+  private badNumber(spec: ColumnSpec, status: number, required: boolean): null {
+    if (status === NUMBER_MISSING) return required ? this.missingRequired(spec) : null;
+    if (status === NUMBER_NOT_FINITE) this.issue(QUARANTINE_CODES.NOT_FINITE, `${spec.column}: not finite`);
+    else this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: not a number`);
+    return null;
+  }
+
+  /** snapshot_date: compared in place with the tape's date, so the common case reuses that string. */
+  private snapshot(spec: ColumnSpec, row: FieldRow): string | null {
+    const tape = this.tapeDate;
+    if (spec.plain && tape !== null) {
+      this.bounds(spec, row);
+      if (this.cellEnd - this.cellStart === 10 && row.text.startsWith(tape, this.cellStart)) return tape;
+    }
+    return this.date(spec, row, true);
+  }
+
+  private date(spec: ColumnSpec, row: FieldRow, required: boolean): string | null {
+    if (spec.plain) {
+      this.bounds(spec, row);
+      const a = this.cellStart;
+      const n = this.cellEnd - a;
+      if (n === 0) return required ? this.missingRequired(spec) : null;
+      if (n === 10 && isIsoDateAt(row.text, a)) return row.text.slice(a, a + 10);
+      this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: not a real calendar date`);
+      return null;
+    }
+    const t = this.text(spec, row);
     if (t.length === 0) return required ? this.missingRequired(spec) : null;
     let iso: string | null;
     if (spec.date !== null) iso = spec.date(t);
@@ -472,7 +558,7 @@ export class RowValidator {
       return null;
     }
     if (spec.addMonthsIndex >= 0) {
-      const status = parseNumberCell((fields[spec.addMonthsIndex] ?? '').trim());
+      const status = parseNumberCell(row.get(spec.addMonthsIndex).trim());
       if (status !== NUMBER_OK || !Number.isInteger(parsedNumber.value)) {
         this.issue(
           status === NUMBER_MISSING ? QUARANTINE_CODES.MISSING_REQUIRED : QUARANTINE_CODES.NOT_INTEGER,
@@ -485,9 +571,21 @@ export class RowValidator {
     return iso;
   }
 
-  private bool(spec: ColumnSpec, fields: readonly string[]): boolean | null {
-    const t = this.text(spec, fields);
-    if (t.length === 0) return null;
+  private bool(spec: ColumnSpec, row: FieldRow): boolean | null {
+    let t: string;
+    if (spec.plain) {
+      this.bounds(spec, row);
+      const a = this.cellStart;
+      const n = this.cellEnd - a;
+      if (n === 0) return null;
+      const txt = row.text;
+      if (n === 4 && txt.startsWith('true', a)) return true;
+      if (n === 5 && txt.startsWith('false', a)) return false;
+      t = txt.slice(a, this.cellEnd);
+    } else {
+      t = this.text(spec, row);
+      if (t.length === 0) return null;
+    }
     const b = parseBooleanCell(t);
     if (b === null) this.issue(QUARANTINE_CODES.INVALID_BOOLEAN, `${spec.column}: not a boolean`);
     return b;

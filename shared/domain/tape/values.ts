@@ -37,11 +37,17 @@ function digit(s: string, i: number): number {
 
 /** True when `s` is exactly `YYYY-MM-DD` and a real calendar date (2026-02-30 is not). */
 export function isIsoDate(s: string): boolean {
-  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
-  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
-  const month = digit(s, 5) * 10 + digit(s, 6);
-  const day = digit(s, 8) * 10 + digit(s, 9);
-  return isCalendarDate(year, month, day);
+  return s.length === 10 && isIsoDateAt(s, 0);
+}
+
+/** True when the 10 characters of `s` at `a` are a real `YYYY-MM-DD` date (read in place). */
+export function isIsoDateAt(s: string, a: number): boolean {
+  if (s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45) return false;
+  const year = digit(s, a) * 1000 + digit(s, a + 1) * 100 + digit(s, a + 2) * 10 + digit(s, a + 3);
+  const month = digit(s, a + 5) * 10 + digit(s, a + 6);
+  const day = digit(s, a + 8) * 10 + digit(s, a + 9);
+  if (month < 1 || month > 12 || day < 1 || year < 1000) return false;
+  return day <= 28 || day <= daysInMonth(year, month);
 }
 
 /** Formats a calendar date as `YYYY-MM-DD`. */
@@ -145,6 +151,39 @@ export function parseNumberCell(s: string): number {
     return NUMBER_OK;
   }
   return parseNumberSlow(s);
+}
+
+/** parseNumberCell over s.slice(a, b) without making the slice (the common plain-decimal case). */
+export function parseNumberAt(s: string, a: number, b: number): number {
+  if (a >= b) return NUMBER_MISSING;
+  let i = a;
+  let negative = false;
+  if (s.charCodeAt(a) === 45) {
+    negative = true;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let dot = false;
+  for (; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      if (dot) scale++;
+    } else if (c === 46 && !dot) {
+      dot = true;
+    } else {
+      break;
+    }
+  }
+  if (i === b && digits > 0 && digits <= 15) {
+    const v = scale === 0 ? mantissa : mantissa / POW10[scale]!;
+    parsedNumber.value = negative ? -v : v;
+    return NUMBER_OK;
+  }
+  return parseNumberSlow(s.slice(a, b));
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];

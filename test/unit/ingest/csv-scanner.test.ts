@@ -14,7 +14,7 @@ interface Rec {
 function scan(text: string, size = text.length || 1): Rec[] {
   const out: Rec[] = [];
   const s = new CsvScanner((fields, line, t, start, end, malformed) => {
-    out.push({ fields: [...fields], line, raw: t.slice(start, end), malformed });
+    out.push({ fields: fields.toArray(), line, raw: t.slice(start, end), malformed });
   });
   for (let i = 0; i < text.length; i += size) s.push(text.slice(i, i + size));
   s.end();

@@ -5,6 +5,7 @@ import {
   ExpressionError,
   parseExpression,
 } from '../../../shared/domain/tape/expression.ts';
+import { FieldRow } from '../../../shared/domain/tape/field-row.ts';
 import { compileMapping, describeMissingColumns, parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { RowValidator } from '../../../shared/domain/tape/row-validator.ts';
 import { ConfigError } from '../../../shared/errors.ts';
@@ -12,7 +13,7 @@ import { collectSink } from './helpers.ts';
 
 describe('Function: parseExpression', () => {
   const evalOn = (src: string, header: string[], row: string[]): number | null =>
-    compileExpression(parseExpression(src), (n) => header.indexOf(n))(row);
+    compileExpression(parseExpression(src), (n) => header.indexOf(n))(FieldRow.of(row));
 
   it('respects precedence, parentheses and unary minus', () => {
     expect(evalOn('a + b * c', ['a', 'b', 'c'], ['1', '2', '3'])).toBe(7);
@@ -141,7 +142,7 @@ columns:
     const sink = collectSink();
     const v = new RowValidator(sink, {});
     v.setPart('t.csv', compileMapping(mapping, header));
-    v.acceptFields(row, 2, row.join(','), 0, row.join(',').length, header.length, null);
+    v.acceptFields(FieldRow.of(row), 2, row.join(','), 0, row.join(',').length, header.length, null);
     return sink;
   }
 

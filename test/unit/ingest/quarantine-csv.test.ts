@@ -34,7 +34,7 @@ describe('Function: quarantineCsvLine', () => {
     };
     const text = `${QUARANTINE_CSV_HEADER}\n${quarantineCsvLine(row)}\n`;
     const records: string[][] = [];
-    const s = new CsvScanner((f) => records.push([...f]));
+    const s = new CsvScanner((f) => records.push(f.toArray()));
     s.push(text);
     s.end();
     expect(records).toEqual([

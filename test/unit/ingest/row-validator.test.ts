@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OPTIONAL_COLUMNS, TAPE_COLUMNS } from '../../../shared/domain/loan.ts';
 import { identityPlan } from '../../../shared/domain/tape/column-plan.ts';
+import { FieldRow } from '../../../shared/domain/tape/field-row.ts';
 import {
   assertIntakeInvariant,
   IntakeInvariantError,
@@ -19,7 +20,7 @@ function run(
   rows.forEach((r, i) => {
     const f = header.map((c) => r[c] ?? '');
     const raw = f.join(',');
-    v.acceptFields(f, i + 2, raw, 0, raw.length, header.length, null);
+    v.acceptFields(FieldRow.of(f), i + 2, raw, 0, raw.length, header.length, null);
   });
   return { sink, stats: v.stats(), validator: v };
 }
@@ -181,7 +182,7 @@ describe('Class: RowValidator', () => {
     const v = new RowValidator(sink, {});
     v.setPart('p', identityPlan([...TAPE_COLUMNS]));
     const f = cells(goodRow()).slice(0, 20);
-    v.acceptFields(f, 2, 'raw text', 0, 8, TAPE_COLUMNS.length, null);
+    v.acceptFields(FieldRow.of(f), 2, 'raw text', 0, 8, TAPE_COLUMNS.length, null);
     expect(sink.quarantined[0]).toMatchObject({ codes: ['MALFORMED_ROW'], raw: 'raw text', line: 2 });
     expect(sink.quarantined[0]!.detail).toBe('row has 20 fields but the header has 23');
   });
