@@ -52,9 +52,71 @@ type Item = Record<string, unknown>;
 // Attributes that belong to the table layout, not to the record a caller gets back.
 const LAYOUT = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'type', 'expiresAt']);
 
-function strip<T>(item: Item): T {
+// Field order of the records handed back (DynamoDB keeps no attribute order; JSON output should).
+const RUN_FIELDS = [
+  'snapshotDate',
+  'runId',
+  'status',
+  'trigger',
+  'startedAt',
+  'finishedAt',
+  'error',
+  'inputSha256',
+  'rowsRead',
+  'rowsQuarantined',
+  'loanCount',
+  'totalOutstanding',
+  'nplRatio',
+  'expectedLoss',
+  'overall',
+  'breaches',
+  'findings',
+  'inputParts',
+  'timings',
+];
+const CHANGE_FIELDS = [
+  'snapshotDate',
+  'runId',
+  'loanId',
+  'change',
+  'borrowerRef',
+  'grade',
+  'score',
+  'pd',
+  'dpdBucket',
+  'classification',
+  'stage',
+  'flags',
+  'outstanding',
+  'previousGrade',
+  'previousDpdBucket',
+];
+const WATCH_FIELDS = [
+  'rank',
+  'loanId',
+  'borrowerRef',
+  'grade',
+  'score',
+  'pd',
+  'el',
+  'dpdBucket',
+  'classification',
+  'outstanding',
+  'product',
+  'region',
+  'industry',
+  'flags',
+  'reasons',
+];
+const BREACH_FIELDS = ['snapshotDate', 'runId', 'ruleCode', 'loanId', 'borrowerRef', 'grade', 'outstanding'];
+
+/** The record of an item: known fields in order, then any others, without the table layout. */
+function strip<T>(item: Item, order: readonly string[], drop: readonly string[] = []): T {
   const out: Item = {};
-  for (const [k, v] of Object.entries(item)) if (!LAYOUT.has(k)) out[k] = v;
+  for (const k of order) if (k in item && !drop.includes(k)) out[k] = item[k];
+  for (const [k, v] of Object.entries(item)) {
+    if (!LAYOUT.has(k) && !(k in out) && !drop.includes(k)) out[k] = v;
+  }
   return out as T;
 }
 
@@ -179,7 +241,7 @@ export class DynamoRiskStore implements RiskStore {
         ),
       this.retry,
     );
-    return out.Item ? strip<RunSummary>(out.Item) : null;
+    return out.Item ? strip<RunSummary>(out.Item, RUN_FIELDS) : null;
   }
 
   public async listRuns(limit: number): Promise<RunSummary[]> {
@@ -194,7 +256,7 @@ export class DynamoRiskStore implements RiskStore {
       limit,
       'listing runs',
     );
-    return items.map((i) => strip<RunSummary>(i));
+    return items.map((i) => strip<RunSummary>(i, RUN_FIELDS));
   }
 
   // ---------------------------------------------------------------------------------- history
@@ -240,7 +302,7 @@ export class DynamoRiskStore implements RiskStore {
       limit,
       'reading a loan history',
     );
-    return items.map((i) => strip<LoanHistoryItem>(i));
+    return items.map((i) => strip<LoanHistoryItem>(i, CHANGE_FIELDS));
   }
 
   // ---------------------------------------------------------------------------------- watchlist
@@ -287,14 +349,7 @@ export class DynamoRiskStore implements RiskStore {
       limit,
       'reading a watchlist',
     );
-    return items.map((i) => {
-      const {
-        snapshotDate: _d,
-        runId: _r,
-        ...entry
-      } = strip<WatchlistEntry & { snapshotDate: string; runId: string }>(i);
-      return entry;
-    });
+    return items.map((i) => strip<WatchlistEntry>(i, WATCH_FIELDS, ['snapshotDate', 'runId']));
   }
 
   // ---------------------------------------------------------------------------------- breaches
@@ -339,7 +394,7 @@ export class DynamoRiskStore implements RiskStore {
       limit,
       'reading breaches',
     );
-    return items.map((i) => strip<BreachItem>(i));
+    return items.map((i) => strip<BreachItem>(i, BREACH_FIELDS));
   }
 
   // ---------------------------------------------------------------------------------- helpers

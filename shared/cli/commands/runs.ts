@@ -1,0 +1,159 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createDocumentClient, createDynamoClient } from '../../adapters/aws-clients.ts';
+import { DynamoRiskStore } from '../../adapters/dynamo-risk-store.ts';
+import { ConfigError } from '../../errors.ts';
+import { startLocalStack } from '../../local/local-stack.ts';
+import type { RiskStore, RunSummary } from '../../ports/risk-store.ts';
+
+/** Where the store commands read: the local state folder (default) or a deployed table. */
+export interface StoreTargetOptions {
+  state?: string;
+  table?: string;
+  region?: string;
+}
+
+/** Adds --state / --table / --region to a store command. */
+export function addStoreTargetOptions(command: Command): Command {
+  return command
+    .option('--state <dir>', 'state folder of the local stack', '.risk-audit')
+    .option('--table <name>', 'read a deployed stack: its DynamoDB table name (uses the real AWS endpoints)')
+    .option('--region <region>', 'AWS region of the deployed table (default: AWS_REGION)')
+    .option('--json', 'print JSON for machines instead of a table');
+}
+
+/** Opens the store the options name, runs `work` on it, and always closes clients and stops a local stack. */
+export async function withRiskStore<T>(
+  options: StoreTargetOptions,
+  work: (store: RiskStore, where: string) => Promise<T>,
+): Promise<T> {
+  if (options.table !== undefined) {
+    const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new ConfigError('--table needs --region (or AWS_REGION) to find the deployed table');
+    // The real endpoints: endpoint overrides of a local session are left out on purpose.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')),
+    );
+    env.AWS_REGION = region;
+    const ddb = createDynamoClient(env);
+    const doc = createDocumentClient(ddb);
+    try {
+      return await work(new DynamoRiskStore(doc, options.table), `table ${options.table} (${region})`);
+    } finally {
+      doc.destroy();
+      ddb.destroy();
+    }
+  }
+  const stateDir = resolve(options.state ?? '.risk-audit');
+  const stack = await startLocalStack({ stateDir, quiet: true });
+  const ddb = createDynamoClient(stack.env);
+  const doc = createDocumentClient(ddb);
+  try {
+    return await work(new DynamoRiskStore(doc, stack.env.TABLE_NAME!), `local state ${stateDir}`);
+  } finally {
+    doc.destroy();
+    ddb.destroy();
+    await stack.stop();
+  }
+}
+
+/** Left-aligned text columns (right-aligned when every value of a column is a number-like string). */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^-?[\d,.]+%?$|^-$/.test(r[i] ?? '')),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** A whole number option in a range, or a ConfigError sentence naming the option. */
+export function parseWholeNumber(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+  return n;
+}
+
+/** Formatting helpers shared by the store commands. */
+export const fmt = {
+  money: (x: number | null): string =>
+    x === null ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: 0 }),
+  pct: (x: number | null, digits = 2): string => (x === null ? '-' : `${(x * 100).toFixed(digits)}%`),
+  count: (x: number | null): string => (x === null ? '-' : x.toLocaleString('en-US')),
+  text: (x: string | null | undefined): string => (x === null || x === undefined || x === '' ? '-' : x),
+};
+
+function duration(run: RunSummary): string {
+  if (run.finishedAt === null) return '-';
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${(ms / 60_000).toFixed(1)}m`;
+}
+
+/** The rows of the runs table. */
+export function runRows(runs: readonly RunSummary[]): string[][] {
+  return runs.map((r) => [
+    r.snapshotDate,
+    r.status,
+    fmt.text(r.overall),
+    fmt.count(r.loanCount),
+    fmt.money(r.totalOutstanding),
+    fmt.pct(r.nplRatio),
+    fmt.money(r.expectedLoss),
+    fmt.count(r.breaches),
+    fmt.count(r.findings),
+    fmt.count(r.rowsQuarantined),
+    duration(r),
+    r.error === null ? r.runId : `${r.runId}: ${r.error}`,
+  ]);
+}
+
+const RUN_HEADERS = [
+  'date',
+  'status',
+  'overall',
+  'loans',
+  'outstanding',
+  'NPL',
+  'exp. loss',
+  'breaches',
+  'findings',
+  'quarantined',
+  'took',
+  'run',
+] as const;
+
+interface RunsOptions extends StoreTargetOptions {
+  last: string;
+  json?: boolean;
+}
+
+/** Registers `risk-audit runs [--last N]`: the last runs, newest first, for trends. */
+export function registerRuns(program: Command): void {
+  addStoreTargetOptions(
+    program
+      .command('runs')
+      .description('list the last audit runs, newest first (status, headline figures, errors)')
+      .option('--last <n>', 'how many runs', '10'),
+  ).action(async (opts: RunsOptions) => {
+    const last = parseWholeNumber('--last', opts.last, 1, 1000);
+    await withRiskStore(opts, async (store, where) => {
+      const runs = await store.listRuns(last);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+        return;
+      }
+      if (runs.length === 0) {
+        process.stdout.write(`No runs recorded yet in ${where}.\n`);
+        return;
+      }
+      process.stdout.write(`${formatTable(RUN_HEADERS, runRows(runs))}\n`);
+    });
+  });
+}
