@@ -119,6 +119,14 @@ export function policyKey(compiled: CompiledPolicy): string {
 
 type Segments = Map<string, SegmentCounter>;
 
+/**
+ * Sets a key that comes from the tape (a region or industry name) as an own property, so a name
+ * such as "__proto__" is kept as data instead of changing the object's prototype.
+ */
+export function defineKey<V>(record: Record<string, V>, key: string, value: V): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function addSegment(map: Segments, key: string | null, fen: number): void {
   const k = key === null || key === '' ? 'unknown' : key;
   const c = map.get(k);
@@ -253,7 +261,7 @@ export function createAccumulator(
     const out: Record<string, SegmentCounter> = {};
     for (const k of [...m.keys()].sort()) {
       const c = m.get(k)!;
-      out[k] = [c[0], c[1]];
+      defineKey(out, k, [c[0], c[1]]);
     }
     return out;
   };
@@ -322,9 +330,10 @@ function mergeSegments(
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const out: Record<string, SegmentCounter> = {};
   for (const k of keys) {
-    const x = a[k] ?? [0, 0];
-    const y = b[k] ?? [0, 0];
-    out[k] = [x[0] + y[0], x[1] + y[1]];
+    // Own properties only: an inherited "__proto__" or "constructor" is not a segment.
+    const x: SegmentCounter = Object.hasOwn(a, k) ? a[k]! : [0, 0];
+    const y: SegmentCounter = Object.hasOwn(b, k) ? b[k]! : [0, 0];
+    defineKey(out, k, [x[0] + y[0], x[1] + y[1]]);
   }
   return out;
 }

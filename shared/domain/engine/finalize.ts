@@ -30,7 +30,7 @@ import { OPTIONAL_COLUMNS, PRODUCTS } from '../loan.ts';
 import { compilePolicy, describeConditions } from '../policy/compile.ts';
 import type { BorrowerExposureRule, Policy, Threshold } from '../policy/policy.ts';
 import type { IntakeStats } from '../tape/intake.ts';
-import { borrowerTableOf, type PartialAudit, policyKey } from './accumulator.ts';
+import { borrowerTableOf, defineKey, type PartialAudit, policyKey } from './accumulator.ts';
 import { type BorrowerTable, TYPE_ENTERPRISE, TYPE_INDIVIDUAL } from './borrower-table.ts';
 import { exactAdd, exactSumValue } from './exact-sum.ts';
 import { borrowerRefFromKey, hashKey } from './hash.ts';
@@ -155,7 +155,7 @@ function segments(
   for (const name of Object.keys(record).sort()) {
     const [count, fen] = record[name]!;
     const share = totalFen === 0 ? 0 : fen / totalFen;
-    shares[name] = { count, outstanding: yuan(fen), share };
+    defineKey(shares, name, { count, outstanding: yuan(fen), share });
     exactAdd(sq, share * share);
   }
   return { shares, hhi: totalFen === 0 ? null : exactSumValue(sq) };

@@ -529,6 +529,29 @@ describe('Function: createAccumulator', () => {
   });
 });
 
+describe('Function: finalizeAudit (hostile names)', () => {
+  it('keeps a region named __proto__ as data', () => {
+    const loans = [makeLoan({ loanId: 'A', region: '__proto__', industry: 'constructor' })];
+    const s1 = createAccumulator(policy, null);
+    for (const l of loans) s1.add(l);
+    const merged = mergePartials(
+      JSON.parse(JSON.stringify(s1.toPartial())),
+      createAccumulator(policy, null).toPartial(),
+    );
+    const result = finalizeAudit(merged, intakeOf(loans), ctx);
+
+    expect(Object.keys(result.concentration.byRegion)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(result.concentration.byRegion)).toBe(Object.prototype);
+    const parsed = JSON.parse(JSON.stringify(result)) as typeof result;
+    expect(Object.getOwnPropertyDescriptor(parsed.concentration.byRegion, '__proto__')?.value).toEqual({
+      count: 1,
+      outstanding: 1000,
+      share: 1,
+    });
+    expect(Object.keys(result.concentration.byIndustry)).toEqual(['constructor']);
+  });
+});
+
 describe('Function: tapeDigest', () => {
   it('keeps a single part digest and hashes several in key order', () => {
     const a = { key: 'p/1.csv', sha256: '1'.repeat(64) };
