@@ -191,7 +191,15 @@ export async function* decodeText(
     if (chunk.byteLength === 0) continue;
     if (!sniffed) {
       sniffed = true;
-      if (hasNul(chunk.subarray(0, 8192))) {
+      const b0 = chunk[0];
+      const b1 = chunk[1];
+      if (utf8 && ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff))) {
+        const le = b0 === 0xff;
+        throw new TapeUnreadableError(
+          `tape part ${key} cannot be read: it is UTF-16${le ? 'LE' : 'BE'} text (declare \`encoding: utf-16${le ? 'le' : 'be'}\` in the column mapping, or export UTF-8)`,
+        );
+      }
+      if (legacy === null && hasNul(chunk.subarray(0, 8192))) {
         throw new TapeUnreadableError(
           `tape part ${key} cannot be read: it is a binary file, not CSV or JSON Lines text`,
         );

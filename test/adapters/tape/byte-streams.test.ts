@@ -70,3 +70,13 @@ describe('Function: tapeSha256', () => {
     );
   });
 });
+
+describe('Function: decodeText (UTF-16)', () => {
+  it('names a UTF-16 export and decodes it when declared', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]);
+    await expect(text(decodeText(pieces(bytes, 4), 'day.csv', undefined))).rejects.toThrow(
+      'tape part day.csv cannot be read: it is UTF-16LE text (declare `encoding: utf-16le` in the column mapping, or export UTF-8)',
+    );
+    expect(await text(decodeText(pieces(bytes, 3), 'day.csv', 'utf-16le'))).toBe('a,b\n1,2\n');
+  });
+});
