@@ -280,14 +280,15 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
     const mask = table.rules(i);
     for (let r = 0; r < nLoanRules; r++) if ((mask & (1 << r)) !== 0) ruleBorrowers[r]!++;
     let breach = (mask & breachMask) !== 0;
-    compiled.borrowerRules.forEach((rule, r) => {
+    for (let r = 0; r < compiled.borrowerRules.length; r++) {
+      const rule = compiled.borrowerRules[r]!;
       if (overCap(rule, table.types(i), table.exposure(i), table.income(i))) {
         capLoans[r]! += table.loans(i);
         capBorrowers[r]!++;
         capFen[r]! += table.exposure(i);
         if (rule.severity === 'breach') breach = true;
       }
-    });
+    }
     if (breach) breachBorrowers++;
   }
   const rules: ComplianceSection['rules'] = {};
