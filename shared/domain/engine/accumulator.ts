@@ -338,11 +338,25 @@ function mergeSegments(
   return out;
 }
 
-/** Rebuilds the borrower table of a partial (used by merge and finalize). */
-export function borrowerTableOf(partial: PartialAudit, extra = 0): BorrowerTable {
+// Tables decoded by a merge, keyed by the serialized form they were written to, so finalizing the
+// merged partial in the same process reuses the table instead of decoding it again. Never mutated.
+const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
+
+function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
   mergeSerializedBorrowers(t, partial.borrowers);
   return t;
+}
+
+function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
+  const s = serializeBorrowers(table);
+  decoded.set(s, table);
+  return s;
+}
+
+/** The borrower table of a partial, for reading only (finalize, borrower rule hits). */
+export function borrowerTableOf(partial: PartialAudit): BorrowerTable {
+  return decoded.get(partial.borrowers) ?? freshTable(partial, 0);
 }
 
 /**
@@ -369,7 +383,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
   if (a.snapshotDate !== null && b.snapshotDate !== null && a.snapshotDate !== b.snapshotDate) {
     throw new Error(`cannot merge partial audits of different dates: ${a.snapshotDate} vs ${b.snapshotDate}`);
   }
-  const table = borrowerTableOf(a, b.borrowers.count);
+  const table = freshTable(a, b.borrowers.count);
   mergeSerializedBorrowers(table, b.borrowers);
   return {
     kind: 'risk-audit-partial',
@@ -404,7 +418,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
     anyFlagFen: a.anyFlagFen + b.anyFlagFen,
     transitions: addArrays(a.transitions, b.transitions),
     matched: a.matched + b.matched,
-    borrowers: serializeBorrowers(table),
+    borrowers: serializeAndRemember(table),
   };
 }
 
@@ -421,7 +435,7 @@ export function mergePartialList(partials: readonly PartialAudit[]): PartialAudi
   for (let i = 1; i < partials.length; i++) merged = mergePartials(merged, empty(partials[i]!));
   const table = new BorrowerTable(partials.reduce((n, p) => n + p.borrowers.count, 0));
   for (const p of partials) mergeSerializedBorrowers(table, p.borrowers);
-  return { ...merged, borrowers: serializeBorrowers(table) };
+  return { ...merged, borrowers: serializeAndRemember(table) };
 }
 
 /** The partial of a shard with no loans (the identity of `mergePartials`). */
