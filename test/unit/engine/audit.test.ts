@@ -552,6 +552,26 @@ describe('Function: finalizeAudit (hostile names)', () => {
   });
 });
 
+describe('Function: mergePartials', () => {
+  it('refuses partials of different dates or previous tapes, and damaged borrower data', () => {
+    const part = (loans: Loan[], previous: Loan[] | null) => {
+      const acc = createAccumulator(policy, previous === null ? null : buildPreviousTape(previous));
+      for (const l of loans) acc.add(l);
+      return acc.toPartial();
+    };
+    const today = part([L1], PREVIOUS);
+    const otherDay = part([{ ...L2, snapshotDate: '2026-11-26' }], PREVIOUS);
+    const noPrevious = part([L2], null);
+    const damaged = { ...today, borrowers: { ...today.borrowers, amounts: 'AAAA' } };
+
+    expect(() => mergePartials(today, otherDay)).toThrow(/different dates: 2026-11-25 vs 2026-11-26/);
+    expect(() => mergePartials(today, noPrevious)).toThrow(/different previous tapes/);
+    expect(() => mergePartials(damaged, part([L2], PREVIOUS))).toThrow(
+      /borrowers\.amounts holds 3 bytes, expected 16/,
+    );
+  });
+});
+
 describe('Function: tapeDigest', () => {
   it('keeps a single part digest and hashes several in key order', () => {
     const a = { key: 'p/1.csv', sha256: '1'.repeat(64) };
