@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
-const list = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x.length > 0),
-  );
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0),
+);
 
 /** Environment of every Lambda function and of the local runner; read once at module load. */
 export const RuntimeConfigSchema = z.object({

@@ -21,7 +21,8 @@ export const metrics = new Metrics({
 /** X-Ray tracer; off outside Lambda (POWERTOOLS_TRACE_ENABLED unset and no Lambda runtime). */
 export const tracer = new Tracer({
   serviceName,
-  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined && process.env.POWERTOOLS_TRACE_ENABLED !== 'false',
+  enabled:
+    process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined && process.env.POWERTOOLS_TRACE_ENABLED !== 'false',
 });
 
 /**
@@ -31,9 +32,10 @@ export const tracer = new Tracer({
 export function withObservability<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
 ) {
-  return middy<TEvent, TResult>({ timeoutEarlyInMillis: 0 })
+  const wrapped = middy<TEvent, TResult>({ timeoutEarlyInMillis: 0 })
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics))
-    .handler(handler);
+    .use(injectLambdaContext(logger, { clearState: true }));
+  // Local runs switch metrics off; without this the flush would warn after every step.
+  if (process.env.POWERTOOLS_METRICS_DISABLED !== 'true') wrapped.use(logMetrics(metrics));
+  return wrapped.handler(handler);
 }

@@ -1,4 +1,4 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../ports/workflow-starter.ts';
 
 /** Starts the audit state machine; execution names carry the date so the console lists runs by date. */
@@ -14,7 +14,11 @@ export class SfnWorkflowStarter implements WorkflowStarter {
   }): Promise<{ executionId: string; startedAt: string }> {
     const name = `${input.snapshotDate}-${input.trigger}-${Date.now().toString(36)}`.slice(0, 80);
     const out = await this.client.send(
-      new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }),
+      new StartExecutionCommand({
+        stateMachineArn: this.stateMachineArn,
+        name,
+        input: JSON.stringify(input),
+      }),
     );
     return {
       executionId: out.executionArn ?? name,

@@ -9,8 +9,14 @@ import type {
 
 /** What the local run of the workflow ended with. */
 export type LocalRunResult =
-  | { ok: true; plan: RunPlan; outcome: RunOutcome; messageId: string | null }
-  | { ok: false; snapshotDate: string | null; reason: string };
+  | {
+      ok: true;
+      plan: RunPlan;
+      outcome: RunOutcome;
+      messageId: string | null;
+      timings: Record<string, number>;
+    }
+  | { ok: false; snapshotDate: string | null; reason: string; timings: Record<string, number> };
 
 export interface LocalRunOptions {
   /** Shards scored at once (the Distributed Map's MaxConcurrency, locally). */
@@ -66,7 +72,15 @@ export async function runWorkflowLocally(
   event: StartRunEvent,
   options: LocalRunOptions = {},
 ): Promise<LocalRunResult> {
-  const step = options.onStep ?? (() => undefined);
+  const timings: Record<string, number> = {};
+  let current = '';
+  let since = Date.now();
+  const step = (name: string, detail?: string): void => {
+    if (current) timings[current] = Date.now() - since;
+    current = name;
+    since = Date.now();
+    options.onStep?.(name, detail);
+  };
   const prepare = (await import('../../functions/prepare-run/handler.ts')).handler as Handler<
     unknown,
     RunPlan
@@ -87,13 +101,13 @@ export async function runWorkflowLocally(
   try {
     step('prepare');
     plan = await prepare(event, lambdaContext('prepare-run'));
-    const current = plan;
-    step('score', `${current.shards.length} shard(s)`);
-    const shardResults = await mapWithLimit(current.shards, options.concurrency ?? 1, (shard) =>
+    const thePlan = plan;
+    step('score', `${thePlan.shards.length} shard(s)`);
+    const shardResults = await mapWithLimit(thePlan.shards, options.concurrency ?? 1, (shard) =>
       score(shard, lambdaContext('score-shard')),
     );
     step('finalize');
-    const outcome = await finalize({ plan: current, shardResults }, lambdaContext('finalize-audit'));
+    const outcome = await finalize({ plan: thePlan, shardResults }, lambdaContext('finalize-audit'));
     let messageId: string | null = null;
     if (options.sendReport !== false) {
       step('report');
@@ -103,7 +117,8 @@ export async function runWorkflowLocally(
       >;
       messageId = (await send(outcome, lambdaContext('send-report'))).messageId;
     }
-    return { ok: true, plan: current, outcome, messageId };
+    step('done');
+    return { ok: true, plan: thePlan, outcome, messageId, timings };
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
@@ -116,6 +131,7 @@ export async function runWorkflowLocally(
       error: { Error: name, Cause: JSON.stringify({ errorType: name, errorMessage: message }) },
     };
     const recorded = await notify(failure, lambdaContext('notify-failure'));
-    return { ok: false, snapshotDate: snapshotDate ?? null, reason: recorded.reason };
+    step('done');
+    return { ok: false, snapshotDate: snapshotDate ?? null, reason: recorded.reason, timings };
   }
 }

@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { toSentence } from '../errors.ts';
 import { registerCommands } from './commands/index.ts';
 
+// The CLI runs on the machine's Node 20; Lambda runs the newest runtime, so the SDK's notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Builds the `risk-audit` program with every command registered. */
 export function buildProgram(): Command {
   const program = new Command('risk-audit')

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { logger } from '../adapters/observability.ts';
 import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
@@ -217,6 +218,12 @@ export function finishedSummary(plan: RunPlan, audit: AuditResult, finishedAt: D
  */
 export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promise<RunOutcome> {
   const { plan } = event;
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string): void => {
+    timings[name] = Date.now() - mark;
+    mark = Date.now();
+  };
   const policy = await deps.policy();
   const results = [...event.shardResults].sort((a, b) => a.index - b.index);
   const stored: StoredPartial[] = [];
@@ -270,16 +277,33 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     tapeFindings,
   });
   if (plan.warnings.length > 0) audit.status = 'partial';
+  lap('merge');
 
   const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
   await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
   const scores = await mergeScores(plan, stored, merged.partial, policy, deps);
+  lap('scoreFile');
   await deps.store.replaceLoanChanges(plan.snapshotDate, plan.runId, scores.changes);
+  lap('loanChanges');
   await deps.store.replaceWatchlist(plan.snapshotDate, plan.runId, scores.watchlist);
   await deps.store.replaceBreaches(plan.snapshotDate, plan.runId, scores.breaches);
+  lap('watchlistAndBreaches');
   const auditKey = KEYS.audit(plan.snapshotDate);
   await deps.artifacts.put(auditKey, `${JSON.stringify(audit, null, 2)}\n`, 'application/json');
-  await deps.store.recordRun(finishedSummary(plan, audit, deps.now()));
+  await deps.store.recordRun({
+    ...finishedSummary(plan, audit, deps.now()),
+    timings,
+    inputParts: audit.input.parts?.map((p) => ({ key: p.key, sha256: p.sha256, bytes: p.bytes })) ?? [],
+  });
+  logger.info('run finalized', {
+    snapshotDate: plan.snapshotDate,
+    runId: plan.runId,
+    status: audit.status,
+    loanChanges: scores.changes.length,
+    watchlist: scores.watchlist.length,
+    breaches: scores.breaches.length,
+    timings,
+  });
   await deps.store.releaseLease(plan.snapshotDate, plan.runId);
   return { runId: plan.runId, snapshotDate: plan.snapshotDate, status: audit.status, auditKey };
 }

@@ -2,10 +2,14 @@ import { buildReport, inlineImagesAsDataUris } from '../adapters/report/build-re
 import type { AuditDocument, AuditResult } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
 import type { RunTrendPoint, WatchlistRow } from '../domain/report/types.ts';
+import { buildWatchlistCsv } from '../domain/report/watchlist-csv.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { maskLoanId } from './finalize-run.ts';
 import type { RunOutcome } from './workflow-types.ts';
+
+/** Watchlist rows attached to the email; the full list is archived beside the run. */
+export const EMAIL_WATCHLIST_ROWS = 2_000;
 
 /** What the report step produced (paths for the CLI, the message id for the run log). */
 export interface SentReport {
@@ -64,7 +68,14 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const previous = before && before.status !== 'failed' ? (before as AuditResult) : null;
   const runs = await deps.store.listRuns(30);
   const trend = runs.map(trendPoint).filter((p): p is RunTrendPoint => p !== null && p.snapshotDate <= date);
-  const watchlist = (await deps.store.getWatchlist(date, deps.config.WATCHLIST_LIMIT)).map(watchlistRow);
+  const fullWatchlist = (await deps.store.getWatchlist(date, deps.config.WATCHLIST_LIMIT)).map(watchlistRow);
+  // The whole list goes to S3 (one click away); the mail carries the riskiest rows, keeping it under 1 MB.
+  await deps.artifacts.put(
+    KEYS.watchlistCsv(date),
+    buildWatchlistCsv(fullWatchlist),
+    'text/csv; charset=utf-8',
+  );
+  const watchlist = fullWatchlist.slice(0, EMAIL_WATCHLIST_ROWS);
   const htmlKey = KEYS.reportHtml(date);
   const emlKey = KEYS.reportEml(date);
   const expiresIn = deps.config.REPORT_LINK_EXPIRY_SECONDS;
@@ -77,6 +88,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     previous,
     trend,
     watchlist,
+    watchlistTotal: fullWatchlist.length,
     reportUrl,
     reportUrlExpiresAt: new Date(now.getTime() + expiresIn * 1000).toISOString(),
     sources,

@@ -81,14 +81,19 @@ export async function runDemo(
           [day1, false],
           [day2, true],
         ] as const) {
-          steps.start(4, 0, { date, step: 'prepare' });
+          steps.start(5, 0, { date, step: 'prepare' });
           let n = 0;
           const result = await auditDate(date, {
             sendReport: email,
             onStep: (s) => steps.update(++n, { step: s }),
           });
-          steps.update(4, { step: result.ok ? 'done' : 'failed' });
+          steps.update(5, { step: result.ok ? 'done' : 'failed' });
           steps.stop();
+          log(
+            `  ${date}: ${Object.entries(result.timings)
+              .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+              .join(' · ')}`,
+          );
           if (!result.ok) throw new ConfigError(`the demo audit of ${date} failed: ${result.reason}`);
         }
         const outDir = resolve(options.out);
