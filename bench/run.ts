@@ -1,0 +1,37 @@
+/**
+ * `npm run bench`: every benchmark of the project, one after the other, with the figures printed
+ * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
+ *   npm run bench                 # 1,000,000-loan figures
+ *   npm run bench -- --big        # adds the 10,000,000-loan local run
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, store, report)
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchEngine } from './engine.ts';
+import { benchIngest } from './ingest.ts';
+import { benchReport } from './report.ts';
+import { benchScore } from './score.ts';
+import { benchStore } from './store.ts';
+
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const big = args.includes('--big');
+const dir = join(import.meta.dirname, '.data');
+const results: Record<string, unknown> = { startedAt: new Date().toISOString() };
+
+const benches: [string, () => Promise<Record<string, unknown>>][] = [
+  ['ingest', () => benchIngest({ loans: 1_000_000, dir })],
+  ['engine', () => benchEngine({ loans: 1_000_000, dir })],
+  ['score', () => benchScore({ loans: 1_000_000, dir })],
+  ['store', () => benchStore({})],
+  ['report', () => benchReport()],
+];
+if (big) benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);
+
+for (const [name, bench] of benches) {
+  if (only !== undefined && only !== name) continue;
+  process.stderr.write(`bench ${name}...\n`);
+  results[name] = await bench();
+  process.stdout.write(`${name}: ${JSON.stringify(results[name], null, 2)}\n`);
+}
+writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

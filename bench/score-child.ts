@@ -1,0 +1,27 @@
+/**
+ * One measured `risk-audit score` run in its own process (so peak RSS is this run's alone):
+ * prints {wallSeconds, cpuSeconds, peakRssMb, loans, status} as JSON on stdout.
+ */
+import { performance } from 'node:perf_hooks';
+import { scoreLocal } from '../shared/cli/commands/score.ts';
+
+const [snapshot, previous, out, shards] = process.argv.slice(2);
+const t0 = performance.now();
+const audit = await scoreLocal({
+  snapshot: snapshot!,
+  ...(previous && previous !== '-' ? { previous } : {}),
+  out: out!,
+  shards: Number(shards ?? 1),
+  workers: Number(shards ?? 1),
+});
+const wallSeconds = (performance.now() - t0) / 1000;
+const usage = process.resourceUsage();
+process.stdout.write(
+  `${JSON.stringify({
+    wallSeconds,
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    peakRssMb: usage.maxRSS / 1024,
+    loans: audit.status === 'failed' ? 0 : audit.input.rowsRead,
+    status: audit.status,
+  })}\n`,
+);
