@@ -80,13 +80,9 @@ async function measure(mode: Mode, file: string): Promise<Measurement> {
 
 /** Best (least CPU) of `runs` child measurements: the machine may be shared, and noise only ever adds time. */
 function best(mode: Mode, file: string, runs: number): Measurement {
-  let winner: Measurement | null = null;
-  for (let i = 0; i < runs; i++) {
-    const m = child(mode, file);
-    if (winner === null || m.cpuSeconds < winner.cpuSeconds)
-      winner = { ...m, peakRssMb: Math.max(m.peakRssMb, winner?.peakRssMb ?? 0) };
-  }
-  return winner!;
+  const all = Array.from({ length: runs }, () => child(mode, file));
+  const fastest = all.reduce((a, b) => (b.cpuSeconds < a.cpuSeconds ? b : a));
+  return { ...fastest, peakRssMb: Math.max(...all.map((m) => m.peakRssMb)) };
 }
 
 function child(mode: Mode, file: string): Measurement {
