@@ -401,7 +401,7 @@ describe('Class: RiskAuditStack', () => {
         ResultPath: '$.shardResults',
         ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
       });
-      expect(map?.Next).toBe('Finalize');
+      expect(map?.Next).toBe('AnyShardFailed');
     });
 
     it('takes the map concurrency from the settings', () => {
@@ -416,7 +416,8 @@ describe('Class: RiskAuditStack', () => {
       expect(states.SendReport?.Next).toBe('AuditDone');
       expect(states.Prepare?.ResultPath).toBe('$.plan');
       expect(states.Finalize?.Parameters).toEqual({ 'plan.$': '$.plan', 'shardResults.$': '$.shardResults' });
-      expect(states.SendReport?.InputPath ?? states.SendReport?.Parameters).toBe('$.outcome');
+      expect(states.SendReport?.InputPath).toBe('$.outcome');
+      expect(states.AnyShardFailed?.Default).toBe('Finalize');
     });
 
     it('gives every task a timeout and retries only transient Lambda errors, with backoff', () => {
@@ -455,6 +456,31 @@ describe('Class: RiskAuditStack', () => {
         ErrorPath: '$.error.Error',
         CausePath: '$.error.Cause',
       });
+    });
+
+    it('gives Lambda tasks object Parameters or none: a string would be invalid ASL (aws-cdk#34260)', () => {
+      const tasks = Object.values(allStates(stateMachineDefinition(template))).filter(
+        (s) => s.Type === 'Task',
+      );
+      for (const task of tasks) expect(['undefined', 'object']).toContain(typeof task.Parameters);
+    });
+
+    it('catches a shard failure inside the map and routes it to the notice with its own error', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.ScoreShard?.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ShardFailed' },
+      ]);
+      expect(states.ShardFailed).toMatchObject({
+        Type: 'Pass',
+        Parameters: { failed: true, 'index.$': '$.index', 'error.$': '$.error' },
+        End: true,
+      });
+      expect(states.AnyShardFailed).toMatchObject({
+        Type: 'Choice',
+        QueryLanguage: 'JSONata',
+        Choices: [{ Next: 'FirstShardError' }],
+      });
+      expect(states.FirstShardError?.Next).toBe('NotifyFailure');
     });
 
     it('derives the date from the object key for tape-arrival starts', () => {

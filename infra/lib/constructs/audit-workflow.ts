@@ -64,7 +64,9 @@ export interface AuditWorkflowProps {
  * - an S3-arrival input `{ trigger: 's3-arrival', objectKey }` is first turned into
  *   `{ snapshotDate, trigger }` (the date is the key's second segment, `snapshots/<date>/...`);
  * - Prepare gets the execution input (StartRunEvent); its RunPlan goes to `$.plan`;
- * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`;
+ * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`
+ *   (a shard that fails after its retries yields `{ failed: true, index, error }` instead, and the
+ *   run goes to NotifyFailure with that shard's error once every shard has finished);
  * - Finalize gets `{ plan, shardResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
  * - SendReport gets `$.outcome`; its result is dropped;
  * - on failure the error (`{ Error, Cause }`) goes to `$.error` and NotifyFailure gets the whole
@@ -79,6 +81,9 @@ export class AuditWorkflow extends Construct {
   public constructor(scope: Construct, id: string, props: AuditWorkflowProps) {
     super(scope, id);
 
+    // Direct integration (payloadResponseOnly): the function gets the state's input after InputPath,
+    // or an object payload. A JSONPath payload (TaskInput.fromJsonPathAt) would render an invalid
+    // string `Parameters` with this integration (aws/aws-cdk#34260), so paths go in `inputPath`.
     const invoke = (stateId: string, step: WorkflowStep, options: Partial<tasks.LambdaInvokeProps>) => {
       const task = new tasks.LambdaInvoke(this, stateId, {
         lambdaFunction: step.fn,
@@ -99,10 +104,7 @@ export class AuditWorkflow extends Construct {
       return task;
     };
 
-    const notify = invoke('NotifyFailure', props.notifyFailure, {
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
-      resultPath: sfn.JsonPath.DISCARD,
-    });
+    const notify = invoke('NotifyFailure', props.notifyFailure, { resultPath: sfn.JsonPath.DISCARD });
     const failed = new sfn.Fail(this, 'AuditFailed', {
       errorPath: '$.error.Error',
       causePath: '$.error.Cause',
@@ -112,22 +114,38 @@ export class AuditWorkflow extends Construct {
     const onFailure = notify.next(failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
-    const prepare = invoke('Prepare', props.prepare, {
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
-      resultPath: '$.plan',
-    }).addCatch(onFailure, catchAll);
+    const prepare = invoke('Prepare', props.prepare, { resultPath: '$.plan' }).addCatch(onFailure, catchAll);
 
-    const scoreShard = invoke('ScoreShard', props.scoreShard, { payload: sfn.TaskInput.fromJsonPathAt('$') });
+    // A failed shard becomes a value carrying its error, so the failure notice can quote the
+    // shard's own sentence (a failed Distributed Map only reports ExceedToleratedFailureThreshold).
+    const scoreShard = invoke('ScoreShard', props.scoreShard, {});
+    const shardFailed = new sfn.Pass(this, 'ShardFailed', {
+      parameters: {
+        failed: true,
+        index: sfn.JsonPath.numberAt('$.index'),
+        error: sfn.JsonPath.objectAt('$.error'),
+      },
+    });
+    scoreShard.addCatch(shardFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const scoreShards = new StrictDistributedMap(this, 'ScoreShards', {
       itemsPath: '$.plan.shards',
       maxConcurrency: props.mapMaxConcurrency,
-      // One lost shard would make the audit wrong: any failed shard fails the map run.
+      // Anything failing outside the shard's own catch fails the map run: no shard is ever lost.
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: 'ScoreShards',
       resultPath: '$.shardResults',
     });
     scoreShards.itemProcessor(scoreShard);
     scoreShards.addCatch(onFailure, catchAll);
+
+    const firstShardError = sfn.Pass.jsonata(this, 'FirstShardError', {
+      outputs: '{% $merge([$states.input, {"error": $states.input.shardResults[failed = true][0].error}]) %}',
+    });
+    firstShardError.next(onFailure);
+    const anyShardFailed = sfn.Choice.jsonata(this, 'AnyShardFailed').when(
+      sfn.Condition.jsonata('{% $count($states.input.shardResults[failed = true]) > 0 %}'),
+      firstShardError,
+    );
 
     const finalize = invoke('Finalize', props.finalize, {
       payload: sfn.TaskInput.fromObject({
@@ -138,7 +156,7 @@ export class AuditWorkflow extends Construct {
     }).addCatch(onFailure, catchAll);
 
     const sendReport = invoke('SendReport', props.sendReport, {
-      payload: sfn.TaskInput.fromJsonPathAt('$.outcome'),
+      inputPath: '$.outcome',
       resultPath: sfn.JsonPath.DISCARD,
     }).addCatch(onFailure, catchAll);
 
@@ -156,7 +174,8 @@ export class AuditWorkflow extends Construct {
       .when(sfn.Condition.isPresent('$.objectKey'), fromArrival.next(prepare))
       .otherwise(prepare);
 
-    prepare.next(scoreShards).next(finalize).next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
+    prepare.next(scoreShards).next(anyShardFailed.otherwise(finalize));
+    finalize.next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
     const definition = start;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {

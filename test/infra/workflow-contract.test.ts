@@ -1,0 +1,224 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
+import {
+  FailureEventSchema,
+  FinalizeEventSchema,
+  RunOutcomeSchema,
+  type RunPlan,
+  type ShardResult,
+  ShardSpecSchema,
+  StartRunEventSchema,
+} from '../../shared/use-cases/workflow-types.ts';
+import { lambdaError, readPath, simulate, type TaskStub } from './asl-simulator.ts';
+import { templateOf } from './stack-fixture.ts';
+import { stateMachineDefinition } from './template-helpers.ts';
+
+type Machine = { StartAt: string; States: Record<string, Record<string, unknown>> };
+let machine: Machine;
+beforeAll(() => {
+  machine = stateMachineDefinition(templateOf()) as Machine;
+});
+
+const DATE = '2026-11-25';
+const RUN_ID = `${DATE}-r1`;
+
+function plan(shardCount: number): RunPlan {
+  const shards = Array.from({ length: shardCount }, (_, index) => ({
+    runId: RUN_ID,
+    snapshotDate: DATE,
+    previousSnapshotDate: '2026-11-24',
+    index,
+    partKey: `snapshots/${DATE}/loans.csv`,
+    partBytes: 3_000,
+    range: { start: index * 1_000, end: (index + 1) * 1_000 },
+  }));
+  return {
+    runId: RUN_ID,
+    snapshotDate: DATE,
+    previousSnapshotDate: '2026-11-24',
+    trigger: 'schedule',
+    startedAt: '2026-11-25T22:00:01.000Z',
+    parts: [{ key: `snapshots/${DATE}/loans.csv`, bytes: 3_000, lastModified: null }],
+    shards,
+    warnings: [],
+  };
+}
+
+/** Stubs that check every input against the handlers' own schemas and record what they got. */
+function recordingStubs(shardCount: number, overrides: Partial<Record<string, TaskStub>> = {}) {
+  const seen: Record<string, unknown[]> = {};
+  const record = (name: string, input: unknown): void => {
+    seen[name] = [...(seen[name] ?? []), input];
+  };
+  const stubs: Record<string, TaskStub> = {
+    Prepare: (input) => {
+      record('Prepare', input);
+      expect(StartRunEventSchema.safeParse(input).success).toBe(true);
+      return plan(shardCount);
+    },
+    ScoreShard: (input): ShardResult => {
+      record('ScoreShard', input);
+      const shard = ShardSpecSchema.parse(input);
+      return {
+        index: shard.index,
+        partialKey: `runs/${DATE}/partials/${RUN_ID}/${shard.index}.json`,
+        rowsRead: 10,
+        rowsQuarantined: 1,
+      };
+    },
+    Finalize: (input) => {
+      record('Finalize', input);
+      const event = FinalizeEventSchema.parse(input);
+      return {
+        runId: event.plan.runId,
+        snapshotDate: event.plan.snapshotDate,
+        status: 'partial',
+        auditKey: `runs/${DATE}/audit.json`,
+      };
+    },
+    SendReport: (input) => {
+      record('SendReport', input);
+      RunOutcomeSchema.parse(input);
+      return { messageId: 'm-1' };
+    },
+    NotifyFailure: (input) => {
+      record('NotifyFailure', input);
+      FailureEventSchema.parse(input);
+      return { notified: true };
+    },
+  };
+  for (const [name, stub] of Object.entries(overrides)) {
+    const base = stubs[name];
+    stubs[name] = (input) => {
+      record(`${name}:override`, input);
+      return stub === undefined ? base?.(input) : stub(input);
+    };
+  }
+  return { stubs, seen };
+}
+
+describe('Workflow: audit state machine (simulated from the synthesized definition)', () => {
+  it('runs a scheduled audit through every step, each getting the shape its handler parses', async () => {
+    const { stubs, seen } = recordingStubs(3);
+    const input = { trigger: 'schedule', scheduledTime: '2026-11-25T22:00:00Z' };
+    const result = await simulate(machine, input, stubs);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'AnyShardFailed',
+      'Finalize',
+      'SendReport',
+      'AuditDone',
+    ]);
+    expect(seen.Prepare).toEqual([input]);
+    expect((seen.ScoreShard ?? []).map((s) => (s as { index: number }).index)).toEqual([0, 1, 2]);
+    expect(seen.ScoreShard?.[1]).toEqual(plan(3).shards[1]);
+    const finalize = FinalizeEventSchema.parse(seen.Finalize?.[0]);
+    expect(finalize.plan).toEqual(plan(3));
+    expect(finalize.shardResults.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(seen.SendReport).toEqual([
+      { runId: RUN_ID, snapshotDate: DATE, status: 'partial', auditKey: `runs/${DATE}/audit.json` },
+    ]);
+    expect(seen.NotifyFailure).toBeUndefined();
+  });
+
+  it('hands an on-demand start (what start-audit sends) to Prepare unchanged', async () => {
+    const { stubs, seen } = recordingStubs(1);
+    const input = { snapshotDate: DATE, trigger: 'on-demand' };
+    const result = await simulate(machine, input, stubs);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(seen.Prepare).toEqual([input]);
+  });
+
+  it('turns a tape-arrival start into the date of the object key', async () => {
+    const { stubs, seen } = recordingStubs(1);
+    const result = await simulate(
+      machine,
+      { trigger: 's3-arrival', objectKey: `snapshots/${DATE}/part-0001.csv.gz` },
+      stubs,
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(seen.Prepare).toEqual([{ snapshotDate: DATE, trigger: 's3-arrival' }]);
+    expect(StartRunEventSchema.parse(seen.Prepare?.[0])).toEqual({
+      snapshotDate: DATE,
+      trigger: 's3-arrival',
+    });
+  });
+
+  it('sends the notice and fails with the TapeMissingError when Prepare finds no tape', async () => {
+    const { stubs, seen } = recordingStubs(1, {
+      Prepare: () => {
+        throw lambdaError(new TapeMissingError(`no tape has landed for ${DATE}`));
+      },
+    });
+    const result = await simulate(
+      machine,
+      { trigger: 'schedule', scheduledTime: '2026-11-25T22:00:00Z' },
+      stubs,
+    );
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeMissingError' });
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'NotifyFailure', 'AuditFailed']);
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    expect(notice.plan).toBeUndefined();
+    expect(notice.scheduledTime).toBe('2026-11-25T22:00:00Z');
+    expect(notice.error.Error).toBe('TapeMissingError');
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe(`no tape has landed for ${DATE}`);
+  });
+
+  it("fails the run with the failing shard's own error after the other shards finish", async () => {
+    const { stubs, seen } = recordingStubs(3, {
+      ScoreShard: (input) => {
+        const shard = ShardSpecSchema.parse(input);
+        if (shard.index === 1) throw lambdaError(new TapeUnreadableError('part loans.csv is not valid gzip'));
+        return { index: shard.index, partialKey: `p/${shard.index}`, rowsRead: 1, rowsQuarantined: 0 };
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'AnyShardFailed',
+      'FirstShardError',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
+    expect(seen['ScoreShard:override']).toHaveLength(3);
+    expect(seen.Finalize).toBeUndefined();
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    expect(notice.plan?.runId).toBe(RUN_ID);
+    expect(notice.error.Error).toBe('TapeUnreadableError');
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('part loans.csv is not valid gzip');
+    expect(readPath(seen.NotifyFailure?.[0], '$.shardResults[1].failed')).toBe(true);
+  });
+
+  it('still fails the run with the original error when the failure notice itself fails', async () => {
+    const { stubs } = recordingStubs(1, {
+      Finalize: () => {
+        throw lambdaError(new TapeUnreadableError('previous scores are corrupt'));
+      },
+      NotifyFailure: () => {
+        throw lambdaError(new Error('ses is down'));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
+    expect(result.path.slice(-2)).toEqual(['NotifyFailure', 'AuditFailed']);
+  });
+
+  it('reports a failed report step with the run already stored', async () => {
+    const { stubs, seen } = recordingStubs(2, {
+      SendReport: () => {
+        throw lambdaError(new Error('recipient rejected'));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Error' });
+    const notice = seen.NotifyFailure?.[0] as { outcome?: { status: string }; plan?: unknown };
+    expect(notice.outcome?.status).toBe('partial');
+    expect(notice.plan).toBeDefined();
+  });
+});
