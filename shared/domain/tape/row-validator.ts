@@ -87,6 +87,8 @@ export function assertIntakeInvariant(
 export interface RowValidatorOptions {
   /** The tape's as-of date; when absent, the first row with a valid snapshot_date sets it. */
   snapshotDate?: string | undefined;
+  /** Rough row count, to size the loan-id set once instead of growing it. */
+  expectedRows?: number | undefined;
 }
 
 // Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
@@ -129,7 +131,7 @@ export class RowValidator {
   private partRows = 0;
   private codes: string[] | null = null;
   private details: string[] | null = null;
-  private readonly seen = new IdSet();
+  private readonly seen: IdSet;
   private tapeDate: string | null;
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
   private rawOf: (() => string) | null = null;
@@ -149,6 +151,7 @@ export class RowValidator {
     options: RowValidatorOptions = {},
   ) {
     this.tapeDate = options.snapshotDate ?? null;
+    this.seen = new IdSet(Math.min(1 << 24, Math.max(1 << 16, Math.ceil((options.expectedRows ?? 0) * 2.2))));
   }
 
   /** The tape's as-of date (given, or taken from its first row with a valid snapshot_date). */
