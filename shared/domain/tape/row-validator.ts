@@ -60,6 +60,7 @@ export const QUARANTINE_CODES = {
   /** loan_id repeats an earlier row of the tape (the first row wins). */
   DUPLICATE_LOAN_ID: 'DUPLICATE_LOAN_ID',
 } as const;
+/** One of the quarantine reason codes. */
 export type QuarantineCode = keyof typeof QUARANTINE_CODES;
 
 /** rows read = rows valid + rows quarantined was violated: a bug, never a data problem. */
@@ -123,7 +124,10 @@ const POSITIVE = 2;
 
 /**
  * Validates rows of one tape into Loans or QuarantinedRows and counts them. One instance per tape
- * (it remembers loan ids for duplicates); call setPart() before each part's rows.
+ * (it remembers loan ids for duplicates); call setPart() before each part's rows. A loan id seen
+ * before is a duplicate even when its first row was itself quarantined: the first row wins, bad
+ * or not, so a later row never silently replaces it. Every problem of a row is reported, not
+ * just the first.
  */
 export class RowValidator {
   private specs: ColumnSpec[] = [];
