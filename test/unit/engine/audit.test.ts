@@ -529,6 +529,31 @@ describe('Function: createAccumulator', () => {
   });
 });
 
+describe('Function: finalizeAudit (maturity ladder)', () => {
+  it('bands days to maturity at the edges of each band', () => {
+    // Snapshot 2026-11-25; outstanding 2^k fen so each band's sum shows which loans it holds.
+    const days = [-1, 0, 7, 8, 30, 31, 90, 91, 365, 366];
+    const loans = days.map((d, k) =>
+      makeLoan({
+        loanId: `M${k}`,
+        originationDate: '2026-01-01',
+        maturityDate: new Date(Date.UTC(2026, 10, 25 + d)).toISOString().slice(0, 10),
+        outstandingPrincipal: 2 ** k / 100,
+        principal: 100_000,
+      }),
+    );
+    const ladder = audit(loans, null).portfolio.maturityLadder;
+    expect(ladder).toEqual({
+      overdue: 1 / 100,
+      '0-7': (2 + 4) / 100,
+      '8-30': (8 + 16) / 100,
+      '31-90': (32 + 64) / 100,
+      '91-365': (128 + 256) / 100,
+      '366+': 512 / 100,
+    });
+  });
+});
+
 describe('Function: finalizeAudit (hostile names)', () => {
   it('keeps a region named __proto__ as data', () => {
     const loans = [makeLoan({ loanId: 'A', region: '__proto__', industry: 'constructor' })];
