@@ -11,6 +11,7 @@ import type { ColumnPlan, ColumnSpec } from './column-plan.ts';
 import type { FieldRow } from './field-row.ts';
 import { IdSet } from './id-set.ts';
 import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
+import { Interner } from './interner.ts';
 import {
   addMonthsIso,
   isCurrencyCode,
@@ -139,6 +140,9 @@ export class RowValidator {
   private tapeDate: string | null;
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
   private rawOf: (() => string) | null = null;
+  private readonly regions = new Interner(256);
+  private readonly industries = new Interner(256);
+  private readonly dates = new Interner(4096);
   private cellStart = 0;
   private cellEnd = 0;
   private readonly partsRead: { key: string; rowsRead: number }[] = [];
@@ -250,8 +254,8 @@ export class RowValidator {
     const maturityDate = this.date(s[C_MAT]!, row, true);
     const daysPastDue = this.num(s[C_DPD]!, row, true, NON_NEGATIVE, true);
     let currency = this.currency(s[C_CURRENCY]!, row);
-    const region = this.str(s[C_REGION]!, row, false);
-    const industry = this.str(s[C_INDUSTRY]!, row, false);
+    const region = this.str(s[C_REGION]!, row, false, this.regions);
+    const industry = this.str(s[C_INDUSTRY]!, row, false, this.industries);
     const merchantId = keep(this.str(s[C_MERCHANT]!, row, false));
     const borrowerAge = this.num(s[C_AGE]!, row, false, NON_NEGATIVE, true);
     const annualIncome = this.num(s[C_INCOME]!, row, false, NON_NEGATIVE, false);
@@ -428,11 +432,18 @@ export class RowValidator {
     return null;
   }
 
-  private str(spec: ColumnSpec, row: FieldRow, required: boolean): string | null {
+  private str(
+    spec: ColumnSpec,
+    row: FieldRow,
+    required: boolean,
+    interner: Interner | null = null,
+  ): string | null {
     let t: string;
     if (spec.plain) {
       this.bounds(spec, row);
-      t = this.cellStart === this.cellEnd ? '' : row.text.slice(this.cellStart, this.cellEnd);
+      const a = this.cellStart;
+      const b = this.cellEnd;
+      t = a === b ? '' : interner !== null ? interner.get(row.text, a, b) : row.text.slice(a, b);
     } else {
       t = this.text(spec, row);
     }
@@ -551,7 +562,7 @@ export class RowValidator {
       const a = this.cellStart;
       const n = this.cellEnd - a;
       if (n === 0) return required ? this.missingRequired(spec) : null;
-      if (n === 10 && isIsoDateAt(row.text, a)) return row.text.slice(a, a + 10);
+      if (n === 10 && isIsoDateAt(row.text, a)) return this.dates.get(row.text, a, a + 10);
       this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: not a real calendar date`);
       return null;
     }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { IdSet } from '../../../shared/domain/tape/id-set.ts';
+import { Interner } from '../../../shared/domain/tape/interner.ts';
+
+describe('Class: Interner', () => {
+  it('returns the cell text, sharing one string for repeats', () => {
+    const i = new Interner(4);
+    const text = 'Zhejiang,Henan,Zhejiang';
+    const a = i.get(text, 0, 8);
+    const b = i.get(text, 15, 23);
+    expect(a).toBe('Zhejiang');
+    expect(b).toBe(a);
+    expect(i.get(text, 9, 14)).toBe('Henan');
+  });
+
+  it('stays exact when many values share few slots', () => {
+    const i = new Interner(2);
+    const values = Array.from(
+      { length: 200 },
+      (_, k) => `2026-${String((k % 12) + 1).padStart(2, '0')}-${String((k % 28) + 1).padStart(2, '0')}`,
+    );
+    const text = values.join('|');
+    let at = 0;
+    for (const v of values) {
+      expect(i.get(text, at, at + v.length)).toBe(v);
+      at += v.length + 1;
+    }
+  });
+});
+
+describe('Class: IdSet', () => {
+  it('adds ids once, across growth', () => {
+    const s = new IdSet(16);
+    const ids = Array.from({ length: 5000 }, (_, k) => `L${k}`);
+    expect(ids.every((id) => s.add(id))).toBe(true);
+    expect(ids.every((id) => !s.add(id))).toBe(true);
+    expect(s.size).toBe(5000);
+    expect(s.has('L4999')).toBe(true);
+    expect(s.has('L5000')).toBe(false);
+  });
+});
