@@ -2,6 +2,7 @@ import { hashOut } from './hash.ts';
 
 /** Bit of the type bits for each borrower type seen on a borrower's loans. */
 export const TYPE_INDIVIDUAL = 1;
+/** Bit for enterprise borrowers (see TYPE_INDIVIDUAL). */
 export const TYPE_ENTERPRISE = 2;
 
 // Slot layout, 32 bytes (half a cache line, so one borrower update touches one line):

@@ -25,6 +25,7 @@ import { isoDayNumber } from './dates.ts';
 
 /** Risk grades from safest to riskiest. */
 export const GRADES = ['A', 'B', 'C', 'D', 'E'] as const;
+/** A risk grade, A (safest) to E. */
 export type Grade = (typeof GRADES)[number];
 
 /** One band of a factor: values up to `upTo` (inclusive) score `points`; a risky band names a reason. */

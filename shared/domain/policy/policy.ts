@@ -22,7 +22,9 @@ export const NUMERIC_FIELDS = [
   'ownFundingShare',
   'dti',
 ] as const;
+/** Boolean loan fields a condition may test. */
 export const BOOLEAN_FIELDS = ['isStudent'] as const;
+/** Text loan fields a condition may test (equals / in). */
 export const TEXT_FIELDS = [
   'borrowerType',
   'product',
@@ -31,9 +33,13 @@ export const TEXT_FIELDS = [
   'currency',
   'merchantId',
 ] as const;
+/** A numeric field name (including the derived `dti`). */
 export type NumericField = (typeof NUMERIC_FIELDS)[number];
+/** A boolean field name. */
 export type BooleanField = (typeof BOOLEAN_FIELDS)[number];
+/** A text field name. */
 export type TextField = (typeof TEXT_FIELDS)[number];
+/** Any field a condition may name. */
 export type ConditionField = NumericField | BooleanField | TextField;
 
 const CONDITION_FIELDS: readonly string[] = [...NUMERIC_FIELDS, ...BOOLEAN_FIELDS, ...TEXT_FIELDS];
