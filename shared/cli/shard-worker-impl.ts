@@ -3,6 +3,7 @@ import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
 import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
 import { PreviousTape, type SerializedPreviousTape } from '../domain/engine/previous-tape.ts';
+import { policyInForce } from '../domain/policy/policy.ts';
 import { auditShard } from '../use-cases/audit-engine.ts';
 
 /** What the main thread hands one worker: a shard of a local tape and how to audit it. */
@@ -17,7 +18,8 @@ export interface ShardJob {
 }
 
 const job = workerData as ShardJob;
-const [policy, mapping] = await Promise.all([loadPolicy(job.policyFile), loadMapping(job.mappingFile)]);
+const [loaded, mapping] = await Promise.all([loadPolicy(job.policyFile), loadMapping(job.mappingFile)]);
+const policy = policyInForce(loaded, job.snapshotDate);
 const part: TapePartInput = {
   key: job.key,
   bytes: job.bytes,

@@ -5,7 +5,7 @@ import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import { borrowerRuleHits } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
-import type { Policy } from '../domain/policy/policy.ts';
+import { type Policy, policyInForce } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { checkTape } from '../domain/tape/tape-checks.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
@@ -224,7 +224,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     timings[name] = Date.now() - mark;
     mark = Date.now();
   };
-  const policy = await deps.policy();
+  const policy = policyInForce(await deps.policy(), plan.snapshotDate);
   const results = [...event.shardResults].sort((a, b) => a.index - b.index);
   const stored: StoredPartial[] = [];
   for (const r of results) {

@@ -1,6 +1,7 @@
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type SerializedPreviousTape } from '../domain/engine/previous-tape.ts';
+import { policyInForce } from '../domain/policy/policy.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
@@ -42,11 +43,13 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
  * its mergeable partial, quarantined rows and sorted scores to S3 for the finalize step.
  */
 export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<ShardResult> {
-  const [policy, mapping, previous] = await Promise.all([
+  const [loaded, mapping, previous] = await Promise.all([
     deps.policy(),
     deps.mapping(),
     previousIndex(shard, deps),
   ]);
+  // Rules not yet effective on the tape's date are off, the same in every shard and at finalize.
+  const policy = policyInForce(loaded, shard.snapshotDate);
   const input: TapePartInput = {
     key: shard.partKey,
     bytes: shard.partBytes,

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
 import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
+import { policyInForce } from '../../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { checkTape } from '../../domain/tape/tape-checks.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
@@ -38,13 +39,14 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   const auditPath = join(options.out, 'audit.json');
   const quarantinePath = join(options.out, 'quarantine.csv');
   try {
-    const [policy, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
+    const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
     const prev = options.previous
       ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
       : null;
     const parts = await localTapeParts(options.snapshot);
     // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
     const tapeDate = await peekSnapshotDate(options.snapshot);
+    const policy = policyInForce(loaded, tapeDate);
     const shards = options.shards ?? 1;
     let merged: ReturnType<typeof mergeShards>;
     let quarantineLines: string[];
