@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -214,12 +214,15 @@ export async function* decodeText(
     const cut = completeUtf8Length(b);
     carry = cut < b.byteLength ? Buffer.from(b.subarray(cut)) : null;
     const body = b.subarray(0, cut);
-    if (!isUtf8(body)) {
+    let text: string;
+    // ASCII is UTF-8 and latin1 at once, and latin1 decoding is several times faster (measured).
+    if (isAscii(body)) text = body.toString('latin1');
+    else if (isUtf8(body)) text = body.toString('utf8');
+    else {
       throw new TapeUnreadableError(
         `tape part ${key} cannot be read: ${describeNonUtf8(body.subarray(0, 65536))}`,
       );
     }
-    let text = body.toString('utf8');
     if (first && text.length > 0) {
       first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
