@@ -24,7 +24,7 @@ const previousEnv = new Map<string, string | undefined>();
 /** Starts the stack and provides its env; also exports it to process.env so forked workers inherit it. */
 export async function setup(project: TestProject): Promise<void> {
   stateDir = await mkdtemp(join(tmpdir(), 'risk-audit-it-'));
-  stack = await startLocalStack({ stateDir, fresh: true, quiet: true });
+  stack = await startLocalStack({ stateDir, fresh: true, quiet: true, dynamoStorage: 'memory' });
   for (const [name, value] of Object.entries(stack.env)) {
     previousEnv.set(name, process.env[name]);
     process.env[name] = value;
