@@ -26,7 +26,8 @@ async function* noScores(): AsyncGenerator<ScoredLoan> {}
 
 async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<ScoredLoan> {
   const stream = await artifacts.stream(key);
-  if (stream !== null) yield* readScores(stream);
+  if (stream === null) throw new Error(`the scores of a shard are missing (${key})`);
+  yield* readScores(stream);
 }
 
 /** A loan id shown to people: its first two and last four characters. */
@@ -62,6 +63,7 @@ interface ScoreOutcome {
   watchlist: WatchlistEntry[];
   watchlistTotal: number;
   scoredLoans: number;
+  baseline: boolean;
 }
 
 /**
@@ -88,10 +90,13 @@ async function mergeScores(
       yield extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() };
     }
   }
-  const previous =
-    plan.previousSnapshotDate === null
-      ? noScores()
-      : scoresAt(deps.artifacts, KEYS.scores(plan.previousSnapshotDate));
+  const previousStream =
+    plan.previousSnapshotDate === null ? null : await deps.artifacts.stream(KEYS.scores(plan.previousSnapshotDate));
+  // With no earlier score file this run is the book's baseline: its score file is the starting
+  // state, and history items begin with the first change after it (a 1M-loan book would otherwise
+  // write 1M "new" items on its first night).
+  const baseline = previousStream === null;
+  const previous = previousStream === null ? noScores() : readScores(previousStream);
   const changes: LoanChange[] = [];
   const breaches: BreachEntry[] = [];
   const top = new TopN(deps.config.WATCHLIST_LIMIT);
@@ -131,7 +136,7 @@ async function mergeScores(
           outstanding: t.outstanding,
         });
     }
-    if (step.kind === 'same') continue;
+    if (step.kind === 'same' || baseline) continue;
     changes.push({
       loanId: t.loanId,
       change: step.kind,
@@ -168,7 +173,7 @@ async function mergeScores(
       reasons: s.reasons,
     }),
   );
-  return { changes, breaches, watchlist, watchlistTotal: top.total, scoredLoans: lines.length };
+  return { changes, breaches, watchlist, watchlistTotal: top.total, scoredLoans: lines.length, baseline };
 }
 
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
@@ -300,6 +305,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     runId: plan.runId,
     status: audit.status,
     loanChanges: scores.changes.length,
+    baseline: scores.baseline,
     watchlist: scores.watchlist.length,
     breaches: scores.breaches.length,
     timings,
