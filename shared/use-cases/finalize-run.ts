@@ -91,7 +91,9 @@ async function mergeScores(
     }
   }
   const previousStream =
-    plan.previousSnapshotDate === null ? null : await deps.artifacts.stream(KEYS.scores(plan.previousSnapshotDate));
+    plan.previousSnapshotDate === null
+      ? null
+      : await deps.artifacts.stream(KEYS.scores(plan.previousSnapshotDate));
   // With no earlier score file this run is the book's baseline: its score file is the starting
   // state, and history items begin with the first change after it (a 1M-loan book would otherwise
   // write 1M "new" items on its first night).

@@ -32,13 +32,21 @@ describe('Module: calendar', () => {
   });
 
   it('turns a local wall-clock time into the right instant, also across a DST change', () => {
-    expect(zonedInstant('2026-11-26', '05:30', 'Asia/Shanghai').toISOString()).toBe('2026-11-25T21:30:00.000Z');
+    expect(zonedInstant('2026-11-26', '05:30', 'Asia/Shanghai').toISOString()).toBe(
+      '2026-11-25T21:30:00.000Z',
+    );
     // New York: EDT (UTC-4) in July, EST (UTC-5) in December.
-    expect(zonedInstant('2026-07-01', '06:00', 'America/New_York').toISOString()).toBe('2026-07-01T10:00:00.000Z');
-    expect(zonedInstant('2026-12-01', '06:00', 'America/New_York').toISOString()).toBe('2026-12-01T11:00:00.000Z');
+    expect(zonedInstant('2026-07-01', '06:00', 'America/New_York').toISOString()).toBe(
+      '2026-07-01T10:00:00.000Z',
+    );
+    expect(zonedInstant('2026-12-01', '06:00', 'America/New_York').toISOString()).toBe(
+      '2026-12-01T11:00:00.000Z',
+    );
   });
 
   it('puts the tape deadline at the cutoff on the day after the as-of date', () => {
-    expect(tapeDeadline('2026-11-25', '05:30', 'Asia/Shanghai').toISOString()).toBe('2026-11-25T21:30:00.000Z');
+    expect(tapeDeadline('2026-11-25', '05:30', 'Asia/Shanghai').toISOString()).toBe(
+      '2026-11-25T21:30:00.000Z',
+    );
   });
 });
