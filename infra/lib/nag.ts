@@ -41,7 +41,9 @@ export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
     reason: 'Step Functions may invoke any version or alias of the audit functions it owns',
   },
   {
-    resource: /^arn:[^:]+:states:[^:]*:[^:]*:execution:.+:\*$/,
+    // Partition, region and account may be literals or pseudo-parameter tokens, depending on flags and env.
+    resource:
+      /^arn:(<AWS::Partition>|[\w-]+):states:(<AWS::Region>|[\w-]*):(<AWS::AccountId>|\d*):execution:.+:\*$/,
     actions: [/^states:(DescribeExecution|StopExecution|RedriveExecution)$/],
     reason: 'the Distributed Map describes and stops the child executions of its own state machine',
   },

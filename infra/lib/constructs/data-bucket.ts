@@ -36,6 +36,9 @@ export class DataBucket extends Construct {
 
   public constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
+    // Access logs are granted by bucket policy (not the LogDeliveryWrite ACL, which needs ACLs on):
+    // pinned here so the construct does not depend on the app's feature flags.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     this.logBucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
