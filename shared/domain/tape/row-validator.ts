@@ -159,7 +159,9 @@ export class RowValidator {
     options: RowValidatorOptions = {},
   ) {
     this.tapeDate = options.snapshotDate ?? null;
-    this.seen = new IdSet(Math.min(1 << 24, Math.max(1 << 16, Math.ceil((options.expectedRows ?? 0) * 2.2))));
+    this.seen = new IdSet(
+      Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))),
+    );
   }
 
   /** The tape's as-of date (given, or taken from its first row with a valid snapshot_date). */

@@ -30,7 +30,7 @@ describe('Class: Interner', () => {
 
 describe('Class: IdSet', () => {
   it('adds ids once, across growth', () => {
-    const s = new IdSet(16);
+    const s = new IdSet(4);
     const ids = Array.from({ length: 5000 }, (_, k) => `L${k}`);
     expect(ids.every((id) => s.add(id))).toBe(true);
     expect(ids.every((id) => !s.add(id))).toBe(true);
