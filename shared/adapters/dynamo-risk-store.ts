@@ -8,6 +8,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  BREACH_CHUNK,
   breachKey,
   breachPartition,
   breachRulePartition,
@@ -21,6 +22,7 @@ import {
   loanPartition,
   RUNS_PARTITION,
   runKey,
+  WATCHLIST_CHUNK,
   watchlistKey,
   watchlistPartition,
 } from '../domain/store/keys.ts';
@@ -314,28 +316,40 @@ export class DynamoRiskStore implements RiskStore {
   ): Promise<void> {
     const expiresAt = detailExpiry(this.now(), this.retentionDays);
     const ranks = new Set<number>();
-    const puts: WriteRequest[] = [];
     for (const e of entries) {
       if (!Number.isInteger(e.rank) || e.rank < 1 || ranks.has(e.rank)) {
         throw new StoreError(`watchlist of ${snapshotDate} has an invalid or repeated rank ${e.rank}`);
       }
       ranks.add(e.rank);
+    }
+    const sorted = [...entries].sort((a, b) => a.rank - b.rank);
+    const puts: WriteRequest[] = [];
+    const sks = new Set<string>();
+    for (let chunk = 0; chunk * WATCHLIST_CHUNK < sorted.length; chunk++) {
+      const part = sorted.slice(chunk * WATCHLIST_CHUNK, (chunk + 1) * WATCHLIST_CHUNK);
+      const key = watchlistKey(snapshotDate, chunk);
+      sks.add(key.sk);
       puts.push({
         PutRequest: {
           Item: {
-            ...e,
-            ...watchlistKey(snapshotDate, e.rank),
+            ...key,
             type: 'watch',
             snapshotDate,
             runId,
             expiresAt,
+            firstRank: part[0]!.rank,
+            lastRank: part[part.length - 1]!.rank,
+            entries: part,
           },
         },
       });
     }
     const existing = await this.partitionKeys(watchlistPartition(snapshotDate));
-    const stale = existing.filter((k) => !ranks.has(Number(k.sk)));
-    await this.write(puts, stale, `the watchlist of ${snapshotDate}`);
+    await this.write(
+      puts,
+      existing.filter((k) => !sks.has(k.sk)),
+      `the watchlist of ${snapshotDate}`,
+    );
   }
 
   public async getWatchlist(snapshotDate: string, limit: number): Promise<WatchlistEntry[]> {
@@ -346,10 +360,13 @@ export class DynamoRiskStore implements RiskStore {
         ExpressionAttributeValues: { ':p': watchlistPartition(snapshotDate) },
         ScanIndexForward: true,
       },
-      limit,
+      Math.ceil(limit / WATCHLIST_CHUNK),
       'reading a watchlist',
     );
-    return items.map((i) => strip<WatchlistEntry>(i, WATCH_FIELDS, ['snapshotDate', 'runId']));
+    return items
+      .flatMap((i) => (i.entries ?? []) as Item[])
+      .slice(0, limit)
+      .map((e) => strip<WatchlistEntry>(e, WATCH_FIELDS));
   }
 
   // ---------------------------------------------------------------------------------- breaches
@@ -360,27 +377,47 @@ export class DynamoRiskStore implements RiskStore {
     breaches: readonly BreachEntry[],
   ): Promise<ReplaceReport> {
     const expiresAt = detailExpiry(this.now(), this.retentionDays);
-    const bySk = new Map<string, WriteRequest>();
+    const byRule = new Map<string, Map<string, BreachEntry>>();
     for (const b of breaches) {
-      const key = breachKey(snapshotDate, b.ruleCode, b.outstanding, b.loanId);
-      bySk.set(key.sk, {
-        PutRequest: {
-          Item: {
-            ...b,
-            ...key,
-            gsi2pk: breachRulePartition(b.ruleCode),
-            gsi2sk: `${snapshotDate}#${b.loanId}`,
-            type: 'breach',
-            snapshotDate,
-            runId,
-            expiresAt,
+      let rule = byRule.get(b.ruleCode);
+      if (rule === undefined) {
+        rule = new Map();
+        byRule.set(b.ruleCode, rule);
+      }
+      rule.set(b.loanId, b);
+    }
+    const puts: WriteRequest[] = [];
+    const sks = new Set<string>();
+    for (const [ruleCode, loans] of byRule) {
+      const sorted = [...loans.values()].sort(
+        (a, b) => b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0),
+      );
+      for (let chunk = 0; chunk * BREACH_CHUNK < sorted.length; chunk++) {
+        const key = breachKey(snapshotDate, ruleCode, chunk);
+        sks.add(key.sk);
+        puts.push({
+          PutRequest: {
+            Item: {
+              ...key,
+              gsi2pk: breachRulePartition(ruleCode),
+              gsi2sk: `${snapshotDate}#${String(chunk).padStart(5, '0')}`,
+              type: 'breach',
+              snapshotDate,
+              runId,
+              ruleCode,
+              expiresAt,
+              entries: sorted.slice(chunk * BREACH_CHUNK, (chunk + 1) * BREACH_CHUNK),
+            },
           },
-        },
-      });
+        });
+      }
     }
     const existing = await this.partitionKeys(breachPartition(snapshotDate));
-    const stale = existing.filter((k) => !bySk.has(k.sk));
-    return this.write([...bySk.values()], stale, `the breaches of ${snapshotDate}`);
+    return this.write(
+      puts,
+      existing.filter((k) => !sks.has(k.sk)),
+      `the breaches of ${snapshotDate}`,
+    );
   }
 
   public async getBreaches(ruleCode: string, snapshotDate: string, limit?: number): Promise<BreachItem[]> {
@@ -391,10 +428,15 @@ export class DynamoRiskStore implements RiskStore {
         ExpressionAttributeValues: { ':p': breachPartition(snapshotDate), ':r': `${ruleCode}#` },
         ScanIndexForward: true,
       },
-      limit,
+      limit === undefined ? undefined : Math.ceil(limit / BREACH_CHUNK),
       'reading breaches',
     );
-    return items.map((i) => strip<BreachItem>(i, BREACH_FIELDS));
+    const out = items.flatMap((i) =>
+      ((i.entries ?? []) as Item[]).map((e) =>
+        strip<BreachItem>({ ...e, snapshotDate: i.snapshotDate, runId: i.runId }, BREACH_FIELDS),
+      ),
+    );
+    return limit === undefined ? out : out.slice(0, limit);
   }
 
   // ---------------------------------------------------------------------------------- helpers

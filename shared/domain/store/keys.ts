@@ -6,9 +6,12 @@
  * - lease of a date:             pk = RUN#<date>, sk = LEASE
  * - a loan's risk history:       pk = LOAN#<loanId>, sk = DAY#<date>
  * - a date's history items:      gsi1pk = CHG#<date>#<shard>, gsi1sk = <loanId> (16 shards, for re-runs)
- * - watchlist of a date:         pk = WL#<date>, sk = <rank, 6 digits>
- * - breaches by rule and date:   pk = BR#<date>, sk begins_with <rule>#, largest outstanding first
- * - breaches of a rule over time: gsi2pk = BR#<rule>, gsi2sk = <date>#<loanId>
+ * - watchlist of a date:         pk = WL#<date>, sk = <chunk, 5 digits> (100 entries per item, rank order)
+ * - breaches by rule and date:   pk = BR#<date>, sk begins_with <rule>#, (200 entries per item,
+ *                                largest outstanding first)
+ * - breaches of a rule over time: gsi2pk = BR#<rule>, gsi2sk = <date>#<chunk>
+ * The watchlist and breach index are date-level lists, so they are stored in chunks: a night
+ * writes a few dozen items for them, and the per-loan items follow the day's changes only.
  */
 
 /** Partition key and sort key of an item. */
@@ -63,9 +66,15 @@ export function watchlistPartition(snapshotDate: string): string {
   return `WL#${snapshotDate}`;
 }
 
-/** Key of a watchlist entry: rank order is sort order. */
-export function watchlistKey(snapshotDate: string, rank: number): ItemKey {
-  return { pk: watchlistPartition(snapshotDate), sk: String(rank).padStart(6, '0') };
+/** Watchlist entries per item. */
+export const WATCHLIST_CHUNK = 100;
+
+/** Breach entries per item. */
+export const BREACH_CHUNK = 200;
+
+/** Key of a watchlist chunk: chunk order is rank order. */
+export function watchlistKey(snapshotDate: string, chunk: number): ItemKey {
+  return { pk: watchlistPartition(snapshotDate), sk: String(chunk).padStart(5, '0') };
 }
 
 /** Partition of a date's breaches. */
@@ -73,19 +82,9 @@ export function breachPartition(snapshotDate: string): string {
   return `BR#${snapshotDate}`;
 }
 
-// Largest outstanding first under an ascending sort: cents subtracted from a 15-digit ceiling (below 2^53).
-const AMOUNT_CEILING = 999_999_999_999_999;
-
-/** Key of a breach item: rule, then descending outstanding, then loan id. */
-export function breachKey(
-  snapshotDate: string,
-  ruleCode: string,
-  outstanding: number,
-  loanId: string,
-): ItemKey {
-  const cents = Math.min(AMOUNT_CEILING, Math.max(0, Math.round(outstanding * 100)));
-  const inverted = String(AMOUNT_CEILING - cents).padStart(15, '0');
-  return { pk: breachPartition(snapshotDate), sk: `${ruleCode}#${inverted}#${loanId}` };
+/** Key of a chunk of a rule's breaches on a date. */
+export function breachKey(snapshotDate: string, ruleCode: string, chunk: number): ItemKey {
+  return { pk: breachPartition(snapshotDate), sk: `${ruleCode}#${String(chunk).padStart(5, '0')}` };
 }
 
 /** GSI2 partition of a rule's breaches over time. */

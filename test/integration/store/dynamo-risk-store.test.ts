@@ -1,8 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDocumentClient, createDynamoClient } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
-import { diffRiskStates, toLoanChange } from '../../../shared/domain/store/diff.ts';
+import { createLoanAssessor } from '../../../shared/domain/engine/scorecard.ts';
+import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+import { defaultPolicyPaths, parsePolicy } from '../../../shared/domain/policy/policy.ts';
+import { diffRiskStates, riskStateChanged, toLoanChange } from '../../../shared/domain/store/diff.ts';
+import { toLoanRiskState } from '../../../shared/domain/store/risk-state.ts';
 import { RunInProgressError } from '../../../shared/errors.ts';
 import type {
   BreachEntry,
@@ -135,8 +141,8 @@ describe('Class: DynamoRiskStore', () => {
     // Act
     await writeDate(date, 'run-2', changes, watchlist, breaches);
     const second = await itemsOf(date);
-    // Assess: 3 history items, 2 watchlist entries, 1 breach, 1 run record (the lease is gone).
-    expect(first).toHaveLength(7);
+    // Assess: 3 history items, 1 watchlist chunk, 1 breach chunk, 1 run record (the lease is gone).
+    expect(first).toHaveLength(6);
     expect(second).toEqual(first);
     const history = await store.getLoanHistory('A2');
     expect(history.map((h) => `${h.snapshotDate}:${h.runId}:${h.change}:${h.grade}`)).toEqual([
@@ -169,7 +175,8 @@ describe('Class: DynamoRiskStore', () => {
     ]);
     // Assess
     expect(report).toEqual({ written: 2, deleted: 1 });
-    expect(breachReport).toEqual({ written: 1, deleted: 1 });
+    // One chunk of MINOR_BORROWER before and after: replaced in place.
+    expect(breachReport).toEqual({ written: 1, deleted: 0 });
     expect(await store.getLoanHistory('B3')).toEqual([]);
     expect((await store.getWatchlist(date, 10)).map((e) => e.loanId)).toEqual(['B2']);
     expect((await store.getBreaches('MINOR_BORROWER', date)).map((b) => b.loanId)).toEqual(['B2']);
@@ -288,6 +295,22 @@ describe('Class: DynamoRiskStore', () => {
     expect(first).toEqual(watch(1, 'W1'));
   });
 
+  it('stores a long watchlist in chunks and shrinks it exactly on a re-run', async () => {
+    const date = '2026-01-19';
+    const long = Array.from({ length: 250 }, (_, i) => watch(i + 1, `C${String(i + 1).padStart(3, '0')}`));
+    await store.replaceWatchlist(date, 'r1', long);
+    const top150 = await store.getWatchlist(date, 150);
+    expect(top150).toHaveLength(150);
+    expect(top150[0]?.rank).toBe(1);
+    expect(top150[149]?.rank).toBe(150);
+    expect(await store.getWatchlist(date, 1_000)).toHaveLength(250);
+    // 250 entries = chunks 0, 1, 2; 120 entries = chunks 0, 1: the third goes.
+    await store.replaceWatchlist(date, 'r2', long.slice(0, 120));
+    const after = await store.getWatchlist(date, 1_000);
+    expect(after.map((e) => e.rank)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect((await itemsOf(date)).filter((i) => i.includes('"type":"watch"'))).toHaveLength(2);
+  });
+
   it('refuses a watchlist with a repeated rank', async () => {
     await expect(store.replaceWatchlist('2026-01-17', 'r', [watch(1, 'X'), watch(1, 'Y')])).rejects.toThrow(
       'watchlist of 2026-01-17 has an invalid or repeated rank 1',
@@ -330,5 +353,55 @@ describe('Class: DynamoRiskStore', () => {
     expect(new Set(dates).size).toBe(dates.length);
     expect(dates.filter((d) => d <= '2026-01-03')).toEqual(['2026-01-03', '2026-01-02', '2026-01-01']);
     expect((await store.listRuns(2)).map((r) => r.snapshotDate)).toEqual(dates.slice(0, 2));
+  });
+
+  it('keeps the history of every loan of a generated book across three days', async () => {
+    // Prepare: a generated book rolled forward twice, scored by the engine.
+    const paths = defaultPolicyPaths();
+    const policy = parsePolicy([
+      { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+      { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+    ]);
+    const assess = createLoanAssessor(policy);
+    const dates = ['2026-03-01', '2026-03-02', '2026-03-03'];
+    const book1 = [...generateBook({ loans: 3_000, date: dates[0]!, seed: 'it-history' })];
+    const book2 = [...rollForward(book1, { date: dates[1]!, seed: 'it-history' })];
+    const book3 = [...rollForward(book2, { date: dates[2]!, seed: 'it-history' })];
+    const score = (book: Loan[]): Map<string, LoanRiskState> =>
+      new Map(
+        book.map((loan) => [loan.loanId, toLoanRiskState(assess(loan), `ref-${loan.borrowerId.length}`)]),
+      );
+    const days = [score(book1), score(book2), score(book3)];
+    // Act
+    let previous = new Map<string, LoanRiskState>();
+    let written = 0;
+    for (let d = 0; d < 3; d++) {
+      const changes = diffRiskStates(previous.values(), days[d]!.values()).map(toLoanChange);
+      written += (await store.replaceLoanChanges(dates[d]!, `gen-${d}`, changes)).written;
+      previous = days[d]!;
+    }
+    // Assess: each loan's expected history from the three days directly.
+    const expected = (loanId: string): string[] => {
+      const out: string[] = [];
+      for (let d = 0; d < 3; d++) {
+        const before = d === 0 ? undefined : days[d - 1]!.get(loanId);
+        const now = days[d]!.get(loanId);
+        if (now && !before) out.push(`${dates[d]} new ${now.grade}`);
+        else if (!now && before) out.push(`${dates[d]} closed -`);
+        else if (now && before && riskStateChanged(before, now)) out.push(`${dates[d]} changed ${now.grade}`);
+      }
+      return out;
+    };
+    const allIds = [...new Set([...days[0]!.keys(), ...days[1]!.keys(), ...days[2]!.keys()])].sort();
+    const total = allIds.reduce((n, id) => n + expected(id).length, 0);
+    expect(written).toBe(total);
+    // The generated days hold new, changed and closed loans; check those and a spread of others.
+    const interesting = allIds.filter((id) => expected(id).length > 1);
+    expect(interesting.length).toBeGreaterThan(10);
+    const sample = [...interesting.slice(0, 60), ...allIds.filter((_, i) => i % 100 === 0)];
+    for (const id of sample) {
+      const history = await store.getLoanHistory(id);
+      expect(history.map((h) => `${h.snapshotDate} ${h.change} ${h.grade ?? '-'}`)).toEqual(expected(id));
+    }
   });
 });

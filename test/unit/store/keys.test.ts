@@ -46,20 +46,19 @@ describe('Function: changeShard', () => {
 });
 
 describe('Function: watchlistKey', () => {
-  it('pads the rank so string order is rank order', () => {
-    expect(watchlistKey('2026-03-01', 7)).toEqual({ pk: 'WL#2026-03-01', sk: '000007' });
+  it('pads the chunk number so string order is rank order', () => {
+    expect(watchlistKey('2026-03-01', 7)).toEqual({ pk: 'WL#2026-03-01', sk: '00007' });
     expect(watchlistKey('2026-03-01', 10).sk > watchlistKey('2026-03-01', 9).sk).toBe(true);
   });
 });
 
 describe('Function: breachKey', () => {
-  it('sorts the larger outstanding first within a rule', () => {
-    const big = breachKey('2026-03-01', 'APR_ABOVE_36', 250_000.5, 'L1');
-    const small = breachKey('2026-03-01', 'APR_ABOVE_36', 900, 'L2');
-    expect(big.pk).toBe('BR#2026-03-01');
-    // 999999999999999 - 25000050 cents = 999999974999949
-    expect(big.sk).toBe('APR_ABOVE_36#999999974999949#L1');
-    expect(big.sk < small.sk).toBe(true);
+  it("groups a date's breaches by rule, chunks in order", () => {
+    expect(breachKey('2026-03-01', 'APR_ABOVE_36', 0)).toEqual({
+      pk: 'BR#2026-03-01',
+      sk: 'APR_ABOVE_36#00000',
+    });
+    expect(breachKey('2026-03-01', 'APR_ABOVE_36', 12).sk).toBe('APR_ABOVE_36#00012');
   });
 });
 
