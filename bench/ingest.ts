@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inferSchema, initParser } from 'udsv';
+import { decodeText } from '../shared/adapters/tape/byte-streams.ts';
 import { localTapeParts, openLocalFile } from '../shared/adapters/tape/local-tape-source.ts';
 import { scanTape } from '../shared/adapters/tape/scan-tape.ts';
 import { writeTape } from '../shared/adapters/tape/tape-writer.ts';
@@ -48,13 +49,11 @@ async function measure(mode: Mode, file: string): Promise<Measurement> {
     if (valid !== stats.rowsValid) throw new Error('sink and stats disagree');
   } else {
     // Parse only (no validation), to compare CSV parsers on equal terms: same stream, same decoder.
-    const decoder = new TextDecoder('utf-8', { fatal: true });
     let parser: ReturnType<typeof initParser> | null = null;
     const scanner = new CsvScanner(() => {
       rows++;
     });
-    for await (const chunk of openLocalFile(file)) {
-      const text = decoder.decode(chunk, { stream: true });
+    for await (const text of decodeText(openLocalFile(file), file, undefined)) {
       if (mode === 'scanner') scanner.push(text);
       else {
         // Quote handling forced on: inferring it from the first chunk misreads later quoted fields.
