@@ -54,27 +54,32 @@ export async function generateTape(options: GenerateOptions): Promise<GenerateSu
   }
   const parts = await localTapeParts(options.from);
   const writer = openTapeWriter(options.out);
-  let date = options.date;
-  const seen: { count: number; date: string | null } = { count: 0, date: null };
+  const seen: { count: number; date: string | null; day: string | null } = {
+    count: 0,
+    date: null,
+    day: options.date ?? null,
+  };
   const result = await scanTape(
     parts,
     {},
     {
       loan: (loan) => {
         seen.count++;
-        seen.date ??= loan.snapshotDate;
-        date ??= shiftIsoDays(loan.snapshotDate, 1);
-        const next = rollLoan(loan, date, seed);
+        if (seen.date === null) {
+          seen.date = loan.snapshotDate;
+          seen.day ??= shiftIsoDays(loan.snapshotDate, 1);
+          if (seen.day <= seen.date) {
+            throw new ConfigError(`--date ${seen.day} must be after the previous tape's date ${seen.date}`);
+          }
+        }
+        const next = rollLoan(loan, seen.day!, seed);
         if (next !== null) writer.write(next);
       },
       // Yesterday's bad rows are not carried forward: only valid loans roll.
       quarantine: () => undefined,
     },
   );
-  const day = date ?? shiftIsoDays(result.snapshotDate ?? '1970-01-01', 1);
-  if (seen.date !== null && day <= seen.date) {
-    throw new ConfigError(`--date ${day} must be after the previous tape's date ${seen.date}`);
-  }
+  const day = seen.day ?? shiftIsoDays(result.snapshotDate ?? '1970-01-01', 1);
   for (const loan of newLoans(seen.count, seen.date ?? day, {
     date: day,
     seed,

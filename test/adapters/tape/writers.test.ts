@@ -91,3 +91,14 @@ describe('Function: generateTape', () => {
     expect(help).toContain('--out <file>');
   });
 });
+
+describe('Function: generateTape (roll-forward dates)', () => {
+  it('refuses a --date that is not after the previous tape', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gen-'));
+    const day1 = join(dir, 'day1.csv');
+    await generateTape({ loans: 50, date: '2026-11-24', out: day1 });
+    await expect(generateTape({ from: day1, date: '2026-11-24', out: join(dir, 'x.csv') })).rejects.toThrow(
+      "--date 2026-11-24 must be after the previous tape's date 2026-11-24",
+    );
+  });
+});
