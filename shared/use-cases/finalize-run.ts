@@ -313,5 +313,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     timings,
   });
   await deps.store.releaseLease(plan.snapshotDate, plan.runId);
+  // Merged now: the shards' files (and the previous index) are no longer needed.
+  await deps.artifacts.deletePrefix(`${KEYS.runPrefix(plan.snapshotDate)}partials/${plan.runId}/`);
   return { runId: plan.runId, snapshotDate: plan.snapshotDate, status: audit.status, auditKey };
 }

@@ -56,7 +56,8 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
     );
     if (event.plan) await deps.store.releaseLease(snapshotDate, event.plan.runId);
   }
-  if (deps.config.REPORT_RECIPIENTS.length > 0) {
+  // A duplicate start refused by the lease is not news for the recipients.
+  if (type !== 'RunInProgressError' && deps.config.REPORT_RECIPIENTS.length > 0) {
     const notice = await buildFailureNotice({
       snapshotDate: snapshotDate ?? 'unknown date',
       reason: sentence,

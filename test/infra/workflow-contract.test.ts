@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
+import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
 import {
   FailureEventSchema,
   FinalizeEventSchema,
@@ -165,6 +165,19 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
     expect(notice.scheduledTime).toBe('2026-11-25T22:00:00Z');
     expect(notice.error.Error).toBe('TapeMissingError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe(`no tape has landed for ${DATE}`);
+  });
+
+  it('ends quietly, without a failure notice, when another run of the date holds the lease', async () => {
+    const { stubs, seen } = recordingStubs(1, {
+      Prepare: () => {
+        throw lambdaError(new RunInProgressError(`the audit of ${DATE} is already running (run r0)`));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'AlreadyRunning']);
+    expect(seen.NotifyFailure).toBeUndefined();
+    expect(seen.ScoreShard).toBeUndefined();
   });
 
   it("fails the run with the failing shard's own error after the other shards finish", async () => {

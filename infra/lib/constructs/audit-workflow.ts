@@ -114,7 +114,14 @@ export class AuditWorkflow extends Construct {
     const onFailure = notify.next(failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
-    const prepare = invoke('Prepare', props.prepare, { resultPath: '$.plan' }).addCatch(onFailure, catchAll);
+    // Another run of the same date holds its lease (a duplicate schedule delivery, a second part
+    // landing): this execution ends quietly, no failure notice, no failed-run alarm.
+    const alreadyRunning = new sfn.Succeed(this, 'AlreadyRunning', {
+      comment: 'another run of this date holds the lease',
+    });
+    const prepare = invoke('Prepare', props.prepare, { resultPath: '$.plan' })
+      .addCatch(alreadyRunning, { errors: ['RunInProgressError'], resultPath: '$.error' })
+      .addCatch(onFailure, catchAll);
 
     // A failed shard becomes a value carrying its error, so the failure notice can quote the
     // shard's own sentence (a failed Distributed Map only reports ExceedToleratedFailureThreshold).
