@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDemo } from './demo.ts';
 import { registerGenerate } from './generate.ts';
+import { registerInvoke } from './invoke.ts';
 import { registerRun } from './run.ts';
 import { registerScore } from './score.ts';
 
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerScore(program);
   registerGenerate(program);
+  registerInvoke(program);
 }
