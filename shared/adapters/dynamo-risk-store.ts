@@ -12,14 +12,13 @@ import {
   breachKey,
   breachPartition,
   breachRulePartition,
-  CHANGE_SHARDS,
-  changeIndexPartition,
-  changeShard,
   detailExpiry,
   type ItemKey,
   leaseKey,
   loanHistoryKey,
   loanPartition,
+  MANIFEST_CHUNK,
+  manifestKey,
   RUNS_PARTITION,
   runKey,
   WATCHLIST_CHUNK,
@@ -263,14 +262,44 @@ export class DynamoRiskStore implements RiskStore {
 
   // ---------------------------------------------------------------------------------- history
 
+  /**
+   * Exactly once per date, strongly consistent: the run first records which loans it is about to
+   * write (its manifest), then writes them, deletes the loans earlier runs of the date wrote that it
+   * did not, and finally drops the earlier manifests. A crash at any step leaves manifests that
+   * cover every item present, so the next run of the date cleans up completely.
+   */
   public async replaceLoanChanges(
     snapshotDate: string,
     runId: string,
     changes: readonly LoanChange[],
   ): Promise<ReplaceReport> {
+    const what = `the loan history of ${snapshotDate}`;
     const expiresAt = detailExpiry(this.now(), this.retentionDays);
     const byLoan = new Map<string, LoanChange>();
     for (const c of changes) byLoan.set(c.loanId, c);
+    const ids = [...byLoan.keys()].sort();
+
+    const manifests = await this.manifestItems(snapshotDate);
+    const manifestPuts: WriteRequest[] = [];
+    const keep = new Set<string>();
+    for (let chunk = 0; chunk * MANIFEST_CHUNK < ids.length; chunk++) {
+      const key = manifestKey(snapshotDate, runId, chunk);
+      keep.add(key.sk);
+      manifestPuts.push({
+        PutRequest: {
+          Item: {
+            ...key,
+            type: 'manifest',
+            snapshotDate,
+            runId,
+            expiresAt,
+            loanIds: ids.slice(chunk * MANIFEST_CHUNK, (chunk + 1) * MANIFEST_CHUNK),
+          },
+        },
+      });
+    }
+    await this.write(manifestPuts, [], what);
+
     const puts: WriteRequest[] = [];
     for (const c of byLoan.values()) {
       puts.push({
@@ -278,8 +307,6 @@ export class DynamoRiskStore implements RiskStore {
           Item: {
             ...c,
             ...loanHistoryKey(c.loanId, snapshotDate),
-            gsi1pk: changeIndexPartition(snapshotDate, changeShard(c.loanId)),
-            gsi1sk: c.loanId,
             type: 'change',
             snapshotDate,
             runId,
@@ -288,9 +315,16 @@ export class DynamoRiskStore implements RiskStore {
         },
       });
     }
-    const existing = await this.dateChangeKeys(snapshotDate);
-    const stale = existing.filter((k) => !byLoan.has(k.pk.slice('LOAN#'.length)));
-    return this.write(puts, stale, `the loan history of ${snapshotDate}`);
+    const staleIds = new Set<string>();
+    for (const m of manifests) {
+      for (const id of (m.loanIds ?? []) as string[]) if (!byLoan.has(id)) staleIds.add(id);
+    }
+    const stale = [...staleIds].map((id) => loanHistoryKey(id, snapshotDate));
+    const report = await this.write(puts, stale, what);
+
+    const oldManifests = manifests.filter((m) => !keep.has(String(m.sk))).map(keyOf);
+    await this.write([], oldManifests, what);
+    return { ...report, bookkeeping: manifestPuts.length + oldManifests.length };
   }
 
   public async getLoanHistory(loanId: string, limit?: number): Promise<LoanHistoryItem[]> {
@@ -313,7 +347,7 @@ export class DynamoRiskStore implements RiskStore {
     snapshotDate: string,
     runId: string,
     entries: readonly WatchlistEntry[],
-  ): Promise<void> {
+  ): Promise<ReplaceReport> {
     const expiresAt = detailExpiry(this.now(), this.retentionDays);
     const ranks = new Set<number>();
     for (const e of entries) {
@@ -345,7 +379,7 @@ export class DynamoRiskStore implements RiskStore {
       });
     }
     const existing = await this.partitionKeys(watchlistPartition(snapshotDate));
-    await this.write(
+    return this.write(
       puts,
       existing.filter((k) => !sks.has(k.sk)),
       `the watchlist of ${snapshotDate}`,
@@ -470,24 +504,18 @@ export class DynamoRiskStore implements RiskStore {
     return items.map(keyOf);
   }
 
-  /** Keys of a date's history items, read from the sharded GSI in parallel. */
-  private async dateChangeKeys(snapshotDate: string): Promise<ItemKey[]> {
-    const shards = await Promise.all(
-      Array.from({ length: CHANGE_SHARDS }, (_, shard) =>
-        this.queryAll(
-          {
-            TableName: this.tableName,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :p',
-            ExpressionAttributeValues: { ':p': changeIndexPartition(snapshotDate, shard) },
-            ProjectionExpression: 'pk, sk',
-          },
-          undefined,
-          'listing earlier history items',
-        ),
-      ),
+  /** The history manifests of every earlier run of a date (strongly consistent). */
+  private async manifestItems(snapshotDate: string): Promise<Item[]> {
+    return this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :m)',
+        ExpressionAttributeValues: { ':p': runKey(snapshotDate).pk, ':m': 'CHG#' },
+        ConsistentRead: true,
+      },
+      undefined,
+      'reading the history manifest',
     );
-    return shards.flat().map(keyOf);
   }
 
   private async queryAll(input: QueryCommandInput, limit: number | undefined, what: string): Promise<Item[]> {

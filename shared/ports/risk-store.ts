@@ -111,8 +111,12 @@ export interface BreachItem extends BreachEntry {
 
 /** What a replace call wrote: items put plus stale items of an earlier run deleted. */
 export interface ReplaceReport {
+  /** Items put (history items, or watchlist/breach chunks). */
   written: number;
+  /** Items of an earlier run of the date deleted because this run did not produce them. */
   deleted: number;
+  /** Bookkeeping items written and deleted (history manifest chunks), not counted above. */
+  bookkeeping?: number;
 }
 
 /** The results store port. */
@@ -134,8 +138,12 @@ export interface RiskStore {
   ): Promise<ReplaceReport>;
   /** A loan's history, oldest date first. */
   getLoanHistory(loanId: string, limit?: number): Promise<LoanHistoryItem[]>;
-  /** Replaces the date's watchlist. */
-  replaceWatchlist(snapshotDate: string, runId: string, entries: readonly WatchlistEntry[]): Promise<void>;
+  /** Replaces the date's watchlist (stored in chunks of entries). */
+  replaceWatchlist(
+    snapshotDate: string,
+    runId: string,
+    entries: readonly WatchlistEntry[],
+  ): Promise<ReplaceReport>;
   /** The date's watchlist in rank order, at most `limit` entries. */
   getWatchlist(snapshotDate: string, limit: number): Promise<WatchlistEntry[]>;
   /** Replaces the date's breach index. */

@@ -5,7 +5,8 @@
  * - last N runs (trend):         gsi1pk = RUNS, gsi1sk = <date>, newest first
  * - lease of a date:             pk = RUN#<date>, sk = LEASE
  * - a loan's risk history:       pk = LOAN#<loanId>, sk = DAY#<date>
- * - a date's history items:      gsi1pk = CHG#<date>#<shard>, gsi1sk = <loanId> (16 shards, for re-runs)
+ * - a date's history manifest:   pk = RUN#<date>, sk begins_with CHG# (the loan ids a run wrote, 5,000
+ *                                per item, strongly consistent: what a re-run must delete)
  * - watchlist of a date:         pk = WL#<date>, sk = <chunk, 5 digits> (100 entries per item, rank order)
  * - breaches by rule and date:   pk = BR#<date>, sk begins_with <rule>#, (200 entries per item,
  *                                largest outstanding first)
@@ -20,8 +21,8 @@ export interface ItemKey {
   sk: string;
 }
 
-/** Shards of a date's history index, so one night's writes spread over several GSI partitions. */
-export const CHANGE_SHARDS = 16;
+/** Loan ids per history manifest item. */
+export const MANIFEST_CHUNK = 5_000;
 
 /** The partition of the GSI listing every run. */
 export const RUNS_PARTITION = 'RUNS';
@@ -46,19 +47,9 @@ export function loanHistoryKey(loanId: string, snapshotDate: string): ItemKey {
   return { pk: loanPartition(loanId), sk: `DAY#${snapshotDate}` };
 }
 
-/** Stable shard of a loan id (FNV-1a), for the date's history index. */
-export function changeShard(loanId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < loanId.length; i++) {
-    h ^= loanId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % CHANGE_SHARDS;
-}
-
-/** GSI1 partition holding a date's history items of one shard. */
-export function changeIndexPartition(snapshotDate: string, shard: number): string {
-  return `CHG#${snapshotDate}#${String(shard).padStart(2, '0')}`;
+/** Key of a chunk of the manifest of the history items a run wrote for its date. */
+export function manifestKey(snapshotDate: string, runId: string, chunk: number): ItemKey {
+  return { pk: `RUN#${snapshotDate}`, sk: `CHG#${runId}#${String(chunk).padStart(5, '0')}` };
 }
 
 /** Partition of a date's watchlist. */

@@ -112,8 +112,10 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     // Act
     const report = await store.replaceLoanChanges('2026-02-28', 'run-1', changes);
     // Assess
-    expect(report).toEqual({ written: 120, deleted: 0 });
-    expect(stored.size).toBe(120);
+    // 120 history items plus one manifest chunk listing them.
+    expect(report).toEqual({ written: 120, deleted: 0, bookkeeping: 1 });
+    expect([...stored.keys()].filter((k) => k.startsWith('LOAN#'))).toHaveLength(120);
+    expect(stored.get('RUN#2026-02-28|CHG#run-1#00000')?.loanIds).toHaveLength(120);
     expect(throttles).toBeGreaterThan(0);
     expect(stored.get('LOAN#L7|DAY#2026-02-28')).toMatchObject({
       loanId: 'L7',
@@ -123,27 +125,30 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
       // 1772323200 + 400 days * 86400
       expiresAt: 1_772_323_200 + 34_560_000,
     });
-    // The date's earlier items were looked up in each of the 16 index shards.
-    expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(16);
+    // The date's earlier manifests were read once, strongly consistent.
+    const queries = ddbMock.commandCalls(QueryCommand);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]?.args[0].input.ConsistentRead).toBe(true);
   });
 
-  it('deletes the stale items of an earlier run of the date', async () => {
-    ddbMock.on(QueryCommand).resolves({ Items: [] });
-    ddbMock.on(QueryCommand, { ExpressionAttributeValues: { ':p': 'CHG#2026-02-28#00' } }).resolves({
-      Items: [
-        { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' },
-        { pk: 'LOAN#L1', sk: 'DAY#2026-02-28' },
-      ],
+  it('deletes the stale items of an earlier run of the date, then its manifest', async () => {
+    ddbMock.on(QueryCommand).resolves({
+      Items: [{ pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000', loanIds: ['L1', 'OLD'] }],
     });
     ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     const report = await store.replaceLoanChanges('2026-02-28', 'run-2', [change('L1')]);
-    expect(report).toEqual({ written: 1, deleted: 1 });
-    const requests = ddbMock
+    expect(report).toEqual({ written: 1, deleted: 1, bookkeeping: 2 });
+    const calls = ddbMock
       .commandCalls(BatchWriteCommand)
-      .flatMap((c) => (c.args[0].input.RequestItems?.[TABLE] ?? []) as WriteRequest[]);
-    expect(requests.filter((r) => 'DeleteRequest' in r)).toEqual([
-      { DeleteRequest: { Key: { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' } } },
+      .map((c) => (c.args[0].input.RequestItems?.[TABLE] ?? []) as WriteRequest[]);
+    // Order matters: the new manifest first, then the items, then the old manifest.
+    expect(calls).toHaveLength(3);
+    expect(calls[0]).toMatchObject([
+      { PutRequest: { Item: { pk: 'RUN#2026-02-28', sk: 'CHG#run-2#00000', loanIds: ['L1'] } } },
     ]);
+    expect(calls[1]).toContainEqual({ DeleteRequest: { Key: { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' } } });
+    expect(calls[1]?.filter((r) => 'PutRequest' in r)).toHaveLength(1);
+    expect(calls[2]).toEqual([{ DeleteRequest: { Key: { pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000' } } }]);
   });
 
   it('gives a StoreError naming what could not be stored when throttling never stops', async () => {

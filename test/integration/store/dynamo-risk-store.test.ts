@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDocumentClient, createDynamoClient } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
@@ -104,9 +104,14 @@ async function itemsOf(date: string): Promise<string[]> {
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items
-    .map(({ runId: _r, ...rest }) => JSON.stringify(Object.fromEntries(Object.entries(rest).sort())))
-    .sort();
+  return (
+    items
+      // The run id appears in the manifest's sort key too: a re-run's manifest replaces the earlier one.
+      .map(({ runId: _r, ...rest }) =>
+        JSON.stringify(Object.fromEntries(Object.entries(rest).sort())).replace(/CHG#[^#]+#/, 'CHG#<run>#'),
+      )
+      .sort()
+  );
 }
 
 async function writeDate(
@@ -141,8 +146,9 @@ describe('Class: DynamoRiskStore', () => {
     // Act
     await writeDate(date, 'run-2', changes, watchlist, breaches);
     const second = await itemsOf(date);
-    // Assess: 3 history items, 1 watchlist chunk, 1 breach chunk, 1 run record (the lease is gone).
-    expect(first).toHaveLength(6);
+    // Assess: 3 history items, their manifest, 1 watchlist chunk, 1 breach chunk, 1 run record
+    // (the lease is gone).
+    expect(first).toHaveLength(7);
     expect(second).toEqual(first);
     const history = await store.getLoanHistory('A2');
     expect(history.map((h) => `${h.snapshotDate}:${h.runId}:${h.change}:${h.grade}`)).toEqual([
@@ -174,12 +180,60 @@ describe('Class: DynamoRiskStore', () => {
       { ruleCode: 'MINOR_BORROWER', loanId: 'B2', borrowerRef: 'ref-B2', grade: 'B', outstanding: 20 },
     ]);
     // Assess
-    expect(report).toEqual({ written: 2, deleted: 1 });
+    expect(report).toEqual({ written: 2, deleted: 1, bookkeeping: 2 });
     // One chunk of MINOR_BORROWER before and after: replaced in place.
     expect(breachReport).toEqual({ written: 1, deleted: 0 });
     expect(await store.getLoanHistory('B3')).toEqual([]);
     expect((await store.getWatchlist(date, 10)).map((e) => e.loanId)).toEqual(['B2']);
     expect((await store.getBreaches('MINOR_BORROWER', date)).map((b) => b.loanId)).toEqual(['B2']);
+  });
+
+  it('cleans up completely after a run that crashed halfway through its replace', async () => {
+    // Prepare: run-1 wrote R1, R2; run-2 recorded its manifest [R1, R3] and wrote R3, then crashed
+    // before deleting R2 and run-1's manifest.
+    const date = '2026-01-21';
+    await store.replaceLoanChanges(
+      date,
+      'run-1',
+      [state('R1'), state('R2')].map((x) => toLoanChange({ kind: 'new', loanId: x.loanId, today: x })),
+    );
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: `RUN#${date}`,
+          sk: 'CHG#run-2#00000',
+          type: 'manifest',
+          snapshotDate: date,
+          runId: 'run-2',
+          loanIds: ['R1', 'R3'],
+        },
+      }),
+    );
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...toLoanChange({ kind: 'new', loanId: 'R3', today: state('R3') }),
+          pk: 'LOAN#R3',
+          sk: `DAY#${date}`,
+          type: 'change',
+          snapshotDate: date,
+          runId: 'run-2',
+        },
+      }),
+    );
+    // Act: run-3 of the same date produces only R1.
+    const report = await store.replaceLoanChanges(date, 'run-3', [
+      toLoanChange({ kind: 'new', loanId: 'R1', today: state('R1') }),
+    ]);
+    // Assess: R2 and R3 gone, one manifest left (run-3's).
+    expect(report).toEqual({ written: 1, deleted: 2, bookkeeping: 3 });
+    const left = (await itemsOf(date)).map((i) => JSON.parse(i) as { pk: string; sk: string });
+    expect(left.map((i) => `${i.pk} ${i.sk}`).sort()).toEqual([
+      `LOAN#R1 DAY#${date}`,
+      `RUN#${date} CHG#<run>#00000`,
+    ]);
   });
 
   it('refuses a second concurrent run of a date with a clear sentence', async () => {

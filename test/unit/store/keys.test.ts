@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   breachKey,
-  CHANGE_SHARDS,
-  changeIndexPartition,
-  changeShard,
   detailExpiry,
   leaseKey,
   loanHistoryKey,
+  manifestKey,
   runKey,
   watchlistKey,
 } from '../../../shared/domain/store/keys.ts';
@@ -24,24 +22,9 @@ describe('Function: loanHistoryKey', () => {
   });
 });
 
-describe('Function: changeShard', () => {
-  it('is stable and within range', () => {
-    // FNV-1a 32 of "a" is 0xe40c292c = 3826002220; 3826002220 % 16 = 12.
-    expect(changeShard('a')).toBe(12);
-    for (const id of ['L1', 'L2', 'LN-000001', '']) {
-      expect(changeShard(id)).toBe(changeShard(id));
-      expect(changeShard(id)).toBeGreaterThanOrEqual(0);
-      expect(changeShard(id)).toBeLessThan(CHANGE_SHARDS);
-    }
-  });
-
-  it('spreads ids over the shards', () => {
-    const seen = new Set(Array.from({ length: 1_000 }, (_, i) => changeShard(`LN-${i}`)));
-    expect(seen.size).toBe(CHANGE_SHARDS);
-  });
-
-  it('names shard partitions with two digits', () => {
-    expect(changeIndexPartition('2026-03-01', 3)).toBe('CHG#2026-03-01#03');
+describe('Function: manifestKey', () => {
+  it("keeps a run's manifest chunks beside the date's run record", () => {
+    expect(manifestKey('2026-03-01', 'run-7', 3)).toEqual({ pk: 'RUN#2026-03-01', sk: 'CHG#run-7#00003' });
   });
 });
 
