@@ -3,7 +3,7 @@
  * loans whose risk state changed, written to DynamoDB Local through DynamoRiskStore; reports
  * items written against changed loans, write throughput, and the size of the night's score file.
  *
- *   npx tsx bench/store.ts [loans=1000000]
+ *   npx tsx bench/store.ts [loans=1000000] [concurrency=8]
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -156,7 +156,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
     const historyMs = performance.now() - t;
     say(`history: ${history.written} items in ${Math.round(historyMs)} ms`);
     t = performance.now();
-    await store.replaceWatchlist(day2, runId, watchlist);
+    const watchReport = await store.replaceWatchlist(day2, runId, watchlist);
     const watchlistMs = performance.now() - t;
     const breachReport = await store.replaceBreaches(day2, runId, breaches);
     await store.recordRun({
@@ -187,8 +187,9 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
     say(`re-run: ${rerun.written} written, ${rerun.deleted} deleted in ${Math.round(rerunMs)} ms`);
 
     const perLoanItems = history.written + history.deleted;
-    // lease put + lease delete + run record
-    const nightItems = perLoanItems + watchlist.length + breachReport.written + 3;
+    // manifest chunks, watchlist and breach chunks, lease put + lease delete + run record
+    const nightItems =
+      perLoanItems + (history.bookkeeping ?? 0) + watchReport.written + breachReport.written + 3;
     return {
       loans,
       loansToday: states2.length,
@@ -197,7 +198,10 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
       changedByKind: byKind,
       perLoanItemsWritten: perLoanItems,
       perLoanItemsVsChanged: Number((perLoanItems / Math.max(1, changedLoans)).toFixed(4)),
-      watchlistItems: watchlist.length,
+      manifestItems: history.bookkeeping ?? 0,
+      watchlistEntries: watchlist.length,
+      watchlistItems: watchReport.written,
+      breachIndexEntries: breaches.length,
       breachIndexItems: breachReport.written,
       nightItemsWritten: nightItems,
       nightItemsVsChanged: Number((nightItems / Math.max(1, changedLoans)).toFixed(4)),
@@ -226,6 +230,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const loans = Number(process.argv[2] ?? 1_000_000);
-  const result = await benchStore({ loans });
+  const concurrency = Number(process.argv[3] ?? 8);
+  const result = await benchStore({ loans, concurrency });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

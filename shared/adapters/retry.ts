@@ -19,7 +19,7 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Cap of one wait. @default 5000 */
   maxDelayMs?: number;
-  /** Batches in flight at once. @default 4 */
+  /** Batches in flight at once. @default 8 */
   concurrency?: number;
   /** Injected for tests (no real waiting). */
   sleep?: (ms: number) => Promise<void>;
@@ -37,7 +37,7 @@ export interface BatchWriteReport {
   retries: number;
 }
 
-const DEFAULTS = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 5_000, concurrency: 4 } as const;
+const DEFAULTS = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 5_000, concurrency: 8 } as const;
 const BATCH_SIZE = 25;
 
 const THROTTLE_NAMES = new Set([
