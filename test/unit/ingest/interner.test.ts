@@ -39,3 +39,15 @@ describe('Class: IdSet', () => {
     expect(s.has('L5000')).toBe(false);
   });
 });
+
+describe('Class: IdSet (edge cases)', () => {
+  it('tells apart ids that share a prefix, differ in length, or are empty or very long', () => {
+    const s = new IdSet(2);
+    const long = 'x'.repeat(70_000);
+    for (const id of ['', 'a', 'ab', 'abc', long, `${long}y`, '贷款1', '贷款2'])
+      expect(s.add(id), id.slice(0, 5)).toBe(true);
+    for (const id of ['', 'ab', long, '贷款2']) expect(s.add(id)).toBe(false);
+    expect(s.has(`${long}z`)).toBe(false);
+    expect(s.size).toBe(8);
+  });
+});
