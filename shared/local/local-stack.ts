@@ -6,7 +6,7 @@
  * startup fails halfway, and (through a stdin pipe watchdog) even when this process is killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -423,17 +423,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const started = Date.now();
   const quiet = opts.quiet ?? false;
   const stateDir = resolve(opts.stateDir ?? '.risk-audit');
-  if (opts.fresh && existsSync(stateDir)) await rm(stateDir, { recursive: true, force: true });
   const dbDir = join(stateDir, 'dynamodb');
   const s3Dir = join(stateDir, 's3');
-  await mkdir(dbDir, { recursive: true });
-  await mkdir(s3Dir, { recursive: true });
-
   const storage = resolveStorage(opts.dynamoStorage);
 
   installHandlers();
   const parts: RunningParts = { java: null, javaPid: null, s3: null, ses: null, lockFile: null };
+  // Lock first, so --fresh never wipes a folder another process is using.
+  await mkdir(stateDir, { recursive: true });
   parts.lockFile = await lockStateDir(stateDir);
+  try {
+    if (opts.fresh) {
+      for (const name of await readdir(stateDir)) {
+        if (name !== '.lock') await rm(join(stateDir, name), { recursive: true, force: true });
+      }
+    }
+    await mkdir(dbDir, { recursive: true });
+    await mkdir(s3Dir, { recursive: true });
+  } catch (error) {
+    releaseLockSync(parts);
+    throw new LocalStackError(
+      `the state folder ${stateDir} cannot be prepared: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   live.add(parts);
   try {
     const [dynamo, s3, ses] = await Promise.all([
