@@ -90,7 +90,7 @@ const OCCUPATIONS = [
   'retired',
   'unemployed',
 ] as const;
-const OCCUPATION_CUM = cumulative([30, 20, 16, 12, 7, 6, 3, 4, 2]);
+const OCCUPATION_CUM = cumulative([30, 20, 16, 12, 7, 6, 1.2, 4, 2]);
 
 const HEAVY_BORROWERS = 25;
 /** Sum of 1/k over the heavy borrowers' ranks (Zipf normaliser). */
@@ -224,7 +224,7 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
   else outstanding = principal * (1 - elapsed * (dpd > 0 ? 0.5 : 1));
   if (dpd > 0) outstanding = Math.max(outstanding, principal * 0.3);
   if (dpd > 90) outstanding *= 1 + Math.min(0.3, dpd / 3000); // capitalised interest
-  const ownShare = r.chance(0.22) ? (r.chance(0.04) ? 0.2 : 0.3 + Math.round(r.next() * 20) / 100) : 1;
+  const ownShare = r.chance(0.22) ? (r.chance(0.01) ? 0.2 : 0.3 + Math.round(r.next() * 20) / 100) : 1;
   const merchantId =
     product === 'order_financing' ? `M${pad(hashString(`${seed}|m|${b.id}`) % 1_000_000, 6)}` : null;
   return {
