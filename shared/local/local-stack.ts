@@ -6,7 +6,7 @@
  * startup fails halfway, and (through a stdin pipe watchdog) even when this process is killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -263,6 +263,9 @@ async function startDynamo(
     env: { ...process.env, DDB_LOCAL_TELEMETRY: '0', RA_WORK: work ?? '', RA_STATE: dbDir },
   });
   parts.java = child;
+  if (parts.lockFile !== null && child.pid !== undefined) {
+    writeFileSync(parts.lockFile, `${process.pid} ${child.pid}`);
+  }
   let output = '';
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
@@ -395,18 +398,20 @@ async function lockStateDir(stateDir: string): Promise<string> {
       return lockFile;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8').trim());
-      let alive = false;
-      if (holder === process.pid) alive = true;
-      else if (Number.isInteger(holder) && holder > 0) {
+      // The lock names this process and, once started, the DynamoDB supervisor, which may still
+      // be copying the database back after this process died.
+      const pids = readFileSync(lockFile, 'utf8').trim().split(/\s+/).map(Number);
+      const holder = pids.find((pid) => {
+        if (!Number.isInteger(pid) || pid <= 0) return false;
+        if (pid === process.pid) return true;
         try {
-          process.kill(holder, 0);
-          alive = true;
+          process.kill(pid, 0);
+          return true;
         } catch {
-          alive = false;
+          return false;
         }
-      }
-      if (alive) {
+      });
+      if (holder !== undefined) {
         throw new LocalStackError(
           `the state folder ${stateDir} is in use by another risk-audit process (pid ${holder}); stop it or use another --state folder`,
         );
