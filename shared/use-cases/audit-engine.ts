@@ -14,6 +14,12 @@ import type { Policy } from '../domain/policy/policy.ts';
 import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { quarantineCsvLine } from '../domain/tape/quarantine-csv.ts';
+import {
+  checkTape,
+  TAPE_FINDING_CODES,
+  type TapeCheckInput,
+  type TapeCheckSettings,
+} from '../domain/tape/tape-checks.ts';
 
 /**
  * One loan's scored state as the score file keeps it: enough for the next day's diff, the
@@ -202,4 +208,14 @@ export function combineRangeParts(
     });
   }
   return { ...intake, parts: parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+}
+
+/**
+ * The tape-level (technical) findings of a run. Quarantine and duplicate-id counts are rated by
+ * the risk appetite's data-quality thresholds (with their source), so the tape checks' own
+ * findings for them are dropped rather than reported twice.
+ */
+export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSettings): Finding[] {
+  const rated = new Set<string>([TAPE_FINDING_CODES.ROWS_QUARANTINED, TAPE_FINDING_CODES.DUPLICATE_LOAN_IDS]);
+  return checkTape(input, settings).filter((f) => !rated.has(f.code));
 }

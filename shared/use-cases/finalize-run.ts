@@ -7,11 +7,16 @@ import { borrowerRuleHits } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { type Policy, policyInForce } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
-import { checkTape } from '../domain/tape/tape-checks.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
-import { combineRangeParts, finalizeShards, mergeShards, type ScoredLoan } from './audit-engine.ts';
+import {
+  combineRangeParts,
+  finalizeShards,
+  mergeShards,
+  type ScoredLoan,
+  tapeLevelFindings,
+} from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
 import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
 import type { StoredPartial, StoredPreviousIndex } from './score-shard.ts';
@@ -258,7 +263,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   }));
   const tapeFindings = [
     ...planFindings,
-    ...checkTape(
+    ...tapeLevelFindings(
       {
         snapshotDate: plan.snapshotDate,
         parts: plan.parts.map((p) => ({

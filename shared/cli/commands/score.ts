@@ -7,7 +7,6 @@ import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import { policyInForce } from '../../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
-import { checkTape } from '../../domain/tape/tape-checks.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
 import {
   auditShard,
@@ -15,6 +14,7 @@ import {
   finalizeShards,
   loadPreviousTape,
   mergeShards,
+  tapeLevelFindings,
 } from '../../use-cases/audit-engine.ts';
 import { printHeadline } from '../output.ts';
 import { auditInWorkers } from '../parallel-score.ts';
@@ -73,7 +73,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
     }
     const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
-    const tapeFindings = checkTape(
+    const tapeFindings = tapeLevelFindings(
       {
         snapshotDate,
         // Local files carry no arrival time worth judging: the cutoff check is the pipeline's.

@@ -1,0 +1,197 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAwsClients, destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
+import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
+import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
+import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
+import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';
+import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
+import { KEYS } from '../../../shared/schema/tables.ts';
+
+// The whole slice on the embedded stack: tapes in S3 -> the Lambda handlers in the state
+// machine's order -> audit.json, quarantine, scores and report in S3, run records, history,
+// watchlist and breaches in DynamoDB, the email in the local SES.
+
+const env = inject('awsEnv');
+const endpoints = inject('localEndpoints');
+Object.assign(process.env, env, {
+  REPORT_RECIPIENTS: 'risk-team@example.com',
+  REPORT_SENDER: 'risk-audit@example.com',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+const clients = createAwsClients(env);
+const bucket = env.BUCKET_NAME!;
+const artifacts = new S3ArtifactStore(clients.s3, bucket);
+const store = new DynamoRiskStore(clients.doc, env.TABLE_NAME!);
+const D1 = '2026-10-01';
+const D2 = '2026-10-02';
+const D3 = '2026-10-03';
+
+let dir: string;
+let run: (date: string, email: boolean) => Promise<LocalRunResult>;
+
+async function putFile(key: string, body: Uint8Array | string): Promise<void> {
+  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+async function audit(date: string): Promise<AuditDocument> {
+  const bytes = await artifacts.get(KEYS.audit(date));
+  return JSON.parse(Buffer.from(bytes!).toString('utf8')) as AuditDocument;
+}
+
+/** Every item of the table that belongs to a date, keyed by pk|sk, without run-specific attributes. */
+async function itemsOf(date: string): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.doc.send(
+      new ScanCommand({ TableName: env.TABLE_NAME!, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
+    for (const item of page.Items ?? []) {
+      if (item.snapshotDate !== date || String(item.pk).startsWith('LEASE')) continue;
+      const { runId, expiresAt, startedAt, finishedAt, timings, ...rest } = item;
+      void runId;
+      void expiresAt;
+      void startedAt;
+      void finishedAt;
+      void timings;
+      out.set(`${item.pk}|${item.sk}`, rest);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'risk-audit-pipeline-'));
+  const day1: Loan[] = [...generateBook({ loans: 3000, date: D1, seed: 3 })];
+  const day2: Loan[] = [...rollForward(day1, { date: D2, seed: 3, badRows: 7 })];
+  // Day 3 rolls the valid day-2 book forward (the same loans, without the seeded bad rows).
+  const day3: Loan[] = [...rollForward(rollForward(day1, { date: D2, seed: 3 }), { date: D3, seed: 3 })];
+  await writeTape(join(dir, 'd1.csv.gz'), day1);
+  await writeTape(join(dir, 'd2.csv'), day2);
+  await writeTape(join(dir, 'd3-a.csv'), day3.slice(0, 1500));
+  await writeTape(join(dir, 'd3-b.csv'), day3.slice(1500));
+  await putFile(`${KEYS.tapePrefix(D1)}loans.csv.gz`, await readFile(join(dir, 'd1.csv.gz')));
+  await putFile(`${KEYS.tapePrefix(D2)}loans.csv`, await readFile(join(dir, 'd2.csv')));
+  await clearLocalEmails({ endpoints });
+  const { runWorkflowLocally } = await import('../../../shared/cli/local-runner.ts');
+  run = (date, email) =>
+    runWorkflowLocally({ snapshotDate: date, trigger: 'local' }, { sendReport: email, concurrency: 2 });
+  expect((await run(D1, false)).ok).toBe(true);
+  expect((await run(D2, true)).ok).toBe(true);
+});
+
+afterAll(async () => {
+  destroyAwsClients(clients);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Pipeline: a two-day book through the handlers on the embedded stack', () => {
+  it('writes audit.json, quarantine, scores and the report to S3, and removes the shard partials', async () => {
+    const doc = await audit(D2);
+    expect(doc.status).toBe('partial');
+    const a = doc as AuditResult;
+    expect(a.previousSnapshotDate).toBe(D1);
+    expect(a.input.rowsQuarantined).toBe(7);
+    expect(a.input.rowsRead).toBe(a.input.rowsValid + a.input.rowsQuarantined);
+    const quarantine = Buffer.from((await artifacts.get(KEYS.quarantine(D2)))!).toString('utf8');
+    expect(quarantine.trim().split('\n')).toHaveLength(1 + 7);
+    for (const key of [
+      KEYS.scores(D2),
+      KEYS.reportHtml(D2),
+      KEYS.reportEml(D2),
+      KEYS.reportText(D2),
+      KEYS.watchlistCsv(D2),
+    ]) {
+      expect(await artifacts.get(key), key).not.toBeNull();
+    }
+    const partials = await artifacts.deletePrefix(`${KEYS.runPrefix(D2)}partials/`);
+    expect(partials).toBe(0);
+  });
+
+  it('keeps run records, what changed, the watchlist and breaches in DynamoDB', async () => {
+    const a = (await audit(D2)) as AuditResult;
+    const record = await store.getRun(D2);
+    expect(record).toMatchObject({ status: 'partial', loanCount: a.portfolio.loanCount, rowsQuarantined: 7 });
+    expect(record?.totalOutstanding).toBeCloseTo(a.portfolio.totalOutstanding, 2);
+    expect((await store.listRuns(10)).map((r) => r.snapshotDate)).toEqual([D2, D1]);
+    const watchlist = await store.getWatchlist(D2, 100);
+    expect(watchlist.length).toBeGreaterThan(0);
+    expect(watchlist.map((w) => w.rank)).toEqual(watchlist.map((_, i) => i + 1));
+    for (let i = 1; i < watchlist.length; i++)
+      expect(watchlist[i]!.pd).toBeLessThanOrEqual(watchlist[i - 1]!.pd);
+    const apr = await store.getBreaches('APR_ABOVE_36', D2);
+    expect(apr).toHaveLength(a.compliance.rules.APR_ABOVE_36!.loans);
+    // D1 was the baseline; D2's history holds only the loans that appeared, changed or closed.
+    const items = await itemsOf(D2);
+    const history = [...items.values()].filter((i) => String(i.pk).startsWith('LOAN#'));
+    expect(history.length).toBeGreaterThan(0);
+    expect(history.length).toBeLessThan(a.portfolio.loanCount / 2);
+    expect([...(await itemsOf(D1)).values()].filter((i) => String(i.pk).startsWith('LOAN#'))).toHaveLength(0);
+  });
+
+  it('emails the report to the local SES with the verdict in the subject and the watchlist attached', async () => {
+    const emails = await fetchLocalEmails({ endpoints });
+    expect(emails).toHaveLength(1);
+    const a = (await audit(D2)) as AuditResult;
+    expect(emails[0]!.subject).toMatch(
+      new RegExp(`^\\[${a.ratings.overall.toUpperCase()}\\] Risk audit ${D2} · NPL`),
+    );
+    const eml = await simpleParser(Buffer.from((await artifacts.get(KEYS.reportEml(D2)))!));
+    expect(eml.subject).toBe(emails[0]!.subject);
+    expect(eml.attachments.some((x) => x.contentType.startsWith('text/csv'))).toBe(true);
+  });
+
+  it('replaces a date exactly when it is re-run: the same items, no duplicates', async () => {
+    // The store's per-run manifest (sk CHG#<runId>#...) names the run that wrote it: left out.
+    const withoutManifest = (m: Map<string, Record<string, unknown>>) =>
+      new Map([...m].filter(([key]) => !key.includes('|CHG#')));
+    const before = withoutManifest(await itemsOf(D2));
+    expect((await run(D2, false)).ok).toBe(true);
+    const after = withoutManifest(await itemsOf(D2));
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [key, item] of after) expect(item, key).toEqual(before.get(key));
+  });
+
+  it('fails cleanly when one shard is unreadable, then succeeds when the date is re-run', async () => {
+    await clearLocalEmails({ endpoints });
+    await putFile(`${KEYS.tapePrefix(D3)}part-1.csv`, await readFile(join(dir, 'd3-a.csv')));
+    const good = gzipSync(await readFile(join(dir, 'd3-b.csv')));
+    await putFile(`${KEYS.tapePrefix(D3)}part-2.csv.gz`, good.subarray(0, Math.floor(good.length / 2)));
+
+    const failed = await run(D3, true);
+    expect(failed.ok).toBe(false);
+    expect(failed.ok ? '' : failed.reason).toMatch(/part-2\.csv\.gz/);
+    const doc = await audit(D3);
+    expect(doc).toMatchObject({ status: 'failed', snapshotDate: D3 });
+    expect((await store.getRun(D3))?.status).toBe('failed');
+    const notice = await fetchLocalEmails({ endpoints });
+    expect(notice).toHaveLength(1);
+    expect(notice[0]!.subject).toContain(`[FAILED] Risk audit ${D3}`);
+
+    await clients.s3.send(
+      new DeleteObjectCommand({ Bucket: bucket, Key: `${KEYS.tapePrefix(D3)}part-2.csv.gz` }),
+    );
+    await putFile(`${KEYS.tapePrefix(D3)}part-2.csv.gz`, good);
+    const again = await run(D3, false);
+    expect(again.ok).toBe(true);
+    const fixed = (await audit(D3)) as AuditResult;
+    expect(fixed.status).toBe('ok');
+    expect(fixed.input.parts).toHaveLength(2);
+    expect((await store.getRun(D3))?.status).toBe('ok');
+    const runs = (await store.listRuns(10)).map((r) => r.snapshotDate);
+    expect(runs.filter((d) => d === D3)).toHaveLength(1);
+  });
+});
