@@ -92,7 +92,8 @@ export async function withRetry<T>(
     } catch (error) {
       if (!isRetryable(error) || attempt + 1 >= maxAttempts) {
         const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new StoreError(`${what} failed after ${attempt + 1} attempts: ${reason}`, { cause: error });
+        const tries = attempt === 0 ? '' : ` after ${attempt + 1} attempts`;
+        throw new StoreError(`${what} failed${tries}: ${reason}`, { cause: error });
       }
       await sleep(
         backoffDelay(

@@ -145,6 +145,20 @@ describe('Function: batchWriteAll', () => {
 });
 
 describe('Function: withRetry', () => {
+  it('fails at once on an error retrying cannot fix', async () => {
+    let tries = 0;
+    const run = withRetry(
+      'listing runs',
+      async () => {
+        tries++;
+        throw Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
+      },
+      { sleep: noSleep },
+    );
+    await expect(run).rejects.toThrow(new StoreError('listing runs failed: Requested resource not found'));
+    expect(tries).toBe(1);
+  });
+
   it('returns the value once a throttled operation succeeds', async () => {
     let tries = 0;
     const value = await withRetry(
