@@ -180,7 +180,26 @@ async function mergeScores(
       reasons: s.reasons,
     }),
   );
-  return { changes, breaches, watchlist, watchlistTotal: top.total, scoredLoans: lines.length, baseline };
+  // The breach index keeps, per rule, the largest exposures (audit.json has every count).
+  const perRule = new Map<string, BreachEntry[]>();
+  for (const b of breaches) {
+    const list = perRule.get(b.ruleCode);
+    if (list) list.push(b);
+    else perRule.set(b.ruleCode, [b]);
+  }
+  const indexed = [...perRule.values()].flatMap((list) =>
+    list
+      .sort((a, b) => b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1))
+      .slice(0, deps.config.WATCHLIST_LIMIT),
+  );
+  return {
+    changes,
+    breaches: indexed,
+    watchlist,
+    watchlistTotal: top.total,
+    scoredLoans: lines.length,
+    baseline,
+  };
 }
 
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
