@@ -5,9 +5,10 @@ import { TapeMissingError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
 import type { TapePartInput } from './scan-tape.ts';
 
-const READ_CHUNK = 1 << 20;
+/** 64 KB reads: see coalesce() in byte-streams.ts for why not bigger. */
+const READ_CHUNK = 1 << 16;
 
-/** Streams a local file (or a byte range of it) in 1 MB chunks. */
+/** Streams a local file (or a byte range of it) in 64 KB chunks. */
 export function openLocalFile(path: string, range?: ByteRange): AsyncIterable<Uint8Array> {
   if (range !== undefined && range.end <= range.start) return (async function* () {})();
   return createReadStream(
