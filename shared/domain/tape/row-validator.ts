@@ -16,7 +16,7 @@ import {
   addMonthsIso,
   isCurrencyCode,
   isIsoDate,
-  isIsoDateAt,
+  isoDateKeyAt,
   NUMBER_MISSING,
   NUMBER_NOT_FINITE,
   NUMBER_OK,
@@ -118,6 +118,9 @@ const C_SCORE = 20;
 const C_STUDENT = 21;
 const C_OWN_SHARE = 22;
 
+/** Size - 1 of the cache of recent date strings (a power of two minus one). */
+const DATE_CACHE_MASK = 4095;
+
 // Number constraints.
 const ANY = 0;
 const NON_NEGATIVE = 1;
@@ -142,7 +145,8 @@ export class RowValidator {
   private rawOf: (() => string) | null = null;
   private readonly regions = new Interner(256);
   private readonly industries = new Interner(256);
-  private readonly dates = new Interner(4096);
+  private readonly dateKeys = new Int32Array(DATE_CACHE_MASK + 1).fill(-1);
+  private readonly dateStrings = new Array<string>(DATE_CACHE_MASK + 1).fill('');
   private cellStart = 0;
   private cellEnd = 0;
   private readonly partsRead: { key: string; rowsRead: number }[] = [];
@@ -564,7 +568,16 @@ export class RowValidator {
       const a = this.cellStart;
       const n = this.cellEnd - a;
       if (n === 0) return required ? this.missingRequired(spec) : null;
-      if (n === 10 && isIsoDateAt(row.text, a)) return this.dates.get(row.text, a, a + 10);
+      const key = n === 10 ? isoDateKeyAt(row.text, a) : -1;
+      if (key >= 0) {
+        // Dates repeat a lot: a direct-mapped cache by date key returns the same string.
+        const slot = key & DATE_CACHE_MASK;
+        if (this.dateKeys[slot] === key) return this.dateStrings[slot]!;
+        const iso = row.text.slice(a, a + 10);
+        this.dateKeys[slot] = key;
+        this.dateStrings[slot] = iso;
+        return iso;
+      }
       this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: not a real calendar date`);
       return null;
     }

@@ -42,12 +42,21 @@ export function isIsoDate(s: string): boolean {
 
 /** True when the 10 characters of `s` at `a` are a real `YYYY-MM-DD` date (read in place). */
 export function isIsoDateAt(s: string, a: number): boolean {
-  if (s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45) return false;
+  return isoDateKeyAt(s, a) >= 0;
+}
+
+/**
+ * Reads the 10 characters of `s` at `a` as a `YYYY-MM-DD` date in place: a unique non-negative
+ * integer for a real calendar date (usable as a cache key), or -1.
+ */
+export function isoDateKeyAt(s: string, a: number): number {
+  if (s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45) return -1;
   const year = digit(s, a) * 1000 + digit(s, a + 1) * 100 + digit(s, a + 2) * 10 + digit(s, a + 3);
   const month = digit(s, a + 5) * 10 + digit(s, a + 6);
   const day = digit(s, a + 8) * 10 + digit(s, a + 9);
-  if (month < 1 || month > 12 || day < 1 || year < 1000) return false;
-  return day <= 28 || day <= daysInMonth(year, month);
+  if (month < 1 || month > 12 || day < 1 || year < 1000) return -1;
+  if (day > 28 && day > daysInMonth(year, month)) return -1;
+  return (year * 16 + month) * 32 + day;
 }
 
 /** Formats a calendar date as `YYYY-MM-DD`. */
