@@ -1,5 +1,5 @@
 /**
- * Reuses one string for cells that repeat (regions, industries, dates): compared in place, a hit
+ * Reuses one string for cells that repeat (regions, industries): compared in place, a hit
  * costs no allocation, and loans kept by a sink share the string instead of holding a copy each.
  * A small direct-mapped cache: a miss just slices and takes the slot.
  */
@@ -15,10 +15,12 @@ export class Interner {
   /** text.slice(a, b), shared with earlier equal cells when cached. */
   public get(text: string, a: number, b: number): string {
     const n = b - a;
-    let h = n;
-    // Sample up to 8 characters spread over the cell: enough to tell regions and dates apart.
-    const step = n > 8 ? n >> 3 : 1;
-    for (let i = a; i < b; i += step) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    if (n === 0) return '';
+    // Length and three characters tell low-cardinality values (regions, industries) apart; a
+    // collision only costs a slice, as the hit is verified below.
+    let h = Math.imul(n ^ text.charCodeAt(a), 0x01000193);
+    h = Math.imul(h ^ text.charCodeAt(a + (n >> 1)), 0x01000193);
+    h = Math.imul(h ^ text.charCodeAt(b - 1), 0x01000193);
     const slot = (h ^ (h >>> 15)) & this.mask;
     const hit = this.slots[slot];
     if (hit !== undefined && hit.length === n && text.startsWith(hit, a)) return hit;
