@@ -445,11 +445,17 @@ describe('Class: RiskAuditStack', () => {
 
     it('catches any failure of the run, sends the notice, then fails with the original error', () => {
       const states = allStates(stateMachineDefinition(template));
-      for (const name of ['Prepare', 'ScoreShards', 'Finalize', 'SendReport']) {
+      for (const name of ['ScoreShards', 'Finalize', 'SendReport']) {
         expect(states[name]?.Catch).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
         ]);
       }
+      // Prepare first lets a duplicate start (the date's lease is held) end quietly.
+      expect(states.Prepare?.Catch).toEqual([
+        { ErrorEquals: ['RunInProgressError'], ResultPath: '$.error', Next: 'AlreadyRunning' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+      ]);
+      expect(states.AlreadyRunning?.Type).toBe('Succeed');
       expect(states.NotifyFailure?.Next).toBe('AuditFailed');
       expect(states.AuditFailed).toEqual({
         Type: 'Fail',
