@@ -35,6 +35,9 @@ async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<
   yield* readScores(stream);
 }
 
+/** Triggers whose runs judge whether the tape arrived by the cutoff. */
+const ON_TIME_TRIGGERS = new Set(['schedule', 's3-arrival']);
+
 /** A loan id shown to people: its first two and last four characters. */
 export function maskLoanId(loanId: string): string {
   return loanId.length <= 8
@@ -285,10 +288,13 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     ...tapeLevelFindings(
       {
         snapshotDate: plan.snapshotDate,
+        // Arrival is judged on the nightly (or arrival-triggered) run only: a re-run or a
+        // backfill of an old date would otherwise report the same lateness again.
         parts: plan.parts.map((p) => ({
           key: p.key,
           bytes: p.bytes,
-          lastModified: p.lastModified === null ? null : new Date(p.lastModified),
+          lastModified:
+            p.lastModified === null || !ON_TIME_TRIGGERS.has(plan.trigger) ? null : new Date(p.lastModified),
         })),
         stats: merged.intake,
         previous:

@@ -204,6 +204,11 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
       rate = 0.05 + r.next() * 0.12;
   }
   if (b.heavy) principal = r.lognormal(2_000_000, 0.6);
+  // Underwriting keeps an individual's loan within a fifth of a known income; a few slip past it
+  // (the INDIVIDUAL_BALANCE_CAP breaches), as do borrowers who stack several loans.
+  if (b.type === 'individual' && b.income !== null && !b.heavy && r.chance(0.99)) {
+    principal = Math.min(principal, b.income / 5);
+  }
   principal = round2(Math.min(Math.max(principal, 100), 20_000_000));
   // Pricing tail: a few loans above the 24% watch line, fewer above the 36% legal cap.
   const p = r.next();

@@ -64,11 +64,17 @@ export function checkTapeOnTime(
   const arrived = new Date(Math.max(...times));
   if (arrived.getTime() <= deadline.getTime()) return [];
   const minutes = Math.round((arrived.getTime() - deadline.getTime()) / 60_000);
+  const late =
+    minutes < 120
+      ? `${minutes} minutes`
+      : minutes < 2 * 24 * 60
+        ? `${Math.round(minutes / 6) / 10} hours`
+        : `${Math.round(minutes / 144) / 10} days`;
   return [
     finding(
       'medium',
       TAPE_FINDING_CODES.TAPE_LATE,
-      `the tape arrived ${minutes} minutes after the ${settings.cutoff} ${settings.timeZone} cutoff`,
+      `the tape arrived ${late} after the ${settings.cutoff} ${settings.timeZone} cutoff`,
       arrived.toISOString(),
       deadline.toISOString(),
     ),

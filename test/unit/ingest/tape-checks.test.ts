@@ -57,6 +57,17 @@ describe('Function: checkTapeOnTime', () => {
     });
     expect(f!.message).toBe('the tape arrived 45 minutes after the 05:30 Asia/Shanghai cutoff');
   });
+
+  it('says hours or days when the tape is very late', () => {
+    const at = (iso: string) => [{ key: 'a', bytes: 1, lastModified: new Date(iso) }];
+    // Deadline 2026-11-25T21:30Z: 12 h 36 min later, then 3 days 12 h later.
+    expect(checkTapeOnTime(at('2026-11-26T10:06:00Z'), '2026-11-25', settings)[0]!.message).toBe(
+      'the tape arrived 12.6 hours after the 05:30 Asia/Shanghai cutoff',
+    );
+    expect(checkTapeOnTime(at('2026-11-29T09:30:00Z'), '2026-11-25', settings)[0]!.message).toBe(
+      'the tape arrived 3.5 days after the 05:30 Asia/Shanghai cutoff',
+    );
+  });
 });
 
 describe('Function: checkTapeNotEmpty', () => {
