@@ -35,6 +35,18 @@ async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<
   yield* readScores(stream);
 }
 
+/** The finding raised when a loan id repeats across parts or shards of one tape. */
+export function crossShardRepeatFinding(repeats: { loans: number; outstanding: number }): Finding {
+  return {
+    category: 'technical',
+    severity: 'high',
+    code: 'DUPLICATE_LOAN_IDS_ACROSS_PARTS',
+    message: `${repeats.loans} loan ids appear in more than one part or shard of the tape; each copy entered the portfolio figures (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding counted twice); fix the export or keep each loan in one part`,
+    value: repeats.loans,
+    threshold: 0,
+  };
+}
+
 /** Triggers whose runs judge whether the tape arrived by the cutoff. */
 const ON_TIME_TRIGGERS = new Set(['schedule', 's3-arrival']);
 
@@ -66,6 +78,8 @@ class TopN {
 }
 
 interface ScoreOutcome {
+  /** Loan ids repeated across shards (each copy entered the aggregates) and their outstanding. */
+  crossShardRepeats: { loans: number; outstanding: number };
   changes: LoanChange[];
   breaches: BreachEntry[];
   watchlist: WatchlistEntry[];
@@ -92,8 +106,19 @@ async function mergeScores(
   );
   const refKey = deps.config.BORROWER_REF_KEY;
   const merged = mergeSortedScores(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
+  let repeats = 0;
+  let repeatedOutstanding = 0;
   async function* withBorrowerHits(): AsyncGenerator<ScoredLoan> {
+    let last: string | null = null;
     for await (const s of merged) {
+      // Ties come from the earliest shard first (tape order): a later copy of a loan id in
+      // another part or shard is counted here, since no single shard could see it.
+      if (s.loanId === last) {
+        repeats++;
+        repeatedOutstanding += s.outstanding;
+        continue;
+      }
+      last = s.loanId;
       const extra = borrowerHits.get(s.borrowerKey);
       yield extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() };
     }
@@ -196,6 +221,7 @@ async function mergeScores(
       .slice(0, deps.config.WATCHLIST_LIMIT),
   );
   return {
+    crossShardRepeats: { loans: repeats, outstanding: repeatedOutstanding },
     changes,
     breaches: indexed,
     watchlist,
@@ -305,6 +331,13 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
       { cutoff: deps.config.TAPE_CUTOFF, timeZone: deps.config.TIMEZONE },
     ),
   ];
+
+  const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
+  await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
+  const scores = await mergeScores(plan, stored, merged.partial, policy, deps);
+  lap('scoreFile');
+  if (scores.crossShardRepeats.loans > 0)
+    tapeFindings.push(crossShardRepeatFinding(scores.crossShardRepeats));
   const audit = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,
     previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
@@ -313,13 +346,9 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     borrowerRefKey: deps.config.BORROWER_REF_KEY,
     tapeFindings,
   });
-  if (plan.warnings.length > 0) audit.status = 'partial';
-  lap('merge');
+  if (plan.warnings.length > 0 || scores.crossShardRepeats.loans > 0) audit.status = 'partial';
+  lap('audit');
 
-  const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
-  await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
-  const scores = await mergeScores(plan, stored, merged.partial, policy, deps);
-  lap('scoreFile');
   await deps.store.replaceLoanChanges(plan.snapshotDate, plan.runId, scores.changes);
   lap('loanChanges');
   await deps.store.replaceWatchlist(plan.snapshotDate, plan.runId, scores.watchlist);

@@ -198,4 +198,22 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     const runs = (await store.listRuns(50)).map((r) => r.snapshotDate);
     expect(runs.filter((d) => d === D3)).toHaveLength(1);
   });
+
+  it('reports loan ids repeated across the parts of one tape, which no single shard can see', async () => {
+    const D4 = '2026-10-04';
+    const book: Loan[] = [...generateBook({ loans: 400, date: D4, seed: 9 })];
+    await writeTape(join(dir, 'd4-a.csv'), book.slice(0, 200));
+    // Part b repeats three loans of part a (the same ids and amounts) after its own 200.
+    await writeTape(join(dir, 'd4-b.csv'), [...book.slice(200), ...book.slice(0, 3)]);
+    await putFile(`${KEYS.tapePrefix(D4)}part-a.csv`, await readFile(join(dir, 'd4-a.csv')));
+    await putFile(`${KEYS.tapePrefix(D4)}part-b.csv`, await readFile(join(dir, 'd4-b.csv')));
+    expect((await run(D4, false)).ok).toBe(true);
+    const a = (await audit(D4)) as AuditResult;
+    expect(a.status).toBe('partial');
+    const finding = a.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS');
+    expect(finding).toMatchObject({ severity: 'high', value: 3 });
+    const scores = await artifacts.get(KEYS.scores(D4));
+    const { decodeScores } = await import('../../../shared/use-cases/score-file.ts');
+    expect(decodeScores(scores!)).toHaveLength(400);
+  });
 });
