@@ -8,10 +8,22 @@ import type { ShardAudit } from '../use-cases/audit-engine.ts';
 import { planShards } from '../use-cases/prepare-run.ts';
 import type { ShardJob } from './shard-worker-impl.ts';
 
+/** Splits a local tape into about `shards` row-aligned byte ranges (at least 64 KiB each). */
+export function planLocalShards(parts: readonly TapePartInput[], shards: number, snapshotDate: string) {
+  const total = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
+  return planShards(
+    parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
+    { runId: 'local', snapshotDate, previousSnapshotDate: null },
+    Math.max(64 * 1024, Math.ceil(total / shards)),
+  );
+}
+
 /** A shard's worker failed: the run fails with the worker's sentence. */
 export class ShardFailedError extends RiskAuditError {}
 
-function runWorker(job: ShardJob): Promise<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>> {
+function runWorker(
+  job: ShardJob,
+): Promise<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: job });
     let settled = false;
@@ -51,15 +63,10 @@ export async function auditInWorkers(
     policyFile?: string | undefined;
   },
 ): Promise<{
-  shards: Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>[];
+  shards: Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>[];
   digests: Map<string, string>;
 }> {
-  const total = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
-  const plan = planShards(
-    parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
-    { runId: 'local', snapshotDate: options.snapshotDate, previousSnapshotDate: null },
-    Math.max(1 << 20, Math.ceil(total / options.shards)),
-  );
+  const plan = planLocalShards(parts, options.shards, options.snapshotDate);
   const previous = options.previous?.serialize() ?? null;
   const jobs: ShardJob[] = plan.map((s) => ({
     key: s.partKey,
@@ -73,7 +80,7 @@ export async function auditInWorkers(
   const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
   const digests = new Map<string, string>();
   const hashing = Promise.all(split.map(async (key) => digests.set(key, await sha256Of(key))));
-  const out = new Array<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines'>>(jobs.length);
+  const out = new Array<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>>(jobs.length);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < jobs.length) {

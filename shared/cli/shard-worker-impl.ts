@@ -31,9 +31,14 @@ const result = await auditShard([part], {
   mapping,
   policy,
   previous: job.previous === null ? null : PreviousTape.deserialize(job.previous),
+  keepIdHashes: true,
 });
-parentPort!.postMessage({
-  partial: result.partial,
-  intake: result.intake,
-  quarantineLines: result.quarantineLines,
-});
+parentPort!.postMessage(
+  {
+    partial: result.partial,
+    intake: result.intake,
+    quarantineLines: result.quarantineLines,
+    idHashes: result.idHashes,
+  },
+  [result.idHashes.buffer as ArrayBuffer],
+);

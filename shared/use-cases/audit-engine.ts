@@ -7,7 +7,7 @@ import {
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { createAccumulator, mergePartialList, type PartialAudit } from '../domain/engine/accumulator.ts';
 import { finalizeAudit } from '../domain/engine/finalize.ts';
-import { borrowerKey } from '../domain/engine/hash.ts';
+import { borrowerKey, hash64, hashOut } from '../domain/engine/hash.ts';
 import { PreviousTape } from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
@@ -53,6 +53,8 @@ export interface ShardAudit {
   quarantineLines: string[];
   /** Scored loans sorted by loanId; empty unless `keepScores`. */
   scores: ScoredLoan[];
+  /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
+  idHashes: BigUint64Array;
 }
 
 export interface ShardAuditOptions {
@@ -62,6 +64,8 @@ export interface ShardAuditOptions {
   previous: PreviousTape | null;
   /** Keep every loan's scored state (the score file); off for the engine-only benchmark. */
   keepScores?: boolean;
+  /** Keep the hashes of the valid loan ids, to find ids repeated across shards. */
+  keepIdHashes?: boolean;
   onQuarantine?: (row: QuarantinedRow) => void;
 }
 
@@ -84,9 +88,21 @@ export async function auditShard(
   const quarantineLines: string[] = [];
   const scores: ScoredLoan[] = [];
   const keep = options.keepScores === true;
+  const keepIds = options.keepIdHashes === true;
+  let ids = new BigUint64Array(keepIds ? 1024 : 0);
+  let idCount = 0;
   const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
   const intake = await scanTape(parts, scan, {
     loan(loan) {
+      if (keepIds) {
+        if (idCount === ids.length) {
+          const grown = new BigUint64Array(ids.length * 2);
+          grown.set(ids);
+          ids = grown;
+        }
+        hash64(loan.loanId);
+        ids[idCount++] = (BigInt(hashOut.hi) << 32n) | BigInt(hashOut.lo);
+      }
       if (!keep) {
         acc.accumulate(loan);
         return;
@@ -117,7 +133,8 @@ export async function auditShard(
     },
   });
   if (keep) scores.sort(byLoanId);
-  return { partial: acc.toPartial(), intake, quarantineLines, scores };
+  const idHashes = ids.slice(0, idCount).sort();
+  return { partial: acc.toPartial(), intake, quarantineLines, scores, idHashes };
 }
 
 /** Builds the drift index of the previous tape (valid rows only); its rejects are not reported again. */
@@ -218,4 +235,35 @@ export function combineRangeParts(
 export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSettings): Finding[] {
   const rated = new Set<string>([TAPE_FINDING_CODES.ROWS_QUARANTINED, TAPE_FINDING_CODES.DUPLICATE_LOAN_IDS]);
   return checkTape(input, settings).filter((f) => !rated.has(f.code));
+}
+
+/** Counts loan ids that appear in more than one shard (each shard's hashes sorted and distinct). */
+export function countCrossShardRepeats(shards: readonly BigUint64Array[]): number {
+  const total = shards.reduce((n, h) => n + h.length, 0);
+  const all = new BigUint64Array(total);
+  let at = 0;
+  for (const h of shards) {
+    all.set(h, at);
+    at += h.length;
+  }
+  all.sort();
+  let repeats = 0;
+  for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) repeats++;
+  return repeats;
+}
+
+/** The finding raised when a loan id repeats across parts or shards of one tape (no shard can see it). */
+export function crossShardRepeatFinding(repeats: { loans: number; outstanding: number | null }): Finding {
+  const amount =
+    repeats.outstanding === null
+      ? ''
+      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding counted twice)`;
+  return {
+    category: 'technical',
+    severity: 'high',
+    code: 'DUPLICATE_LOAN_IDS_ACROSS_PARTS',
+    message: `${repeats.loans} loan ids appear in more than one part or shard of the tape; each copy entered the portfolio figures${amount}; fix the export or keep each loan in one part`,
+    value: repeats.loans,
+    threshold: 0,
+  };
 }

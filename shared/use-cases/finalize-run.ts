@@ -12,6 +12,7 @@ import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import {
   combineRangeParts,
+  crossShardRepeatFinding,
   finalizeShards,
   mergeShards,
   type ScoredLoan,
@@ -33,18 +34,6 @@ async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<
   const stream = await artifacts.stream(key);
   if (stream === null) throw new Error(`the scores of a shard are missing (${key})`);
   yield* readScores(stream);
-}
-
-/** The finding raised when a loan id repeats across parts or shards of one tape. */
-export function crossShardRepeatFinding(repeats: { loans: number; outstanding: number }): Finding {
-  return {
-    category: 'technical',
-    severity: 'high',
-    code: 'DUPLICATE_LOAN_IDS_ACROSS_PARTS',
-    message: `${repeats.loans} loan ids appear in more than one part or shard of the tape; each copy entered the portfolio figures (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding counted twice); fix the export or keep each loan in one part`,
-    value: repeats.loans,
-    threshold: 0,
-  };
 }
 
 /** Triggers whose runs judge whether the tape arrived by the cutoff. */

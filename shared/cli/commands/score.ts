@@ -11,6 +11,8 @@ import { ConfigError, toSentence } from '../../errors.ts';
 import {
   auditShard,
   combineRangeParts,
+  countCrossShardRepeats,
+  crossShardRepeatFinding,
   finalizeShards,
   loadPreviousTape,
   mergeShards,
@@ -50,6 +52,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     const shards = options.shards ?? 1;
     let merged: ReturnType<typeof mergeShards>;
     let quarantineLines: string[];
+    let repeats = 0;
     if (shards <= 1) {
       const shard = await auditShard(parts, {
         snapshotDate: tapeDate,
@@ -69,6 +72,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         policyFile: options.policy,
       });
       merged = mergeShards(run.shards);
+      repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
       merged.intake = combineRangeParts(merged.intake, run.digests);
       quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
     }
@@ -89,8 +93,12 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       previousIntake: prev?.intake ?? null,
       policy,
       borrowerRefKey: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
-      tapeFindings,
+      tapeFindings:
+        repeats > 0
+          ? [...tapeFindings, crossShardRepeatFinding({ loans: repeats, outstanding: null })]
+          : tapeFindings,
     });
+    if (repeats > 0) audit.status = 'partial';
     await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
     return audit;

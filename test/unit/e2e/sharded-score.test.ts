@@ -2,8 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localTapeParts } from '../../../shared/adapters/tape/local-tape-source.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { scoreLocal } from '../../../shared/cli/commands/score.ts';
+import { planLocalShards } from '../../../shared/cli/parallel-score.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 
@@ -36,6 +38,8 @@ describe('Command: risk-audit score --shards', () => {
       workers: 2,
     });
     expect(one.status).toBe('partial');
+    const parts = await localTapeParts(join(dir, 'day2.csv'));
+    expect(planLocalShards(parts, 8, '2026-11-25')).toHaveLength(8);
     expect(await readFile(join(dir, 'eight', 'audit.json'), 'utf8')).toBe(
       await readFile(join(dir, 'one', 'audit.json'), 'utf8'),
     );
@@ -43,6 +47,28 @@ describe('Command: risk-audit score --shards', () => {
     const q8 = (await readFile(join(dir, 'eight', 'quarantine.csv'), 'utf8')).trim().split('\n');
     expect(q8).toEqual(q1);
     expect(q1.length - 1).toBe(eight.status === 'failed' ? -1 : eight.input.rowsQuarantined);
+  });
+
+  it('flags loan ids repeated in different shards, which no single shard can quarantine', async () => {
+    const book: Loan[] = [...generateBook({ loans: 4000, date: '2026-11-25', seed: 8 })];
+    await writeTape(join(dir, 'repeats.csv'), [...book, ...book.slice(0, 5)]);
+    const one = await scoreLocal({ snapshot: join(dir, 'repeats.csv'), out: join(dir, 'r1') });
+    const four = await scoreLocal({
+      snapshot: join(dir, 'repeats.csv'),
+      out: join(dir, 'r4'),
+      shards: 4,
+      workers: 2,
+    });
+    if (one.status === 'failed' || four.status === 'failed') throw new Error('unexpected failed audit');
+    // One pass sees the repeats itself: the first row wins, the later five are quarantined.
+    expect(one.input.quarantineByCode).toEqual({ DUPLICATE_LOAN_ID: 5 });
+    expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
+    // Four shards cannot: the merge finds them and says so.
+    expect(four.status).toBe('partial');
+    expect(four.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
+      severity: 'high',
+      value: 5,
+    });
   });
 
   it('fails with one sentence and a failed audit.json when the tape is not a tape', async () => {
