@@ -1,7 +1,7 @@
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
+import { decodeScoreFile, streamScoreFile } from '../domain/store/score-file.ts';
 import type { ScoredLoan } from './audit-engine.ts';
+
+export { gzipLines } from '../domain/store/score-file.ts';
 
 /**
  * The score file: every valid loan's scored state as gzip JSON Lines sorted by loan id. Shards
@@ -9,55 +9,19 @@ import type { ScoredLoan } from './audit-engine.ts';
  * day reads back as its baseline for "what changed".
  */
 
-/** Gzips JSON lines (a shard's sorted scores) into one buffer. */
-export async function gzipLines(lines: Iterable<string>): Promise<Uint8Array> {
-  const gzip = createGzip({ level: 6 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    gzip.on('end', resolve);
-    gzip.on('error', reject);
-  });
-  let pending: string[] = [];
-  let size = 0;
-  for (const line of lines) {
-    pending.push(line);
-    size += line.length + 1;
-    if (size > 1 << 20) {
-      if (!gzip.write(`${pending.join('\n')}\n`)) await new Promise((r) => gzip.once('drain', r));
-      pending = [];
-      size = 0;
-    }
-  }
-  if (pending.length > 0) gzip.write(`${pending.join('\n')}\n`);
-  gzip.end();
-  await done;
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
-/** Encodes scored loans as JSON lines. */
+/** Encodes scored loans as JSON lines (the score file's lines; gzip them with gzipLines). */
 export function* scoreLines(scores: Iterable<ScoredLoan>): Generator<string> {
   for (const s of scores) yield JSON.stringify(s);
 }
 
 /** Reads a gzip JSON Lines stream of scored loans, one at a time. */
-export async function* readScores(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ScoredLoan> {
-  const lines = createInterface({
-    input: Readable.from(stream).pipe(createGunzip()),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) {
-    if (line.length > 0) yield JSON.parse(line) as ScoredLoan;
-  }
+export function readScores(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ScoredLoan> {
+  return streamScoreFile<ScoredLoan>(stream);
 }
 
-/** Decodes a small gzip JSON Lines buffer at once (tests, small shards). */
+/** Decodes a small score file at once (tests, small shards). */
 export function decodeScores(bytes: Uint8Array): ScoredLoan[] {
-  return gunzipSync(bytes)
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as ScoredLoan);
+  return decodeScoreFile<ScoredLoan>(bytes);
 }
 
 /** Merges sorted streams of scored loans into one sorted stream (loan ids are unique across shards). */

@@ -16,8 +16,8 @@ export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
   return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
 }
 
-/** Gzips states as JSON Lines in the given order (callers pass them sorted by loanId). */
-export async function encodeScoreFile(states: Iterable<LoanRiskState>): Promise<Uint8Array> {
+/** Gzips text lines (one JSON document each) into one buffer, in bounded chunks. */
+export async function gzipLines(lines: Iterable<string>): Promise<Uint8Array> {
   const gzip = createGzip({ level: 6 });
   const chunks: Buffer[] = [];
   gzip.on('data', (c: Buffer) => chunks.push(c));
@@ -26,8 +26,8 @@ export async function encodeScoreFile(states: Iterable<LoanRiskState>): Promise<
     gzip.on('error', reject);
   });
   let pending = '';
-  for (const s of states) {
-    pending += `${JSON.stringify(s)}\n`;
+  for (const line of lines) {
+    pending += `${line}\n`;
     if (pending.length >= FLUSH_BYTES) {
       if (!gzip.write(pending)) await new Promise((r) => gzip.once('drain', r));
       pending = '';
@@ -39,23 +39,34 @@ export async function encodeScoreFile(states: Iterable<LoanRiskState>): Promise<
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+function* jsonLines<T>(records: Iterable<T>): Generator<string> {
+  for (const r of records) yield JSON.stringify(r);
+}
+
+/** Gzips records as JSON Lines in the given order (callers pass them sorted by loanId). */
+export function encodeScoreFile<T = LoanRiskState>(states: Iterable<T>): Promise<Uint8Array> {
+  return gzipLines(jsonLines(states));
+}
+
 /** Decodes a whole score file at once (small files, tests). */
-export function decodeScoreFile(bytes: Uint8Array): LoanRiskState[] {
+export function decodeScoreFile<T = LoanRiskState>(bytes: Uint8Array): T[] {
   return gunzipSync(bytes)
     .toString('utf8')
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as LoanRiskState);
+    .map((line) => JSON.parse(line) as T);
 }
 
 /** Streams the states of a gzip JSON Lines byte stream, one at a time. */
-export async function* streamScoreFile(stream: AsyncIterable<Uint8Array>): AsyncGenerator<LoanRiskState> {
+export async function* streamScoreFile<T = LoanRiskState>(
+  stream: AsyncIterable<Uint8Array>,
+): AsyncGenerator<T> {
   const lines = createInterface({
     input: Readable.from(stream).pipe(createGunzip()),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   for await (const line of lines) {
-    if (line.length > 0) yield JSON.parse(line) as LoanRiskState;
+    if (line.length > 0) yield JSON.parse(line) as T;
   }
 }
 

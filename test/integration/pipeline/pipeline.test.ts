@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients, destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
 import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
@@ -15,7 +16,7 @@ import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-re
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
-import { KEYS } from '../../../shared/schema/tables.ts';
+import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
 
 // The whole slice on the embedded stack: tapes in S3 -> the Lambda handlers in the state
 // machine's order -> audit.json, quarantine, scores and report in S3, run records, history,
@@ -30,10 +31,13 @@ Object.assign(process.env, env, {
   POWERTOOLS_LOG_LEVEL: 'ERROR',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
+// A table of this suite's own, so other suites' loan ids never meet this one's history.
+const TABLE = 'risk-audit-pipeline-test';
+process.env.TABLE_NAME = TABLE;
 const clients = createAwsClients(env);
 const bucket = env.BUCKET_NAME!;
 const artifacts = new S3ArtifactStore(clients.s3, bucket);
-const store = new DynamoRiskStore(clients.doc, env.TABLE_NAME!);
+const store = new DynamoRiskStore(clients.doc, TABLE);
 const D1 = '2026-10-01';
 const D2 = '2026-10-02';
 const D3 = '2026-10-03';
@@ -56,7 +60,7 @@ async function itemsOf(date: string): Promise<Map<string, Record<string, unknown
   let start: Record<string, unknown> | undefined;
   do {
     const page = await clients.doc.send(
-      new ScanCommand({ TableName: env.TABLE_NAME!, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      new ScanCommand({ TableName: TABLE, ...(start ? { ExclusiveStartKey: start } : {}) }),
     );
     for (const item of page.Items ?? []) {
       if (item.snapshotDate !== date || String(item.pk).startsWith('LEASE')) continue;
@@ -74,6 +78,7 @@ async function itemsOf(date: string): Promise<Map<string, Record<string, unknown
 }
 
 beforeAll(async () => {
+  await ensureTables(clients.dynamodb, [{ ...RISK_TABLE, localName: TABLE }]);
   dir = await mkdtemp(join(tmpdir(), 'risk-audit-pipeline-'));
   const day1: Loan[] = [...generateBook({ loans: 3000, date: D1, seed: 3 })];
   const day2: Loan[] = [...rollForward(day1, { date: D2, seed: 3, badRows: 7 })];
