@@ -47,7 +47,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       : null;
     const parts = await localTapeParts(options.snapshot);
     // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
-    const tapeDate = await peekSnapshotDate(options.snapshot);
+    const tapeDate = await peekSnapshotDate(options.snapshot, mapping);
     const policy = policyInForce(loaded, tapeDate);
     const shards = options.shards ?? 1;
     let merged: ReturnType<typeof mergeShards>;
