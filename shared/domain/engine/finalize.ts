@@ -504,7 +504,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       category: 'regulatory',
       severity: rule.severity === 'breach' ? 'critical' : 'low',
       code: rule.code,
-      message: `${r.loans} loans of ${r.borrowers} borrowers (outstanding ${r.outstanding.toFixed(2)} yuan): ${rule.description}`,
+      message: `${r.loans.toLocaleString('en-US')} loans of ${r.borrowers.toLocaleString('en-US')} borrowers (outstanding ${Math.round(r.outstanding).toLocaleString('en-US')} yuan): ${rule.description}`,
       value: r.loans,
       threshold: ruleThresholds[rule.code] ?? null,
       source: rule.source,
