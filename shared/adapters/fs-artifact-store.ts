@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { ArtifactStore, PresignedLink } from '../ports/artifact-store.ts';
 
 /** Keeps a run's artifacts as files under a root folder: the engine-only CLI's store, no AWS at all. */
 export class FsArtifactStore implements ArtifactStore {
@@ -53,8 +53,9 @@ export class FsArtifactStore implements ArtifactStore {
     return files.length;
   }
 
-  public async presignGet(key: string): Promise<string> {
-    return pathToFileURL(this.pathOf(key)).href;
+  public async presignGet(key: string): Promise<PresignedLink> {
+    // A local file does not expire.
+    return { url: pathToFileURL(this.pathOf(key)).href, expiresAt: new Date(8.64e15) };
   }
 
   /** Keys of every stored object under a prefix (for tests and the CLI). */

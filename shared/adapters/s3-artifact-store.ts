@@ -9,7 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { StoreError } from '../errors.ts';
-import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { ArtifactStore, PresignedLink } from '../ports/artifact-store.ts';
 
 /** Bodies above this size go through a multipart upload (parts of 8 MiB, 4 at a time). */
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
@@ -117,9 +117,17 @@ export class S3ArtifactStore implements ArtifactStore {
     return deleted;
   }
 
-  public async presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: expiresInSeconds,
+  public async presignGet(key: string, expiresInSeconds: number): Promise<PresignedLink> {
+    const now = Date.now();
+    // A link signed with temporary credentials (a Lambda role's) stops working when they expire.
+    const credentials = await this.client.config.credentials();
+    const left = credentials.expiration
+      ? Math.floor((credentials.expiration.getTime() - now) / 1000)
+      : Infinity;
+    const seconds = Math.max(1, Math.min(expiresInSeconds, left));
+    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: seconds,
     });
+    return { url, expiresAt: new Date(now + seconds * 1000) };
   }
 }

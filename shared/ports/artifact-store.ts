@@ -7,6 +7,15 @@ export interface ArtifactStore {
   stream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
   /** Deletes every object under a prefix (used to clear a re-run's stale partials). */
   deletePrefix(prefix: string): Promise<number>;
-  /** A time-limited https link to the object, for the email. */
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * A time-limited https link to the object, for the email, and when it really stops working:
+   * a link signed with temporary credentials dies with them, whatever was asked for.
+   */
+  presignGet(key: string, expiresInSeconds: number): Promise<PresignedLink>;
+}
+
+/** A presigned link and the instant it stops working. */
+export interface PresignedLink {
+  url: string;
+  expiresAt: Date;
 }

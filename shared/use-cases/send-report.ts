@@ -80,7 +80,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const emlKey = KEYS.reportEml(date);
   const expiresIn = deps.config.REPORT_LINK_EXPIRY_SECONDS;
   const now = deps.now();
-  const reportUrl = await deps.artifacts.presignGet(htmlKey, expiresIn);
+  const link = await deps.artifacts.presignGet(htmlKey, expiresIn);
   const sources: Record<string, string> = {};
   for (const f of audit.findings) if (f.source) sources[f.code] = f.source;
   const report = await buildReport({
@@ -89,8 +89,8 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     trend,
     watchlist,
     watchlistTotal: fullWatchlist.length,
-    reportUrl,
-    reportUrlExpiresAt: new Date(now.getTime() + expiresIn * 1000).toISOString(),
+    reportUrl: link.url,
+    reportUrlExpiresAt: link.expiresAt.toISOString(),
     sources,
     runId: outcome.runId,
     from: deps.config.REPORT_SENDER,

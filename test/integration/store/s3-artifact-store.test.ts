@@ -49,7 +49,8 @@ describe('Class: S3ArtifactStore (s3rver)', () => {
 
   it('presigns a link that downloads the object', async () => {
     await artifacts.put('it/artifacts/report.html', '<p>report</p>', 'text/html');
-    const url = await artifacts.presignGet('it/artifacts/report.html', 300);
+    const { url, expiresAt } = await artifacts.presignGet('it/artifacts/report.html', 300);
+    expect(Math.abs(expiresAt.getTime() - (Date.now() + 300_000))).toBeLessThan(5_000);
     expect(url.startsWith(`${env.AWS_ENDPOINT_URL_S3}/${env.BUCKET_NAME}/it/artifacts/report.html?`)).toBe(
       true,
     );

@@ -43,8 +43,8 @@ class MemoryArtifacts implements ArtifactStore {
   public async deletePrefix(): Promise<number> {
     return 0;
   }
-  public async presignGet(key: string): Promise<string> {
-    return `memory://${key}`;
+  public async presignGet(key: string): Promise<{ url: string; expiresAt: Date }> {
+    return { url: `memory://${key}`, expiresAt: new Date(0) };
   }
 }
 
