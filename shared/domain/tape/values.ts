@@ -127,44 +127,14 @@ export const parsedNumber = { value: 0 };
  * rejects (or a hex/binary/octal literal, or thousands separators) is unparseable.
  */
 export function parseNumberCell(s: string): number {
-  const n = s.length;
-  if (n === 0) return NUMBER_MISSING;
-  // Fast path for plain decimals (-?digits[.digits]): an exact integer mantissa divided by an
-  // exact power of ten is correctly rounded, i.e. identical to Number(s), at a fraction of the cost.
-  let i = 0;
-  let negative = false;
-  let c = s.charCodeAt(0);
-  if (c === 45) {
-    negative = true;
-    i = 1;
-  }
-  let mantissa = 0;
-  let digits = 0;
-  let scale = 0;
-  let dot = false;
-  for (; i < n; i++) {
-    c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      mantissa = mantissa * 10 + (c - 48);
-      digits++;
-      if (dot) scale++;
-    } else if (c === 46 && !dot) {
-      dot = true;
-    } else {
-      break;
-    }
-  }
-  if (i === n && digits > 0 && digits <= 15) {
-    const v = scale === 0 ? mantissa : mantissa / POW10[scale]!;
-    parsedNumber.value = negative ? -v : v;
-    return NUMBER_OK;
-  }
-  return parseNumberSlow(s);
+  return parseNumberAt(s, 0, s.length);
 }
 
 /** parseNumberCell over s.slice(a, b) without making the slice (the common plain-decimal case). */
 export function parseNumberAt(s: string, a: number, b: number): number {
   if (a >= b) return NUMBER_MISSING;
+  // Fast path for plain decimals (-?digits[.digits]): an exact integer mantissa divided by an
+  // exact power of ten is correctly rounded, i.e. identical to Number(s), at a fraction of the cost.
   let i = a;
   let negative = false;
   if (s.charCodeAt(a) === 45) {
@@ -192,7 +162,7 @@ export function parseNumberAt(s: string, a: number, b: number): number {
     parsedNumber.value = negative ? -v : v;
     return NUMBER_OK;
   }
-  return parseNumberSlow(s.slice(a, b));
+  return parseNumberSlow(a === 0 && b === s.length ? s : s.slice(a, b));
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
