@@ -5,13 +5,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
-import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
+import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PreviousTape } from '../domain/engine/previous-tape.ts';
 import { defaultPolicyPaths } from '../domain/policy/policy.ts';
 import { RiskAuditError } from '../errors.ts';
-import type { ShardAudit } from '../use-cases/audit-engine.ts';
+import { mergePreviousRanges, type PreviousRange, type ShardAudit } from '../use-cases/audit-engine.ts';
 import { planShards } from '../use-cases/prepare-run.ts';
-import type { ShardJob } from './shard-worker-impl.ts';
+import type { PreviousJob, ShardJob, WorkerJob, WorkerReply } from './shard-worker-impl.ts';
 
 /** Splits a local tape into about `shards` row-aligned byte ranges (at least 64 KiB each). */
 export function planLocalShards(parts: readonly TapePartInput[], shards: number, snapshotDate: string) {
@@ -60,27 +60,80 @@ function workerModule(): Promise<URL> {
   return bundled;
 }
 
-async function runWorker(
-  job: ShardJob,
-): Promise<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>> {
-  const url = await workerModule();
-  // The bundle lives outside the repository: tell it where the default policy files are.
-  const policyDir = process.env.POLICY_DIR ?? dirname(defaultPolicyPaths().rules);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: job, env: { ...process.env, POLICY_DIR: policyDir } });
-    let settled = false;
-    worker.once('message', (m) => {
-      settled = true;
-      resolve(m);
+/**
+ * Worker threads that each run jobs in turn, the local counterpart of the Distributed Map's
+ * Lambdas: `map` runs a list of jobs on at most `size` threads and returns the results in order.
+ * Threads are started once and reused; `close` ends them.
+ */
+export class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly all: Worker[] = [];
+
+  public constructor(private readonly size: number) {}
+
+  /** Runs `jobs` on the pool; the first failure fails the whole map with the worker's sentence. */
+  public async map<R>(jobs: readonly WorkerJob[]): Promise<R[]> {
+    const out = new Array<R>(jobs.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      const worker = await this.take();
+      try {
+        while (next < jobs.length) {
+          const i = next++;
+          out[i] = (await this.run(worker, jobs[i]!)) as R;
+        }
+      } finally {
+        this.idle.push(worker);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.size, jobs.length)) }, lane));
+    return out;
+  }
+
+  /** Stops every thread. */
+  public async close(): Promise<void> {
+    await Promise.all(this.all.map((w) => w.terminate()));
+    this.all.length = 0;
+    this.idle.length = 0;
+  }
+
+  private async take(): Promise<Worker> {
+    const ready = this.idle.pop();
+    if (ready) return ready;
+    const url = await workerModule();
+    // The bundle lives outside the repository: tell it where the default policy files are.
+    const policyDir = process.env.POLICY_DIR ?? dirname(defaultPolicyPaths().rules);
+    const worker = new Worker(url, { env: { ...process.env, POLICY_DIR: policyDir }, execArgv: [] });
+    this.all.push(worker);
+    return worker;
+  }
+
+  private run(worker: Worker, job: WorkerJob): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (reply: WorkerReply): void => {
+        done();
+        if (reply.ok) resolve(reply.result);
+        else reject(new ShardFailedError(reply.error));
+      };
+      const onError = (e: Error): void => {
+        done();
+        reject(new ShardFailedError(e.message, { cause: e }));
+      };
+      const onExit = (code: number): void => {
+        done();
+        reject(new ShardFailedError(`a shard worker stopped with exit code ${code}`));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.postMessage(job);
     });
-    worker.once('error', (e) => {
-      settled = true;
-      reject(e instanceof RiskAuditError ? e : new ShardFailedError(e.message, { cause: e }));
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new ShardFailedError(`a shard worker stopped with exit code ${code}`));
-    });
-  });
+  }
 }
 
 async function sha256Of(path: string): Promise<string> {
@@ -89,28 +142,52 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>;
+
 /**
- * Audits a local tape in `shards` row-aligned byte ranges on worker threads (at most `workers`
- * at once), the local counterpart of the Distributed Map. Returns the shards in order plus the
- * whole-file digests of the parts that were split.
+ * Reads the previous day's tape in about `ranges` row-aligned byte ranges on the pool and merges
+ * them, in tape order, into one index in shared memory (equal to one pass; see
+ * `mergePreviousRanges`).
+ */
+export async function loadPreviousInWorkers(
+  pool: WorkerPool,
+  parts: readonly TapePartInput[],
+  options: { ranges: number; snapshotDate: string; mappingFile?: string | undefined },
+): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
+  const plan = planLocalShards(parts, options.ranges, options.snapshotDate);
+  const jobs: PreviousJob[] = plan.map((s) => ({
+    kind: 'previous',
+    key: s.partKey,
+    bytes: s.partBytes,
+    ...(s.range ? { range: s.range } : {}),
+    snapshotDate: options.snapshotDate,
+    ...(options.mappingFile ? { mappingFile: options.mappingFile } : {}),
+  }));
+  const ranges = await pool.map<PreviousRange>(jobs);
+  return mergePreviousRanges(options.snapshotDate, ranges);
+}
+
+/**
+ * Audits a local tape in `shards` row-aligned byte ranges on the pool, the local counterpart of
+ * the Distributed Map. Returns the shards in order plus the whole-file digests of the parts that
+ * were split.
  */
 export async function auditInWorkers(
+  pool: WorkerPool,
   parts: readonly TapePartInput[],
   options: {
     shards: number;
-    workers: number;
     snapshotDate: string;
     previous: PreviousTape | null;
     mappingFile?: string | undefined;
     policyFile?: string | undefined;
   },
-): Promise<{
-  shards: Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>[];
-  digests: Map<string, string>;
-}> {
+): Promise<{ shards: ShardOutput[]; digests: Map<string, string> }> {
   const plan = planLocalShards(parts, options.shards, options.snapshotDate);
-  const previous = options.previous?.serialize() ?? null;
+  // Shared memory when the index was merged here: every worker reads the same table, no copy.
+  const previous = options.previous?.toTransfer() ?? null;
   const jobs: ShardJob[] = plan.map((s) => ({
+    kind: 'score',
     key: s.partKey,
     bytes: s.partBytes,
     ...(s.range ? { range: s.range } : {}),
@@ -122,17 +199,6 @@ export async function auditInWorkers(
   const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
   const digests = new Map<string, string>();
   const hashing = Promise.all(split.map(async (key) => digests.set(key, await sha256Of(key))));
-  const out = new Array<Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>>(jobs.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await runWorker(jobs[i]!);
-    }
-  };
-  await Promise.all([
-    ...Array.from({ length: Math.max(1, Math.min(options.workers, jobs.length)) }, lane),
-    hashing,
-  ]);
-  return { shards: out, digests };
+  const [shards] = await Promise.all([pool.map<ShardOutput>(jobs), hashing]);
+  return { shards, digests };
 }

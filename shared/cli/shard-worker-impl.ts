@@ -1,44 +1,82 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
 import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
-import { PreviousTape, type SerializedPreviousTape } from '../domain/engine/previous-tape.ts';
+import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
-import { auditShard } from '../use-cases/audit-engine.ts';
+import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
 
-/** What the main thread hands one worker: a shard of a local tape and how to audit it. */
-export interface ShardJob {
+/** A byte range (or the whole) of one local tape file. */
+interface LocalRange {
   key: string;
   bytes: number;
   range?: { start: number; end: number };
+}
+
+/** Score one shard of the day's tape. */
+export interface ShardJob extends LocalRange {
+  kind: 'score';
   snapshotDate: string;
   mappingFile?: string;
   policyFile?: string;
-  previous: SerializedPreviousTape | null;
+  previous: TransferredPreviousTape | null;
 }
 
-const job = workerData as ShardJob;
-const [loaded, mapping] = await Promise.all([loadPolicy(job.policyFile), loadMapping(job.mappingFile)]);
-const policy = policyInForce(loaded, job.snapshotDate);
-const part: TapePartInput = {
-  key: job.key,
-  bytes: job.bytes,
-  open: async (range) => openLocalFile(job.key, range),
-  ...(job.range ? { range: job.range } : {}),
-};
-const result = await auditShard([part], {
-  snapshotDate: job.snapshotDate,
-  mapping,
-  policy,
-  previous: job.previous === null ? null : PreviousTape.deserialize(job.previous),
-  keepIdHashes: true,
+/** Read one range of the previous day's tape into index entries. */
+export interface PreviousJob extends LocalRange {
+  kind: 'previous';
+  snapshotDate: string;
+  mappingFile?: string;
+}
+
+/** What the main thread posts to a worker; the worker answers each with one message. */
+export type WorkerJob = ShardJob | PreviousJob;
+
+/** A worker's answer: the job's result, or the one-sentence error that failed it. */
+export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string; name: string };
+
+function partOf(job: LocalRange): TapePartInput {
+  return {
+    key: job.key,
+    bytes: job.bytes,
+    open: async (range) => openLocalFile(job.key, range),
+    ...(job.range ? { range: job.range } : {}),
+  };
+}
+
+async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+  const mapping = await loadMapping(job.mappingFile);
+  if (job.kind === 'previous') {
+    const r = await loadPreviousRange([partOf(job)], { snapshotDate: job.snapshotDate, mapping });
+    return { result: r, transfer: [r.entries.buffer as ArrayBuffer] };
+  }
+  const policy = policyInForce(await loadPolicy(job.policyFile), job.snapshotDate);
+  const result = await auditShard([partOf(job)], {
+    snapshotDate: job.snapshotDate,
+    mapping,
+    policy,
+    previous: job.previous === null ? null : PreviousTape.fromTransfer(job.previous),
+    keepIdHashes: true,
+  });
+  return {
+    result: {
+      partial: result.partial,
+      intake: result.intake,
+      quarantineLines: result.quarantineLines,
+      idHashes: result.idHashes,
+    },
+    transfer: [result.idHashes.buffer as ArrayBuffer],
+  };
+}
+
+// One worker serves many jobs in turn (the previous tape's ranges, then the shards), so a run
+// starts each thread once.
+parentPort!.on('message', (job: WorkerJob) => {
+  run(job).then(
+    ({ result, transfer }) => parentPort!.postMessage({ ok: true, result } satisfies WorkerReply, transfer),
+    (error: unknown) => {
+      const e = error instanceof Error ? error : new Error(String(error));
+      parentPort!.postMessage({ ok: false, error: e.message, name: e.name } satisfies WorkerReply);
+    },
+  );
 });
-parentPort!.postMessage(
-  {
-    partial: result.partial,
-    intake: result.intake,
-    quarantineLines: result.quarantineLines,
-    idHashes: result.idHashes,
-  },
-  [result.idHashes.buffer as ArrayBuffer],
-);

@@ -7,13 +7,14 @@ import {
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { createAccumulator, mergePartialList, type PartialAudit } from '../domain/engine/accumulator.ts';
 import { finalizeAudit } from '../domain/engine/finalize.ts';
-import { borrowerKey, hash64, hashOut } from '../domain/engine/hash.ts';
-import { PreviousTape } from '../domain/engine/previous-tape.ts';
+import { borrowerKey } from '../domain/engine/hash.ts';
+import { PreviousTape, previousEntryMeta } from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { quarantineCsvLine } from '../domain/tape/quarantine-csv.ts';
+import { QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
 import {
   checkTape,
   TAPE_FINDING_CODES,
@@ -93,21 +94,20 @@ export async function auditShard(
   let idCount = 0;
   const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
   const intake = await scanTape(parts, scan, {
-    loan(loan) {
+    loan(loan, idHi, idLo) {
       if (keepIds) {
         if (idCount === ids.length) {
           const grown = new BigUint64Array(ids.length * 2);
           grown.set(ids);
           ids = grown;
         }
-        hash64(loan.loanId);
-        ids[idCount++] = (BigInt(hashOut.hi) << 32n) | BigInt(hashOut.lo);
+        ids[idCount++] = (BigInt(idHi) << 32n) | BigInt(idLo);
       }
       if (!keep) {
-        acc.accumulate(loan);
+        acc.accumulate(loan, idHi, idLo);
         return;
       }
-      const a = acc.add(loan);
+      const a = acc.add(loan, idHi, idLo);
       scores.push({
         loanId: a.loanId,
         borrowerKey: borrowerKey(loan.borrowerId),
@@ -150,14 +150,88 @@ export async function loadPreviousTape(
     parts,
     { snapshotDate: options.snapshotDate, mapping: options.mapping },
     {
-      loan(loan) {
+      loan(loan, idHi, idLo) {
         previous ??= new PreviousTape(loan.snapshotDate, expected);
-        previous.add(loan);
+        previous.add(loan, idHi, idLo);
       },
       quarantine() {},
     },
   );
   return { previous: previous ?? new PreviousTape(intake.snapshotDate), intake };
+}
+
+/** The valid loans of one range of the previous tape, in row order, as PreviousTape entries. */
+export interface PreviousRange {
+  /** `count` triples: loan id hash hi, hash lo, `previousEntryMeta`. */
+  entries: Uint32Array;
+  count: number;
+  intake: TapeScanResult;
+}
+
+/**
+ * Reads one range (or part) of the previous tape into its entries, for a fan-out: the ranges'
+ * entries, merged in order by `mergePreviousRanges`, give the index of one pass.
+ */
+export async function loadPreviousRange(
+  parts: readonly TapePartInput[],
+  options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
+): Promise<PreviousRange> {
+  const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
+  let entries = new Uint32Array(Math.max(1024, Math.ceil(bytes / 150)) * 3);
+  let count = 0;
+  const intake = await scanTape(
+    parts,
+    { snapshotDate: options.snapshotDate, mapping: options.mapping },
+    {
+      loan(loan, idHi, idLo) {
+        if (count * 3 === entries.length) {
+          const grown = new Uint32Array(entries.length * 2);
+          grown.set(entries);
+          entries = grown;
+        }
+        entries[count * 3] = idHi;
+        entries[count * 3 + 1] = idLo;
+        entries[count * 3 + 2] = previousEntryMeta(loan);
+        count++;
+      },
+      quarantine() {},
+    },
+  );
+  return { entries: entries.slice(0, count * 3), count, intake };
+}
+
+/**
+ * The previous tape's index from its ranges' entries, added in tape order, in shared memory for
+ * the workers. A loan id found in two ranges keeps its first row, and the repeat is moved from
+ * valid to quarantined in the merged intake counts, as one pass would have done. (One pass also
+ * drops a repeat whose first row was invalid; across ranges that first row is unknown here, so
+ * such a repeat is indexed: a difference only for tapes with invalid-then-valid repeated ids.)
+ */
+export function mergePreviousRanges(
+  snapshotDate: string | null,
+  ranges: readonly Pick<PreviousRange, 'entries' | 'count' | 'intake'>[],
+): { previous: PreviousTape; intake: TapeScanResult } {
+  const total = ranges.reduce((n, r) => n + r.count, 0);
+  const previous = new PreviousTape(snapshotDate, total, true);
+  let repeats = 0;
+  for (const r of ranges) {
+    const e = r.entries;
+    for (let i = 0; i < r.count; i++) {
+      if (!previous.addEntry(e[i * 3]!, e[i * 3 + 1]!, e[i * 3 + 2]!)) repeats++;
+    }
+  }
+  const intake: TapeScanResult = { ...mergeScans(ranges.map((r) => r.intake)) };
+  if (repeats > 0) {
+    const code = QUARANTINE_CODES.DUPLICATE_LOAN_ID;
+    intake.rowsValid -= repeats;
+    intake.rowsQuarantined += repeats;
+    intake.duplicateLoanIds += repeats;
+    intake.quarantineByCode = {
+      ...intake.quarantineByCode,
+      [code]: (intake.quarantineByCode[code] ?? 0) + repeats,
+    };
+  }
+  return { previous, intake };
 }
 
 /** Merges shards' partials and intake counts: the result is exactly the one-pass result. */
@@ -167,14 +241,20 @@ export function mergeShards(shards: readonly Pick<ShardAudit, 'partial' | 'intak
 } {
   if (shards.length === 0) throw new Error('mergeShards needs at least one shard');
   const partial = mergePartialList(shards.map((s) => s.partial));
-  let intake: TapeScanResult = shards[0]!.intake;
-  for (let i = 1; i < shards.length; i++) {
+  return { partial, intake: mergeScans(shards.map((s) => s.intake)) };
+}
+
+/** Adds the intake counts of consecutive shards or ranges of one tape (the first known date wins). */
+export function mergeScans(scans: readonly TapeScanResult[]): TapeScanResult {
+  if (scans.length === 0) throw new Error('mergeScans needs at least one scan');
+  let intake: TapeScanResult = scans[0]!;
+  for (let i = 1; i < scans.length; i++) {
     intake = {
-      ...mergeIntakeStats(intake, shards[i]!.intake),
-      snapshotDate: intake.snapshotDate ?? shards[i]!.intake.snapshotDate,
+      ...mergeIntakeStats(intake, scans[i]!),
+      snapshotDate: intake.snapshotDate ?? scans[i]!.snapshotDate,
     };
   }
-  return { partial, intake };
+  return intake;
 }
 
 /** The audit of merged shards, with the tape-level findings raised outside the per-row loop. */

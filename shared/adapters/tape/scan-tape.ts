@@ -428,13 +428,6 @@ async function scanRange(
     throw unreadable(part.key, 'byte ranges apply to uncompressed CSV and JSON Lines only');
   }
   const header = format === 'csv' ? await readHeader(part, options) : undefined;
-  // Line numbers stay physical: count the newlines before the range.
-  const prefix =
-    range.start > 0
-      ? await countLines(await part.open({ start: 0, end: range.start }))
-      : { lines: 0, lastByte: 10 };
-  const atRowStart = prefix.lastByte === 10;
-  const firstLine = prefix.lines + (atRowStart ? 1 : 2);
   if (format === 'csv' && range.start === 0) {
     // The range holds the header itself: read normally up to the range's end.
     const aligned = alignToRows(await part.open({ start: 0, end: size }), false, range.end - 1);
@@ -449,21 +442,34 @@ async function scanRange(
     if (sawQuotedLineBreak) throw quotedBreaks(part.key);
     return;
   }
+  // Does the range start a row? Only the byte before it tells.
+  const before = await countLines(await part.open({ start: range.start - 1, end: range.start }));
+  const atRowStart = range.start === 0 || before.lastByte === 10;
   const aligned = alignToRows(
     await part.open({ start: range.start, end: size }),
     !atRowStart,
     range.end - 1 - range.start,
   );
+  // Rows are numbered from the range's first row while reading. Physical line numbers need the
+  // newlines before the range, and counting them means reading everything before it: done only
+  // when a row was quarantined, so a clean shard reads its own bytes and no more.
+  validator.holdQuarantine();
   const { sawQuotedLineBreak } = await scanText(
     decodeText(coalesce(tallyBytes(aligned, tally)), part.key, options.mapping?.encoding),
     format === 'jsonl' ? 'jsonl' : 'csv',
     part.key,
     options,
     validator,
-    firstLine,
+    1,
     header,
   );
   if (sawQuotedLineBreak) throw quotedBreaks(part.key);
+  let shift = 0;
+  if (validator.heldCount > 0) {
+    const prefix = await countLines(await part.open({ start: 0, end: range.start }));
+    shift = prefix.lines + (atRowStart ? 0 : 1);
+  }
+  validator.releaseQuarantine(shift);
 }
 
 function quotedBreaks(key: string): TapeUnreadableError {

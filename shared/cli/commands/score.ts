@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
 import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
+import type { TapeScanResult } from '../../adapters/tape/scan-tape.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
+import type { PreviousTape } from '../../domain/engine/previous-tape.ts';
 import { policyInForce } from '../../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
@@ -19,7 +21,7 @@ import {
   tapeLevelFindings,
 } from '../../use-cases/audit-engine.ts';
 import { printHeadline } from '../output.ts';
-import { auditInWorkers } from '../parallel-score.ts';
+import { auditInWorkers, loadPreviousInWorkers, WorkerPool } from '../parallel-score.ts';
 import { peekSnapshotDate } from '../peek.ts';
 
 export interface ScoreOptions {
@@ -42,18 +44,19 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   const quarantinePath = join(options.out, 'quarantine.csv');
   try {
     const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
-    const prev = options.previous
-      ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
-      : null;
     const parts = await localTapeParts(options.snapshot);
     // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
     const tapeDate = await peekSnapshotDate(options.snapshot, mapping);
     const policy = policyInForce(loaded, tapeDate);
     const shards = options.shards ?? 1;
+    let prev: { previous: PreviousTape; intake: TapeScanResult } | null = null;
     let merged: ReturnType<typeof mergeShards>;
     let quarantineLines: string[];
     let repeats = 0;
     if (shards <= 1) {
+      prev = options.previous
+        ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
+        : null;
       const shard = await auditShard(parts, {
         snapshotDate: tapeDate,
         mapping,
@@ -63,18 +66,31 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       merged = mergeShards([shard]);
       quarantineLines = shard.quarantineLines;
     } else {
-      const run = await auditInWorkers(parts, {
-        shards,
-        workers: options.workers ?? Math.min(shards, availableParallelism()),
-        snapshotDate: tapeDate,
-        previous: prev?.previous ?? null,
-        mappingFile: options.mapping,
-        policyFile: options.policy,
-      });
-      merged = mergeShards(run.shards);
-      repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
-      merged.intake = combineRangeParts(merged.intake, run.digests);
-      quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
+      // Both tapes are read in row-aligned ranges on the same threads: first the previous day's
+      // (merged into one index the workers share), then the day's shards.
+      const pool = new WorkerPool(options.workers ?? Math.min(shards, availableParallelism()));
+      try {
+        if (options.previous) {
+          prev = await loadPreviousInWorkers(pool, await localTapeParts(options.previous), {
+            ranges: shards,
+            snapshotDate: await peekSnapshotDate(options.previous, mapping),
+            mappingFile: options.mapping,
+          });
+        }
+        const run = await auditInWorkers(pool, parts, {
+          shards,
+          snapshotDate: tapeDate,
+          previous: prev?.previous ?? null,
+          mappingFile: options.mapping,
+          policyFile: options.policy,
+        });
+        merged = mergeShards(run.shards);
+        repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
+        merged.intake = combineRangeParts(merged.intake, run.digests);
+        quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
+      } finally {
+        await pool.close();
+      }
     }
     const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
     const tapeFindings = tapeLevelFindings(

@@ -30,7 +30,7 @@ import {
 import { creditBandIndex, maturityBandIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
 import { exactAdd, exactMerge } from './exact-sum.ts';
-import { hash64 } from './hash.ts';
+import { hash64, hashOut } from './hash.ts';
 import type { PreviousTape } from './previous-tape.ts';
 import { createLoanAssessor, GRADES, type LoanAssessment } from './scorecard.ts';
 
@@ -98,10 +98,13 @@ export interface PartialAudit {
 
 /** The per-shard accumulator returned by `createAccumulator`. */
 export interface AuditAccumulator {
-  /** Assesses one valid loan and adds it to the shard's counters (the hot path). */
-  add(loan: Loan): LoanAssessment;
+  /**
+   * Assesses one valid loan and adds it to the shard's counters (the hot path). The loan id's
+   * 64-bit hash (engine/hash.ts), when the caller has it, saves hashing the id again.
+   */
+  add(loan: Loan, idHashHi?: number, idHashLo?: number): LoanAssessment;
   /** Same as `add` without building the assessment (no per-loan allocation), when no score file is kept. */
-  accumulate(loan: Loan): void;
+  accumulate(loan: Loan, idHashHi?: number, idHashLo?: number): void;
   /** The shard's state as plain JSON. */
   toPartial(): PartialAudit;
   /** Distinct borrowers seen so far. */
@@ -182,7 +185,7 @@ export function createAccumulator(
   const flagFen = new Float64Array(nFlags);
   const transitions = new Float64Array(DPD_BUCKETS.length * DPD_BUCKETS.length);
 
-  const accumulate = (loan: Loan): void => {
+  const accumulate = (loan: Loan, idHashHi?: number, idHashLo?: number): void => {
     assess.score(loan);
     if (loan.snapshotDate !== snapshotDate) {
       snapshotDate ??= loan.snapshotDate;
@@ -243,8 +246,14 @@ export function createAccumulator(
     );
 
     if (previous !== null) {
-      hash64(loan.loanId);
-      const from = previous.lookupHash();
+      let hi = idHashHi;
+      let lo = idHashLo;
+      if (hi === undefined || lo === undefined) {
+        hash64(loan.loanId);
+        hi = hashOut.hi;
+        lo = hashOut.lo;
+      }
+      const from = previous.lookupHash(hi, lo);
       if (from >= 0) {
         transitions[from * 7 + dpd]!++;
         S[MATCHED]!++;
@@ -252,8 +261,8 @@ export function createAccumulator(
     }
   };
 
-  const add = (loan: Loan): LoanAssessment => {
-    accumulate(loan);
+  const add = (loan: Loan, idHashHi?: number, idHashLo?: number): LoanAssessment => {
+    accumulate(loan, idHashHi, idHashLo);
     return assess.build(loan);
   };
 

@@ -18,29 +18,57 @@ export class PreviousTape {
   private size = 0;
   private slots: Uint32Array;
 
-  public constructor(snapshotDate: string | null, expected = 1024) {
+  /** `shared`: keep the table in a SharedArrayBuffer, so worker threads can read it without a copy. */
+  public constructor(
+    snapshotDate: string | null,
+    expected = 1024,
+    private readonly shared = false,
+  ) {
     this.snapshotDate = snapshotDate;
     let cap = 1024;
     while (cap * 0.75 < expected) cap *= 2;
     this.mask = cap - 1;
-    this.slots = new Uint32Array(cap * 2);
+    this.slots = this.table(cap * 2);
   }
 
-  /** Adds one valid loan of the previous tape (a repeated loan_id keeps its first bucket). */
-  public add(loan: Loan): void {
-    hash64(loan.loanId);
-    const dpd = dpdBucketIndex(loan.daysPastDue);
-    if (!this.insert(hashOut.hi, hashOut.lo, dpd)) return;
+  private table(length: number): Uint32Array {
+    return this.shared ? new Uint32Array(new SharedArrayBuffer(length * 4)) : new Uint32Array(length);
+  }
+
+  /**
+   * Adds one valid loan of the previous tape (a repeated loan_id keeps its first bucket); pass the
+   * loan id's 64-bit hash when the caller already has it.
+   */
+  public add(loan: Loan, idHashHi?: number, idHashLo?: number): void {
+    let hi = idHashHi;
+    let lo = idHashLo;
+    if (hi === undefined || lo === undefined) {
+      hash64(loan.loanId);
+      hi = hashOut.hi;
+      lo = hashOut.lo;
+    }
+    this.addEntry(hi, lo, previousEntryMeta(loan));
+  }
+
+  /**
+   * Adds one loan given as its id hash and `previousEntryMeta`; false (and nothing counted) when
+   * the id is already indexed. Adding the entries of consecutive ranges of a tape in order gives
+   * exactly the index of one pass over the tape.
+   */
+  public addEntry(hi: number, lo: number, meta: number): boolean {
+    const dpd = meta & 7;
+    if (!this.insert(hi, lo, dpd)) return false;
     this.validCount++;
     this.dpdCounts[dpd]!++;
-    this.creditBandCounts[creditBandIndex(loan.creditScore)]!++;
-    this.productCounts[productIndex(loan.product)]!++;
+    this.creditBandCounts[(meta >>> 3) & 7]!++;
+    this.productCounts[meta >>> 6]!++;
+    return true;
   }
 
-  /** The previous dpd bucket index of the loan whose hash is in `hashOut`, or -1 when absent. */
-  public lookupHash(): number {
-    const h1 = hashOut.hi;
-    const h2 = (hashOut.lo & ~7) >>> 0;
+  /** The previous dpd bucket index of the loan whose id hash is (hi, lo), or -1 when absent. */
+  public lookupHash(hi: number, lo: number): number {
+    const h1 = hi;
+    const h2 = (lo & ~7) >>> 0;
     const slots = this.slots;
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
     for (;;) {
@@ -55,7 +83,7 @@ export class PreviousTape {
   /** The previous dpd bucket index of a loan id, or -1 when it was not on the previous tape. */
   public lookup(loanId: string): number {
     hash64(loanId);
-    return this.lookupHash();
+    return this.lookupHash(hashOut.hi, hashOut.lo);
   }
 
   /** Number of distinct loans indexed. */
@@ -86,12 +114,47 @@ export class PreviousTape {
     const old = this.slots;
     const cap = (this.mask + 1) * 2;
     this.mask = cap - 1;
-    this.slots = new Uint32Array(cap * 2);
+    this.slots = this.table(cap * 2);
     this.size = 0;
     for (let i = 0; i < old.length; i += 2) {
       const b = old[i + 1]!;
       if (b !== 0) this.insert(old[i]!, b, (b & 7) - 1);
     }
+  }
+
+  /**
+   * The index as structured-clone data for worker threads: the table itself when it lives in a
+   * SharedArrayBuffer (no copy), else a copy of it. `fromTransfer` wraps it again.
+   */
+  public toTransfer(): TransferredPreviousTape {
+    return {
+      snapshotDate: this.snapshotDate,
+      validCount: this.validCount,
+      dpdCounts: [...this.dpdCounts],
+      creditBandCounts: [...this.creditBandCounts],
+      productCounts: [...this.productCounts],
+      size: this.size,
+      slots: this.slots,
+    };
+  }
+
+  /** The index a worker received from `toTransfer` (read-only use: lookups). */
+  public static fromTransfer(t: TransferredPreviousTape): PreviousTape {
+    const tape = new PreviousTape(t.snapshotDate, 0);
+    tape.slots = t.slots;
+    tape.mask = t.slots.length / 2 - 1;
+    tape.size = t.size;
+    tape.validCount = t.validCount;
+    t.dpdCounts.forEach((v, i) => {
+      tape.dpdCounts[i] = v;
+    });
+    t.creditBandCounts.forEach((v, i) => {
+      tape.creditBandCounts[i] = v;
+    });
+    t.productCounts.forEach((v, i) => {
+      tape.productCounts[i] = v;
+    });
+    return tape;
   }
 
   /** JSON-safe form, so a fan-out run builds the index once and ships it to every shard. */
@@ -151,6 +214,27 @@ export class PreviousTape {
     });
     return t;
   }
+}
+
+/** A PreviousTape as handed to a worker thread (see `PreviousTape.toTransfer`). */
+export interface TransferredPreviousTape {
+  snapshotDate: string | null;
+  validCount: number;
+  dpdCounts: number[];
+  creditBandCounts: number[];
+  productCounts: number[];
+  size: number;
+  /** The open-addressing table (2 x uint32 a slot), usually over a SharedArrayBuffer. */
+  slots: Uint32Array;
+}
+
+/** What the index keeps of a loan besides its id hash: dpd bucket | credit band << 3 | product << 6. */
+export function previousEntryMeta(loan: Loan): number {
+  return (
+    dpdBucketIndex(loan.daysPastDue) |
+    (creditBandIndex(loan.creditScore) << 3) |
+    (productIndex(loan.product) << 6)
+  );
 }
 
 /** JSON form of a PreviousTape. */

@@ -16,7 +16,8 @@ export interface QuarantinedRow {
 
 /** Where each validated row goes: the per-row loop calls exactly one of these per row read. */
 export interface RowSink {
-  loan(loan: Loan): void;
+  /** A valid loan, with the 64-bit hash of its loan_id (engine/hash.ts) so no consumer hashes it again. */
+  loan(loan: Loan, idHashHi: number, idHashLo: number): void;
   quarantine(row: QuarantinedRow): void;
 }
 

@@ -1,4 +1,5 @@
 import { RiskAuditError } from '../../errors.ts';
+import { hash64, hashOut } from '../engine/hash.ts';
 import {
   BORROWER_TYPES,
   type BorrowerType,
@@ -157,6 +158,8 @@ export class RowValidator {
   public rowsQuarantined = 0;
   public duplicateLoanIds = 0;
   public readonly quarantineByCode: Record<string, number> = {};
+  /** Quarantined rows kept back until their line numbers are known (see holdQuarantine). */
+  private held: QuarantinedRow[] | null = null;
 
   public constructor(
     private readonly sink: RowSink,
@@ -295,7 +298,14 @@ export class RowValidator {
         this.issue(QUARANTINE_CODES.ORIGINATION_AFTER_SNAPSHOT, 'origination_date: after snapshot_date');
       }
     }
-    if (loanId !== null && !this.seen.add(loanId)) {
+    let idHi = 0;
+    let idLo = 0;
+    if (loanId !== null) {
+      hash64(loanId);
+      idHi = hashOut.hi;
+      idLo = hashOut.lo;
+    }
+    if (loanId !== null && !this.seen.addHash(idHi, idLo)) {
       this.duplicateLoanIds++;
       this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
     }
@@ -348,7 +358,27 @@ export class RowValidator {
       isStudent,
       ownFundingShare: ownShare,
     };
-    this.sink.loan(loan);
+    this.sink.loan(loan, idHi, idLo);
+  }
+
+  /**
+   * Keeps quarantined rows back instead of passing them to the sink: a byte range numbers its
+   * lines from its own start until it knows how many lines precede it.
+   */
+  public holdQuarantine(): void {
+    this.held = [];
+  }
+
+  /** Quarantined rows held back so far. */
+  public get heldCount(): number {
+    return this.held?.length ?? 0;
+  }
+
+  /** Passes the held rows to the sink, in order, with `lineShift` added to their line numbers. */
+  public releaseQuarantine(lineShift: number): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const row of held) this.sink.quarantine({ ...row, line: row.line + lineShift });
   }
 
   /** Counts so far; throws IntakeInvariantError if rows were lost. */
@@ -394,7 +424,8 @@ export class RowValidator {
       codes,
       detail: (this.details ?? []).join('; '),
     };
-    this.sink.quarantine(row);
+    if (this.held !== null) this.held.push(row);
+    else this.sink.quarantine(row);
   }
 
   /** Sets cellStart/cellEnd to the trimmed bounds of a plain spec's cell in row.text. */

@@ -265,6 +265,35 @@ describe('Function: scanTape', () => {
       }
     });
 
+    it('counts the lines before a range only when the range quarantines a row', async () => {
+      const size = Buffer.byteLength(tape);
+      const bad = tape.indexOf('bad');
+      const opened = async (start: number, end: number) => {
+        const base = memoryPart('t.csv', tape, 64);
+        const reads: { start: number; end: number }[] = [];
+        const part = {
+          ...base,
+          open: (r?: { start: number; end: number }) => {
+            reads.push(r ?? { start: 0, end: size });
+            return base.open(r);
+          },
+          range: { start, end },
+        };
+        const sink = collectSink();
+        await scanTape([part], {}, sink);
+        return { reads, lines: sink.quarantined.map((q) => q.line) };
+      };
+      // A range past the bad row: the bytes before it are not read to count its lines.
+      const clean = await opened(bad + 200, size);
+      expect(clean.lines).toEqual([]);
+      expect(clean.reads.some((r) => r.start === 0 && r.end === bad + 200)).toBe(false);
+      expect(clean.reads).toContainEqual({ start: bad + 199, end: bad + 200 });
+      // A range holding the bad row: the prefix is counted, and the line number is physical.
+      const dirty = await opened(bad - 100, size);
+      expect(dirty.lines).toEqual([35]);
+      expect(dirty.reads.some((r) => r.start === 0 && r.end === bad - 100)).toBe(true);
+    });
+
     it('refuses ranges of a tape with line breaks inside quoted fields', async () => {
       const quoted = csvText([goodRow({ loan_id: 'A', industry: 'two\nlines' }), goodRow({ loan_id: 'B' })]);
       const part = { ...memoryPart('t.csv', quoted), range: { start: 0, end: Buffer.byteLength(quoted) } };
