@@ -7,7 +7,9 @@ import { scoreLocal } from '../shared/cli/commands/score.ts';
 
 const [snapshot, previous, out, shards] = process.argv.slice(2);
 const t0 = performance.now();
+const phases: Record<string, number> = {};
 const audit = await scoreLocal({
+  phases,
   snapshot: snapshot!,
   ...(previous && previous !== '-' ? { previous } : {}),
   out: out!,
@@ -23,5 +25,6 @@ process.stdout.write(
     peakRssMb: usage.maxRSS / 1024,
     loans: audit.status === 'failed' ? 0 : audit.input.rowsRead,
     status: audit.status,
+    phases,
   })}\n`,
 );

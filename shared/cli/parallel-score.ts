@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PreviousTape } from '../domain/engine/previous-tape.ts';
 import { defaultPolicyPaths } from '../domain/policy/policy.ts';
@@ -69,7 +67,10 @@ export class WorkerPool {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
 
-  public constructor(private readonly size: number) {}
+  /** Starts building the worker bundle at once, so it is ready by the first job. */
+  public constructor(private readonly size: number) {
+    void workerModule();
+  }
 
   /** Runs `jobs` on the pool; the first failure fails the whole map with the worker's sentence. */
   public async map<R>(jobs: readonly WorkerJob[]): Promise<R[]> {
@@ -136,12 +137,6 @@ export class WorkerPool {
   }
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of openLocalFile(path)) hash.update(chunk);
-  return hash.digest('hex');
-}
-
 type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>;
 
 /**
@@ -169,8 +164,8 @@ export async function loadPreviousInWorkers(
 
 /**
  * Audits a local tape in `shards` row-aligned byte ranges on the pool, the local counterpart of
- * the Distributed Map. Returns the shards in order plus the whole-file digests of the parts that
- * were split.
+ * the Distributed Map. Returns the shards in order, and the whole-file digests of the parts that
+ * were split: hashed on the pool once the shards are done, while the caller merges them.
  */
 export async function auditInWorkers(
   pool: WorkerPool,
@@ -182,7 +177,7 @@ export async function auditInWorkers(
     mappingFile?: string | undefined;
     policyFile?: string | undefined;
   },
-): Promise<{ shards: ShardOutput[]; digests: Map<string, string> }> {
+): Promise<{ shards: ShardOutput[]; digests: Promise<Map<string, string>> }> {
   const plan = planLocalShards(parts, options.shards, options.snapshotDate);
   // Shared memory when the index was merged here: every worker reads the same table, no copy.
   const previous = options.previous?.toTransfer() ?? null;
@@ -196,9 +191,12 @@ export async function auditInWorkers(
     ...(options.policyFile ? { policyFile: options.policyFile } : {}),
     previous,
   }));
+  const shards = await pool.map<ShardOutput>(jobs);
   const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
-  const digests = new Map<string, string>();
-  const hashing = Promise.all(split.map(async (key) => digests.set(key, await sha256Of(key))));
-  const [shards] = await Promise.all([pool.map<ShardOutput>(jobs), hashing]);
+  const digests = pool
+    .map<string>(split.map((key) => ({ kind: 'digest', key })))
+    .then((hex) => new Map(split.map((key, i) => [key, hex[i]!])));
+  // Not awaited here: the caller merges meanwhile. A failure still surfaces when it awaits.
+  digests.catch(() => undefined);
   return { shards, digests };
 }

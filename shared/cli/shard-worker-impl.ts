@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
 import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
@@ -29,8 +31,14 @@ export interface PreviousJob extends LocalRange {
   mappingFile?: string;
 }
 
+/** The sha256 of a whole local file (a part that was split into ranges). */
+export interface DigestJob {
+  kind: 'digest';
+  key: string;
+}
+
 /** What the main thread posts to a worker; the worker answers each with one message. */
-export type WorkerJob = ShardJob | PreviousJob;
+export type WorkerJob = ShardJob | PreviousJob | DigestJob;
 
 /** A worker's answer: the job's result, or the one-sentence error that failed it. */
 export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string; name: string };
@@ -45,6 +53,12 @@ function partOf(job: LocalRange): TapePartInput {
 }
 
 async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+  if (job.kind === 'digest') {
+    const hash = createHash('sha256');
+    // 1 MiB reads: this stream is only hashed, so chunk size is just syscall count.
+    for await (const chunk of createReadStream(job.key, { highWaterMark: 1 << 20 })) hash.update(chunk);
+    return { result: hash.digest('hex'), transfer: [] };
+  }
   const mapping = await loadMapping(job.mappingFile);
   if (job.kind === 'previous') {
     const r = await loadPreviousRange([partOf(job)], { snapshotDate: job.snapshotDate, mapping });

@@ -137,7 +137,11 @@ export async function auditShard(
   return { partial: acc.toPartial(), intake, quarantineLines, scores, idHashes };
 }
 
-/** Builds the drift index of the previous tape (valid rows only); its rejects are not reported again. */
+/**
+ * Builds the drift index of the previous tape (valid rows only); its rejects are not reported
+ * again. The index finds repeated loan ids itself (the first row keeps its bucket), so the
+ * validator's own loan-id set is not built, and the repeats are moved to quarantined in the counts.
+ */
 export async function loadPreviousTape(
   parts: readonly TapePartInput[],
   options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
@@ -146,18 +150,35 @@ export async function loadPreviousTape(
   let previous: PreviousTape | null = options.snapshotDate
     ? new PreviousTape(options.snapshotDate, expected)
     : null;
+  let repeats = 0;
   const intake = await scanTape(
     parts,
-    { snapshotDate: options.snapshotDate, mapping: options.mapping },
+    { snapshotDate: options.snapshotDate, mapping: options.mapping, duplicateIds: false },
     {
       loan(loan, idHi, idLo) {
         previous ??= new PreviousTape(loan.snapshotDate, expected);
-        previous.add(loan, idHi, idLo);
+        if (!previous.addEntry(idHi, idLo, previousEntryMeta(loan))) repeats++;
       },
       quarantine() {},
     },
   );
-  return { previous: previous ?? new PreviousTape(intake.snapshotDate), intake };
+  return {
+    previous: previous ?? new PreviousTape(intake.snapshotDate),
+    intake: quarantineRepeats(intake, repeats),
+  };
+}
+
+/** Intake counts with `repeats` valid rows moved to quarantined as repeated loan ids. */
+function quarantineRepeats(intake: TapeScanResult, repeats: number): TapeScanResult {
+  if (repeats === 0) return intake;
+  const code = QUARANTINE_CODES.DUPLICATE_LOAN_ID;
+  return {
+    ...intake,
+    rowsValid: intake.rowsValid - repeats,
+    rowsQuarantined: intake.rowsQuarantined + repeats,
+    duplicateLoanIds: intake.duplicateLoanIds + repeats,
+    quarantineByCode: { ...intake.quarantineByCode, [code]: (intake.quarantineByCode[code] ?? 0) + repeats },
+  };
 }
 
 /** The valid loans of one range of the previous tape, in row order, as PreviousTape entries. */
@@ -181,7 +202,7 @@ export async function loadPreviousRange(
   let count = 0;
   const intake = await scanTape(
     parts,
-    { snapshotDate: options.snapshotDate, mapping: options.mapping },
+    { snapshotDate: options.snapshotDate, mapping: options.mapping, duplicateIds: false },
     {
       loan(loan, idHi, idLo) {
         if (count * 3 === entries.length) {
@@ -202,10 +223,8 @@ export async function loadPreviousRange(
 
 /**
  * The previous tape's index from its ranges' entries, added in tape order, in shared memory for
- * the workers. A loan id found in two ranges keeps its first row, and the repeat is moved from
- * valid to quarantined in the merged intake counts, as one pass would have done. (One pass also
- * drops a repeat whose first row was invalid; across ranges that first row is unknown here, so
- * such a repeat is indexed: a difference only for tapes with invalid-then-valid repeated ids.)
+ * the workers: exactly `loadPreviousTape`'s result. A repeated loan id keeps its first valid row,
+ * and each repeat is moved from valid to quarantined in the intake counts.
  */
 export function mergePreviousRanges(
   snapshotDate: string | null,
@@ -220,17 +239,7 @@ export function mergePreviousRanges(
       if (!previous.addEntry(e[i * 3]!, e[i * 3 + 1]!, e[i * 3 + 2]!)) repeats++;
     }
   }
-  const intake: TapeScanResult = { ...mergeScans(ranges.map((r) => r.intake)) };
-  if (repeats > 0) {
-    const code = QUARANTINE_CODES.DUPLICATE_LOAN_ID;
-    intake.rowsValid -= repeats;
-    intake.rowsQuarantined += repeats;
-    intake.duplicateLoanIds += repeats;
-    intake.quarantineByCode = {
-      ...intake.quarantineByCode,
-      [code]: (intake.quarantineByCode[code] ?? 0) + repeats,
-    };
-  }
+  const intake = quarantineRepeats(mergeScans(ranges.map((r) => r.intake)), repeats);
   return { previous, intake };
 }
 
@@ -317,19 +326,55 @@ export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSett
   return checkTape(input, settings).filter((f) => !rated.has(f.code));
 }
 
-/** Counts loan ids that appear in more than one shard (each shard's hashes sorted and distinct). */
+/**
+ * Counts loan ids that appear in more than one shard (each shard's hashes sorted and distinct):
+ * every copy after the first counts. A linear merge of the sorted lists, compared as 32-bit
+ * halves (no BigInt per element).
+ */
 export function countCrossShardRepeats(shards: readonly BigUint64Array[]): number {
   const total = shards.reduce((n, h) => n + h.length, 0);
-  const all = new BigUint64Array(total);
-  let at = 0;
-  for (const h of shards) {
-    all.set(h, at);
-    at += h.length;
+  let lists = shards.map((h) => new Uint32Array(h.buffer, h.byteOffset, h.length * 2));
+  while (lists.length > 1) {
+    const next: Uint32Array[] = [];
+    for (let i = 0; i + 1 < lists.length; i += 2) next.push(unionSorted(lists[i]!, lists[i + 1]!));
+    if (lists.length % 2 === 1) next.push(lists.at(-1)!);
+    lists = next;
   }
-  all.sort();
-  let repeats = 0;
-  for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) repeats++;
-  return repeats;
+  return total - (lists[0]?.length ?? 0) / 2;
+}
+
+/** The sorted union of two sorted, distinct lists of uint64 held as (lo, hi) uint32 pairs. */
+function unionSorted(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const ah = a[i + 1]!;
+    const bh = b[j + 1]!;
+    const al = a[i]!;
+    const bl = b[j]!;
+    if (ah < bh || (ah === bh && al < bl)) {
+      out[k] = al;
+      out[k + 1] = ah;
+      i += 2;
+    } else if (ah === bh && al === bl) {
+      out[k] = al;
+      out[k + 1] = ah;
+      i += 2;
+      j += 2;
+    } else {
+      out[k] = bl;
+      out[k + 1] = bh;
+      j += 2;
+    }
+    k += 2;
+  }
+  out.set(a.subarray(i), k);
+  k += a.length - i;
+  out.set(b.subarray(j), k);
+  k += b.length - j;
+  return out.subarray(0, k);
 }
 
 /** The finding raised when a loan id repeats across parts or shards of one tape (no shard can see it). */

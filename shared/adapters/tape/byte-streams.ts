@@ -12,18 +12,22 @@ export interface ByteTally {
   bytes: number;
 }
 
-/** Passes bytes through while hashing them, so the digest costs no second read. */
+/**
+ * Passes bytes through while counting and hashing them, so the digest costs no second read.
+ * With `digest` false only the size is kept (sha256 stays '').
+ */
 export async function* tallyBytes(
   source: AsyncIterable<Uint8Array>,
   tally: ByteTally,
+  digest = true,
 ): AsyncIterable<Uint8Array> {
-  const hash = createHash('sha256');
+  const hash = digest ? createHash('sha256') : null;
   for await (const chunk of source) {
-    hash.update(chunk);
+    hash?.update(chunk);
     tally.bytes += chunk.byteLength;
     yield chunk;
   }
-  tally.sha256 = hash.digest('hex');
+  if (hash !== null) tally.sha256 = hash.digest('hex');
 }
 
 /**

@@ -50,6 +50,8 @@ export interface ScanOptions {
   mapping?: ColumnMapping | undefined;
   /** Forces a format instead of guessing from the key's extension and the first bytes. */
   format?: TapeFormat | undefined;
+  /** Quarantine repeated loan ids (default true; see RowValidatorOptions.duplicateIds). */
+  duplicateIds?: boolean | undefined;
 }
 
 /** Intake counts of a scan plus the tape's as-of date (given, or read from its rows). */
@@ -91,6 +93,7 @@ export async function scanTape(
   const validator = new RowValidator(sink, {
     snapshotDate: options.snapshotDate,
     expectedRows: (bytes / 170) * (compressed ? 4 : 1),
+    duplicateIds: options.duplicateIds,
   });
   const tallies: { key: string; tally: ByteTally; rows: number }[] = [];
   for (const part of parts) {
@@ -428,11 +431,13 @@ async function scanRange(
     throw unreadable(part.key, 'byte ranges apply to uncompressed CSV and JSON Lines only');
   }
   const header = format === 'csv' ? await readHeader(part, options) : undefined;
+  // A range's bytes are counted but not hashed: a split part's digest is the whole file's,
+  // computed once by whoever merges the ranges (see combineRangeParts).
   if (format === 'csv' && range.start === 0) {
     // The range holds the header itself: read normally up to the range's end.
     const aligned = alignToRows(await part.open({ start: 0, end: size }), false, range.end - 1);
     const { sawQuotedLineBreak } = await scanText(
-      decodeText(coalesce(tallyBytes(aligned, tally)), part.key, options.mapping?.encoding),
+      decodeText(coalesce(tallyBytes(aligned, tally, false)), part.key, options.mapping?.encoding),
       'csv',
       part.key,
       options,
@@ -455,7 +460,7 @@ async function scanRange(
   // when a row was quarantined, so a clean shard reads its own bytes and no more.
   validator.holdQuarantine();
   const { sawQuotedLineBreak } = await scanText(
-    decodeText(coalesce(tallyBytes(aligned, tally)), part.key, options.mapping?.encoding),
+    decodeText(coalesce(tallyBytes(aligned, tally, false)), part.key, options.mapping?.encoding),
     format === 'jsonl' ? 'jsonl' : 'csv',
     part.key,
     options,

@@ -35,6 +35,8 @@ export interface ScoreOptions {
   shards?: number;
   /** Worker threads at once. @default min(shards, CPUs) */
   workers?: number;
+  /** Filled with each phase's wall time in milliseconds (for benchmarks). */
+  phases?: Record<string, number>;
 }
 
 /** Audits local tape files with no AWS at all; returns the audit document it wrote. */
@@ -42,33 +44,43 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   await mkdir(options.out, { recursive: true });
   const auditPath = join(options.out, 'audit.json');
   const quarantinePath = join(options.out, 'quarantine.csv');
+  let pool: WorkerPool | null = null;
+  let t = performance.now();
+  const lap = (phase: string): void => {
+    const now = performance.now();
+    if (options.phases) options.phases[phase] = Math.round(now - t);
+    t = now;
+  };
   try {
+    const shards = options.shards ?? 1;
+    pool = shards > 1 ? new WorkerPool(options.workers ?? Math.min(shards, availableParallelism())) : null;
     const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
     const parts = await localTapeParts(options.snapshot);
     // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
     const tapeDate = await peekSnapshotDate(options.snapshot, mapping);
     const policy = policyInForce(loaded, tapeDate);
-    const shards = options.shards ?? 1;
+    lap('setup');
     let prev: { previous: PreviousTape; intake: TapeScanResult } | null = null;
     let merged: ReturnType<typeof mergeShards>;
     let quarantineLines: string[];
     let repeats = 0;
-    if (shards <= 1) {
+    if (pool === null) {
       prev = options.previous
         ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
         : null;
+      lap('previousTape');
       const shard = await auditShard(parts, {
         snapshotDate: tapeDate,
         mapping,
         policy,
         previous: prev?.previous ?? null,
       });
+      lap('shards');
       merged = mergeShards([shard]);
       quarantineLines = shard.quarantineLines;
     } else {
       // Both tapes are read in row-aligned ranges on the same threads: first the previous day's
       // (merged into one index the workers share), then the day's shards.
-      const pool = new WorkerPool(options.workers ?? Math.min(shards, availableParallelism()));
       try {
         if (options.previous) {
           prev = await loadPreviousInWorkers(pool, await localTapeParts(options.previous), {
@@ -77,6 +89,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
             mappingFile: options.mapping,
           });
         }
+        lap('previousTape');
         const run = await auditInWorkers(pool, parts, {
           shards,
           snapshotDate: tapeDate,
@@ -84,12 +97,14 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           mappingFile: options.mapping,
           policyFile: options.policy,
         });
+        lap('shards');
         merged = mergeShards(run.shards);
         repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
-        merged.intake = combineRangeParts(merged.intake, run.digests);
+        merged.intake = combineRangeParts(merged.intake, await run.digests);
         quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
       } finally {
         await pool.close();
+        pool = null;
       }
     }
     const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
@@ -115,10 +130,13 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           : tapeFindings,
     });
     if (repeats > 0) audit.status = 'partial';
+    lap('mergeAndFinalize');
     await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
+    lap('write');
     return audit;
   } catch (error) {
+    await pool?.close();
     const failed = failedAudit({ snapshotDate: null, error: toSentence(error), failedAt: new Date() });
     await writeFile(auditPath, `${JSON.stringify(failed, null, 2)}\n`);
     await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
