@@ -7,6 +7,7 @@ import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
+import { serveJobs } from './worker-pool.ts';
 
 /** A byte range (or the whole) of one local tape file. */
 interface LocalRange {
@@ -39,9 +40,6 @@ export interface DigestJob {
 
 /** What the main thread posts to a worker; the worker answers each with one message. */
 export type WorkerJob = ShardJob | PreviousJob | DigestJob;
-
-/** A worker's answer: the job's result, or the one-sentence error that failed it. */
-export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string; name: string };
 
 function partOf(job: LocalRange): TapePartInput {
   return {
@@ -83,14 +81,6 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
   };
 }
 
-// One worker serves many jobs in turn (the previous tape's ranges, then the shards), so a run
-// starts each thread once.
-parentPort!.on('message', (job: WorkerJob) => {
-  run(job).then(
-    ({ result, transfer }) => parentPort!.postMessage({ ok: true, result } satisfies WorkerReply, transfer),
-    (error: unknown) => {
-      const e = error instanceof Error ? error : new Error(String(error));
-      parentPort!.postMessage({ ok: false, error: e.message, name: e.name } satisfies WorkerReply);
-    },
-  );
-});
+// One worker serves many jobs in turn (the previous tape's ranges, then the shards, then the
+// digests), so a run starts each thread once.
+serveJobs(parentPort!, run);

@@ -21,8 +21,10 @@ import {
   tapeLevelFindings,
 } from '../../use-cases/audit-engine.ts';
 import { printHeadline } from '../output.ts';
-import { auditInWorkers, loadPreviousInWorkers, WorkerPool } from '../parallel-score.ts';
+import { auditInWorkers, loadPreviousInWorkers } from '../parallel-score.ts';
 import { peekSnapshotDate } from '../peek.ts';
+import type { WorkerJob } from '../shard-worker-impl.ts';
+import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
   snapshot: string;
@@ -44,7 +46,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   await mkdir(options.out, { recursive: true });
   const auditPath = join(options.out, 'audit.json');
   const quarantinePath = join(options.out, 'quarantine.csv');
-  let pool: WorkerPool | null = null;
+  let pool: WorkerPool<WorkerJob> | null = null;
   let t = performance.now();
   const lap = (phase: string): void => {
     const now = performance.now();
