@@ -4,9 +4,9 @@ import { hash64, hashOut } from '../engine/hash.ts';
  * Set of loan ids seen in a tape, for duplicate detection, kept as the engine's 64-bit id hashes
  * (the same hashes the previous-tape lookup and the cross-shard repeat check use) in one
  * open-addressing table of 8-byte slots. No id text is stored: 16 bytes a loan at most instead of
- * ~40 with an arena of UTF-16 copies, and an insert touches one cache line. On this machine the
- * cost of the set is one random memory access per row, so its footprint is its speed
- * (bench/ingest.ts). Two distinct ids share a 64-bit hash with probability ~n²/2^65: about 3e-8
+ * ~40 with an arena of UTF-16 copies. An insert into the table is one random memory access, the
+ * largest single cost of a row on this machine, so while the ids arrive sorted the table is not
+ * used at all (see `ordered`): 8 bytes a loan, written in sequence. Two distinct ids share a 64-bit hash with probability ~n²/2^65: about 3e-8
  * for a 1M-row tape, 3e-4 for a 100M-row one; such a pair would be quarantined as
  * DUPLICATE_LOAN_ID, with its line and raw text, never dropped silently.
  */
@@ -16,23 +16,73 @@ export class IdSet {
   private table: Uint32Array;
   /** Ids held. */
   public size = 0;
+  /**
+   * While every id has arrived in increasing order (most exports are sorted by loan id), a new id
+   * greater than the last one cannot be a repeat: its hash is only appended here (sequential
+   * memory) and the table is left empty. The first id out of order moves these into the table,
+   * and from then on every id goes through the table.
+   */
+  private ordered: Uint32Array | null;
+  private orderedCount = 0;
+  private lastId = '';
 
   /** Sized for about `expectedIds` ids (it grows past that). */
   public constructor(expectedIds = 1 << 14) {
     let cap = 16;
     while (cap * 3 < expectedIds * 4) cap *= 2;
     this.mask = cap - 1;
+    this.table = new Uint32Array(0);
+    this.ordered = new Uint32Array(Math.max(64, Math.ceil(expectedIds)) * 2);
+  }
+
+  /**
+   * Adds an id given with its 64-bit hash (hi, lo) from hash64; false when it was already there.
+   * The id itself is only compared with the previous one (see `ordered`).
+   */
+  public addId(id: string, hi: number, lo: number): boolean {
+    const ordered = this.ordered;
+    if (ordered !== null) {
+      if (this.orderedCount === 0 || id > this.lastId) {
+        if (this.orderedCount * 2 === ordered.length) {
+          const grown = new Uint32Array(ordered.length * 2);
+          grown.set(ordered);
+          this.ordered = grown;
+        }
+        this.ordered![this.orderedCount * 2] = hi;
+        this.ordered![this.orderedCount * 2 + 1] = lo;
+        this.orderedCount++;
+        this.size++;
+        this.lastId = id;
+        return true;
+      }
+      this.leaveOrder();
+    }
+    return this.addHash(hi, lo);
+  }
+
+  /** Moves the in-order hashes into the table: ids no longer arrive in order. */
+  private leaveOrder(): void {
+    const ordered = this.ordered!;
+    const n = this.orderedCount;
+    this.ordered = null;
+    this.orderedCount = 0;
+    this.lastId = '';
+    this.size = 0;
+    let cap = this.mask + 1;
+    while (cap * 3 < n * 4) cap *= 2;
+    this.mask = cap - 1;
     this.table = new Uint32Array(cap * 2);
+    for (let i = 0; i < n; i++) this.addHash(ordered[i * 2]!, ordered[i * 2 + 1]!);
   }
 
   /** Adds an id; false when it was already there. */
   public add(id: string): boolean {
     hash64(id);
-    return this.addHash(hashOut.hi, hashOut.lo);
+    return this.addId(id, hashOut.hi, hashOut.lo);
   }
 
   /** Adds the id whose 64-bit hash is (hi, lo); false when it was already there. */
-  public addHash(hi: number, lo: number): boolean {
+  private addHash(hi: number, lo: number): boolean {
     const table = this.table;
     const mask = this.mask;
     let slot = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
@@ -52,6 +102,7 @@ export class IdSet {
 
   /** True when the id was added before. */
   public has(id: string): boolean {
+    if (this.ordered !== null) this.leaveOrder();
     hash64(id);
     const { hi, lo } = hashOut;
     let slot = (hi ^ Math.imul(lo, 0x9e3779b1)) & this.mask;

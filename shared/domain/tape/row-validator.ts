@@ -311,7 +311,7 @@ export class RowValidator {
       idHi = hashOut.hi;
       idLo = hashOut.lo;
     }
-    if (loanId !== null && this.seen !== null && !this.seen.addHash(idHi, idLo)) {
+    if (loanId !== null && this.seen !== null && !this.seen.addId(loanId, idHi, idLo)) {
       this.duplicateLoanIds++;
       this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
     }

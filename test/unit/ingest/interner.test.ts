@@ -51,3 +51,32 @@ describe('Class: IdSet (edge cases)', () => {
     expect(s.size).toBe(8);
   });
 });
+
+describe('Class: IdSet (ids in order, then not)', () => {
+  it('finds repeats exactly while ids arrive sorted, and after the first id out of order', () => {
+    const s = new IdSet(8);
+    const sorted = Array.from({ length: 3000 }, (_, k) => `L${String(k).padStart(6, '0')}`);
+    // In order: all new, including one that only extends the previous id.
+    expect(sorted.every((id) => s.add(id))).toBe(true);
+    expect(s.add('L002999x')).toBe(true);
+    // A repeat of the last id is not greater than it: found.
+    expect(s.add('L002999x')).toBe(false);
+    // From here on ids go through the table: early ids are repeats, new ones are not.
+    expect(s.add('L000000')).toBe(false);
+    expect(s.add('L001500')).toBe(false);
+    expect(s.add('A')).toBe(true);
+    expect(s.add('Z')).toBe(true);
+    expect(s.add('A')).toBe(false);
+    expect(s.size).toBe(3003);
+    expect(s.has('L002998')).toBe(true);
+    expect(s.has('L003000')).toBe(false);
+  });
+
+  it('tells a sorted tape with a repeat far back from one without', () => {
+    const s = new IdSet(4);
+    for (let k = 0; k < 100; k++) expect(s.add(`id${1000 + k}`)).toBe(true);
+    expect(s.has('id1000')).toBe(true);
+    expect(s.add('id1000')).toBe(false);
+    expect(s.add('id0999')).toBe(true);
+  });
+});
