@@ -7,7 +7,7 @@
  * loan ids kept for duplicate detection, ~50 bytes a loan). Each figure is the best of two runs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -108,9 +108,21 @@ function report(m: Measurement, bytes: number): Record<string, number> {
   };
 }
 
+/** Writes `from`'s rows in a fixed random order (header first), as an export not sorted by loan id. */
+function writeShuffled(from: string, to: string): void {
+  const [header, ...rows] = readFileSync(from, 'utf8').trimEnd().split('\n');
+  let x = 7;
+  for (let i = rows.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+  }
+  writeFileSync(to, `${header}\n${rows.join('\n')}\n`);
+}
+
 /**
  * Generates a `loans`-loan tape as CSV, CSV.gz and JSONL (plus a 1/4-size CSV for the memory
- * comparison) in `dir`, then measures read + parse + validate of each in a child process.
+ * comparison and a shuffled copy of the CSV) in `dir`, then measures read + parse + validate of each in a child process.
  */
 export async function benchIngest(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
   mkdirSync(opts.dir, { recursive: true });
@@ -120,6 +132,7 @@ export async function benchIngest(opts: { loans: number; dir: string }): Promise
     csvGz: join(opts.dir, `tape-${opts.loans}.csv.gz`),
     jsonl: join(opts.dir, `tape-${opts.loans}.jsonl`),
     csvQuarter: join(opts.dir, `tape-${Math.round(opts.loans / 4)}.csv`),
+    csvShuffled: join(opts.dir, `tape-${opts.loans}-shuffled.csv`),
   };
   const gen0 = performance.now();
   await writeTape(files.csv, generateBook({ loans: opts.loans, date, seed: 1 }));
@@ -127,6 +140,7 @@ export async function benchIngest(opts: { loans: number; dir: string }): Promise
   await writeTape(files.csvGz, generateBook({ loans: opts.loans, date, seed: 1 }));
   await writeTape(files.jsonl, generateBook({ loans: opts.loans, date, seed: 1 }));
   await writeTape(files.csvQuarter, generateBook({ loans: Math.round(opts.loans / 4), date, seed: 1 }));
+  writeShuffled(files.csv, files.csvShuffled);
   const size = (f: string) => statSync(f).size;
   const result: Record<string, unknown> = {
     loans: opts.loans,
@@ -141,6 +155,8 @@ export async function benchIngest(opts: { loans: number; dir: string }): Promise
       csvGz: report(best('scan', files.csvGz, 2), size(files.csvGz)),
       jsonl: report(best('scan', files.jsonl, 1), size(files.jsonl)),
       [`csv${Math.round(opts.loans / 4)}`]: report(best('scan', files.csvQuarter, 2), size(files.csvQuarter)),
+      // The same rows in random order: the loan-id set cannot use its in-order path.
+      csvShuffled: report(best('scan', files.csvShuffled, 2), size(files.csvShuffled)),
     },
     csvParseOnly: {
       csvScanner: report(best('scanner', files.csv, 2), size(files.csv)),
