@@ -317,7 +317,7 @@ export function createAccumulator(
     anyFlagFen: S[ANY_FLAG_FEN]!,
     transitions: [...transitions],
     matched: S[MATCHED]!,
-    borrowers: serializeBorrowers(borrowers),
+    borrowers: serializeAndRemember(borrowers),
   });
 
   return {
