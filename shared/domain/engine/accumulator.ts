@@ -347,18 +347,51 @@ function mergeSegments(
   return out;
 }
 
-// Tables decoded by a merge, keyed by the serialized form they were written to, so finalizing the
-// merged partial in the same process reuses the table instead of decoding it again. Never mutated.
+// The table behind each serialized form made in this process, so merging or finalizing a partial
+// here reads the table instead of decoding it again. Never mutated.
 const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
-  mergeSerializedBorrowers(t, partial.borrowers);
+  mergeBorrowersInto(t, partial.borrowers);
   return t;
 }
 
+/** Adds a partial's borrowers into `into`: from the table itself when this process has it. */
+function mergeBorrowersInto(into: BorrowerTable, s: SerializedBorrowers): void {
+  const table = decoded.get(s);
+  if (table === undefined) {
+    mergeSerializedBorrowers(into, s);
+    return;
+  }
+  for (let i = 0; i < table.capacity; i++) {
+    if (!table.used(i)) continue;
+    into.mergeEntry(
+      table.keyHi(i),
+      table.keyLo(i),
+      table.exposure(i),
+      (table.loans(i) | (table.types(i) << 30)) >>> 0,
+      table.income(i),
+      table.rules(i),
+    );
+  }
+}
+
+/**
+ * The serialized form of a table, packed only when read: JSON.stringify or a worker's
+ * postMessage (both read the properties) pack it, while a merge or finalize in the same process
+ * uses the table. A merged table of tens of millions of borrowers is never turned into one
+ * base64 string (past ~500M characters V8 cannot make it). Call it once the table is complete.
+ */
 function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
-  const s = serializeBorrowers(table);
+  let packed: SerializedBorrowers | null = null;
+  const pack = (): SerializedBorrowers => {
+    packed ??= serializeBorrowers(table);
+    return packed;
+  };
+  const s = { count: table.size } as SerializedBorrowers;
+  Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
+  Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
   decoded.set(s, table);
   return s;
 }
@@ -393,7 +426,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
     throw new Error(`cannot merge partial audits of different dates: ${a.snapshotDate} vs ${b.snapshotDate}`);
   }
   const table = freshTable(a, b.borrowers.count);
-  mergeSerializedBorrowers(table, b.borrowers);
+  mergeBorrowersInto(table, b.borrowers);
   return {
     kind: 'risk-audit-partial',
     version: 1,
@@ -443,7 +476,7 @@ export function mergePartialList(partials: readonly PartialAudit[]): PartialAudi
   let merged = empty(partials[0]!);
   for (let i = 1; i < partials.length; i++) merged = mergePartials(merged, empty(partials[i]!));
   const table = new BorrowerTable(partials.reduce((n, p) => n + p.borrowers.count, 0));
-  for (const p of partials) mergeSerializedBorrowers(table, p.borrowers);
+  for (const p of partials) mergeBorrowersInto(table, p.borrowers);
   return { ...merged, borrowers: serializeAndRemember(table) };
 }
 
