@@ -74,7 +74,7 @@ export const KEYS = {
   partialScores: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores.jsonl.gz`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
-  previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous.json`,
+  previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
   reportHtml: (date: string): string => `runs/${date}/report.html`,
   reportEml: (date: string): string => `runs/${date}/report.eml`,
   reportText: (date: string): string => `runs/${date}/report.txt`,

@@ -5,6 +5,7 @@ import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import { borrowerRuleHits } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { type Policy, policyInForce } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
@@ -20,7 +21,7 @@ import {
 } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
 import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
-import type { StoredPartial, StoredPreviousIndex } from './score-shard.ts';
+import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
 
 async function readJson<T>(artifacts: ArtifactStore, key: string): Promise<T | null> {
@@ -220,6 +221,12 @@ async function mergeScores(
   };
 }
 
+/** The previous tape's intake counts stored with its index, or null when the index is missing. */
+async function readPreviousIntake(deps: AuditDeps, key: string): Promise<PreviousIndexExtra | null> {
+  const bytes = await deps.artifacts.get(key);
+  return bytes === null ? null : decodePreviousIndex<PreviousIndexExtra>(bytes).extra;
+}
+
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
 async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<Map<string, string>> {
   const counts = new Map<string, number>();
@@ -286,10 +293,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   const previous =
     plan.previousSnapshotDate === null
       ? null
-      : await readJson<StoredPreviousIndex>(
-          deps.artifacts,
-          KEYS.previousIndex(plan.snapshotDate, plan.runId),
-        );
+      : await readPreviousIntake(deps, KEYS.previousIndex(plan.snapshotDate, plan.runId));
   const planFindings: Finding[] = plan.warnings.map((w) => ({
     category: 'technical',
     severity: 'medium',

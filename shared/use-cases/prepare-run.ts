@@ -1,12 +1,20 @@
 import { partInputs } from '../adapters/tape/local-tape-source.ts';
 import { formatFromKey } from '../adapters/tape/scan-tape.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
+import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { TapeMissingError, toSentence } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
 import { loadPreviousTape } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
+import type { PreviousIndexExtra } from './score-shard.ts';
 import type { RunPlan, ShardSpec, StartRunEvent } from './workflow-types.ts';
+
+/** Whether a part can be split into row-aligned byte ranges: uncompressed CSV or JSON Lines only. */
+export function isSplittable(key: string): boolean {
+  const format = formatFromKey(key);
+  return (format === 'csv' || format === 'jsonl') && !/\.gz(ip)?$/i.test(key);
+}
 
 /** Splits the parts into shards: big uncompressed CSV/JSONL parts into row-aligned byte ranges. */
 export function planShards(
@@ -16,9 +24,7 @@ export function planShards(
 ): ShardSpec[] {
   const shards: ShardSpec[] = [];
   for (const part of parts) {
-    const format = formatFromKey(part.key);
-    const splittable = (format === 'csv' || format === 'jsonl') && !/\.gz(ip)?$/i.test(part.key);
-    if (!splittable || part.bytes <= shardBytes) {
+    if (!isSplittable(part.key) || part.bytes <= shardBytes) {
       shards.push({ ...base, index: shards.length, partKey: part.key, partBytes: part.bytes });
       continue;
     }
@@ -102,8 +108,8 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
         });
         await deps.artifacts.put(
           KEYS.previousIndex(snapshotDate, runId),
-          JSON.stringify({ index: previous.serialize(), intake }),
-          'application/json',
+          encodePreviousIndex(previous, { intake } satisfies PreviousIndexExtra),
+          'application/octet-stream',
         );
       } catch (error) {
         // Drift needs the previous tape; without it the audit still runs, marked partial.

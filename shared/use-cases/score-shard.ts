@@ -1,6 +1,6 @@
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
-import { PreviousTape, type SerializedPreviousTape } from '../domain/engine/previous-tape.ts';
+import { decodePreviousIndex, type PreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
@@ -8,9 +8,8 @@ import type { AuditDeps } from './deps.ts';
 import { gzipLines, scoreLines } from './score-file.ts';
 import type { ShardResult, ShardSpec } from './workflow-types.ts';
 
-/** The previous tape's drift index as the prepare step stored it. */
-export interface StoredPreviousIndex {
-  index: SerializedPreviousTape;
+/** What the prepare step stores beside the previous tape's index (encodePreviousIndex's extra). */
+export interface PreviousIndexExtra {
   intake: TapeScanResult;
 }
 
@@ -31,8 +30,7 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
   if (cached) return cached;
   const bytes = await deps.artifacts.get(key);
   if (bytes === null) return null;
-  const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredPreviousIndex;
-  const index = PreviousTape.deserialize(stored.index);
+  const index = decodePreviousIndex<PreviousIndexExtra>(bytes).tape;
   previousCache.clear(); // a warm Lambda keeps only the current run's index
   previousCache.set(key, index);
   return index;

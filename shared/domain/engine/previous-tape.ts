@@ -260,3 +260,61 @@ export function buildPreviousTape(loans: Iterable<Loan>, expectedLoans = 1024): 
   }
   return tape ?? new PreviousTape(null);
 }
+
+const INDEX_MAGIC = 0x49504152; // "RAPI" little-endian: risk-audit previous index
+const INDEX_VERSION = 2;
+
+/**
+ * The stored form of a previous-tape index (one S3 object per run): a 12-byte preamble (magic,
+ * version, header length), a JSON header with the counts and the caller's `extra` fields, zero
+ * padding to 8 bytes, then the open-addressing table itself (uint32 little-endian). Readers wrap
+ * the table as it is, with no re-inserting and no base64: a 100M-loan index is about 1 GB of
+ * table, which a JSON string could not hold (V8 strings stop near 512M characters).
+ */
+export function encodePreviousIndex(tape: PreviousTape, extra: Record<string, unknown> = {}): Uint8Array {
+  const { slots, ...counts } = tape.toTransfer();
+  const header = Buffer.from(JSON.stringify({ ...extra, ...counts }), 'utf8');
+  const tableAt = Math.ceil((12 + header.byteLength) / 8) * 8;
+  const out = new Uint8Array(tableAt + slots.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, INDEX_MAGIC, true);
+  view.setUint32(4, INDEX_VERSION, true);
+  view.setUint32(8, header.byteLength, true);
+  out.set(header, 12);
+  out.set(new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength), tableAt);
+  return out;
+}
+
+/** Reads what `encodePreviousIndex` wrote: the index and the caller's extra header fields. */
+export function decodePreviousIndex<Extra extends object>(
+  bytes: Uint8Array,
+): { tape: PreviousTape; extra: Extra } {
+  const fail = (why: string): never => {
+    throw new Error(`invalid previous tape index: ${why}`);
+  };
+  if (bytes.byteLength < 12) fail('shorter than its preamble');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== INDEX_MAGIC) fail('not a risk-audit previous index');
+  if (view.getUint32(4, true) !== INDEX_VERSION)
+    fail(`version ${view.getUint32(4, true)} is not ${INDEX_VERSION}`);
+  const headerBytes = view.getUint32(8, true);
+  if (12 + headerBytes > bytes.byteLength) fail('truncated header');
+  const header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerBytes)).toString('utf8')) as Omit<
+    TransferredPreviousTape,
+    'slots'
+  > &
+    Extra;
+  const tableAt = Math.ceil((12 + headerBytes) / 8) * 8;
+  const tableBytes = bytes.byteLength - tableAt;
+  const slotCount = tableBytes / 8;
+  if (tableBytes <= 0 || !Number.isInteger(slotCount) || (slotCount & (slotCount - 1)) !== 0)
+    fail('the table is truncated or not a power of two in size');
+  // A view when aligned (the usual case), else one copy.
+  const at = bytes.byteOffset + tableAt;
+  const slots =
+    at % 4 === 0
+      ? new Uint32Array(bytes.buffer, at, tableBytes / 4)
+      : new Uint32Array(bytes.slice(tableAt).buffer);
+  if (header.size * 4 > slotCount * 3) fail('the header counts more loans than the table holds');
+  return { tape: PreviousTape.fromTransfer({ ...header, slots }), extra: header };
+}

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { createAccumulator, mergePartials } from '../../../shared/domain/engine/accumulator.ts';
 import { borrowerRuleHits, finalizeAudit, tapeDigest } from '../../../shared/domain/engine/finalize.ts';
 import { borrowerKey, borrowerRef } from '../../../shared/domain/engine/hash.ts';
-import { buildPreviousTape, PreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
+import {
+  buildPreviousTape,
+  decodePreviousIndex,
+  encodePreviousIndex,
+  PreviousTape,
+} from '../../../shared/domain/engine/previous-tape.ts';
 import { assessLoan } from '../../../shared/domain/engine/scorecard.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { defaultPolicy, intakeOf, makeLoan } from './helpers.ts';
@@ -631,5 +636,44 @@ describe('Class: PreviousTape', () => {
     }
     expect(copy.dpdCounts).toEqual(tape.dpdCounts);
     expect(tape.dpdCounts.reduce((s, x) => s + x, 0)).toBe(5000);
+  });
+});
+
+describe('Function: encodePreviousIndex / decodePreviousIndex', () => {
+  const tape = buildPreviousTape(
+    Array.from({ length: 3000 }, (_, i) =>
+      makeLoan({
+        snapshotDate: '2026-11-24',
+        loanId: `P${i}`,
+        daysPastDue: i % 400,
+        creditScore: 500 + (i % 300),
+      }),
+    ),
+  );
+
+  it('stores the table itself with the counts and extra fields, and reads it back unchanged', () => {
+    const bytes = encodePreviousIndex(tape, { intake: { rowsValid: 3000 } });
+    // Misaligned on purpose, as a buffer from a network read may be: the reader copies.
+    const shifted = new Uint8Array(bytes.byteLength + 1).subarray(1);
+    shifted.set(bytes);
+    for (const b of [bytes, shifted]) {
+      const { tape: back, extra } = decodePreviousIndex<{ intake: { rowsValid: number } }>(b);
+      expect(extra.intake.rowsValid).toBe(3000);
+      expect(back.serialize()).toEqual(tape.serialize());
+      expect(back.lookup('P399')).toBe(6);
+      expect(back.lookup('P1')).toBe(1);
+      expect(back.lookup('P3000')).toBe(-1);
+    }
+  });
+
+  it('refuses bytes that are not an index, or are truncated, with a sentence', () => {
+    const bytes = encodePreviousIndex(tape);
+    expect(() => decodePreviousIndex(Buffer.from('{"index": {}}'))).toThrow(
+      'invalid previous tape index: not a risk-audit previous index',
+    );
+    expect(() => decodePreviousIndex(bytes.subarray(0, bytes.byteLength - 8))).toThrow(
+      'invalid previous tape index: the table is truncated or not a power of two in size',
+    );
+    expect(() => decodePreviousIndex(bytes.subarray(0, 8))).toThrow('shorter than its preamble');
   });
 });
