@@ -8,6 +8,9 @@ const list = z.string().transform((s) =>
     .filter((x) => x.length > 0),
 );
 
+/** The smallest SHARD_BYTES accepted (the deployment settings' minimum too): no swarm of tiny shards. */
+export const MIN_SHARD_BYTES = 1 << 20;
+
 /** Environment of every Lambda function and of the local runner; read once at module load. */
 export const RuntimeConfigSchema = z.object({
   BUCKET_NAME: z.string().min(1),
@@ -31,7 +34,7 @@ export const RuntimeConfigSchema = z.object({
   SHARD_BYTES: z.coerce
     .number()
     .int()
-    .min(1 << 20)
+    .min(MIN_SHARD_BYTES)
     .default(256 * 1024 * 1024),
   /** Minutes a run's lease on its date lasts before another run may take it over. */
   LEASE_MINUTES: z.coerce.number().int().positive().default(60),

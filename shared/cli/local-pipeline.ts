@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from '../adapters/aws-clients.ts';
 import { S3ArtifactStore } from '../adapters/s3-artifact-store.ts';
+import { MIN_SHARD_BYTES } from '../config.ts';
 import { applyLocalEnv, type LocalStack, startLocalStack } from '../local/local-stack.ts';
 import { KEYS, LOCAL_BUCKET } from '../schema/tables.ts';
 import { type LocalRunResult, runWorkflowLocally } from './local-runner.ts';
@@ -66,10 +67,22 @@ export async function uploadTape(
   return key;
 }
 
-/** Runs the audit workflow of one date through the Lambda handlers, in-process. */
+/**
+ * Asks the prepare step to split a tape of `tapeBytes` into about `shards` row-aligned byte
+ * ranges, through SHARD_BYTES (never below the minimum it accepts, so a small tape gets fewer).
+ * Only uncompressed CSV and JSON Lines tapes split: a gzip or Parquet file stays one shard. Call
+ * it before the first run: the prepare handler reads its environment once.
+ */
+export function requestShards(tapeBytes: number, shards: number): number {
+  const shardBytes = Math.max(MIN_SHARD_BYTES, Math.ceil(tapeBytes / shards));
+  process.env.SHARD_BYTES = String(shardBytes);
+  return shardBytes;
+}
+
+/** Runs the audit workflow of one date through the Lambda handlers, its shards on worker threads. */
 export function auditDate(
   date: string,
-  options: { sendReport: boolean; onStep?: (s: string) => void },
+  options: { sendReport: boolean; onStep?: (s: string, detail?: string) => void },
 ): Promise<LocalRunResult> {
   return runWorkflowLocally(
     { snapshotDate: date, trigger: 'local' },

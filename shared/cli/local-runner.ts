@@ -1,11 +1,16 @@
+import { availableParallelism } from 'node:os';
 import type { Context } from 'aws-lambda';
 import type {
   FailureEvent,
   RunOutcome,
   RunPlan,
   ShardResult,
+  ShardSpec,
   StartRunEvent,
 } from '../use-cases/workflow-types.ts';
+import { lambdaContext } from './lambda-context.ts';
+import type { LambdaJob } from './lambda-worker-impl.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** What the local run of the workflow ended with. */
 export type LocalRunResult =
@@ -19,8 +24,12 @@ export type LocalRunResult =
   | { ok: false; snapshotDate: string | null; reason: string; timings: Record<string, number> };
 
 export interface LocalRunOptions {
-  /** Shards scored at once (the Distributed Map's MaxConcurrency, locally). */
-  concurrency?: number;
+  /**
+   * Worker threads of the map step (the Distributed Map's MaxConcurrency, locally), at most one
+   * per shard; 0 scores the shards in this process, one after another.
+   * @default min(shards, CPUs), or in-process when the plan has one shard
+   */
+  workers?: number;
   /** Skip the email step (the engine-only paths). */
   sendReport?: boolean;
   onStep?: (step: string, detail?: string) => void;
@@ -28,45 +37,42 @@ export interface LocalRunOptions {
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 15 * 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1769',
-    awsRequestId: `${functionName}-${Date.now().toString(36)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-async function mapWithLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
+/** Threads for the map step: in-process for one shard (no thread to start), else one per shard up to the CPUs. */
+function mapThreads(shards: number, workers: number | undefined): number {
+  if (workers !== undefined) return Math.max(0, Math.min(workers, shards));
+  return shards > 1 ? Math.min(shards, availableParallelism()) : 0;
 }
 
 /**
- * Runs the audit workflow in-process through the very handlers Lambda runs, in the state
- * machine's order, with its Catch: any step's error goes to the failure step, as on AWS. The
- * environment (endpoints, bucket, table) must be set before the first call: handlers read it once.
+ * The map step: each shard through the score-shard handler, on worker threads (each a warm
+ * Lambda, started after the local environment is set: threads copy it when they start) or,
+ * with no threads, one shard after another in this process. A shard that throws fails the step
+ * with its sentence.
+ */
+async function scoreShards(
+  shards: readonly ShardSpec[],
+  threads: number,
+  score: () => Promise<Handler<unknown, ShardResult>>,
+): Promise<ShardResult[]> {
+  if (threads === 0) {
+    const handler = await score();
+    const out: ShardResult[] = [];
+    for (const shard of shards) out.push(await handler(shard, lambdaContext('score-shard')));
+    return out;
+  }
+  const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
+  try {
+    return await pool.map<ShardResult>(shards.map((event) => ({ event })));
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Runs the audit workflow locally through the very handlers Lambda runs, in the state machine's
+ * order, with its Catch: any step's error goes to the failure step, as on AWS. The map step fans
+ * the shards out on worker threads like the Distributed Map (see `workers`). The environment
+ * (endpoints, bucket, table, SHARD_BYTES) must be set before the first call: handlers read it once.
  */
 export async function runWorkflowLocally(
   event: StartRunEvent,
@@ -85,10 +91,9 @@ export async function runWorkflowLocally(
     unknown,
     RunPlan
   >;
-  const score = (await import('../../functions/score-shard/handler.ts')).handler as Handler<
-    unknown,
-    ShardResult
-  >;
+  // Imported only when shards are scored in this process; worker threads import their own.
+  const score = async () =>
+    (await import('../../functions/score-shard/handler.ts')).handler as Handler<unknown, ShardResult>;
   const finalize = (await import('../../functions/finalize-audit/handler.ts')).handler as Handler<
     unknown,
     RunOutcome
@@ -102,10 +107,12 @@ export async function runWorkflowLocally(
     step('prepare');
     plan = await prepare(event, lambdaContext('prepare-run'));
     const thePlan = plan;
-    step('score', `${thePlan.shards.length} shard(s)`);
-    const shardResults = await mapWithLimit(thePlan.shards, options.concurrency ?? 1, (shard) =>
-      score(shard, lambdaContext('score-shard')),
+    const threads = mapThreads(thePlan.shards.length, options.workers);
+    step(
+      'score',
+      `${thePlan.shards.length} shard(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`,
     );
+    const shardResults = await scoreShards(thePlan.shards, threads, score);
     step('finalize');
     const outcome = await finalize({ plan: thePlan, shardResults }, lambdaContext('finalize-audit'));
     let messageId: string | null = null;

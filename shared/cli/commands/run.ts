@@ -1,16 +1,32 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AuditResult } from '../../domain/audit-result.ts';
 import { RiskAuditError } from '../../errors.ts';
-import { auditDate, peekSnapshotDate, uploadTape, withLocalStack, writeOutputs } from '../local-pipeline.ts';
+import { isSplittable } from '../../use-cases/prepare-run.ts';
+import {
+  auditDate,
+  peekSnapshotDate,
+  requestShards,
+  uploadTape,
+  withLocalStack,
+  writeOutputs,
+} from '../local-pipeline.ts';
 import { headlineLines } from '../output.ts';
+import { parseWholeNumber } from './runs.ts';
 
 export interface RunOptions {
   snapshot: string;
   previous?: string;
   out: string;
   state?: string;
+  /** About this many row-aligned shards of the day's tape, scored on worker threads. */
+  shards?: number;
+}
+
+/** `--shards N`: a whole number from 1 to 1024 (the same range as `score --shards`). */
+export function parseShards(value: string): number {
+  return parseWholeNumber('--shards', value, 1, 1024);
 }
 
 /** A local run that ended in a failed audit: the sentence is already in audit.json and the run record. */
@@ -20,6 +36,14 @@ export class RunFailedError extends RiskAuditError {}
 export async function runLocal(options: RunOptions): Promise<{ files: Record<string, string> }> {
   const date = await peekSnapshotDate(options.snapshot);
   const previousDate = options.previous ? await peekSnapshotDate(options.previous) : null;
+  if (options.shards !== undefined) {
+    if (options.shards > 1 && !isSplittable(options.snapshot))
+      process.stderr.write(
+        `risk-audit: ${basename(options.snapshot)} is scored as one shard: only uncompressed CSV or JSON Lines tapes split\n`,
+      );
+    // The same shard size for the previous day, whose audit runs first in this process.
+    requestShards((await stat(options.snapshot)).size, options.shards);
+  }
   return withLocalStack({ ...(options.state ? { stateDir: options.state } : {}) }, async () => {
     if (options.previous && previousDate) {
       await uploadTape(options.previous, previousDate);
@@ -49,6 +73,11 @@ export function registerRun(program: Command): void {
     .option('--previous <file>', "the previous day's tape, for drift, roll rates and what changed")
     .option('--out <dir>', 'output folder', 'out')
     .option('--state <dir>', 'state folder of the local stack', '.risk-audit')
+    .option(
+      '--shards <n>',
+      "split the day's tape into about n row-aligned shards of at least 1 MiB (uncompressed CSV or JSON Lines), scored on worker threads",
+      parseShards,
+    )
     .action(async (opts: RunOptions) => {
       await runLocal(opts);
     });

@@ -92,8 +92,7 @@ beforeAll(async () => {
   await putFile(`${KEYS.tapePrefix(D2)}loans.csv`, await readFile(join(dir, 'd2.csv')));
   await clearLocalEmails({ endpoints });
   const { runWorkflowLocally } = await import('../../../shared/cli/local-runner.ts');
-  run = (date, email) =>
-    runWorkflowLocally({ snapshotDate: date, trigger: 'local' }, { sendReport: email, concurrency: 2 });
+  run = (date, email) => runWorkflowLocally({ snapshotDate: date, trigger: 'local' }, { sendReport: email });
   expect((await run(D1, false)).ok).toBe(true);
   expect((await run(D2, true)).ok).toBe(true);
 });

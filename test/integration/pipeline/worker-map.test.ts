@@ -1,0 +1,153 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createAwsClients, destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
+import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
+import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
+import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
+import { requestShards } from '../../../shared/cli/local-pipeline.ts';
+import type { LocalRunOptions, LocalRunResult } from '../../../shared/cli/local-runner.ts';
+import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
+import type { Loan } from '../../../shared/domain/loan.ts';
+import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
+import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
+
+// The local runner's map step on worker threads, as `risk-audit run --shards` and `demo --shards`
+// use it: the same audit as one shard in-process, and the same failure path.
+
+const env = inject('awsEnv');
+const endpoints = inject('localEndpoints');
+Object.assign(process.env, env, {
+  REPORT_RECIPIENTS: 'risk-team@example.com',
+  REPORT_SENDER: 'risk-audit@example.com',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+// A table of this suite's own; worker threads copy process.env (TABLE_NAME included) when they start.
+const TABLE = 'risk-audit-worker-map-test';
+process.env.TABLE_NAME = TABLE;
+const clients = createAwsClients(env);
+const bucket = env.BUCKET_NAME!;
+const artifacts = new S3ArtifactStore(clients.s3, bucket);
+const store = new DynamoRiskStore(clients.doc, TABLE);
+const D1 = '2026-08-01';
+const D2 = '2026-08-02';
+const D3 = '2026-08-03';
+
+let dir: string;
+let day2Bytes: number;
+
+async function putFile(key: string, body: Uint8Array | string): Promise<void> {
+  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+async function text(key: string): Promise<string> {
+  return Buffer.from((await artifacts.get(key))!).toString('utf8');
+}
+
+/**
+ * Runs a date with the handlers imported afresh, so the prepare step reads this SHARD_BYTES at
+ * its cold start (as the CLI sets it before the first run); undefined is the 256 MiB default.
+ */
+async function runDate(
+  date: string,
+  shardBytes: number | undefined,
+  options: LocalRunOptions = {},
+): Promise<{ result: LocalRunResult; score: string }> {
+  if (shardBytes === undefined) delete process.env.SHARD_BYTES;
+  else process.env.SHARD_BYTES = String(shardBytes);
+  vi.resetModules();
+  const { runWorkflowLocally } = await import('../../../shared/cli/local-runner.ts');
+  let score = '';
+  const result = await runWorkflowLocally(
+    { snapshotDate: date, trigger: 'local' },
+    {
+      sendReport: false,
+      ...options,
+      onStep: (step, detail) => {
+        if (step === 'score') score = detail ?? '';
+      },
+    },
+  );
+  return { result, score };
+}
+
+beforeAll(async () => {
+  await ensureTables(clients.dynamodb, [{ ...RISK_TABLE, localName: TABLE }]);
+  dir = await mkdtemp(join(tmpdir(), 'risk-audit-worker-map-'));
+  const day1: Loan[] = [...generateBook({ loans: 20_000, date: D1, seed: 11 })];
+  await writeTape(join(dir, 'd1.csv.gz'), day1);
+  // Bad rows too: quarantine must not depend on where the shard boundaries fall.
+  await writeTape(join(dir, 'd2.csv'), rollForward(day1, { date: D2, seed: 11, badRows: 9 }));
+  day2Bytes = (await stat(join(dir, 'd2.csv'))).size;
+  await putFile(`${KEYS.tapePrefix(D1)}loans.csv.gz`, await readFile(join(dir, 'd1.csv.gz')));
+  await putFile(`${KEYS.tapePrefix(D2)}loans.csv`, await readFile(join(dir, 'd2.csv')));
+  // The baseline day, so the shards of day 2 also read the previous tape's drift index.
+  expect((await runDate(D1, undefined)).result.ok).toBe(true);
+});
+
+afterAll(async () => {
+  delete process.env.SHARD_BYTES;
+  destroyAwsClients(clients);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Local runner: the map step on worker threads', () => {
+  it('writes the same audit.json and quarantine with one shard in-process as with four shards on two threads', async () => {
+    const one = await runDate(D2, undefined);
+    expect(one.result.ok).toBe(true);
+    expect(one.score).toBe('1 shard(s)');
+    const audit1 = await text(KEYS.audit(D2));
+    const quarantine1 = await text(KEYS.quarantine(D2));
+
+    // What `--shards 4` asks for: 4 byte ranges of at least 1 MiB (this tape is over 3 MiB).
+    const four = await runDate(D2, requestShards(day2Bytes, 4), { workers: 2 });
+    expect(four.result.ok).toBe(true);
+    if (!four.result.ok) return;
+    expect(four.result.plan.shards).toHaveLength(4);
+    expect(four.result.plan.shards.every((s) => s.range !== undefined)).toBe(true);
+    expect(four.score).toBe('4 shard(s) on 2 worker thread(s)');
+
+    // audit.json holds no run id or timestamps (the run record does): the two are byte-identical.
+    const audit4 = await text(KEYS.audit(D2));
+    expect(JSON.parse(audit4)).toMatchObject({ status: 'partial', input: { rowsQuarantined: 9 } });
+    expect(audit4).toBe(audit1);
+    expect(await text(KEYS.quarantine(D2))).toBe(quarantine1);
+    expect(await store.getRun(D2)).toMatchObject({ status: 'partial', runId: four.result.plan.runId });
+  });
+
+  it('fails the run with the shard’s sentence and the notice when a shard fails on a worker thread', async () => {
+    const book: Loan[] = [...generateBook({ loans: 2000, date: D3, seed: 12 })];
+    await writeTape(join(dir, 'd3-a.csv'), book.slice(0, 1000));
+    await writeTape(join(dir, 'd3-b.csv'), book.slice(1000));
+    await putFile(`${KEYS.tapePrefix(D3)}part-1.csv`, await readFile(join(dir, 'd3-a.csv')));
+    const good = gzipSync(await readFile(join(dir, 'd3-b.csv')));
+    await putFile(`${KEYS.tapePrefix(D3)}part-2.csv.gz`, good.subarray(0, Math.floor(good.length / 2)));
+    await clearLocalEmails({ endpoints });
+
+    const inProcess = await runDate(D3, undefined, { workers: 0 });
+    const onThreads = await runDate(D3, undefined);
+
+    expect(inProcess.result.ok).toBe(false);
+    expect(onThreads.result.ok).toBe(false);
+    if (inProcess.result.ok || onThreads.result.ok) return;
+    expect(onThreads.score).toBe('2 shard(s) on 2 worker thread(s)');
+    expect(onThreads.result.reason).toMatch(/part-2\.csv\.gz/);
+    // The worker's sentence reaches the failure step unchanged: the same as in-process.
+    expect(onThreads.result.reason).toBe(inProcess.result.reason);
+    expect(JSON.parse(await text(KEYS.audit(D3)))).toMatchObject({
+      status: 'failed',
+      snapshotDate: D3,
+      error: onThreads.result.reason,
+    });
+    expect(await store.getRun(D3)).toMatchObject({ status: 'failed', error: onThreads.result.reason });
+    const notices = await fetchLocalEmails({ endpoints });
+    expect(notices).toHaveLength(2);
+    for (const notice of notices) expect(notice.subject).toContain(`[FAILED] Risk audit ${D3}`);
+  });
+});
