@@ -11,7 +11,18 @@ export { gzipLines } from '../domain/store/score-file.ts';
 
 /** Encodes scored loans as JSON lines (the score file's lines; gzip them with gzipLines). */
 export function* scoreLines(scores: Iterable<ScoredLoan>): Generator<string> {
-  for (const s of scores) yield JSON.stringify(s);
+  for (const s of scores) yield scoreLine(s);
+}
+
+const text = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * `JSON.stringify(s)`, character for character (a test checks it), written out for the fixed
+ * shape of a scored loan: about 3x faster, and a shard writes one line per loan. Free text (ids,
+ * region, industry) still goes through JSON.stringify; numbers are finite.
+ */
+export function scoreLine(s: ScoredLoan): string {
+  return `{"loanId":${text(s.loanId)},"borrowerKey":${text(s.borrowerKey)},"product":${text(s.product)},"region":${text(s.region)},"industry":${text(s.industry)},"outstanding":${s.outstanding},"score":${s.score},"grade":${text(s.grade)},"pd":${s.pd},"el":${s.el},"dpdBucket":${text(s.dpdBucket)},"classification":${text(s.classification)},"stage":${text(s.stage)},"ruleCodes":${JSON.stringify(s.ruleCodes)},"flags":${JSON.stringify(s.flags)},"reasons":${JSON.stringify(s.reasons)}}`;
 }
 
 /** Reads a gzip JSON Lines stream of scored loans, one at a time. */

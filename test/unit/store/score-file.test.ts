@@ -8,6 +8,8 @@ import {
 } from '../../../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../../../shared/ports/artifact-store.ts';
 import type { LoanRiskState } from '../../../shared/ports/risk-store.ts';
+import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
+import { scoreLine } from '../../../shared/use-cases/score-file.ts';
 
 function state(loanId: string, grade: LoanRiskState['grade']): LoanRiskState {
   return {
@@ -96,5 +98,42 @@ describe('Function: writeScoreFile / readScoreFile', () => {
     const back = await collect(streamScoreFile(chunks()));
     expect(back).toHaveLength(20_000);
     expect(back[19_999]?.loanId).toBe('L019999');
+  });
+});
+
+describe('Function: scoreLine', () => {
+  const loan = (over: Partial<ScoredLoan> = {}): ScoredLoan => ({
+    loanId: 'L1',
+    borrowerKey: '00ff00ff00ff00ff',
+    product: 'credit_loan',
+    region: 'Zhejiang',
+    industry: null,
+    outstanding: 1234.56,
+    score: 612,
+    grade: 'C',
+    pd: 0.0123456789,
+    el: 5.5e-7,
+    dpdBucket: '31-60',
+    classification: 'special_mention',
+    stage: '2',
+    ruleCodes: ['APR_CAP'],
+    flags: [],
+    reasons: ['DPD', 'HIGH_DTI'],
+    ...over,
+  });
+
+  it('writes exactly what JSON.stringify writes, free text included', () => {
+    for (const s of [
+      loan(),
+      loan({ region: null, industry: '餐饮 "food"\\ \n', loanId: 'L"2</script>', outstanding: 0, el: 0 }),
+      loan({ outstanding: -0, pd: 1, score: 0, ruleCodes: [], reasons: [] }),
+    ]) {
+      expect(scoreLine(s)).toBe(JSON.stringify(s));
+      expect(JSON.parse(scoreLine(s))).toEqual(JSON.parse(JSON.stringify(s)));
+    }
+  });
+
+  it('writes every field of a scored loan (a field added to ScoredLoan must be added here)', () => {
+    expect(Object.keys(JSON.parse(scoreLine(loan())))).toEqual(Object.keys(loan()));
   });
 });
