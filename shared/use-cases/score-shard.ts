@@ -62,7 +62,8 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     keepScores: true,
   });
   const scoresKey = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index);
-  await deps.artifacts.put(scoresKey, await gzipLines(scoreLines(result.scores)), 'application/gzip');
+  // Level 1: the shard's file lives until finalize merges it (see gzipLines).
+  await deps.artifacts.put(scoresKey, await gzipLines(scoreLines(result.scores), 1), 'application/gzip');
   const partialKey = KEYS.partial(shard.snapshotDate, shard.runId, shard.index);
   const stored: StoredPartial = {
     partial: result.partial,

@@ -16,24 +16,40 @@ export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
   return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
 }
 
-/** Gzips text lines (one JSON document each) into one buffer, in bounded chunks. */
-export async function gzipLines(lines: Iterable<string>): Promise<Uint8Array> {
-  const gzip = createGzip({ level: 6 });
+/**
+ * Gzips text lines (one JSON document each) into one buffer. Lines are written straight into
+ * 1 MiB byte chunks (no growing string to re-encode), each chunk handed to zlib when full.
+ * `level` 1 suits intermediate files (a shard's scores, merged within the hour): about 3x less
+ * compression work than the default 6, for a file about a third bigger.
+ */
+export async function gzipLines(lines: Iterable<string>, level = 6): Promise<Uint8Array> {
+  const gzip = createGzip({ level });
   const chunks: Buffer[] = [];
   gzip.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<void>((resolve, reject) => {
     gzip.on('end', resolve);
     gzip.on('error', reject);
   });
-  let pending = '';
+  let chunk = Buffer.allocUnsafe(FLUSH_BYTES);
+  let used = 0;
+  const flush = async (): Promise<void> => {
+    if (used === 0) return;
+    const full = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(FLUSH_BYTES);
+    used = 0;
+    if (!gzip.write(full)) await new Promise((r) => gzip.once('drain', r));
+  };
   for (const line of lines) {
-    pending += `${line}\n`;
-    if (pending.length >= FLUSH_BYTES) {
-      if (!gzip.write(pending)) await new Promise((r) => gzip.once('drain', r));
-      pending = '';
+    // A UTF-8 line takes at most 3 bytes a UTF-16 unit, plus its newline.
+    const worst = line.length * 3 + 1;
+    if (used + worst > chunk.byteLength) {
+      await flush();
+      if (worst > chunk.byteLength) chunk = Buffer.allocUnsafe(worst);
     }
+    used += chunk.write(line, used, 'utf8');
+    chunk[used++] = 10;
   }
-  if (pending.length > 0) gzip.write(pending);
+  await flush();
   gzip.end();
   await done;
   return new Uint8Array(Buffer.concat(chunks));

@@ -1,7 +1,9 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   decodeScoreFile,
   encodeScoreFile,
+  gzipLines,
   readScoreFile,
   streamScoreFile,
   writeScoreFile,
@@ -135,5 +137,19 @@ describe('Function: scoreLine', () => {
 
   it('writes every field of a scored loan (a field added to ScoredLoan must be added here)', () => {
     expect(Object.keys(JSON.parse(scoreLine(loan())))).toEqual(Object.keys(loan()));
+  });
+});
+
+describe('Function: gzipLines', () => {
+  it('keeps every line, across chunk boundaries, multi-byte text and a line longer than a chunk', async () => {
+    const lines = [
+      ...Array.from({ length: 20_000 }, (_, i) => `{"i":${i},"t":"贷款 ${'x'.repeat(i % 97)}"}`),
+      'y'.repeat(3 << 20),
+      '最后',
+    ];
+    for (const level of [1, 6]) {
+      const text = gunzipSync(await gzipLines(lines, level)).toString('utf8');
+      expect(text).toBe(`${lines.join('\n')}\n`);
+    }
   });
 });
