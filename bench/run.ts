@@ -2,15 +2,16 @@
  * `npm run bench`: every benchmark of the project, one after the other, with the figures printed
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
- *   npm run bench -- --big        # adds the 10,000,000-loan local run
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, store, report)
+ *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, store, report, score10m, shard)
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchEngine } from './engine.ts';
 import { benchIngest } from './ingest.ts';
 import { benchReport } from './report.ts';
 import { benchScore } from './score.ts';
+import { benchShard } from './shard.ts';
 import { benchStore } from './store.ts';
 
 const args = process.argv.slice(2);
@@ -26,7 +27,10 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
   ['store', () => benchStore({})],
   ['report', () => benchReport()],
 ];
-if (big) benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);
+if (big) {
+  benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);
+  benches.push(['shard', () => benchShard({ dir, mibs: [64, 128, 256, 512] })]);
+}
 
 for (const [name, bench] of benches) {
   if (only !== undefined && only !== name) continue;
@@ -34,4 +38,8 @@ for (const [name, bench] of benches) {
   results[name] = await bench();
   process.stdout.write(`${name}: ${JSON.stringify(results[name], null, 2)}\n`);
 }
-writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+// A partial run (--only) updates its own entries and keeps the others'.
+const path = join(import.meta.dirname, 'results.json');
+const before =
+  only !== undefined && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as object) : {};
+writeFileSync(path, `${JSON.stringify({ ...before, ...results }, null, 2)}\n`);
