@@ -18,6 +18,8 @@ interface ChildResult {
   peakRssMb: number;
   loans: number;
   status: string;
+  /** Wall milliseconds of each phase of scoreLocal. */
+  phases: Record<string, number>;
 }
 
 function runChild(args: string[]): ChildResult {
@@ -62,6 +64,7 @@ const summarize = (r: ChildResult) => ({
   cpuSeconds: Math.round(r.cpuSeconds * 100) / 100,
   loansPerSecond: Math.round(r.loans / r.wallSeconds),
   peakRssMb: Math.round(r.peakRssMb),
+  phasesMs: r.phases,
 });
 
 /** `risk-audit score` with 1 and 2 workers on a two-day book of `loans` loans. */

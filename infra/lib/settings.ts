@@ -84,7 +84,7 @@ export interface AuditSettings {
   readonly s3TriggerSuffix?: string;
   /**
    * Uncompressed bytes above which one tape part is split into row-aligned shards.
-   * @default - the functions' default (256 MiB)
+   * @default - the functions' default (128 MiB)
    */
   readonly shardBytes?: number;
   /**

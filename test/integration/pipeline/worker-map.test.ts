@@ -52,7 +52,7 @@ async function text(key: string): Promise<string> {
 
 /**
  * Runs a date with the handlers imported afresh, so the prepare step reads this SHARD_BYTES at
- * its cold start (as the CLI sets it before the first run); undefined is the 256 MiB default.
+ * its cold start (as the CLI sets it before the first run); undefined is the 128 MiB default.
  */
 async function runDate(
   date: string,
