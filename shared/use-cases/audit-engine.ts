@@ -93,7 +93,10 @@ export async function auditShard(
   const scores: ScoredLoan[] = [];
   const keep = options.keepScores === true;
   const keepIds = options.keepIdHashes === true;
-  let ids = new BigUint64Array(keepIds ? 1024 : 0);
+  // Written as 32-bit halves through a view (little-endian: lo, then hi), so no BigInt is made
+  // per loan; sorted natively as uint64 at the end.
+  let ids = new BigUint64Array(keepIds ? Math.max(1024, Math.ceil(bytes / 150)) : 0);
+  let ids32 = new Uint32Array(ids.buffer);
   let idCount = 0;
   const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
   const intake = await scanTape(parts, scan, {
@@ -103,8 +106,11 @@ export async function auditShard(
           const grown = new BigUint64Array(ids.length * 2);
           grown.set(ids);
           ids = grown;
+          ids32 = new Uint32Array(ids.buffer);
         }
-        ids[idCount++] = (BigInt(idHi) << 32n) | BigInt(idLo);
+        ids32[idCount * 2] = idLo;
+        ids32[idCount * 2 + 1] = idHi;
+        idCount++;
       }
       if (!keep) {
         acc.accumulate(loan, idHi, idLo);
