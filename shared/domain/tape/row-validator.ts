@@ -542,9 +542,15 @@ export class RowValidator {
   ): number | null {
     let v: number;
     if (spec.plain) {
-      this.bounds(spec, row);
-      const status = parseNumberAt(row.text, this.cellStart, this.cellEnd);
-      if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
+      // Parsed in place first: a plain number has no blanks to trim (and Number() would ignore
+      // them). Only a cell that does not parse is trimmed of control characters and tried again.
+      const i = spec.index;
+      let status = i < row.count ? parseNumberAt(row.text, row.starts[i]!, row.ends[i]!) : NUMBER_MISSING;
+      if (status !== NUMBER_OK) {
+        this.bounds(spec, row);
+        status = parseNumberAt(row.text, this.cellStart, this.cellEnd);
+        if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
+      }
       v = parsedNumber.value;
     } else if (spec.expression !== null) {
       const r = spec.expression(row);
