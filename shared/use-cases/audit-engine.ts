@@ -11,6 +11,7 @@ import { borrowerKey } from '../domain/engine/hash.ts';
 import { PreviousTape, previousEntryMeta } from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
+import { SortedLines } from '../domain/store/score-file.ts';
 import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { quarantineCsvLine } from '../domain/tape/quarantine-csv.ts';
@@ -21,6 +22,7 @@ import {
   type TapeCheckInput,
   type TapeCheckSettings,
 } from '../domain/tape/tape-checks.ts';
+import { scoreLine } from './score-file.ts';
 
 /**
  * One loan's scored state as the score file keeps it: enough for the next day's diff, the
@@ -52,8 +54,8 @@ export interface ShardAudit {
   intake: TapeScanResult;
   /** Quarantine CSV lines (no header), in reading order. */
   quarantineLines: string[];
-  /** Scored loans sorted by loanId; empty unless `keepScores`. */
-  scores: ScoredLoan[];
+  /** The score file's lines (`scoreLine` of each scored loan) by loanId; empty unless `keepScores`. */
+  scoreLines: SortedLines;
   /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
   idHashes: BigUint64Array;
 }
@@ -69,9 +71,6 @@ export interface ShardAuditOptions {
   keepIdHashes?: boolean;
   onQuarantine?: (row: QuarantinedRow) => void;
 }
-
-const byLoanId = (a: ScoredLoan, b: ScoredLoan): number =>
-  a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0;
 
 /**
  * Reads, validates and scores the rows of one shard (a whole tape, a part, or a byte range of
@@ -90,7 +89,7 @@ export async function auditShard(
     expectedBorrowers: Math.max(1024, Math.round(bytes / 340)),
   });
   const quarantineLines: string[] = [];
-  const scores: ScoredLoan[] = [];
+  const lines = new SortedLines();
   const keep = options.keepScores === true;
   const keepIds = options.keepIdHashes === true;
   // Written as 32-bit halves through a view (little-endian: lo, then hi), so no BigInt is made
@@ -117,33 +116,37 @@ export async function auditShard(
         return;
       }
       const a = acc.add(loan, idHi, idLo);
-      scores.push({
-        loanId: a.loanId,
-        borrowerKey: borrowerKey(loan.borrowerId),
-        product: a.product,
-        region: loan.region,
-        industry: loan.industry,
-        outstanding: a.outstanding,
-        score: a.score,
-        grade: a.grade,
-        pd: a.pd,
-        el: a.el,
-        dpdBucket: a.dpdBucket,
-        classification: a.classification,
-        stage: a.stage,
-        ruleCodes: a.ruleCodes as string[],
-        flags: a.flags as string[],
-        reasons: a.reasons as string[],
-      });
+      // Only the line's bytes are kept (no object with arrays per loan), and while loan ids
+      // arrive in order (a sorted export) there is nothing to sort at the end.
+      lines.add(
+        a.loanId,
+        scoreLine({
+          loanId: a.loanId,
+          borrowerKey: borrowerKey(loan.borrowerId),
+          product: a.product,
+          region: loan.region,
+          industry: loan.industry,
+          outstanding: a.outstanding,
+          score: a.score,
+          grade: a.grade,
+          pd: a.pd,
+          el: a.el,
+          dpdBucket: a.dpdBucket,
+          classification: a.classification,
+          stage: a.stage,
+          ruleCodes: a.ruleCodes as string[],
+          flags: a.flags as string[],
+          reasons: a.reasons as string[],
+        }),
+      );
     },
     quarantine(row) {
       quarantineLines.push(quarantineCsvLine(row));
       options.onQuarantine?.(row);
     },
   });
-  if (keep) scores.sort(byLoanId);
   const idHashes = ids.slice(0, idCount).sort();
-  return { partial: acc.toPartial(), intake, quarantineLines, scores, idHashes };
+  return { partial: acc.toPartial(), intake, quarantineLines, scoreLines: lines, idHashes };
 }
 
 /**

@@ -9,11 +9,6 @@ export { gzipLines } from '../domain/store/score-file.ts';
  * day reads back as its baseline for "what changed".
  */
 
-/** Encodes scored loans as JSON lines (the score file's lines; gzip them with gzipLines). */
-export function* scoreLines(scores: Iterable<ScoredLoan>): Generator<string> {
-  for (const s of scores) yield scoreLine(s);
-}
-
 const text = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
 
 /**

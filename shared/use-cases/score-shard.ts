@@ -2,10 +2,10 @@ import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.t
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import { decodePreviousIndex, type PreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
+import { gzipChunks } from '../domain/store/score-file.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
-import { gzipLines, scoreLines } from './score-file.ts';
 import type { ShardResult, ShardSpec } from './workflow-types.ts';
 
 /** What the prepare step stores beside the previous tape's index (encodePreviousIndex's extra). */
@@ -63,7 +63,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   });
   const scoresKey = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index);
   // Level 1: the shard's file lives until finalize merges it (see gzipLines).
-  await deps.artifacts.put(scoresKey, await gzipLines(scoreLines(result.scores), 1), 'application/gzip');
+  await deps.artifacts.put(scoresKey, await gzipChunks(result.scoreLines.bytes(), 1), 'application/gzip');
   const partialKey = KEYS.partial(shard.snapshotDate, shard.runId, shard.index);
   const stored: StoredPartial = {
     partial: result.partial,

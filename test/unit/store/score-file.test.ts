@@ -5,6 +5,7 @@ import {
   encodeScoreFile,
   gzipLines,
   readScoreFile,
+  SortedLines,
   streamScoreFile,
   writeScoreFile,
 } from '../../../shared/domain/store/score-file.ts';
@@ -151,5 +152,38 @@ describe('Function: gzipLines', () => {
       const text = gunzipSync(await gzipLines(lines, level)).toString('utf8');
       expect(text).toBe(`${lines.join('\n')}\n`);
     }
+  });
+});
+
+describe('Class: SortedLines', () => {
+  const text = (s: SortedLines) => Buffer.concat([...s.bytes()]).toString('utf8');
+
+  it('gives the lines by key, across chunk boundaries and with multi-byte text, sorted or not', () => {
+    const n = 60_000;
+    const pad = 'é'.repeat(40);
+    const keys = Array.from({ length: n }, (_, i) => `K${String(i).padStart(6, '0')}`);
+    const inOrder = new SortedLines();
+    for (const k of keys) inOrder.add(k, `${k} ${pad}`);
+    const shuffled = new SortedLines();
+    let x = 3;
+    const mixed = [...keys];
+    for (let i = n - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [mixed[i], mixed[j]] = [mixed[j]!, mixed[i]!];
+    }
+    for (const k of mixed) shuffled.add(k, `${k} ${pad}`);
+    const expected = keys.map((k) => `${k} ${pad}\n`).join('');
+    expect(inOrder.size).toBe(n);
+    expect(text(inOrder)).toBe(expected);
+    expect(text(shuffled)).toBe(expected);
+  });
+
+  it('holds a line longer than a chunk, and nothing when empty', () => {
+    const s = new SortedLines();
+    s.add('b', 'x'.repeat(5 << 20));
+    s.add('a', 'short');
+    expect(text(s)).toBe(`short\n${'x'.repeat(5 << 20)}\n`);
+    expect(text(new SortedLines())).toBe('');
   });
 });
