@@ -30,7 +30,7 @@ import {
 import { creditBandIndex, maturityBandIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
 import { exactAdd, exactMerge } from './exact-sum.ts';
-import { hash64, hashOut } from './hash.ts';
+import { hash64, hashOrGiven, hashOut } from './hash.ts';
 import type { PreviousTape } from './previous-tape.ts';
 import { createLoanAssessor, GRADES, type LoanAssessment } from './scorecard.ts';
 
@@ -246,14 +246,8 @@ export function createAccumulator(
     );
 
     if (previous !== null) {
-      let hi = idHashHi;
-      let lo = idHashLo;
-      if (hi === undefined || lo === undefined) {
-        hash64(loan.loanId);
-        hi = hashOut.hi;
-        lo = hashOut.lo;
-      }
-      const from = previous.lookupHash(hi, lo);
+      hashOrGiven(loan.loanId, idHashHi, idHashLo);
+      const from = previous.lookupHash(hashOut.hi, hashOut.lo);
       if (from >= 0) {
         transitions[from * 7 + dpd]!++;
         S[MATCHED]!++;

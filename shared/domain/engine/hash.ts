@@ -25,6 +25,16 @@ export function hash64(s: string): void {
   if (hashOut.hi === 0 && hashOut.lo === 0) hashOut.lo = 1;
 }
 
+/** Puts an id's 64-bit hash in `hashOut`: (hi, lo) when the caller already has it, else hash64(id). */
+export function hashOrGiven(id: string, hi: number | undefined, lo: number | undefined): void {
+  if (hi === undefined || lo === undefined) {
+    hash64(id);
+    return;
+  }
+  hashOut.hi = hi;
+  hashOut.lo = lo;
+}
+
 /** The 64-bit hash of an id as 16 hex digits (the engine's internal borrower key). */
 export function hashKey(hi: number, lo: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');

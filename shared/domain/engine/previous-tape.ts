@@ -1,7 +1,7 @@
 import { CREDIT_SCORE_BANDS, DPD_BUCKETS } from '../audit-result.ts';
 import { type Loan, PRODUCTS } from '../loan.ts';
 import { creditBandIndex, dpdBucketIndex, productIndex } from './buckets.ts';
-import { hash64, hashOut } from './hash.ts';
+import { hash64, hashOrGiven, hashOut } from './hash.ts';
 
 /**
  * What drift needs from the previous tape, and no more: each previous loan's dpd bucket keyed by a
@@ -40,14 +40,8 @@ export class PreviousTape {
    * loan id's 64-bit hash when the caller already has it.
    */
   public add(loan: Loan, idHashHi?: number, idHashLo?: number): void {
-    let hi = idHashHi;
-    let lo = idHashLo;
-    if (hi === undefined || lo === undefined) {
-      hash64(loan.loanId);
-      hi = hashOut.hi;
-      lo = hashOut.lo;
-    }
-    this.addEntry(hi, lo, previousEntryMeta(loan));
+    hashOrGiven(loan.loanId, idHashHi, idHashLo);
+    this.addEntry(hashOut.hi, hashOut.lo, previousEntryMeta(loan));
   }
 
   /**
@@ -138,22 +132,22 @@ export class PreviousTape {
     };
   }
 
+  private copyCounts(
+    from: Pick<TransferredPreviousTape, 'validCount' | 'dpdCounts' | 'creditBandCounts' | 'productCounts'>,
+  ): void {
+    this.validCount = from.validCount;
+    this.dpdCounts.splice(0, this.dpdCounts.length, ...from.dpdCounts);
+    this.creditBandCounts.splice(0, this.creditBandCounts.length, ...from.creditBandCounts);
+    this.productCounts.splice(0, this.productCounts.length, ...from.productCounts);
+  }
+
   /** The index a worker received from `toTransfer` (read-only use: lookups). */
   public static fromTransfer(t: TransferredPreviousTape): PreviousTape {
     const tape = new PreviousTape(t.snapshotDate, 0);
     tape.slots = t.slots;
     tape.mask = t.slots.length / 2 - 1;
     tape.size = t.size;
-    tape.validCount = t.validCount;
-    t.dpdCounts.forEach((v, i) => {
-      tape.dpdCounts[i] = v;
-    });
-    t.creditBandCounts.forEach((v, i) => {
-      tape.creditBandCounts[i] = v;
-    });
-    t.productCounts.forEach((v, i) => {
-      tape.productCounts[i] = v;
-    });
+    tape.copyCounts(t);
     return tape;
   }
 
@@ -202,16 +196,7 @@ export class PreviousTape {
       const b = packed[i * 2 + 1]!;
       t.insert(packed[i * 2]!, b, (b & 7) - 1);
     }
-    t.validCount = s.validCount;
-    s.dpdCounts.forEach((v, i) => {
-      t.dpdCounts[i] = v;
-    });
-    s.creditBandCounts.forEach((v, i) => {
-      t.creditBandCounts[i] = v;
-    });
-    s.productCounts.forEach((v, i) => {
-      t.productCounts[i] = v;
-    });
+    t.copyCounts(s);
     return t;
   }
 }
