@@ -11,7 +11,7 @@ export {
 export { exactAdd, exactMerge, exactSumValue } from './exact-sum.ts';
 export { borrowerRuleHits, type FinalizeContext, finalizeAudit, tapeDigest } from './finalize.ts';
 export { borrowerKey, borrowerRef, borrowerRefFromKey } from './hash.ts';
-export { buildPreviousTape, PreviousTape, type SerializedPreviousTape } from './previous-tape.ts';
+export { buildPreviousTape, type CanonicalPreviousTape, PreviousTape } from './previous-tape.ts';
 export {
   assessLoan,
   createLoanAssessor,

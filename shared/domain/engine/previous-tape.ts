@@ -1,7 +1,7 @@
 import { CREDIT_SCORE_BANDS, DPD_BUCKETS } from '../audit-result.ts';
 import { type Loan, PRODUCTS } from '../loan.ts';
 import { creditBandIndex, dpdBucketIndex, productIndex } from './buckets.ts';
-import { hash64, hashOrGiven, hashOut } from './hash.ts';
+import { hash64, hashKey, hashOrGiven, hashOut } from './hash.ts';
 
 /**
  * What drift needs from the previous tape, and no more: each previous loan's dpd bucket keyed by a
@@ -151,54 +151,37 @@ export class PreviousTape {
     return tape;
   }
 
-  /** JSON-safe form, so a fan-out run builds the index once and ships it to every shard. */
-  public serialize(): SerializedPreviousTape {
-    const n = this.size;
-    const packed = new Uint32Array(n * 2);
-    let j = 0;
+  /**
+   * The index's contents in a canonical form, independent of the table's size and slot order:
+   * the counts and every loan's (hash, bucket) as sorted hex. For comparing two indexes.
+   */
+  public canonical(): CanonicalPreviousTape {
+    const entries: string[] = [];
     for (let i = 0; i <= this.mask; i++) {
-      if (this.slots[i * 2 + 1] === 0) continue;
-      packed[j * 2] = this.slots[i * 2]!;
-      packed[j * 2 + 1] = this.slots[i * 2 + 1]!;
-      j++;
+      const b = this.slots[i * 2 + 1]!;
+      if (b === 0) continue;
+      entries.push(hashKey(this.slots[i * 2]!, b));
     }
-    const b64 = (v: ArrayBufferView): string =>
-      Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
     return {
-      kind: 'risk-audit-previous-tape',
-      version: 1,
       snapshotDate: this.snapshotDate,
       validCount: this.validCount,
       dpdCounts: [...this.dpdCounts],
       creditBandCounts: [...this.creditBandCounts],
       productCounts: [...this.productCounts],
-      count: n,
-      slots: b64(packed),
+      entries: entries.sort(),
     };
   }
+}
 
-  /** Rebuilds an index from its serialized form. */
-  public static deserialize(s: SerializedPreviousTape): PreviousTape {
-    if (s.kind !== 'risk-audit-previous-tape' || s.version !== 1) {
-      throw new Error('invalid previous tape index: unknown kind or version');
-    }
-    const read = (text: string, bytesPer: number): Uint8Array => {
-      const bytes = Buffer.from(text, 'base64');
-      if (bytes.byteLength !== s.count * bytesPer)
-        throw new Error('invalid previous tape index: truncated arrays');
-      const out = new Uint8Array(bytes.byteLength);
-      out.set(bytes);
-      return out;
-    };
-    const packed = new Uint32Array(read(s.slots, 8).buffer);
-    const t = new PreviousTape(s.snapshotDate, s.count);
-    for (let i = 0; i < s.count; i++) {
-      const b = packed[i * 2 + 1]!;
-      t.insert(packed[i * 2]!, b, (b & 7) - 1);
-    }
-    t.copyCounts(s);
-    return t;
-  }
+/** See `PreviousTape.canonical`. */
+export interface CanonicalPreviousTape {
+  snapshotDate: string | null;
+  validCount: number;
+  dpdCounts: number[];
+  creditBandCounts: number[];
+  productCounts: number[];
+  /** Per loan: 16 hex digits of its id hash, the low 3 bits holding its dpd bucket + 1. */
+  entries: string[];
 }
 
 /** A PreviousTape as handed to a worker thread (see `PreviousTape.toTransfer`). */
@@ -220,20 +203,6 @@ export function previousEntryMeta(loan: Loan): number {
     (creditBandIndex(loan.creditScore) << 3) |
     (productIndex(loan.product) << 6)
   );
-}
-
-/** JSON form of a PreviousTape. */
-export interface SerializedPreviousTape {
-  kind: 'risk-audit-previous-tape';
-  version: 1;
-  snapshotDate: string | null;
-  validCount: number;
-  dpdCounts: number[];
-  creditBandCounts: number[];
-  productCounts: number[];
-  count: number;
-  /** count x 8 bytes: hash hi, hash lo with bucket + 1 in its low 3 bits (uint32 little-endian). */
-  slots: string;
 }
 
 /** Builds the drift index of a previous tape from its valid loans (the snapshot date of the first loan). */

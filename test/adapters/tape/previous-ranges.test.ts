@@ -40,7 +40,7 @@ describe('Function: mergePreviousRanges', () => {
         ranges.push(await loadPreviousRange([part], { snapshotDate: '2026-11-24' }));
       }
       const merged = mergePreviousRanges('2026-11-24', ranges);
-      expect(merged.previous.serialize(), String(cuts)).toEqual(whole.previous.serialize());
+      expect(merged.previous.canonical(), String(cuts)).toEqual(whole.previous.canonical());
       expect(merged.intake.rowsValid, String(cuts)).toBe(38);
       expect(merged.intake.rowsQuarantined, String(cuts)).toBe(2);
       expect(merged.intake.duplicateLoanIds, String(cuts)).toBe(1);
@@ -77,6 +77,6 @@ describe('Function: mergePreviousRanges', () => {
     expect(seen.lookup('L12')).toBe(previous.lookup('L12'));
     expect(seen.lookup('L12')).toBe(5); // 200 days past due
     expect(seen.lookup('nope')).toBe(-1);
-    expect(seen.serialize()).toEqual(previous.serialize());
+    expect(seen.canonical()).toEqual(previous.canonical());
   });
 });
