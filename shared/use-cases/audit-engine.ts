@@ -151,33 +151,15 @@ export async function auditShard(
 
 /**
  * Builds the drift index of the previous tape (valid rows only); its rejects are not reported
- * again. The index finds repeated loan ids itself (the first row keeps its bucket), so the
- * validator's own loan-id set is not built, and the repeats are moved to quarantined in the counts.
+ * again. It is the one-range case of `loadPreviousRange` + `mergePreviousRanges`, so a tape read
+ * whole or in ranges on workers gives the same index.
  */
 export async function loadPreviousTape(
   parts: readonly TapePartInput[],
   options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
 ): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
-  const expected = parts.reduce((n, p) => n + (p.bytes ?? 0), 0) / 150;
-  let previous: PreviousTape | null = options.snapshotDate
-    ? new PreviousTape(options.snapshotDate, expected)
-    : null;
-  let repeats = 0;
-  const intake = await scanTape(
-    parts,
-    { snapshotDate: options.snapshotDate, mapping: options.mapping, duplicateIds: false },
-    {
-      loan(loan, idHi, idLo) {
-        previous ??= new PreviousTape(loan.snapshotDate, expected);
-        if (!previous.addEntry(idHi, idLo, previousEntryMeta(loan))) repeats++;
-      },
-      quarantine() {},
-    },
-  );
-  return {
-    previous: previous ?? new PreviousTape(intake.snapshotDate),
-    intake: quarantineRepeats(intake, repeats),
-  };
+  const range = await loadPreviousRange(parts, options);
+  return mergePreviousRanges(options.snapshotDate ?? range.intake.snapshotDate, [range], false);
 }
 
 /** Intake counts with `repeats` valid rows moved to quarantined as repeated loan ids. */
@@ -234,16 +216,18 @@ export async function loadPreviousRange(
 }
 
 /**
- * The previous tape's index from its ranges' entries, added in tape order, in shared memory for
- * the workers: exactly `loadPreviousTape`'s result. A repeated loan id keeps its first valid row,
- * and each repeat is moved from valid to quarantined in the intake counts.
+ * The previous tape's index from its ranges' entries, added in tape order (in shared memory for
+ * worker threads unless `shared` is false): the same index for any cut into ranges. A repeated
+ * loan id keeps its first valid row, and each repeat is moved from valid to quarantined in the
+ * intake counts.
  */
 export function mergePreviousRanges(
   snapshotDate: string | null,
   ranges: readonly Pick<PreviousRange, 'entries' | 'count' | 'intake'>[],
+  shared = true,
 ): { previous: PreviousTape; intake: TapeScanResult } {
   const total = ranges.reduce((n, r) => n + r.count, 0);
-  const previous = new PreviousTape(snapshotDate, total, true);
+  const previous = new PreviousTape(snapshotDate, total, shared);
   let repeats = 0;
   for (const r of ranges) {
     const e = r.entries;

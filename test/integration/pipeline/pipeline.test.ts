@@ -2,14 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAwsClients, destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
-import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
-import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
 import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';
@@ -17,37 +15,20 @@ import { generateBook, rollForward } from '../../../shared/domain/generator/book
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
+import { pipelineSuite } from './suite.ts';
 
 // The whole slice on the embedded stack: tapes in S3 -> the Lambda handlers in the state
 // machine's order -> audit.json, quarantine, scores and report in S3, run records, history,
 // watchlist and breaches in DynamoDB, the email in the local SES.
 
-const env = inject('awsEnv');
-const endpoints = inject('localEndpoints');
-Object.assign(process.env, env, {
-  REPORT_RECIPIENTS: 'risk-team@example.com',
-  REPORT_SENDER: 'risk-audit@example.com',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'ERROR',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
-// A table of this suite's own, so other suites' loan ids never meet this one's history.
 const TABLE = 'risk-audit-pipeline-test';
-process.env.TABLE_NAME = TABLE;
-const clients = createAwsClients(env);
-const bucket = env.BUCKET_NAME!;
-const artifacts = new S3ArtifactStore(clients.s3, bucket);
-const store = new DynamoRiskStore(clients.doc, TABLE);
+const { endpoints, clients, bucket, artifacts, store, putFile } = pipelineSuite(TABLE);
 const D1 = '2026-10-01';
 const D2 = '2026-10-02';
 const D3 = '2026-10-03';
 
 let dir: string;
 let run: (date: string, email: boolean) => Promise<LocalRunResult>;
-
-async function putFile(key: string, body: Uint8Array | string): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-}
 
 async function audit(date: string): Promise<AuditDocument> {
   const bytes = await artifacts.get(KEYS.audit(date));

@@ -2,12 +2,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createAwsClients, destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
-import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
-import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { requestShards } from '../../../shared/cli/local-pipeline.ts';
 import type { LocalRunOptions, LocalRunResult } from '../../../shared/cli/local-runner.ts';
@@ -15,36 +12,19 @@ import { generateBook, rollForward } from '../../../shared/domain/generator/book
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
+import { pipelineSuite } from './suite.ts';
 
 // The local runner's map step on worker threads, as `risk-audit run --shards` and `demo --shards`
 // use it: the same audit as one shard in-process, and the same failure path.
 
-const env = inject('awsEnv');
-const endpoints = inject('localEndpoints');
-Object.assign(process.env, env, {
-  REPORT_RECIPIENTS: 'risk-team@example.com',
-  REPORT_SENDER: 'risk-audit@example.com',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'ERROR',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
-// A table of this suite's own; worker threads copy process.env (TABLE_NAME included) when they start.
 const TABLE = 'risk-audit-worker-map-test';
-process.env.TABLE_NAME = TABLE;
-const clients = createAwsClients(env);
-const bucket = env.BUCKET_NAME!;
-const artifacts = new S3ArtifactStore(clients.s3, bucket);
-const store = new DynamoRiskStore(clients.doc, TABLE);
+const { endpoints, clients, artifacts, store, putFile } = pipelineSuite(TABLE);
 const D1 = '2026-08-01';
 const D2 = '2026-08-02';
 const D3 = '2026-08-03';
 
 let dir: string;
 let day2Bytes: number;
-
-async function putFile(key: string, body: Uint8Array | string): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-}
 
 async function text(key: string): Promise<string> {
   return Buffer.from((await artifacts.get(key))!).toString('utf8');
