@@ -1,4 +1,6 @@
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
+import { withPackedBorrowers } from '../domain/engine/accumulator.ts';
+import type { PackedBorrowers } from '../domain/engine/borrower-table.ts';
 import type { PreviousTape } from '../domain/engine/previous-tape.ts';
 import { mergePreviousRanges, type PreviousRange, type ShardAudit } from '../use-cases/audit-engine.ts';
 import { planShards } from '../use-cases/prepare-run.ts';
@@ -69,12 +71,17 @@ export async function auditInWorkers(
     ...(options.policyFile ? { policyFile: options.policyFile } : {}),
     previous,
   }));
-  const shards = await pool.map<ShardOutput>(jobs);
+  const scored = pool.map<ShardOutput & { borrowers: PackedBorrowers }>(jobs);
+  // Queued behind the shards: the first thread to finish its shards hashes while the others score.
   const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
   const digests = pool
     .map<string>(split.map((key): DigestJob => ({ kind: 'digest', key })))
     .then((hex) => new Map(split.map((key, i) => [key, hex[i]!])));
   // Not awaited here: the caller merges meanwhile. A failure still surfaces when it awaits.
   digests.catch(() => undefined);
+  const shards = (await scored).map(({ borrowers, ...s }) => ({
+    ...s,
+    partial: withPackedBorrowers(s.partial, borrowers),
+  }));
   return { shards, digests };
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
-import { openLocalFile } from '../adapters/tape/local-tape-source.ts';
+import { openLocalFile, sha256OfFile } from '../adapters/tape/local-tape-source.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
+import { splitPackedBorrowers } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
@@ -52,10 +51,7 @@ function partOf(job: LocalRange): TapePartInput {
 
 async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   if (job.kind === 'digest') {
-    const hash = createHash('sha256');
-    // 1 MiB reads: this stream is only hashed, so chunk size is just syscall count.
-    for await (const chunk of createReadStream(job.key, { highWaterMark: 1 << 20 })) hash.update(chunk);
-    return { result: hash.digest('hex'), transfer: [] };
+    return { result: await sha256OfFile(job.key), transfer: [] };
   }
   const mapping = await loadMapping(job.mappingFile);
   if (job.kind === 'previous') {
@@ -70,14 +66,21 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
     previous: job.previous === null ? null : PreviousTape.fromTransfer(job.previous),
     keepIdHashes: true,
   });
+  // The borrower table goes back as packed typed arrays, moved, not copied or base64-encoded.
+  const { partial, borrowers } = splitPackedBorrowers(result.partial);
   return {
     result: {
-      partial: result.partial,
+      partial,
+      borrowers,
       intake: result.intake,
       quarantineLines: result.quarantineLines,
       idHashes: result.idHashes,
     },
-    transfer: [result.idHashes.buffer as ArrayBuffer],
+    transfer: [
+      result.idHashes.buffer as ArrayBuffer,
+      borrowers.keys.buffer as ArrayBuffer,
+      borrowers.amounts.buffer as ArrayBuffer,
+    ],
   };
 }
 

@@ -107,12 +107,17 @@ function workerModule(entry: WorkerEntry): Promise<URL> {
 /**
  * Worker threads that each run jobs in turn, the local counterpart of the Distributed Map's
  * Lambdas: `map` runs a list of jobs on at most `size` threads and returns the results in order.
- * Threads are started once and reused; `close` ends them. A worker entry answers each posted job
- * with one WorkerReply.
+ * Jobs run first come, first served, also across `map` calls made one after the other without
+ * waiting (a later list starts on the first thread that frees up). Threads are started once and
+ * reused; `close` ends them. A worker entry answers each posted job with one WorkerReply.
  */
 export class WorkerPool<Job = unknown> {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
+  private readonly dead = new WeakSet<Worker>();
+  private readonly queue: { job: Job; resolve: (r: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private starting = 0;
+  private closed = false;
 
   /** Starts building the worker bundle at once, so it is ready by the first job. */
   public constructor(
@@ -123,35 +128,64 @@ export class WorkerPool<Job = unknown> {
   }
 
   /** Runs `jobs` on the pool; the first failure fails the whole map with the worker's sentence. */
-  public async map<R>(jobs: readonly Job[]): Promise<R[]> {
-    const out = new Array<R>(jobs.length);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      const worker = await this.take();
-      try {
-        while (next < jobs.length) {
-          const i = next++;
-          out[i] = (await this.run(worker, jobs[i]!)) as R;
-        }
-      } finally {
-        this.idle.push(worker);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.size, jobs.length)) }, lane));
-    return out;
+  public map<R>(jobs: readonly Job[]): Promise<R[]> {
+    return Promise.all(
+      jobs.map(
+        (job) =>
+          new Promise<R>((resolve, reject) => {
+            this.queue.push({ job, resolve: resolve as (r: unknown) => void, reject });
+            this.pump();
+          }),
+      ),
+    );
   }
 
-  /** Stops every thread. */
+  /** Stops every thread; jobs still queued fail. */
   public async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new ShardFailedError('the worker pool was closed'));
     await Promise.all(this.all.map((w) => w.terminate()));
     this.all.length = 0;
     this.idle.length = 0;
   }
 
-  private async take(): Promise<Worker> {
-    const ready = this.idle.pop();
-    if (ready) return ready;
+  /** Gives queued jobs to idle threads, starting threads (up to `size`) for the rest. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop();
+      if (worker === undefined) {
+        if (this.closed || this.queue.length <= this.starting) return;
+        if (this.all.length + this.starting >= this.size) return;
+        this.starting++;
+        this.start().then(
+          (w) => {
+            this.starting--;
+            this.idle.push(w);
+            this.pump();
+          },
+          (error: unknown) => {
+            this.starting--;
+            this.queue.shift()?.reject(error);
+            this.pump();
+          },
+        );
+        continue;
+      }
+      const task = this.queue.shift()!;
+      this.run(worker, task.job)
+        .then(task.resolve, task.reject)
+        .finally(() => {
+          // A thread that stopped is dropped; a job that failed with its sentence leaves it usable.
+          if (this.dead.has(worker)) this.all.splice(this.all.indexOf(worker), 1);
+          else if (!this.closed) this.idle.push(worker);
+          this.pump();
+        });
+    }
+  }
+
+  private async start(): Promise<Worker> {
     const url = await workerModule(this.entry);
+    if (this.closed) throw new ShardFailedError('the worker pool was closed');
     // The bundle lives outside the repository: tell it where the default policy files are.
     const policyDir = process.env.POLICY_DIR ?? dirname(defaultPolicyPaths().rules);
     const worker = new Worker(url, {
@@ -178,10 +212,12 @@ export class WorkerPool<Job = unknown> {
       };
       const onError = (e: Error): void => {
         done();
+        this.dead.add(worker);
         reject(new ShardFailedError(e.message, { cause: e }));
       };
       const onExit = (code: number): void => {
         done();
+        this.dead.add(worker);
         reject(new ShardFailedError(`a worker thread stopped with exit code ${code}`));
       };
       worker.on('message', onMessage);

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TapeMissingError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
@@ -17,6 +18,26 @@ export function openLocalFile(path: string, range?: ByteRange): AsyncIterable<Ui
       ? { highWaterMark: READ_CHUNK }
       : { start: range.start, end: range.end - 1, highWaterMark: READ_CHUNK },
   );
+}
+
+/**
+ * The sha256 of a whole local file, read through one reused 1 MiB buffer: a stream's fresh buffer
+ * per chunk made the same digest about 3x slower on this machine (page faults on new memory).
+ */
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafeSlow(1 << 20);
+  const file = await open(path);
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest('hex');
 }
 
 /** Files of a directory that are tape parts: hidden and marker files (`.x`, `_SUCCESS`) are skipped. */

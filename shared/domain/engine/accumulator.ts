@@ -21,11 +21,16 @@ import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
 import {
   BorrowerTable,
+  encodePackedBorrowers,
+  mergePackedBorrowers,
   mergeSerializedBorrowers,
+  type PackedBorrowers,
+  packBorrowers,
   type SerializedBorrowers,
   serializeBorrowers,
   TYPE_ENTERPRISE,
   TYPE_INDIVIDUAL,
+  unpackSerializedBorrowers,
 } from './borrower-table.ts';
 import { creditBandIndex, maturityBandIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
@@ -341,9 +346,10 @@ function mergeSegments(
   return out;
 }
 
-// The table behind each serialized form made in this process, so merging or finalizing a partial
-// here reads the table instead of decoding it again. Never mutated.
-const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
+// What is behind each serialized form made in this process (the table itself, or the packed
+// slots a worker thread sent), so merging or finalizing a partial here reads that instead of
+// decoding base64 again. Never mutated.
+const decoded = new WeakMap<SerializedBorrowers, BorrowerTable | PackedBorrowers>();
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
@@ -351,48 +357,88 @@ function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   return t;
 }
 
-/** Adds a partial's borrowers into `into`: from the table itself when this process has it. */
+/** Adds a partial's borrowers into `into`: from the table or packed slots when this process has them. */
 function mergeBorrowersInto(into: BorrowerTable, s: SerializedBorrowers): void {
-  const table = decoded.get(s);
-  if (table === undefined) {
+  const source = decoded.get(s);
+  if (source === undefined) {
     mergeSerializedBorrowers(into, s);
     return;
   }
-  for (let i = 0; i < table.capacity; i++) {
-    if (!table.used(i)) continue;
+  if (!(source instanceof BorrowerTable)) {
+    mergePackedBorrowers(into, source);
+    return;
+  }
+  for (let i = 0; i < source.capacity; i++) {
+    if (!source.used(i)) continue;
     into.mergeEntry(
-      table.keyHi(i),
-      table.keyLo(i),
-      table.exposure(i),
-      (table.loans(i) | (table.types(i) << 30)) >>> 0,
-      table.income(i),
-      table.rules(i),
+      source.keyHi(i),
+      source.keyLo(i),
+      source.exposure(i),
+      (source.loans(i) | (source.types(i) << 30)) >>> 0,
+      source.income(i),
+      source.rules(i),
     );
   }
 }
 
 /**
- * The serialized form of a table, packed only when read: JSON.stringify or a worker's
- * postMessage (both read the properties) pack it, while a merge or finalize in the same process
- * uses the table. A merged table of tens of millions of borrowers is never turned into one
- * base64 string (past ~500M characters V8 cannot make it). Call it once the table is complete.
+ * A serialized form encoded only when read: JSON.stringify or a worker's postMessage (both read
+ * the properties) encode it, while a merge or finalize in the same process uses `source`. A
+ * merged table of tens of millions of borrowers is never turned into one base64 string (past
+ * ~500M characters V8 cannot make it). Call it once the table is complete.
  */
-function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
+function lazilySerialized(
+  count: number,
+  source: BorrowerTable | PackedBorrowers,
+  encode: () => SerializedBorrowers,
+): SerializedBorrowers {
   let packed: SerializedBorrowers | null = null;
   const pack = (): SerializedBorrowers => {
-    packed ??= serializeBorrowers(table);
+    packed ??= encode();
     return packed;
   };
-  const s = { count: table.size } as SerializedBorrowers;
+  const s = { count } as SerializedBorrowers;
   Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
   Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
-  decoded.set(s, table);
+  decoded.set(s, source);
   return s;
+}
+
+function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
+  return lazilySerialized(table.size, table, () => serializeBorrowers(table));
+}
+
+/**
+ * A partial's borrowers as packed slots (typed arrays a worker thread transfers without copying),
+ * with the partial to post beside them (its borrowers left empty: `withPackedBorrowers` restores
+ * them on the other side).
+ */
+export function splitPackedBorrowers(partial: PartialAudit): {
+  partial: PartialAudit;
+  borrowers: PackedBorrowers;
+} {
+  const source = decoded.get(partial.borrowers);
+  const borrowers =
+    source === undefined
+      ? unpackSerializedBorrowers(partial.borrowers)
+      : source instanceof BorrowerTable
+        ? packBorrowers(source)
+        : source;
+  return { partial: { ...partial, borrowers: { count: 0, keys: '', amounts: '' } }, borrowers };
+}
+
+/** The inverse of `splitPackedBorrowers`: the partial with its packed borrowers put back. */
+export function withPackedBorrowers(partial: PartialAudit, borrowers: PackedBorrowers): PartialAudit {
+  return {
+    ...partial,
+    borrowers: lazilySerialized(borrowers.count, borrowers, () => encodePackedBorrowers(borrowers)),
+  };
 }
 
 /** The borrower table of a partial, for reading only (finalize, borrower rule hits). */
 export function borrowerTableOf(partial: PartialAudit): BorrowerTable {
-  return decoded.get(partial.borrowers) ?? freshTable(partial, 0);
+  const source = decoded.get(partial.borrowers);
+  return source instanceof BorrowerTable ? source : freshTable(partial, 0);
 }
 
 /**

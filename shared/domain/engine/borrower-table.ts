@@ -175,8 +175,17 @@ function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
   return out;
 }
 
-/** Packs a table's used slots for a partial audit. */
-export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
+/** A table's used slots packed into two arrays (the binary form of SerializedBorrowers). */
+export interface PackedBorrowers {
+  count: number;
+  /** count x 4: key hi, key lo, loans | types << 30, rule bits. */
+  keys: Uint32Array;
+  /** count x 2: exposure in fen, highest known income or -1. */
+  amounts: Float64Array;
+}
+
+/** Packs a table's used slots (transferable to another thread as they are). */
+export function packBorrowers(t: BorrowerTable): PackedBorrowers {
   const n = t.size;
   const keys = new Uint32Array(n * 4);
   const amounts = new Float64Array(n * 2);
@@ -191,14 +200,32 @@ export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
     amounts[j * 2 + 1] = t.income(i);
     j++;
   }
-  return { count: n, keys: toBase64(keys), amounts: toBase64(amounts) };
+  return { count: n, keys, amounts };
 }
 
-/** Merges serialized entries into a table (a borrower present in both adds up exactly). */
-export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
+/** The JSON-safe form of packed slots, for a partial audit. */
+export function encodePackedBorrowers(p: PackedBorrowers): SerializedBorrowers {
+  return { count: p.count, keys: toBase64(p.keys), amounts: toBase64(p.amounts) };
+}
+
+/** Packs a table's used slots for a partial audit. */
+export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
+  return encodePackedBorrowers(packBorrowers(t));
+}
+
+/** Decodes a partial audit's borrowers, checking their sizes. */
+export function unpackSerializedBorrowers(s: SerializedBorrowers): PackedBorrowers {
   const n = s.count;
-  const keys = new Uint32Array(fromBase64(s.keys, n * 16, 'keys'));
-  const amounts = new Float64Array(fromBase64(s.amounts, n * 16, 'amounts'));
+  return {
+    count: n,
+    keys: new Uint32Array(fromBase64(s.keys, n * 16, 'keys')),
+    amounts: new Float64Array(fromBase64(s.amounts, n * 16, 'amounts')),
+  };
+}
+
+/** Merges packed entries into a table (a borrower present in both adds up exactly). */
+export function mergePackedBorrowers(into: BorrowerTable, p: PackedBorrowers): void {
+  const { count: n, keys, amounts } = p;
   for (let i = 0; i < n; i++) {
     into.mergeEntry(
       keys[i * 4]!,
@@ -209,4 +236,9 @@ export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorro
       keys[i * 4 + 3]!,
     );
   }
+}
+
+/** Merges serialized entries into a table (a borrower present in both adds up exactly). */
+export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
+  mergePackedBorrowers(into, unpackSerializedBorrowers(s));
 }

@@ -5,6 +5,8 @@ import {
   mergePartialList,
   mergePartials,
   type PartialAudit,
+  splitPackedBorrowers,
+  withPackedBorrowers,
 } from '../../../shared/domain/engine/accumulator.ts';
 import { exactSumValue } from '../../../shared/domain/engine/exact-sum.ts';
 import { finalizeAudit } from '../../../shared/domain/engine/finalize.ts';
@@ -139,6 +141,21 @@ describe('Function: mergePartials (property)', () => {
             partials.length === 0 ? json(one.toPartial()) : mergePartialList(partials.map(json));
           expect(JSON.stringify(finalizeAudit(viaJson, intake, ctx))).toBe(JSON.stringify(expected));
           expect(JSON.stringify(finalizeAudit(json(all), intake, ctx))).toBe(JSON.stringify(expected));
+          // As between worker threads: each table packed into typed arrays, cloned, put back.
+          const posted = (p: PartialAudit): PartialAudit => {
+            const { partial, borrowers } = structuredClone(splitPackedBorrowers(p));
+            expect(partial.borrowers.count).toBe(0);
+            return withPackedBorrowers(partial, borrowers);
+          };
+          const viaThreads =
+            partials.length === 0 ? posted(one.toPartial()) : mergePartialList(partials.map(posted));
+          expect(JSON.stringify(finalizeAudit(viaThreads, intake, ctx))).toBe(JSON.stringify(expected));
+          // A posted partial still writes out as JSON (its slots encoded on demand).
+          if (partials.length > 0) {
+            expect(JSON.stringify(finalizeAudit(json(posted(partials[0]!)), intakeOf([]), ctx))).toBe(
+              JSON.stringify(finalizeAudit(json(partials[0]!), intakeOf([]), ctx)),
+            );
+          }
         },
       ),
       { numRuns: 150, seed: 20261125 },
