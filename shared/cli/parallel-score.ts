@@ -17,7 +17,7 @@ export function planLocalShards(parts: readonly TapePartInput[], shards: number,
   );
 }
 
-type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes'>;
+type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes' | 'indexEntries'>;
 
 /**
  * Reads the previous day's tape in about `ranges` row-aligned byte ranges on the pool and merges
@@ -56,6 +56,8 @@ export async function auditInWorkers(
     previous: PreviousTape | null;
     mappingFile?: string | undefined;
     policyFile?: string | undefined;
+    /** Keep each shard's drift-index entries (see `carriedIndex`). */
+    keepIndexEntries?: boolean;
   },
 ): Promise<{ shards: ShardOutput[]; digests: Promise<Map<string, string>> }> {
   const plan = planLocalShards(parts, options.shards, options.snapshotDate);
@@ -70,6 +72,7 @@ export async function auditInWorkers(
     ...(options.mappingFile ? { mappingFile: options.mappingFile } : {}),
     ...(options.policyFile ? { policyFile: options.policyFile } : {}),
     previous,
+    keepIndexEntries: options.keepIndexEntries === true,
   }));
   const scored = pool.map<ShardOutput & { borrowers: PackedBorrowers }>(jobs);
   // Queued behind the shards: the first thread to finish its shards hashes while the others score.

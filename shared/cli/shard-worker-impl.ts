@@ -22,6 +22,7 @@ export interface ShardJob extends LocalRange {
   mappingFile?: string;
   policyFile?: string;
   previous: TransferredPreviousTape | null;
+  keepIndexEntries: boolean;
 }
 
 /** Read one range of the previous day's tape into index entries. */
@@ -65,6 +66,7 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
     policy,
     previous: job.previous === null ? null : PreviousTape.fromTransfer(job.previous),
     keepIdHashes: true,
+    keepIndexEntries: job.keepIndexEntries,
   });
   // The borrower table goes back as packed typed arrays, moved, not copied or base64-encoded.
   const { partial, borrowers } = splitPackedBorrowers(result.partial);
@@ -75,8 +77,10 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
       intake: result.intake,
       quarantineLines: result.quarantineLines,
       idHashes: result.idHashes,
+      indexEntries: result.indexEntries,
     },
     transfer: [
+      result.indexEntries.entries.buffer as ArrayBuffer,
       result.idHashes.buffer as ArrayBuffer,
       borrowers.keys.buffer as ArrayBuffer,
       borrowers.amounts.buffer as ArrayBuffer,

@@ -8,7 +8,12 @@ import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { createAccumulator, mergePartialList, type PartialAudit } from '../domain/engine/accumulator.ts';
 import { finalizeAudit } from '../domain/engine/finalize.ts';
 import { borrowerKey } from '../domain/engine/hash.ts';
-import { PreviousTape, previousEntryMeta } from '../domain/engine/previous-tape.ts';
+import {
+  encodePreviousIndex,
+  IndexEntries,
+  PreviousTape,
+  previousEntryMeta,
+} from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import { SortedLines } from '../domain/store/score-file.ts';
@@ -58,6 +63,11 @@ export interface ShardAudit {
   scoreLines: SortedLines;
   /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
   idHashes: BigUint64Array;
+  /**
+   * The valid loans as drift-index entries in row order (see `carriedIndex`); empty unless
+   * `keepIndexEntries`.
+   */
+  indexEntries: { entries: Uint32Array; count: number };
 }
 
 export interface ShardAuditOptions {
@@ -69,6 +79,8 @@ export interface ShardAuditOptions {
   keepScores?: boolean;
   /** Keep the hashes of the valid loan ids, to find ids repeated across shards. */
   keepIdHashes?: boolean;
+  /** Keep the valid loans as drift-index entries, so the next day need not read this tape again. */
+  keepIndexEntries?: boolean;
   onQuarantine?: (row: QuarantinedRow) => void;
 }
 
@@ -97,6 +109,7 @@ export async function auditShard(
   let ids = new BigUint64Array(keepIds ? Math.max(1024, Math.ceil(bytes / 150)) : 0);
   let ids32 = new Uint32Array(ids.buffer);
   let idCount = 0;
+  const index = options.keepIndexEntries === true ? new IndexEntries(Math.ceil(bytes / 150)) : null;
   const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
   const intake = await scanTape(parts, scan, {
     loan(loan, idHi, idLo) {
@@ -111,6 +124,7 @@ export async function auditShard(
         ids32[idCount * 2 + 1] = idHi;
         idCount++;
       }
+      index?.push(idHi, idLo, previousEntryMeta(loan));
       if (!keep) {
         acc.accumulate(loan, idHi, idLo);
         return;
@@ -146,7 +160,14 @@ export async function auditShard(
     },
   });
   const idHashes = ids.slice(0, idCount).sort();
-  return { partial: acc.toPartial(), intake, quarantineLines, scoreLines: lines, idHashes };
+  return {
+    partial: acc.toPartial(),
+    intake,
+    quarantineLines,
+    scoreLines: lines,
+    idHashes,
+    indexEntries: index?.finish() ?? { entries: new Uint32Array(0), count: 0 },
+  };
 }
 
 /**
@@ -192,27 +213,18 @@ export async function loadPreviousRange(
   options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
 ): Promise<PreviousRange> {
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
-  let entries = new Uint32Array(Math.max(1024, Math.ceil(bytes / 150)) * 3);
-  let count = 0;
+  const index = new IndexEntries(Math.ceil(bytes / 150));
   const intake = await scanTape(
     parts,
     { snapshotDate: options.snapshotDate, mapping: options.mapping, duplicateIds: false },
     {
       loan(loan, idHi, idLo) {
-        if (count * 3 === entries.length) {
-          const grown = new Uint32Array(entries.length * 2);
-          grown.set(entries);
-          entries = grown;
-        }
-        entries[count * 3] = idHi;
-        entries[count * 3 + 1] = idLo;
-        entries[count * 3 + 2] = previousEntryMeta(loan);
-        count++;
+        index.push(idHi, idLo, previousEntryMeta(loan));
       },
       quarantine() {},
     },
   );
-  return { entries: entries.slice(0, count * 3), count, intake };
+  return { ...index.finish(), intake };
 }
 
 /**
@@ -226,17 +238,50 @@ export function mergePreviousRanges(
   ranges: readonly Pick<PreviousRange, 'entries' | 'count' | 'intake'>[],
   shared = true,
 ): { previous: PreviousTape; intake: TapeScanResult } {
-  const total = ranges.reduce((n, r) => n + r.count, 0);
+  const { previous, repeats } = indexOfEntries(snapshotDate, ranges, shared);
+  const intake = quarantineRepeats(mergeScans(ranges.map((r) => r.intake)), repeats);
+  return { previous, intake };
+}
+
+/** Adds entry lists to a new index in order; `repeats` counts the entries whose id was already in. */
+function indexOfEntries(
+  snapshotDate: string | null,
+  lists: readonly { entries: Uint32Array; count: number }[],
+  shared: boolean,
+): { previous: PreviousTape; repeats: number } {
+  const total = lists.reduce((n, r) => n + r.count, 0);
   const previous = new PreviousTape(snapshotDate, total, shared);
   let repeats = 0;
-  for (const r of ranges) {
+  for (const r of lists) {
     const e = r.entries;
     for (let i = 0; i < r.count; i++) {
       if (!previous.addEntry(e[i * 3]!, e[i * 3 + 1]!, e[i * 3 + 2]!)) repeats++;
     }
   }
-  const intake = quarantineRepeats(mergeScans(ranges.map((r) => r.intake)), repeats);
-  return { previous, intake };
+  return { previous, repeats };
+}
+
+/**
+ * The drift index of a run's own tape, stored for the next day's run so that it need not read
+ * this tape again: the shards' index entries merged in tape order, as `mergePreviousRanges`
+ * merges a previous tape's ranges, beside the run's intake counts (ids repeated across shards
+ * moved to quarantined, as a read of the tape would count them) and the caller's `extra`.
+ * It holds exactly the rows this run counted valid: a loan id whose first row was quarantined
+ * stays out even if a later row of it is valid (loan-tape.md: the first row wins), where a read
+ * of the tape as the previous one keeps that later row.
+ */
+export function carriedIndex(
+  snapshotDate: string | null,
+  shards: readonly Pick<ShardAudit, 'indexEntries'>[],
+  intake: TapeScanResult,
+  extra: Record<string, unknown> = {},
+): Uint8Array {
+  const { previous, repeats } = indexOfEntries(
+    snapshotDate,
+    shards.map((s) => s.indexEntries),
+    false,
+  );
+  return encodePreviousIndex(previous, { ...extra, intake: quarantineRepeats(intake, repeats) });
 }
 
 /** Merges shards' partials and intake counts: the result is exactly the one-pass result. */

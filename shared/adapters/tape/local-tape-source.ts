@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  decodePreviousIndex,
+  isPreviousIndex,
+  type PreviousTape,
+} from '../../domain/engine/previous-tape.ts';
 import { TapeMissingError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
 import type { TapePartInput } from './scan-tape.ts';
@@ -38,6 +43,44 @@ export async function sha256OfFile(path: string): Promise<string> {
     await file.close();
   }
   return hash.digest('hex');
+}
+
+/** Whether a local file is a stored drift index (`score --index-out`) rather than a tape. */
+export async function isLocalPreviousIndex(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => null);
+  if (info === null || !info.isFile()) return false;
+  const file = await open(path);
+  try {
+    const head = new Uint8Array(4);
+    const { bytesRead } = await file.read(head, 0, 4, 0);
+    return isPreviousIndex(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Reads a stored drift index, into shared memory when `shared` (worker threads then read its
+ * table without a copy).
+ */
+export async function readLocalPreviousIndex<Extra extends object>(
+  path: string,
+  shared: boolean,
+): Promise<{ tape: PreviousTape; extra: Extra }> {
+  const file = await open(path);
+  try {
+    const { size } = await file.stat();
+    const bytes = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await file.read(bytes, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return decodePreviousIndex<Extra>(bytes.subarray(0, at));
+  } finally {
+    await file.close();
+  }
 }
 
 /** Files of a directory that are tape parts: hidden and marker files (`.x`, `_SUCCESS`) are skipped. */

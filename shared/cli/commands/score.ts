@@ -3,7 +3,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
-import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
+import {
+  isLocalPreviousIndex,
+  localTapeParts,
+  readLocalPreviousIndex,
+} from '../../adapters/tape/local-tape-source.ts';
 import type { TapeScanResult } from '../../adapters/tape/scan-tape.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import type { PreviousTape } from '../../domain/engine/previous-tape.ts';
@@ -12,14 +16,17 @@ import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
 import {
   auditShard,
+  carriedIndex,
   combineRangeParts,
   countCrossShardRepeats,
   crossShardRepeatFinding,
   finalizeShards,
   loadPreviousTape,
   mergeShards,
+  type ShardAudit,
   tapeLevelFindings,
 } from '../../use-cases/audit-engine.ts';
+import type { PreviousIndexExtra } from '../../use-cases/score-shard.ts';
 import { printHeadline } from '../output.ts';
 import { auditInWorkers, loadPreviousInWorkers } from '../parallel-score.ts';
 import { peekSnapshotDate } from '../peek.ts';
@@ -37,6 +44,11 @@ export interface ScoreOptions {
   shards?: number;
   /** Worker threads at once. @default min(shards, CPUs) */
   workers?: number;
+  /**
+   * Also write the tape's drift index here: the next day's `previous` can then be this file
+   * instead of the tape, which is not read again.
+   */
+  indexOut?: string;
   /** Filled with each phase's wall time in milliseconds (for benchmarks). */
   phases?: Record<string, number>;
 }
@@ -66,25 +78,34 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     let merged: ReturnType<typeof mergeShards>;
     let quarantineLines: string[];
     let repeats = 0;
-    if (pool === null) {
-      prev = options.previous
-        ? await loadPreviousTape(await localTapeParts(options.previous), { mapping })
+    let indexShards: Pick<ShardAudit, 'indexEntries'>[] = [];
+    const keepIndexEntries = options.indexOut !== undefined;
+    // A drift index written by an earlier run stands in for its tape: nothing to read again.
+    const previousIndex =
+      options.previous !== undefined && (await isLocalPreviousIndex(options.previous))
+        ? options.previous
         : null;
+    if (previousIndex !== null) prev = await readIndexFile(previousIndex, pool !== null);
+    if (pool === null) {
+      if (options.previous && previousIndex === null)
+        prev = await loadPreviousTape(await localTapeParts(options.previous), { mapping });
       lap('previousTape');
       const shard = await auditShard(parts, {
         snapshotDate: tapeDate,
         mapping,
         policy,
         previous: prev?.previous ?? null,
+        keepIndexEntries,
       });
       lap('shards');
       merged = mergeShards([shard]);
       quarantineLines = shard.quarantineLines;
+      indexShards = [shard];
     } else {
       // Both tapes are read in row-aligned ranges on the same threads: first the previous day's
       // (merged into one index the workers share), then the day's shards.
       try {
-        if (options.previous) {
+        if (options.previous && previousIndex === null) {
           prev = await loadPreviousInWorkers(pool, await localTapeParts(options.previous), {
             ranges: shards,
             snapshotDate: await peekSnapshotDate(options.previous, mapping),
@@ -98,8 +119,10 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           previous: prev?.previous ?? null,
           mappingFile: options.mapping,
           policyFile: options.policy,
+          keepIndexEntries,
         });
         lap('shards');
+        indexShards = run.shards;
         merged = mergeShards(run.shards);
         repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
         merged.intake = combineRangeParts(merged.intake, await run.digests);
@@ -133,6 +156,10 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     });
     if (repeats > 0) audit.status = 'partial';
     lap('mergeAndFinalize');
+    if (options.indexOut !== undefined) {
+      await writeFile(options.indexOut, carriedIndex(snapshotDate, indexShards, merged.intake));
+      lap('indexOut');
+    }
     await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
     lap('write');
@@ -144,6 +171,17 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
     return failed;
   }
+}
+
+/** A drift index file written by `--index-out`, with the intake counts of its tape. */
+async function readIndexFile(
+  path: string,
+  shared: boolean,
+): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
+  const { tape, extra } = await readLocalPreviousIndex<Partial<PreviousIndexExtra>>(path, shared);
+  if (extra.intake === undefined)
+    throw new ConfigError(`${path} is a drift index without its tape's intake counts`);
+  return { previous: tape, intake: extra.intake };
 }
 
 function positiveInt(value: string): number {
@@ -164,7 +202,10 @@ export function registerScore(program: Command): void {
       '--snapshot <file>',
       "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
     )
-    .option('--previous <file>', "the previous day's tape, for drift and roll rates")
+    .option(
+      '--previous <file>',
+      "the previous day's tape, for drift and roll rates, or the drift index its run wrote (--index-out)",
+    )
     .option('--mapping <file>', "a column mapping (YAML or JSON) for a lender's own export")
     .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
     .option('--out <dir>', 'output folder', 'out')
@@ -175,6 +216,10 @@ export function registerScore(program: Command): void {
       1,
     )
     .option('--workers <n>', 'worker threads at once (default: min(shards, CPUs))', positiveInt)
+    .option(
+      '--index-out <file>',
+      "also write this tape's drift index, to give as the next day's --previous (the tape is then not read again)",
+    )
     .action(async (opts: ScoreOptions) => {
       const audit = await scoreLocal(opts);
       if (audit.status === 'failed') {

@@ -205,6 +205,38 @@ export function previousEntryMeta(loan: Loan): number {
   );
 }
 
+/**
+ * The index entries of a tape's valid loans in row order (loan id hash hi, hash lo,
+ * `previousEntryMeta`: 12 bytes a loan), growing as loans arrive. Added to a PreviousTape in
+ * order (`mergePreviousRanges`), they give the index of one pass over the tape.
+ */
+export class IndexEntries {
+  private entries: Uint32Array;
+  public count = 0;
+
+  public constructor(expectedLoans = 1024) {
+    this.entries = new Uint32Array(Math.max(1024, expectedLoans) * 3);
+  }
+
+  public push(hi: number, lo: number, meta: number): void {
+    if (this.count * 3 === this.entries.length) {
+      const grown = new Uint32Array(this.entries.length * 2);
+      grown.set(this.entries);
+      this.entries = grown;
+    }
+    const at = this.count * 3;
+    this.entries[at] = hi;
+    this.entries[at + 1] = lo;
+    this.entries[at + 2] = meta;
+    this.count++;
+  }
+
+  /** The entries so far, trimmed to their count (a copy, so it can be transferred alone). */
+  public finish(): { entries: Uint32Array; count: number } {
+    return { entries: this.entries.slice(0, this.count * 3), count: this.count };
+  }
+}
+
 /** Builds the drift index of a previous tape from its valid loans (the snapshot date of the first loan). */
 export function buildPreviousTape(loans: Iterable<Loan>, expectedLoans = 1024): PreviousTape {
   let tape: PreviousTape | null = null;
@@ -237,6 +269,14 @@ export function encodePreviousIndex(tape: PreviousTape, extra: Record<string, un
   out.set(header, 12);
   out.set(new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength), tableAt);
   return out;
+}
+
+/** Whether bytes begin like a stored previous-tape index (see `encodePreviousIndex`). */
+export function isPreviousIndex(bytes: Uint8Array): boolean {
+  return (
+    bytes.byteLength >= 4 &&
+    new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === INDEX_MAGIC
+  );
 }
 
 /** Reads what `encodePreviousIndex` wrote: the index and the caller's extra header fields. */
