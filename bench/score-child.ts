@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { scoreLocal } from '../shared/cli/commands/score.ts';
 
-const [snapshot, previous, out, shards] = process.argv.slice(2);
+const [snapshot, previous, out, shards, indexOut] = process.argv.slice(2);
 const t0 = performance.now();
 const phases: Record<string, number> = {};
 const audit = await scoreLocal({
@@ -15,6 +15,7 @@ const audit = await scoreLocal({
   out: out!,
   shards: Number(shards ?? 1),
   workers: Number(shards ?? 1),
+  ...(indexOut ? { indexOut } : {}),
 });
 const wallSeconds = (performance.now() - t0) / 1000;
 const usage = process.resourceUsage();

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ArtifactStore, PresignedLink } from '../ports/artifact-store.ts';
@@ -31,6 +31,18 @@ export class FsArtifactStore implements ArtifactStore {
       return new Uint8Array(await readFile(this.pathOf(key)));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  public async copy(fromKey: string, toKey: string): Promise<boolean> {
+    const to = this.pathOf(toKey);
+    await mkdir(dirname(to), { recursive: true });
+    try {
+      await copyFile(this.pathOf(fromKey), to);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
   }

@@ -5,6 +5,11 @@ export interface ArtifactStore {
   get(key: string): Promise<Uint8Array | null>;
   /** Streams an object, or null when it does not exist. */
   stream(key: string): Promise<AsyncIterable<Uint8Array> | null>;
+  /**
+   * Copies an object to another key inside the store (server-side on S3: the bytes never pass
+   * through the caller); false when the source does not exist.
+   */
+  copy(fromKey: string, toKey: string): Promise<boolean>;
   /** Deletes every object under a prefix (used to clear a re-run's stale partials). */
   deletePrefix(prefix: string): Promise<number>;
   /**

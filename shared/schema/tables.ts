@@ -73,6 +73,16 @@ export const KEYS = {
   /** A shard's scored loans (gzip JSON Lines sorted by loan id), beside its partial. */
   partialScores: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores.jsonl.gz`,
+  /** A shard's valid loans as drift-index entries (12 bytes a loan), for the date's carried index. */
+  partialIndexEntries: (date: string, runId: string, shard: number): string =>
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.index-entries.bin`,
+  /**
+   * The date's own tape as a drift index, written by its finalize step: the next date's run
+   * copies it as its previous index instead of reading this tape again.
+   */
+  carriedIndex: (date: string): string => `runs/${date}/drift-index.bin`,
+  /** What the carried index was built from (tape parts, mapping): reused only while they match. */
+  carriedIndexInfo: (date: string): string => `runs/${date}/drift-index.json`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
   previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
   reportHtml: (date: string): string => `runs/${date}/report.html`,

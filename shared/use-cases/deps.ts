@@ -11,7 +11,13 @@ export type { LoanChange, RunSummary, WatchlistEntry } from '../ports/risk-store
 /** Counters the steps emit (CloudWatch metrics on AWS, nothing locally). */
 export interface RunMetrics {
   count(
-    name: 'TapeMissing' | 'RunFailed' | 'RowsQuarantined' | 'LoansScored' | 'ReportSent',
+    name:
+      | 'TapeMissing'
+      | 'RunFailed'
+      | 'RowsQuarantined'
+      | 'LoansScored'
+      | 'ReportSent'
+      | 'PreviousIndexCarried',
     value?: number,
   ): void;
 }

@@ -12,6 +12,7 @@ import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import {
+  carriedIndex,
   combineRangeParts,
   crossShardRepeatFinding,
   finalizeShards,
@@ -20,6 +21,7 @@ import {
   tapeLevelFindings,
 } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
+import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
 import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
@@ -227,6 +229,42 @@ async function readPreviousIntake(deps: AuditDeps, key: string): Promise<Previou
   return bytes === null ? null : decodePreviousIndex<PreviousIndexExtra>(bytes).extra;
 }
 
+/**
+ * Stores the date's own tape as a drift index (the shards' entries merged in tape order) with
+ * what it was built from, so the next date's run need not read this tape again.
+ */
+async function writeCarriedIndex(
+  plan: RunPlan,
+  stored: readonly StoredPartial[],
+  intake: TapeScanResult,
+  deps: AuditDeps,
+): Promise<void> {
+  const shards: { indexEntries: { entries: Uint32Array; count: number } }[] = [];
+  for (const s of stored) {
+    const bytes = await deps.artifacts.get(s.indexEntriesKey);
+    if (bytes === null)
+      throw new Error(`the drift-index entries of a shard are missing (${s.indexEntriesKey})`);
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const entries = new Uint32Array(
+      aligned.buffer,
+      aligned.byteOffset,
+      Math.floor(aligned.byteLength / 12) * 3,
+    );
+    shards.push({ indexEntries: { entries, count: entries.length / 3 } });
+  }
+  await deps.artifacts.put(
+    KEYS.carriedIndex(plan.snapshotDate),
+    carriedIndex(plan.snapshotDate, shards, intake),
+    'application/octet-stream',
+  );
+  const info: CarriedIndexInfo = { parts: plan.parts, mapping: mappingFingerprint(await deps.mapping()) };
+  await deps.artifacts.put(
+    KEYS.carriedIndexInfo(plan.snapshotDate),
+    JSON.stringify(info),
+    'application/json',
+  );
+}
+
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
 async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<Map<string, string>> {
   const counts = new Map<string, number>();
@@ -341,6 +379,8 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   });
   if (plan.warnings.length > 0 || scores.crossShardRepeats.loans > 0) audit.status = 'partial';
   lap('audit');
+  await writeCarriedIndex(plan, stored, merged.intake, deps);
+  lap('carriedIndex');
 
   await deps.store.replaceLoanChanges(plan.snapshotDate, plan.runId, scores.changes);
   lap('loanChanges');

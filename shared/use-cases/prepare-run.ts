@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import { logger } from '../adapters/observability.ts';
 import { partInputs } from '../adapters/tape/local-tape-source.ts';
 import { formatFromKey } from '../adapters/tape/scan-tape.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { TapeMissingError, toSentence } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
@@ -9,6 +12,55 @@ import { loadPreviousTape } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
 import type { RunPlan, ShardSpec, StartRunEvent } from './workflow-types.ts';
+
+/** What a date's carried drift index was built from (KEYS.carriedIndexInfo). */
+export interface CarriedIndexInfo {
+  /** The tape's parts as that run listed them. */
+  parts: RunPlan['parts'];
+  /** `mappingFingerprint` of the column mapping that read them. */
+  mapping: string;
+}
+
+/** A stable fingerprint of the column mapping in use (none: canonical headers). */
+export function mappingFingerprint(mapping: ColumnMapping | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify(mapping ?? null))
+    .digest('hex');
+}
+
+/** A listing in the form a run plan keeps it. */
+function listedParts(parts: readonly TapePart[]): RunPlan['parts'] {
+  return parts.map((p) => ({
+    key: p.key,
+    bytes: p.bytes,
+    lastModified: p.lastModified?.toISOString() ?? null,
+  }));
+}
+
+/**
+ * Reuses the previous date's carried index (written by that date's own run) as this run's
+ * previous index when its tape parts (key, size, modification time) and the column mapping are
+ * unchanged: a server-side copy instead of reading and validating the whole previous tape.
+ */
+async function reuseCarriedIndex(
+  previousDate: string,
+  previousParts: readonly TapePart[],
+  mapping: ColumnMapping | undefined,
+  to: string,
+  deps: AuditDeps,
+): Promise<boolean> {
+  const bytes = await deps.artifacts.get(KEYS.carriedIndexInfo(previousDate));
+  if (bytes === null) return false;
+  const info = JSON.parse(Buffer.from(bytes).toString('utf8')) as CarriedIndexInfo;
+  const unchanged =
+    info.mapping === mappingFingerprint(mapping) &&
+    JSON.stringify(info.parts) === JSON.stringify(listedParts(previousParts));
+  if (!unchanged) {
+    logger.info('previous tape changed since its run: reading it again', { previousDate });
+    return false;
+  }
+  return deps.artifacts.copy(KEYS.carriedIndex(previousDate), to);
+}
 
 /** Whether a part can be split into row-aligned byte ranges: uncompressed CSV or JSON Lines only. */
 export function isSplittable(key: string): boolean {
@@ -102,15 +154,21 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
     const warnings: RunPlan['warnings'] = [];
     if (previousSnapshotDate !== null) {
       try {
-        const { previous, intake } = await loadPreviousTape(partInputs(deps.tapes, previousParts), {
-          snapshotDate: previousSnapshotDate,
-          mapping: await deps.mapping(),
-        });
-        await deps.artifacts.put(
-          KEYS.previousIndex(snapshotDate, runId),
-          encodePreviousIndex(previous, { intake } satisfies PreviousIndexExtra),
-          'application/octet-stream',
-        );
+        const mapping = await deps.mapping();
+        const indexKey = KEYS.previousIndex(snapshotDate, runId);
+        if (await reuseCarriedIndex(previousDate, previousParts, mapping, indexKey, deps)) {
+          deps.metrics.count('PreviousIndexCarried');
+        } else {
+          const { previous, intake } = await loadPreviousTape(partInputs(deps.tapes, previousParts), {
+            snapshotDate: previousSnapshotDate,
+            mapping,
+          });
+          await deps.artifacts.put(
+            indexKey,
+            encodePreviousIndex(previous, { intake } satisfies PreviousIndexExtra),
+            'application/octet-stream',
+          );
+        }
       } catch (error) {
         // Drift needs the previous tape; without it the audit still runs, marked partial.
         warnings.push({
@@ -127,11 +185,7 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
       previousSnapshotDate,
       trigger,
       startedAt: now.toISOString(),
-      parts: parts.map((p) => ({
-        key: p.key,
-        bytes: p.bytes,
-        lastModified: p.lastModified?.toISOString() ?? null,
-      })),
+      parts: listedParts(parts),
       shards: planShards(parts, base, config.SHARD_BYTES),
       warnings,
     };

@@ -19,6 +19,8 @@ export interface StoredPartial {
   intake: TapeScanResult;
   quarantineLines: string[];
   scoresKey: string;
+  /** The shard's valid loans as drift-index entries (uint32 little-endian triples). */
+  indexEntriesKey: string;
 }
 
 const previousCache = new Map<string, PreviousTape>();
@@ -60,16 +62,25 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     policy,
     previous,
     keepScores: true,
+    keepIndexEntries: true,
   });
   const scoresKey = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index);
   // Level 1: the shard's file lives until finalize merges it (see gzipLines).
   await deps.artifacts.put(scoresKey, await gzipChunks(result.scoreLines.bytes(), 1), 'application/gzip');
+  const indexEntriesKey = KEYS.partialIndexEntries(shard.snapshotDate, shard.runId, shard.index);
+  const { entries } = result.indexEntries;
+  await deps.artifacts.put(
+    indexEntriesKey,
+    new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength),
+    'application/octet-stream',
+  );
   const partialKey = KEYS.partial(shard.snapshotDate, shard.runId, shard.index);
   const stored: StoredPartial = {
     partial: result.partial,
     intake: result.intake,
     quarantineLines: result.quarantineLines,
     scoresKey,
+    indexEntriesKey,
   };
   await deps.artifacts.put(partialKey, JSON.stringify(stored), 'application/json');
   deps.metrics.count('LoansScored', result.intake.rowsValid);

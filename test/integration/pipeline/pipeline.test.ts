@@ -201,4 +201,40 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     const { decodeScores } = await import('../../../shared/use-cases/score-file.ts');
     expect(decodeScores(scores!)).toHaveLength(400);
   });
+
+  it("carries each date's drift index to the next run, and reads the tape again once it changed", async () => {
+    const drift = async () => {
+      const a = (await audit(D2)) as AuditResult;
+      return { drift: a.drift, dataQuality: a.dataQuality, portfolio: a.portfolio };
+    };
+    // D1's run left its index; D2's run (in beforeAll and the re-runs above) copied it.
+    const carried = await artifacts.get(KEYS.carriedIndex(D1));
+    expect(carried).not.toBeNull();
+    expect(await artifacts.get(KEYS.carriedIndexInfo(D1))).not.toBeNull();
+    const withCarried = await drift();
+    expect(withCarried.drift.newLoans).toBeGreaterThan(0);
+
+    // Without the index's description, D2 reads D1's tape: the same figures.
+    const info = await artifacts.get(KEYS.carriedIndexInfo(D1));
+    await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: KEYS.carriedIndexInfo(D1) }));
+    expect((await run(D2, false)).ok).toBe(true);
+    expect(await drift()).toEqual(withCarried);
+
+    // The copy is what D2 uses: D2's own index standing in for D1's makes every loan "seen".
+    await artifacts.put(KEYS.carriedIndexInfo(D1), info!, 'application/json');
+    await artifacts.put(
+      KEYS.carriedIndex(D1),
+      (await artifacts.get(KEYS.carriedIndex(D2)))!,
+      'application/octet-stream',
+    );
+    expect((await run(D2, false)).ok).toBe(true);
+    expect((await drift()).drift.newLoans).toBe(0);
+
+    // D1's tape delivered again (a new modification time): its run's index no longer applies.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await putFile(`${KEYS.tapePrefix(D1)}loans.csv.gz`, await readFile(join(dir, 'd1.csv.gz')));
+    expect((await run(D2, false)).ok).toBe(true);
+    expect(await drift()).toEqual(withCarried);
+    await artifacts.put(KEYS.carriedIndex(D1), carried!, 'application/octet-stream');
+  });
 });

@@ -45,6 +45,11 @@ class MemoryArtifacts implements ArtifactStore {
       yield o.body.subarray(10);
     })();
   }
+  public async copy(fromKey: string, toKey: string): Promise<boolean> {
+    const o = this.objects.get(fromKey);
+    if (o) this.objects.set(toKey, o);
+    return o !== undefined;
+  }
   public async deletePrefix(): Promise<number> {
     return 0;
   }
