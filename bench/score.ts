@@ -1,7 +1,10 @@
 /**
  * The full engine as a user runs it: `risk-audit score` on a generated two-day book (CSV, with the
  * previous day for drift), read + parse + validate + score + aggregate + finalize, with 1 and 2
- * worker threads; optionally a 10,000,000-loan book. Each run is its own process.
+ * worker threads; optionally a 10,000,000-loan book. Each run is its own process. Two ways to
+ * give the previous day: its tape (read and validated again), and the drift index its own run
+ * wrote (`--index-out`, the nightly case). Configurations take turns, best of `runs` each, so a
+ * slow minute of this machine does not fall on one of them only.
  * Run alone: `npx tsx bench/score.ts [loans]`.
  */
 import { execFileSync } from 'node:child_process';
@@ -35,13 +38,16 @@ function runChild(args: string[]): ChildResult {
   return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
 }
 
-function best(runs: number, args: string[]): ChildResult {
-  let winner: ChildResult | null = null;
+/** Best of `runs` for each configuration, the configurations interleaved run by run. */
+function bestInTurns(runs: number, configs: string[][]): ChildResult[] {
+  const winners: (ChildResult | null)[] = configs.map(() => null);
   for (let i = 0; i < runs; i++) {
-    const r = runChild(args);
-    if (winner === null || r.wallSeconds < winner.wallSeconds) winner = r;
+    configs.forEach((args, k) => {
+      const r = runChild(args);
+      if (winners[k] === null || r.wallSeconds < winners[k]!.wallSeconds) winners[k] = r;
+    });
   }
-  return winner!;
+  return winners as ChildResult[];
 }
 
 /** Generates (or reuses) a two-day book of `loans` loans as CSV in `dir`. */
@@ -74,9 +80,19 @@ export async function benchScore(opts: {
   runs?: number;
 }): Promise<Record<string, unknown>> {
   const book = await twoDayBook(opts.loans, opts.dir);
-  const runs = opts.runs ?? 2;
-  const one = best(runs, [book.day2, book.day1, join(opts.dir, 'out-1'), '1']);
-  const two = best(runs, [book.day2, book.day1, join(opts.dir, 'out-2'), '2']);
+  const runs = opts.runs ?? 3;
+  const index = join(opts.dir, `book-${opts.loans}-d1.index`);
+  // The previous night's run, leaving its drift index (measured too: what --index-out costs).
+  const [withIndexOut, withoutIndexOut] = bestInTurns(runs, [
+    [book.day1, '-', join(opts.dir, 'out-d1'), '1', index],
+    [book.day1, '-', join(opts.dir, 'out-d1'), '1'],
+  ]);
+  const [one, two, nightlyOne, nightlyTwo] = bestInTurns(runs, [
+    [book.day2, book.day1, join(opts.dir, 'out-1'), '1'],
+    [book.day2, book.day1, join(opts.dir, 'out-2'), '2'],
+    [book.day2, index, join(opts.dir, 'out-n1'), '1'],
+    [book.day2, index, join(opts.dir, 'out-n2'), '2'],
+  ]);
   return {
     loans: opts.loans,
     tapeMb: Math.round(statSync(book.day2).size / 1e5) / 10,
@@ -85,9 +101,21 @@ export async function benchScore(opts: {
       loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
       node: process.version,
     },
-    oneWorker: summarize(one),
-    twoWorkers: summarize(two),
-    speedup: Math.round((one.wallSeconds / two.wallSeconds) * 100) / 100,
+    previousTape: {
+      oneWorker: summarize(one!),
+      twoWorkers: summarize(two!),
+      speedup: Math.round((one!.wallSeconds / two!.wallSeconds) * 100) / 100,
+    },
+    previousIndex: {
+      indexMb: Math.round(statSync(index).size / 1e5) / 10,
+      oneWorker: summarize(nightlyOne!),
+      twoWorkers: summarize(nightlyTwo!),
+      speedup: Math.round((nightlyOne!.wallSeconds / nightlyTwo!.wallSeconds) * 100) / 100,
+    },
+    dayOneRun: {
+      withIndexOut: summarize(withIndexOut!),
+      withoutIndexOut: summarize(withoutIndexOut!),
+    },
   };
 }
 
