@@ -1,6 +1,6 @@
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
-import { withPackedBorrowers } from '../domain/engine/accumulator.ts';
-import type { PackedBorrowers } from '../domain/engine/borrower-table.ts';
+import { withBorrowerTable } from '../domain/engine/accumulator.ts';
+import type { TransferredBorrowerTable } from '../domain/engine/borrower-table.ts';
 import type { PreviousTape } from '../domain/engine/previous-tape.ts';
 import { mergePreviousRanges, type PreviousRange, type ShardAudit } from '../use-cases/audit-engine.ts';
 import { planShards } from '../use-cases/prepare-run.ts';
@@ -58,6 +58,8 @@ export async function auditInWorkers(
     policyFile?: string | undefined;
     /** Keep each shard's drift-index entries (see `carriedIndex`). */
     keepIndexEntries?: boolean;
+    /** Called with each shard as soon as it is done (to merge while the others still run). */
+    onShard?: (shard: ShardOutput) => void;
   },
 ): Promise<{ shards: ShardOutput[]; digests: Promise<Map<string, string>> }> {
   const plan = planLocalShards(parts, options.shards, options.snapshotDate);
@@ -74,7 +76,11 @@ export async function auditInWorkers(
     previous,
     keepIndexEntries: options.keepIndexEntries === true,
   }));
-  const scored = pool.map<ShardOutput & { borrowers: PackedBorrowers }>(jobs);
+  const shards = new Array<ShardOutput>(jobs.length);
+  const scored = pool.map<ShardOutput & { table: TransferredBorrowerTable }>(jobs, ({ table, ...s }, i) => {
+    shards[i] = { ...s, partial: withBorrowerTable(s.partial, table) };
+    options.onShard?.(shards[i]);
+  });
   // Queued behind the shards: the first thread to finish its shards hashes while the others score.
   const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
   const digests = pool
@@ -82,9 +88,6 @@ export async function auditInWorkers(
     .then((hex) => new Map(split.map((key, i) => [key, hex[i]!])));
   // Not awaited here: the caller merges meanwhile. A failure still surfaces when it awaits.
   digests.catch(() => undefined);
-  const shards = (await scored).map(({ borrowers, ...s }) => ({
-    ...s,
-    partial: withPackedBorrowers(s.partial, borrowers),
-  }));
+  await scored;
   return { shards, digests };
 }

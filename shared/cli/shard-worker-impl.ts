@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
 import { openLocalFile, sha256OfFile } from '../adapters/tape/local-tape-source.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
-import { splitPackedBorrowers } from '../domain/engine/accumulator.ts';
+import { splitBorrowerTable } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
@@ -68,12 +68,12 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
     keepIdHashes: true,
     keepIndexEntries: job.keepIndexEntries,
   });
-  // The borrower table goes back as packed typed arrays, moved, not copied or base64-encoded.
-  const { partial, borrowers } = splitPackedBorrowers(result.partial);
+  // The borrower table goes back as its own storage: moved, not packed, copied or base64-encoded.
+  const { partial, table } = splitBorrowerTable(result.partial);
   return {
     result: {
       partial,
-      borrowers,
+      table,
       intake: result.intake,
       quarantineLines: result.quarantineLines,
       idHashes: result.idHashes,
@@ -82,8 +82,7 @@ async function run(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBu
     transfer: [
       result.indexEntries.entries.buffer as ArrayBuffer,
       result.idHashes.buffer as ArrayBuffer,
-      borrowers.keys.buffer as ArrayBuffer,
-      borrowers.amounts.buffer as ArrayBuffer,
+      table.buffer,
     ],
   };
 }

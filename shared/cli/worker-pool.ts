@@ -127,15 +127,20 @@ export class WorkerPool<Job = unknown> {
     void workerModule(entry);
   }
 
-  /** Runs `jobs` on the pool; the first failure fails the whole map with the worker's sentence. */
-  public map<R>(jobs: readonly Job[]): Promise<R[]> {
+  /**
+   * Runs `jobs` on the pool; the first failure fails the whole map with the worker's sentence.
+   * `onResult` sees each result as soon as its job is done (a throw there fails the map too).
+   */
+  public map<R>(jobs: readonly Job[], onResult?: (result: R, index: number) => void): Promise<R[]> {
     return Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<R>((resolve, reject) => {
-            this.queue.push({ job, resolve: resolve as (r: unknown) => void, reject });
-            this.pump();
-          }),
+      jobs.map((job, i) =>
+        new Promise<R>((resolve, reject) => {
+          this.queue.push({ job, resolve: resolve as (r: unknown) => void, reject });
+          this.pump();
+        }).then((result) => {
+          onResult?.(result, i);
+          return result;
+        }),
       ),
     );
   }

@@ -10,6 +10,7 @@ import {
 } from '../../adapters/tape/local-tape-source.ts';
 import type { TapeScanResult } from '../../adapters/tape/scan-tape.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
+import { PartialMerger } from '../../domain/engine/accumulator.ts';
 import type { PreviousTape } from '../../domain/engine/previous-tape.ts';
 import { policyInForce } from '../../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
@@ -22,6 +23,7 @@ import {
   crossShardRepeatFinding,
   finalizeShards,
   loadPreviousTape,
+  mergeScans,
   mergeShards,
   type ShardAudit,
   tapeLevelFindings,
@@ -113,6 +115,8 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           });
         }
         lap('previousTape');
+        // Each shard's borrowers merge as it finishes, into the first one's table (adopted).
+        const merger = new PartialMerger(1024, true);
         const run = await auditInWorkers(pool, parts, {
           shards,
           snapshotDate: tapeDate,
@@ -120,10 +124,11 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           mappingFile: options.mapping,
           policyFile: options.policy,
           keepIndexEntries,
+          onShard: (shard) => merger.add(shard.partial),
         });
         lap('shards');
         indexShards = run.shards;
-        merged = mergeShards(run.shards);
+        merged = { partial: merger.result(), intake: mergeScans(run.shards.map((s) => s.intake)) };
         repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
         merged.intake = combineRangeParts(merged.intake, await run.digests);
         quarantineLines = run.shards.flatMap((s) => s.quarantineLines);

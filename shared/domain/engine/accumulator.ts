@@ -21,16 +21,12 @@ import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
 import {
   BorrowerTable,
-  encodePackedBorrowers,
-  mergePackedBorrowers,
   mergeSerializedBorrowers,
-  type PackedBorrowers,
-  packBorrowers,
   type SerializedBorrowers,
   serializeBorrowers,
+  type TransferredBorrowerTable,
   TYPE_ENTERPRISE,
   TYPE_INDIVIDUAL,
-  unpackSerializedBorrowers,
 } from './borrower-table.ts';
 import { creditBandIndex, maturityBandIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
@@ -346,10 +342,12 @@ function mergeSegments(
   return out;
 }
 
-// What is behind each serialized form made in this process (the table itself, or the packed
-// slots a worker thread sent), so merging or finalizing a partial here reads that instead of
-// decoding base64 again. Never mutated.
-const decoded = new WeakMap<SerializedBorrowers, BorrowerTable | PackedBorrowers>();
+// The table behind each serialized form made in this process, so merging or finalizing a partial
+// here reads the table instead of decoding base64 again. Not mutated, except by a PartialMerger
+// that was allowed to adopt it.
+const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
+
+const NO_BORROWERS: SerializedBorrowers = { count: 0, keys: '', amounts: '' };
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
@@ -357,88 +355,65 @@ function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   return t;
 }
 
-/** Adds a partial's borrowers into `into`: from the table or packed slots when this process has them. */
+/** Adds a partial's borrowers into `into`: from the table itself when this process has it. */
 function mergeBorrowersInto(into: BorrowerTable, s: SerializedBorrowers): void {
-  const source = decoded.get(s);
-  if (source === undefined) {
-    mergeSerializedBorrowers(into, s);
+  const table = decoded.get(s);
+  if (table === undefined) {
+    if (s.count > 0) mergeSerializedBorrowers(into, s);
     return;
   }
-  if (!(source instanceof BorrowerTable)) {
-    mergePackedBorrowers(into, source);
-    return;
-  }
-  for (let i = 0; i < source.capacity; i++) {
-    if (!source.used(i)) continue;
+  for (let i = 0; i < table.capacity; i++) {
+    if (!table.used(i)) continue;
     into.mergeEntry(
-      source.keyHi(i),
-      source.keyLo(i),
-      source.exposure(i),
-      (source.loans(i) | (source.types(i) << 30)) >>> 0,
-      source.income(i),
-      source.rules(i),
+      table.keyHi(i),
+      table.keyLo(i),
+      table.exposure(i),
+      (table.loans(i) | (table.types(i) << 30)) >>> 0,
+      table.income(i),
+      table.rules(i),
     );
   }
 }
 
 /**
- * A serialized form encoded only when read: JSON.stringify or a worker's postMessage (both read
- * the properties) encode it, while a merge or finalize in the same process uses `source`. A
- * merged table of tens of millions of borrowers is never turned into one base64 string (past
- * ~500M characters V8 cannot make it). Call it once the table is complete.
+ * The serialized form of a table, packed only when read: JSON.stringify or a worker's
+ * postMessage (both read the properties) pack it, while a merge or finalize in the same process
+ * uses the table. A merged table of tens of millions of borrowers is never turned into one
+ * base64 string (past ~500M characters V8 cannot make it). Call it once the table is complete.
  */
-function lazilySerialized(
-  count: number,
-  source: BorrowerTable | PackedBorrowers,
-  encode: () => SerializedBorrowers,
-): SerializedBorrowers {
+function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
   let packed: SerializedBorrowers | null = null;
   const pack = (): SerializedBorrowers => {
-    packed ??= encode();
+    packed ??= serializeBorrowers(table);
     return packed;
   };
-  const s = { count } as SerializedBorrowers;
+  const s = { count: table.size } as SerializedBorrowers;
   Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
   Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
-  decoded.set(s, source);
+  decoded.set(s, table);
   return s;
 }
 
-function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
-  return lazilySerialized(table.size, table, () => serializeBorrowers(table));
-}
-
 /**
- * A partial's borrowers as packed slots (typed arrays a worker thread transfers without copying),
- * with the partial to post beside them (its borrowers left empty: `withPackedBorrowers` restores
- * them on the other side).
+ * A partial's borrower table as its own storage, to move to another thread without packing or
+ * copying, with the partial to post beside it (its borrowers left empty: `withBorrowerTable`
+ * puts them back on the other side).
  */
-export function splitPackedBorrowers(partial: PartialAudit): {
+export function splitBorrowerTable(partial: PartialAudit): {
   partial: PartialAudit;
-  borrowers: PackedBorrowers;
+  table: TransferredBorrowerTable;
 } {
-  const source = decoded.get(partial.borrowers);
-  const borrowers =
-    source === undefined
-      ? unpackSerializedBorrowers(partial.borrowers)
-      : source instanceof BorrowerTable
-        ? packBorrowers(source)
-        : source;
-  return { partial: { ...partial, borrowers: { count: 0, keys: '', amounts: '' } }, borrowers };
+  return { partial: { ...partial, borrowers: NO_BORROWERS }, table: borrowerTableOf(partial).toTransfer() };
 }
 
-/** The inverse of `splitPackedBorrowers`: the partial with its packed borrowers put back. */
-export function withPackedBorrowers(partial: PartialAudit, borrowers: PackedBorrowers): PartialAudit {
-  return {
-    ...partial,
-    borrowers: lazilySerialized(borrowers.count, borrowers, () => encodePackedBorrowers(borrowers)),
-  };
+/** The inverse of `splitBorrowerTable`, on the receiving thread. */
+export function withBorrowerTable(partial: PartialAudit, table: TransferredBorrowerTable): PartialAudit {
+  return { ...partial, borrowers: serializeAndRemember(BorrowerTable.fromTransfer(table)) };
 }
 
 /** The borrower table of a partial, for reading only (finalize, borrower rule hits). */
 export function borrowerTableOf(partial: PartialAudit): BorrowerTable {
-  const source = decoded.get(partial.borrowers);
-  return source instanceof BorrowerTable ? source : freshTable(partial, 0);
+  return decoded.get(partial.borrowers) ?? freshTable(partial, 0);
 }
 
 /**
@@ -505,19 +480,50 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
 }
 
 /**
+ * Merges partials one at a time, in any order, as they arrive (shards finishing on worker
+ * threads): the same result as `mergePartialList`. With `adopt`, the first partial whose table
+ * lives in this process becomes the merged table instead of being copied into a fresh one (no
+ * new memory to fault in, one shard's entries fewer to insert); only for partials that nothing
+ * reads afterwards, as their table is then changed.
+ */
+export class PartialMerger {
+  private table: BorrowerTable | null = null;
+  private merged: PartialAudit | null = null;
+
+  public constructor(
+    private readonly expectedBorrowers = 1024,
+    private readonly adopt = false,
+  ) {}
+
+  public add(partial: PartialAudit): void {
+    if (this.table === null) {
+      const own = this.adopt ? decoded.get(partial.borrowers) : undefined;
+      this.table = own ?? new BorrowerTable(Math.max(this.expectedBorrowers, partial.borrowers.count));
+      if (own === undefined) mergeBorrowersInto(this.table, partial.borrowers);
+    } else {
+      mergeBorrowersInto(this.table, partial.borrowers);
+    }
+    // Everything but the borrowers folds pairwise (cheap).
+    const bare: PartialAudit = { ...partial, borrowers: NO_BORROWERS };
+    this.merged = this.merged === null ? bare : mergePartials(this.merged, bare);
+  }
+
+  public result(): PartialAudit {
+    if (this.merged === null || this.table === null) throw new Error('no partial audits to merge');
+    return { ...this.merged, borrowers: serializeAndRemember(this.table) };
+  }
+}
+
+/**
  * Merges many partials at once (same result as folding `mergePartials`), rebuilding the borrower
  * table once instead of once per pair: use it to combine a run's shards.
  */
 export function mergePartialList(partials: readonly PartialAudit[]): PartialAudit {
   if (partials.length === 0) throw new Error('no partial audits to merge');
   if (partials.length === 1) return partials[0]!;
-  // Fold everything but the borrowers pairwise (cheap), then the borrowers into one table.
-  const empty = (p: PartialAudit): PartialAudit => ({ ...p, borrowers: { count: 0, keys: '', amounts: '' } });
-  let merged = empty(partials[0]!);
-  for (let i = 1; i < partials.length; i++) merged = mergePartials(merged, empty(partials[i]!));
-  const table = new BorrowerTable(partials.reduce((n, p) => n + p.borrowers.count, 0));
-  for (const p of partials) mergeBorrowersInto(table, p.borrowers);
-  return { ...merged, borrowers: serializeAndRemember(table) };
+  const merger = new PartialMerger(partials.reduce((n, p) => n + p.borrowers.count, 0));
+  for (const p of partials) merger.add(p);
+  return merger.result();
 }
 
 /** The partial of a shard with no loans (the identity of `mergePartials`). */

@@ -73,6 +73,24 @@ export class BorrowerTable {
     return this.f64[slot * SLOT_F64 + 3]!;
   }
 
+  /** The table's storage as it is, to move to another thread (transfer `buffer`). */
+  public toTransfer(): TransferredBorrowerTable {
+    return { buffer: this.u32.buffer as ArrayBuffer, size: this.size };
+  }
+
+  /** A table moved from another thread by `toTransfer`. */
+  public static fromTransfer(t: TransferredBorrowerTable): BorrowerTable {
+    const slots = t.buffer.byteLength / (SLOT_U32 * 4);
+    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0 || t.size * 4 > slots * 3)
+      throw new Error('invalid borrower table: its storage is not a table of that size');
+    const table = new BorrowerTable(0);
+    table.u32 = new Uint32Array(t.buffer);
+    table.f64 = new Float64Array(t.buffer);
+    table.mask = slots - 1;
+    table.size = t.size;
+    return table;
+  }
+
   /** Adds one loan of the borrower whose hash is in `hashOut` (the hot path). */
   public addLoan(fen: number, income: number | null, typeBit: number, ruleMask: number): void {
     const s = this.slotOf(hashOut.hi, hashOut.lo);
@@ -149,6 +167,12 @@ export class BorrowerTable {
   }
 }
 
+/** A BorrowerTable's storage between threads (see `BorrowerTable.toTransfer`). */
+export interface TransferredBorrowerTable {
+  buffer: ArrayBuffer;
+  size: number;
+}
+
 /** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
@@ -176,7 +200,7 @@ function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
 }
 
 /** A table's used slots packed into two arrays (the binary form of SerializedBorrowers). */
-export interface PackedBorrowers {
+interface PackedBorrowers {
   count: number;
   /** count x 4: key hi, key lo, loans | types << 30, rule bits. */
   keys: Uint32Array;
@@ -185,7 +209,7 @@ export interface PackedBorrowers {
 }
 
 /** Packs a table's used slots (transferable to another thread as they are). */
-export function packBorrowers(t: BorrowerTable): PackedBorrowers {
+function packBorrowers(t: BorrowerTable): PackedBorrowers {
   const n = t.size;
   const keys = new Uint32Array(n * 4);
   const amounts = new Float64Array(n * 2);
@@ -204,7 +228,7 @@ export function packBorrowers(t: BorrowerTable): PackedBorrowers {
 }
 
 /** The JSON-safe form of packed slots, for a partial audit. */
-export function encodePackedBorrowers(p: PackedBorrowers): SerializedBorrowers {
+function encodePackedBorrowers(p: PackedBorrowers): SerializedBorrowers {
   return { count: p.count, keys: toBase64(p.keys), amounts: toBase64(p.amounts) };
 }
 
@@ -214,7 +238,7 @@ export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
 }
 
 /** Decodes a partial audit's borrowers, checking their sizes. */
-export function unpackSerializedBorrowers(s: SerializedBorrowers): PackedBorrowers {
+function unpackSerializedBorrowers(s: SerializedBorrowers): PackedBorrowers {
   const n = s.count;
   return {
     count: n,
@@ -224,7 +248,7 @@ export function unpackSerializedBorrowers(s: SerializedBorrowers): PackedBorrowe
 }
 
 /** Merges packed entries into a table (a borrower present in both adds up exactly). */
-export function mergePackedBorrowers(into: BorrowerTable, p: PackedBorrowers): void {
+function mergePackedBorrowers(into: BorrowerTable, p: PackedBorrowers): void {
   const { count: n, keys, amounts } = p;
   for (let i = 0; i < n; i++) {
     into.mergeEntry(
