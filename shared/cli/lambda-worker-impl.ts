@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.ts';
-import { serveJobs } from './worker-pool.ts';
+import { serveJobs } from './worker-serve.ts';
 
 /** One item of the local Distributed Map: the shard event the score-shard Lambda would receive. */
 export interface LambdaJob {

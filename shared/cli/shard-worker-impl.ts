@@ -6,7 +6,7 @@ import { splitBorrowerTable } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
-import { serveJobs } from './worker-pool.ts';
+import { serveJobs } from './worker-serve.ts';
 
 /** A byte range (or the whole) of one local tape file. */
 interface LocalRange {

@@ -6,12 +6,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultPolicyPaths } from '../domain/policy/policy.ts';
 import { RiskAuditError } from '../errors.ts';
+import type { WorkerReply } from './worker-serve.ts';
 
 /** A job's worker failed: the run fails with the worker's sentence. */
 export class ShardFailedError extends RiskAuditError {}
 
-/** A worker's answer to one job: its result, or the one-sentence error that failed it. */
-export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string; name: string };
+export type { WorkerReply } from './worker-serve.ts';
 
 /** The worker entry modules (in this folder) a pool can run. */
 export type WorkerEntry = 'shard-worker-impl.ts' | 'lambda-worker-impl.ts';
@@ -119,12 +119,15 @@ export class WorkerPool<Job = unknown> {
   private starting = 0;
   private closed = false;
 
-  /** Starts building the worker bundle at once, so it is ready by the first job. */
+  /**
+   * Starts its threads at once (a thread takes about 0.2 s to load its bundle), so they are
+   * ready by the first job while the caller still reads its settings.
+   */
   public constructor(
     private readonly size: number,
     private readonly entry: WorkerEntry = 'shard-worker-impl.ts',
   ) {
-    void workerModule(entry);
+    for (let i = 0; i < size; i++) this.spawn();
   }
 
   /**
@@ -161,19 +164,7 @@ export class WorkerPool<Job = unknown> {
       if (worker === undefined) {
         if (this.closed || this.queue.length <= this.starting) return;
         if (this.all.length + this.starting >= this.size) return;
-        this.starting++;
-        this.start().then(
-          (w) => {
-            this.starting--;
-            this.idle.push(w);
-            this.pump();
-          },
-          (error: unknown) => {
-            this.starting--;
-            this.queue.shift()?.reject(error);
-            this.pump();
-          },
-        );
+        this.spawn();
         continue;
       }
       const task = this.queue.shift()!;
@@ -186,6 +177,23 @@ export class WorkerPool<Job = unknown> {
           this.pump();
         });
     }
+  }
+
+  /** Starts one thread; it takes a queued job, if any, once it is up. */
+  private spawn(): void {
+    this.starting++;
+    this.start().then(
+      (w) => {
+        this.starting--;
+        this.idle.push(w);
+        this.pump();
+      },
+      (error: unknown) => {
+        this.starting--;
+        this.queue.shift()?.reject(error);
+        this.pump();
+      },
+    );
   }
 
   private async start(): Promise<Worker> {
@@ -231,23 +239,4 @@ export class WorkerPool<Job = unknown> {
       worker.postMessage(job);
     });
   }
-}
-
-/**
- * The worker side: answers each posted job with one WorkerReply, `run` giving the result and the
- * buffers to transfer with it.
- */
-export function serveJobs<Job>(
-  port: import('node:worker_threads').MessagePort,
-  run: (job: Job) => Promise<{ result: unknown; transfer?: ArrayBuffer[] }>,
-): void {
-  port.on('message', (job: Job) => {
-    run(job).then(
-      ({ result, transfer }) => port.postMessage({ ok: true, result } satisfies WorkerReply, transfer ?? []),
-      (error: unknown) => {
-        const e = error instanceof Error ? error : new Error(String(error));
-        port.postMessage({ ok: false, error: e.message, name: e.name } satisfies WorkerReply);
-      },
-    );
-  });
 }

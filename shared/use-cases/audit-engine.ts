@@ -85,6 +85,17 @@ export interface ShardAuditOptions {
 }
 
 /**
+ * The borrower table's starting size for `bytes` of tape. A CSV row is about 170 bytes; sized for
+ * one borrower per two loans (a table of 1M slots per 1M loans), it grows only past ~0.8
+ * borrowers a loan. Oversizing costs more than it saves: every borrower update is a random
+ * access, and a table twice as big makes them ~2x slower on this machine (more TLB misses, and
+ * fresh memory to fault in).
+ */
+export function expectedBorrowers(bytes: number): number {
+  return Math.max(1024, Math.round(bytes / 340));
+}
+
+/**
  * Reads, validates and scores the rows of one shard (a whole tape, a part, or a byte range of
  * one): the single per-row path that the Lambda shards and the CLI share.
  */
@@ -92,13 +103,9 @@ export async function auditShard(
   parts: readonly TapePartInput[],
   options: ShardAuditOptions,
 ): Promise<ShardAudit> {
-  // A CSV row is about 170 bytes; sized for one borrower per two loans (a table of 1M slots per
-  // 1M loans), it grows only past ~0.8 borrowers a loan. Oversizing costs more than it saves:
-  // every borrower update is a random access, and a table twice as big makes them ~2x slower
-  // on this machine (more TLB misses).
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
   const acc = createAccumulator(options.policy, options.previous, {
-    expectedBorrowers: Math.max(1024, Math.round(bytes / 340)),
+    expectedBorrowers: expectedBorrowers(bytes),
   });
   const quarantineLines: string[] = [];
   const lines = new SortedLines();

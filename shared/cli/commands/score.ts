@@ -21,6 +21,7 @@ import {
   combineRangeParts,
   countCrossShardRepeats,
   crossShardRepeatFinding,
+  expectedBorrowers,
   finalizeShards,
   loadPreviousTape,
   mergeScans,
@@ -115,8 +116,10 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           });
         }
         lap('previousTape');
-        // Each shard's borrowers merge as it finishes, into the first one's table (adopted).
-        const merger = new PartialMerger(1024, true);
+        // Each shard's borrowers merge as it finishes, into the first one's table (adopted),
+        // sized for the whole tape as auditShard would size it.
+        const tapeBytes = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
+        const merger = new PartialMerger(expectedBorrowers(tapeBytes), true);
         const run = await auditInWorkers(pool, parts, {
           shards,
           snapshotDate: tapeDate,

@@ -484,7 +484,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
  * threads): the same result as `mergePartialList`. With `adopt`, the first partial whose table
  * lives in this process becomes the merged table instead of being copied into a fresh one (no
  * new memory to fault in, one shard's entries fewer to insert); only for partials that nothing
- * reads afterwards, as their table is then changed.
+ * reads afterwards, as their table is then changed (grown at once to `expectedBorrowers`).
  */
 export class PartialMerger {
   private table: BorrowerTable | null = null;
@@ -499,7 +499,9 @@ export class PartialMerger {
     if (this.table === null) {
       const own = this.adopt ? decoded.get(partial.borrowers) : undefined;
       this.table = own ?? new BorrowerTable(Math.max(this.expectedBorrowers, partial.borrowers.count));
-      if (own === undefined) mergeBorrowersInto(this.table, partial.borrowers);
+      // Grown to the expected size now, while the other shards may still be running.
+      if (own !== undefined) own.reserve(this.expectedBorrowers);
+      else mergeBorrowersInto(this.table, partial.borrowers);
     } else {
       mergeBorrowersInto(this.table, partial.borrowers);
     }

@@ -73,6 +73,11 @@ export class BorrowerTable {
     return this.f64[slot * SLOT_F64 + 3]!;
   }
 
+  /** Grows the table now, if needed, so that `borrowers` fit without growing later. */
+  public reserve(borrowers: number): void {
+    while (this.capacity * 0.75 < borrowers) this.grow();
+  }
+
   /** The table's storage as it is, to move to another thread (transfer `buffer`). */
   public toTransfer(): TransferredBorrowerTable {
     return { buffer: this.u32.buffer as ArrayBuffer, size: this.size };
