@@ -38,6 +38,21 @@ function listedParts(parts: readonly TapePart[]): RunPlan['parts'] {
 }
 
 /**
+ * Whether a carried index still describes the tape: the same parts (key, size, modification time,
+ * in order) read with the same column mapping.
+ */
+export function carriedIndexApplies(
+  info: CarriedIndexInfo,
+  parts: readonly TapePart[],
+  mapping: ColumnMapping | undefined,
+): boolean {
+  return (
+    info.mapping === mappingFingerprint(mapping) &&
+    JSON.stringify(info.parts) === JSON.stringify(listedParts(parts))
+  );
+}
+
+/**
  * Reuses the previous date's carried index (written by that date's own run) as this run's
  * previous index when its tape parts (key, size, modification time) and the column mapping are
  * unchanged: a server-side copy instead of reading and validating the whole previous tape.
@@ -52,10 +67,7 @@ async function reuseCarriedIndex(
   const bytes = await deps.artifacts.get(KEYS.carriedIndexInfo(previousDate));
   if (bytes === null) return false;
   const info = JSON.parse(Buffer.from(bytes).toString('utf8')) as CarriedIndexInfo;
-  const unchanged =
-    info.mapping === mappingFingerprint(mapping) &&
-    JSON.stringify(info.parts) === JSON.stringify(listedParts(previousParts));
-  if (!unchanged) {
+  if (!carriedIndexApplies(info, previousParts, mapping)) {
     logger.info('previous tape changed since its run: reading it again', { previousDate });
     return false;
   }
