@@ -11,8 +11,6 @@ import type { WorkerReply } from './worker-serve.ts';
 /** A job's worker failed: the run fails with the worker's sentence. */
 export class ShardFailedError extends RiskAuditError {}
 
-export type { WorkerReply } from './worker-serve.ts';
-
 /** The worker entry modules (in this folder) a pool can run. */
 export type WorkerEntry = 'shard-worker-impl.ts' | 'lambda-worker-impl.ts';
 

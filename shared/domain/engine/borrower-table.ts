@@ -204,17 +204,8 @@ function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
   return out;
 }
 
-/** A table's used slots packed into two arrays (the binary form of SerializedBorrowers). */
-interface PackedBorrowers {
-  count: number;
-  /** count x 4: key hi, key lo, loans | types << 30, rule bits. */
-  keys: Uint32Array;
-  /** count x 2: exposure in fen, highest known income or -1. */
-  amounts: Float64Array;
-}
-
-/** Packs a table's used slots (transferable to another thread as they are). */
-function packBorrowers(t: BorrowerTable): PackedBorrowers {
+/** Packs a table's used slots for a partial audit. */
+export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
   const n = t.size;
   const keys = new Uint32Array(n * 4);
   const amounts = new Float64Array(n * 2);
@@ -229,32 +220,14 @@ function packBorrowers(t: BorrowerTable): PackedBorrowers {
     amounts[j * 2 + 1] = t.income(i);
     j++;
   }
-  return { count: n, keys, amounts };
+  return { count: n, keys: toBase64(keys), amounts: toBase64(amounts) };
 }
 
-/** The JSON-safe form of packed slots, for a partial audit. */
-function encodePackedBorrowers(p: PackedBorrowers): SerializedBorrowers {
-  return { count: p.count, keys: toBase64(p.keys), amounts: toBase64(p.amounts) };
-}
-
-/** Packs a table's used slots for a partial audit. */
-export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
-  return encodePackedBorrowers(packBorrowers(t));
-}
-
-/** Decodes a partial audit's borrowers, checking their sizes. */
-function unpackSerializedBorrowers(s: SerializedBorrowers): PackedBorrowers {
+/** Merges serialized entries into a table (a borrower present in both adds up exactly). */
+export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
   const n = s.count;
-  return {
-    count: n,
-    keys: new Uint32Array(fromBase64(s.keys, n * 16, 'keys')),
-    amounts: new Float64Array(fromBase64(s.amounts, n * 16, 'amounts')),
-  };
-}
-
-/** Merges packed entries into a table (a borrower present in both adds up exactly). */
-function mergePackedBorrowers(into: BorrowerTable, p: PackedBorrowers): void {
-  const { count: n, keys, amounts } = p;
+  const keys = new Uint32Array(fromBase64(s.keys, n * 16, 'keys'));
+  const amounts = new Float64Array(fromBase64(s.amounts, n * 16, 'amounts'));
   for (let i = 0; i < n; i++) {
     into.mergeEntry(
       keys[i * 4]!,
@@ -265,9 +238,4 @@ function mergePackedBorrowers(into: BorrowerTable, p: PackedBorrowers): void {
       keys[i * 4 + 3]!,
     );
   }
-}
-
-/** Merges serialized entries into a table (a borrower present in both adds up exactly). */
-export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
-  mergePackedBorrowers(into, unpackSerializedBorrowers(s));
 }
