@@ -223,7 +223,7 @@ export async function loadPreviousRange(
   const index = new IndexEntries(Math.ceil(bytes / 150));
   const intake = await scanTape(
     parts,
-    { snapshotDate: options.snapshotDate, mapping: options.mapping, duplicateIds: false },
+    { snapshotDate: options.snapshotDate, mapping: options.mapping },
     {
       loan(loan, idHi, idLo) {
         index.push(idHi, idLo, previousEntryMeta(loan));
@@ -236,9 +236,11 @@ export async function loadPreviousRange(
 
 /**
  * The previous tape's index from its ranges' entries, added in tape order (in shared memory for
- * worker threads unless `shared` is false): the same index for any cut into ranges. A repeated
- * loan id keeps its first valid row, and each repeat is moved from valid to quarantined in the
- * intake counts.
+ * worker threads unless `shared` is false). Within a range the validator quarantines a repeated
+ * loan id (the first row wins, valid or not); across ranges a repeated id keeps its first valid
+ * row, and each later copy is moved from valid to quarantined in the intake counts. So any cut
+ * into ranges gives the one-pass index, unless an id's first row was quarantined in one range and
+ * a later row is valid in another (no range sees both).
  */
 export function mergePreviousRanges(
   snapshotDate: string | null,
@@ -273,9 +275,8 @@ function indexOfEntries(
  * this tape again: the shards' index entries merged in tape order, as `mergePreviousRanges`
  * merges a previous tape's ranges, beside the run's intake counts (ids repeated across shards
  * moved to quarantined, as a read of the tape would count them) and the caller's `extra`.
- * It holds exactly the rows this run counted valid: a loan id whose first row was quarantined
- * stays out even if a later row of it is valid (loan-tape.md: the first row wins), where a read
- * of the tape as the previous one keeps that later row.
+ * It holds exactly the rows this run counted valid, as a one-pass read of the tape as the
+ * previous one does.
  */
 export function carriedIndex(
   snapshotDate: string | null,

@@ -50,8 +50,6 @@ export interface ScanOptions {
   mapping?: ColumnMapping | undefined;
   /** Forces a format instead of guessing from the key's extension and the first bytes. */
   format?: TapeFormat | undefined;
-  /** Quarantine repeated loan ids (default true; see RowValidatorOptions.duplicateIds). */
-  duplicateIds?: boolean | undefined;
 }
 
 /** Intake counts of a scan plus the tape's as-of date (given, or read from its rows). */
@@ -93,7 +91,6 @@ export async function scanTape(
   const validator = new RowValidator(sink, {
     snapshotDate: options.snapshotDate,
     expectedRows: (bytes / 170) * (compressed ? 4 : 1),
-    duplicateIds: options.duplicateIds,
   });
   const tallies: { key: string; tally: ByteTally; rows: number }[] = [];
   for (const part of parts) {

@@ -92,11 +92,6 @@ export interface RowValidatorOptions {
   snapshotDate?: string | undefined;
   /** Rough row count, to size the loan-id set once instead of growing it. */
   expectedRows?: number | undefined;
-  /**
-   * Quarantine rows that repeat a loan_id (the default). Off only for a reader that finds repeats
-   * itself and corrects the counts (the previous tape's index does, see loadPreviousTape).
-   */
-  duplicateIds?: boolean | undefined;
 }
 
 // Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
@@ -145,7 +140,7 @@ export class RowValidator {
   private partRows = 0;
   private codes: string[] | null = null;
   private details: string[] | null = null;
-  private readonly seen: IdSet | null;
+  private readonly seen: IdSet;
   private tapeDate: string | null;
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
   private rawOf: (() => string) | null = null;
@@ -171,10 +166,9 @@ export class RowValidator {
     options: RowValidatorOptions = {},
   ) {
     this.tapeDate = options.snapshotDate ?? null;
-    this.seen =
-      options.duplicateIds === false
-        ? null
-        : new IdSet(Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))));
+    this.seen = new IdSet(
+      Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))),
+    );
   }
 
   /** The tape's as-of date (given, or taken from its first row with a valid snapshot_date). */
@@ -311,7 +305,7 @@ export class RowValidator {
       idHi = hashOut.hi;
       idLo = hashOut.lo;
     }
-    if (loanId !== null && this.seen !== null && !this.seen.addId(loanId, idHi, idLo)) {
+    if (loanId !== null && !this.seen.addId(loanId, idHi, idLo)) {
       this.duplicateLoanIds++;
       this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
     }

@@ -2,11 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLocalPreviousIndex } from '../../../shared/adapters/tape/local-tape-source.ts';
+import { localTapeParts, readLocalPreviousIndex } from '../../../shared/adapters/tape/local-tape-source.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { loadPreviousTape } from '../../../shared/use-cases/audit-engine.ts';
 import type { PreviousIndexExtra } from '../../../shared/use-cases/score-shard.ts';
 
 describe('Command: risk-audit score --index-out, then --previous INDEX', () => {
@@ -72,7 +73,7 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', () => {
     );
   });
 
-  it('keeps a loan id out of the index when its first row was quarantined (the first row wins)', async () => {
+  it('keeps a loan id out of the index when its first row was quarantined (the first row wins), as a fresh read does', async () => {
     const header = (await readFile(at('day1.csv'), 'utf8')).split('\n')[0]!;
     // The header decides the column order: rows are built in it from a map.
     const cols = header.split(',');
@@ -101,10 +102,15 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', () => {
     );
     const audit = await scoreLocal({ snapshot: at('edge.csv'), out: at('edge'), indexOut: at('edge.index') });
     expect(audit.status === 'failed' ? null : audit.input.rowsValid).toBe(1);
-    const { tape } = await readLocalPreviousIndex<PreviousIndexExtra>(at('edge.index'), false);
+    const { tape, extra } = await readLocalPreviousIndex<PreviousIndexExtra>(at('edge.index'), false);
     expect(tape.loanCount).toBe(1);
     expect(tape.lookup('Y')).toBeGreaterThanOrEqual(0);
     expect(tape.lookup('X')).toBe(-1);
+    // Reading the tape again as a previous one gives the same index and counts.
+    const fresh = await loadPreviousTape(await localTapeParts(at('edge.csv')), {});
+    expect(fresh.previous.canonical()).toEqual(tape.canonical());
+    expect(fresh.intake.rowsValid).toBe(extra.intake.rowsValid);
+    expect(fresh.intake.quarantineByCode).toEqual(extra.intake.quarantineByCode);
   });
 
   it('fails the run with one sentence when the index file is damaged', async () => {
