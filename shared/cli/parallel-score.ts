@@ -17,6 +17,22 @@ export function planLocalShards(parts: readonly TapePartInput[], shards: number,
   );
 }
 
+/** The part, byte range, date and mapping of each planned range: what every job on a range carries. */
+function rangeJobs(
+  parts: readonly TapePartInput[],
+  count: number,
+  snapshotDate: string,
+  mappingFile: string | undefined,
+) {
+  return planLocalShards(parts, count, snapshotDate).map((s) => ({
+    key: s.partKey,
+    bytes: s.partBytes,
+    ...(s.range ? { range: s.range } : {}),
+    snapshotDate,
+    ...(mappingFile ? { mappingFile } : {}),
+  }));
+}
+
 type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes' | 'indexEntries'>;
 
 /**
@@ -29,15 +45,9 @@ export async function loadPreviousInWorkers(
   parts: readonly TapePartInput[],
   options: { ranges: number; snapshotDate: string; mappingFile?: string | undefined },
 ): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
-  const plan = planLocalShards(parts, options.ranges, options.snapshotDate);
-  const jobs: PreviousJob[] = plan.map((s) => ({
-    kind: 'previous',
-    key: s.partKey,
-    bytes: s.partBytes,
-    ...(s.range ? { range: s.range } : {}),
-    snapshotDate: options.snapshotDate,
-    ...(options.mappingFile ? { mappingFile: options.mappingFile } : {}),
-  }));
+  const jobs: PreviousJob[] = rangeJobs(parts, options.ranges, options.snapshotDate, options.mappingFile).map(
+    (base) => ({ kind: 'previous', ...base }),
+  );
   const ranges = await pool.map<PreviousRange>(jobs);
   return mergePreviousRanges(options.snapshotDate, ranges);
 }
@@ -62,27 +72,24 @@ export async function auditInWorkers(
     onShard?: (shard: ShardOutput) => void;
   },
 ): Promise<{ shards: ShardOutput[]; digests: Promise<Map<string, string>> }> {
-  const plan = planLocalShards(parts, options.shards, options.snapshotDate);
   // Shared memory when the index was merged here: every worker reads the same table, no copy.
   const previous = options.previous?.toTransfer() ?? null;
-  const jobs: ShardJob[] = plan.map((s) => ({
-    kind: 'score',
-    key: s.partKey,
-    bytes: s.partBytes,
-    ...(s.range ? { range: s.range } : {}),
-    snapshotDate: options.snapshotDate,
-    ...(options.mappingFile ? { mappingFile: options.mappingFile } : {}),
-    ...(options.policyFile ? { policyFile: options.policyFile } : {}),
-    previous,
-    keepIndexEntries: options.keepIndexEntries === true,
-  }));
+  const jobs: ShardJob[] = rangeJobs(parts, options.shards, options.snapshotDate, options.mappingFile).map(
+    (base) => ({
+      kind: 'score',
+      ...base,
+      ...(options.policyFile ? { policyFile: options.policyFile } : {}),
+      previous,
+      keepIndexEntries: options.keepIndexEntries === true,
+    }),
+  );
   const shards = new Array<ShardOutput>(jobs.length);
   const scored = pool.map<ShardOutput & { table: TransferredBorrowerTable }>(jobs, ({ table, ...s }, i) => {
     shards[i] = { ...s, partial: withBorrowerTable(s.partial, table) };
     options.onShard?.(shards[i]);
   });
   // Queued behind the shards: the first thread to finish its shards hashes while the others score.
-  const split = [...new Set(plan.filter((s) => s.range).map((s) => s.partKey))];
+  const split = [...new Set(jobs.filter((j) => j.range).map((j) => j.key))];
   const digests = pool
     .map<string>(split.map((key): DigestJob => ({ kind: 'digest', key })))
     .then((hex) => new Map(split.map((key, i) => [key, hex[i]!])));

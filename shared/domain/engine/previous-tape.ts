@@ -121,14 +121,17 @@ export class PreviousTape {
    * SharedArrayBuffer (no copy), else a copy of it. `fromTransfer` wraps it again.
    */
   public toTransfer(): TransferredPreviousTape {
+    return { ...this.counts(), size: this.size, slots: this.slots };
+  }
+
+  /** The date and the counts drift needs, as copies. */
+  private counts(): Omit<TransferredPreviousTape, 'size' | 'slots'> {
     return {
       snapshotDate: this.snapshotDate,
       validCount: this.validCount,
       dpdCounts: [...this.dpdCounts],
       creditBandCounts: [...this.creditBandCounts],
       productCounts: [...this.productCounts],
-      size: this.size,
-      slots: this.slots,
     };
   }
 
@@ -162,14 +165,7 @@ export class PreviousTape {
       if (b === 0) continue;
       entries.push(hashKey(this.slots[i * 2]!, b));
     }
-    return {
-      snapshotDate: this.snapshotDate,
-      validCount: this.validCount,
-      dpdCounts: [...this.dpdCounts],
-      creditBandCounts: [...this.creditBandCounts],
-      productCounts: [...this.productCounts],
-      entries: entries.sort(),
-    };
+    return { ...this.counts(), entries: entries.sort() };
   }
 }
 
