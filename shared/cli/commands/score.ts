@@ -71,6 +71,15 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   try {
     const shards = options.shards ?? 1;
     pool = shards > 1 ? new WorkerPool(options.workers ?? Math.min(shards, availableParallelism())) : null;
+    // A drift index written by an earlier run stands in for its tape: nothing to read again. It is
+    // read while the settings load (its pages fault in on the file-reading thread meanwhile).
+    const previousIndex =
+      options.previous !== undefined && (await isLocalPreviousIndex(options.previous))
+        ? options.previous
+        : null;
+    const indexRead = previousIndex !== null ? readIndexFile(previousIndex, pool !== null) : null;
+    // Not awaited yet: a failure still surfaces when it is.
+    indexRead?.catch(() => undefined);
     const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
     const parts = await localTapeParts(options.snapshot);
     // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
@@ -83,12 +92,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     let repeats = 0;
     let indexShards: Pick<ShardAudit, 'indexEntries'>[] = [];
     const keepIndexEntries = options.indexOut !== undefined;
-    // A drift index written by an earlier run stands in for its tape: nothing to read again.
-    const previousIndex =
-      options.previous !== undefined && (await isLocalPreviousIndex(options.previous))
-        ? options.previous
-        : null;
-    if (previousIndex !== null) prev = await readIndexFile(previousIndex, pool !== null);
+    if (indexRead !== null) prev = await indexRead;
     if (pool === null) {
       if (options.previous && previousIndex === null)
         prev = await loadPreviousTape(await localTapeParts(options.previous), { mapping });
