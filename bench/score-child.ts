@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { scoreLocal } from '../shared/cli/commands/score.ts';
 
-const [snapshot, previous, out, shards, indexOut] = process.argv.slice(2);
+const [snapshot, previous, out, shards, indexOut, workers] = process.argv.slice(2);
 const t0 = performance.now();
 const phases: Record<string, number> = {};
 const audit = await scoreLocal({
@@ -14,8 +14,8 @@ const audit = await scoreLocal({
   ...(previous && previous !== '-' ? { previous } : {}),
   out: out!,
   shards: Number(shards ?? 1),
-  workers: Number(shards ?? 1),
-  ...(indexOut ? { indexOut } : {}),
+  workers: Number(workers || shards || 1),
+  ...(indexOut && indexOut !== '-' ? { indexOut } : {}),
 });
 const wallSeconds = (performance.now() - t0) / 1000;
 const usage = process.resourceUsage();

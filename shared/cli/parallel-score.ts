@@ -4,7 +4,7 @@ import type { TransferredBorrowerTable } from '../domain/engine/borrower-table.t
 import type { PreviousTape } from '../domain/engine/previous-tape.ts';
 import { mergePreviousRanges, type PreviousRange, type ShardAudit } from '../use-cases/audit-engine.ts';
 import { planShards } from '../use-cases/prepare-run.ts';
-import type { DigestJob, PreviousJob, ShardJob, WorkerJob } from './shard-worker-impl.ts';
+import type { DigestJob, PreviousJob, ShardJob, WorkerJob } from './shard-jobs.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 /** Splits a local tape into about `shards` row-aligned byte ranges (at least 64 KiB each). */

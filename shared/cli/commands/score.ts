@@ -33,7 +33,7 @@ import type { PreviousIndexExtra } from '../../use-cases/score-shard.ts';
 import { printHeadline } from '../output.ts';
 import { auditInWorkers, loadPreviousInWorkers } from '../parallel-score.ts';
 import { peekSnapshotDate } from '../peek.ts';
-import type { WorkerJob } from '../shard-worker-impl.ts';
+import { runShardJob, type WorkerJob } from '../shard-jobs.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
@@ -45,7 +45,7 @@ export interface ScoreOptions {
   borrowerRefKey?: string;
   /** Row-aligned byte-range shards of the tape, scored on worker threads. @default 1 */
   shards?: number;
-  /** Worker threads at once. @default min(shards, CPUs) */
+  /** Threads scoring at once, the main thread included. @default min(shards, CPUs) */
   workers?: number;
   /**
    * Also write the tape's drift index here: the next day's `previous` can then be this file
@@ -70,7 +70,15 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   };
   try {
     const shards = options.shards ?? 1;
-    pool = shards > 1 ? new WorkerPool(options.workers ?? Math.min(shards, availableParallelism())) : null;
+    // The main thread is one of the workers: `--workers 2` starts one thread beside it.
+    pool =
+      shards > 1
+        ? new WorkerPool<WorkerJob>(
+            options.workers ?? Math.min(shards, availableParallelism()),
+            'shard-worker-impl.ts',
+            { inline: runShardJob },
+          )
+        : null;
     // A drift index written by an earlier run stands in for its tape: nothing to read again. It is
     // read while the settings load (its pages fault in on the file-reading thread meanwhile).
     const previousIndex =
@@ -227,7 +235,11 @@ export function registerScore(program: Command): void {
       positiveInt,
       1,
     )
-    .option('--workers <n>', 'worker threads at once (default: min(shards, CPUs))', positiveInt)
+    .option(
+      '--workers <n>',
+      'threads scoring at once, the main thread included (default: min(shards, CPUs))',
+      positiveInt,
+    )
     .option(
       '--index-out <file>',
       "also write this tape's drift index, to give as the next day's --previous (the tape is then not read again)",

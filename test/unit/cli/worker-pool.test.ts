@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerJob } from '../../../shared/cli/shard-worker-impl.ts';
+import type { WorkerJob } from '../../../shared/cli/shard-jobs.ts';
 import { ShardFailedError, WorkerPool } from '../../../shared/cli/worker-pool.ts';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -57,5 +57,59 @@ describe('Class: WorkerPool', () => {
     ]);
     await pool.close();
     await expect(queued).rejects.toThrow(/closed/);
+  });
+});
+
+describe('Class: WorkerPool with the calling thread as a lane (inline)', () => {
+  const job = (key: string): WorkerJob => ({ kind: 'digest', key });
+
+  it('runs the first job on the calling thread at once and the next on its one thread', async () => {
+    const ranInline: string[] = [];
+    // The calling thread's job holds its lane until the thread's result is in, so the second job
+    // can only have run on the thread, however long the thread takes to start.
+    let threadDone: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      threadDone = r;
+    });
+    const pool = new WorkerPool<WorkerJob>(2, 'shard-worker-impl.ts', {
+      inline: async (j) => {
+        const key = j.kind === 'digest' ? j.key : '';
+        ranInline.push(key);
+        await held;
+        return { result: `inline:${key}` };
+      },
+    });
+    try {
+      const results = await pool.map<string>([job('first'), job('package.json')], (_r, i) => {
+        if (i === 1) threadDone();
+      });
+      expect(ranInline).toEqual(['first']);
+      expect(results[0]).toBe('inline:first');
+      // The second ran on the worker thread: the real digest of the file.
+      expect(results[1]).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('runs every job on the calling thread when it is the only lane, and fails the list with its error', async () => {
+    const order: string[] = [];
+    const pool = new WorkerPool<WorkerJob>(1, 'shard-worker-impl.ts', {
+      inline: async (j) => {
+        const key = j.kind === 'digest' ? j.key : '';
+        order.push(key);
+        if (key === 'bad') throw new Error('bad cannot be read');
+        return { result: key.toUpperCase() };
+      },
+    });
+    try {
+      expect(await pool.map<string>([job('a'), job('b'), job('c')])).toEqual(['A', 'B', 'C']);
+      expect(order).toEqual(['a', 'b', 'c']);
+      await expect(pool.map<string>([job('bad')])).rejects.toThrow('bad cannot be read');
+      // The lane is free again after a failed job.
+      expect(await pool.map<string>([job('d')])).toEqual(['D']);
+    } finally {
+      await pool.close();
+    }
   });
 });
