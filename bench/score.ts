@@ -4,15 +4,17 @@
  * worker threads; optionally a 10,000,000-loan book. Each run is its own process. Two ways to
  * give the previous day: its tape (read and validated again), and the drift index its own run
  * wrote (`--index-out`, the nightly case). Configurations take turns, best of `runs` each, so a
- * slow minute of this machine does not fall on one of them only.
+ * slow minute of this machine does not fall on one of them only. Two independent nightly runs at
+ * once (no threads) measure the ceiling that two workers are held against.
  * Run alone: `npx tsx bench/score.ts [loans]`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { generateTape } from '../shared/cli/commands/generate.ts';
 
 interface ChildResult {
@@ -25,27 +27,45 @@ interface ChildResult {
   phases: Record<string, number>;
 }
 
+const childArgs = (args: string[]) => [
+  '--import',
+  'tsx',
+  join(import.meta.dirname, 'score-child.ts'),
+  ...args,
+];
+const childOptions = {
+  encoding: 'utf8' as const,
+  maxBuffer: 1 << 20,
+  env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+};
+const run = promisify(execFile);
+const parse = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
+
 function runChild(args: string[]): ChildResult {
-  const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'score-child.ts'), ...args],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    },
+  return parse(execFileSync(process.execPath, childArgs(args), childOptions));
+}
+
+/** One run's arguments, or several runs started at the same time (the slowest one counts). */
+type Config = string[] | { together: string[][] };
+
+async function runConfig(config: Config): Promise<ChildResult> {
+  if (Array.isArray(config)) return runChild(config);
+  const runs = await Promise.all(
+    config.together.map(async (args) =>
+      parse((await run(process.execPath, childArgs(args), childOptions)).stdout),
+    ),
   );
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
+  return runs.reduce((a, b) => (b.wallSeconds > a.wallSeconds ? b : a));
 }
 
 /** Best of `runs` for each configuration, the configurations interleaved run by run. */
-function bestInTurns(runs: number, configs: string[][]): ChildResult[] {
+async function bestInTurns(runs: number, configs: Config[]): Promise<ChildResult[]> {
   const winners: (ChildResult | null)[] = configs.map(() => null);
   for (let i = 0; i < runs; i++) {
-    configs.forEach((args, k) => {
-      const r = runChild(args);
+    for (const [k, config] of configs.entries()) {
+      const r = await runConfig(config);
       if (winners[k] === null || r.wallSeconds < winners[k]!.wallSeconds) winners[k] = r;
-    });
+    }
   }
   return winners as ChildResult[];
 }
@@ -83,15 +103,22 @@ export async function benchScore(opts: {
   const runs = opts.runs ?? 3;
   const index = join(opts.dir, `book-${opts.loans}-d1.index`);
   // The previous night's run, leaving its drift index (measured too: what --index-out costs).
-  const [withIndexOut, withoutIndexOut] = bestInTurns(runs, [
+  const [withIndexOut, withoutIndexOut] = await bestInTurns(runs, [
     [book.day1, '-', join(opts.dir, 'out-d1'), '1', index],
     [book.day1, '-', join(opts.dir, 'out-d1'), '1'],
   ]);
-  const [one, two, nightlyOne, nightlyTwo] = bestInTurns(runs, [
+  const [one, two, nightlyOne, nightlyTwo, pair] = await bestInTurns(runs, [
     [book.day2, book.day1, join(opts.dir, 'out-1'), '1'],
     [book.day2, book.day1, join(opts.dir, 'out-2'), '2'],
     [book.day2, index, join(opts.dir, 'out-n1'), '1'],
     [book.day2, index, join(opts.dir, 'out-n2'), '2'],
+    // The ceiling two busy cores give here: two independent 1-worker runs at once, no threads.
+    {
+      together: [
+        [book.day2, index, join(opts.dir, 'out-p1'), '1'],
+        [book.day2, index, join(opts.dir, 'out-p2'), '1'],
+      ],
+    },
   ]);
   return {
     loans: opts.loans,
@@ -111,6 +138,11 @@ export async function benchScore(opts: {
       oneWorker: summarize(nightlyOne!),
       twoWorkers: summarize(nightlyTwo!),
       speedup: Math.round((nightlyOne!.wallSeconds / nightlyTwo!.wallSeconds) * 100) / 100,
+      twoProcessesAtOnce: {
+        slowerSeconds: Math.round(pair!.wallSeconds * 100) / 100,
+        // Work done per second by the two together, against one alone.
+        ceiling: Math.round(((2 * nightlyOne!.wallSeconds) / pair!.wallSeconds) * 100) / 100,
+      },
     },
     dayOneRun: {
       withIndexOut: summarize(withIndexOut!),
