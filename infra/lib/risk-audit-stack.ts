@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { Aws, CfnOutput, Duration, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -115,31 +116,44 @@ export class RiskAuditStack extends Stack {
     };
     // CloudFormation resolves the secret at deploy time; the template and cdk.out never hold it.
     const withKey = { ...common, BORROWER_REF_KEY: borrowerRefKey.secretValue.unsafeUnwrap() };
+    // The lender's own mapping and policy (checked by resolveSettings) ship with the functions
+    // that read tapes, score and rate.
+    const lenderFiles: BundleCopy[] = [];
+    const lenderEnv: Record<string, string> = {};
+    for (const [file, name, variable] of [
+      [s.mappingFile, 'mapping', 'MAPPING_FILE'],
+      [s.policyFile, 'policy', 'POLICY_FILE'],
+    ] as const) {
+      if (file === undefined) continue;
+      const to = `config/${name}${extname(file)}`;
+      lenderFiles.push({ from: file, to });
+      lenderEnv[variable] = `/var/task/${to}`;
+    }
 
     const prepare = new AuditFunction(this, 'PrepareRun', {
-      copyIntoBundle: [POLICIES],
+      copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'prepare-run',
       description: "resolves the date's tape parts, takes the date's lease, plans the shards",
       // Prepare reads the whole previous tape into the drift index every shard then loads.
       memorySize: 3008,
       timeout: Duration.minutes(15),
-      environment: common,
+      environment: { ...common, ...lenderEnv },
     });
     const scoreShard = new AuditFunction(this, 'ScoreShard', {
-      copyIntoBundle: [POLICIES],
+      copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'score-shard',
       description: 'streams, validates and scores one shard of a tape, writes its partial result',
       memorySize: s.shardMemoryMb,
       timeout: Duration.minutes(15),
-      environment: withKey,
+      environment: { ...withKey, ...lenderEnv },
     });
     const finalize = new AuditFunction(this, 'FinalizeAudit', {
-      copyIntoBundle: [POLICIES],
+      copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'finalize-audit',
       description: 'merges the partials into the audit, writes the outputs, stores the run',
       memorySize: 3008,
       timeout: Duration.minutes(15),
-      environment: withKey,
+      environment: { ...withKey, ...lenderEnv },
     });
     const sendReport = new AuditFunction(this, 'SendReport', {
       name: 'send-report',

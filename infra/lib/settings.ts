@@ -1,4 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
+import { defaultPolicyPaths, parsePolicy } from '../../shared/domain/policy/policy.ts';
+import { parseMapping } from '../../shared/domain/tape/mapping.ts';
 import { ConfigError } from '../../shared/errors.ts';
+import { PROJECT_ROOT } from './constructs/audit-function.ts';
 
 /**
  * Deployment settings of the risk-audit stack: documented defaults, validation with readable
@@ -92,13 +97,28 @@ export interface AuditSettings {
    * @default 5000
    */
   readonly watchlistLimit?: number;
+  /**
+   * The lender's column mapping (YAML or JSON, as `risk-audit score --mapping`), a path inside
+   * the project such as `config/mapping.yaml`: shipped in the functions that read tapes and read
+   * through MAPPING_FILE. Checked when the stack is built: a mapping that does not load fails the
+   * synth, not the first night.
+   * @default - none: tapes carry the canonical headers of loan-tape.md
+   */
+  readonly mappingFile?: string;
+  /**
+   * A rule pack or risk appetite replacing the default one of its kind (as `--policy`), a path
+   * inside the project: shipped in the functions that score and rate, read through POLICY_FILE,
+   * and checked when the stack is built.
+   * @default - the default policy files under `policies/`
+   */
+  readonly policyFile?: string;
 }
 
 /** Settings with every default applied and every value checked. */
 export type ResolvedSettings = Required<
-  Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes'>
+  Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes' | 'mappingFile' | 'policyFile'>
 > &
-  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes'> & {
+  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes' | 'mappingFile' | 'policyFile'> & {
     readonly recipients: readonly string[];
   };
 
@@ -172,7 +192,42 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
   if (s.s3TriggerSuffix !== undefined && s.s3TriggerSuffix.length === 0) {
     fail('s3TriggerSuffix', 'a non-empty key suffix', s.s3TriggerSuffix);
   }
+  if (s.mappingFile !== undefined) {
+    const text = projectFile('mappingFile', s.mappingFile);
+    loads('mappingFile', () => parseMapping(text, s.mappingFile));
+  }
+  if (s.policyFile !== undefined) {
+    const text = projectFile('policyFile', s.policyFile);
+    const defaults = defaultPolicyPaths();
+    loads('policyFile', () =>
+      parsePolicy([
+        { fileName: defaults.rules, text: readFileSync(defaults.rules, 'utf8') },
+        { fileName: defaults.appetite, text: readFileSync(defaults.appetite, 'utf8') },
+        { fileName: s.policyFile!, text },
+      ]),
+    );
+  }
   return s;
+}
+
+/** The text of a file given as a path inside the project (it is copied into function assets). */
+function projectFile(name: string, path: string): string {
+  const rel = normalize(path);
+  if (path.length === 0 || isAbsolute(path) || rel.startsWith('..')) {
+    fail(name, "a path inside the project, such as 'config/file.yaml'", path);
+  }
+  const file = join(PROJECT_ROOT, rel);
+  if (!existsSync(file)) fail(name, 'an existing file (relative to the project root)', path);
+  return readFileSync(file, 'utf8');
+}
+
+/** Runs a file's own checks, turning their error into this setting's. */
+function loads(name: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw new SettingsError(`invalid ${name}: ${(error as Error).message}`);
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -232,6 +287,8 @@ export const CONTEXT_KEYS = [
   's3TriggerSuffix',
   'shardBytes',
   'watchlistLimit',
+  'mappingFile',
+  'policyFile',
 ] as const satisfies readonly (keyof AuditSettings)[];
 
 /** Builds settings from CDK context values; unset keys keep their defaults. */
@@ -257,5 +314,7 @@ export function settingsFromContext(read: ContextReader): AuditSettings {
   put('s3TriggerSuffix', asString('s3TriggerSuffix', read('s3TriggerSuffix')));
   put('shardBytes', asNumber('shardBytes', read('shardBytes')));
   put('watchlistLimit', asNumber('watchlistLimit', read('watchlistLimit')));
+  put('mappingFile', asString('mappingFile', read('mappingFile')));
+  put('policyFile', asString('policyFile', read('policyFile')));
   return settings;
 }

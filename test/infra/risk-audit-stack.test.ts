@@ -228,6 +228,36 @@ describe('Class: RiskAuditStack', () => {
       expect(states.Prepare).toBeDefined();
     });
 
+    it("ships the lender's mapping and policy with the functions that read tapes, score and rate", () => {
+      const t = templateOf({
+        mappingFile: 'examples/prosper-mapping.yaml',
+        policyFile: 'policies/risk-appetite.yaml',
+      });
+      const variables = (description: RegExp) => {
+        const found = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) =>
+          description.test(String(f.Properties.Description)),
+        );
+        expect(found).toHaveLength(1);
+        return (found[0]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      };
+      for (const d of [/shard plans|plans the shards/, /one shard/, /merges the partials/]) {
+        expect(variables(d)).toMatchObject({
+          MAPPING_FILE: '/var/task/config/mapping.yaml',
+          POLICY_FILE: '/var/task/config/policy.yaml',
+        });
+      }
+      for (const d of [/renders/, /failure notice/]) {
+        expect(variables(d)).not.toHaveProperty('MAPPING_FILE');
+        expect(variables(d)).not.toHaveProperty('POLICY_FILE');
+      }
+      // Without the settings, no function is told of such files.
+      for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) {
+        const v = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(v).not.toHaveProperty('MAPPING_FILE');
+        expect(v).not.toHaveProperty('POLICY_FILE');
+      }
+    });
+
     it('passes the shard size when one is set', () => {
       templateOf({ shardBytes: 64 * 1024 * 1024 }).hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('one shard'),

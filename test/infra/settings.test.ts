@@ -77,6 +77,26 @@ describe('Function: resolveSettings', () => {
     ],
     [{ shardBytes: 1000 }, 'invalid shardBytes: expected an integer from 1048576 to 10737418240, got 1000'],
     [{ s3TriggerSuffix: '' }, 'invalid s3TriggerSuffix: expected a non-empty key suffix, got ""'],
+    [
+      { mappingFile: '/etc/mapping.yaml' },
+      'invalid mappingFile: expected a path inside the project, such as \'config/file.yaml\', got "/etc/mapping.yaml"',
+    ],
+    [
+      { mappingFile: '../mapping.yaml' },
+      'invalid mappingFile: expected a path inside the project, such as \'config/file.yaml\', got "../mapping.yaml"',
+    ],
+    [
+      { mappingFile: 'config/nowhere.yaml' },
+      'invalid mappingFile: expected an existing file (relative to the project root), got "config/nowhere.yaml"',
+    ],
+    [
+      { mappingFile: 'test/infra/fixtures/broken-mapping.yaml' },
+      'invalid mappingFile: column mapping test/infra/fixtures/broken-mapping.yaml is invalid: columns: Unrecognized keys: "loan_number", "not_a_column"',
+    ],
+    [
+      { policyFile: 'examples/prosper-mapping.yaml' },
+      'invalid policyFile: invalid policy file examples/prosper-mapping.yaml: kind: must be rule-pack or risk-appetite, got null',
+    ],
   ])('rejects %j with a readable message', (settings, message) => {
     expect(() => resolveSettings(settings)).toThrow(message);
   });
@@ -168,6 +188,8 @@ describe('Function: settingsFromContext', () => {
           s3TriggerSuffix: '_SUCCESS',
           shardBytes: '1048576',
           watchlistLimit: '1',
+          mappingFile: 'examples/prosper-mapping.yaml',
+          policyFile: 'policies/risk-appetite.yaml',
         }),
       ),
     );
