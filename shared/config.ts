@@ -21,8 +21,16 @@ export const RuntimeConfigSchema = z.object({
   REPORT_RECIPIENTS: list.default([]),
   /** Days a run's per-loan detail items are kept in DynamoDB. */
   DETAIL_RETENTION_DAYS: z.coerce.number().int().positive().default(400),
-  /** Seconds a presigned link to the archived report stays valid. */
+  /** Seconds the email's link to the archived report stays valid. */
   REPORT_LINK_EXPIRY_SECONDS: z.coerce.number().int().positive().max(604_800).default(604_800),
+  /**
+   * The report-link function's URL: with REPORT_LINK_KEY, the email links through it (a signed
+   * link good for REPORT_LINK_EXPIRY_SECONDS) instead of to a presigned S3 URL, which stops
+   * working when the sending function's credentials expire.
+   */
+  REPORT_LINK_BASE_URL: z.string().url().optional(),
+  /** Secret key of the HMAC that signs report links (from Secrets Manager on AWS). */
+  REPORT_LINK_KEY: z.string().min(32).optional(),
   /** Local time (HH:MM, in TIMEZONE) by which the day's tape should have landed. */
   TAPE_CUTOFF: z
     .string()
@@ -54,6 +62,24 @@ export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 /** Parses the environment, failing fast with the names of the variables that are wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const parsed = RuntimeConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
+    throw new ConfigError(`invalid environment: ${names}`);
+  }
+  if ((parsed.data.REPORT_LINK_BASE_URL === undefined) !== (parsed.data.REPORT_LINK_KEY === undefined)) {
+    throw new ConfigError('invalid environment: REPORT_LINK_BASE_URL and REPORT_LINK_KEY go together');
+  }
+  return parsed.data;
+}
+
+/** Environment of the report-link function: the bucket of the reports and the links' secret key. */
+export function loadReportLinkConfig(env: NodeJS.ProcessEnv = process.env): {
+  BUCKET_NAME: string;
+  REPORT_LINK_KEY: string;
+} {
+  const parsed = z
+    .object({ BUCKET_NAME: z.string().min(1), REPORT_LINK_KEY: z.string().min(32) })
+    .safeParse(env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
     throw new ConfigError(`invalid environment: ${names}`);

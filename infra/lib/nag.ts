@@ -26,6 +26,11 @@ export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
       'object permissions are scoped to one key prefix; the objects under it need the trailing wildcard',
   },
   {
+    resource: /^<\w+\.Arn>\/runs\/\*\/report\.html$/,
+    actions: [/^s3:GetObject$/],
+    reason: "the report-link function reads only runs' report pages, whose keys carry the date",
+  },
+  {
     resource: /^<\w+\.Arn>\/runs\/\*\/partials\/\*$/,
     actions: [/^s3:DeleteObject$/],
     reason: 'finalize deletes only shard partials, whose keys carry the date and run id',

@@ -155,13 +155,49 @@ export class RiskAuditStack extends Stack {
       timeout: Duration.minutes(15),
       environment: { ...withKey, ...lenderEnv },
     });
+    // The email links to the report through this function's URL: a link signed with this key
+    // works for REPORT_LINK_EXPIRY_SECONDS, where a presigned S3 URL would die with the sending
+    // function's credentials (within hours).
+    const reportLinkKey = new secretsmanager.Secret(this, 'ReportLinkKey', {
+      description: 'key of the HMAC that signs the report links in audit emails',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(reportLinkKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'rotating the report-link key would break the links in reports already sent (good for 7 days)',
+    });
+    const linkKey = reportLinkKey.secretValue.unsafeUnwrap();
+    const reportLink = new AuditFunction(this, 'ReportLink', {
+      name: 'report-link',
+      description: 'checks a report link from an audit email and redirects to the archived report',
+      timeout: Duration.seconds(10),
+      environment: { BUCKET_NAME: bucket.bucketName, TIMEZONE: s.timezone, REPORT_LINK_KEY: linkKey },
+    });
+    // It can read report pages and nothing else: a forged or replayed link reaches no other object.
+    iam.Grant.addToPrincipal({
+      grantee: reportLink.role,
+      actions: ['s3:GetObject'],
+      resourceArns: [bucket.arnForObjects('runs/*/report.html')],
+    });
+    // Public on purpose: the HMAC in each link is the authorisation (a reader's mail client has no AWS identity).
+    const reportLinkUrl = reportLink.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    new CfnOutput(this, 'ReportLinkUrl', {
+      value: reportLinkUrl.url,
+      description: 'base of the report links in audit emails',
+    });
+
     const sendReport = new AuditFunction(this, 'SendReport', {
       name: 'send-report',
       description: 'renders, archives and emails the audit report',
       memorySize: 1024,
       timeout: Duration.minutes(3),
       ...CHART_RENDERING,
-      environment: { ...withKey, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
+      environment: {
+        ...withKey,
+        REPORT_FONT_FILE: `/var/task/${CHART_FONT}`,
+        REPORT_LINK_BASE_URL: reportLinkUrl.url,
+        REPORT_LINK_KEY: linkKey,
+      },
     });
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
       name: 'notify-failure',
@@ -235,6 +271,7 @@ export class RiskAuditStack extends Stack {
       'send-report': sendReport,
       'notify-failure': notifyFailure,
       'start-audit': startAudit,
+      'report-link': reportLink,
     };
 
     new scheduler.Schedule(this, 'NightlySchedule', {

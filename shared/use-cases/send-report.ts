@@ -1,8 +1,10 @@
 import { buildReport, inlineImagesAsDataUris } from '../adapters/report/build-report.ts';
 import type { AuditDocument, AuditResult } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
+import { signReportLink } from '../domain/report/report-link.ts';
 import type { RunTrendPoint, WatchlistRow } from '../domain/report/types.ts';
 import { buildWatchlistCsv } from '../domain/report/watchlist-csv.ts';
+import type { PresignedLink } from '../ports/artifact-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { maskLoanId } from './finalize-run.ts';
@@ -78,9 +80,8 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const watchlist = fullWatchlist.slice(0, EMAIL_WATCHLIST_ROWS);
   const htmlKey = KEYS.reportHtml(date);
   const emlKey = KEYS.reportEml(date);
-  const expiresIn = deps.config.REPORT_LINK_EXPIRY_SECONDS;
   const now = deps.now();
-  const link = await deps.artifacts.presignGet(htmlKey, expiresIn);
+  const link = await reportLink(deps, htmlKey, now);
   const sources: Record<string, string> = {};
   for (const f of audit.findings) if (f.source) sources[f.code] = f.source;
   const report = await buildReport({
@@ -110,6 +111,22 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     deps.metrics.count('ReportSent');
   }
   return { messageId, subject: report.subject, htmlKey, emlKey, bytes: report.eml.byteLength };
+}
+
+/**
+ * The email's link to the archived report: signed for the report-link function when one is
+ * deployed (good for REPORT_LINK_EXPIRY_SECONDS), else presigned on S3 (good until the sending
+ * function's credentials expire, if sooner; the email states the real expiry either way).
+ */
+async function reportLink(deps: AuditDeps, htmlKey: string, now: Date): Promise<PresignedLink> {
+  const {
+    REPORT_LINK_BASE_URL: base,
+    REPORT_LINK_KEY: key,
+    REPORT_LINK_EXPIRY_SECONDS: seconds,
+  } = deps.config;
+  if (base === undefined || key === undefined) return deps.artifacts.presignGet(htmlKey, seconds);
+  const expiresAt = new Date(now.getTime() + seconds * 1000);
+  return { url: signReportLink(base, htmlKey, expiresAt, key), expiresAt };
 }
 
 /** The date to re-run, as a CLI command, shown in failure notices. */

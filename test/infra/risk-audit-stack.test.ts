@@ -180,10 +180,12 @@ describe('Class: RiskAuditStack', () => {
   describe('functions', () => {
     it('runs every function on the newest Node.js runtime, arm64, traced, JSON logs', () => {
       const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(6);
+      expect(functions).toHaveLength(7);
       for (const f of functions) {
         // The two functions that load the native chart renderer run on x86_64 (installed for linux-x64 only).
-        const arch = /report|failure notice/.test(String(f.Properties.Description)) ? 'x86_64' : 'arm64';
+        const arch = /emails the audit report|failure notice/.test(String(f.Properties.Description))
+          ? 'x86_64'
+          : 'arm64';
         expect(f.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: [arch],
@@ -204,7 +206,9 @@ describe('Class: RiskAuditStack', () => {
 
     it('gives the workflow functions the run settings, the shipped policies and a lease longer than a run', () => {
       const workflowFunctions = Object.values(resources(template)).filter(
-        (r) => r.Type === 'AWS::Lambda::Function' && !String(r.Properties.Description).includes('on demand'),
+        (r) =>
+          r.Type === 'AWS::Lambda::Function' &&
+          !/on demand|report link/.test(String(r.Properties.Description)),
       );
       expect(workflowFunctions).toHaveLength(5);
       for (const f of workflowFunctions) {
@@ -256,6 +260,31 @@ describe('Class: RiskAuditStack', () => {
         expect(v).not.toHaveProperty('MAPPING_FILE');
         expect(v).not.toHaveProperty('POLICY_FILE');
       }
+    });
+
+    it('links reports through a public function URL that can read report pages and nothing else', () => {
+      const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
+      const [linkId, link] = fns.find(([, f]) => /report link/.test(String(f.Properties.Description)))!;
+      const linkVars = (link.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(JSON.stringify(linkVars.REPORT_LINK_KEY)).toContain('{{resolve:secretsmanager:');
+      template.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'NONE',
+        TargetFunctionArn: { 'Fn::GetAtt': [linkId, 'Arn'] },
+      });
+      // Its role's only data permission: GetObject on runs/*/report.html.
+      const roleId = (link.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+      const s3Statements = statementsOfRole(template, roleId).filter((st) =>
+        actionsOf(st).some((a) => a.startsWith('s3:')),
+      );
+      expect(s3Statements).toHaveLength(1);
+      expect(actionsOf(s3Statements[0]!)).toEqual(['s3:GetObject']);
+      expect(JSON.stringify(s3Statements[0]!.Resource)).toContain('/runs/*/report.html');
+      // The sender signs links for that URL with the same secret.
+      const [, send] = fns.find(([, f]) => /emails the audit report/.test(String(f.Properties.Description)))!;
+      const sendVars = (send.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const urlId = Object.keys(template.findResources('AWS::Lambda::Url'))[0]!;
+      expect(sendVars.REPORT_LINK_BASE_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+      expect(sendVars.REPORT_LINK_KEY).toEqual(linkVars.REPORT_LINK_KEY);
     });
 
     it('passes the shard size when one is set', () => {
@@ -325,7 +354,7 @@ describe('Class: RiskAuditStack', () => {
 
     it('keeps each function in its own log group with a retention', () => {
       const groups = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-      expect(groups).toHaveLength(7); // six functions and the state machine
+      expect(groups).toHaveLength(8); // seven functions and the state machine
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(90);
     });
   });
@@ -596,7 +625,7 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
-    it('alarms on Lambda errors of all six functions and on undelivered triggers', () => {
+    it('alarms on Lambda errors of all seven functions and on undelivered triggers', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Metrics: Match.arrayWith([
           Match.objectLike({ Expression: Match.stringLikeRegexp('FILL\\(e_score_shard, 0\\)') }),
@@ -608,7 +637,7 @@ describe('Class: RiskAuditStack', () => {
       const ids = ((errorAlarm?.Properties.Metrics ?? []) as { Id: string }[])
         .map((m) => m.Id)
         .filter((i) => i.startsWith('e_'));
-      expect(ids).toHaveLength(6);
+      expect(ids).toHaveLength(7);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',

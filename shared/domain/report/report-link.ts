@@ -1,0 +1,57 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Links to an archived report that last as long as the report is meant to be read (7 days), not as
+ * long as the credentials of the function that sent it (an S3 presigned URL dies with them, often
+ * within hours). The email links to the report-link function's URL with the object key, an expiry
+ * and an HMAC of both under a secret key; the function checks them and redirects to a presigned
+ * URL made on the spot. Only report pages can be named: the key must be a run's `report.html`.
+ */
+
+/** Run report pages, the only objects a signed link may name (KEYS.reportHtml). */
+const REPORT_KEY = /^runs\/\d{4}-\d{2}-\d{2}\/report\.html$/;
+
+function signature(key: string, expires: number, secret: string): string {
+  return createHmac('sha256', secret).update(`${key}\n${expires}`).digest('base64url');
+}
+
+/** A link to `key` through `baseUrl` (the report-link function's URL), good until `expiresAt`. */
+export function signReportLink(baseUrl: string, key: string, expiresAt: Date, secret: string): string {
+  if (!REPORT_KEY.test(key)) throw new Error(`${key} is not a run's report page`);
+  const expires = Math.floor(expiresAt.getTime() / 1000);
+  const url = new URL(baseUrl);
+  url.searchParams.set('k', key);
+  url.searchParams.set('e', String(expires));
+  url.searchParams.set('s', signature(key, expires, secret));
+  return url.toString();
+}
+
+/** What a link's query asks for, once checked: the report's key, or why it is refused. */
+export type ReportLinkCheck = { ok: true; key: string } | { ok: false; status: 403 | 410; reason: string };
+
+/** Checks a link's query parameters (`k`, `e`, `s`) at `now`. */
+export function checkReportLink(
+  query: Readonly<Record<string, string | undefined>>,
+  now: Date,
+  secret: string,
+): ReportLinkCheck {
+  const { k: key, e, s: given } = query;
+  const expires = Number(e);
+  if (key === undefined || given === undefined || !Number.isInteger(expires) || !REPORT_KEY.test(key)) {
+    return { ok: false, status: 403, reason: 'this is not a link to a report' };
+  }
+  const expected = Buffer.from(signature(key, expires, secret));
+  const actual = Buffer.from(given);
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+    return { ok: false, status: 403, reason: 'this report link is not valid' };
+  }
+  if (now.getTime() >= expires * 1000) {
+    const date = new Date(expires * 1000).toISOString().replace('T', ' ').slice(0, 16);
+    return {
+      ok: false,
+      status: 410,
+      reason: `this report link expired on ${date} UTC; the report is in the archive, or re-send it by re-running the date`,
+    };
+  }
+  return { ok: true, key };
+}
