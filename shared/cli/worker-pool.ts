@@ -199,7 +199,7 @@ export class WorkerPool<Job = unknown> {
   }
 
   private async runInline(job: Job): Promise<unknown> {
-    // Started on a later turn, so a map call returns before the calling thread gets busy.
+    // Started a microtask later, so the caller's synchronous code (more map calls) runs first.
     await Promise.resolve();
     return (await this.inline!(job)).result;
   }
