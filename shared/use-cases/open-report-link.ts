@@ -1,3 +1,4 @@
+import { escapeHtml } from '../adapters/report/escape.ts';
 import { checkReportLink } from '../domain/report/report-link.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 
@@ -10,8 +11,6 @@ export interface LinkResponse {
 
 /** Seconds the presigned URL behind a redirect is good for: it is followed at once. */
 const REDIRECT_SECONDS = 300;
-
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * Answers a click on a report link: a redirect to the report through a presigned URL made now,
