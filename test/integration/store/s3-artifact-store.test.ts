@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createS3Client } from '../../../shared/adapters/aws-clients.ts';
 import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
+import { signReportLink } from '../../../shared/domain/report/report-link.ts';
+import { openReportLink } from '../../../shared/use-cases/open-report-link.ts';
 
 const env = inject('awsEnv');
 const client = createS3Client(env);
@@ -58,5 +60,29 @@ describe('Class: S3ArtifactStore (s3rver)', () => {
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('<p>report</p>');
+  });
+});
+
+describe('A report link, clicked (report-link function against s3rver)', () => {
+  const secret = 'report-link-secret-of-enough-length';
+  const base = 'https://links.example/';
+  const key = 'runs/2026-11-25/report.html';
+
+  it('redirects a signed link to a presigned URL that downloads the report; a forged one reaches nothing', async () => {
+    await artifacts.put(key, '<p>the report</p>', 'text/html');
+    const now = new Date();
+    const link = signReportLink(base, key, new Date(now.getTime() + 7 * 86_400_000), secret);
+    const query = Object.fromEntries(new URL(link).searchParams);
+    const response = await openReportLink(query, { artifacts, secret, now });
+    expect(response.statusCode).toBe(302);
+    const report = await fetch(response.headers.location!);
+    expect(report.status).toBe(200);
+    expect(await report.text()).toBe('<p>the report</p>');
+    const forged = await openReportLink(
+      { ...query, k: 'runs/2026-11-24/report.html' },
+      { artifacts, secret, now },
+    );
+    expect(forged.statusCode).toBe(403);
+    expect(forged.headers.location).toBeUndefined();
   });
 });
