@@ -426,7 +426,9 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
  * `risk-audit score` (1 worker, previous day as its tape) against DuckDB with one thread, doing
- * the same work (row checks included) and doing the aggregations only; in turns, best of `runs`.
+ * the same work (row checks included), the aggregations only, and its parse-only floor; in turns,
+ * best of `runs` each. `engineSpeedRatio` is DuckDB's time over the engine's: above 1, the engine
+ * is faster.
  */
 export async function benchDuckdb(opts: { loans: number; dir: string; runs?: number }) {
   const book = await twoDayBook(opts.loans, opts.dir);
