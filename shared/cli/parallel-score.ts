@@ -33,7 +33,10 @@ function rangeJobs(
   }));
 }
 
-type ShardOutput = Pick<ShardAudit, 'partial' | 'intake' | 'quarantineLines' | 'idHashes' | 'indexEntries'>;
+type ShardOutput = Pick<
+  ShardAudit,
+  'partial' | 'intake' | 'quarantineLines' | 'idHashes' | 'quarantinedIdHashes' | 'indexEntries'
+>;
 
 /**
  * Reads the previous day's tape in about `ranges` row-aligned byte ranges on the pool and merges

@@ -84,11 +84,13 @@ export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; tr
       intake: result.intake,
       quarantineLines: result.quarantineLines,
       idHashes: result.idHashes,
+      quarantinedIdHashes: result.quarantinedIdHashes,
       indexEntries: result.indexEntries,
     },
     transfer: [
       result.indexEntries.entries.buffer as ArrayBuffer,
       result.idHashes.buffer as ArrayBuffer,
+      result.quarantinedIdHashes.buffer as ArrayBuffer,
       table.buffer,
     ],
   };

@@ -64,6 +64,11 @@ export interface ShardAudit {
   /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
   idHashes: BigUint64Array;
   /**
+   * Sorted 64-bit hashes of the loan ids whose first row in this shard was quarantined (a later
+   * shard's valid row of such an id is a repeat); always kept, as such rows are few.
+   */
+  quarantinedIdHashes: BigUint64Array;
+  /**
    * The valid loans as drift-index entries in row order (see `carriedIndex`); empty unless
    * `keepIndexEntries`.
    */
@@ -117,6 +122,7 @@ export async function auditShard(
   let ids32 = new Uint32Array(ids.buffer);
   let idCount = 0;
   const index = options.keepIndexEntries === true ? new IndexEntries(Math.ceil(bytes / 150)) : null;
+  const quarantinedIds: number[] = [];
   const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
   const intake = await scanTape(parts, scan, {
     loan(loan, idHi, idLo) {
@@ -165,14 +171,20 @@ export async function auditShard(
       quarantineLines.push(quarantineCsvLine(row));
       options.onQuarantine?.(row);
     },
+    firstIdQuarantined(hi, lo) {
+      // Little-endian uint64 halves, as `ids` holds them.
+      quarantinedIds.push(lo, hi);
+    },
   });
   const idHashes = ids.slice(0, idCount).sort();
+  const quarantinedIdHashes = new BigUint64Array(Uint32Array.from(quarantinedIds).buffer).sort();
   return {
     partial: acc.toPartial(),
     intake,
     quarantineLines,
     scoreLines: lines,
     idHashes,
+    quarantinedIdHashes,
     indexEntries: index?.finish() ?? { entries: new Uint32Array(0), count: 0 },
   };
 }
@@ -375,21 +387,31 @@ export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSett
   return checkTape(input, settings).filter((f) => !rated.has(f.code));
 }
 
+/** One shard's loan ids for the cross-shard repeat check (both lists sorted and distinct). */
+export interface ShardIds {
+  /** Hashes of the ids of its valid loans. */
+  valid: BigUint64Array;
+  /** Hashes of the ids whose first row in the shard was quarantined. */
+  quarantined?: BigUint64Array;
+}
+
 /**
- * Counts loan ids that appear in more than one shard (each shard's hashes sorted and distinct):
- * every copy after the first counts. A linear merge of the sorted lists, compared as 32-bit
- * halves (no BigInt per element).
+ * Counts the valid loans of each shard whose id an earlier shard (in tape order) already had,
+ * as a valid loan or as a quarantined first row: the rows one pass over the whole tape would have
+ * quarantined as repeats (the first row wins), but no single shard could see. A linear merge of
+ * the sorted lists, compared as 32-bit halves (no BigInt per element).
  */
-export function countCrossShardRepeats(shards: readonly BigUint64Array[]): number {
-  const total = shards.reduce((n, h) => n + h.length, 0);
-  let lists = shards.map((h) => new Uint32Array(h.buffer, h.byteOffset, h.length * 2));
-  while (lists.length > 1) {
-    const next: Uint32Array[] = [];
-    for (let i = 0; i + 1 < lists.length; i += 2) next.push(unionSorted(lists[i]!, lists[i + 1]!));
-    if (lists.length % 2 === 1) next.push(lists.at(-1)!);
-    lists = next;
+export function countCrossShardRepeats(shards: readonly ShardIds[]): number {
+  const halves = (h: BigUint64Array) => new Uint32Array(h.buffer, h.byteOffset, h.length * 2);
+  let before: Uint32Array = new Uint32Array(0);
+  let repeats = 0;
+  for (const shard of shards) {
+    const valid = halves(shard.valid);
+    const seen = unionSorted(before, valid);
+    repeats += (before.length + valid.length - seen.length) / 2;
+    before = shard.quarantined?.length ? unionSorted(seen, halves(shard.quarantined)) : seen;
   }
-  return total - (lists[0]?.length ?? 0) / 2;
+  return repeats;
 }
 
 /** The sorted union of two sorted, distinct lists of uint64 held as (lo, hi) uint32 pairs. */
@@ -431,12 +453,12 @@ export function crossShardRepeatFinding(repeats: { loans: number; outstanding: n
   const amount =
     repeats.outstanding === null
       ? ''
-      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding counted twice)`;
+      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding)`;
   return {
     category: 'technical',
     severity: 'high',
     code: 'DUPLICATE_LOAN_IDS_ACROSS_PARTS',
-    message: `${repeats.loans} loan ids appear in more than one part or shard of the tape; each copy entered the portfolio figures${amount}; fix the export or keep each loan in one part`,
+    message: `${repeats.loans} rows repeat a loan id that an earlier part or shard of the tape already had; one pass over the tape would have quarantined them (the first row wins), but they entered the portfolio figures${amount}; fix the export or keep each loan in one part`,
     value: repeats.loans,
     threshold: 0,
   };

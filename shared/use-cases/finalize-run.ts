@@ -4,7 +4,7 @@ import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import { borrowerRuleHits } from '../domain/engine/finalize.ts';
-import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import { borrowerRefFromKey, hash64, hashKey, hashOut } from '../domain/engine/hash.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { type Policy, policyInForce } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
@@ -22,7 +22,7 @@ import {
 } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
-import { gzipLines, joinScores, mergeSortedScores, readScores } from './score-file.ts';
+import { gzipLines, joinScores, mergeSortedScoresFrom, readScores } from './score-file.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
 
@@ -97,20 +97,36 @@ async function mergeScores(
     policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
   );
   const refKey = deps.config.BORROWER_REF_KEY;
-  const merged = mergeSortedScores(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
+  const merged = mergeSortedScoresFrom(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
+  // Ids whose first row in a shard was quarantined, with the earliest such shard (tape order).
+  const quarantinedFirst = new Map<string, number>();
+  stored.forEach((s, i) => {
+    for (const key of s.quarantinedIdHashes ?? [])
+      if (!quarantinedFirst.has(key)) quarantinedFirst.set(key, i);
+  });
   let repeats = 0;
   let repeatedOutstanding = 0;
   async function* withBorrowerHits(): AsyncGenerator<ScoredLoan> {
     let last: string | null = null;
-    for await (const s of merged) {
+    for await (const [s, shard] of merged) {
       // Ties come from the earliest shard first (tape order): a later copy of a loan id in
-      // another part or shard is counted here, since no single shard could see it.
+      // another part or shard is counted here, since no single shard could see it. So is a valid
+      // row whose id an earlier shard saw first in a quarantined row (the first row wins).
       if (s.loanId === last) {
         repeats++;
         repeatedOutstanding += s.outstanding;
         continue;
       }
       last = s.loanId;
+      if (quarantinedFirst.size > 0) {
+        hash64(s.loanId);
+        const first = quarantinedFirst.get(hashKey(hashOut.hi, hashOut.lo));
+        if (first !== undefined && first < shard) {
+          repeats++;
+          repeatedOutstanding += s.outstanding;
+          continue;
+        }
+      }
       const extra = borrowerHits.get(s.borrowerKey);
       yield extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() };
     }

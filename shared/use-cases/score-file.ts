@@ -30,8 +30,14 @@ export function decodeScores(bytes: Uint8Array): ScoredLoan[] {
   return decodeScoreFile<ScoredLoan>(bytes);
 }
 
-/** Merges sorted streams of scored loans into one sorted stream (loan ids are unique across shards). */
-export async function* mergeSortedScores(sources: AsyncIterable<ScoredLoan>[]): AsyncGenerator<ScoredLoan> {
+/**
+ * Merges sorted streams of scored loans into one sorted stream, each loan with the index of the
+ * stream it came from; equal loan ids (a loan repeated across shards) come from the earliest
+ * stream first.
+ */
+export async function* mergeSortedScoresFrom(
+  sources: AsyncIterable<ScoredLoan>[],
+): AsyncGenerator<[ScoredLoan, number]> {
   const its = sources.map((s) => s[Symbol.asyncIterator]());
   const heads: (ScoredLoan | null)[] = await Promise.all(
     its.map(async (it) => {
@@ -47,10 +53,15 @@ export async function* mergeSortedScores(sources: AsyncIterable<ScoredLoan>[]): 
       if (best < 0 || h.loanId < heads[best]!.loanId) best = i;
     }
     if (best < 0) return;
-    yield heads[best]!;
+    yield [heads[best]!, best];
     const r = await its[best]!.next();
     heads[best] = r.done ? null : r.value;
   }
+}
+
+/** Merges sorted streams of scored loans into one sorted stream (see mergeSortedScoresFrom). */
+export async function* mergeSortedScores(sources: AsyncIterable<ScoredLoan>[]): AsyncGenerator<ScoredLoan> {
+  for await (const [loan] of mergeSortedScoresFrom(sources)) yield loan;
 }
 
 /** One step of the day-over-day join of two sorted score streams. */

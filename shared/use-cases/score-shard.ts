@@ -21,6 +21,11 @@ export interface StoredPartial {
   scoresKey: string;
   /** The shard's valid loans as drift-index entries (uint32 little-endian triples). */
   indexEntriesKey: string;
+  /**
+   * Loan ids whose first row in this shard was quarantined, as 16 hex digits of their 64-bit hash
+   * (engine/hash.ts `hashKey`): finalize flags a later shard's valid row of such an id.
+   */
+  quarantinedIdHashes?: string[];
 }
 
 const previousCache = new Map<string, PreviousTape>();
@@ -81,6 +86,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     quarantineLines: result.quarantineLines,
     scoresKey,
     indexEntriesKey,
+    quarantinedIdHashes: [...result.quarantinedIdHashes].map((h) => h.toString(16).padStart(16, '0')),
   };
   await deps.artifacts.put(partialKey, JSON.stringify(stored), 'application/json');
   deps.metrics.count('LoansScored', result.intake.rowsValid);

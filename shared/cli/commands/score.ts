@@ -144,7 +144,9 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         lap('shards');
         indexShards = run.shards;
         merged = { partial: merger.result(), intake: mergeScans(run.shards.map((s) => s.intake)) };
-        repeats = countCrossShardRepeats(run.shards.map((r) => r.idHashes));
+        repeats = countCrossShardRepeats(
+          run.shards.map((r) => ({ valid: r.idHashes, quarantined: r.quarantinedIdHashes })),
+        );
         merged.intake = combineRangeParts(merged.intake, await run.digests);
         quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
       } finally {

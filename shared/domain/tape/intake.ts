@@ -19,6 +19,12 @@ export interface RowSink {
   /** A valid loan, with the 64-bit hash of its loan_id (engine/hash.ts) so no consumer hashes it again. */
   loan(loan: Loan, idHashHi: number, idHashLo: number): void;
   quarantine(row: QuarantinedRow): void;
+  /**
+   * A quarantined row was the first of its loan_id in this pass (its 64-bit hash given): a later
+   * valid row of that id is a repeat, which only a pass that saw both can quarantine. Shards
+   * report these so that the merge can flag such a row in a later shard.
+   */
+  firstIdQuarantined?(idHashHi: number, idHashLo: number): void;
 }
 
 /** Counts of intake, mergeable by addition across shards (see mergeIntakeStats). */

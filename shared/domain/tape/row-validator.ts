@@ -300,17 +300,20 @@ export class RowValidator {
     }
     let idHi = 0;
     let idLo = 0;
+    let firstOfId = false;
     if (loanId !== null) {
       hash64(loanId);
       idHi = hashOut.hi;
       idLo = hashOut.lo;
-    }
-    if (loanId !== null && !this.seen.addId(loanId, idHi, idLo)) {
-      this.duplicateLoanIds++;
-      this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
+      firstOfId = this.seen.addId(loanId, idHi, idLo);
+      if (!firstOfId) {
+        this.duplicateLoanIds++;
+        this.issue(QUARANTINE_CODES.DUPLICATE_LOAN_ID, 'loan_id: repeats an earlier row');
+      }
     }
 
     if (this.codes !== null) {
+      if (firstOfId) this.sink.firstIdQuarantined?.(idHi, idLo);
       this.quarantine(line, this.rawOf !== null ? this.rawOf() : text.slice(start, end));
       return;
     }

@@ -202,6 +202,33 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(decodeScores(scores!)).toHaveLength(400);
   });
 
+  it('reports a valid row in a later part whose loan id the first part had in a quarantined row', async () => {
+    const D5 = '2026-10-05';
+    const book: Loan[] = [...generateBook({ loans: 400, date: D5, seed: 10 })];
+    await writeTape(join(dir, 'd5-a.csv'), book.slice(0, 200));
+    await writeTape(join(dir, 'd5-b.csv'), [...book.slice(200), book[0]!]);
+    // Part a's first row is broken (principal not a number); part b ends with a corrected copy.
+    const lines = (await readFile(join(dir, 'd5-a.csv'), 'utf8')).split('\n');
+    const cells = lines[1]!.split(',');
+    cells[5] = 'abc';
+    lines[1] = cells.join(',');
+    await putFile(`${KEYS.tapePrefix(D5)}part-a.csv`, Buffer.from(lines.join('\n')));
+    await putFile(`${KEYS.tapePrefix(D5)}part-b.csv`, await readFile(join(dir, 'd5-b.csv')));
+    expect((await run(D5, false)).ok).toBe(true);
+    const a = (await audit(D5)) as AuditResult;
+    expect(a.status).toBe('partial');
+    expect(a.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1 });
+    expect(a.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
+      severity: 'high',
+      value: 1,
+    });
+    // The copy is left out of the date's score file, as one pass would have quarantined it.
+    const { decodeScores } = await import('../../../shared/use-cases/score-file.ts');
+    const scores = decodeScores((await artifacts.get(KEYS.scores(D5)))!);
+    expect(scores).toHaveLength(399);
+    expect(scores.some((l) => l.loanId === book[0]!.loanId)).toBe(false);
+  });
+
   it("carries each date's drift index to the next run, and reads the tape again once it changed", async () => {
     const drift = async () => {
       const a = (await audit(D2)) as AuditResult;

@@ -71,6 +71,37 @@ describe('Command: risk-audit score --shards', () => {
     });
   });
 
+  it('flags a valid row in a later shard whose loan id was first seen in a quarantined row', async () => {
+    const book: Loan[] = [...generateBook({ loans: 4000, date: '2026-11-25', seed: 8 })];
+    await writeTape(join(dir, 'fixed.csv'), book);
+    const lines = (await readFile(join(dir, 'fixed.csv'), 'utf8')).trimEnd().split('\n');
+    const first = lines[1]!;
+    // The first row of the first loan is broken (principal not a number); a corrected copy of it
+    // comes last, as a re-export appended to the file would put it.
+    const cells = first.split(',');
+    cells[5] = 'abc';
+    lines[1] = cells.join(',');
+    await writeFile(join(dir, 'fixed.csv'), `${[...lines, first].join('\n')}\n`);
+    const one = await scoreLocal({ snapshot: join(dir, 'fixed.csv'), out: join(dir, 'f1') });
+    const four = await scoreLocal({
+      snapshot: join(dir, 'fixed.csv'),
+      out: join(dir, 'f4'),
+      shards: 4,
+      workers: 2,
+    });
+    if (one.status === 'failed' || four.status === 'failed') throw new Error('unexpected failed audit');
+    // One pass: the broken first row wins, so the corrected copy is a repeat.
+    expect(one.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1, DUPLICATE_LOAN_ID: 1 });
+    expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
+    // Four shards: the copy is valid in the last one; the merge knows the first shard saw the id.
+    expect(four.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1 });
+    expect(four.status).toBe('partial');
+    expect(four.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
+      severity: 'high',
+      value: 1,
+    });
+  });
+
   it('fails with one sentence and a failed audit.json when the tape is not a tape', async () => {
     await writeFile(join(dir, 'binary.csv'), Buffer.from([0, 1, 2, 3, 255, 254, 0, 0, 7]));
     const doc = await scoreLocal({ snapshot: join(dir, 'binary.csv'), out: join(dir, 'bad') });

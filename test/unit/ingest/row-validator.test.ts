@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hash64, hashKey, hashOut } from '../../../shared/domain/engine/hash.ts';
 import { OPTIONAL_COLUMNS, TAPE_COLUMNS } from '../../../shared/domain/loan.ts';
 import { identityPlan } from '../../../shared/domain/tape/column-plan.ts';
 import { FieldRow } from '../../../shared/domain/tape/field-row.ts';
@@ -162,6 +163,35 @@ describe('Class: RowValidator', () => {
       [5, ['DUPLICATE_LOAN_ID']],
     ]);
     expect(stats.duplicateLoanIds).toBe(2);
+  });
+
+  it('tells the sink of each loan id whose first row it quarantined, and of no other', () => {
+    const sink = collectSink();
+    const firsts: string[] = [];
+    const v = new RowValidator(
+      { ...sink, firstIdQuarantined: (hi, lo) => firsts.push(hashKey(hi, lo)) },
+      { snapshotDate: '2026-11-25' },
+    );
+    v.setPart('tape.csv', identityPlan([...TAPE_COLUMNS]));
+    const rows = [
+      goodRow({ loan_id: 'A', principal: 'abc' }), // first of A, quarantined: reported
+      goodRow({ loan_id: 'A' }), // a repeat of A: quarantined, not a first
+      goodRow({ loan_id: 'B' }), // valid
+      goodRow({ loan_id: 'B', principal: '-1' }), // a repeat of B
+      goodRow({ loan_id: '', principal: 'abc' }), // no loan id at all
+      goodRow({ loan_id: 'C', outstanding_principal: 'x' }), // first of C, quarantined: reported
+    ];
+    rows.forEach((r, i) => {
+      const f = TAPE_COLUMNS.map((c) => r[c] ?? '');
+      const raw = f.join(',');
+      v.acceptFields(FieldRow.of(f), i + 2, raw, 0, raw.length, TAPE_COLUMNS.length, null);
+    });
+    const key = (id: string) => {
+      hash64(id);
+      return hashKey(hashOut.hi, hashOut.lo);
+    };
+    expect(firsts).toEqual([key('A'), key('C')]);
+    expect(sink.loans.map((l) => l.loanId)).toEqual(['B']);
   });
 
   it('takes the tape date from the first valid snapshot_date when none is given', () => {
