@@ -22,7 +22,7 @@ import {
 } from './audit-engine.ts';
 import type { AuditDeps, LoanChange, RunSummary, WatchlistEntry } from './deps.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
-import { gzipLines, joinScores, mergeSortedScoresFrom, readScores } from './score-file.ts';
+import { GzipLineWriter, joinScores, mergeSortedScores, readScores, scoreLine } from './score-file.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
 
@@ -31,9 +31,9 @@ async function readJson<T>(artifacts: ArtifactStore, key: string): Promise<T | n
   return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
 }
 
-async function* noScores(): AsyncGenerator<ScoredLoan> {}
+async function* noScores(): AsyncGenerator<ScoredLoan[]> {}
 
-async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<ScoredLoan> {
+async function* scoresAt(artifacts: ArtifactStore, key: string): AsyncGenerator<ScoredLoan[]> {
   const stream = await artifacts.stream(key);
   if (stream === null) throw new Error(`the scores of a shard are missing (${key})`);
   yield* readScores(stream);
@@ -97,7 +97,7 @@ async function mergeScores(
     policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
   );
   const refKey = deps.config.BORROWER_REF_KEY;
-  const merged = mergeSortedScoresFrom(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
+  const merged = mergeSortedScores(stored.map((s) => scoresAt(deps.artifacts, s.scoresKey)));
   // Ids whose first row in a shard was quarantined, with the earliest such shard (tape order).
   const quarantinedFirst = new Map<string, number>();
   stored.forEach((s, i) => {
@@ -106,29 +106,33 @@ async function mergeScores(
   });
   let repeats = 0;
   let repeatedOutstanding = 0;
-  async function* withBorrowerHits(): AsyncGenerator<ScoredLoan> {
+  async function* withBorrowerHits(): AsyncGenerator<ScoredLoan[]> {
     let last: string | null = null;
-    for await (const [s, shard] of merged) {
-      // Ties come from the earliest shard first (tape order): a later copy of a loan id in
-      // another part or shard is counted here, since no single shard could see it. So is a valid
-      // row whose id an earlier shard saw first in a quarantined row (the first row wins).
-      if (s.loanId === last) {
-        repeats++;
-        repeatedOutstanding += s.outstanding;
-        continue;
-      }
-      last = s.loanId;
-      if (quarantinedFirst.size > 0) {
-        hash64(s.loanId);
-        const first = quarantinedFirst.get(hashKey(hashOut.hi, hashOut.lo));
-        if (first !== undefined && first < shard) {
+    for await (const batch of merged) {
+      const out: ScoredLoan[] = [];
+      for (const [s, shard] of batch) {
+        // Ties come from the earliest shard first (tape order): a later copy of a loan id in
+        // another part or shard is counted here, since no single shard could see it. So is a
+        // valid row whose id an earlier shard saw first in a quarantined row (the first row wins).
+        if (s.loanId === last) {
           repeats++;
           repeatedOutstanding += s.outstanding;
           continue;
         }
+        last = s.loanId;
+        if (quarantinedFirst.size > 0) {
+          hash64(s.loanId);
+          const first = quarantinedFirst.get(hashKey(hashOut.hi, hashOut.lo));
+          if (first !== undefined && first < shard) {
+            repeats++;
+            repeatedOutstanding += s.outstanding;
+            continue;
+          }
+        }
+        const extra = borrowerHits.get(s.borrowerKey);
+        out.push(extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() });
       }
-      const extra = borrowerHits.get(s.borrowerKey);
-      yield extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() };
+      if (out.length > 0) yield out;
     }
   }
   const previousStream =
@@ -143,60 +147,66 @@ async function mergeScores(
   const changes: LoanChange[] = [];
   const breaches: BreachEntry[] = [];
   const top = new TopN(deps.config.WATCHLIST_LIMIT);
-  const lines: string[] = [];
-  for await (const step of joinScores(withBorrowerHits(), previous)) {
-    if (step.kind === 'closed') {
-      const b = step.before;
-      changes.push({
-        loanId: b.loanId,
-        change: 'closed',
-        borrowerRef: borrowerRefFromKey(b.borrowerKey, refKey),
-        grade: null,
-        score: null,
-        pd: null,
-        dpdBucket: null,
-        classification: null,
-        stage: null,
-        flags: [],
-        outstanding: 0,
-        previousGrade: b.grade,
-        previousDpdBucket: b.dpdBucket,
-      });
-      continue;
-    }
-    const t = step.today;
-    lines.push(JSON.stringify(t));
-    const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
-    if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
-    if (breached.length > 0) {
-      const ref = borrowerRefFromKey(t.borrowerKey, refKey);
-      for (const ruleCode of breached)
-        breaches.push({
-          ruleCode,
-          loanId: t.loanId,
-          borrowerRef: ref,
-          grade: t.grade,
-          outstanding: t.outstanding,
+  // The date's score file is gzipped as it is merged: only its compressed bytes are held.
+  const scoreFile = new GzipLineWriter();
+  let scoredLoans = 0;
+  for await (const steps of joinScores(withBorrowerHits(), previous)) {
+    for (const step of steps) {
+      if (step.kind === 'closed') {
+        const b = step.before;
+        changes.push({
+          loanId: b.loanId,
+          change: 'closed',
+          borrowerRef: borrowerRefFromKey(b.borrowerKey, refKey),
+          grade: null,
+          score: null,
+          pd: null,
+          dpdBucket: null,
+          classification: null,
+          stage: null,
+          flags: [],
+          outstanding: 0,
+          previousGrade: b.grade,
+          previousDpdBucket: b.dpdBucket,
         });
+        continue;
+      }
+      const t = step.today;
+      const behind = scoreFile.add(scoreLine(t));
+      if (behind !== null) await behind;
+      scoredLoans++;
+      const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
+      if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
+      if (breached.length > 0) {
+        const ref = borrowerRefFromKey(t.borrowerKey, refKey);
+        for (const ruleCode of breached)
+          breaches.push({
+            ruleCode,
+            loanId: t.loanId,
+            borrowerRef: ref,
+            grade: t.grade,
+            outstanding: t.outstanding,
+          });
+      }
+      if (step.kind === 'same' || baseline) continue;
+      changes.push({
+        loanId: t.loanId,
+        change: step.kind,
+        borrowerRef: borrowerRefFromKey(t.borrowerKey, refKey),
+        grade: t.grade,
+        score: t.score,
+        pd: t.pd,
+        dpdBucket: t.dpdBucket,
+        classification: t.classification,
+        stage: t.stage,
+        flags: [...t.ruleCodes, ...t.flags],
+        outstanding: t.outstanding,
+        previousGrade: step.kind === 'changed' ? step.before.grade : null,
+        previousDpdBucket: step.kind === 'changed' ? step.before.dpdBucket : null,
+      });
     }
-    if (step.kind === 'same' || baseline) continue;
-    changes.push({
-      loanId: t.loanId,
-      change: step.kind,
-      borrowerRef: borrowerRefFromKey(t.borrowerKey, refKey),
-      grade: t.grade,
-      score: t.score,
-      pd: t.pd,
-      dpdBucket: t.dpdBucket,
-      classification: t.classification,
-      stage: t.stage,
-      flags: [...t.ruleCodes, ...t.flags],
-      outstanding: t.outstanding,
-      previousGrade: step.kind === 'changed' ? step.before.grade : null,
-      previousDpdBucket: step.kind === 'changed' ? step.before.dpdBucket : null,
-    });
   }
-  await deps.artifacts.put(KEYS.scores(plan.snapshotDate), await gzipLines(lines), 'application/gzip');
+  await deps.artifacts.put(KEYS.scores(plan.snapshotDate), await scoreFile.finish(), 'application/gzip');
   const watchlist = top.result().map(
     (s, i): WatchlistEntry => ({
       rank: i + 1,
@@ -234,7 +244,7 @@ async function mergeScores(
     breaches: indexed,
     watchlist,
     watchlistTotal: top.total,
-    scoredLoans: lines.length,
+    scoredLoans,
     baseline,
   };
 }

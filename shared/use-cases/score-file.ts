@@ -1,7 +1,7 @@
-import { decodeScoreFile, streamScoreFile } from '../domain/store/score-file.ts';
+import { decodeScoreFile, streamScoreBatches } from '../domain/store/score-file.ts';
 import type { ScoredLoan } from './audit-engine.ts';
 
-export { gzipLines } from '../domain/store/score-file.ts';
+export { GzipLineWriter, gzipLines } from '../domain/store/score-file.ts';
 
 /**
  * The score file: every valid loan's scored state as gzip JSON Lines sorted by loan id. Shards
@@ -20,9 +20,9 @@ export function scoreLine(s: ScoredLoan): string {
   return `{"loanId":${text(s.loanId)},"borrowerKey":${text(s.borrowerKey)},"product":${text(s.product)},"region":${text(s.region)},"industry":${text(s.industry)},"outstanding":${s.outstanding},"score":${s.score},"grade":${text(s.grade)},"pd":${s.pd},"el":${s.el},"dpdBucket":${text(s.dpdBucket)},"classification":${text(s.classification)},"stage":${text(s.stage)},"ruleCodes":${JSON.stringify(s.ruleCodes)},"flags":${JSON.stringify(s.flags)},"reasons":${JSON.stringify(s.reasons)}}`;
 }
 
-/** Reads a gzip JSON Lines stream of scored loans, one at a time. */
-export function readScores(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ScoredLoan> {
-  return streamScoreFile<ScoredLoan>(stream);
+/** Reads a gzip JSON Lines stream of scored loans, in batches (see streamScoreBatches). */
+export function readScores(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ScoredLoan[]> {
+  return streamScoreBatches<ScoredLoan>(stream);
 }
 
 /** Decodes a small score file at once (tests, small shards). */
@@ -31,37 +31,81 @@ export function decodeScores(bytes: Uint8Array): ScoredLoan[] {
 }
 
 /**
- * Merges sorted streams of scored loans into one sorted stream, each loan with the index of the
- * stream it came from; equal loan ids (a loan repeated across shards) come from the earliest
- * stream first.
+ * A read position in a stream of batches: the item under it is read synchronously, and the
+ * stream is awaited only when a batch runs out (once per batch, not per item).
  */
-export async function* mergeSortedScoresFrom(
-  sources: AsyncIterable<ScoredLoan>[],
-): AsyncGenerator<[ScoredLoan, number]> {
-  const its = sources.map((s) => s[Symbol.asyncIterator]());
-  const heads: (ScoredLoan | null)[] = await Promise.all(
-    its.map(async (it) => {
-      const r = await it.next();
-      return r.done ? null : r.value;
-    }),
-  );
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h == null) continue;
-      if (best < 0 || h.loanId < heads[best]!.loanId) best = i;
+class BatchCursor<T> {
+  private batch: T[] = [];
+  private at = 0;
+  private readonly it: AsyncIterator<T[]>;
+
+  public constructor(source: AsyncIterable<T[]>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** The current item; only after `ready()` answered true. */
+  public get head(): T {
+    return this.batch[this.at]!;
+  }
+
+  /** Moves past the current item; call `ready()` before reading `head` again. */
+  public advance(): void {
+    this.at++;
+  }
+
+  /** Whether an item is under the cursor, reading the next non-empty batch if needed. */
+  public async ready(): Promise<boolean> {
+    while (this.at >= this.batch.length) {
+      const r = await this.it.next();
+      if (r.done) return false;
+      this.batch = r.value;
+      this.at = 0;
     }
-    if (best < 0) return;
-    yield [heads[best]!, best];
-    const r = await its[best]!.next();
-    heads[best] = r.done ? null : r.value;
+    return true;
+  }
+
+  /** `ready()` without a promise while the current batch lasts. */
+  public hasBuffered(): boolean {
+    return this.at < this.batch.length;
   }
 }
 
-/** Merges sorted streams of scored loans into one sorted stream (see mergeSortedScoresFrom). */
-export async function* mergeSortedScores(sources: AsyncIterable<ScoredLoan>[]): AsyncGenerator<ScoredLoan> {
-  for await (const [loan] of mergeSortedScoresFrom(sources)) yield loan;
+/** Items gathered per yielded batch by the merge and the join. */
+const OUT_BATCH = 4096;
+
+/**
+ * Merges sorted batch streams of scored loans into one sorted batch stream, each loan with the
+ * index of the stream it came from; equal loan ids (a loan repeated across shards) come from the
+ * earliest stream first.
+ */
+export async function* mergeSortedScores(
+  sources: AsyncIterable<ScoredLoan[]>[],
+): AsyncGenerator<[ScoredLoan, number][]> {
+  const cursors = sources.map((s) => new BatchCursor(s));
+  const live = await Promise.all(cursors.map((c) => c.ready()));
+  let out: [ScoredLoan, number][] = [];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < cursors.length; i++) {
+      if (!live[i]) continue;
+      if (best < 0 || cursors[i]!.head.loanId < cursors[best]!.head.loanId) best = i;
+    }
+    if (best < 0) break;
+    const c = cursors[best]!;
+    out.push([c.head, best]);
+    c.advance();
+    if (!c.hasBuffered()) {
+      if (out.length > 0) {
+        yield out;
+        out = [];
+      }
+      live[best] = await c.ready();
+    } else if (out.length >= OUT_BATCH) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length > 0) yield out;
 }
 
 /** One step of the day-over-day join of two sorted score streams. */
@@ -76,27 +120,41 @@ export function riskStateKey(s: ScoredLoan): string {
   return `${s.grade}|${s.dpdBucket}|${s.classification}|${s.stage}|${s.ruleCodes.join(',')}|${s.flags.join(',')}`;
 }
 
-/** Merge-joins today's and the previous day's sorted scores by loan id. */
+/** Merge-joins today's and the previous day's sorted scores (batch streams) by loan id. */
 export async function* joinScores(
-  today: AsyncIterable<ScoredLoan>,
-  before: AsyncIterable<ScoredLoan>,
-): AsyncGenerator<ScoreChange> {
-  const t = today[Symbol.asyncIterator]();
-  const b = before[Symbol.asyncIterator]();
-  let tr = await t.next();
-  let br = await b.next();
-  while (!tr.done || !br.done) {
-    if (br.done || (!tr.done && tr.value.loanId < br.value.loanId)) {
-      yield { kind: 'new', today: tr.value as ScoredLoan };
-      tr = await t.next();
-    } else if (tr.done || br.value.loanId < tr.value.loanId) {
-      yield { kind: 'closed', before: br.value };
-      br = await b.next();
+  today: AsyncIterable<ScoredLoan[]>,
+  before: AsyncIterable<ScoredLoan[]>,
+): AsyncGenerator<ScoreChange[]> {
+  const t = new BatchCursor(today);
+  const b = new BatchCursor(before);
+  let tLive = await t.ready();
+  let bLive = await b.ready();
+  let out: ScoreChange[] = [];
+  while (tLive || bLive) {
+    const tr = tLive ? t.head : null;
+    const br = bLive ? b.head : null;
+    if (br === null || (tr !== null && tr.loanId < br.loanId)) {
+      out.push({ kind: 'new', today: tr! });
+      t.advance();
+    } else if (tr === null || br.loanId < tr.loanId) {
+      out.push({ kind: 'closed', before: br });
+      b.advance();
     } else {
-      const kind = riskStateKey(tr.value) === riskStateKey(br.value) ? 'same' : 'changed';
-      yield { kind, today: tr.value, before: br.value };
-      tr = await t.next();
-      br = await b.next();
+      const kind = riskStateKey(tr) === riskStateKey(br) ? 'same' : 'changed';
+      out.push({ kind, today: tr, before: br });
+      t.advance();
+      b.advance();
+    }
+    const tMore = !tLive || t.hasBuffered();
+    const bMore = !bLive || b.hasBuffered();
+    if (!tMore || !bMore || out.length >= OUT_BATCH) {
+      if (out.length > 0) {
+        yield out;
+        out = [];
+      }
+      if (!tMore) tLive = await t.ready();
+      if (!bMore) bLive = await b.ready();
     }
   }
+  if (out.length > 0) yield out;
 }
