@@ -3,13 +3,14 @@
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
  *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, store, report, score10m, shard)
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, score10m, shard)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDuckdb } from './duckdb-reference.ts';
 import { benchEngine } from './engine.ts';
 import { benchIngest } from './ingest.ts';
+import { benchPipeline } from './pipeline.ts';
 import { benchReport } from './report.ts';
 import { benchScore } from './score.ts';
 import { benchShard } from './shard.ts';
@@ -26,6 +27,7 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
   ['engine', () => benchEngine({ loans: 1_000_000, dir })],
   ['score', () => benchScore({ loans: 1_000_000, dir })],
   ['duckdb', () => benchDuckdb({ loans: 1_000_000, dir })],
+  ['pipeline', () => benchPipeline({ loans: 1_000_000, dir })],
   ['store', () => benchStore({})],
   ['report', () => benchReport()],
 ];

@@ -1,0 +1,83 @@
+/**
+ * The whole pipeline on the embedded local stack, as a user runs it: `risk-audit run --snapshot
+ * day2 --previous day1` on the score bench's two-day book (S3 in s3rver, DynamoDB Local, SES):
+ * prepare, score, finalize (score-file merge, what changed, DynamoDB writes) and the report, for
+ * both dates. Reports the wall time and, from each finalize's own log line, the loans whose risk
+ * state changed (the history items written) and finalize's step timings.
+ * Run alone: `npx tsx bench/pipeline.ts [loans]`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { twoDayBook } from './score.ts';
+
+interface FinalizedLine {
+  message: string;
+  snapshotDate: string;
+  loanChanges: number;
+  watchlist: number;
+  breaches: number;
+  baseline: boolean;
+  timings: Record<string, number>;
+}
+
+/** `risk-audit run` on a two-day book of `loans` loans, in a fresh state folder. */
+export async function benchPipeline(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
+  const book = await twoDayBook(opts.loans, opts.dir);
+  const scratch = mkdtempSync(join(tmpdir(), 'risk-audit-bench-pipeline-'));
+  try {
+    const t0 = performance.now();
+    const stdout = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '..', 'shared', 'cli', 'main.ts'),
+        'run',
+        '--snapshot',
+        book.day2,
+        '--previous',
+        book.day1,
+        '--out',
+        join(scratch, 'out'),
+        '--state',
+        join(scratch, 'state'),
+      ],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const finalized = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as FinalizedLine)
+      .filter((r) => r.message === 'run finalized');
+    return {
+      loans: opts.loans,
+      wallSeconds: Math.round(wallSeconds * 10) / 10,
+      dates: finalized.map((f) => ({
+        snapshotDate: f.snapshotDate,
+        baseline: f.baseline,
+        loanChanges: f.loanChanges,
+        changedShare: Math.round((f.loanChanges / opts.loans) * 10_000) / 10_000,
+        watchlist: f.watchlist,
+        breaches: f.breaches,
+        finalizeMs: f.timings,
+      })),
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const loans = Number(process.argv[2] ?? 1_000_000);
+  const result = await benchPipeline({ loans, dir: join(import.meta.dirname, '.data') });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
