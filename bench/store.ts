@@ -17,11 +17,19 @@ import { createLoanAssessor } from '../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../shared/domain/generator/book.ts';
 import type { Loan } from '../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/policy.ts';
-import { diffSortedRiskStates, type RiskStateDiff, toLoanChange } from '../shared/domain/store/diff.ts';
-import { type AssessedLoan, breachEntries, toLoanRiskState } from '../shared/domain/store/risk-state.ts';
-import { encodeScoreFile, sortByLoanId } from '../shared/domain/store/score-file.ts';
 import { startLocalStack } from '../shared/local/local-stack.ts';
-import type { LoanRiskState, WatchlistEntry } from '../shared/ports/risk-store.ts';
+import type { WatchlistEntry } from '../shared/ports/risk-store.ts';
+import {
+  type AssessedLoan,
+  breachEntries,
+  diffSortedRiskStates,
+  encodeScoreFile,
+  type LoanRiskState,
+  type RiskStateDiff,
+  sortByLoanId,
+  toLoanChange,
+  toLoanRiskState,
+} from './store-model.ts';
 
 /** Options of benchStore. */
 export interface BenchStoreOptions {

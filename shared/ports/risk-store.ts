@@ -8,21 +8,6 @@
 /** Credit grade of the scorecard, A (best) to E (worst). */
 export type RiskGrade = 'A' | 'B' | 'C' | 'D' | 'E';
 
-/** A loan's risk state on one date: what the score file keeps and what change detection compares. */
-export interface LoanRiskState {
-  loanId: string;
-  /** Keyed hash of the borrower id, never the raw id. */
-  borrowerRef: string;
-  grade: RiskGrade;
-  score: number;
-  pd: number;
-  dpdBucket: string;
-  classification: string;
-  /** Compliance rule codes and vulnerability flags, sorted. */
-  flags: string[];
-  outstanding: number;
-}
-
 /** Status of a run record: running while the lease is held, then the audit's status. */
 export type RunStatus = 'running' | 'ok' | 'partial' | 'failed';
 

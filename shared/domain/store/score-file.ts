@@ -1,19 +1,12 @@
 /**
- * The per-night score file of loan risk states: gzip JSON Lines sorted by loanId, so the next
- * night can stream-diff against it (diffSortedRiskStates) without holding the book in memory.
+ * The per-night score file of scored loans: gzip JSON Lines sorted by loanId, so the next night
+ * can merge-join against it (use-cases/score-file.ts joinScores) without holding the book in memory.
  * Encoding is pure computation; the read/write helpers go through the injected ArtifactStore port.
  */
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, type Gzip, gunzipSync } from 'node:zlib';
-import type { ArtifactStore } from '../../ports/artifact-store.ts';
-import type { LoanRiskState } from '../../ports/risk-store.ts';
 
 const FLUSH_BYTES = 1 << 20;
-
-/** Sorts states by loanId (code-unit order, the order the merge-join compares in). */
-export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
-  return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
-}
 
 /**
  * Gzips text lines (one JSON document each) into one buffer. Lines are written straight into
@@ -175,17 +168,8 @@ export class SortedLines {
 
 const SORTED_CHUNK = 4 << 20;
 
-function* jsonLines<T>(records: Iterable<T>): Generator<string> {
-  for (const r of records) yield JSON.stringify(r);
-}
-
-/** Gzips records as JSON Lines in the given order (callers pass them sorted by loanId). */
-export function encodeScoreFile<T = LoanRiskState>(states: Iterable<T>): Promise<Uint8Array> {
-  return gzipLines(jsonLines(states));
-}
-
 /** Decodes a whole score file at once (small files, tests). */
-export function decodeScoreFile<T = LoanRiskState>(bytes: Uint8Array): T[] {
+export function decodeScoreFile<T>(bytes: Uint8Array): T[] {
   return gunzipSync(bytes)
     .toString('utf8')
     .split('\n')
@@ -198,9 +182,7 @@ export function decodeScoreFile<T = LoanRiskState>(bytes: Uint8Array): T[] {
  * (about 16-64 KB of lines): a consumer of millions of records then awaits once per batch, not
  * once per record (a promise per record and per layer dominated finalize's merge).
  */
-export async function* streamScoreBatches<T = LoanRiskState>(
-  stream: AsyncIterable<Uint8Array>,
-): AsyncGenerator<T[]> {
+export async function* streamScoreBatches<T>(stream: AsyncIterable<Uint8Array>): AsyncGenerator<T[]> {
   const text = Readable.from(stream).pipe(createGunzip()).setEncoding('utf8');
   let pending = '';
   for await (const chunk of text as AsyncIterable<string>) {
@@ -218,29 +200,6 @@ export async function* streamScoreBatches<T = LoanRiskState>(
 }
 
 /** Streams the records of a gzip JSON Lines byte stream, one at a time. */
-export async function* streamScoreFile<T = LoanRiskState>(
-  stream: AsyncIterable<Uint8Array>,
-): AsyncGenerator<T> {
+export async function* streamScoreFile<T>(stream: AsyncIterable<Uint8Array>): AsyncGenerator<T> {
   for await (const batch of streamScoreBatches<T>(stream)) yield* batch;
-}
-
-/** Writes a night's score file (sorted by loanId here, so every file is diffable); returns its size in bytes. */
-export async function writeScoreFile(
-  artifacts: ArtifactStore,
-  key: string,
-  states: Iterable<LoanRiskState>,
-): Promise<number> {
-  const sorted = sortByLoanId([...states]);
-  const bytes = await encodeScoreFile(sorted);
-  await artifacts.put(key, bytes, 'application/gzip');
-  return bytes.byteLength;
-}
-
-/** Streams a night's score file, or null when that night has none (first run). */
-export async function readScoreFile(
-  artifacts: ArtifactStore,
-  key: string,
-): Promise<AsyncGenerator<LoanRiskState> | null> {
-  const stream = await artifacts.stream(key);
-  return stream === null ? null : streamScoreFile(stream);
 }

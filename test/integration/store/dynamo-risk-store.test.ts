@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import {
+  diffRiskStates,
+  type LoanRiskState,
+  riskStateChanged,
+  toLoanChange,
+  toLoanRiskState,
+} from '../../../bench/store-model.ts';
 import { createDocumentClient, createDynamoClient } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
 import { createLoanAssessor } from '../../../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../../../shared/domain/policy/policy.ts';
-import { diffRiskStates, riskStateChanged, toLoanChange } from '../../../shared/domain/store/diff.ts';
-import { toLoanRiskState } from '../../../shared/domain/store/risk-state.ts';
 import { RunInProgressError } from '../../../shared/errors.ts';
 import type {
   BreachEntry,
   LoanChange,
-  LoanRiskState,
   RunSummary,
   WatchlistEntry,
 } from '../../../shared/ports/risk-store.ts';

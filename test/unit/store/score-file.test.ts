@@ -1,16 +1,18 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeScoreFile,
   encodeScoreFile,
-  gzipLines,
+  type LoanRiskState,
   readScoreFile,
+  writeScoreFile,
+} from '../../../bench/store-model.ts';
+import {
+  decodeScoreFile,
+  gzipLines,
   SortedLines,
   streamScoreFile,
-  writeScoreFile,
 } from '../../../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../../../shared/ports/artifact-store.ts';
-import type { LoanRiskState } from '../../../shared/ports/risk-store.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { scoreLine } from '../../../shared/use-cases/score-file.ts';
 

@@ -1,9 +1,81 @@
 /**
- * Change detection between two days of loan risk states: a loan gets a history item only when it
- * appears, closes, or its grade, flags, DPD bucket or classification change, so the store's write
- * volume follows the day's changes, not the size of the book. Pure: no I/O.
+ * The store benchmark's model of a night (bench/store.ts), and the fixtures of the store's
+ * integration test: a loan's risk state, the diff of two days of states, and their score file.
+ * Not the pipeline's: finalize scores, diffs and writes through use-cases/score-file.ts
+ * (ScoredLoan, joinScores, riskStateKey), which also sees borrower-cap hits and the IFRS 9 stage.
  */
-import type { LoanChange, LoanRiskState } from '../../ports/risk-store.ts';
+import { gzipLines, streamScoreFile } from '../shared/domain/store/score-file.ts';
+import type { ArtifactStore } from '../shared/ports/artifact-store.ts';
+import type { BreachEntry, LoanChange, RiskGrade } from '../shared/ports/risk-store.ts';
+
+/** A loan's risk state on one date: what the score file keeps and what change detection compares. */
+export interface LoanRiskState {
+  loanId: string;
+  /** Keyed hash of the borrower id, never the raw id. */
+  borrowerRef: string;
+  grade: RiskGrade;
+  score: number;
+  pd: number;
+  dpdBucket: string;
+  classification: string;
+  /** Compliance rule codes and vulnerability flags, sorted. */
+  flags: string[];
+  outstanding: number;
+}
+
+/** The fields of an engine assessment (LoanAssessment or ScoredLoan) the risk state needs. */
+export interface AssessedLoan {
+  loanId: string;
+  score: number;
+  grade: RiskGrade;
+  pd: number;
+  dpdBucket: string;
+  classification: string;
+  ruleCodes: readonly string[];
+  flags: readonly string[];
+  outstanding: number;
+}
+
+/** The risk state of an assessed loan: rule codes and flags merged and sorted so diffs compare lists exactly. */
+export function toLoanRiskState(assessed: AssessedLoan, borrowerRef: string): LoanRiskState {
+  const flags =
+    assessed.ruleCodes.length === 0 && assessed.flags.length === 0
+      ? []
+      : [...assessed.ruleCodes, ...assessed.flags].sort();
+  return {
+    loanId: assessed.loanId,
+    borrowerRef,
+    grade: assessed.grade,
+    score: assessed.score,
+    pd: assessed.pd,
+    dpdBucket: assessed.dpdBucket,
+    classification: assessed.classification,
+    flags,
+    outstanding: assessed.outstanding,
+  };
+}
+
+/** One breach entry per (loan, breach rule) among the states, for the date's breach index. */
+export function breachEntries(
+  states: Iterable<LoanRiskState>,
+  breachRuleCodes: ReadonlySet<string>,
+): BreachEntry[] {
+  const out: BreachEntry[] = [];
+  for (const s of states) {
+    for (const code of s.flags) {
+      if (breachRuleCodes.has(code)) {
+        out.push({
+          ruleCode: code,
+          loanId: s.loanId,
+          borrowerRef: s.borrowerRef,
+          grade: s.grade,
+          outstanding: s.outstanding,
+        });
+      }
+    }
+  }
+  return out;
+}
 
 /** One loan whose risk state differs between the previous day and today. */
 export type RiskStateDiff =
@@ -137,4 +209,39 @@ export function toLoanChange(diff: RiskStateDiff): LoanChange {
     previousGrade: diff.kind === 'changed' ? diff.previous.grade : null,
     previousDpdBucket: diff.kind === 'changed' ? diff.previous.dpdBucket : null,
   };
+}
+
+/** Sorts states by loanId (code-unit order, the order the merge-join compares in). */
+export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
+  return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
+}
+
+function* jsonLines<T>(records: Iterable<T>): Generator<string> {
+  for (const r of records) yield JSON.stringify(r);
+}
+
+/** Gzips records as JSON Lines in the given order (callers pass them sorted by loanId). */
+export function encodeScoreFile<T = LoanRiskState>(states: Iterable<T>): Promise<Uint8Array> {
+  return gzipLines(jsonLines(states));
+}
+
+/** Writes a night's score file (sorted by loanId here, so every file is diffable); returns its size in bytes. */
+export async function writeScoreFile(
+  artifacts: ArtifactStore,
+  key: string,
+  states: Iterable<LoanRiskState>,
+): Promise<number> {
+  const sorted = sortByLoanId([...states]);
+  const bytes = await encodeScoreFile(sorted);
+  await artifacts.put(key, bytes, 'application/gzip');
+  return bytes.byteLength;
+}
+
+/** Streams a night's score file, or null when that night has none (first run). */
+export async function readScoreFile(
+  artifacts: ArtifactStore,
+  key: string,
+): Promise<AsyncGenerator<LoanRiskState> | null> {
+  const stream = await artifacts.stream(key);
+  return stream === null ? null : streamScoreFile(stream);
 }

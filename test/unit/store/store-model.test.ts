@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   diffRiskStates,
   diffSortedRiskStates,
+  type LoanRiskState,
   type RiskStateDiff,
   riskStateChanged,
   toLoanChange,
-} from '../../../shared/domain/store/diff.ts';
-import type { LoanRiskState } from '../../../shared/ports/risk-store.ts';
+} from '../../../bench/store-model.ts';
 
 function state(loanId: string, over: Partial<LoanRiskState> = {}): LoanRiskState {
   return {
