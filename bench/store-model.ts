@@ -4,6 +4,8 @@
  * Not the pipeline's: finalize scores, diffs and writes through use-cases/score-file.ts
  * (ScoredLoan, joinScores, riskStateKey), which also sees borrower-cap hits and the IFRS 9 stage.
  */
+
+import { closedLoanChange } from '../shared/domain/store/loan-change.ts';
 import { gzipLines, streamScoreFile } from '../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../shared/ports/artifact-store.ts';
 import type { BreachEntry, LoanChange, RiskGrade } from '../shared/ports/risk-store.ts';
@@ -175,24 +177,7 @@ function toAsync<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterable<T> {
 
 /** The history item of a diff (stage is not part of LoanRiskState, so it is null). */
 export function toLoanChange(diff: RiskStateDiff): LoanChange {
-  if (diff.kind === 'closed') {
-    const p = diff.previous;
-    return {
-      loanId: p.loanId,
-      change: 'closed',
-      borrowerRef: p.borrowerRef,
-      grade: null,
-      score: null,
-      pd: null,
-      dpdBucket: null,
-      classification: null,
-      stage: null,
-      flags: [],
-      outstanding: 0,
-      previousGrade: p.grade,
-      previousDpdBucket: p.dpdBucket,
-    };
-  }
+  if (diff.kind === 'closed') return closedLoanChange(diff.loanId, diff.previous.borrowerRef, diff.previous);
   const t = diff.today;
   return {
     loanId: t.loanId,

@@ -7,6 +7,7 @@ import { borrowerRuleHits } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey, hash64, hashKey, hashOut } from '../domain/engine/hash.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { type Policy, policyInForce } from '../domain/policy/policy.ts';
+import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
@@ -154,21 +155,7 @@ async function mergeScores(
     for (const step of steps) {
       if (step.kind === 'closed') {
         const b = step.before;
-        changes.push({
-          loanId: b.loanId,
-          change: 'closed',
-          borrowerRef: borrowerRefFromKey(b.borrowerKey, refKey),
-          grade: null,
-          score: null,
-          pd: null,
-          dpdBucket: null,
-          classification: null,
-          stage: null,
-          flags: [],
-          outstanding: 0,
-          previousGrade: b.grade,
-          previousDpdBucket: b.dpdBucket,
-        });
+        changes.push(closedLoanChange(b.loanId, borrowerRefFromKey(b.borrowerKey, refKey), b));
         continue;
       }
       const t = step.today;

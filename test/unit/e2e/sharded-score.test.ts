@@ -24,6 +24,19 @@ describe('Command: risk-audit score --shards', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** The audits of a tape in `dir` read in one pass and in 4 shards on 2 threads. */
+  async function onePassAndFourShards(tape: string) {
+    const one = await scoreLocal({ snapshot: join(dir, tape), out: join(dir, `${tape}-1`) });
+    const four = await scoreLocal({
+      snapshot: join(dir, tape),
+      out: join(dir, `${tape}-4`),
+      shards: 4,
+      workers: 2,
+    });
+    if (one.status === 'failed' || four.status === 'failed') throw new Error('unexpected failed audit');
+    return { one, four };
+  }
+
   it('gives an audit.json identical to one shard when the tape is split into 8 shards on workers', async () => {
     const one = await scoreLocal({
       snapshot: join(dir, 'day2.csv'),
@@ -52,14 +65,7 @@ describe('Command: risk-audit score --shards', () => {
   it('flags loan ids repeated in different shards, which no single shard can quarantine', async () => {
     const book: Loan[] = [...generateBook({ loans: 4000, date: '2026-11-25', seed: 8 })];
     await writeTape(join(dir, 'repeats.csv'), [...book, ...book.slice(0, 5)]);
-    const one = await scoreLocal({ snapshot: join(dir, 'repeats.csv'), out: join(dir, 'r1') });
-    const four = await scoreLocal({
-      snapshot: join(dir, 'repeats.csv'),
-      out: join(dir, 'r4'),
-      shards: 4,
-      workers: 2,
-    });
-    if (one.status === 'failed' || four.status === 'failed') throw new Error('unexpected failed audit');
+    const { one, four } = await onePassAndFourShards('repeats.csv');
     // One pass sees the repeats itself: the first row wins, the later five are quarantined.
     expect(one.input.quarantineByCode).toEqual({ DUPLICATE_LOAN_ID: 5 });
     expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
@@ -82,14 +88,7 @@ describe('Command: risk-audit score --shards', () => {
     cells[5] = 'abc';
     lines[1] = cells.join(',');
     await writeFile(join(dir, 'fixed.csv'), `${[...lines, first].join('\n')}\n`);
-    const one = await scoreLocal({ snapshot: join(dir, 'fixed.csv'), out: join(dir, 'f1') });
-    const four = await scoreLocal({
-      snapshot: join(dir, 'fixed.csv'),
-      out: join(dir, 'f4'),
-      shards: 4,
-      workers: 2,
-    });
-    if (one.status === 'failed' || four.status === 'failed') throw new Error('unexpected failed audit');
+    const { one, four } = await onePassAndFourShards('fixed.csv');
     // One pass: the broken first row wins, so the corrected copy is a repeat.
     expect(one.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1, DUPLICATE_LOAN_ID: 1 });
     expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
