@@ -66,6 +66,7 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
       snapshotDate: DATE,
       previousSnapshotDate: '2026-11-24',
       index: 1,
+      scoreBuckets: 1,
       partKey: tape,
       partBytes: bytes,
       range: { start, end: start + mib * 2 ** 20 },

@@ -7,7 +7,7 @@ import { FinalizeEventSchema } from '../../shared/use-cases/workflow-types.ts';
 
 const deps = createAwsDeps(loadConfig());
 
-/** Step 3: merge the shards' partials into audit.json, store results and history, release the lease. */
+/** Step 5: combine the buckets with the audit, write audit.json, the watchlist and the run record, release the lease. */
 export const handler = withObservability(async (event: unknown) =>
   finalizeRun(parseEvent(FinalizeEventSchema, event, 'finalize event'), deps),
 );

@@ -273,22 +273,36 @@ export class DynamoRiskStore implements RiskStore {
     runId: string,
     changes: readonly LoanChange[],
   ): Promise<ReplaceReport> {
+    const written = await this.writeLoanChanges(snapshotDate, runId, 0, changes);
+    const retired = await this.retireLoanChanges(snapshotDate, runId);
+    return {
+      written: written.written,
+      deleted: retired.deleted,
+      bookkeeping: (written.bookkeeping ?? 0) + (retired.bookkeeping ?? 0),
+    };
+  }
+
+  /**
+   * One part of a run's history items (a loan-id bucket; parts hold distinct loans): its manifest
+   * first, then the items. Writing a part again (a retried bucket) puts the same items.
+   */
+  public async writeLoanChanges(
+    snapshotDate: string,
+    runId: string,
+    part: number,
+    changes: readonly LoanChange[],
+  ): Promise<ReplaceReport> {
     const what = `the loan history of ${snapshotDate}`;
     const expiresAt = detailExpiry(this.now(), this.retentionDays);
     const byLoan = new Map<string, LoanChange>();
     for (const c of changes) byLoan.set(c.loanId, c);
     const ids = [...byLoan.keys()].sort();
-
-    const manifests = await this.manifestItems(snapshotDate);
     const manifestPuts: WriteRequest[] = [];
-    const keep = new Set<string>();
     for (let chunk = 0; chunk * MANIFEST_CHUNK < ids.length; chunk++) {
-      const key = manifestKey(snapshotDate, runId, chunk);
-      keep.add(key.sk);
       manifestPuts.push({
         PutRequest: {
           Item: {
-            ...key,
+            ...manifestKey(snapshotDate, runId, part, chunk),
             type: 'manifest',
             snapshotDate,
             runId,
@@ -299,7 +313,6 @@ export class DynamoRiskStore implements RiskStore {
       });
     }
     await this.write(manifestPuts, [], what);
-
     const puts: WriteRequest[] = [];
     for (const c of byLoan.values()) {
       puts.push({
@@ -315,16 +328,31 @@ export class DynamoRiskStore implements RiskStore {
         },
       });
     }
-    const staleIds = new Set<string>();
+    const report = await this.write(puts, [], what);
+    return { ...report, bookkeeping: manifestPuts.length };
+  }
+
+  /**
+   * After every part of a run is written: deletes the history items earlier runs of the date wrote
+   * that this run did not, then their manifests.
+   */
+  public async retireLoanChanges(snapshotDate: string, runId: string): Promise<ReplaceReport> {
+    const what = `the loan history of ${snapshotDate}`;
+    const manifests = await this.manifestItems(snapshotDate);
+    const mine = new Set<string>();
+    const earlier: Item[] = [];
     for (const m of manifests) {
-      for (const id of (m.loanIds ?? []) as string[]) if (!byLoan.has(id)) staleIds.add(id);
+      if (m.runId === runId) for (const id of (m.loanIds ?? []) as string[]) mine.add(id);
+      else earlier.push(m);
+    }
+    const staleIds = new Set<string>();
+    for (const m of earlier) {
+      for (const id of (m.loanIds ?? []) as string[]) if (!mine.has(id)) staleIds.add(id);
     }
     const stale = [...staleIds].map((id) => loanHistoryKey(id, snapshotDate));
-    const report = await this.write(puts, stale, what);
-
-    const oldManifests = manifests.filter((m) => !keep.has(String(m.sk))).map(keyOf);
-    await this.write([], oldManifests, what);
-    return { ...report, bookkeeping: manifestPuts.length + oldManifests.length };
+    const report = await this.write([], stale, what);
+    await this.write([], earlier.map(keyOf), what);
+    return { written: 0, deleted: report.deleted, bookkeeping: earlier.length };
   }
 
   public async getLoanHistory(loanId: string, limit?: number): Promise<LoanHistoryItem[]> {

@@ -3,24 +3,35 @@ import type { Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.ts';
 import { serveJobs } from './worker-serve.ts';
 
-/** One item of the local Distributed Map: the shard event the score-shard Lambda would receive. */
+/** The functions of the local Distributed Maps. */
+export type MapFunction = 'score-shard' | 'merge-scores';
+
+/** One item of a local Distributed Map: the event the map's Lambda would receive. */
 export interface LambdaJob {
+  fn: MapFunction;
   event: unknown;
 }
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-let handler: Promise<Handler> | null = null;
+const handlers = new Map<MapFunction, Promise<Handler>>();
 
-// Imported on the first job, once: like a Lambda's cold start, the handler reads its environment
-// (the local stack's endpoints, bucket, table, POWERTOOLS_*) and creates its clients then.
-function scoreShardHandler(): Promise<Handler> {
-  handler ??= import('../../functions/score-shard/handler.ts').then((m) => m.handler as Handler);
+// Imported on a function's first job, once: like a Lambda's cold start, the handler reads its
+// environment (the local stack's endpoints, bucket, table, POWERTOOLS_*) and creates its clients then.
+function handlerOf(fn: MapFunction): Promise<Handler> {
+  let handler = handlers.get(fn);
+  if (handler === undefined) {
+    handler =
+      fn === 'score-shard'
+        ? import('../../functions/score-shard/handler.ts').then((m) => m.handler as Handler)
+        : import('../../functions/merge-scores/handler.ts').then((m) => m.handler as Handler);
+    handlers.set(fn, handler);
+  }
   return handler;
 }
 
-// A worker thread is a warm score-shard Lambda: it serves shard after shard, and a shard that
-// throws answers with its sentence, which the local runner hands to the failure step.
+// A worker thread is a warm Lambda of each map function: it serves item after item, and an item
+// that throws answers with its sentence, which the local runner hands to the failure step.
 serveJobs<LambdaJob>(parentPort!, async (job) => ({
-  result: await (await scoreShardHandler())(job.event, lambdaContext('score-shard')),
+  result: await (await handlerOf(job.fn))(job.event, lambdaContext(job.fn)),
 }));

@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { Context } from 'aws-lambda';
 import type {
+  BucketResult,
   FailureEvent,
+  MergedRun,
   RunOutcome,
   RunPlan,
   ShardResult,
-  ShardSpec,
   StartRunEvent,
 } from '../use-cases/workflow-types.ts';
 import { lambdaContext } from './lambda-context.ts';
-import type { LambdaJob } from './lambda-worker-impl.ts';
+import type { LambdaJob, MapFunction } from './lambda-worker-impl.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** What the local run of the workflow ended with. */
@@ -25,9 +26,9 @@ export type LocalRunResult =
 
 export interface LocalRunOptions {
   /**
-   * Worker threads of the map step (the Distributed Map's MaxConcurrency, locally), at most one
-   * per shard; 0 scores the shards in this process, one after another.
-   * @default min(shards, CPUs), or in-process when the plan has one shard
+   * Worker threads of each map step (the Distributed Maps' MaxConcurrency, locally), at most one
+   * per item (shard, loan-id bucket); 0 runs the items in this process, one after another.
+   * @default min(items, CPUs), or in-process when the map has one item
    */
   workers?: number;
   /** Skip the email step (the engine-only paths). */
@@ -37,32 +38,37 @@ export interface LocalRunOptions {
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
-/** Threads for the map step: in-process for one shard (no thread to start), else one per shard up to the CPUs. */
-function mapThreads(shards: number, workers: number | undefined): number {
-  if (workers !== undefined) return Math.max(0, Math.min(workers, shards));
-  return shards > 1 ? Math.min(shards, availableParallelism()) : 0;
+/** Threads for a map step: in-process for one item (no thread to start), else one per item up to the CPUs. */
+function mapThreads(items: number, workers: number | undefined): number {
+  if (workers !== undefined) return Math.max(0, Math.min(workers, items));
+  return items > 1 ? Math.min(items, availableParallelism()) : 0;
+}
+
+/** Imports a function's handler (in this process: worker threads import their own). */
+async function handlerOf<R>(fn: MapFunction): Promise<Handler<unknown, R>> {
+  const m =
+    fn === 'score-shard'
+      ? await import('../../functions/score-shard/handler.ts')
+      : await import('../../functions/merge-scores/handler.ts');
+  return m.handler as unknown as Handler<unknown, R>;
 }
 
 /**
- * The map step: each shard through the score-shard handler, on worker threads (each a warm
- * Lambda, started after the local environment is set: threads copy it when they start) or,
- * with no threads, one shard after another in this process. A shard that throws fails the step
- * with its sentence.
+ * A map step: each item through its function's handler, on worker threads (each a warm Lambda,
+ * started after the local environment is set: threads copy it when they start) or, with no
+ * threads, one item after another in this process. An item that throws fails the step with its
+ * sentence.
  */
-async function scoreShards(
-  shards: readonly ShardSpec[],
-  threads: number,
-  score: () => Promise<Handler<unknown, ShardResult>>,
-): Promise<ShardResult[]> {
+async function mapItems<R>(fn: MapFunction, items: readonly unknown[], threads: number): Promise<R[]> {
   if (threads === 0) {
-    const handler = await score();
-    const out: ShardResult[] = [];
-    for (const shard of shards) out.push(await handler(shard, lambdaContext('score-shard')));
+    const handler = await handlerOf<R>(fn);
+    const out: R[] = [];
+    for (const item of items) out.push(await handler(item, lambdaContext(fn)));
     return out;
   }
   const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
   try {
-    return await pool.map<ShardResult>(shards.map((event) => ({ event })));
+    return await pool.map<R>(items.map((event) => ({ fn, event })));
   } finally {
     await pool.close();
   }
@@ -70,8 +76,9 @@ async function scoreShards(
 
 /**
  * Runs the audit workflow locally through the very handlers Lambda runs, in the state machine's
- * order, with its Catch: any step's error goes to the failure step, as on AWS. The map step fans
- * the shards out on worker threads like the Distributed Map (see `workers`). The environment
+ * order, with its Catch: any step's error goes to the failure step, as on AWS. The map steps fan
+ * the shards and then the loan-id buckets out on worker threads like the Distributed Maps (see
+ * `workers`). The environment
  * (endpoints, bucket, table, SHARD_BYTES) must be set before the first call: handlers read it once.
  */
 export async function runWorkflowLocally(
@@ -91,9 +98,10 @@ export async function runWorkflowLocally(
     unknown,
     RunPlan
   >;
-  // Imported only when shards are scored in this process; worker threads import their own.
-  const score = async () =>
-    (await import('../../functions/score-shard/handler.ts')).handler as Handler<unknown, ShardResult>;
+  const merge = (await import('../../functions/merge-audit/handler.ts')).handler as Handler<
+    unknown,
+    MergedRun
+  >;
   const finalize = (await import('../../functions/finalize-audit/handler.ts')).handler as Handler<
     unknown,
     RunOutcome
@@ -112,9 +120,17 @@ export async function runWorkflowLocally(
       'score',
       `${thePlan.shards.length} shard(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`,
     );
-    const shardResults = await scoreShards(thePlan.shards, threads, score);
+    const shardResults = await mapItems<ShardResult>('score-shard', thePlan.shards, threads);
+    step('merge');
+    const merged = await merge({ plan: thePlan, shardResults }, lambdaContext('merge-audit'));
+    const bucketThreads = mapThreads(merged.buckets.length, options.workers);
+    step(
+      'buckets',
+      `${merged.buckets.length} loan-id bucket(s)${bucketThreads === 0 ? '' : ` on ${bucketThreads} worker thread(s)`}`,
+    );
+    const bucketResults = await mapItems<BucketResult>('merge-scores', merged.buckets, bucketThreads);
     step('finalize');
-    const outcome = await finalize({ plan: thePlan, shardResults }, lambdaContext('finalize-audit'));
+    const outcome = await finalize({ plan: thePlan, merged, bucketResults }, lambdaContext('finalize-audit'));
     let messageId: string | null = null;
     if (options.sendReport !== false) {
       step('report');

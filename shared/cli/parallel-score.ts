@@ -12,7 +12,7 @@ export function planLocalShards(parts: readonly TapePartInput[], shards: number,
   const total = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
   return planShards(
     parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
-    { runId: 'local', snapshotDate, previousSnapshotDate: null },
+    { runId: 'local', snapshotDate, previousSnapshotDate: null, scoreBuckets: 1 },
     Math.max(64 * 1024, Math.ceil(total / shards)),
   );
 }

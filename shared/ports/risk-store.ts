@@ -121,6 +121,18 @@ export interface RiskStore {
     runId: string,
     changes: readonly LoanChange[],
   ): Promise<ReplaceReport>;
+  /**
+   * Writes one part of a run's history items (parts hold distinct loans, e.g. loan-id buckets);
+   * `retireLoanChanges` then completes the replace once every part is written.
+   */
+  writeLoanChanges(
+    snapshotDate: string,
+    runId: string,
+    part: number,
+    changes: readonly LoanChange[],
+  ): Promise<ReplaceReport>;
+  /** Deletes the date's history items of earlier runs that this run's parts did not write. */
+  retireLoanChanges(snapshotDate: string, runId: string): Promise<ReplaceReport>;
   /** A loan's history, oldest date first. */
   getLoanHistory(loanId: string, limit?: number): Promise<LoanHistoryItem[]>;
   /** Replaces the date's watchlist (stored in chunks of entries). */

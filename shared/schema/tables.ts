@@ -67,12 +67,26 @@ export const KEYS = {
   runPrefix: (date: string): string => `runs/${date}/`,
   audit: (date: string): string => `runs/${date}/audit.json`,
   quarantine: (date: string): string => `runs/${date}/quarantine.csv`,
-  scores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
+  /** The date's score file as the releases before loan-id buckets wrote it (read as one bucket). */
+  legacyScores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
+  /** Which run's score files are the date's, and in how many loan-id buckets (ScoreManifest). */
+  scoresManifest: (date: string): string => `runs/${date}/scores.json`,
+  /** One loan-id bucket of the date's score file, as a run wrote it (the manifest names the run). */
+  scores: (date: string, runId: string, bucket: number, buckets: number): string =>
+    `runs/${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.jsonl.gz`,
   partial: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
-  /** A shard's scored loans (gzip JSON Lines sorted by loan id), beside its partial. */
-  partialScores: (date: string, runId: string, shard: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores.jsonl.gz`,
+  /** A shard's scored loans of one loan-id bucket (gzip JSON Lines sorted by loan id), beside its partial. */
+  partialScores: (date: string, runId: string, shard: number, bucket: number): string =>
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores-${String(bucket).padStart(4, '0')}.jsonl.gz`,
+  /** The audit's figures as merged from the shards, before the buckets' findings are added. */
+  auditDraft: (date: string, runId: string): string => `runs/${date}/partials/${runId}/audit-draft.json`,
+  /** What every bucket's merge needs from the merged shards (borrower-level rule hits, quarantined ids). */
+  bucketContext: (date: string, runId: string): string =>
+    `runs/${date}/partials/${runId}/bucket-context.json`,
+  /** One bucket's merge result: its counts, watchlist candidates and largest breaches. */
+  bucketResult: (date: string, runId: string, bucket: number): string =>
+    `runs/${date}/partials/${runId}/bucket-${String(bucket).padStart(4, '0')}.json`,
   /** A shard's valid loans as drift-index entries (12 bytes a loan), for the date's carried index. */
   partialIndexEntries: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.index-entries.bin`,

@@ -16,6 +16,7 @@ import {
 } from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
+import { bucketOfHash } from '../domain/store/score-buckets.ts';
 import { SortedLines } from '../domain/store/score-file.ts';
 import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
@@ -59,8 +60,11 @@ export interface ShardAudit {
   intake: TapeScanResult;
   /** Quarantine CSV lines (no header), in reading order. */
   quarantineLines: string[];
-  /** The score file's lines (`scoreLine` of each scored loan) by loanId; empty unless `keepScores`. */
-  scoreLines: SortedLines;
+  /**
+   * The score file's lines (`scoreLine` of each scored loan) by loanId, one set per loan-id bucket
+   * (`scoreBuckets` of them, see domain/store/score-buckets.ts); empty unless `keepScores`.
+   */
+  scoreLines: SortedLines[];
   /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
   idHashes: BigUint64Array;
   /**
@@ -82,6 +86,8 @@ export interface ShardAuditOptions {
   previous: PreviousTape | null;
   /** Keep every loan's scored state (the score file); off for the engine-only benchmark. */
   keepScores?: boolean;
+  /** Loan-id buckets the kept scores are split into (a power of two). @default 1 */
+  scoreBuckets?: number;
   /** Keep the hashes of the valid loan ids, to find ids repeated across shards. */
   keepIdHashes?: boolean;
   /** Keep the valid loans as drift-index entries, so the next day need not read this tape again. */
@@ -113,7 +119,8 @@ export async function auditShard(
     expectedBorrowers: expectedBorrowers(bytes),
   });
   const quarantineLines: string[] = [];
-  const lines = new SortedLines();
+  const buckets = options.scoreBuckets ?? 1;
+  const lines = Array.from({ length: buckets }, () => new SortedLines());
   const keep = options.keepScores === true;
   const keepIds = options.keepIdHashes === true;
   // Written as 32-bit halves through a view (little-endian: lo, then hi), so no BigInt is made
@@ -145,7 +152,7 @@ export async function auditShard(
       const a = acc.add(loan, idHi, idLo);
       // Only the line's bytes are kept (no object with arrays per loan), and while loan ids
       // arrive in order (a sorted export) there is nothing to sort at the end.
-      lines.add(
+      lines[bucketOfHash(idHi, buckets)]!.add(
         a.loanId,
         scoreLine({
           loanId: a.loanId,

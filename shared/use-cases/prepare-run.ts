@@ -4,6 +4,7 @@ import { partInputs } from '../adapters/tape/local-tape-source.ts';
 import { formatFromKey } from '../adapters/tape/scan-tape.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { TapeMissingError, toSentence } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
@@ -83,7 +84,7 @@ export function isSplittable(key: string): boolean {
 /** Splits the parts into shards: big uncompressed CSV/JSONL parts into row-aligned byte ranges. */
 export function planShards(
   parts: readonly TapePart[],
-  base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate'>,
+  base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate' | 'scoreBuckets'>,
   shardBytes: number,
 ): ShardSpec[] {
   const shards: ShardSpec[] = [];
@@ -190,7 +191,11 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
         previousSnapshotDate = null;
       }
     }
-    const base = { runId, snapshotDate, previousSnapshotDate };
+    const scoreBuckets = scoreBucketsFor(
+      parts.reduce((n, p) => n + p.bytes, 0),
+      config.SCORE_BUCKET_BYTES,
+    );
+    const base = { runId, snapshotDate, previousSnapshotDate, scoreBuckets };
     return {
       runId,
       snapshotDate,
@@ -199,6 +204,7 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
       startedAt: now.toISOString(),
       parts: listedParts(parts),
       shards: planShards(parts, base, config.SHARD_BYTES),
+      scoreBuckets,
       warnings,
     };
   } catch (error) {

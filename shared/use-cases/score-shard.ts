@@ -18,7 +18,6 @@ export interface StoredPartial {
   partial: PartialAudit;
   intake: TapeScanResult;
   quarantineLines: string[];
-  scoresKey: string;
   /** The shard's valid loans as drift-index entries (uint32 little-endian triples). */
   indexEntriesKey: string;
   /**
@@ -45,7 +44,8 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
 
 /**
  * Step 2, once per shard: streams the shard's rows through validation and scoring and writes
- * its mergeable partial, quarantined rows and sorted scores to S3 for the finalize step.
+ * its mergeable partial and quarantined rows for the merge step, and its sorted scores (one file
+ * per loan-id bucket) for the buckets' merges.
  */
 export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<ShardResult> {
   const [loaded, mapping, previous] = await Promise.all([
@@ -67,11 +67,15 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     policy,
     previous,
     keepScores: true,
+    scoreBuckets: shard.scoreBuckets,
     keepIndexEntries: true,
   });
-  const scoresKey = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index);
-  // Level 1: the shard's file lives until finalize merges it (see gzipLines).
-  await deps.artifacts.put(scoresKey, await gzipChunks(result.scoreLines.bytes(), 1), 'application/gzip');
+  // One file per loan-id bucket (KEYS.partialScores), each read by that bucket's merge. Level 1:
+  // the files live only until the merge (see gzipLines).
+  for (const [bucket, lines] of result.scoreLines.entries()) {
+    const key = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index, bucket);
+    await deps.artifacts.put(key, await gzipChunks(lines.bytes(), 1), 'application/gzip');
+  }
   const indexEntriesKey = KEYS.partialIndexEntries(shard.snapshotDate, shard.runId, shard.index);
   const { entries } = result.indexEntries;
   await deps.artifacts.put(
@@ -84,7 +88,6 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     partial: result.partial,
     intake: result.intake,
     quarantineLines: result.quarantineLines,
-    scoresKey,
     indexEntriesKey,
     quarantinedIdHashes: [...result.quarantinedIdHashes].map((h) => h.toString(16).padStart(16, '0')),
   };

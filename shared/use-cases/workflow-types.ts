@@ -39,6 +39,8 @@ export const ShardSpecSchema = z.object({
   /** Size of the whole part in bytes (Parquet reads and byte ranges need it). */
   partBytes: z.number().int().nonnegative(),
   range: ByteRangeSchema.optional(),
+  /** Loan-id buckets the shard splits its score file into (a power of two; see `scoreBucketsFor`). */
+  scoreBuckets: z.number().int().positive().default(1),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 
@@ -53,6 +55,8 @@ export const RunPlanSchema = z.object({
     z.object({ key: z.string(), bytes: z.number().int().nonnegative(), lastModified: z.string().nullable() }),
   ),
   shards: z.array(ShardSpecSchema),
+  /** Loan-id buckets of the date's score files: the merge map's items (1 below SCORE_BUCKET_BYTES of tape). */
+  scoreBuckets: z.number().int().positive().default(1),
   /** Checks that could not run while preparing (e.g. an unreadable previous tape): findings at finalize. */
   warnings: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
 });
@@ -66,9 +70,60 @@ export const ShardResultSchema = z.object({
 });
 export type ShardResult = z.infer<typeof ShardResultSchema>;
 
-export const FinalizeEventSchema = z.object({
+/** Input of the merge step: the plan and every shard's result. */
+export const MergeEventSchema = z.object({
   plan: RunPlanSchema,
   shardResults: z.array(ShardResultSchema),
+});
+export type MergeEvent = z.infer<typeof MergeEventSchema>;
+
+/**
+ * One item of the second map: the loans whose id hashes to `bucket` (of `buckets`), merged from
+ * every shard's file of that bucket and joined with the previous date's loans of that bucket.
+ */
+export const BucketSpecSchema = z.object({
+  runId: z.string().min(1),
+  snapshotDate: isoDate,
+  previousSnapshotDate: isoDate.nullable(),
+  bucket: z.number().int().nonnegative(),
+  buckets: z.number().int().positive(),
+  /** Number of shards (their score files of this bucket are read in shard order). */
+  shards: z.number().int().nonnegative(),
+  /**
+   * The previous date's score files (its scores manifest): the run that wrote them and their
+   * buckets; `runId` null for the single file of earlier releases; null when there is no previous
+   * date (a bucket whose previous file is missing makes this run the book's baseline).
+   */
+  previousScores: z
+    .object({ runId: z.string().min(1).nullable(), buckets: z.number().int().positive() })
+    .nullable(),
+  /** What every bucket needs from the merged shards (borrower-level rule hits, quarantined ids). */
+  contextKey: z.string().min(1),
+});
+export type BucketSpec = z.infer<typeof BucketSpecSchema>;
+
+/** What the merge step hands on: the audit's draft and the buckets to merge. */
+export const MergedRunSchema = z.object({
+  draftKey: z.string().min(1),
+  buckets: z.array(BucketSpecSchema),
+  /** Milliseconds per part of the merge step. */
+  timings: z.record(z.string(), z.number()).default({}),
+});
+export type MergedRun = z.infer<typeof MergedRunSchema>;
+
+export const BucketResultSchema = z.object({
+  bucket: z.number().int().nonnegative(),
+  resultKey: z.string().min(1),
+  loans: z.number().int().nonnegative(),
+  changes: z.number().int().nonnegative(),
+});
+export type BucketResult = z.infer<typeof BucketResultSchema>;
+
+/** Input of the finalize step: the plan, the merge step's output and every bucket's result. */
+export const FinalizeEventSchema = z.object({
+  plan: RunPlanSchema,
+  merged: MergedRunSchema,
+  bucketResults: z.array(BucketResultSchema),
 });
 export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
 

@@ -81,6 +81,18 @@ function overCap(rule: BorrowerExposureRule, types: number, exposureFen: number,
   return rule.incomeDivisor !== undefined && income >= 0 && exposure > income / rule.incomeDivisor;
 }
 
+/** Orders findings as audit.json lists them: by severity, then category, code and message. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  const categoryRank = (c: RiskCategory): number => RISK_CATEGORIES.indexOf(c);
+  return findings.sort(
+    (a, b) =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      categoryRank(a.category) - categoryRank(b.category) ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
+      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+  );
+}
+
 /**
  * Borrower-level rule hits (exposure caps), keyed by `borrowerKey(borrowerId)`: the per-loan
  * assessments carry loan-level hits only, so the watchlist adds these codes to every loan of a
@@ -548,14 +560,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
     });
   }
   findings.push(...(ctx.tapeFindings ?? []));
-  const categoryRank = (c: RiskCategory): number => RISK_CATEGORIES.indexOf(c);
-  findings.sort(
-    (a, b) =>
-      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
-      categoryRank(a.category) - categoryRank(b.category) ||
-      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
-      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
-  );
+  sortFindings(findings);
 
   const input: AuditResult['input'] = {
     rowsRead: intake.rowsRead,

@@ -47,9 +47,12 @@ export function loanHistoryKey(loanId: string, snapshotDate: string): ItemKey {
   return { pk: loanPartition(loanId), sk: `DAY#${snapshotDate}` };
 }
 
-/** Key of a chunk of the manifest of the history items a run wrote for its date. */
-export function manifestKey(snapshotDate: string, runId: string, chunk: number): ItemKey {
-  return { pk: `RUN#${snapshotDate}`, sk: `CHG#${runId}#${String(chunk).padStart(5, '0')}` };
+/** Key of a chunk of the manifest of the history items a run wrote for its date, in one part (bucket). */
+export function manifestKey(snapshotDate: string, runId: string, part: number, chunk: number): ItemKey {
+  return {
+    pk: `RUN#${snapshotDate}`,
+    sk: `CHG#${runId}#${String(part).padStart(4, '0')}#${String(chunk).padStart(5, '0')}`,
+  };
 }
 
 /** Partition of a date's watchlist. */

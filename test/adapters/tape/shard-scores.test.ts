@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
+import type { SortedLines } from '../../../shared/domain/store/score-file.ts';
 import { auditShard, type ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { defaultPolicy } from '../../unit/engine/helpers.ts';
 import { csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
 
 const policy = defaultPolicy();
+
+function linesOf(lines: SortedLines): ScoredLoan[] {
+  const text = Buffer.concat([...lines.bytes()]).toString('utf8');
+  if (text.length === 0) return [];
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ScoredLoan);
+}
 
 async function scoreLinesOf(ids: string[]): Promise<ScoredLoan[]> {
   const rows = ids.map((id, i) =>
@@ -15,12 +27,8 @@ async function scoreLinesOf(ids: string[]): Promise<ScoredLoan[]> {
     previous: null,
     keepScores: true,
   });
-  const text = Buffer.concat([...shard.scoreLines.bytes()]).toString('utf8');
-  expect(text.endsWith('\n')).toBe(true);
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as ScoredLoan);
+  expect(shard.scoreLines).toHaveLength(1);
+  return linesOf(shard.scoreLines[0]!);
 }
 
 describe('Function: auditShard (score lines)', () => {
@@ -35,13 +43,34 @@ describe('Function: auditShard (score lines)', () => {
     expect(shuffled[0]).toMatchObject({ region: 'Hubei', product: 'credit_loan', outstanding: 6000 });
   });
 
+  it('splits the lines into loan-id buckets by the id hash, each bucket sorted', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `L${String(39 - i).padStart(3, '0')}`);
+    const rows = ids.map((id) => goodRow({ loan_id: id }));
+    const shard = await auditShard([memoryPart('t.csv', csvText(rows))], {
+      snapshotDate: '2026-11-25',
+      policy,
+      previous: null,
+      keepScores: true,
+      scoreBuckets: 4,
+    });
+    expect(shard.scoreLines).toHaveLength(4);
+    const buckets = shard.scoreLines.map((l) => linesOf(l).map((s) => s.loanId));
+    for (const [b, list] of buckets.entries()) {
+      expect(list).toEqual([...list].sort());
+      for (const id of list) expect(bucketOfId(id, 4)).toBe(b);
+    }
+    expect(buckets.flat().sort()).toEqual([...ids].sort());
+    // 40 ids over 4 buckets: none is empty (the hash spreads them).
+    expect(buckets.every((list) => list.length > 0)).toBe(true);
+  });
+
   it('keeps no lines unless asked', async () => {
     const shard = await auditShard([memoryPart('t.csv', csvText([goodRow()]))], {
       snapshotDate: '2026-11-25',
       policy,
       previous: null,
     });
-    expect(shard.scoreLines.size).toBe(0);
+    expect(shard.scoreLines.map((l) => l.size)).toEqual([0]);
     expect(shard.intake.rowsValid).toBe(1);
   });
 });

@@ -15,6 +15,9 @@ import { generateBook, rollForward } from '../../../shared/domain/generator/book
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
+import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
+import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
+import { decodeScores } from '../../../shared/use-cases/score-file.ts';
 import { pipelineSuite } from './suite.ts';
 
 // The whole slice on the embedded stack: tapes in S3 -> the Lambda handlers in the state
@@ -36,6 +39,14 @@ async function audit(date: string): Promise<AuditDocument> {
 }
 
 /** Every item of the table that belongs to a date, keyed by pk|sk, without run-specific attributes. */
+/** Every loan of a date's score file, bucket after bucket. */
+async function dateScores(date: string): Promise<ScoredLoan[]> {
+  const out: ScoredLoan[] = [];
+  for (const key of await dateScoreKeys(artifacts, date))
+    out.push(...decodeScores((await artifacts.get(key))!));
+  return out;
+}
+
 async function itemsOf(date: string): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
   let start: Record<string, unknown> | undefined;
@@ -94,7 +105,7 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     const quarantine = Buffer.from((await artifacts.get(KEYS.quarantine(D2)))!).toString('utf8');
     expect(quarantine.trim().split('\n')).toHaveLength(1 + 7);
     for (const key of [
-      KEYS.scores(D2),
+      ...(await dateScoreKeys(artifacts, D2)),
       KEYS.reportHtml(D2),
       KEYS.reportEml(D2),
       KEYS.reportText(D2),
@@ -197,9 +208,7 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(a.status).toBe('partial');
     const finding = a.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS');
     expect(finding).toMatchObject({ severity: 'high', value: 3 });
-    const scores = await artifacts.get(KEYS.scores(D4));
-    const { decodeScores } = await import('../../../shared/use-cases/score-file.ts');
-    expect(decodeScores(scores!)).toHaveLength(400);
+    expect(await dateScores(D4)).toHaveLength(400);
   });
 
   it('reports a valid row in a later part whose loan id the first part had in a quarantined row', async () => {
@@ -223,8 +232,7 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
       value: 1,
     });
     // The copy is left out of the date's score file, as one pass would have quarantined it.
-    const { decodeScores } = await import('../../../shared/use-cases/score-file.ts');
-    const scores = decodeScores((await artifacts.get(KEYS.scores(D5)))!);
+    const scores = await dateScores(D5);
     expect(scores).toHaveLength(399);
     expect(scores.some((l) => l.loanId === book[0]!.loanId)).toBe(false);
   });

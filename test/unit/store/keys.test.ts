@@ -24,7 +24,10 @@ describe('Function: loanHistoryKey', () => {
 
 describe('Function: manifestKey', () => {
   it("keeps a run's manifest chunks beside the date's run record", () => {
-    expect(manifestKey('2026-03-01', 'run-7', 3)).toEqual({ pk: 'RUN#2026-03-01', sk: 'CHG#run-7#00003' });
+    expect(manifestKey('2026-03-01', 'run-7', 2, 3)).toEqual({
+      pk: 'RUN#2026-03-01',
+      sk: 'CHG#run-7#0002#00003',
+    });
   });
 });
 

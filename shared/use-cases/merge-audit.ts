@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
+import type { AuditResult, Finding } from '../domain/audit-result.ts';
+import { borrowerRuleHits } from '../domain/engine/finalize.ts';
+import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { policyInForce } from '../domain/policy/policy.ts';
+import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
+import type { ArtifactStore } from '../ports/artifact-store.ts';
+import { KEYS } from '../schema/tables.ts';
+import {
+  carriedIndex,
+  combineRangeParts,
+  finalizeShards,
+  mergeShards,
+  tapeLevelFindings,
+} from './audit-engine.ts';
+import type { AuditDeps } from './deps.ts';
+import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
+import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
+import type { BucketSpec, MergedRun, MergeEvent, RunPlan } from './workflow-types.ts';
+
+/** Reads a JSON artifact, or null when it does not exist. */
+export async function readJson<T>(artifacts: ArtifactStore, key: string): Promise<T | null> {
+  const bytes = await artifacts.get(key);
+  return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
+}
+
+/** Which run's score files are a date's, in how many loan-id buckets (written last by finalize). */
+export interface ScoreManifest {
+  runId: string;
+  buckets: number;
+  loans: number;
+}
+
+/**
+ * The keys of a date's score file, one per loan-id bucket (as its manifest names them), the
+ * single file of earlier releases when it has no manifest.
+ */
+export async function dateScoreKeys(artifacts: ArtifactStore, date: string): Promise<string[]> {
+  const manifest = await readJson<ScoreManifest>(artifacts, KEYS.scoresManifest(date));
+  if (manifest === null) return [KEYS.legacyScores(date)];
+  return Array.from({ length: manifest.buckets }, (_, b) =>
+    KEYS.scores(date, manifest.runId, b, manifest.buckets),
+  );
+}
+
+/**
+ * What every bucket's merge needs from the merged shards: the borrower-level rule hits (a
+ * borrower's exposure is known only once every shard is merged) and the ids whose first row in a
+ * shard was quarantined, with the earliest such shard (tape order).
+ */
+export interface BucketContext {
+  borrowerHits: [borrowerKey: string, ruleCodes: string[]][];
+  quarantinedFirst: [idHash: string, shard: number][];
+}
+
+/** Triggers whose runs judge whether the tape arrived by the cutoff. */
+const ON_TIME_TRIGGERS = new Set(['schedule', 's3-arrival']);
+
+/** The previous tape's intake counts stored with its index, or null when the index is missing. */
+async function readPreviousIntake(deps: AuditDeps, key: string): Promise<PreviousIndexExtra | null> {
+  const bytes = await deps.artifacts.get(key);
+  return bytes === null ? null : decodePreviousIndex<PreviousIndexExtra>(bytes).extra;
+}
+
+/**
+ * Stores the date's own tape as a drift index (the shards' entries merged in tape order) with
+ * what it was built from, so the next date's run need not read this tape again.
+ */
+async function writeCarriedIndex(
+  plan: RunPlan,
+  stored: readonly StoredPartial[],
+  intake: TapeScanResult,
+  deps: AuditDeps,
+): Promise<void> {
+  const shards: { indexEntries: { entries: Uint32Array; count: number } }[] = [];
+  for (const s of stored) {
+    const bytes = await deps.artifacts.get(s.indexEntriesKey);
+    if (bytes === null)
+      throw new Error(`the drift-index entries of a shard are missing (${s.indexEntriesKey})`);
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const entries = new Uint32Array(
+      aligned.buffer,
+      aligned.byteOffset,
+      Math.floor(aligned.byteLength / 12) * 3,
+    );
+    shards.push({ indexEntries: { entries, count: entries.length / 3 } });
+  }
+  await deps.artifacts.put(
+    KEYS.carriedIndex(plan.snapshotDate),
+    carriedIndex(plan.snapshotDate, shards, intake),
+    'application/octet-stream',
+  );
+  const info: CarriedIndexInfo = { parts: plan.parts, mapping: mappingFingerprint(await deps.mapping()) };
+  await deps.artifacts.put(
+    KEYS.carriedIndexInfo(plan.snapshotDate),
+    JSON.stringify(info),
+    'application/json',
+  );
+}
+
+/** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
+async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<Map<string, string>> {
+  const counts = new Map<string, number>();
+  for (const p of intake.parts) counts.set(p.key, (counts.get(p.key) ?? 0) + 1);
+  const digests = new Map<string, string>();
+  for (const [key, n] of counts) {
+    if (n < 2) continue;
+    const hash = createHash('sha256');
+    for await (const chunk of await deps.tapes.open(key)) hash.update(chunk);
+    digests.set(key, hash.digest('hex'));
+  }
+  return digests;
+}
+
+/** The previous date's score files as its manifest names them (the single file of earlier releases without one). */
+async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpec['previousScores']> {
+  if (plan.previousSnapshotDate === null) return null;
+  const manifest = await readJson<ScoreManifest>(
+    deps.artifacts,
+    KEYS.scoresManifest(plan.previousSnapshotDate),
+  );
+  return manifest === null
+    ? { runId: null, buckets: 1 }
+    : { runId: manifest.runId, buckets: manifest.buckets };
+}
+
+/**
+ * Step 3: merges the shards' partials into the audit's figures (exactly the one-pass result),
+ * writes the quarantine file and the date's drift index, and hands the loan-id buckets to the
+ * second map with what each needs. The audit is a draft until finalize adds what only the
+ * buckets see (loan ids repeated across shards).
+ */
+export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<MergedRun> {
+  const { plan } = event;
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string): void => {
+    timings[name] = Date.now() - mark;
+    mark = Date.now();
+  };
+  const policy = policyInForce(await deps.policy(), plan.snapshotDate);
+  const results = [...event.shardResults].sort((a, b) => a.index - b.index);
+  const stored: StoredPartial[] = [];
+  for (const r of results) {
+    const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);
+    if (s === null) throw new Error(`the partial result of shard ${r.index} is missing (${r.partialKey})`);
+    stored.push(s);
+  }
+  const merged = mergeShards(stored);
+  merged.intake = combineRangeParts(merged.intake, await splitPartDigests(merged.intake, deps));
+  lap('mergePartials');
+  const previous =
+    plan.previousSnapshotDate === null
+      ? null
+      : await readPreviousIntake(deps, KEYS.previousIndex(plan.snapshotDate, plan.runId));
+  const planFindings: Finding[] = plan.warnings.map((w) => ({
+    category: 'technical',
+    severity: 'medium',
+    code: w.code,
+    message: w.message,
+    value: null,
+    threshold: null,
+  }));
+  const tapeFindings = [
+    ...planFindings,
+    ...tapeLevelFindings(
+      {
+        snapshotDate: plan.snapshotDate,
+        // Arrival is judged on the nightly (or arrival-triggered) run only: a re-run or a
+        // backfill of an old date would otherwise report the same lateness again.
+        parts: plan.parts.map((p) => ({
+          key: p.key,
+          bytes: p.bytes,
+          lastModified:
+            p.lastModified === null || !ON_TIME_TRIGGERS.has(plan.trigger) ? null : new Date(p.lastModified),
+        })),
+        stats: merged.intake,
+        previous:
+          previous === null
+            ? null
+            : { columns: previous.intake.columns, rowsValid: previous.intake.rowsValid },
+      },
+      { cutoff: deps.config.TAPE_CUTOFF, timeZone: deps.config.TIMEZONE },
+    ),
+  ];
+  const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
+  await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
+
+  const audit: AuditResult = finalizeShards(merged, {
+    snapshotDate: plan.snapshotDate,
+    previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
+    previousIntake: previous?.intake ?? null,
+    policy,
+    borrowerRefKey: deps.config.BORROWER_REF_KEY,
+    tapeFindings,
+  });
+  if (plan.warnings.length > 0) audit.status = 'partial';
+  const draftKey = KEYS.auditDraft(plan.snapshotDate, plan.runId);
+  await deps.artifacts.put(draftKey, JSON.stringify(audit), 'application/json');
+  lap('audit');
+
+  const quarantinedFirst = new Map<string, number>();
+  stored.forEach((s, i) => {
+    for (const key of s.quarantinedIdHashes ?? [])
+      if (!quarantinedFirst.has(key)) quarantinedFirst.set(key, i);
+  });
+  const context: BucketContext = {
+    borrowerHits: [...borrowerRuleHits(merged.partial, policy)],
+    quarantinedFirst: [...quarantinedFirst],
+  };
+  const contextKey = KEYS.bucketContext(plan.snapshotDate, plan.runId);
+  await deps.artifacts.put(contextKey, JSON.stringify(context), 'application/json');
+  await writeCarriedIndex(plan, stored, merged.intake, deps);
+  lap('carriedIndex');
+
+  const previousFiles = await previousScores(plan, deps);
+  const buckets: BucketSpec[] = Array.from({ length: plan.scoreBuckets }, (_, bucket) => ({
+    runId: plan.runId,
+    snapshotDate: plan.snapshotDate,
+    previousSnapshotDate: plan.previousSnapshotDate,
+    bucket,
+    buckets: plan.scoreBuckets,
+    shards: stored.length,
+    previousScores: previousFiles,
+    contextKey,
+  }));
+  return { draftKey, buckets, timings };
+}

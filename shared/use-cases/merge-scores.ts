@@ -1,0 +1,257 @@
+import { logger } from '../adapters/observability.ts';
+import { borrowerRefFromKey, hash64, hashKey, hashOut } from '../domain/engine/hash.ts';
+import { policyInForce } from '../domain/policy/policy.ts';
+import { closedLoanChange } from '../domain/store/loan-change.ts';
+import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
+import type { BreachEntry } from '../ports/risk-store.ts';
+import { KEYS } from '../schema/tables.ts';
+import type { ScoredLoan } from './audit-engine.ts';
+import type { AuditDeps, LoanChange } from './deps.ts';
+import { type BucketContext, readJson } from './merge-audit.ts';
+import { GzipLineWriter, joinScores, mergeSortedScores, readScores, scoreLine } from './score-file.ts';
+import type { BucketResult, BucketSpec } from './workflow-types.ts';
+
+/** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
+export interface BucketOutcome {
+  bucket: number;
+  /** Rows repeating a loan id an earlier shard had (each entered the aggregates), and their outstanding. */
+  crossShardRepeats: { loans: number; outstanding: number };
+  /** The bucket's riskiest loans (at most WATCHLIST_LIMIT, in watchlist order), of `watchlistTotal`. */
+  watchlist: ScoredLoan[];
+  watchlistTotal: number;
+  /** Per breach rule, the bucket's largest exposures (at most WATCHLIST_LIMIT each). */
+  breaches: BreachEntry[];
+  scoredLoans: number;
+  changes: number;
+  /** No previous score file: the bucket's loans are the book's starting state, no history items. */
+  baseline: boolean;
+  timings: Record<string, number>;
+}
+
+/** Watchlist order: the most likely to default first, then the largest exposure, then loan id. */
+export function riskOrder(a: ScoredLoan, b: ScoredLoan): number {
+  return b.pd - a.pd || b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
+}
+
+/** Breach index order: the largest exposure first, then loan id. */
+export function breachOrder(a: BreachEntry, b: BreachEntry): number {
+  return b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
+}
+
+/**
+ * Bounded best-N keeper (sort-and-cut when twice full): O(n log N) over a whole book. The orders
+ * are total (loan ids are distinct), so the best N of every bucket's best N is the book's best N.
+ */
+export class TopN<T> {
+  private items: T[] = [];
+  public total = 0;
+  public constructor(
+    private readonly limit: number,
+    private readonly order: (a: T, b: T) => number,
+  ) {}
+  public offer(item: T): void {
+    this.total++;
+    this.items.push(item);
+    if (this.items.length >= this.limit * 2) this.items = this.items.sort(this.order).slice(0, this.limit);
+  }
+  public result(): T[] {
+    return this.items.sort(this.order).slice(0, this.limit);
+  }
+}
+
+async function* noScores(): AsyncGenerator<ScoredLoan[]> {}
+
+async function* scoresAt(deps: AuditDeps, key: string, required: boolean): AsyncGenerator<ScoredLoan[]> {
+  const stream = await deps.artifacts.stream(key);
+  if (stream === null) {
+    if (required) throw new Error(`the scores of a shard are missing (${key})`);
+    return;
+  }
+  yield* readScores(stream);
+}
+
+/** Keeps the loans of `bucket` only (a previous file split into fewer buckets holds others too). */
+async function* inBucket(
+  source: AsyncIterable<ScoredLoan[]>,
+  bucket: number,
+  buckets: number,
+): AsyncGenerator<ScoredLoan[]> {
+  for await (const batch of source) {
+    const mine = batch.filter((s) => bucketOfId(s.loanId, buckets) === bucket);
+    if (mine.length > 0) yield mine;
+  }
+}
+
+/** Drops the source index a merge tags each loan with. */
+async function* loansOnly(source: AsyncIterable<[ScoredLoan, number][]>): AsyncGenerator<ScoredLoan[]> {
+  for await (const batch of source) yield batch.map(([s]) => s);
+}
+
+/**
+ * The previous date's loans of this bucket, sorted by loan id, or null when the previous date has
+ * no score file (the book's baseline).
+ */
+async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIterable<ScoredLoan[]> | null> {
+  const prev = spec.previousScores;
+  if (prev === null || spec.previousSnapshotDate === null) return null;
+  const date = spec.previousSnapshotDate;
+  if (prev.runId === null) {
+    const stream = await deps.artifacts.stream(KEYS.legacyScores(date));
+    return stream === null ? null : inBucket(readScores(stream), spec.bucket, spec.buckets);
+  }
+  const { buckets, filter } = previousBucketsOf(spec.bucket, spec.buckets, prev.buckets);
+  const runId = prev.runId;
+  const sources = buckets.map((b) => scoresAt(deps, KEYS.scores(date, runId, b, prev.buckets), true));
+  const merged = sources.length === 1 ? sources[0]! : loansOnly(mergeSortedScores(sources));
+  return filter ? inBucket(merged, spec.bucket, spec.buckets) : merged;
+}
+
+/**
+ * Step 4, once per loan-id bucket (the second map): merges the shards' sorted score files of the
+ * bucket into the date's file of the bucket, adds borrower-level rule hits, joins it with the
+ * previous date's loans of the bucket to write the history items of the loans whose risk state
+ * changed, and keeps the bucket's riskiest loans and largest breaches for finalize. One streaming
+ * pass; memory bounded by the bucket's changes.
+ */
+export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promise<BucketResult> {
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string): void => {
+    timings[name] = Date.now() - mark;
+    mark = Date.now();
+  };
+  const context = await readJson<BucketContext>(deps.artifacts, spec.contextKey);
+  if (context === null) throw new Error(`the merge context of the run is missing (${spec.contextKey})`);
+  const policy = policyInForce(await deps.policy(), spec.snapshotDate);
+  const breachCodes = new Set(
+    policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
+  );
+  const borrowerHits = new Map(context.borrowerHits);
+  const quarantinedFirst = new Map(context.quarantinedFirst);
+  const refKey = deps.config.BORROWER_REF_KEY;
+  const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
+    scoresAt(deps, KEYS.partialScores(spec.snapshotDate, spec.runId, shard, spec.bucket), true),
+  );
+  const merged = mergeSortedScores(shardFiles);
+  let repeats = 0;
+  let repeatedOutstanding = 0;
+  async function* withBorrowerHits(): AsyncGenerator<ScoredLoan[]> {
+    let last: string | null = null;
+    for await (const batch of merged) {
+      const out: ScoredLoan[] = [];
+      for (const [s, shard] of batch) {
+        // Ties come from the earliest shard first (tape order): a later copy of a loan id in
+        // another part or shard is counted here, since no single shard could see it. So is a
+        // valid row whose id an earlier shard saw first in a quarantined row (the first row wins).
+        if (s.loanId === last) {
+          repeats++;
+          repeatedOutstanding += s.outstanding;
+          continue;
+        }
+        last = s.loanId;
+        if (quarantinedFirst.size > 0) {
+          hash64(s.loanId);
+          const first = quarantinedFirst.get(hashKey(hashOut.hi, hashOut.lo));
+          if (first !== undefined && first < shard) {
+            repeats++;
+            repeatedOutstanding += s.outstanding;
+            continue;
+          }
+        }
+        const extra = borrowerHits.get(s.borrowerKey);
+        out.push(extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() });
+      }
+      if (out.length > 0) yield out;
+    }
+  }
+  const before = await previousLoans(spec, deps);
+  // With no earlier score file this run is the book's baseline: its score file is the starting
+  // state, and history items begin with the first change after it (a 1M-loan book would otherwise
+  // write 1M "new" items on its first night).
+  const baseline = before === null;
+  const changes: LoanChange[] = [];
+  const top = new TopN<ScoredLoan>(deps.config.WATCHLIST_LIMIT, riskOrder);
+  const breaches = new Map<string, TopN<BreachEntry>>();
+  // The date's file of the bucket is gzipped as it is merged: only its compressed bytes are held.
+  const scoreFile = new GzipLineWriter();
+  let scoredLoans = 0;
+  for await (const steps of joinScores(withBorrowerHits(), before ?? noScores())) {
+    for (const step of steps) {
+      if (step.kind === 'closed') {
+        const b = step.before;
+        changes.push(closedLoanChange(b.loanId, borrowerRefFromKey(b.borrowerKey, refKey), b));
+        continue;
+      }
+      const t = step.today;
+      const behind = scoreFile.add(scoreLine(t));
+      if (behind !== null) await behind;
+      scoredLoans++;
+      const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
+      if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
+      if (breached.length > 0) {
+        const ref = borrowerRefFromKey(t.borrowerKey, refKey);
+        for (const ruleCode of breached) {
+          let rule = breaches.get(ruleCode);
+          if (rule === undefined) {
+            rule = new TopN<BreachEntry>(deps.config.WATCHLIST_LIMIT, breachOrder);
+            breaches.set(ruleCode, rule);
+          }
+          rule.offer({
+            ruleCode,
+            loanId: t.loanId,
+            borrowerRef: ref,
+            grade: t.grade,
+            outstanding: t.outstanding,
+          });
+        }
+      }
+      if (step.kind === 'same' || baseline) continue;
+      changes.push({
+        loanId: t.loanId,
+        change: step.kind,
+        borrowerRef: borrowerRefFromKey(t.borrowerKey, refKey),
+        grade: t.grade,
+        score: t.score,
+        pd: t.pd,
+        dpdBucket: t.dpdBucket,
+        classification: t.classification,
+        stage: t.stage,
+        flags: [...t.ruleCodes, ...t.flags],
+        outstanding: t.outstanding,
+        previousGrade: step.kind === 'changed' ? step.before.grade : null,
+        previousDpdBucket: step.kind === 'changed' ? step.before.dpdBucket : null,
+      });
+    }
+  }
+  await deps.artifacts.put(
+    KEYS.scores(spec.snapshotDate, spec.runId, spec.bucket, spec.buckets),
+    await scoreFile.finish(),
+    'application/gzip',
+  );
+  lap('scoreFile');
+  await deps.store.writeLoanChanges(spec.snapshotDate, spec.runId, spec.bucket, changes);
+  lap('loanChanges');
+  const outcome: BucketOutcome = {
+    bucket: spec.bucket,
+    crossShardRepeats: { loans: repeats, outstanding: repeatedOutstanding },
+    watchlist: top.result(),
+    watchlistTotal: top.total,
+    breaches: [...breaches.values()].flatMap((rule) => rule.result()),
+    scoredLoans,
+    changes: changes.length,
+    baseline,
+    timings,
+  };
+  const resultKey = KEYS.bucketResult(spec.snapshotDate, spec.runId, spec.bucket);
+  await deps.artifacts.put(resultKey, JSON.stringify(outcome), 'application/json');
+  logger.info('bucket merged', {
+    snapshotDate: spec.snapshotDate,
+    runId: spec.runId,
+    bucket: spec.bucket,
+    buckets: spec.buckets,
+    loans: scoredLoans,
+    loanChanges: changes.length,
+    timings,
+  });
+  return { bucket: spec.bucket, resultKey, loans: scoredLoans, changes: changes.length };
+}
