@@ -56,7 +56,7 @@ export const RuntimeConfigSchema = z.object({
   SCORE_BUCKET_BYTES: z.coerce
     .number()
     .int()
-    .min(MIN_SHARD_BYTES)
+    .min(1024)
     .default(1024 * 1024 * 1024),
   /** Minutes a run's lease on its date lasts before another run may take it over. */
   LEASE_MINUTES: z.coerce.number().int().positive().default(60),

@@ -36,6 +36,12 @@ export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
     reason: 'finalize deletes only shard partials, whose keys carry the date and run id',
   },
   {
+    resource: /^<\w+\.Arn>\/runs\/\*\/scores\/\*$/,
+    actions: [/^s3:DeleteObject$/],
+    reason:
+      "finalize deletes only a date's score files of the run its re-run replaced (keys carry the date and run id)",
+  },
+  {
     resource: /^<\w+\.Arn>\/index\/\*$/,
     actions: [/^dynamodb:\w+$/],
     reason: "the table grant covers the table's own global secondary indexes",

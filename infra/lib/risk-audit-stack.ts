@@ -144,11 +144,33 @@ export class RiskAuditStack extends Stack {
       timeout: Duration.minutes(15),
       environment: { ...withKey, ...lenderEnv },
     });
+    const mergeAudit = new AuditFunction(this, 'MergeAudit', {
+      copyIntoBundle: [POLICIES, ...lenderFiles],
+      name: 'merge-audit',
+      description:
+        "merges the shards' partials into the audit's figures, writes the drift index and plans the loan-id buckets",
+      // It holds the merged borrower table (about 4.3 GB at 100M loans).
+      memorySize: s.mergeMemoryMb,
+      timeout: Duration.minutes(15),
+      environment: { ...withKey, ...lenderEnv },
+    });
+    const mergeScores = new AuditFunction(this, 'MergeScores', {
+      copyIntoBundle: [POLICIES, ...lenderFiles],
+      name: 'merge-scores',
+      description:
+        "merges one loan-id bucket of the shards' score files with the previous date's, writes what changed",
+      // 1769 MB is one full vCPU (Lambda's CPU grows with memory).
+      memorySize: 1769,
+      timeout: Duration.minutes(15),
+      environment: { ...withKey, ...lenderEnv },
+    });
     const finalize = new AuditFunction(this, 'FinalizeAudit', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'finalize-audit',
-      description: 'merges the partials into the audit, writes the outputs, stores the run',
-      memorySize: 3008,
+      description:
+        "combines the buckets' results with the audit, writes audit.json, the watchlist and the run record",
+      // The buckets' results it combines are small: the per-loan work is done by merge-scores.
+      memorySize: 1024,
       timeout: Duration.minutes(15),
       environment: { ...withKey, ...lenderEnv },
     });
@@ -211,7 +233,15 @@ export class RiskAuditStack extends Stack {
     this.data.grantWriteRuns(scoreShard.role);
     riskTable.grantReadData(scoreShard.role);
 
-    this.data.grantReadTapes(finalize.role);
+    // merge-audit streams the split tape parts for their digests; it touches no table.
+    this.data.grantReadTapes(mergeAudit.role);
+    this.data.grantReadRuns(mergeAudit.role);
+    this.data.grantWriteRuns(mergeAudit.role);
+
+    this.data.grantReadRuns(mergeScores.role);
+    this.data.grantWriteRuns(mergeScores.role);
+    riskTable.grantReadWriteData(mergeScores.role);
+
     this.data.grantReadRuns(finalize.role);
     this.data.grantWriteRuns(finalize.role);
     this.data.grantDeletePartials(finalize.role);
@@ -229,6 +259,8 @@ export class RiskAuditStack extends Stack {
     this.workflow = new AuditWorkflow(this, 'Workflow', {
       prepare: { fn: prepare.function, timeout: prepare.timeout },
       scoreShard: { fn: scoreShard.function, timeout: scoreShard.timeout },
+      mergeAudit: { fn: mergeAudit.function, timeout: mergeAudit.timeout },
+      mergeScores: { fn: mergeScores.function, timeout: mergeScores.timeout },
       finalize: { fn: finalize.function, timeout: finalize.timeout },
       sendReport: { fn: sendReport.function, timeout: sendReport.timeout },
       notifyFailure: { fn: notifyFailure.function, timeout: notifyFailure.timeout },
@@ -260,6 +292,8 @@ export class RiskAuditStack extends Stack {
     this.functions = {
       'prepare-run': prepare,
       'score-shard': scoreShard,
+      'merge-audit': mergeAudit,
+      'merge-scores': mergeScores,
       'finalize-audit': finalize,
       'send-report': sendReport,
       'notify-failure': notifyFailure,

@@ -77,6 +77,12 @@ export interface AuditSettings {
    */
   readonly shardMemoryMb?: number;
   /**
+   * Memory of the merge-audit Lambda in MB. It holds the merged borrower table, about 4.3 GB at
+   * 100M loans: use 10240 (the Lambda maximum) above about 50M loans.
+   * @default 3008
+   */
+  readonly mergeMemoryMb?: number;
+  /**
    * Start a run when a tape object lands under `snapshots/` (besides the schedule).
    * @default false
    */
@@ -135,6 +141,7 @@ export const DEFAULT_SETTINGS = {
   tapeCutoff: '05:30',
   mapMaxConcurrency: 20,
   shardMemoryMb: 1769,
+  mergeMemoryMb: 3008,
   s3Trigger: false,
   watchlistLimit: 5000,
 } as const satisfies ResolvedSettings;
@@ -187,6 +194,7 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
     fail('alarmEmail', 'an email address', s.alarmEmail);
   checkInt('mapMaxConcurrency', s.mapMaxConcurrency, 1, 10_000);
   checkInt('shardMemoryMb', s.shardMemoryMb, 128, 10_240);
+  checkInt('mergeMemoryMb', s.mergeMemoryMb, 128, 10_240);
   checkInt('watchlistLimit', s.watchlistLimit, 1, 1_000_000);
   if (s.shardBytes !== undefined) checkInt('shardBytes', s.shardBytes, 1 << 20, 10 * 1024 ** 3);
   if (s.s3TriggerSuffix !== undefined && s.s3TriggerSuffix.length === 0) {
@@ -283,6 +291,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'mapMaxConcurrency',
   'shardMemoryMb',
+  'mergeMemoryMb',
   's3Trigger',
   's3TriggerSuffix',
   'shardBytes',
@@ -310,6 +319,7 @@ export function settingsFromContext(read: ContextReader): AuditSettings {
   put('alarmEmail', asString('alarmEmail', read('alarmEmail')));
   put('mapMaxConcurrency', asNumber('mapMaxConcurrency', read('mapMaxConcurrency')));
   put('shardMemoryMb', asNumber('shardMemoryMb', read('shardMemoryMb')));
+  put('mergeMemoryMb', asNumber('mergeMemoryMb', read('mergeMemoryMb')));
   put('s3Trigger', asBoolean('s3Trigger', read('s3Trigger')));
   put('s3TriggerSuffix', asString('s3TriggerSuffix', read('s3TriggerSuffix')));
   put('shardBytes', asNumber('shardBytes', read('shardBytes')));

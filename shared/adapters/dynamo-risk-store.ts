@@ -341,8 +341,10 @@ export class DynamoRiskStore implements RiskStore {
     const manifests = await this.manifestItems(snapshotDate);
     const mine = new Set<string>();
     const earlier: Item[] = [];
+    const ownPrefix = manifestKey(snapshotDate, runId, 0, 0).sk.split('#').slice(0, 2).join('#');
     for (const m of manifests) {
-      if (m.runId === runId) for (const id of (m.loanIds ?? []) as string[]) mine.add(id);
+      if (String(m.sk).startsWith(`${ownPrefix}#`))
+        for (const id of (m.loanIds ?? []) as string[]) mine.add(id);
       else earlier.push(m);
     }
     const staleIds = new Set<string>();

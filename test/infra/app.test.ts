@@ -35,12 +35,24 @@ describe('App: infra/bin/app.ts', () => {
     const { status, stderr, outdir } = runApp({
       recipients: 'a@bank.example,b@bank.example',
       mapMaxConcurrency: '7',
+      mergeMemoryMb: '10240',
     });
     expect(stderr).not.toContain('Error');
     expect(status).toBe(0);
     const template = readFileSync(join(outdir, 'RiskAudit.template.json'), 'utf8');
     expect(template).toContain('\\"MaxConcurrency\\":7');
     expect(template).toContain('a@bank.example,b@bank.example');
+    const functions = Object.values(
+      (
+        JSON.parse(template) as {
+          Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+        }
+      ).Resources,
+    ).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const mergeAudit = functions.filter((f) =>
+      /merges the shards' partials/.test(String(f.Properties.Description)),
+    );
+    expect(mergeAudit.map((f) => f.Properties.MemorySize)).toEqual([10_240]);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
       pluginReports: unknown[];
     };

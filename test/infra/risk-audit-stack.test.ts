@@ -180,7 +180,7 @@ describe('Class: RiskAuditStack', () => {
   describe('functions', () => {
     it('runs every function on the newest Node.js runtime, arm64, traced, JSON logs', () => {
       const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(7);
+      expect(functions).toHaveLength(9);
       for (const f of functions) {
         // The two functions that load the native chart renderer run on x86_64 (installed for linux-x64 only).
         const arch = /emails the audit report|failure notice/.test(String(f.Properties.Description))
@@ -210,7 +210,7 @@ describe('Class: RiskAuditStack', () => {
           r.Type === 'AWS::Lambda::Function' &&
           !/on demand|report link/.test(String(r.Properties.Description)),
       );
-      expect(workflowFunctions).toHaveLength(5);
+      expect(workflowFunctions).toHaveLength(7);
       for (const f of workflowFunctions) {
         expect(f.Properties.Environment).toMatchObject({
           Variables: {
@@ -244,7 +244,13 @@ describe('Class: RiskAuditStack', () => {
         expect(found).toHaveLength(1);
         return (found[0]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       };
-      for (const d of [/shard plans|plans the shards/, /one shard/, /merges the partials/]) {
+      for (const d of [
+        /plans the shards/,
+        /one shard/,
+        /merges the shards' partials/,
+        /one loan-id bucket/,
+        /combines the buckets' results/,
+      ]) {
         expect(variables(d)).toMatchObject({
           MAPPING_FILE: '/var/task/config/mapping.yaml',
           POLICY_FILE: '/var/task/config/policy.yaml',
@@ -326,6 +332,35 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
+    it('sizes the merge and finalize steps: merge-audit from the settings, merge-scores one vCPU', () => {
+      const memoryOf = (t: Template, description: RegExp): unknown => {
+        const found = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) =>
+          description.test(String(f.Properties.Description)),
+        );
+        expect(found).toHaveLength(1);
+        return found[0]!.Properties.MemorySize;
+      };
+      expect(memoryOf(template, /merges the shards' partials/)).toBe(3008);
+      expect(memoryOf(template, /one loan-id bucket/)).toBe(1769);
+      expect(memoryOf(template, /combines the buckets' results/)).toBe(1024);
+      // The merge memory setting moves merge-audit alone.
+      const big = templateOf({ mergeMemoryMb: 10_240 });
+      expect(memoryOf(big, /merges the shards' partials/)).toBe(10_240);
+      expect(memoryOf(big, /one shard/)).toBe(1769);
+      expect(memoryOf(big, /one loan-id bucket/)).toBe(1769);
+      expect(memoryOf(big, /combines the buckets' results/)).toBe(1024);
+      for (const d of [
+        /merges the shards' partials/,
+        /one loan-id bucket/,
+        /combines the buckets' results/,
+      ]) {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: Match.stringLikeRegexp(d.source),
+          Timeout: 900,
+        });
+      }
+    });
+
     it('gives start-audit the state machine and idempotency table, and nothing else the secret', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('on demand'),
@@ -354,7 +389,7 @@ describe('Class: RiskAuditStack', () => {
 
     it('keeps each function in its own log group with a retention', () => {
       const groups = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-      expect(groups).toHaveLength(8); // seven functions and the state machine
+      expect(groups).toHaveLength(10); // nine functions and the state machine
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(90);
     });
   });
@@ -417,6 +452,59 @@ describe('Class: RiskAuditStack', () => {
       expect(JSON.stringify(writes[0]?.Resource)).not.toContain('snapshots');
     });
 
+    it('lets merge-audit read tapes and runs and write run files, with no table access', () => {
+      const statements = statementsOfRole(template, 'MergeAuditRole');
+      const actions = statements.flatMap(actionsOf);
+      expect(new Set(actions.filter((a) => a.startsWith('s3:')))).toEqual(
+        new Set(['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:AbortMultipartUpload']),
+      );
+      expect(JSON.stringify(statements)).toContain('/snapshots/*');
+      expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+      const tables = logicalIdsOf(template, 'AWS::DynamoDB::Table');
+      for (const st of statements) for (const id of tables) expect(referencesLogicalId(st, id)).toBe(false);
+    });
+
+    it('lets merge-scores read and write runs and the risk table, never tapes', () => {
+      const statements = statementsOfRole(template, 'MergeScoresRole');
+      expect(JSON.stringify(statements)).not.toContain('snapshots');
+      const s3Actions = statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:'));
+      expect(new Set(s3Actions)).toEqual(
+        new Set(['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:AbortMultipartUpload']),
+      );
+      expect(s3Actions).not.toContain('s3:DeleteObject');
+      const riskTable = logicalIdsOf(template, 'AWS::DynamoDB::Table').find((id) =>
+        id.startsWith(RISK_TABLE.constructId),
+      )!;
+      const onTable = statements.filter((st) => referencesLogicalId(st, riskTable)).flatMap(actionsOf);
+      expect(onTable).toEqual(
+        expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem']),
+      );
+      expect(onTable).toContain('dynamodb:BatchWriteItem');
+    });
+
+    it("no longer lets finalize-audit read tapes; it deletes only the partials and a replaced run's score files", () => {
+      const statements = statementsOfRole(template, 'FinalizeAuditRole');
+      expect(JSON.stringify(statements)).not.toContain('snapshots');
+      const deletes = statements.filter((st) => actionsOf(st).includes('s3:DeleteObject'));
+      expect(deletes).toHaveLength(1);
+      const resources = JSON.stringify(deletes[0]?.Resource);
+      expect(resources).toContain('/runs/*/partials/*');
+      expect(resources).toContain('/runs/*/scores/*');
+      expect(resources).not.toContain('/runs/*"');
+    });
+
+    it('lets the state machine invoke the merge functions', () => {
+      const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
+      const idOf = (description: RegExp): string =>
+        fns.find(([, f]) => description.test(String(f.Properties.Description)))![0];
+      const invokes = statementsOfRole(template, 'WorkflowStateMachineRole').filter((st) =>
+        actionsOf(st).includes('lambda:InvokeFunction'),
+      );
+      for (const id of [idOf(/merges the shards' partials/), idOf(/one loan-id bucket/)]) {
+        expect(invokes.some((st) => referencesLogicalId(st, id))).toBe(true);
+      }
+    });
+
     it('lists the bucket only under the granted prefixes', () => {
       const lists = statementsOfRole(template, 'PrepareRunRole').filter((s) =>
         actionsOf(s).includes('s3:ListBucket'),
@@ -463,20 +551,52 @@ describe('Class: RiskAuditStack', () => {
       expect(map?.Next).toBe('AnyShardFailed');
     });
 
-    it('takes the map concurrency from the settings', () => {
-      const def = stateMachineDefinition(templateOf({ mapMaxConcurrency: 150 }));
-      expect(allStates(def).ScoreShards?.MaxConcurrency).toBe(150);
+    it('merges the scores with a second Distributed Map over the planned buckets, tolerating no failure', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.MergeScores).toMatchObject({
+        Type: 'Map',
+        ItemsPath: '$.merged.buckets',
+        MaxConcurrency: 20,
+        ToleratedFailureCount: 0,
+        Label: 'MergeScores',
+        ResultPath: '$.bucketResults',
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'MergeBucket',
+        },
+      });
+      expect(states.MergeScores?.Next).toBe('AnyBucketFailed');
     });
 
-    it('runs Prepare, the map, Finalize and SendReport in order', () => {
+    it('takes the map concurrency of both maps from the settings', () => {
+      const states = allStates(stateMachineDefinition(templateOf({ mapMaxConcurrency: 150 })));
+      expect(states.ScoreShards?.MaxConcurrency).toBe(150);
+      expect(states.MergeScores?.MaxConcurrency).toBe(150);
+    });
+
+    it('runs Prepare, the shard map, MergeAudit, the bucket map, Finalize and SendReport in order', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.Prepare?.Next).toBe('ScoreShards');
+      expect(states.ScoreShards?.Next).toBe('AnyShardFailed');
+      expect(states.AnyShardFailed?.Default).toBe('MergeAudit');
+      expect(states.MergeAudit?.Next).toBe('MergeScores');
+      expect(states.MergeScores?.Next).toBe('AnyBucketFailed');
+      expect(states.AnyBucketFailed?.Default).toBe('Finalize');
       expect(states.Finalize?.Next).toBe('SendReport');
       expect(states.SendReport?.Next).toBe('AuditDone');
       expect(states.Prepare?.ResultPath).toBe('$.plan');
-      expect(states.Finalize?.Parameters).toEqual({ 'plan.$': '$.plan', 'shardResults.$': '$.shardResults' });
+      expect(states.MergeAudit?.Parameters).toEqual({
+        'plan.$': '$.plan',
+        'shardResults.$': '$.shardResults',
+      });
+      expect(states.MergeAudit?.ResultPath).toBe('$.merged');
+      expect(states.Finalize?.Parameters).toEqual({
+        'plan.$': '$.plan',
+        'merged.$': '$.merged',
+        'bucketResults.$': '$.bucketResults',
+      });
+      expect(states.Finalize?.ResultPath).toBe('$.outcome');
       expect(states.SendReport?.InputPath).toBe('$.outcome');
-      expect(states.AnyShardFailed?.Default).toBe('Finalize');
     });
 
     it('gives every task a timeout and retries only transient Lambda errors, with backoff', () => {
@@ -484,6 +604,8 @@ describe('Class: RiskAuditStack', () => {
       const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
       expect(tasks.map(([n]) => n).sort()).toEqual([
         'Finalize',
+        'MergeAudit',
+        'MergeBucket',
         'NotifyFailure',
         'Prepare',
         'ScoreShard',
@@ -498,13 +620,15 @@ describe('Class: RiskAuditStack', () => {
         expect(retries[0]?.ErrorEquals).not.toContain('States.ALL');
         expect(retries[0]?.ErrorEquals).not.toContain('States.TaskFailed');
       }
-      // The shard task's timeout sits above the 15-minute Lambda limit, never below it.
-      expect(states.ScoreShard?.TimeoutSeconds).toBe(930);
+      // The 15-minute tasks' timeouts sit above the Lambda limit, never below it.
+      for (const name of ['ScoreShard', 'MergeAudit', 'MergeBucket', 'Finalize']) {
+        expect(states[name]?.TimeoutSeconds).toBe(930);
+      }
     });
 
     it('catches any failure of the run, sends the notice, then fails with the original error', () => {
       const states = allStates(stateMachineDefinition(template));
-      for (const name of ['ScoreShards', 'Finalize', 'SendReport']) {
+      for (const name of ['ScoreShards', 'MergeAudit', 'MergeScores', 'Finalize', 'SendReport']) {
         expect(states[name]?.Catch).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
         ]);
@@ -546,6 +670,24 @@ describe('Class: RiskAuditStack', () => {
         Choices: [{ Next: 'FirstShardError' }],
       });
       expect(states.FirstShardError?.Next).toBe('NotifyFailure');
+    });
+
+    it('catches a bucket failure inside the merge map and routes it to the notice with its own error', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.MergeBucket?.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BucketFailed' },
+      ]);
+      expect(states.BucketFailed).toMatchObject({
+        Type: 'Pass',
+        Parameters: { failed: true, 'bucket.$': '$.bucket', 'error.$': '$.error' },
+        End: true,
+      });
+      expect(states.AnyBucketFailed).toMatchObject({
+        Type: 'Choice',
+        QueryLanguage: 'JSONata',
+        Choices: [{ Next: 'FirstBucketError' }],
+      });
+      expect(states.FirstBucketError?.Next).toBe('NotifyFailure');
     });
 
     it('derives the date from the object key for tape-arrival starts', () => {
@@ -625,7 +767,7 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
-    it('alarms on Lambda errors of all seven functions and on undelivered triggers', () => {
+    it('alarms on Lambda errors of all nine functions and on undelivered triggers', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Metrics: Match.arrayWith([
           Match.objectLike({ Expression: Match.stringLikeRegexp('FILL\\(e_score_shard, 0\\)') }),
@@ -637,7 +779,8 @@ describe('Class: RiskAuditStack', () => {
       const ids = ((errorAlarm?.Properties.Metrics ?? []) as { Id: string }[])
         .map((m) => m.Id)
         .filter((i) => i.startsWith('e_'));
-      expect(ids).toHaveLength(7);
+      expect(ids).toHaveLength(9);
+      expect(ids).toEqual(expect.arrayContaining(['e_merge_audit', 'e_merge_scores', 'e_finalize_audit']));
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',

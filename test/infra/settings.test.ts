@@ -29,6 +29,7 @@ describe('Function: resolveSettings', () => {
       tapeCutoff: '05:30',
       mapMaxConcurrency: 20,
       shardMemoryMb: 1769,
+      mergeMemoryMb: 3008,
       s3Trigger: false,
       watchlistLimit: 5000,
     });
@@ -39,8 +40,10 @@ describe('Function: resolveSettings', () => {
       timezone: 'UTC',
       retentionDays: 30,
       alarmEmail: 'ops@bank.example',
+      mergeMemoryMb: 10_240,
     });
     expect(s.timezone).toBe('UTC');
+    expect(s.mergeMemoryMb).toBe(10_240);
     expect(s.retentionDays).toBe(30);
     expect(s.sender).toBe(DEFAULT_SETTINGS.sender);
     expect(s.alarmEmail).toBe('ops@bank.example');
@@ -70,6 +73,9 @@ describe('Function: resolveSettings', () => {
       'invalid mapMaxConcurrency: expected an integer from 1 to 10000, got 10001',
     ],
     [{ shardMemoryMb: 64 }, 'invalid shardMemoryMb: expected an integer from 128 to 10240, got 64'],
+    [{ mergeMemoryMb: 64 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 64'],
+    [{ mergeMemoryMb: 10_241 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 10241'],
+    [{ mergeMemoryMb: 4096.5 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 4096.5'],
     [{ alarmEmail: 'ops' }, 'invalid alarmEmail: expected an email address, got "ops"'],
     [
       { senderIdentity: 'dns' as never },
@@ -134,11 +140,13 @@ describe('Function: settingsFromContext', () => {
         scheduleEnabled: 'false',
         s3Trigger: 'true',
         timezone: ' Europe/London ',
+        mergeMemoryMb: '10240',
       }),
     );
     expect(s).toEqual({
       recipients: ['a@bank.example', 'b@bank.example'],
       retentionDays: 90,
+      mergeMemoryMb: 10_240,
       scheduleEnabled: false,
       s3Trigger: true,
       timezone: 'Europe/London',
@@ -159,6 +167,9 @@ describe('Function: settingsFromContext', () => {
   it('refuses values of the wrong kind, naming the key', () => {
     expect(() => settingsFromContext(context({ retentionDays: 'forever' }))).toThrow(
       'invalid retentionDays: expected a number, got "forever"',
+    );
+    expect(() => settingsFromContext(context({ mergeMemoryMb: '10GB' }))).toThrow(
+      'invalid mergeMemoryMb: expected a number, got "10GB"',
     );
     expect(() => settingsFromContext(context({ s3Trigger: 'yes' }))).toThrow(
       "invalid s3Trigger: expected 'true' or 'false', got \"yes\"",
@@ -184,6 +195,7 @@ describe('Function: settingsFromContext', () => {
           alarmEmail: 'a@b.example',
           mapMaxConcurrency: '1',
           shardMemoryMb: '128',
+          mergeMemoryMb: '128',
           s3Trigger: 'true',
           s3TriggerSuffix: '_SUCCESS',
           shardBytes: '1048576',

@@ -1,8 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
 import {
+  type BucketResult,
+  BucketSpecSchema,
   FailureEventSchema,
   FinalizeEventSchema,
+  type MergedRun,
+  MergeEventSchema,
   RunOutcomeSchema,
   type RunPlan,
   type ShardResult,
@@ -21,6 +25,8 @@ beforeAll(() => {
 
 const DATE = '2026-11-25';
 const RUN_ID = `${DATE}-r1`;
+/** Loan-id buckets of every plan here: the merge map runs one child per bucket. */
+const BUCKETS = 2;
 
 function plan(shardCount: number): RunPlan {
   const shards = Array.from({ length: shardCount }, (_, index) => ({
@@ -31,6 +37,7 @@ function plan(shardCount: number): RunPlan {
     partKey: `snapshots/${DATE}/loans.csv`,
     partBytes: 3_000,
     range: { start: index * 1_000, end: (index + 1) * 1_000 },
+    scoreBuckets: BUCKETS,
   }));
   return {
     runId: RUN_ID,
@@ -40,8 +47,31 @@ function plan(shardCount: number): RunPlan {
     startedAt: '2026-11-25T22:00:01.000Z',
     parts: [{ key: `snapshots/${DATE}/loans.csv`, bytes: 3_000, lastModified: null }],
     shards,
+    scoreBuckets: BUCKETS,
     warnings: [],
   };
+}
+
+/** What merge-audit hands on for a plan: one BucketSpec per loan-id bucket. */
+function mergedRun(p: RunPlan): MergedRun {
+  return {
+    draftKey: `runs/${DATE}/merge/${RUN_ID}/draft.json`,
+    buckets: Array.from({ length: p.scoreBuckets }, (_, bucket) => ({
+      runId: p.runId,
+      snapshotDate: p.snapshotDate,
+      previousSnapshotDate: p.previousSnapshotDate,
+      bucket,
+      buckets: p.scoreBuckets,
+      shards: p.shards.length,
+      previousScores: { runId: '2026-11-24-r1', buckets: 1 },
+      contextKey: `runs/${DATE}/merge/${RUN_ID}/context.bin`,
+    })),
+    timings: { partials: 12 },
+  };
+}
+
+function bucketResult(bucket: number): BucketResult {
+  return { bucket, resultKey: `runs/${DATE}/merge/${RUN_ID}/bucket-${bucket}.json`, loans: 5, changes: 2 };
 }
 
 /** Stubs that check every input against the handlers' own schemas and record what they got. */
@@ -65,6 +95,16 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
         rowsRead: 10,
         rowsQuarantined: 1,
       };
+    },
+    MergeAudit: (input): MergedRun => {
+      record('MergeAudit', input);
+      const event = MergeEventSchema.parse(input);
+      expect(event.shardResults).toHaveLength(event.plan.shards.length);
+      return mergedRun(event.plan);
+    },
+    MergeBucket: (input): BucketResult => {
+      record('MergeBucket', input);
+      return bucketResult(BucketSpecSchema.parse(input).bucket);
     },
     Finalize: (input) => {
       record('Finalize', input);
@@ -108,6 +148,9 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'Prepare',
       'ScoreShards',
       'AnyShardFailed',
+      'MergeAudit',
+      'MergeScores',
+      'AnyBucketFailed',
       'Finalize',
       'SendReport',
       'AuditDone',
@@ -115,9 +158,20 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
     expect(seen.Prepare).toEqual([input]);
     expect((seen.ScoreShard ?? []).map((s) => (s as { index: number }).index)).toEqual([0, 1, 2]);
     expect(seen.ScoreShard?.[1]).toEqual(plan(3).shards[1]);
+    // merge-audit gets exactly what finalize used to: the plan and every shard's result.
+    expect(seen.MergeAudit).toHaveLength(1);
+    expect(Object.keys(seen.MergeAudit?.[0] as object).sort()).toEqual(['plan', 'shardResults']);
+    const merge = MergeEventSchema.parse(seen.MergeAudit?.[0]);
+    expect(merge.plan).toEqual(plan(3));
+    expect(merge.shardResults.map((r) => r.index)).toEqual([0, 1, 2]);
+    // Each bucket child gets its own BucketSpec, as merge-audit planned it.
+    expect(seen.MergeBucket).toEqual(mergedRun(plan(3)).buckets);
+    // Finalize gets the plan, the merge step's output and the buckets' results, and nothing else.
+    expect(Object.keys(seen.Finalize?.[0] as object).sort()).toEqual(['bucketResults', 'merged', 'plan']);
     const finalize = FinalizeEventSchema.parse(seen.Finalize?.[0]);
     expect(finalize.plan).toEqual(plan(3));
-    expect(finalize.shardResults.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(finalize.merged).toEqual(mergedRun(plan(3)));
+    expect(finalize.bucketResults).toEqual([bucketResult(0), bucketResult(1)]);
     expect(seen.SendReport).toEqual([
       { runId: RUN_ID, snapshotDate: DATE, status: 'partial', auditKey: `runs/${DATE}/audit.json` },
     ]);
@@ -200,12 +254,75 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'AuditFailed',
     ]);
     expect(seen['ScoreShard:override']).toHaveLength(3);
+    expect(seen.MergeAudit).toBeUndefined();
     expect(seen.Finalize).toBeUndefined();
     const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
     expect(notice.plan?.runId).toBe(RUN_ID);
     expect(notice.error.Error).toBe('TapeUnreadableError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('part loans.csv is not valid gzip');
     expect(readPath(seen.NotifyFailure?.[0], '$.shardResults[1].failed')).toBe(true);
+  });
+
+  it("fails the run with the failing bucket's own error after the other buckets finish", async () => {
+    const { stubs, seen } = recordingStubs(2, {
+      MergeBucket: (input) => {
+        const spec = BucketSpecSchema.parse(input);
+        if (spec.bucket === 1) throw lambdaError(new TapeUnreadableError('previous scores are corrupt'));
+        return bucketResult(spec.bucket);
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'AnyShardFailed',
+      'MergeAudit',
+      'MergeScores',
+      'AnyBucketFailed',
+      'FirstBucketError',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
+    expect(seen['MergeBucket:override']).toHaveLength(BUCKETS);
+    expect(seen.Finalize).toBeUndefined();
+    expect(seen.SendReport).toBeUndefined();
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    expect(notice.plan?.runId).toBe(RUN_ID);
+    expect(notice.error.Error).toBe('TapeUnreadableError');
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('previous scores are corrupt');
+    expect(readPath(seen.NotifyFailure?.[0], '$.bucketResults[0]')).toEqual(bucketResult(0));
+    expect(readPath(seen.NotifyFailure?.[0], '$.bucketResults[1]')).toMatchObject({
+      failed: true,
+      bucket: 1,
+    });
+  });
+
+  it('sends the notice with the plan when the merge step fails, and merges no bucket', async () => {
+    const { stubs, seen } = recordingStubs(2, {
+      MergeAudit: () => {
+        throw lambdaError(new TapeUnreadableError('partial runs/2026-11-25/partials/r1/1.json is truncated'));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'AnyShardFailed',
+      'MergeAudit',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
+    expect(seen.MergeBucket).toBeUndefined();
+    expect(seen.Finalize).toBeUndefined();
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    // The plan (and so the run id whose lease to release) reaches the notice.
+    expect(notice.plan).toEqual(plan(2));
+    expect(notice.error.Error).toBe('TapeUnreadableError');
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toContain('is truncated');
   });
 
   it('still fails the run with the original error when the failure notice itself fails', async () => {

@@ -36,13 +36,17 @@ export interface AuditWorkflowProps {
   readonly prepare: WorkflowStep;
   /** Streams, validates and scores one shard, writing its partial result to S3. */
   readonly scoreShard: WorkflowStep;
-  /** Merges the partials into the audit, writes the outputs, stores the run, releases the lease. */
+  /** Merges the shards' partials into the audit's figures and plans the loan-id buckets. */
+  readonly mergeAudit: WorkflowStep;
+  /** Merges one loan-id bucket of the shards' score files with the previous date's. */
+  readonly mergeScores: WorkflowStep;
+  /** Combines the buckets' results with the audit, writes the outputs, stores the run, releases the lease. */
   readonly finalize: WorkflowStep;
   /** Renders, archives and sends the report. */
   readonly sendReport: WorkflowStep;
   /** Records the failed run, sends the failure notice and releases the lease. */
   readonly notifyFailure: WorkflowStep;
-  /** Most shard executions the Distributed Map runs at once. */
+  /** Most child executions each Distributed Map (shards, then buckets) runs at once. */
   readonly mapMaxConcurrency: number;
   /**
    * Longest a whole run may take (the lease taken by prepare must outlive it).
@@ -58,16 +62,22 @@ export interface AuditWorkflowProps {
 
 /**
  * The audit workflow on Step Functions:
- * Prepare -> ScoreShards (Distributed Map over `$.plan.shards`) -> Finalize -> SendReport,
- * with a Catch on every step that runs NotifyFailure and then fails the execution with the
- * original error. State passed along (JSONPath, shapes of shared/use-cases/workflow-types.ts):
+ * Prepare -> ScoreShards (Distributed Map over `$.plan.shards`) -> MergeAudit -> MergeScores
+ * (Distributed Map over `$.merged.buckets`) -> Finalize -> SendReport, with a Catch on every step
+ * that runs NotifyFailure and then fails the execution with the original error. The merge is split
+ * in two (the audit's figures once, the loans' scores per loan-id bucket) so that a book of 100M
+ * loans fits Lambda's 15 minutes. State passed along (JSONPath, shapes of shared/use-cases/workflow-types.ts):
  * - an S3-arrival input `{ trigger: 's3-arrival', objectKey }` is first turned into
  *   `{ snapshotDate, trigger }` (the date is the key's second segment, `snapshots/<date>/...`);
  * - Prepare gets the execution input (StartRunEvent); its RunPlan goes to `$.plan`;
  * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`
  *   (a shard that fails after its retries yields `{ failed: true, index, error }` instead, and the
  *   run goes to NotifyFailure with that shard's error once every shard has finished);
- * - Finalize gets `{ plan, shardResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
+ * - MergeAudit gets `{ plan, shardResults }` (MergeEvent); its MergedRun goes to `$.merged`;
+ * - each bucket (task MergeBucket) gets its BucketSpec (an item of `$.merged.buckets`); the
+ *   BucketResults go to `$.bucketResults` (a failed bucket yields `{ failed: true, bucket, error }`,
+ *   and the run fails as for a shard);
+ * - Finalize gets `{ plan, merged, bucketResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
  * - SendReport gets `$.outcome`; its result is dropped;
  * - on failure the error (`{ Error, Cause }`) goes to `$.error` and NotifyFailure gets the whole
  *   state (FailureEvent); `$.plan` is absent when Prepare itself failed (no lease of this run).
@@ -123,41 +133,91 @@ export class AuditWorkflow extends Construct {
       .addCatch(alreadyRunning, { errors: ['RunInProgressError'], resultPath: '$.error' })
       .addCatch(onFailure, catchAll);
 
-    // A failed shard becomes a value carrying its error, so the failure notice can quote the
-    // shard's own sentence (a failed Distributed Map only reports ExceedToleratedFailureThreshold).
-    const scoreShard = invoke('ScoreShard', props.scoreShard, {});
-    const shardFailed = new sfn.Pass(this, 'ShardFailed', {
-      parameters: {
-        failed: true,
-        index: sfn.JsonPath.numberAt('$.index'),
-        error: sfn.JsonPath.objectAt('$.error'),
-      },
-    });
-    scoreShard.addCatch(shardFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    const scoreShards = new StrictDistributedMap(this, 'ScoreShards', {
-      itemsPath: '$.plan.shards',
-      maxConcurrency: props.mapMaxConcurrency,
-      // Anything failing outside the shard's own catch fails the map run: no shard is ever lost.
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      label: 'ScoreShards',
-      resultPath: '$.shardResults',
-    });
-    scoreShards.itemProcessor(scoreShard);
-    scoreShards.addCatch(onFailure, catchAll);
+    // A failed item becomes a value carrying its error, so the failure notice can quote the
+    // item's own sentence (a failed Distributed Map only reports ExceedToleratedFailureThreshold).
+    // After the map, a Choice sends the run to NotifyFailure with the first failed item's error.
+    const fanOut = (o: {
+      mapId: string;
+      taskId: string;
+      step: WorkflowStep;
+      failedId: string;
+      /** Field of the item that names it in the failed value (`index`, `bucket`). */
+      itemKey: string;
+      itemsPath: string;
+      /** Top-level field the map's results go to. */
+      resultField: string;
+      checkId: string;
+      firstErrorId: string;
+    }) => {
+      const task = invoke(o.taskId, o.step, {});
+      const itemFailed = new sfn.Pass(this, o.failedId, {
+        parameters: {
+          failed: true,
+          [o.itemKey]: sfn.JsonPath.numberAt(`$.${o.itemKey}`),
+          error: sfn.JsonPath.objectAt('$.error'),
+        },
+      });
+      task.addCatch(itemFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      const map = new StrictDistributedMap(this, o.mapId, {
+        itemsPath: o.itemsPath,
+        maxConcurrency: props.mapMaxConcurrency,
+        // Anything failing outside the item's own catch fails the map run: no item is ever lost.
+        mapExecutionType: sfn.StateMachineType.STANDARD,
+        label: o.mapId,
+        resultPath: `$.${o.resultField}`,
+      });
+      map.itemProcessor(task);
+      map.addCatch(onFailure, catchAll);
 
-    const firstShardError = sfn.Pass.jsonata(this, 'FirstShardError', {
-      outputs: '{% $merge([$states.input, {"error": $states.input.shardResults[failed = true][0].error}]) %}',
+      const results = `$states.input.${o.resultField}`;
+      const firstError = sfn.Pass.jsonata(this, o.firstErrorId, {
+        outputs: `{% $merge([$states.input, {"error": ${results}[failed = true][0].error}]) %}`,
+      });
+      firstError.next(onFailure);
+      const check = sfn.Choice.jsonata(this, o.checkId).when(
+        sfn.Condition.jsonata(`{% $count(${results}[failed = true]) > 0 %}`),
+        firstError,
+      );
+      return { map, check };
+    };
+
+    const shards = fanOut({
+      mapId: 'ScoreShards',
+      taskId: 'ScoreShard',
+      step: props.scoreShard,
+      failedId: 'ShardFailed',
+      itemKey: 'index',
+      itemsPath: '$.plan.shards',
+      resultField: 'shardResults',
+      checkId: 'AnyShardFailed',
+      firstErrorId: 'FirstShardError',
     });
-    firstShardError.next(onFailure);
-    const anyShardFailed = sfn.Choice.jsonata(this, 'AnyShardFailed').when(
-      sfn.Condition.jsonata('{% $count($states.input.shardResults[failed = true]) > 0 %}'),
-      firstShardError,
-    );
+
+    const mergeAudit = invoke('MergeAudit', props.mergeAudit, {
+      payload: sfn.TaskInput.fromObject({
+        plan: sfn.JsonPath.objectAt('$.plan'),
+        shardResults: sfn.JsonPath.listAt('$.shardResults'),
+      }),
+      resultPath: '$.merged',
+    }).addCatch(onFailure, catchAll);
+
+    const buckets = fanOut({
+      mapId: 'MergeScores',
+      taskId: 'MergeBucket',
+      step: props.mergeScores,
+      failedId: 'BucketFailed',
+      itemKey: 'bucket',
+      itemsPath: '$.merged.buckets',
+      resultField: 'bucketResults',
+      checkId: 'AnyBucketFailed',
+      firstErrorId: 'FirstBucketError',
+    });
 
     const finalize = invoke('Finalize', props.finalize, {
       payload: sfn.TaskInput.fromObject({
         plan: sfn.JsonPath.objectAt('$.plan'),
-        shardResults: sfn.JsonPath.listAt('$.shardResults'),
+        merged: sfn.JsonPath.objectAt('$.merged'),
+        bucketResults: sfn.JsonPath.listAt('$.bucketResults'),
       }),
       resultPath: '$.outcome',
     }).addCatch(onFailure, catchAll);
@@ -181,7 +241,8 @@ export class AuditWorkflow extends Construct {
       .when(sfn.Condition.isPresent('$.objectKey'), fromArrival.next(prepare))
       .otherwise(prepare);
 
-    prepare.next(scoreShards).next(anyShardFailed.otherwise(finalize));
+    prepare.next(shards.map).next(shards.check.otherwise(mergeAudit));
+    mergeAudit.next(buckets.map).next(buckets.check.otherwise(finalize));
     finalize.next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
     const definition = start;
 

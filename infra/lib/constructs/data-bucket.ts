@@ -139,12 +139,18 @@ export class DataBucket extends Construct {
     });
   }
 
-  /** Lets the grantee delete the shard partials of a run once they are merged. */
+  /**
+   * Lets the grantee delete the shard partials of a run once they are merged, and the score files
+   * of a date's earlier run once a re-run's files replace them.
+   */
   public grantDeletePartials(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:DeleteObject'],
-      resourceArns: [this.bucket.arnForObjects(`${RUNS}*/partials/*`)],
+      resourceArns: [
+        this.bucket.arnForObjects(`${RUNS}*/partials/*`),
+        this.bucket.arnForObjects(`${RUNS}*/scores/*`),
+      ],
     });
   }
 

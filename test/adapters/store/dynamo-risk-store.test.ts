@@ -115,7 +115,7 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     // 120 history items plus one manifest chunk listing them.
     expect(report).toEqual({ written: 120, deleted: 0, bookkeeping: 1 });
     expect([...stored.keys()].filter((k) => k.startsWith('LOAN#'))).toHaveLength(120);
-    expect(stored.get('RUN#2026-02-28|CHG#run-1#00000')?.loanIds).toHaveLength(120);
+    expect(stored.get('RUN#2026-02-28|CHG#run-1#0000#00000')?.loanIds).toHaveLength(120);
     expect(throttles).toBeGreaterThan(0);
     expect(stored.get('LOAN#L7|DAY#2026-02-28')).toMatchObject({
       loanId: 'L7',
@@ -132,8 +132,12 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
   });
 
   it('deletes the stale items of an earlier run of the date, then its manifest', async () => {
+    // The date's manifests as the retire reads them back: run-1's, and the one run-2 just wrote.
     ddbMock.on(QueryCommand).resolves({
-      Items: [{ pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000', loanIds: ['L1', 'OLD'] }],
+      Items: [
+        { pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000', loanIds: ['L1', 'OLD'] },
+        { pk: 'RUN#2026-02-28', sk: 'CHG#run-2#0000#00000', loanIds: ['L1'] },
+      ],
     });
     ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     const report = await store.replaceLoanChanges('2026-02-28', 'run-2', [change('L1')]);
@@ -141,14 +145,14 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     const calls = ddbMock
       .commandCalls(BatchWriteCommand)
       .map((c) => (c.args[0].input.RequestItems?.[TABLE] ?? []) as WriteRequest[]);
-    // Order matters: the new manifest first, then the items, then the old manifest.
-    expect(calls).toHaveLength(3);
+    // Order matters: the new manifest first, then the items, then the stale items, then the old manifest.
+    expect(calls).toHaveLength(4);
     expect(calls[0]).toMatchObject([
-      { PutRequest: { Item: { pk: 'RUN#2026-02-28', sk: 'CHG#run-2#00000', loanIds: ['L1'] } } },
+      { PutRequest: { Item: { pk: 'RUN#2026-02-28', sk: 'CHG#run-2#0000#00000', loanIds: ['L1'] } } },
     ]);
-    expect(calls[1]).toContainEqual({ DeleteRequest: { Key: { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' } } });
     expect(calls[1]?.filter((r) => 'PutRequest' in r)).toHaveLength(1);
-    expect(calls[2]).toEqual([{ DeleteRequest: { Key: { pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000' } } }]);
+    expect(calls[2]).toEqual([{ DeleteRequest: { Key: { pk: 'LOAN#OLD', sk: 'DAY#2026-02-28' } } }]);
+    expect(calls[3]).toEqual([{ DeleteRequest: { Key: { pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000' } } }]);
   });
 
   it('gives a StoreError naming what could not be stored when throttling never stops', async () => {

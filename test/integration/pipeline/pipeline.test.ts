@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
@@ -25,7 +24,7 @@ import { pipelineSuite } from './suite.ts';
 // watchlist and breaches in DynamoDB, the email in the local SES.
 
 const TABLE = 'risk-audit-pipeline-test';
-const { endpoints, clients, bucket, artifacts, store, putFile } = pipelineSuite(TABLE);
+const { endpoints, clients, bucket, artifacts, store, putFile, itemsOf } = pipelineSuite(TABLE);
 const D1 = '2026-10-01';
 const D2 = '2026-10-02';
 const D3 = '2026-10-03';
@@ -38,34 +37,11 @@ async function audit(date: string): Promise<AuditDocument> {
   return JSON.parse(Buffer.from(bytes!).toString('utf8')) as AuditDocument;
 }
 
-/** Every item of the table that belongs to a date, keyed by pk|sk, without run-specific attributes. */
 /** Every loan of a date's score file, bucket after bucket. */
 async function dateScores(date: string): Promise<ScoredLoan[]> {
   const out: ScoredLoan[] = [];
   for (const key of await dateScoreKeys(artifacts, date))
     out.push(...decodeScores((await artifacts.get(key))!));
-  return out;
-}
-
-async function itemsOf(date: string): Promise<Map<string, Record<string, unknown>>> {
-  const out = new Map<string, Record<string, unknown>>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.doc.send(
-      new ScanCommand({ TableName: TABLE, ...(start ? { ExclusiveStartKey: start } : {}) }),
-    );
-    for (const item of page.Items ?? []) {
-      if (item.snapshotDate !== date || String(item.pk).startsWith('LEASE')) continue;
-      const { runId, expiresAt, startedAt, finishedAt, timings, ...rest } = item;
-      void runId;
-      void expiresAt;
-      void startedAt;
-      void finishedAt;
-      void timings;
-      out.set(`${item.pk}|${item.sk}`, rest);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
@@ -30,6 +31,28 @@ export function pipelineSuite(table: string) {
     bucket,
     artifacts: new S3ArtifactStore(clients.s3, bucket),
     store: new DynamoRiskStore(clients.doc, table),
+    /** Every item of the table that belongs to a date, keyed by pk|sk, without run-specific attributes. */
+    itemsOf: async (date: string): Promise<Map<string, Record<string, unknown>>> => {
+      const out = new Map<string, Record<string, unknown>>();
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await clients.doc.send(
+          new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+        );
+        for (const item of page.Items ?? []) {
+          if (item.snapshotDate !== date || String(item.pk).startsWith('LEASE')) continue;
+          const { runId, expiresAt, startedAt, finishedAt, timings, ...rest } = item;
+          void runId;
+          void expiresAt;
+          void startedAt;
+          void finishedAt;
+          void timings;
+          out.set(`${item.pk}|${item.sk}`, rest);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return out;
+    },
     /** Puts an object in the bucket (a tape part). */
     putFile: async (key: string, body: Uint8Array | string): Promise<void> => {
       await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));

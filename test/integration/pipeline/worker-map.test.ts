@@ -10,15 +10,18 @@ import { requestShards } from '../../../shared/cli/local-pipeline.ts';
 import type { LocalRunOptions, LocalRunResult } from '../../../shared/cli/local-runner.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
+import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
+import { decodeScores } from '../../../shared/use-cases/score-file.ts';
 import { pipelineSuite } from './suite.ts';
 
 // The local runner's map step on worker threads, as `risk-audit run --shards` and `demo --shards`
 // use it: the same audit as one shard in-process, and the same failure path.
 
 const TABLE = 'risk-audit-worker-map-test';
-const { endpoints, clients, artifacts, store, putFile } = pipelineSuite(TABLE);
+const { endpoints, clients, artifacts, store, putFile, itemsOf } = pipelineSuite(TABLE);
 const D1 = '2026-08-01';
 const D2 = '2026-08-02';
 const D3 = '2026-08-03';
@@ -31,16 +34,20 @@ async function text(key: string): Promise<string> {
 }
 
 /**
- * Runs a date with the handlers imported afresh, so the prepare step reads this SHARD_BYTES at
- * its cold start (as the CLI sets it before the first run); undefined is the 128 MiB default.
+ * Runs a date with the handlers imported afresh, so the prepare step reads this SHARD_BYTES (and
+ * SCORE_BUCKET_BYTES) at its cold start (as the CLI sets it before the first run); undefined is
+ * the default (128 MiB; 1 GiB).
  */
 async function runDate(
   date: string,
   shardBytes: number | undefined,
   options: LocalRunOptions = {},
+  bucketBytes?: number,
 ): Promise<{ result: LocalRunResult; score: string }> {
   if (shardBytes === undefined) delete process.env.SHARD_BYTES;
   else process.env.SHARD_BYTES = String(shardBytes);
+  if (bucketBytes === undefined) delete process.env.SCORE_BUCKET_BYTES;
+  else process.env.SCORE_BUCKET_BYTES = String(bucketBytes);
   vi.resetModules();
   const { runWorkflowLocally } = await import('../../../shared/cli/local-runner.ts');
   let score = '';
@@ -55,6 +62,28 @@ async function runDate(
     },
   );
   return { result, score };
+}
+
+/**
+ * What a run of a date leaves that must not depend on its loan-id buckets: audit.json, the score
+ * file's loans in id order, the history items, the watchlist and the breach index (run ids and
+ * the history manifests, which name the run and bucket, left out).
+ */
+async function outputsOf(date: string) {
+  const loans = [];
+  for (const key of await dateScoreKeys(artifacts, date))
+    loans.push(...decodeScores((await artifacts.get(key))!));
+  loans.sort((a, b) => (a.loanId < b.loanId ? -1 : 1));
+  const items = await itemsOf(date);
+  const history = new Map([...items].filter(([k]) => k.startsWith('LOAN#')));
+  const lists = [...items].filter(([k]) => k.startsWith('WL#') || k.startsWith('BR#'));
+  return {
+    audit: await text(KEYS.audit(date)),
+    loans,
+    history,
+    lists,
+    watchlist: await store.getWatchlist(date, 100_000),
+  };
 }
 
 beforeAll(async () => {
@@ -73,6 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   delete process.env.SHARD_BYTES;
+  delete process.env.SCORE_BUCKET_BYTES;
   destroyAwsClients(clients);
   await rm(dir, { recursive: true, force: true });
 });
@@ -99,6 +129,44 @@ describe('Local runner: the map step on worker threads', () => {
     expect(audit4).toBe(audit1);
     expect(await text(KEYS.quarantine(D2))).toBe(quarantine1);
     expect(await store.getRun(D2)).toMatchObject({ status: 'partial', runId: four.result.plan.runId });
+  });
+
+  it('gives the same audit, score file, history, watchlist and breaches with the loans in loan-id buckets, whatever the previous date used', async () => {
+    // What one bucket gives (the previous date, D1, in one bucket too).
+    const one = await runDate(D2, requestShards(day2Bytes, 2), { workers: 2 });
+    expect(one.result.ok && one.result.plan.scoreBuckets).toBe(1);
+    const expected = await outputsOf(D2);
+    expect(expected.history.size).toBeGreaterThan(100);
+    expect(expected.watchlist.length).toBeGreaterThan(100);
+
+    // Four buckets of about 1 MiB of tape (this tape is over 3 MiB), D1's file in one: each bucket
+    // reads D1's one file and keeps its own loans.
+    const bucketBytes = Math.ceil(day2Bytes / 4);
+    const four = await runDate(D2, requestShards(day2Bytes, 2), { workers: 2 }, bucketBytes);
+    expect(four.result.ok && four.result.plan.scoreBuckets).toBe(4);
+    expect(await outputsOf(D2)).toEqual(expected);
+    const files = await dateScoreKeys(artifacts, D2);
+    expect(files).toHaveLength(4);
+    for (const [b, key] of files.entries()) {
+      const ids = decodeScores((await artifacts.get(key))!).map((s) => s.loanId);
+      expect(ids.length).toBeGreaterThan(0);
+      expect(ids).toEqual([...ids].sort());
+      expect(ids.every((id) => bucketOfId(id, 4) === b)).toBe(true);
+    }
+    // The replaced run's files are gone: only the manifest's run has files of the date.
+    expect(
+      await artifacts.deletePrefix(
+        `${KEYS.runPrefix(D2)}scores/${one.result.ok ? one.result.plan.runId : ''}/`,
+      ),
+    ).toBe(0);
+
+    // D1 again in eight buckets (more than D2 will use): each of D2's two buckets merges four of D1's.
+    const tapeOne = (await stat(join(dir, 'd1.csv.gz'))).size;
+    const d1 = await runDate(D1, undefined, {}, Math.ceil(tapeOne / 8));
+    expect(d1.result.ok && d1.result.plan.scoreBuckets).toBe(8);
+    const two = await runDate(D2, undefined, { workers: 2 }, Math.ceil(day2Bytes / 2));
+    expect(two.result.ok && two.result.plan.scoreBuckets).toBe(2);
+    expect(await outputsOf(D2)).toEqual(expected);
   });
 
   it('fails the run with the shard’s sentence and the notice when a shard fails on a worker thread', async () => {

@@ -236,8 +236,34 @@ describe('Class: DynamoRiskStore', () => {
     const left = (await itemsOf(date)).map((i) => JSON.parse(i) as { pk: string; sk: string });
     expect(left.map((i) => `${i.pk} ${i.sk}`).sort()).toEqual([
       `LOAN#R1 DAY#${date}`,
-      `RUN#${date} CHG#<run>#00000`,
+      `RUN#${date} CHG#<run>#0000#00000`,
     ]);
+  });
+
+  it('replaces a date written in parts (loan-id buckets) once every part is in: stale items of the earlier run go, none of the new', async () => {
+    // Prepare: run-1 wrote P1..P4 in one part.
+    const date = '2026-01-22';
+    const change = (id: string) => toLoanChange({ kind: 'new', loanId: id, today: state(id) });
+    await store.replaceLoanChanges(date, 'run-1', ['P1', 'P2', 'P3', 'P4'].map(change));
+    // Act: run-2 writes P1 and P5 in part 0, P3 in part 1 (P2 and P4 no longer change), then retires.
+    const part0 = await store.writeLoanChanges(date, 'run-2', 0, [change('P1'), change('P5')]);
+    const part1 = await store.writeLoanChanges(date, 'run-2', 1, [change('P3')]);
+    // Before the retire, run-1's stale items are still there (a crash here loses nothing).
+    expect(await store.getLoanHistory('P2')).toHaveLength(1);
+    const retired = await store.retireLoanChanges(date, 'run-2');
+    // Assess
+    expect(part0).toEqual({ written: 2, deleted: 0, bookkeeping: 1 });
+    expect(part1).toEqual({ written: 1, deleted: 0, bookkeeping: 1 });
+    expect(retired).toEqual({ written: 0, deleted: 2, bookkeeping: 1 });
+    const left = (await itemsOf(date)).map((i) => JSON.parse(i) as { pk: string; sk: string });
+    expect(left.map((i) => `${i.pk} ${i.sk}`).sort()).toEqual([
+      `LOAN#P1 DAY#${date}`,
+      `LOAN#P3 DAY#${date}`,
+      `LOAN#P5 DAY#${date}`,
+      `RUN#${date} CHG#<run>#0000#00000`,
+      `RUN#${date} CHG#<run>#0001#00000`,
+    ]);
+    expect((await store.getLoanHistory('P3')).map((h) => h.runId)).toEqual(['run-2']);
   });
 
   it('refuses a second concurrent run of a date with a clear sentence', async () => {
