@@ -1,13 +1,16 @@
 /**
  * The whole pipeline on the embedded local stack, as a user runs it: `risk-audit run --snapshot
  * day2 --previous day1` on the score bench's two-day book (S3 in s3rver, DynamoDB Local, SES):
- * prepare, score, finalize (score-file merge, what changed, DynamoDB writes) and the report, for
- * both dates. Reports the wall time and, from each finalize's own log line, the loans whose risk
- * state changed (the history items written) and finalize's step timings.
+ * prepare, score, merge, the loan-id buckets' merges (score files, what changed, DynamoDB writes),
+ * finalize and the report, for both dates; once with the book in one loan-id bucket (the default
+ * below 1 GiB of tape) and once in two (SCORE_BUCKET_BYTES at half the tape), whose merges run on
+ * two worker threads as the second Distributed Map would run them on two Lambdas. Reports the
+ * wall time and, from the steps' own log lines, the loans whose risk state changed (the history
+ * items written) and the step timings (`bucket.*`: the slowest bucket).
  * Run alone: `npx tsx bench/pipeline.ts [loans]`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +20,7 @@ import { twoDayBook } from './score.ts';
 interface FinalizedLine {
   message: string;
   snapshotDate: string;
+  buckets: number;
   loanChanges: number;
   watchlist: number;
   breaches: number;
@@ -24,9 +28,22 @@ interface FinalizedLine {
   timings: Record<string, number>;
 }
 
-/** `risk-audit run` on a two-day book of `loans` loans, in a fresh state folder. */
+/** `risk-audit run` on a two-day book of `loans` loans, in one and in two loan-id buckets. */
 export async function benchPipeline(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
   const book = await twoDayBook(opts.loans, opts.dir);
+  const halfTape = Math.ceil(statSync(book.day2).size / 2);
+  return {
+    oneBucket: await runPipeline(opts.loans, book, undefined),
+    twoBuckets: await runPipeline(opts.loans, book, halfTape),
+  };
+}
+
+/** One `risk-audit run` of both dates in a fresh state folder, SCORE_BUCKET_BYTES as given. */
+async function runPipeline(
+  loans: number,
+  book: { day1: string; day2: string },
+  bucketBytes: number | undefined,
+): Promise<Record<string, unknown>> {
   const scratch = mkdtempSync(join(tmpdir(), 'risk-audit-bench-pipeline-'));
   try {
     const t0 = performance.now();
@@ -49,7 +66,11 @@ export async function benchPipeline(opts: { loans: number; dir: string }): Promi
       {
         encoding: 'utf8',
         maxBuffer: 1 << 26,
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          ...process.env,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...(bucketBytes === undefined ? {} : { SCORE_BUCKET_BYTES: String(bucketBytes) }),
+        },
       },
     );
     const wallSeconds = (performance.now() - t0) / 1000;
@@ -59,16 +80,17 @@ export async function benchPipeline(opts: { loans: number; dir: string }): Promi
       .map((line) => JSON.parse(line) as FinalizedLine)
       .filter((r) => r.message === 'run finalized');
     return {
-      loans: opts.loans,
+      loans,
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       dates: finalized.map((f) => ({
         snapshotDate: f.snapshotDate,
+        buckets: f.buckets,
         baseline: f.baseline,
         loanChanges: f.loanChanges,
-        changedShare: Math.round((f.loanChanges / opts.loans) * 10_000) / 10_000,
+        changedShare: Math.round((f.loanChanges / loans) * 10_000) / 10_000,
         watchlist: f.watchlist,
         breaches: f.breaches,
-        finalizeMs: f.timings,
+        stepMs: f.timings,
       })),
     };
   } finally {
