@@ -7,7 +7,7 @@
  * two worker threads as the second Distributed Map would run them on two Lambdas. Reports the
  * wall time and, from the steps' own log lines, the loans whose risk state changed (the history
  * items written) and the step timings (`bucket.*`: the slowest bucket).
- * Run alone: `npx tsx bench/pipeline.ts [loans]`.
+ * Run alone: `npx tsx bench/pipeline.ts [loans] [--default-only]`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -28,9 +28,17 @@ interface FinalizedLine {
   timings: Record<string, number>;
 }
 
-/** `risk-audit run` on a two-day book of `loans` loans, in one and in two loan-id buckets. */
-export async function benchPipeline(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
+/**
+ * `risk-audit run` on a two-day book of `loans` loans, in one and in two loan-id buckets, or
+ * with the default buckets only (`defaultOnly`: the big book, two buckets of 1 GiB at 10M).
+ */
+export async function benchPipeline(opts: {
+  loans: number;
+  dir: string;
+  defaultOnly?: boolean;
+}): Promise<Record<string, unknown>> {
   const book = await twoDayBook(opts.loans, opts.dir);
+  if (opts.defaultOnly === true) return { defaultBuckets: await runPipeline(opts.loans, book, undefined) };
   const halfTape = Math.ceil(statSync(book.day2).size / 2);
   return {
     oneBucket: await runPipeline(opts.loans, book, undefined),
@@ -100,6 +108,7 @@ async function runPipeline(
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const loans = Number(process.argv[2] ?? 1_000_000);
-  const result = await benchPipeline({ loans, dir: join(import.meta.dirname, '.data') });
+  const defaultOnly = process.argv.includes('--default-only');
+  const result = await benchPipeline({ loans, dir: join(import.meta.dirname, '.data'), defaultOnly });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -3,7 +3,7 @@
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
  *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, score10m, shard)
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, score10m, shard, pipeline10m)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
 if (big) {
   benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);
   benches.push(['shard', () => benchShard({ dir, mibs: [64, 128, 256, 512] })]);
+  benches.push(['pipeline10m', () => benchPipeline({ loans: 10_000_000, dir, defaultOnly: true })]);
 }
 
 for (const [name, bench] of benches) {
