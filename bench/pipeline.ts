@@ -77,6 +77,8 @@ async function runPipeline(
         env: {
           ...process.env,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          // The steps' own log lines carry the counts and timings read below.
+          POWERTOOLS_LOG_LEVEL: 'INFO',
           ...(bucketBytes === undefined ? {} : { SCORE_BUCKET_BYTES: String(bucketBytes) }),
         },
       },

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -9,8 +10,17 @@ import type { Context } from 'aws-lambda';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'risk-audit';
 
-/** Structured JSON logger shared by every function; never log borrower ids, names or incomes. */
-export const logger = new Logger({ serviceName });
+/**
+ * Structured JSON logger shared by every function; never log borrower ids, names or incomes.
+ * Its level is fixed when it is made (each invocation resets it to that): POWERTOOLS_LOG_LEVEL,
+ * else INFO in Lambda and WARN elsewhere (the CLI, tests), whose output is for people; the local
+ * stack's endpoints are set after this module loads, so its defaults would come too late.
+ */
+export const logger = new Logger({
+  serviceName,
+  logLevel: (process.env.POWERTOOLS_LOG_LEVEL ??
+    (process.env.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'WARN' : 'INFO')) as LogLevel,
+});
 
 /** CloudWatch EMF metrics under the RiskAudit namespace. */
 export const metrics = new Metrics({

@@ -79,6 +79,17 @@ export function requestShards(tapeBytes: number, shards: number): number {
   return shardBytes;
 }
 
+/**
+ * Asks the prepare step to split a tape of `tapeBytes` into `buckets` loan-id buckets (a power of
+ * two), merged on worker threads, through SCORE_BUCKET_BYTES. Call it before the first run: the
+ * prepare handler reads its environment once.
+ */
+export function requestBuckets(tapeBytes: number, buckets: number): number {
+  const bucketBytes = Math.max(1024, Math.ceil(tapeBytes / buckets));
+  process.env.SCORE_BUCKET_BYTES = String(bucketBytes);
+  return bucketBytes;
+}
+
 /** Runs the audit workflow of one date through the Lambda handlers, its shards on worker threads. */
 export function auditDate(
   date: string,

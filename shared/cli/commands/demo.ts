@@ -7,10 +7,17 @@ import type { AuditResult } from '../../domain/audit-result.ts';
 import { addDays } from '../../domain/calendar.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LocalStack } from '../../local/local-stack.ts';
-import { auditDate, requestShards, uploadTape, withLocalStack, writeOutputs } from '../local-pipeline.ts';
+import {
+  auditDate,
+  requestBuckets,
+  requestShards,
+  uploadTape,
+  withLocalStack,
+  writeOutputs,
+} from '../local-pipeline.ts';
 import { headlineLines } from '../output.ts';
 import { generateTape } from './generate.ts';
-import { parseShards } from './run.ts';
+import { parseBuckets, parseShards } from './run.ts';
 
 export interface DemoOptions {
   loans: number;
@@ -22,6 +29,8 @@ export interface DemoOptions {
   seed: string;
   /** About this many shards a day, scored on worker threads; the tapes are then written uncompressed. */
   shards?: number;
+  /** Loan-id buckets (a power of two) the scored loans are merged in, on worker threads. */
+  buckets?: number;
 }
 
 function parseCount(value: string): number {
@@ -71,6 +80,7 @@ export async function runDemo(
     bar.update(2);
     bar.stop();
     if (options.shards !== undefined) requestShards((await stat(tape2)).size, options.shards);
+    if (options.buckets !== undefined) requestBuckets((await stat(tape2)).size, options.buckets);
     return await withLocalStack(
       {
         ...(options.state ? { stateDir: options.state } : {}),
@@ -87,21 +97,23 @@ export async function runDemo(
           [day1, false],
           [day2, true],
         ] as const) {
-          steps.start(5, 0, { date, step: 'prepare' });
+          // prepare, score, merge, buckets, finalize, report
+          const total = email ? 6 : 5;
+          steps.start(total, 0, { date, step: 'prepare' });
           let n = 0;
-          let shards = '';
+          const details: Record<string, string> = {};
           const result = await auditDate(date, {
             sendReport: email,
             onStep: (s, detail) => {
-              if (s === 'score' && detail) shards = ` (${detail})`;
+              if (detail && (s === 'score' || s === 'buckets')) details[s] = ` (${detail})`;
               steps.update(++n, { step: s });
             },
           });
-          steps.update(5, { step: result.ok ? 'done' : 'failed' });
+          steps.update(total, { step: result.ok ? 'done' : 'failed' });
           steps.stop();
           log(
             `  ${date}: ${Object.entries(result.timings)
-              .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s${k === 'score' ? shards : ''}`)
+              .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s${details[k] ?? ''}`)
               .join(' · ')}`,
           );
           if (!result.ok) throw new ConfigError(`the demo audit of ${date} failed: ${result.reason}`);
@@ -147,6 +159,11 @@ export function registerDemo(program: Command): void {
       '--shards <n>',
       'split each day into about n shards of at least 1 MiB (tapes written as plain CSV), scored on worker threads',
       parseShards,
+    )
+    .option(
+      '--buckets <n>',
+      'merge each day in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS',
+      parseBuckets,
     )
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);

@@ -2,11 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AuditResult } from '../../domain/audit-result.ts';
-import { RiskAuditError } from '../../errors.ts';
+import { MAX_SCORE_BUCKETS } from '../../domain/store/score-buckets.ts';
+import { ConfigError, RiskAuditError } from '../../errors.ts';
 import { isSplittable } from '../../use-cases/prepare-run.ts';
 import {
   auditDate,
   peekSnapshotDate,
+  requestBuckets,
   requestShards,
   uploadTape,
   withLocalStack,
@@ -22,11 +24,23 @@ export interface RunOptions {
   state?: string;
   /** About this many row-aligned shards of the day's tape, scored on worker threads. */
   shards?: number;
+  /** Loan-id buckets (a power of two) the scored loans are merged in, on worker threads. */
+  buckets?: number;
 }
 
 /** `--shards N`: a whole number from 1 to 1024 (the same range as `score --shards`). */
 export function parseShards(value: string): number {
   return parseWholeNumber('--shards', value, 1, 1024);
+}
+
+/** `--buckets N`: a power of two from 1 to MAX_SCORE_BUCKETS. */
+export function parseBuckets(value: string): number {
+  const n = parseWholeNumber('--buckets', value, 1, MAX_SCORE_BUCKETS);
+  if ((n & (n - 1)) !== 0)
+    throw new ConfigError(
+      `--buckets must be a power of two (1, 2, 4, ... ${MAX_SCORE_BUCKETS}), got ${value}`,
+    );
+  return n;
 }
 
 /** A local run that ended in a failed audit: the sentence is already in audit.json and the run record. */
@@ -44,6 +58,8 @@ export async function runLocal(options: RunOptions): Promise<{ files: Record<str
     // The same shard size for the previous day, whose audit runs first in this process.
     requestShards((await stat(options.snapshot)).size, options.shards);
   }
+  // The same bucket size for the previous day too (its tape is about as big).
+  if (options.buckets !== undefined) requestBuckets((await stat(options.snapshot)).size, options.buckets);
   return withLocalStack({ ...(options.state ? { stateDir: options.state } : {}) }, async () => {
     if (options.previous && previousDate) {
       await uploadTape(options.previous, previousDate);
@@ -77,6 +93,11 @@ export function registerRun(program: Command): void {
       '--shards <n>',
       "split the day's tape into about n row-aligned shards of at least 1 MiB (uncompressed CSV or JSON Lines), scored on worker threads",
       parseShards,
+    )
+    .option(
+      '--buckets <n>',
+      "merge the day's scored loans in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS",
+      parseBuckets,
     )
     .action(async (opts: RunOptions) => {
       await runLocal(opts);

@@ -55,6 +55,19 @@ describe('CLI: bad input gets one readable sentence and a non-zero exit', () => 
     expect(r.stderr).toContain("unknown command 'frobnicate'");
   });
 
+  it('refuses a bucket count that is not a power of two, in one sentence, before any work', () => {
+    for (const command of ['run', 'demo']) {
+      const args = command === 'run' ? ['--snapshot', join(dir, 'nope.csv')] : [];
+      const r = cli(command, ...args, '--buckets', '3');
+      expect(r.status, command).toBe(1);
+      expect(r.stderr, command).toContain('--buckets must be a power of two (1, 2, 4, ... 256), got 3');
+      expectOneSentence(r.stderr);
+    }
+    expect(cli('run', '--snapshot', 'x.csv', '--buckets', '512').stderr).toContain(
+      '--buckets must be a whole number from 1 to 256, got 512',
+    );
+  });
+
   it('prints help for every command', () => {
     for (const command of ['demo', 'run', 'score', 'generate', 'invoke']) {
       const r = cli(command, '--help');
