@@ -5,6 +5,7 @@ import { borrowerRuleHits } from '../domain/engine/finalize.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
+import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import {
@@ -91,7 +92,11 @@ async function writeCarriedIndex(
     carriedIndex(plan.snapshotDate, shards, intake),
     'application/octet-stream',
   );
-  const info: CarriedIndexInfo = { parts: plan.parts, mapping: mappingFingerprint(await deps.mapping()) };
+  const info: CarriedIndexInfo = {
+    parts: plan.parts,
+    mapping: mappingFingerprint(await deps.mapping()),
+    rules: VALIDATION_RULES_VERSION,
+  };
   await deps.artifacts.put(
     KEYS.carriedIndexInfo(plan.snapshotDate),
     JSON.stringify(info),

@@ -6,6 +6,7 @@ import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
+import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { TapeMissingError, toSentence } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
@@ -20,6 +21,8 @@ export interface CarriedIndexInfo {
   parts: RunPlan['parts'];
   /** `mappingFingerprint` of the column mapping that read them. */
   mapping: string;
+  /** VALIDATION_RULES_VERSION of the release that validated them (absent: version 1). */
+  rules?: number;
 }
 
 /** A stable fingerprint of the column mapping in use (none: canonical headers). */
@@ -48,6 +51,7 @@ export function carriedIndexApplies(
   mapping: ColumnMapping | undefined,
 ): boolean {
   return (
+    (info.rules ?? 1) === VALIDATION_RULES_VERSION &&
     info.mapping === mappingFingerprint(mapping) &&
     JSON.stringify(info.parts) === JSON.stringify(listedParts(parts))
   );
@@ -55,8 +59,8 @@ export function carriedIndexApplies(
 
 /**
  * Reuses the previous date's carried index (written by that date's own run) as this run's
- * previous index when its tape parts (key, size, modification time) and the column mapping are
- * unchanged: a server-side copy instead of reading and validating the whole previous tape.
+ * previous index when its tape parts (key, size, modification time), the column mapping and the
+ * row-validity rules are unchanged: a server-side copy instead of reading and validating the whole previous tape.
  */
 async function reuseCarriedIndex(
   previousDate: string,

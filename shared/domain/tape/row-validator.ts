@@ -27,6 +27,15 @@ import {
   parseNumberCell,
 } from './values.ts';
 
+/**
+ * Version of the row-validity rules: what makes a row valid or quarantined, and a valid loan's
+ * days-past-due bucket. A date's carried drift index records it, and the next date's run reads
+ * the previous tape again when it differs, so an index built under older rules is never trusted.
+ * A release that changes the rules bumps it: `test/unit/ingest/validation-version.test.ts` pins
+ * the rules' outcomes on a fixture tape to this number and fails when they change without it.
+ */
+export const VALIDATION_RULES_VERSION = 1;
+
 /** Machine-readable quarantine reason codes (loan-tape.md "Row validity"). */
 export const QUARANTINE_CODES = {
   /** The row cannot be split into the header's columns (wrong field count, bad JSON, broken quoting). */

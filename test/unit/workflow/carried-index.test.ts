@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnMapping } from '../../../shared/domain/tape/mapping.ts';
+import { VALIDATION_RULES_VERSION } from '../../../shared/domain/tape/row-validator.ts';
 import type { TapePart } from '../../../shared/ports/tape-source.ts';
 import {
   type CarriedIndexInfo,
@@ -37,5 +38,15 @@ describe('Function: carriedIndexApplies', () => {
     const mapping = { encoding: 'gbk' } as ColumnMapping;
     expect(carriedIndexApplies(info, parts, mapping)).toBe(false);
     expect(carriedIndexApplies({ ...info, mapping: mappingFingerprint(mapping) }, parts, mapping)).toBe(true);
+  });
+
+  it('does not apply when it was validated under other row-validity rules', () => {
+    expect(carriedIndexApplies({ ...info, rules: VALIDATION_RULES_VERSION }, parts, undefined)).toBe(true);
+    expect(carriedIndexApplies({ ...info, rules: VALIDATION_RULES_VERSION + 1 }, parts, undefined)).toBe(
+      false,
+    );
+    expect(carriedIndexApplies({ ...info, rules: 0 }, parts, undefined)).toBe(false);
+    // An index written before the version was recorded was validated under version 1.
+    expect(carriedIndexApplies(info, parts, undefined)).toBe(VALIDATION_RULES_VERSION === 1);
   });
 });
