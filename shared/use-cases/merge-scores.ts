@@ -16,9 +16,8 @@ export interface BucketOutcome {
   bucket: number;
   /** Rows repeating a loan id an earlier shard had (each entered the aggregates), and their outstanding. */
   crossShardRepeats: { loans: number; outstanding: number };
-  /** The bucket's riskiest loans (at most WATCHLIST_LIMIT, in watchlist order), of `watchlistTotal`. */
+  /** The bucket's riskiest loans (at most WATCHLIST_LIMIT, in watchlist order). */
   watchlist: ScoredLoan[];
-  watchlistTotal: number;
   /** Per breach rule, the bucket's largest exposures (at most WATCHLIST_LIMIT each). */
   breaches: BreachEntry[];
   scoredLoans: number;
@@ -44,13 +43,11 @@ export function breachOrder(a: BreachEntry, b: BreachEntry): number {
  */
 export class TopN<T> {
   private items: T[] = [];
-  public total = 0;
   public constructor(
     private readonly limit: number,
     private readonly order: (a: T, b: T) => number,
   ) {}
   public offer(item: T): void {
-    this.total++;
     this.items.push(item);
     if (this.items.length >= this.limit * 2) this.items = this.items.sort(this.order).slice(0, this.limit);
   }
@@ -235,7 +232,6 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     bucket: spec.bucket,
     crossShardRepeats: { loans: repeats, outstanding: repeatedOutstanding },
     watchlist: top.result(),
-    watchlistTotal: top.total,
     breaches: [...breaches.values()].flatMap((rule) => rule.result()),
     scoredLoans,
     changes: changes.length,

@@ -6,6 +6,7 @@ import {
   previousBucketsOf,
   scoreBucketsFor,
 } from '../../../shared/domain/store/score-buckets.ts';
+import { tapeBytesEstimate } from '../../../shared/use-cases/prepare-run.ts';
 
 const GiB = 1024 ** 3;
 
@@ -21,6 +22,17 @@ describe('Function: scoreBucketsFor', () => {
 
   it(`stops at ${MAX_SCORE_BUCKETS}`, () => {
     expect(scoreBucketsFor(1e15, GiB)).toBe(MAX_SCORE_BUCKETS);
+  });
+});
+
+describe('Function: tapeBytesEstimate', () => {
+  it('counts a gzip or Parquet part as four times its bytes, a plain CSV or JSON Lines part as its bytes', () => {
+    expect(tapeBytesEstimate({ key: 'snapshots/d/loans.csv', bytes: 1000 })).toBe(1000);
+    expect(tapeBytesEstimate({ key: 'snapshots/d/loans.jsonl', bytes: 1000 })).toBe(1000);
+    expect(tapeBytesEstimate({ key: 'snapshots/d/loans.csv.gz', bytes: 1000 })).toBe(4000);
+    expect(tapeBytesEstimate({ key: 'snapshots/d/loans.parquet', bytes: 1000 })).toBe(4000);
+    // A 100M-loan book delivered gzipped (about 4.4 GB) still gets buckets of about 1 GiB of CSV.
+    expect(scoreBucketsFor(tapeBytesEstimate({ key: 'x.csv.gz', bytes: 4.4e9 }), GiB)).toBe(32);
   });
 });
 
