@@ -14,6 +14,7 @@ import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
 import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
+import { tapeBytesEstimate } from '../../../shared/use-cases/prepare-run.ts';
 import { decodeScores } from '../../../shared/use-cases/score-file.ts';
 import { pipelineSuite } from './suite.ts';
 
@@ -161,7 +162,7 @@ describe('Local runner: the map step on worker threads', () => {
     ).toBe(0);
 
     // D1 again in eight buckets (more than D2 will use): each of D2's two buckets merges four of D1's.
-    const tapeOne = (await stat(join(dir, 'd1.csv.gz'))).size;
+    const tapeOne = tapeBytesEstimate({ key: 'd1.csv.gz', bytes: (await stat(join(dir, 'd1.csv.gz'))).size });
     const d1 = await runDate(D1, undefined, {}, Math.ceil(tapeOne / 8));
     expect(d1.result.ok && d1.result.plan.scoreBuckets).toBe(8);
     const two = await runDate(D2, undefined, { workers: 2 }, Math.ceil(day2Bytes / 2));
