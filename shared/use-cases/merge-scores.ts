@@ -8,7 +8,14 @@ import { KEYS } from '../schema/tables.ts';
 import type { ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
 import { type BucketContext, readJson } from './merge-audit.ts';
-import { GzipLineWriter, joinScores, mergeSortedScores, readScores, scoreLine } from './score-file.ts';
+import {
+  GzipLineWriter,
+  joinScores,
+  mergeSortedScores,
+  readScores,
+  scoreLine,
+  withRuleCodes,
+} from './score-file.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
 /** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
@@ -33,7 +40,10 @@ export function riskOrder(a: ScoredLoan, b: ScoredLoan): number {
 }
 
 /** Breach index order: the largest exposure first, then loan id. */
-export function breachOrder(a: BreachEntry, b: BreachEntry): number {
+export function breachOrder(
+  a: { outstanding: number; loanId: string },
+  b: { outstanding: number; loanId: string },
+): number {
   return b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
 }
 
@@ -156,7 +166,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
           }
         }
         const extra = borrowerHits.get(s.borrowerKey);
-        out.push(extra === undefined ? s : { ...s, ruleCodes: [...s.ruleCodes, ...extra].sort() });
+        out.push(extra === undefined ? s : withRuleCodes(s, [...s.ruleCodes, ...extra].sort()));
       }
       if (out.length > 0) yield out;
     }
@@ -168,7 +178,8 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   const baseline = before === null;
   const changes: LoanChange[] = [];
   const top = new TopN<ScoredLoan>(deps.config.WATCHLIST_LIMIT, riskOrder);
-  const breaches = new Map<string, TopN<BreachEntry>>();
+  // Per breach rule, the largest exposures; their borrower references are made for those kept only.
+  const breaches = new Map<string, TopN<ScoredLoan>>();
   // The date's file of the bucket is gzipped as it is merged: only its compressed bytes are held.
   const scoreFile = new GzipLineWriter();
   let scoredLoans = 0;
@@ -185,22 +196,13 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
       scoredLoans++;
       const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
       if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
-      if (breached.length > 0) {
-        const ref = borrowerRefFromKey(t.borrowerKey, refKey);
-        for (const ruleCode of breached) {
-          let rule = breaches.get(ruleCode);
-          if (rule === undefined) {
-            rule = new TopN<BreachEntry>(deps.config.WATCHLIST_LIMIT, breachOrder);
-            breaches.set(ruleCode, rule);
-          }
-          rule.offer({
-            ruleCode,
-            loanId: t.loanId,
-            borrowerRef: ref,
-            grade: t.grade,
-            outstanding: t.outstanding,
-          });
+      for (const ruleCode of breached) {
+        let rule = breaches.get(ruleCode);
+        if (rule === undefined) {
+          rule = new TopN<ScoredLoan>(deps.config.WATCHLIST_LIMIT, breachOrder);
+          breaches.set(ruleCode, rule);
         }
+        rule.offer(t);
       }
       if (step.kind === 'same' || baseline) continue;
       changes.push({
@@ -232,7 +234,17 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     bucket: spec.bucket,
     crossShardRepeats: { loans: repeats, outstanding: repeatedOutstanding },
     watchlist: top.result(),
-    breaches: [...breaches.values()].flatMap((rule) => rule.result()),
+    breaches: [...breaches].flatMap(([ruleCode, rule]) =>
+      rule.result().map(
+        (s): BreachEntry => ({
+          ruleCode,
+          loanId: s.loanId,
+          borrowerRef: borrowerRefFromKey(s.borrowerKey, refKey),
+          grade: s.grade,
+          outstanding: s.outstanding,
+        }),
+      ),
+    ),
     scoredLoans,
     changes: changes.length,
     baseline,

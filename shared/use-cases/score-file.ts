@@ -11,18 +11,33 @@ export { GzipLineWriter, gzipLines } from '../domain/store/score-file.ts';
 
 const text = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
 
+/** The line a scored loan was read from (readScores), kept while the loan is unchanged. */
+const READ_FROM = Symbol('score line read');
+
 /**
  * `JSON.stringify(s)`, character for character (a test checks it), written out for the fixed
  * shape of a scored loan: about 3x faster, and a shard writes one line per loan. Free text (ids,
- * region, industry) still goes through JSON.stringify; numbers are finite.
+ * region, industry) still goes through JSON.stringify; numbers are finite. A loan read from a
+ * score file and passed on unchanged gets back the line it was read from (the same text: JSON
+ * numbers round-trip exactly), so a merge does not serialise every loan again.
  */
 export function scoreLine(s: ScoredLoan): string {
+  const read = (s as { [READ_FROM]?: string })[READ_FROM];
+  if (read !== undefined) return read;
   return `{"loanId":${text(s.loanId)},"borrowerKey":${text(s.borrowerKey)},"product":${text(s.product)},"region":${text(s.region)},"industry":${text(s.industry)},"outstanding":${s.outstanding},"score":${s.score},"grade":${text(s.grade)},"pd":${s.pd},"el":${s.el},"dpdBucket":${text(s.dpdBucket)},"classification":${text(s.classification)},"stage":${text(s.stage)},"ruleCodes":${JSON.stringify(s.ruleCodes)},"flags":${JSON.stringify(s.flags)},"reasons":${JSON.stringify(s.reasons)}}`;
 }
 
 /** Reads a gzip JSON Lines stream of scored loans, in batches (see streamScoreBatches). */
 export function readScores(stream: AsyncIterable<Uint8Array>): AsyncGenerator<ScoredLoan[]> {
-  return streamScoreBatches<ScoredLoan>(stream);
+  return streamScoreBatches<ScoredLoan>(stream, READ_FROM);
+}
+
+/** A loan with other rule codes: a new object (without the line it was read from, so written afresh). */
+export function withRuleCodes(s: ScoredLoan, ruleCodes: string[]): ScoredLoan {
+  const copy: ScoredLoan & { [READ_FROM]?: string | undefined } = { ...s, ruleCodes };
+  // Assigned rather than deleted: the copy keeps its shape (a deleted property makes a slow object).
+  copy[READ_FROM] = undefined;
+  return copy;
 }
 
 /** Decodes a small score file at once (tests, small shards). */

@@ -180,9 +180,13 @@ export function decodeScoreFile<T>(bytes: Uint8Array): T[] {
 /**
  * Streams the records of a gzip JSON Lines byte stream in batches, one per decompressed chunk
  * (about 16-64 KB of lines): a consumer of millions of records then awaits once per batch, not
- * once per record (a promise per record and per layer dominated finalize's merge).
+ * once per record (a promise per record and per layer dominated finalize's merge). With
+ * `lineKey`, each record also carries its own line under that symbol.
  */
-export async function* streamScoreBatches<T>(stream: AsyncIterable<Uint8Array>): AsyncGenerator<T[]> {
+export async function* streamScoreBatches<T>(
+  stream: AsyncIterable<Uint8Array>,
+  lineKey?: symbol,
+): AsyncGenerator<T[]> {
   const text = Readable.from(stream).pipe(createGunzip()).setEncoding('utf8');
   let pending = '';
   for await (const chunk of text as AsyncIterable<string>) {
@@ -190,13 +194,23 @@ export async function* streamScoreBatches<T>(stream: AsyncIterable<Uint8Array>):
     const batch: T[] = [];
     let from = 0;
     for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n', from)) {
-      if (nl > from) batch.push(JSON.parse(buf.slice(from, nl)) as T);
+      if (nl > from) {
+        const line = buf.slice(from, nl);
+        const record = JSON.parse(line);
+        // The line itself under `lineKey`: a record passed on unchanged is written back as read.
+        if (lineKey !== undefined) record[lineKey] = line;
+        batch.push(record as T);
+      }
       from = nl + 1;
     }
     pending = buf.slice(from);
     if (batch.length > 0) yield batch;
   }
-  if (pending.trim().length > 0) yield [JSON.parse(pending) as T];
+  if (pending.trim().length > 0) {
+    const record = JSON.parse(pending);
+    if (lineKey !== undefined) record[lineKey] = pending;
+    yield [record as T];
+  }
 }
 
 /** Streams the records of a gzip JSON Lines byte stream, one at a time. */

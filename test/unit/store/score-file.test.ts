@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   encodeScoreFile,
@@ -14,7 +14,7 @@ import {
 } from '../../../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../../../shared/ports/artifact-store.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { scoreLine } from '../../../shared/use-cases/score-file.ts';
+import { readScores, scoreLine, withRuleCodes } from '../../../shared/use-cases/score-file.ts';
 
 function state(loanId: string, grade: LoanRiskState['grade']): LoanRiskState {
   return {
@@ -145,6 +145,27 @@ describe('Function: scoreLine', () => {
 
   it('writes every field of a scored loan (a field added to ScoredLoan must be added here)', () => {
     expect(Object.keys(JSON.parse(scoreLine(loan())))).toEqual(Object.keys(loan()));
+  });
+
+  it('gives a loan read from a score file back its own line, and a copy with other rule codes a fresh one', async () => {
+    // A line as another writer might have spaced it: only a loan passed on unchanged keeps it.
+    const spaced = JSON.stringify(loan({ loanId: 'L9' }), null, 0).replace('"grade":"C"', '"grade": "C"');
+    const file = gzipSync(`${scoreLine(loan())}\n${spaced}\n`);
+    async function* once(): AsyncGenerator<Uint8Array> {
+      yield file;
+    }
+    const read: ScoredLoan[] = [];
+    for await (const batch of readScores(once())) read.push(...batch);
+    expect(read.map(scoreLine)).toEqual([scoreLine(loan()), spaced]);
+    // The copy carries the new codes, in a line written afresh; the loan it came from keeps its own.
+    const copy = withRuleCodes(read[1]!, ['APR_CAP', 'BORROWER_CAP']);
+    expect(scoreLine(copy)).toBe(
+      JSON.stringify(loan({ loanId: 'L9', ruleCodes: ['APR_CAP', 'BORROWER_CAP'] })),
+    );
+    expect(scoreLine(read[1]!)).toBe(spaced);
+    // The line is not a field: the record has the fields of a scored loan and no others.
+    expect(Object.keys(read[0]!)).toEqual(Object.keys(loan()));
+    expect(JSON.stringify(read[0])).toBe(scoreLine(loan()));
   });
 });
 
