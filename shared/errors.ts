@@ -21,6 +21,9 @@ export class ConfigError extends RiskAuditError {}
 /** Another run holds the lease for this date. */
 export class RunInProgressError extends RiskAuditError {}
 
+/** A run's plan exceeds what one workflow execution can carry (Step Functions' state limit). */
+export class WorkflowLimitError extends RiskAuditError {}
+
 /** A store or mail operation failed after its retries. */
 export class StoreError extends RiskAuditError {}
 

@@ -7,7 +7,7 @@ import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
-import { TapeMissingError, toSentence } from '../errors.ts';
+import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
 import { loadPreviousTape } from './audit-engine.ts';
@@ -120,6 +120,41 @@ export function planShards(
   return shards;
 }
 
+/** Step Functions' limit on an execution's state (the largest state holds the plan and every result). */
+export const STATE_LIMIT_BYTES = 256 * 1024;
+/** Most bytes a shard's result, and a bucket's spec and result, add to the state (keys included). */
+const SHARD_RESULT_BYTES = 200;
+const BUCKET_BYTES = 700;
+/** Room left for the rest of the state (merge timings, the outcome, an error). */
+const STATE_SLACK_BYTES = 16 * 1024;
+
+/** About how big the workflow's state grows with this plan: the plan, every shard's and bucket's result. */
+export function workflowStateBytes(
+  parts: RunPlan['parts'],
+  shards: readonly ShardSpec[],
+  scoreBuckets: number,
+): number {
+  return (
+    Buffer.byteLength(JSON.stringify({ parts, shards })) +
+    shards.length * SHARD_RESULT_BYTES +
+    scoreBuckets * BUCKET_BYTES +
+    STATE_SLACK_BYTES
+  );
+}
+
+/** Refuses, in one sentence, a plan whose workflow state would pass Step Functions' limit. */
+export function assertPlanFits(
+  parts: RunPlan['parts'],
+  shards: readonly ShardSpec[],
+  scoreBuckets: number,
+): void {
+  const bytes = workflowStateBytes(parts, shards, scoreBuckets);
+  if (bytes <= STATE_LIMIT_BYTES) return;
+  throw new WorkflowLimitError(
+    `the tape's ${parts.length} part(s) make ${shards.length} shards, more than one audit run can carry (its workflow state would be about ${Math.round(bytes / 1024)} KB; Step Functions allows ${STATE_LIMIT_BYTES / 1024} KB): deliver the tape in fewer, larger parts`,
+  );
+}
+
 /** The record of a run that has just started. */
 export function runningSummary(snapshotDate: string, runId: string, trigger: string, now: Date): RunSummary {
   return {
@@ -170,6 +205,17 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
     );
   }
   const runId = newRunId(snapshotDate, now);
+  const scoreBuckets = scoreBucketsFor(
+    parts.reduce((n, p) => n + tapeBytesEstimate(p), 0),
+    config.SCORE_BUCKET_BYTES,
+  );
+  const planned = planShards(
+    parts,
+    { runId, snapshotDate, previousSnapshotDate: addDays(snapshotDate, -1), scoreBuckets },
+    config.SHARD_BYTES,
+  );
+  // Refused before the lease: a run whose state Step Functions cannot carry would fail midway.
+  assertPlanFits(listedParts(parts), planned, scoreBuckets);
   await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
   try {
     const previousDate = addDays(snapshotDate, -1);
@@ -203,11 +249,6 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
         previousSnapshotDate = null;
       }
     }
-    const scoreBuckets = scoreBucketsFor(
-      parts.reduce((n, p) => n + tapeBytesEstimate(p), 0),
-      config.SCORE_BUCKET_BYTES,
-    );
-    const base = { runId, snapshotDate, previousSnapshotDate, scoreBuckets };
     return {
       runId,
       snapshotDate,
@@ -215,7 +256,7 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
       trigger,
       startedAt: now.toISOString(),
       parts: listedParts(parts),
-      shards: planShards(parts, base, config.SHARD_BYTES),
+      shards: planned.map((shard) => ({ ...shard, previousSnapshotDate })),
       scoreBuckets,
       warnings,
     };
