@@ -11,6 +11,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from './audit-function.ts';
 
+/** Most metrics one metric-math alarm may use (CloudWatch's limit). */
+const MATH_ALARM_METRICS = 10;
 /** Name of the metric prepare-run emits (value 1, unit Count) when the tape is missing at run time. */
 export const TAPE_MISSING_METRIC = 'TapeMissing';
 
@@ -119,22 +121,29 @@ export class AuditAlarms extends Construct {
       this.alarms.RunMissed = missed;
     }
 
-    const errorMetrics: Record<string, cloudwatch.IMetric> = {};
-    for (const [name, fn] of Object.entries(props.functions)) {
-      errorMetrics[`e_${name.replace(/[^A-Za-z0-9]/g, '_')}`] = fn.metricErrors({ period: fiveMinutes });
+    // A metric-math alarm may use at most 10 metrics: the functions' errors are summed in groups
+    // of 10, one alarm per group (FunctionErrors, FunctionErrors2, ...).
+    const errorMetrics = Object.entries(props.functions).map(
+      ([name, fn]) =>
+        [`e_${name.replace(/[^A-Za-z0-9]/g, '_')}`, fn.metricErrors({ period: fiveMinutes })] as const,
+    );
+    for (let group = 0; group * MATH_ALARM_METRICS < errorMetrics.length; group++) {
+      const metrics = Object.fromEntries(
+        errorMetrics.slice(group * MATH_ALARM_METRICS, (group + 1) * MATH_ALARM_METRICS),
+      );
+      this.add(group === 0 ? 'FunctionErrors' : `FunctionErrors${group + 1}`, {
+        metric: new cloudwatch.MathExpression({
+          expression: Object.keys(metrics)
+            .map((m) => `FILL(${m}, 0)`)
+            .join(' + '),
+          usingMetrics: metrics,
+          period: fiveMinutes,
+          label: 'errors of the audit functions',
+        }),
+        threshold: 1,
+        alarmDescription: 'an audit Lambda function raised an error',
+      });
     }
-    this.add('FunctionErrors', {
-      metric: new cloudwatch.MathExpression({
-        expression: Object.keys(errorMetrics)
-          .map((m) => `FILL(${m}, 0)`)
-          .join(' + '),
-        usingMetrics: errorMetrics,
-        period: fiveMinutes,
-        label: 'errors of the audit functions',
-      }),
-      threshold: 1,
-      alarmDescription: 'an audit Lambda function raised an error',
-    });
 
     const duration = new cloudwatch.AnomalyDetectionAlarm(this, 'RunDurationAnomaly', {
       metric: sm.metricTime({ period: Duration.hours(1), statistic: cloudwatch.Stats.MAXIMUM }),
