@@ -68,12 +68,10 @@ export class TopN<T> {
 
 async function* noScores(): AsyncGenerator<ScoredLoan[]> {}
 
-async function* scoresAt(deps: AuditDeps, key: string, required: boolean): AsyncGenerator<ScoredLoan[]> {
+/** A score file's loans in batches; a missing file fails the bucket, naming `what` it is. */
+async function* scoresAt(deps: AuditDeps, key: string, what: string): AsyncGenerator<ScoredLoan[]> {
   const stream = await deps.artifacts.stream(key);
-  if (stream === null) {
-    if (required) throw new Error(`the scores of a shard are missing (${key})`);
-    return;
-  }
+  if (stream === null) throw new Error(`${what} is missing (${key})`);
   yield* readScores(stream);
 }
 
@@ -108,7 +106,9 @@ async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIt
   }
   const { buckets, filter } = previousBucketsOf(spec.bucket, spec.buckets, prev.buckets);
   const runId = prev.runId;
-  const sources = buckets.map((b) => scoresAt(deps, KEYS.scores(date, runId, b, prev.buckets), true));
+  const sources = buckets.map((b) =>
+    scoresAt(deps, KEYS.scores(date, runId, b, prev.buckets), "the previous date's score file"),
+  );
   const merged = sources.length === 1 ? sources[0]! : loansOnly(mergeSortedScores(sources));
   return filter ? inBucket(merged, spec.bucket, spec.buckets) : merged;
 }
@@ -137,7 +137,11 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   const quarantinedFirst = new Map(context.quarantinedFirst);
   const refKey = deps.config.BORROWER_REF_KEY;
   const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
-    scoresAt(deps, KEYS.partialScores(spec.snapshotDate, spec.runId, shard, spec.bucket), true),
+    scoresAt(
+      deps,
+      KEYS.partialScores(spec.snapshotDate, spec.runId, shard, spec.bucket),
+      'the scores of a shard',
+    ),
   );
   const merged = mergeSortedScores(shardFiles);
   let repeats = 0;
