@@ -51,6 +51,7 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
     artifacts: new FsArtifactStore(artifactsDir),
     store: new Proxy({}, { get: () => notUsed('the risk store') }) as AuditDeps['store'],
     mailer: new Proxy({}, { get: () => notUsed('the mailer') }) as AuditDeps['mailer'],
+    secrets: new Proxy({}, { get: () => notUsed('a secret') }) as AuditDeps['secrets'],
     policy: () => loadPolicy(undefined),
     mapping: () => loadMapping(undefined),
     now: () => new Date(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import type { SecretName } from './ports/secret-source.ts';
 
 const list = z.string().transform((s) =>
   s
@@ -29,8 +30,8 @@ export const RuntimeConfigSchema = z.object({
    * working when the sending function's credentials expire.
    */
   REPORT_LINK_BASE_URL: z.string().url().optional(),
-  /** Secret key of the HMAC that signs report links (from Secrets Manager on AWS). */
-  REPORT_LINK_KEY: z.string().min(32).optional(),
+  /** SES configuration set every message is sent with (bounce and complaint events; set on AWS). */
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /** Local time (HH:MM, in TIMEZONE) by which the day's tape should have landed. */
   TAPE_CUTOFF: z
     .string()
@@ -64,8 +65,6 @@ export const RuntimeConfigSchema = z.object({
   POLICY_DIR: z.string().optional(),
   POLICY_FILE: z.string().optional(),
   MAPPING_FILE: z.string().optional(),
-  /** Secret key for the keyed hash of borrower ids in reports (borrowerRef). */
-  BORROWER_REF_KEY: z.string().min(8).default('risk-audit-local-key'),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -76,23 +75,87 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
     throw new ConfigError(`invalid environment: ${names}`);
   }
-  if ((parsed.data.REPORT_LINK_BASE_URL === undefined) !== (parsed.data.REPORT_LINK_KEY === undefined)) {
-    throw new ConfigError('invalid environment: REPORT_LINK_BASE_URL and REPORT_LINK_KEY go together');
+  if (parsed.data.REPORT_LINK_BASE_URL !== undefined && !hasSecret(loadSecretsConfig(env), 'reportLinkKey')) {
+    throw new ConfigError(
+      'invalid environment: REPORT_LINK_BASE_URL needs the report-link key (REPORT_LINK_KEY_SECRET_ARN, or REPORT_LINK_KEY on the embedded stack)',
+    );
   }
   return parsed.data;
 }
 
-/** Environment of the report-link function: the bucket of the reports and the links' secret key. */
-export function loadReportLinkConfig(env: NodeJS.ProcessEnv = process.env): {
-  BUCKET_NAME: string;
-  REPORT_LINK_KEY: string;
-} {
-  const parsed = z
-    .object({ BUCKET_NAME: z.string().min(1), REPORT_LINK_KEY: z.string().min(32) })
-    .safeParse(env);
+/** The borrower-reference key of local runs (the embedded stack, tests); never used on AWS. */
+export const LOCAL_BORROWER_REF_KEY = 'risk-audit-local-key';
+
+const secretArn = z.string().regex(/^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'a secret ARN');
+
+/**
+ * Where the functions read their secrets (SECRET_SOURCE): `secrets-manager` on AWS, from the
+ * ARNs each function is given (a function is given only the secrets it uses), or `environment`
+ * on the embedded stack, which has no Secrets Manager, from plain variables. On AWS no secret
+ * value is ever in the environment: a value variable next to SECRET_SOURCE=secrets-manager is
+ * refused.
+ */
+export const SecretsConfigSchema = z
+  .object({
+    SECRET_SOURCE: z.enum(['environment', 'secrets-manager']).default('environment'),
+    /** Seconds a value read from Secrets Manager is reused before it is read again. */
+    SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+    BORROWER_REF_KEY_SECRET_ARN: secretArn.optional(),
+    REPORT_LINK_KEY_SECRET_ARN: secretArn.optional(),
+    /** Secret key for the keyed hash of borrower ids in reports (borrowerRef); local runs only. */
+    BORROWER_REF_KEY: z.string().min(8).optional(),
+    /** Secret key of the HMAC that signs report links; local runs only. */
+    REPORT_LINK_KEY: z.string().min(32).optional(),
+    /** The report-link key before its last rotation; local runs only. */
+    REPORT_LINK_PREVIOUS_KEY: z.string().min(32).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.SECRET_SOURCE !== 'secrets-manager') return;
+    for (const name of ['BORROWER_REF_KEY', 'REPORT_LINK_KEY', 'REPORT_LINK_PREVIOUS_KEY'] as const) {
+      if (c[name] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'a secret value must not be in the environment when SECRET_SOURCE is secrets-manager',
+        });
+      }
+    }
+  });
+export type SecretsConfig = z.infer<typeof SecretsConfigSchema>;
+
+/** Parses the secrets' configuration, failing fast with the names of the variables that are wrong. */
+export function loadSecretsConfig(env: NodeJS.ProcessEnv = process.env): SecretsConfig {
+  const parsed = SecretsConfigSchema.safeParse(env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
     throw new ConfigError(`invalid environment: ${names}`);
+  }
+  return parsed.data;
+}
+
+/** Whether the configuration gives this process a secret (an ARN on AWS, a value locally). */
+export function hasSecret(config: SecretsConfig, name: SecretName): boolean {
+  if (config.SECRET_SOURCE === 'secrets-manager') {
+    return (
+      (name === 'borrowerRefKey' ? config.BORROWER_REF_KEY_SECRET_ARN : config.REPORT_LINK_KEY_SECRET_ARN) !==
+      undefined
+    );
+  }
+  // Locally the borrower-reference key has a default.
+  return name === 'borrowerRefKey' || config.REPORT_LINK_KEY !== undefined;
+}
+
+/** Environment of the report-link function: the bucket of the reports (its keys come from SecretSource). */
+export function loadReportLinkConfig(env: NodeJS.ProcessEnv = process.env): { BUCKET_NAME: string } {
+  const parsed = z.object({ BUCKET_NAME: z.string().min(1) }).safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ');
+    throw new ConfigError(`invalid environment: ${names}`);
+  }
+  if (!hasSecret(loadSecretsConfig(env), 'reportLinkKey')) {
+    throw new ConfigError(
+      'invalid environment: the report-link function needs REPORT_LINK_KEY_SECRET_ARN (or REPORT_LINK_KEY on the embedded stack)',
+    );
   }
   return parsed.data;
 }

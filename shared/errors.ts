@@ -27,6 +27,19 @@ export class WorkflowLimitError extends RiskAuditError {}
 /** A store or mail operation failed after its retries. */
 export class StoreError extends RiskAuditError {}
 
+/**
+ * Errors that are outcomes of the audit, not faults of the system: a duplicate start, a tape
+ * missing or unreadable, a delivery in too many parts. The workflow records and reports each one
+ * (run record, failure notice, the run and tape alarms), so they stay out of the function-error
+ * alarm, which is for bugs and infrastructure.
+ */
+const EXPECTED_ERRORS = [RunInProgressError, TapeMissingError, TapeUnreadableError, WorkflowLimitError];
+
+/** Whether a thrown error is an expected outcome of a run (see EXPECTED_ERRORS). */
+export function isExpectedError(error: unknown): boolean {
+  return EXPECTED_ERRORS.some((kind) => error instanceof kind);
+}
+
 /** Turns anything thrown into one readable sentence for a person. */
 export function toSentence(error: unknown): string {
   if (error instanceof RiskAuditError) return error.message;

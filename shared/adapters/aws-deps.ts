@@ -1,11 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RuntimeConfig } from '../config.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadSecretsConfig, type RuntimeConfig } from '../config.ts';
 import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { createAwsClients } from './aws-clients.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { DynamoRiskStore } from './dynamo-risk-store.ts';
 import { metrics, tracer } from './observability.ts';
 import { S3ArtifactStore } from './s3-artifact-store.ts';
+import { createSecretSource } from './secret-source.ts';
 import { SesReportMailer } from './ses-report-mailer.ts';
 import { S3TapeSource } from './tape/s3-tape-source.ts';
 
@@ -13,8 +15,12 @@ import { S3TapeSource } from './tape/s3-tape-source.ts';
  * The workflow's ports on AWS (and on the embedded stack: only the endpoints differ). Built once
  * at module load, so a warm Lambda reuses its clients, policy and mapping.
  */
-export function createAwsDeps(config: RuntimeConfig): AuditDeps {
+export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = process.env): AuditDeps {
   const clients = createAwsClients();
+  // SECRET_SOURCE names where the keys come from: Secrets Manager on AWS, the environment locally.
+  const secrets = createSecretSource(loadSecretsConfig(env), () =>
+    tracer.captureAWSv3Client(new SecretsManagerClient({})),
+  );
   tracer.captureAWSv3Client(clients.s3);
   tracer.captureAWSv3Client(clients.dynamodb);
   tracer.captureAWSv3Client(clients.ses);
@@ -25,7 +31,12 @@ export function createAwsDeps(config: RuntimeConfig): AuditDeps {
     store: new DynamoRiskStore(clients.doc, config.TABLE_NAME, {
       detailRetentionDays: config.DETAIL_RETENTION_DAYS,
     }),
-    mailer: new SesReportMailer(clients.ses),
+    mailer: new SesReportMailer(clients.ses, {
+      ...(config.SES_CONFIGURATION_SET === undefined
+        ? {}
+        : { configurationSetName: config.SES_CONFIGURATION_SET }),
+    }),
+    secrets,
     policy: once(() => loadPolicy(config.POLICY_FILE)),
     mapping: once(() => loadMapping(config.MAPPING_FILE)),
     now: () => new Date(),

@@ -1,14 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { isExpectedError } from '../errors.ts';
+import { METRIC, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../schema/metrics.ts';
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'risk-audit';
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? POWERTOOLS_SERVICE_NAME;
 
 /**
  * Structured JSON logger shared by every function; never log borrower ids, names or incomes.
@@ -25,7 +27,7 @@ export const logger = new Logger({
 /** CloudWatch EMF metrics under the RiskAudit namespace. */
 export const metrics = new Metrics({
   serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'RiskAudit',
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
 });
 
 /** X-Ray tracer; off outside Lambda (POWERTOOLS_TRACE_ENABLED unset and no Lambda runtime). */
@@ -34,6 +36,30 @@ export const tracer = new Tracer({
   enabled:
     process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined && process.env.POWERTOOLS_TRACE_ENABLED !== 'false',
 });
+
+/**
+ * Counts the expected outcomes a handler throws (a duplicate start, a missing tape: see
+ * isExpectedError) as `ExpectedErrors` for its function, timestamped at the invocation's start
+ * like Lambda's own `Errors`, so the function-error alarm (Errors minus ExpectedErrors) fires for
+ * faults only. The error is rethrown unchanged: the workflow's Catch still sees it.
+ */
+export function countExpectedErrors(
+  sink: Metrics = metrics,
+): MiddlewareObj<unknown, unknown, Error, Context> {
+  const started = new WeakMap<object, number>();
+  return {
+    before: (request) => {
+      started.set(request, Date.now());
+    },
+    onError: (request) => {
+      if (!isExpectedError(request.error)) return;
+      const single = sink.singleMetric();
+      single.addDimension('FunctionName', request.context.functionName);
+      single.setTimestamp(started.get(request) ?? Date.now());
+      single.addMetric(METRIC.expectedErrors, MetricUnit.Count, 1);
+    },
+  };
+}
 
 /**
  * Wraps a step handler with the Powertools middlewares, middleware first, handler last: the
@@ -46,6 +72,8 @@ export function withObservability<TEvent, TResult>(
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { clearState: true }));
   // Local runs switch metrics off; without this the flush would warn after every step.
-  if (process.env.POWERTOOLS_METRICS_DISABLED !== 'true') wrapped.use(logMetrics(metrics));
+  if (process.env.POWERTOOLS_METRICS_DISABLED !== 'true') {
+    wrapped.use(logMetrics(metrics)).use(countExpectedErrors());
+  }
   return wrapped.handler(handler);
 }

@@ -4,6 +4,7 @@ import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
 import type { RiskStore } from '../ports/risk-store.ts';
+import type { SecretSource } from '../ports/secret-source.ts';
 import type { TapeSource } from '../ports/tape-source.ts';
 
 export type { LoanChange, RunSummary, WatchlistEntry } from '../ports/risk-store.ts';
@@ -29,6 +30,8 @@ export interface AuditDeps {
   artifacts: ArtifactStore;
   store: RiskStore;
   mailer: ReportMailer;
+  /** The keys read at run time (borrower references, report links). */
+  secrets: SecretSource;
   /** The active policy (cached after the first load). */
   policy(): Promise<Policy>;
   /** The lender's column mapping, if one is configured. */

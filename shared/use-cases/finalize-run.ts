@@ -101,7 +101,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     audit.status = 'partial';
   }
   const limit = deps.config.WATCHLIST_LIMIT;
-  const refKey = deps.config.BORROWER_REF_KEY;
+  const refKey = await deps.secrets.current('borrowerRefKey');
   const watchlist = outcomes
     .flatMap((o) => o.watchlist)
     .sort(riskOrder)

@@ -197,7 +197,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
     previousIntake: previous?.intake ?? null,
     policy,
-    borrowerRefKey: deps.config.BORROWER_REF_KEY,
+    borrowerRefKey: await deps.secrets.current('borrowerRefKey'),
     tapeFindings,
   });
   if (plan.warnings.length > 0) audit.status = 'partial';

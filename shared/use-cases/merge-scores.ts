@@ -135,7 +135,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   );
   const borrowerHits = new Map(context.borrowerHits);
   const quarantinedFirst = new Map(context.quarantinedFirst);
-  const refKey = deps.config.BORROWER_REF_KEY;
+  const refKey = await deps.secrets.current('borrowerRefKey');
   const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
     scoresAt(
       deps,

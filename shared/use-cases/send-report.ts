@@ -119,13 +119,11 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
  * function's credentials expire, if sooner; the email states the real expiry either way).
  */
 async function reportLink(deps: AuditDeps, htmlKey: string, now: Date): Promise<PresignedLink> {
-  const {
-    REPORT_LINK_BASE_URL: base,
-    REPORT_LINK_KEY: key,
-    REPORT_LINK_EXPIRY_SECONDS: seconds,
-  } = deps.config;
-  if (base === undefined || key === undefined) return deps.artifacts.presignGet(htmlKey, seconds);
+  const { REPORT_LINK_BASE_URL: base, REPORT_LINK_EXPIRY_SECONDS: seconds } = deps.config;
+  if (base === undefined) return deps.artifacts.presignGet(htmlKey, seconds);
   const expiresAt = new Date(now.getTime() + seconds * 1000);
+  // Signed with the key's current value; the link names that key, so a rotation breaks nothing.
+  const key = await deps.secrets.current('reportLinkKey');
   return { url: signReportLink(base, htmlKey, expiresAt, key), expiresAt };
 }
 

@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../../../shared/schema/metrics.ts';
 
 /** Repository root: entries, lock file and tsconfig are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -15,9 +16,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 /** The newest Node.js runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 checks it). */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** Service name and metrics namespace shared by every function (alarms read the same names). */
-export const POWERTOOLS_SERVICE_NAME = 'risk-audit';
-export const METRICS_NAMESPACE = 'RiskAudit';
+// Service name and metrics namespace shared by every function (alarms read the same names).
+export { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../../../shared/schema/metrics.ts';
 
 // ESM bundles have no `require`/`__dirname`; CommonJS dependencies bundled into them need both.
 const ESM_BANNER = [

@@ -65,6 +65,7 @@ describe('Class: S3ArtifactStore (s3rver)', () => {
 
 describe('A report link, clicked (report-link function against s3rver)', () => {
   const secret = 'report-link-secret-of-enough-length';
+  const keys = async () => [secret];
   const base = 'https://links.example/';
   const key = 'runs/2026-11-25/report.html';
 
@@ -73,14 +74,14 @@ describe('A report link, clicked (report-link function against s3rver)', () => {
     const now = new Date();
     const link = signReportLink(base, key, new Date(now.getTime() + 7 * 86_400_000), secret);
     const query = Object.fromEntries(new URL(link).searchParams);
-    const response = await openReportLink(query, { artifacts, secret, now });
+    const response = await openReportLink(query, { artifacts, keys, now });
     expect(response.statusCode).toBe(302);
     const report = await fetch(response.headers.location!);
     expect(report.status).toBe(200);
     expect(await report.text()).toBe('<p>the report</p>');
     const forged = await openReportLink(
       { ...query, k: 'runs/2026-11-24/report.html' },
-      { artifacts, secret, now },
+      { artifacts, keys, now },
     );
     expect(forged.statusCode).toBe(403);
     expect(forged.headers.location).toBeUndefined();
