@@ -133,13 +133,16 @@ export function loadSecretsConfig(env: NodeJS.ProcessEnv = process.env): Secrets
   return parsed.data;
 }
 
+/** The environment variable that gives a function each secret's ARN (Secrets Manager). */
+export const SECRET_ARN_VARIABLES = {
+  borrowerRefKey: 'BORROWER_REF_KEY_SECRET_ARN',
+  reportLinkKey: 'REPORT_LINK_KEY_SECRET_ARN',
+} as const satisfies Record<SecretName, keyof SecretsConfig>;
+
 /** Whether the configuration gives this process a secret (an ARN on AWS, a value locally). */
 export function hasSecret(config: SecretsConfig, name: SecretName): boolean {
   if (config.SECRET_SOURCE === 'secrets-manager') {
-    return (
-      (name === 'borrowerRefKey' ? config.BORROWER_REF_KEY_SECRET_ARN : config.REPORT_LINK_KEY_SECRET_ARN) !==
-      undefined
-    );
+    return config[SECRET_ARN_VARIABLES[name]] !== undefined;
   }
   // Locally the borrower-reference key has a default.
   return name === 'borrowerRefKey' || config.REPORT_LINK_KEY !== undefined;

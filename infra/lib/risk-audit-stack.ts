@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { Aws, CfnOutput, Duration, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,6 +8,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
@@ -16,6 +17,7 @@ import { AuditFunction, type BundleCopy } from './constructs/audit-function.ts';
 import { DefinedTable } from './constructs/audit-tables.ts';
 import { AuditWorkflow } from './constructs/audit-workflow.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
+import { MailDelivery } from './constructs/mail-delivery.ts';
 import { acknowledgeWildcardGrants } from './nag.ts';
 import { type AuditSettings, type ResolvedSettings, resolveSettings } from './settings.ts';
 
@@ -90,11 +92,20 @@ export class RiskAuditStack extends Stack {
     });
 
     // A keyed hash turns borrower ids into stable references; rotating it would break history.
-    const borrowerRefKey = this.unrotatedKey(
+    const borrowerRefKey = this.retainedKey(
       'BorrowerRefKey',
       'key of the keyed hash that turns borrower ids into report references',
       'rotating the borrower-reference key would change every borrowerRef and break history',
     );
+    // The email links to the report through the report-link function's URL: a link signed with
+    // this key works for REPORT_LINK_EXPIRY_SECONDS, where a presigned S3 URL would die with the
+    // sending function's credentials (within hours).
+    const linkKey = this.retainedKey(
+      'ReportLinkKey',
+      'key of the HMAC that signs the report links in audit emails',
+      'rotated by hand (aws secretsmanager put-secret-value, README): links name their key and the report-link function accepts the current and the previous one, so a rotation breaks no link sent; no rotation Lambda is needed for a random key',
+    );
+    const mail = new MailDelivery(this, 'Mail');
 
     const common: Record<string, string> = {
       BUCKET_NAME: bucket.bucketName,
@@ -111,8 +122,6 @@ export class RiskAuditStack extends Stack {
       LEASE_MINUTES: String(RUN_TIMEOUT.toMinutes()),
       ...(s.shardBytes === undefined ? {} : { SHARD_BYTES: String(s.shardBytes) }),
     };
-    // CloudFormation resolves the secret at deploy time; the template and cdk.out never hold it.
-    const withKey = { ...common, BORROWER_REF_KEY: borrowerRefKey.secretValue.unsafeUnwrap() };
     // The lender's own mapping and policy (checked by resolveSettings) ship with the functions
     // that read tapes, score and rate.
     const lenderFiles: BundleCopy[] = [];
@@ -142,7 +151,7 @@ export class RiskAuditStack extends Stack {
       description: 'streams, validates and scores one shard of a tape, writes its partial result',
       memorySize: s.shardMemoryMb,
       timeout: Duration.minutes(15),
-      environment: { ...withKey, ...lenderEnv },
+      environment: { ...common, ...lenderEnv },
     });
     const mergeAudit = new AuditFunction(this, 'MergeAudit', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
@@ -152,7 +161,7 @@ export class RiskAuditStack extends Stack {
       // It holds the merged borrower table (about 4.3 GB at 100M loans).
       memorySize: s.mergeMemoryMb,
       timeout: Duration.minutes(15),
-      environment: { ...withKey, ...lenderEnv },
+      environment: { ...common, ...lenderEnv },
     });
     const mergeScores = new AuditFunction(this, 'MergeScores', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
@@ -162,7 +171,7 @@ export class RiskAuditStack extends Stack {
       // 1769 MB is one full vCPU (Lambda's CPU grows with memory).
       memorySize: 1769,
       timeout: Duration.minutes(15),
-      environment: { ...withKey, ...lenderEnv },
+      environment: { ...common, ...lenderEnv },
     });
     const finalize = new AuditFunction(this, 'FinalizeAudit', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
@@ -172,22 +181,17 @@ export class RiskAuditStack extends Stack {
       // The buckets' results it combines are small: the per-loan work is done by merge-scores.
       memorySize: 1024,
       timeout: Duration.minutes(15),
-      environment: { ...withKey, ...lenderEnv },
+      environment: { ...common, ...lenderEnv },
     });
-    // The email links to the report through this function's URL: a link signed with this key
-    // works for REPORT_LINK_EXPIRY_SECONDS, where a presigned S3 URL would die with the sending
-    // function's credentials (within hours).
-    const linkKey = this.unrotatedKey(
-      'ReportLinkKey',
-      'key of the HMAC that signs the report links in audit emails',
-      'rotating the report-link key would break the links in reports already sent (good for 7 days)',
-    ).secretValue.unsafeUnwrap();
     const reportLink = new AuditFunction(this, 'ReportLink', {
       name: 'report-link',
       description: 'checks a report link from an audit email and redirects to the archived report',
       timeout: Duration.seconds(10),
-      environment: { BUCKET_NAME: bucket.bucketName, TIMEZONE: s.timezone, REPORT_LINK_KEY: linkKey },
+      environment: { BUCKET_NAME: bucket.bucketName, TIMEZONE: s.timezone },
+      // Public: a flood gets 429s from Lambda instead of the concurrency the night's shards need.
+      ...(s.reportLinkConcurrency === 'none' ? {} : { reservedConcurrentExecutions: s.reportLinkConcurrency }),
     });
+    reportLink.useSecret('reportLinkKey', linkKey);
     // It can read report pages and nothing else: a forged or replayed link reaches no other object.
     iam.Grant.addToPrincipal({
       grantee: reportLink.role,
@@ -208,20 +212,27 @@ export class RiskAuditStack extends Stack {
       timeout: Duration.minutes(3),
       ...CHART_RENDERING,
       environment: {
-        ...withKey,
+        ...common,
         REPORT_FONT_FILE: `/var/task/${CHART_FONT}`,
         REPORT_LINK_BASE_URL: reportLinkUrl.url,
-        REPORT_LINK_KEY: linkKey,
+        SES_CONFIGURATION_SET: mail.configurationSet.configurationSetName,
       },
     });
+    sendReport.useSecret('reportLinkKey', linkKey);
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
       name: 'notify-failure',
       description: 'records a failed run, emails the failure notice, releases the lease',
       timeout: Duration.minutes(1),
       // The failure notice is built by the report module, which loads the chart renderer.
       ...CHART_RENDERING,
-      environment: { ...common, REPORT_FONT_FILE: `/var/task/${CHART_FONT}` },
+      environment: {
+        ...common,
+        REPORT_FONT_FILE: `/var/task/${CHART_FONT}`,
+        SES_CONFIGURATION_SET: mail.configurationSet.configurationSetName,
+      },
     });
+    // The borrower-reference key, to the steps that turn borrower ids into references only.
+    for (const step of [mergeAudit, mergeScores, finalize]) step.useSecret('borrowerRefKey', borrowerRefKey);
 
     this.data.grantReadTapes(prepare.role);
     this.data.grantReadRuns(prepare.role);
@@ -254,7 +265,7 @@ export class RiskAuditStack extends Stack {
     this.data.grantWriteRuns(notifyFailure.role);
     riskTable.grantReadWriteData(notifyFailure.role);
 
-    this.grantSendEmail(s, [sendReport.role, notifyFailure.role]);
+    this.grantSendEmail(s, mail, [sendReport.role, notifyFailure.role]);
 
     this.workflow = new AuditWorkflow(this, 'Workflow', {
       prepare: { fn: prepare.function, timeout: prepare.timeout },
@@ -289,6 +300,17 @@ export class RiskAuditStack extends Stack {
       description: 'invoke with {"snapshotDate": "YYYY-MM-DD"} to audit one date',
     });
 
+    // SES's bounce, complaint and reject events become metrics the mail alarms watch.
+    const recordMailEvent = new AuditFunction(this, 'RecordMailEvent', {
+      name: 'record-mail-event',
+      description: 'counts the bounces, complaints and rejects SES reports for the audit emails',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      // SNS invokes it asynchronously: events it could not take end in the dead-letter queue.
+      deadLetterQueue: deadLetters,
+    });
+    mail.events.addSubscription(new subscriptions.LambdaSubscription(recordMailEvent.function));
+
     this.functions = {
       'prepare-run': prepare,
       'score-shard': scoreShard,
@@ -299,6 +321,7 @@ export class RiskAuditStack extends Stack {
       'notify-failure': notifyFailure,
       'start-audit': startAudit,
       'report-link': reportLink,
+      'record-mail-event': recordMailEvent,
     };
 
     new scheduler.Schedule(this, 'NightlySchedule', {
@@ -352,39 +375,59 @@ export class RiskAuditStack extends Stack {
       deadLetterQueue: deadLetters,
       // A day plus two hours of slack: the nightly run may start late or take a while.
       ...(s.scheduleEnabled ? { expectSuccessWithin: Duration.hours(26) } : {}),
-      ...(s.alarmEmail === undefined ? {} : { alarmEmail: s.alarmEmail }),
+      alarmEmails: s.alarmEmails,
     });
 
     new CfnOutput(this, 'TableName', { value: riskTable.tableName, description: 'risk table' });
     acknowledgeWildcardGrants(this);
   }
 
-  // SES authorises SendEmail on the sender's identity and, in the sandbox, on each recipient's.
-  /** A generated secret key that is not rotated (cdk-nag's SMG4 acknowledged with `reason`). */
-  private unrotatedKey(id: string, description: string, reason: string): secretsmanager.Secret {
+  /**
+   * A generated secret key, retained when the stack is deleted or the secret replaced (the data
+   * it protects outlives the stack: the tables and bucket are retained too), without automatic
+   * rotation (cdk-nag's SMG4 acknowledged with `reason`).
+   */
+  private retainedKey(id: string, description: string, reason: string): secretsmanager.Secret {
     const key = new secretsmanager.Secret(this, id, {
       description,
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(key).acknowledge({ id: 'AwsSolutions-SMG4', reason });
     return key;
   }
 
-  private grantSendEmail(s: ResolvedSettings, grantees: iam.IGrantable[]): void {
+  // SES authorises SendEmail on the sender's identity, the configuration set and, in the sandbox,
+  // each recipient's identity.
+  private grantSendEmail(s: ResolvedSettings, mail: MailDelivery, grantees: iam.IGrantable[]): void {
     const domain = s.sender.slice(s.sender.indexOf('@') + 1);
     if (s.senderIdentity !== 'none') {
-      new ses.EmailIdentity(this, 'SenderIdentity', {
+      const identity = new ses.EmailIdentity(this, 'SenderIdentity', {
         identity: s.senderIdentity === 'domain' ? ses.Identity.domain(domain) : ses.Identity.email(s.sender),
+        configurationSet: mail.configurationSet,
+        ...(s.senderIdentity === 'domain'
+          ? { dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT) }
+          : {}),
       });
+      if (s.senderIdentity === 'domain') {
+        // The three CNAME records that verify the domain and let SES sign with DKIM.
+        identity.dkimRecords.forEach((record, i) => {
+          new CfnOutput(this, `DkimRecord${i + 1}`, {
+            value: `${record.name} CNAME ${record.value}`,
+            description: `DKIM record ${i + 1} of 3 to publish in the DNS of ${domain}`,
+          });
+        });
+      }
     }
     const identityArn = (name: string): string =>
       `arn:${Aws.PARTITION}:ses:${this.region}:${this.account}:identity/${name}`;
+    const configurationSetArn = `arn:${Aws.PARTITION}:ses:${this.region}:${this.account}:configuration-set/${mail.configurationSet.configurationSetName}`;
     const names = [...new Set([s.sender, domain, ...s.recipients])];
     for (const grantee of grantees) {
       iam.Grant.addToPrincipal({
         grantee,
         actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-        resourceArns: names.map(identityArn),
+        resourceArns: [...names.map(identityArn), configurationSetArn],
       });
     }
   }

@@ -26,9 +26,11 @@ export interface AuditSettings {
    */
   readonly sender?: string;
   /**
-   * SES identity created for the sender: `email` verifies the address, `domain` its domain (DKIM
-   * records to publish), `none` uses an identity that already exists in the account.
-   * @default 'email'
+   * SES identity created for the sender: `domain` verifies the sender's domain with Easy DKIM
+   * (2048-bit; the three CNAME records to publish are stack outputs), so the reports pass the
+   * recipients' DMARC checks; `email` verifies the address alone (a click on SES's mail, no DNS,
+   * but messages signed only by amazonses.com); `none` uses an identity already in the account.
+   * @default 'domain'
    */
   readonly senderIdentity?: SenderIdentityMode;
   /**
@@ -62,15 +64,33 @@ export interface AuditSettings {
    */
   readonly tapeCutoff?: string;
   /**
-   * Address subscribed to the alarm topic (a confirmation mail is sent on deploy).
-   * @default - no subscription; subscribe to the AlarmTopic output yourself
+   * Addresses subscribed to the alarm topic (SES sends each a confirmation mail on deploy, which
+   * must be clicked before alarms reach it).
+   * @default - none: subscribe to the AlarmTopicArn output yourself
+   */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * One address subscribed to the alarm topic.
+   * @deprecated use `alarmEmails`; a value here is added to them
+   * @default - none
    */
   readonly alarmEmail?: string;
   /**
-   * Most shard Lambdas the Distributed Map runs at once.
-   * @default 20
+   * Most Lambdas each Distributed Map (shards, then loan-id buckets) runs at once. The default
+   * fits a new account, whose Lambda concurrency quota may be as low as 10: the map leaves room
+   * for the report-link function and an on-demand start. Raise it once the quota is raised
+   * (README, Quotas); keep it below the account's concurrency.
+   * @default 8
    */
   readonly mapMaxConcurrency?: number;
+  /**
+   * Reserved concurrency of the public report-link function: a flood of requests gets 429s from
+   * Lambda instead of the night's capacity (about 10 requests a second per unit). `'none'`
+   * reserves nothing, for accounts whose concurrency quota is below 100 + this value, where
+   * Lambda refuses any reservation.
+   * @default 5
+   */
+  readonly reportLinkConcurrency?: number | 'none';
   /**
    * Memory of the shard-scoring Lambda in MB (CPU grows with memory; 1769 MB is one full vCPU).
    * @default 1769
@@ -124,22 +144,26 @@ export interface AuditSettings {
 export type ResolvedSettings = Required<
   Omit<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes' | 'mappingFile' | 'policyFile'>
 > &
-  Pick<AuditSettings, 'alarmEmail' | 's3TriggerSuffix' | 'shardBytes' | 'mappingFile' | 'policyFile'> & {
+  Pick<AuditSettings, 's3TriggerSuffix' | 'shardBytes' | 'mappingFile' | 'policyFile'> & {
     readonly recipients: readonly string[];
+    /** Every alarm address, `alarmEmail` included. */
+    readonly alarmEmails: readonly string[];
   };
 
 /** Defaults of every setting (also listed in cdk.json's context). */
 export const DEFAULT_SETTINGS = {
   recipients: ['risk-team@example.com'],
   sender: 'risk-audit@example.com',
-  senderIdentity: 'email',
+  senderIdentity: 'domain',
   scheduleCron: 'cron(0 6 * * ? *)',
   timezone: 'Asia/Shanghai',
   scheduleEnabled: true,
   retentionDays: 400,
   tapeRetentionDays: 2557,
   tapeCutoff: '05:30',
-  mapMaxConcurrency: 20,
+  alarmEmails: [],
+  mapMaxConcurrency: 8,
+  reportLinkConcurrency: 5,
   shardMemoryMb: 1769,
   mergeMemoryMb: 3008,
   s3Trigger: false,
@@ -177,7 +201,13 @@ export function isTimeZone(name: string): boolean {
 
 /** Applies defaults and checks every setting, throwing a SettingsError on the first bad one. */
 export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings {
-  const s = { ...DEFAULT_SETTINGS, ...stripUndefined(settings) };
+  const { alarmEmail, ...rest } = settings;
+  const given = { ...DEFAULT_SETTINGS, ...stripUndefined(rest) };
+  // The older single address joins the list (once).
+  const s = {
+    ...given,
+    alarmEmails: [...new Set([...given.alarmEmails, ...(alarmEmail === undefined ? [] : [alarmEmail])])],
+  };
   if (s.recipients.length === 0) fail('recipients', 'at least one email address', s.recipients);
   for (const r of s.recipients) if (!EMAIL.test(r)) fail('recipients', 'email addresses', r);
   if (!EMAIL.test(s.sender)) fail('sender', 'an email address', s.sender);
@@ -190,9 +220,14 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
   checkInt('retentionDays', s.retentionDays, 1, 3650);
   checkInt('tapeRetentionDays', s.tapeRetentionDays, 2, 36500);
   if (!HHMM.test(s.tapeCutoff)) fail('tapeCutoff', "a local time 'HH:MM'", s.tapeCutoff);
-  if (s.alarmEmail !== undefined && !EMAIL.test(s.alarmEmail))
-    fail('alarmEmail', 'an email address', s.alarmEmail);
+  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) fail('alarmEmail', 'an email address', alarmEmail);
+  for (const a of s.alarmEmails) if (!EMAIL.test(a)) fail('alarmEmails', 'email addresses', a);
   checkInt('mapMaxConcurrency', s.mapMaxConcurrency, 1, 10_000);
+  if (s.reportLinkConcurrency !== 'none') {
+    if (!Number.isInteger(s.reportLinkConcurrency) || s.reportLinkConcurrency < 1 || s.reportLinkConcurrency > 1000) {
+      fail('reportLinkConcurrency', "an integer from 1 to 1000, or 'none'", s.reportLinkConcurrency);
+    }
+  }
   checkInt('shardMemoryMb', s.shardMemoryMb, 128, 10_240);
   checkInt('mergeMemoryMb', s.mergeMemoryMb, 128, 10_240);
   checkInt('watchlistLimit', s.watchlistLimit, 1, 1_000_000);
@@ -288,8 +323,10 @@ export const CONTEXT_KEYS = [
   'retentionDays',
   'tapeRetentionDays',
   'tapeCutoff',
+  'alarmEmails',
   'alarmEmail',
   'mapMaxConcurrency',
+  'reportLinkConcurrency',
   'shardMemoryMb',
   'mergeMemoryMb',
   's3Trigger',
@@ -316,8 +353,16 @@ export function settingsFromContext(read: ContextReader): AuditSettings {
   put('retentionDays', asNumber('retentionDays', read('retentionDays')));
   put('tapeRetentionDays', asNumber('tapeRetentionDays', read('tapeRetentionDays')));
   put('tapeCutoff', asString('tapeCutoff', read('tapeCutoff')));
+  put('alarmEmails', asList('alarmEmails', read('alarmEmails')));
   put('alarmEmail', asString('alarmEmail', read('alarmEmail')));
   put('mapMaxConcurrency', asNumber('mapMaxConcurrency', read('mapMaxConcurrency')));
+  const linkConcurrency = asString('reportLinkConcurrency', read('reportLinkConcurrency'));
+  put(
+    'reportLinkConcurrency',
+    linkConcurrency === undefined || linkConcurrency === 'none'
+      ? linkConcurrency
+      : (asNumber('reportLinkConcurrency', linkConcurrency) as number),
+  );
   put('shardMemoryMb', asNumber('shardMemoryMb', read('shardMemoryMb')));
   put('mergeMemoryMb', asNumber('mergeMemoryMb', read('mergeMemoryMb')));
   put('s3Trigger', asBoolean('s3Trigger', read('s3Trigger')));

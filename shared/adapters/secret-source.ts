@@ -1,15 +1,9 @@
 import { GetParameterError } from '@aws-lambda-powertools/parameters';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { LOCAL_BORROWER_REF_KEY, type SecretsConfig } from '../config.ts';
+import { LOCAL_BORROWER_REF_KEY, SECRET_ARN_VARIABLES, type SecretsConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { SecretName, SecretReadOptions, SecretSource } from '../ports/secret-source.ts';
-
-/** The environment variable that gives a function each secret's ARN (Secrets Manager). */
-export const SECRET_ARN_VARIABLES = {
-  borrowerRefKey: 'BORROWER_REF_KEY_SECRET_ARN',
-  reportLinkKey: 'REPORT_LINK_KEY_SECRET_ARN',
-} as const satisfies Record<SecretName, keyof SecretsConfig>;
 
 /** Secrets Manager's label of a secret's version before the last rotation. */
 const PREVIOUS_STAGE = 'AWSPREVIOUS';

@@ -6,8 +6,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { AuditAlarms } from '../../infra/lib/constructs/audit-alarms.ts';
 
-/** The metric ids (e_...) of each Lambda-error alarm of a stack whose alarms watch `count` functions. */
-function errorAlarmsFor(count: number): string[][] {
+/** The metric ids (e_... and x_...) and expression of each fault alarm of a stack watching `count` functions. */
+function faultAlarmsFor(count: number): { errors: string[]; expected: string[]; expression: string }[] {
   const stack = new Stack(new App(), 'Alarms', {
     env: { account: '111111111111', region: 'ap-southeast-1' },
   });
@@ -26,22 +26,38 @@ function errorAlarmsFor(count: number): string[][] {
   });
   const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
   return alarms
-    .map((a) =>
-      ((a.Properties.Metrics ?? []) as { Id: string }[]).map((m) => m.Id).filter((id) => id.startsWith('e_')),
-    )
-    .filter((ids) => ids.length > 0);
+    .map((a) => {
+      const metrics = (a.Properties.Metrics ?? []) as { Id: string; Expression?: string }[];
+      return {
+        errors: metrics.map((m) => m.Id).filter((id) => id.startsWith('e_')),
+        expected: metrics.map((m) => m.Id).filter((id) => id.startsWith('x_')),
+        expression: metrics.find((m) => m.Expression !== undefined)?.Expression ?? '',
+      };
+    })
+    .filter((a) => a.errors.length > 0);
 }
 
-describe('Class: AuditAlarms (Lambda errors)', () => {
-  it('sums up to 10 functions in one alarm', () => {
-    const alarms = errorAlarmsFor(10);
+describe('Class: AuditAlarms (function faults)', () => {
+  it("subtracts each function's expected outcomes from its errors, five functions to an alarm", () => {
+    const alarms = faultAlarmsFor(5);
     expect(alarms).toHaveLength(1);
-    expect(alarms[0]).toHaveLength(10);
+    expect(alarms[0]).toEqual({
+      errors: ['e_fn_0', 'e_fn_1', 'e_fn_2', 'e_fn_3', 'e_fn_4'],
+      expected: ['x_fn_0', 'x_fn_1', 'x_fn_2', 'x_fn_3', 'x_fn_4'],
+      expression:
+        '(FILL(e_fn_0, 0) + FILL(e_fn_1, 0) + FILL(e_fn_2, 0) + FILL(e_fn_3, 0) + FILL(e_fn_4, 0)) - (FILL(x_fn_0, 0) + FILL(x_fn_1, 0) + FILL(x_fn_2, 0) + FILL(x_fn_3, 0) + FILL(x_fn_4, 0))',
+    });
   });
 
   it('splits more functions into alarms of at most 10 metrics each (CloudWatch refuses more), watching every one', () => {
-    const alarms = errorAlarmsFor(23);
-    expect(alarms.map((ids) => ids.length).sort((a, b) => a - b)).toEqual([3, 10, 10]);
-    expect(new Set(alarms.flat())).toEqual(new Set(Array.from({ length: 23 }, (_, i) => `e_fn_${i}`)));
+    const alarms = faultAlarmsFor(23);
+    expect(alarms.map((a) => a.errors.length + a.expected.length).sort((a, b) => a - b)).toEqual([
+      6, 10, 10, 10, 10,
+    ]);
+    expect(new Set(alarms.flatMap((a) => a.errors))).toEqual(
+      new Set(Array.from({ length: 23 }, (_, i) => `e_fn_${i}`)),
+    );
+    // Every function's errors sit in the same alarm as its expected outcomes.
+    for (const a of alarms) expect(a.expected).toEqual(a.errors.map((id) => id.replace(/^e_/, 'x_')));
   });
 });

@@ -180,7 +180,7 @@ describe('Class: RiskAuditStack', () => {
   describe('functions', () => {
     it('runs every function on the newest Node.js runtime, arm64, traced, JSON logs', () => {
       const functions = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(9);
+      expect(functions).toHaveLength(10);
       for (const f of functions) {
         // The two functions that load the native chart renderer run on x86_64 (installed for linux-x64 only).
         const arch = /emails the audit report|failure notice/.test(String(f.Properties.Description))
@@ -198,7 +198,7 @@ describe('Class: RiskAuditStack', () => {
             POWERTOOLS_SERVICE_NAME: 'risk-audit',
             POWERTOOLS_METRICS_NAMESPACE: 'RiskAudit',
             NODE_OPTIONS: '--enable-source-maps',
-            TIMEZONE: 'Asia/Shanghai',
+            SECRET_SOURCE: 'secrets-manager',
           },
         });
       }
@@ -208,12 +208,13 @@ describe('Class: RiskAuditStack', () => {
       const workflowFunctions = Object.values(resources(template)).filter(
         (r) =>
           r.Type === 'AWS::Lambda::Function' &&
-          !/on demand|report link/.test(String(r.Properties.Description)),
+          !/on demand|report link|bounces, complaints/.test(String(r.Properties.Description)),
       );
       expect(workflowFunctions).toHaveLength(7);
       for (const f of workflowFunctions) {
         expect(f.Properties.Environment).toMatchObject({
           Variables: {
+            TIMEZONE: 'Asia/Shanghai',
             TAPE_CUTOFF: '05:30',
             REPORT_RECIPIENTS: 'risk-team@example.com',
             REPORT_SENDER: 'risk-audit@example.com',
@@ -272,7 +273,8 @@ describe('Class: RiskAuditStack', () => {
       const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
       const [linkId, link] = fns.find(([, f]) => /report link/.test(String(f.Properties.Description)))!;
       const linkVars = (link.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(JSON.stringify(linkVars.REPORT_LINK_KEY)).toContain('{{resolve:secretsmanager:');
+      expect(linkVars.REPORT_LINK_KEY_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^ReportLinkKey/) });
+      expect(linkVars.TIMEZONE).toBe('Asia/Shanghai');
       template.hasResourceProperties('AWS::Lambda::Url', {
         AuthType: 'NONE',
         TargetFunctionArn: { 'Fn::GetAtt': [linkId, 'Arn'] },
@@ -290,7 +292,7 @@ describe('Class: RiskAuditStack', () => {
       const sendVars = (send.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       const urlId = Object.keys(template.findResources('AWS::Lambda::Url'))[0]!;
       expect(sendVars.REPORT_LINK_BASE_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
-      expect(sendVars.REPORT_LINK_KEY).toEqual(linkVars.REPORT_LINK_KEY);
+      expect(sendVars.REPORT_LINK_KEY_SECRET_ARN).toEqual(linkVars.REPORT_LINK_KEY_SECRET_ARN);
     });
 
     it('passes the shard size when one is set', () => {
@@ -317,16 +319,8 @@ describe('Class: RiskAuditStack', () => {
             REPORT_SENDER: 'audit@bank.example',
             TAPE_CUTOFF: '04:45',
             DETAIL_RETENTION_DAYS: '200',
-            BORROWER_REF_KEY: {
-              'Fn::Join': [
-                '',
-                [
-                  '{{resolve:secretsmanager:',
-                  { Ref: Match.stringLikeRegexp('^BorrowerRefKey') },
-                  ':SecretString:::}}',
-                ],
-              ],
-            },
+            // score-shard turns no borrower id into a reference: it is given no secret.
+            BORROWER_REF_KEY_SECRET_ARN: Match.absent(),
           }),
         },
       });
@@ -368,7 +362,8 @@ describe('Class: RiskAuditStack', () => {
           Variables: Match.objectLike({
             STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
             IDEMPOTENCY_TABLE_NAME: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
-            BORROWER_REF_KEY: Match.absent(),
+            BORROWER_REF_KEY_SECRET_ARN: Match.absent(),
+            REPORT_LINK_KEY_SECRET_ARN: Match.absent(),
           }),
         },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
@@ -389,7 +384,7 @@ describe('Class: RiskAuditStack', () => {
 
     it('keeps each function in its own log group with a retention', () => {
       const groups = Object.values(resources(template)).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-      expect(groups).toHaveLength(10); // nine functions and the state machine
+      expect(groups).toHaveLength(11); // ten functions and the state machine
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(90);
     });
   });
@@ -543,7 +538,7 @@ describe('Class: RiskAuditStack', () => {
       expect(map).toMatchObject({
         Type: 'Map',
         ItemsPath: '$.plan.shards',
-        MaxConcurrency: 20,
+        MaxConcurrency: 8,
         ToleratedFailureCount: 0,
         ResultPath: '$.shardResults',
         ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
@@ -556,7 +551,7 @@ describe('Class: RiskAuditStack', () => {
       expect(states.MergeScores).toMatchObject({
         Type: 'Map',
         ItemsPath: '$.merged.buckets',
-        MaxConcurrency: 20,
+        MaxConcurrency: 8,
         ToleratedFailureCount: 0,
         Label: 'MergeScores',
         ResultPath: '$.bucketResults',
@@ -767,44 +762,432 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
-    it('alarms on Lambda errors of all nine functions and on undelivered triggers', () => {
+    it('alarms on Lambda faults of all ten functions and on undelivered triggers', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Metrics: Match.arrayWith([
           Match.objectLike({ Expression: Match.stringLikeRegexp('FILL\\(e_score_shard, 0\\)') }),
         ]),
       });
-      const errorAlarm = Object.values(resources(template)).find((r) =>
-        JSON.stringify(r.Properties.Metrics ?? '').includes('e_prepare_run'),
-      );
-      const ids = ((errorAlarm?.Properties.Metrics ?? []) as { Id: string }[])
+      const ids = Object.values(resources(template))
+        .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+        .flatMap((r) => (r.Properties.Metrics ?? []) as { Id: string }[])
         .map((m) => m.Id)
         .filter((i) => i.startsWith('e_'));
-      expect(ids).toHaveLength(9);
-      expect(ids).toEqual(expect.arrayContaining(['e_merge_audit', 'e_merge_scores', 'e_finalize_audit']));
+      expect(ids).toHaveLength(10);
+      expect(ids).toEqual(
+        expect.arrayContaining([
+          'e_merge_audit',
+          'e_merge_scores',
+          'e_finalize_audit',
+          'e_record_mail_event',
+        ]),
+      );
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
       });
     });
 
-    it('sends alarms to an encrypted topic, subscribing the alarm email when given', () => {
-      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-      template.resourceCountIs('AWS::SNS::Subscription', 0);
-      templateOf({ alarmEmail: 'ops@bank.example' }).hasResourceProperties('AWS::SNS::Subscription', {
-        Protocol: 'email',
-        Endpoint: 'ops@bank.example',
+    it('sends alarms to an encrypted topic, subscribing no address unless given', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', {
+        DisplayName: 'risk-audit alarms',
+        KmsMasterKeyId: Match.anyValue(),
       });
+      expect(
+        Object.values(template.findResources('AWS::SNS::Subscription')).map((r) => r.Properties.Protocol),
+      ).toEqual([
+        'lambda', // record-mail-event on the mail-events topic
+      ]);
     });
   });
 
   describe('email', () => {
-    it('verifies the sender address by default, its domain when asked, nothing when it exists', () => {
-      template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'risk-audit@example.com' });
-      templateOf({ sender: 'audit@bank.example', senderIdentity: 'domain' }).hasResourceProperties(
+    it("verifies the sender's domain with 2048-bit DKIM by default, the address when asked, nothing when it exists", () => {
+      template.hasResourceProperties('AWS::SES::EmailIdentity', {
+        EmailIdentity: 'example.com',
+        DkimSigningAttributes: { NextSigningKeyLength: 'RSA_2048_BIT' },
+        ConfigurationSetAttributes: {
+          ConfigurationSetName: { Ref: Match.stringLikeRegexp('^MailConfigurationSet') },
+        },
+      });
+      templateOf({ sender: 'audit@bank.example', senderIdentity: 'email' }).hasResourceProperties(
         'AWS::SES::EmailIdentity',
-        { EmailIdentity: 'bank.example' },
+        { EmailIdentity: 'audit@bank.example', DkimSigningAttributes: Match.absent() },
       );
       templateOf({ senderIdentity: 'none' }).resourceCountIs('AWS::SES::EmailIdentity', 0);
+    });
+  });
+
+  describe('secrets', () => {
+    /** Every function's environment, by its description. */
+    const environments = (t: Template): [string, Record<string, unknown>][] =>
+      Object.values(t.findResources('AWS::Lambda::Function')).map((f) => [
+        String(f.Properties.Description),
+        (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+      ]);
+
+    it('puts no secret value in any environment, nor anywhere in the template', () => {
+      const text = JSON.stringify(template.toJSON());
+      expect(text).not.toContain('resolve:secretsmanager');
+      for (const [, variables] of environments(template)) {
+        expect(variables).not.toHaveProperty('BORROWER_REF_KEY');
+        expect(variables).not.toHaveProperty('REPORT_LINK_KEY');
+        expect(variables).not.toHaveProperty('REPORT_LINK_PREVIOUS_KEY');
+      }
+      // The secrets' only references in environments are their ARNs (Ref of a secret is its ARN).
+      const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+      expect(secretIds).toHaveLength(2);
+      for (const [, variables] of environments(template)) {
+        for (const [name, value] of Object.entries(variables)) {
+          const text = JSON.stringify(value);
+          if (secretIds.some((id) => text.includes(id))) {
+            expect(name).toMatch(/_SECRET_ARN$/);
+            expect(value).toEqual({ Ref: expect.stringMatching(/^(BorrowerRefKey|ReportLinkKey)/) });
+          }
+        }
+      }
+    });
+
+    it('gives each function only the secrets it uses, as ARN and read grant together', () => {
+      const [refKey] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((id) =>
+        id.startsWith('BorrowerRefKey'),
+      );
+      const [linkKey] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((id) =>
+        id.startsWith('ReportLinkKey'),
+      );
+      const expected: [RegExp, string[]][] = [
+        [/merges the shards' partials/, ['BORROWER_REF_KEY_SECRET_ARN']],
+        [/one loan-id bucket/, ['BORROWER_REF_KEY_SECRET_ARN']],
+        [/combines the buckets' results/, ['BORROWER_REF_KEY_SECRET_ARN']],
+        [/emails the audit report/, ['REPORT_LINK_KEY_SECRET_ARN']],
+        [/report link from an audit email/, ['REPORT_LINK_KEY_SECRET_ARN']],
+        [/one shard/, []],
+        [/takes the date's lease/, []],
+        [/failure notice/, []],
+        [/on demand/, []],
+        [/bounces, complaints/, []],
+      ];
+      const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+      expect(fns).toHaveLength(expected.length);
+      for (const [description, variables] of expected) {
+        const matching = fns.filter((f) => description.test(String(f.Properties.Description)));
+        expect(matching, description.source).toHaveLength(1);
+        const fn = matching[0]!;
+        const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(
+          Object.keys(env).filter((k) => k.endsWith('_SECRET_ARN')),
+          description.source,
+        ).toEqual(variables);
+        // The role may read exactly the secrets the environment names.
+        const roleId = (fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+        const readable = statementsOfRole(template, roleId)
+          .filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'))
+          .flatMap((st) => [refKey!, linkKey!].filter((id) => referencesLogicalId(st, id)));
+        const wanted = variables.map((v) => (v.startsWith('BORROWER') ? refKey! : linkKey!));
+        expect(readable, description.source).toEqual(wanted);
+      }
+    });
+
+    it('retains both secrets with the data when the stack is deleted or a secret replaced', () => {
+      const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+      expect(secrets).toHaveLength(2);
+      for (const secret of secrets) {
+        expect(secret.DeletionPolicy).toBe('Retain');
+        expect(secret.UpdateReplacePolicy).toBe('Retain');
+        expect(secret.Properties.GenerateSecretString).toMatchObject({
+          PasswordLength: 48,
+          ExcludePunctuation: true,
+        });
+      }
+    });
+
+    it('has no CloudFormation output that carries a secret', () => {
+      const outputs = (template.toJSON() as { Outputs: Record<string, unknown> }).Outputs;
+      const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+      for (const output of Object.values(outputs)) {
+        for (const id of secretIds) expect(JSON.stringify(output)).not.toContain(id);
+      }
+    });
+  });
+
+  describe('alarm delivery', () => {
+    const alarmTopicId = (t: Template): string =>
+      Object.entries(t.findResources('AWS::SNS::Topic')).find(
+        ([, r]) => r.Properties.DisplayName === 'risk-audit alarms',
+      )![0];
+
+    it("lets this account's CloudWatch alarms publish to the alarm topic, beside the TLS-only deny", () => {
+      const topicId = alarmTopicId(template);
+      const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')).filter((p) =>
+        JSON.stringify(p.Properties.Topics).includes(topicId),
+      );
+      expect(policies).toHaveLength(1);
+      const statements = (policies[0]!.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
+        .Statement;
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          {
+            Sid: 'AllowThisAccountsAlarms',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '000000000000' },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:ap-southeast-1:000000000000:alarm:*'],
+                  ],
+                },
+              },
+            },
+          },
+        ]),
+      );
+      expect(statements).toHaveLength(2);
+    });
+
+    it('lets CloudWatch use the key that encrypts the alarm topic', () => {
+      const topicId = alarmTopicId(template);
+      const keyRef = template.toJSON().Resources[topicId].Properties.KmsMasterKeyId as {
+        'Fn::GetAtt': string[];
+      };
+      const key = template.toJSON().Resources[keyRef['Fn::GetAtt'][0]!];
+      expect(key.Properties.KeyPolicy.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      );
+    });
+
+    it('sends every alarm to the alarm topic', () => {
+      const topicId = alarmTopicId(template);
+      const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThan(8);
+      for (const [id, alarm] of alarms) {
+        expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: topicId }]);
+      }
+    });
+
+    it('subscribes every alarm address, the older alarmEmail included once', () => {
+      const t = templateOf({
+        alarmEmails: ['ops@bank.example', 'cro@bank.example'],
+        alarmEmail: 'ops@bank.example',
+      });
+      const topicId = alarmTopicId(t);
+      const emails = Object.values(t.findResources('AWS::SNS::Subscription'))
+        .filter((r) => r.Properties.Protocol === 'email')
+        .map((r) => {
+          expect(r.Properties.TopicArn).toEqual({ Ref: topicId });
+          return r.Properties.Endpoint;
+        });
+      expect(emails.sort()).toEqual(['cro@bank.example', 'ops@bank.example']);
+    });
+
+    it("alarms on faults only: each function's Errors less the expected outcomes its handler counted", () => {
+      const faultAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+        JSON.stringify(a.Properties.Metrics ?? '').includes('"e_'),
+      );
+      // Ten functions, two metrics each, at most ten metrics an alarm: two alarms.
+      expect(faultAlarms).toHaveLength(2);
+      const prepare = faultAlarms.find((a) =>
+        JSON.stringify(a.Properties.Metrics).includes('e_prepare_run'),
+      )!;
+      const metrics = prepare.Properties.Metrics as {
+        Id: string;
+        Expression?: string;
+        MetricStat?: {
+          Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] };
+          Stat: string;
+        };
+      }[];
+      expect(metrics.length).toBeLessThanOrEqual(11);
+      const expression = metrics.find((m) => m.Expression !== undefined)!.Expression!;
+      expect(expression).toMatch(/^\(FILL\(e_prepare_run, 0\) \+ .*\) - \(FILL\(x_prepare_run, 0\) \+ .*\)$/);
+      const expected = metrics.find((m) => m.Id === 'x_prepare_run')!.MetricStat!;
+      expect(expected.Stat).toBe('Sum');
+      expect(expected.Metric).toMatchObject({
+        Namespace: 'RiskAudit',
+        MetricName: 'ExpectedErrors',
+        Dimensions: expect.arrayContaining([
+          { Name: 'service', Value: 'risk-audit' },
+          { Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^PrepareRunFunction/) } },
+        ]),
+      });
+      expect(metrics.find((m) => m.Id === 'e_prepare_run')!.MetricStat!.Metric).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+      });
+    });
+  });
+
+  describe('report-link capacity', () => {
+    it('reserves a small concurrency for the public report-link function, none for the others', () => {
+      const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+      const reserved = fns.filter((f) => f.Properties.ReservedConcurrentExecutions !== undefined);
+      expect(reserved).toHaveLength(1);
+      expect(reserved[0]!.Properties).toMatchObject({
+        ReservedConcurrentExecutions: 5,
+        Description: expect.stringMatching(/report link/),
+      });
+    });
+
+    it('takes the reservation from the settings, and reserves nothing on a small account', () => {
+      templateOf({ reportLinkConcurrency: 2 }).hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('report link'),
+        ReservedConcurrentExecutions: 2,
+      });
+      const none = templateOf({ reportLinkConcurrency: 'none' });
+      for (const f of Object.values(none.findResources('AWS::Lambda::Function'))) {
+        expect(f.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      }
+    });
+  });
+
+  describe('mail delivery', () => {
+    it('sends with a configuration set that requires TLS and suppresses bounced and complaining addresses', () => {
+      template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+        DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+        ReputationOptions: { ReputationMetricsEnabled: true },
+        SendingOptions: { SendingEnabled: true },
+        SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      });
+      const [setId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+      for (const d of [/emails the audit report/, /failure notice/]) {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: Match.stringLikeRegexp(d.source),
+          Environment: { Variables: Match.objectLike({ SES_CONFIGURATION_SET: { Ref: setId } }) },
+        });
+      }
+    });
+
+    it('publishes bounces, complaints and rejects to an encrypted topic that SES of this account may publish to', () => {
+      const [setId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+      const [topicId, topic] = Object.entries(template.findResources('AWS::SNS::Topic')).find(
+        ([, r]) => r.Properties.DisplayName === 'risk-audit mail events',
+      )!;
+      expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+      template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+        ConfigurationSetName: { Ref: setId },
+        EventDestination: {
+          Enabled: true,
+          MatchingEventTypes: ['bounce', 'complaint', 'reject'],
+          SnsDestination: { TopicARN: { Ref: topicId } },
+        },
+      });
+      const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy')).find((p) =>
+        JSON.stringify(p.Properties.Topics).includes(topicId),
+      )!;
+      expect((policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Allow',
+            Principal: { Service: 'ses.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: {
+              StringEquals: {
+                'AWS:SourceAccount': '000000000000',
+                'AWS:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':ses:ap-southeast-1:000000000000:configuration-set/',
+                      { Ref: setId },
+                    ],
+                  ],
+                },
+              },
+            },
+          }),
+        ]),
+      );
+      // The topic's key lets SES encrypt what it publishes.
+      const keyId = (topic.Properties.KmsMasterKeyId as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+      expect(template.toJSON().Resources[keyId].Properties.KeyPolicy.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Principal: { Service: 'ses.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      );
+    });
+
+    it('records the events with a small function subscribed to the topic, failures to the dead-letter queue', () => {
+      const [topicId] = Object.entries(template.findResources('AWS::SNS::Topic')).find(
+        ([, r]) => r.Properties.DisplayName === 'risk-audit mail events',
+      )!;
+      const [fnId, fn] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, f]) =>
+        /bounces, complaints/.test(String(f.Properties.Description)),
+      )!;
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'lambda',
+        TopicArn: { Ref: topicId },
+        Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'sns.amazonaws.com',
+        SourceArn: { Ref: topicId },
+      });
+      expect(fn.Properties.DeadLetterConfig).toEqual({
+        TargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetters/), 'Arn'] },
+      });
+    });
+
+    it('alarms on a permanent bounce or reject and on a complaint', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      const bounced = alarms.find((a) => /bounced for good/.test(String(a.Properties.AlarmDescription)))!;
+      const names = (bounced.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[])
+        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
+        .sort();
+      expect(names).toEqual(['MailBounced', 'MailRejected']);
+      expect(bounced.Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'RiskAudit',
+        MetricName: 'MailComplained',
+        Dimensions: [{ Name: 'service', Value: 'risk-audit' }],
+        Threshold: 1,
+      });
+    });
+
+    it('outputs the three DKIM records of the sender domain, and lets the senders use the configuration set', () => {
+      const outputs = (template.toJSON() as { Outputs: Record<string, { Description: string }> }).Outputs;
+      expect(
+        Object.keys(outputs)
+          .filter((k) => k.startsWith('DkimRecord'))
+          .sort(),
+      ).toEqual(['DkimRecord1', 'DkimRecord2', 'DkimRecord3']);
+      expect(outputs.DkimRecord1!.Description).toBe(
+        'DKIM record 1 of 3 to publish in the DNS of example.com',
+      );
+      const [setId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+      const send = policyStatements(template).filter((p) =>
+        actionsOf(p.statement).includes('ses:SendRawEmail'),
+      );
+      expect(send).toHaveLength(2);
+      for (const { statement } of send) {
+        expect(JSON.stringify(statement.Resource)).toContain(`configuration-set/",{"Ref":"${setId}"}`);
+      }
+      expect(
+        Object.keys(templateOf({ senderIdentity: 'email' }).toJSON().Outputs).some((k) =>
+          k.startsWith('Dkim'),
+        ),
+      ).toBe(false);
     });
   });
 
@@ -845,8 +1228,9 @@ describe('Class: RiskAuditStack', () => {
       const { findings, error } = nagFindings({
         s3Trigger: true,
         s3TriggerSuffix: '_SUCCESS',
-        alarmEmail: 'ops@bank.example',
-        senderIdentity: 'domain',
+        alarmEmails: ['ops@bank.example', 'cro@bank.example'],
+        senderIdentity: 'email',
+        reportLinkConcurrency: 'none',
       });
       expect(findings).toEqual([]);
       expect(error).toBeUndefined();

@@ -20,14 +20,16 @@ describe('Function: resolveSettings', () => {
     expect(s).toEqual({
       recipients: ['risk-team@example.com'],
       sender: 'risk-audit@example.com',
-      senderIdentity: 'email',
+      senderIdentity: 'domain',
       scheduleCron: 'cron(0 6 * * ? *)',
       timezone: 'Asia/Shanghai',
       scheduleEnabled: true,
       retentionDays: 400,
       tapeRetentionDays: 2557,
       tapeCutoff: '05:30',
-      mapMaxConcurrency: 20,
+      alarmEmails: [],
+      mapMaxConcurrency: 8,
+      reportLinkConcurrency: 5,
       shardMemoryMb: 1769,
       mergeMemoryMb: 3008,
       s3Trigger: false,
@@ -46,7 +48,7 @@ describe('Function: resolveSettings', () => {
     expect(s.mergeMemoryMb).toBe(10_240);
     expect(s.retentionDays).toBe(30);
     expect(s.sender).toBe(DEFAULT_SETTINGS.sender);
-    expect(s.alarmEmail).toBe('ops@bank.example');
+    expect(s.alarmEmails).toEqual(['ops@bank.example']);
   });
 
   it.each([
@@ -77,6 +79,18 @@ describe('Function: resolveSettings', () => {
     [{ mergeMemoryMb: 10_241 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 10241'],
     [{ mergeMemoryMb: 4096.5 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 4096.5'],
     [{ alarmEmail: 'ops' }, 'invalid alarmEmail: expected an email address, got "ops"'],
+    [
+      { alarmEmails: ['ops@bank.example', 'cro at bank'] },
+      'invalid alarmEmails: expected email addresses, got "cro at bank"',
+    ],
+    [
+      { reportLinkConcurrency: 0 },
+      "invalid reportLinkConcurrency: expected an integer from 1 to 1000, or 'none', got 0",
+    ],
+    [
+      { reportLinkConcurrency: 'all' as never },
+      'invalid reportLinkConcurrency: expected an integer from 1 to 1000, or \'none\', got "all"',
+    ],
     [
       { senderIdentity: 'dns' as never },
       "invalid senderIdentity: expected one of 'email', 'domain', 'none', got \"dns\"",
@@ -160,6 +174,32 @@ describe('Function: settingsFromContext', () => {
     expect(s).toEqual({ recipients: ['x@bank.example'], mapMaxConcurrency: 40, s3Trigger: false });
   });
 
+  it('reads the alarm addresses as a comma-separated list, the older single address beside them', () => {
+    const read = settingsFromContext(
+      context({ alarmEmails: 'ops@bank.example, cro@bank.example', alarmEmail: 'ops@bank.example' }),
+    );
+    expect(read).toEqual({
+      alarmEmails: ['ops@bank.example', 'cro@bank.example'],
+      alarmEmail: 'ops@bank.example',
+    });
+    expect(resolveSettings(read).alarmEmails).toEqual(['ops@bank.example', 'cro@bank.example']);
+    expect(
+      resolveSettings(settingsFromContext(context({ alarmEmail: 'night@bank.example' }))).alarmEmails,
+    ).toEqual(['night@bank.example']);
+  });
+
+  it("reads the report-link reservation as a number or 'none'", () => {
+    expect(settingsFromContext(context({ reportLinkConcurrency: '3' }))).toEqual({
+      reportLinkConcurrency: 3,
+    });
+    expect(settingsFromContext(context({ reportLinkConcurrency: 'none' }))).toEqual({
+      reportLinkConcurrency: 'none',
+    });
+    expect(() => settingsFromContext(context({ reportLinkConcurrency: 'few' }))).toThrow(
+      'invalid reportLinkConcurrency: expected a number, got "few"',
+    );
+  });
+
   it('leaves unset and empty keys to the defaults', () => {
     expect(settingsFromContext(context({ sender: '', alarmEmail: null }))).toEqual({});
   });
@@ -192,8 +232,10 @@ describe('Function: settingsFromContext', () => {
           retentionDays: '1',
           tapeRetentionDays: '2',
           tapeCutoff: '05:00',
+          alarmEmails: 'a@b.example,c@b.example',
           alarmEmail: 'a@b.example',
           mapMaxConcurrency: '1',
+          reportLinkConcurrency: 'none',
           shardMemoryMb: '128',
           mergeMemoryMb: '128',
           s3Trigger: 'true',

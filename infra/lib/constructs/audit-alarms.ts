@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,12 +9,12 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from './audit-function.ts';
+import { METRIC, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../../../shared/schema/metrics.ts';
 
 /** Most metrics one metric-math alarm may use (CloudWatch's limit). */
 const MATH_ALARM_METRICS = 10;
 /** Name of the metric prepare-run emits (value 1, unit Count) when the tape is missing at run time. */
-export const TAPE_MISSING_METRIC = 'TapeMissing';
+export const TAPE_MISSING_METRIC = METRIC.tapeMissing;
 
 /** Properties of the audit alarms. */
 export interface AuditAlarmsProps {
@@ -30,16 +30,28 @@ export interface AuditAlarmsProps {
    */
   readonly expectSuccessWithin?: Duration;
   /**
-   * Address subscribed to the alarm topic.
+   * Addresses subscribed to the alarm topic.
    * @default - no subscription
    */
-  readonly alarmEmail?: string;
+  readonly alarmEmails?: readonly string[];
+}
+
+/** A custom metric of the functions (namespace RiskAudit, dimension service). */
+function auditMetric(metricName: string, period: Duration, dimensions: Record<string, string> = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: POWERTOOLS_SERVICE_NAME, ...dimensions },
+    period,
+    statistic: cloudwatch.Stats.SUM,
+  });
 }
 
 /**
  * CloudWatch alarms on the audit (failed or timed-out runs, tape missing by the cutoff, a run
- * much slower than its recent norm, no successful run for a day, Lambda errors, undelivered
- * triggers), all sent to one encrypted SNS topic.
+ * much slower than its recent norm, no successful run for a day, Lambda faults, undelivered
+ * triggers, reports bounced or marked as spam), all sent to one encrypted SNS topic whose policy
+ * lets this account's alarms publish.
  */
 export class AuditAlarms extends Construct {
   /** Topic every alarm notifies. */
@@ -67,8 +79,24 @@ export class AuditAlarms extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
-    if (props.alarmEmail !== undefined) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    // enforceSSL gives the topic a policy of its own, which replaces SNS's default one: without
+    // this statement CloudWatch may not publish, and no alarm would ever arrive. Only alarms of
+    // this account and region may (aws:SourceAccount and aws:SourceArn against the confused deputy).
+    const { account, region } = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisAccountsAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${region}:${account}:alarm:*` },
+        },
+      }),
+    );
+    for (const address of props.alarmEmails ?? []) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(address));
     }
     new CfnOutput(scope, 'AlarmTopicArn', { value: this.topic.topicArn, description: 'alarm notifications' });
 
@@ -85,13 +113,7 @@ export class AuditAlarms extends Construct {
       alarmDescription: 'an audit run hit the state machine timeout',
     });
     this.add('TapeMissing', {
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: TAPE_MISSING_METRIC,
-        dimensionsMap: { service: POWERTOOLS_SERVICE_NAME },
-        period: fiveMinutes,
-        statistic: cloudwatch.Stats.SUM,
-      }),
+      metric: auditMetric(TAPE_MISSING_METRIC, fiveMinutes),
       threshold: 1,
       alarmDescription: "the day's tape had not landed by the cutoff when the audit ran",
     });
@@ -121,29 +143,58 @@ export class AuditAlarms extends Construct {
       this.alarms.RunMissed = missed;
     }
 
-    // A metric-math alarm may use at most 10 metrics: the functions' errors are summed in groups
-    // of 10, one alarm per group (FunctionErrors, FunctionErrors2, ...).
-    const errorMetrics = Object.entries(props.functions).map(
-      ([name, fn]) =>
-        [`e_${name.replace(/[^A-Za-z0-9]/g, '_')}`, fn.metricErrors({ period: fiveMinutes })] as const,
-    );
-    for (let group = 0; group * MATH_ALARM_METRICS < errorMetrics.length; group++) {
-      const metrics = Object.fromEntries(
-        errorMetrics.slice(group * MATH_ALARM_METRICS, (group + 1) * MATH_ALARM_METRICS),
-      );
+    // Faults only: Lambda's Errors of each function minus the expected outcomes its handler
+    // counted (ExpectedErrors: a duplicate start, a missing tape, which the run alarms and the
+    // failure notice already report). Timeouts, out-of-memory and init failures never reach the
+    // handler, so they stay counted. A metric-math alarm may use at most 10 metrics: two per
+    // function, so groups of 5, one alarm per group (FunctionErrors, FunctionErrors2, ...).
+    const perAlarm = MATH_ALARM_METRICS / 2;
+    const watched = Object.entries(props.functions).map(([name, fn]) => {
+      const id = name.replace(/[^A-Za-z0-9]/g, '_');
+      return {
+        errors: [`e_${id}`, fn.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM })] as const,
+        expected: [
+          `x_${id}`,
+          auditMetric(METRIC.expectedErrors, fiveMinutes, { FunctionName: fn.functionName }),
+        ] as const,
+      };
+    });
+    for (let group = 0; group * perAlarm < watched.length; group++) {
+      const members = watched.slice(group * perAlarm, (group + 1) * perAlarm);
+      const sum = (ids: string[]): string => ids.map((m) => `FILL(${m}, 0)`).join(' + ');
       this.add(group === 0 ? 'FunctionErrors' : `FunctionErrors${group + 1}`, {
         metric: new cloudwatch.MathExpression({
-          expression: Object.keys(metrics)
-            .map((m) => `FILL(${m}, 0)`)
-            .join(' + '),
-          usingMetrics: metrics,
+          expression: `(${sum(members.map((m) => m.errors[0]))}) - (${sum(members.map((m) => m.expected[0]))})`,
+          usingMetrics: Object.fromEntries(members.flatMap((m) => [m.errors, m.expected])),
           period: fiveMinutes,
-          label: 'errors of the audit functions',
+          label: 'faults of the audit functions (errors less expected outcomes)',
         }),
         threshold: 1,
-        alarmDescription: 'an audit Lambda function raised an error',
+        alarmDescription: 'an audit Lambda function failed for a reason other than an expected outcome of the run',
       });
     }
+
+    // Mail: SES's bounce, complaint and reject events, counted by record-mail-event.
+    this.add('ReportBounced', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(bounced, 0) + FILL(rejected, 0)',
+        usingMetrics: {
+          bounced: auditMetric(METRIC.mailBounced, fiveMinutes),
+          rejected: auditMetric(METRIC.mailRejected, fiveMinutes),
+        },
+        period: fiveMinutes,
+        label: 'recipients whose server refused a report for good, and messages SES rejected',
+      }),
+      threshold: 1,
+      alarmDescription:
+        'a report or failure notice bounced for good or was rejected: fix the recipient (SES now suppresses the address)',
+    });
+    this.add('ReportComplaint', {
+      metric: auditMetric(METRIC.mailComplained, fiveMinutes),
+      threshold: 1,
+      alarmDescription:
+        'a recipient marked a report or failure notice as spam (SES now suppresses the address; complaints put the account under review)',
+    });
 
     const duration = new cloudwatch.AnomalyDetectionAlarm(this, 'RunDurationAnomaly', {
       metric: sm.metricTime({ period: Duration.hours(1), statistic: cloudwatch.Stats.MAXIMUM }),

@@ -6,8 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SECRET_ARN_VARIABLES } from '../../../shared/config.ts';
+import type { SecretName } from '../../../shared/ports/secret-source.ts';
 import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../../../shared/schema/metrics.ts';
 
 /** Repository root: entries, lock file and tsconfig are resolved from here, whatever the cwd. */
@@ -177,6 +180,9 @@ export class AuditFunction extends Construct {
         // Traces must not carry handler responses: they may name files and dates, never borrowers.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
         NODE_OPTIONS: '--enable-source-maps',
+        // Secrets come from Secrets Manager only, by the ARNs given with useSecret: a function
+        // never given one fails naming it, instead of falling back to a local value.
+        SECRET_SOURCE: 'secrets-manager',
         ...props.environment,
       },
       bundling: {
@@ -206,5 +212,14 @@ export class AuditFunction extends Construct {
             }),
       },
     });
+  }
+
+  /**
+   * Lets the function read one secret at run time: its ARN (never its value) in the environment
+   * variable the secret source reads, and read access to that secret alone.
+   */
+  public useSecret(name: SecretName, secret: Pick<secretsmanager.ISecret, 'secretArn' | 'grantRead'>): void {
+    this.function.addEnvironment(SECRET_ARN_VARIABLES[name], secret.secretArn);
+    secret.grantRead(this.role);
   }
 }
