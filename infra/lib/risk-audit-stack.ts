@@ -1,5 +1,14 @@
 import { extname } from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  TimeZone,
+  Validations,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -189,7 +198,9 @@ export class RiskAuditStack extends Stack {
       timeout: Duration.seconds(10),
       environment: { BUCKET_NAME: bucket.bucketName, TIMEZONE: s.timezone },
       // Public: a flood gets 429s from Lambda instead of the concurrency the night's shards need.
-      ...(s.reportLinkConcurrency === 'none' ? {} : { reservedConcurrentExecutions: s.reportLinkConcurrency }),
+      ...(s.reportLinkConcurrency === 'none'
+        ? {}
+        : { reservedConcurrentExecutions: s.reportLinkConcurrency }),
     });
     reportLink.useSecret('reportLinkKey', linkKey);
     // It can read report pages and nothing else: a forged or replayed link reaches no other object.

@@ -224,7 +224,11 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
   for (const a of s.alarmEmails) if (!EMAIL.test(a)) fail('alarmEmails', 'email addresses', a);
   checkInt('mapMaxConcurrency', s.mapMaxConcurrency, 1, 10_000);
   if (s.reportLinkConcurrency !== 'none') {
-    if (!Number.isInteger(s.reportLinkConcurrency) || s.reportLinkConcurrency < 1 || s.reportLinkConcurrency > 1000) {
+    if (
+      !Number.isInteger(s.reportLinkConcurrency) ||
+      s.reportLinkConcurrency < 1 ||
+      s.reportLinkConcurrency > 1000
+    ) {
       fail('reportLinkConcurrency', "an integer from 1 to 1000, or 'none'", s.reportLinkConcurrency);
     }
   }

@@ -2,14 +2,14 @@ import { Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../../../shared/schema/metrics.ts';
+import { serviceTopic } from './service-topic.ts';
 
 /** Most metrics one metric-math alarm may use (CloudWatch's limit). */
 const MATH_ALARM_METRICS = 10;
@@ -37,7 +37,11 @@ export interface AuditAlarmsProps {
 }
 
 /** A custom metric of the functions (namespace RiskAudit, dimension service). */
-function auditMetric(metricName: string, period: Duration, dimensions: Record<string, string> = {}): cloudwatch.Metric {
+function auditMetric(
+  metricName: string,
+  period: Duration,
+  dimensions: Record<string, string> = {},
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
@@ -62,23 +66,15 @@ export class AuditAlarms extends Construct {
   public constructor(scope: Construct, id: string, props: AuditAlarmsProps) {
     super(scope, id);
 
-    // CloudWatch cannot publish to a topic under the AWS managed SNS key: a customer key it may use.
-    const key = new kms.Key(this, 'TopicKey', {
-      description: 'encrypts the risk-audit alarm topic',
-      enableKeyRotation: true,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
+    this.topic = serviceTopic(
+      this,
+      { key: 'TopicKey', topic: 'Topic' },
+      {
+        displayName: 'risk-audit alarms',
+        keyDescription: 'encrypts the risk-audit alarm topic',
+        publisher: 'cloudwatch.amazonaws.com',
+      },
     );
-    this.topic = new sns.Topic(this, 'Topic', {
-      displayName: 'risk-audit alarms',
-      masterKey: key,
-      enforceSSL: true,
-    });
     // enforceSSL gives the topic a policy of its own, which replaces SNS's default one: without
     // this statement CloudWatch may not publish, and no alarm would ever arrive. Only alarms of
     // this account and region may (aws:SourceAccount and aws:SourceArn against the confused deputy).
@@ -152,7 +148,10 @@ export class AuditAlarms extends Construct {
     const watched = Object.entries(props.functions).map(([name, fn]) => {
       const id = name.replace(/[^A-Za-z0-9]/g, '_');
       return {
-        errors: [`e_${id}`, fn.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM })] as const,
+        errors: [
+          `e_${id}`,
+          fn.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        ] as const,
         expected: [
           `x_${id}`,
           auditMetric(METRIC.expectedErrors, fiveMinutes, { FunctionName: fn.functionName }),
@@ -170,7 +169,8 @@ export class AuditAlarms extends Construct {
           label: 'faults of the audit functions (errors less expected outcomes)',
         }),
         threshold: 1,
-        alarmDescription: 'an audit Lambda function failed for a reason other than an expected outcome of the run',
+        alarmDescription:
+          'an audit Lambda function failed for a reason other than an expected outcome of the run',
       });
     }
 

@@ -1,8 +1,7 @@
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { serviceTopic } from './service-topic.ts';
 
 /** The SES sending events published to the mail-events topic: the ones that need a person. */
 export const PUBLISHED_MAIL_EVENTS = [
@@ -31,25 +30,17 @@ export class MailDelivery extends Construct {
       sendingEnabled: true,
       suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
     });
-    // SES cannot publish to a topic under the AWS managed SNS key: a customer key it may use. The
-    // topic policy (added by the event destination) is what limits publishing to this account's
+    // The topic policy statement the event destination adds limits publishing to this account's
     // configuration set (aws:SourceAccount, aws:SourceArn).
-    const key = new kms.Key(this, 'EventsKey', {
-      description: 'encrypts the risk-audit mail-events topic',
-      enableKeyRotation: true,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
+    this.events = serviceTopic(
+      this,
+      { key: 'EventsKey', topic: 'Events' },
+      {
+        displayName: 'risk-audit mail events',
+        keyDescription: 'encrypts the risk-audit mail-events topic',
+        publisher: 'ses.amazonaws.com',
+      },
     );
-    this.events = new sns.Topic(this, 'Events', {
-      displayName: 'risk-audit mail events',
-      masterKey: key,
-      enforceSSL: true,
-    });
     this.configurationSet.addEventDestination('ToTopic', {
       destination: ses.EventDestination.snsTopic(this.events),
       events: [...PUBLISHED_MAIL_EVENTS],
