@@ -14,7 +14,8 @@ import {
   DPD_BUCKETS,
   type SegmentShare,
 } from '../shared/domain/audit-result.ts';
-import type { ReportInput, RunTrendPoint, WatchlistRow } from '../shared/domain/report/types.ts';
+import type { RunTrendPoint } from '../shared/domain/report/trend.ts';
+import type { ReportInput, WatchlistRow } from '../shared/domain/report/types.ts';
 
 const FIXTURES = new URL('../test/fixtures/report/', import.meta.url);
 

@@ -17,6 +17,7 @@ import { createLoanAssessor } from '../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../shared/domain/generator/book.ts';
 import type { Loan } from '../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/policy.ts';
+import { noTrendFigures } from '../shared/domain/report/trend.ts';
 import { startLocalStack } from '../shared/local/local-stack.ts';
 import type { WatchlistEntry } from '../shared/ports/risk-store.ts';
 import {
@@ -179,11 +180,8 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
       rowsRead: states2.length,
       rowsQuarantined: 0,
       loanCount: states2.length,
-      totalOutstanding: null,
-      nplRatio: null,
-      expectedLoss: null,
+      ...noTrendFigures(),
       overall: null,
-      breaches: breaches.length,
       findings: null,
     });
     await store.releaseLease(day2, runId);

@@ -101,7 +101,7 @@ export function auditDate(
   );
 }
 
-/** Copies a date's audit, quarantine file and report from the bucket into a folder. */
+/** Copies a date's audit, quarantine file, full report and email from the bucket into a folder. */
 export async function writeOutputs(date: string, outDir: string): Promise<Record<string, string>> {
   await mkdir(outDir, { recursive: true });
   const store = new S3ArtifactStore(createS3Client(), process.env.BUCKET_NAME ?? LOCAL_BUCKET);
@@ -109,6 +109,7 @@ export async function writeOutputs(date: string, outDir: string): Promise<Record
     'audit.json': KEYS.audit(date),
     'quarantine.csv': KEYS.quarantine(date),
     'report.html': KEYS.reportHtml(date),
+    'email.html': KEYS.emailHtml(date),
     'report.txt': KEYS.reportText(date),
     'report.eml': KEYS.reportEml(date),
   };

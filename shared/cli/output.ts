@@ -1,4 +1,5 @@
 import type { AuditResult } from '../domain/audit-result.ts';
+import { complianceCounts } from '../domain/report/trend.ts';
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const money = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -6,13 +7,11 @@ const money = (x: number): string => x.toLocaleString('en-US', { maximumFraction
 /** The few headline figures the CLI prints after an audit (borrower data never appears here). */
 export function headlineLines(audit: AuditResult): string[] {
   const p = audit.portfolio;
-  const breaches = Object.values(audit.compliance.rules)
-    .filter((r) => r.severity === 'breach')
-    .reduce((n, r) => n + r.loans, 0);
+  const { loansInBreach, rulesBreached } = complianceCounts(audit);
   return [
     `Audit ${audit.snapshotDate}: overall ${audit.ratings.overall.toUpperCase()} (status ${audit.status})`,
     `  loans ${money(p.loanCount)} · borrowers ${money(p.borrowerCount)} · outstanding ${money(p.totalOutstanding)}`,
-    `  NPL ${pct(p.nplRatio)} · expected loss ${money(p.expectedLoss)} · loans in breach ${money(breaches)}`,
+    `  NPL ${pct(p.nplRatio)} · expected loss ${money(p.expectedLoss)} · loans in breach ${money(loansInBreach)} (${money(rulesBreached)} rules)`,
     `  rows read ${money(audit.input.rowsRead)} · quarantined ${money(audit.input.rowsQuarantined)} · findings ${audit.findings.length}`,
   ];
 }

@@ -27,10 +27,24 @@ export interface RunSummary {
   loanCount: number | null;
   totalOutstanding: number | null;
   nplRatio: number | null;
+  /** Outstanding more than 30 days past due, over total outstanding. */
+  pastDue30Share: number | null;
   expectedLoss: number | null;
   overall: 'green' | 'amber' | 'red' | null;
-  breaches: number | null;
+  /** Distinct loans hit by at least one in-force breach rule (compliance.loansInBreach). */
+  loansInBreach: number | null;
+  /** In-force breach rules concerning at least one loan (compliance.rulesBreached). */
+  rulesBreached: number | null;
+  /** The largest of the audit's three population-stability indices; null without a previous tape. */
+  largestPsi: number | null;
+  /** Rows quarantined over rows read. */
+  quarantineRate: number | null;
   findings: number | null;
+  /**
+   * True when the run wrote no history items because there was no earlier score file to compare
+   * with: its score file is where the history of its loans starts. Absent on older records.
+   */
+  historyBaseline?: boolean;
   /** Each tape part with its digest (multi-part tapes). */
   inputParts?: { key: string; sha256: string; bytes: number }[];
   /** Milliseconds per workflow step, e.g. {prepare: 812, score: 40210}. */
@@ -58,6 +72,15 @@ export interface LoanChange {
 export interface LoanHistoryItem extends LoanChange {
   snapshotDate: string;
   runId: string;
+}
+
+/**
+ * One line of a loan's history as shown to people: a stored change, or (`baseline`) the loan's
+ * state on the first audited date of its history, read from that date's score file, where no
+ * item is stored because every loan of that date would have needed one.
+ */
+export interface LoanHistoryEntry extends Omit<LoanHistoryItem, 'change'> {
+  change: LoanChange['change'] | 'baseline';
 }
 
 /** One loan on a date's watchlist (grade D/E or any breach), ordered by risk (rank 1 = riskiest). */

@@ -67,6 +67,8 @@ export const KEYS = {
   runPrefix: (date: string): string => `runs/${date}/`,
   audit: (date: string): string => `runs/${date}/audit.json`,
   quarantine: (date: string): string => `runs/${date}/quarantine.csv`,
+  /** The full report's sample of the quarantined rows, their ids masked (QuarantineSample). */
+  quarantineSample: (date: string): string => `runs/${date}/quarantine-sample.json`,
   /** The date's score file as the releases before loan-id buckets wrote it (read as one bucket). */
   legacyScores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
   /** Which run's score files are the date's, and in how many loan-id buckets (ScoreManifest). */
@@ -99,8 +101,13 @@ export const KEYS = {
   carriedIndexInfo: (date: string): string => `runs/${date}/drift-index.json`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
   previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
+  /** The full report (one self-contained HTML page): what the email's link opens. */
   reportHtml: (date: string): string => `runs/${date}/report.html`,
+  /** The email as sent (MIME). */
   reportEml: (date: string): string => `runs/${date}/report.eml`,
+  /** The email's plain-text part. */
   reportText: (date: string): string => `runs/${date}/report.txt`,
+  /** The email's HTML with its chart inlined, to open in a browser. */
+  emailHtml: (date: string): string => `runs/${date}/email.html`,
   watchlistCsv: (date: string): string => `runs/${date}/watchlist.csv`,
 } as const;

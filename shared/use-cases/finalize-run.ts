@@ -2,6 +2,7 @@ import { logger } from '../adapters/observability.ts';
 import type { AuditResult } from '../domain/audit-result.ts';
 import { sortFindings } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import { trendFiguresOf } from '../domain/report/trend.ts';
 import { KEYS } from '../schema/tables.ts';
 import { crossShardRepeatFinding, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
@@ -9,18 +10,16 @@ import { readJson, type ScoreManifest } from './merge-audit.ts';
 import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
 
-/** A loan id shown to people: its first two and last four characters. */
-export function maskLoanId(loanId: string): string {
-  return loanId.length <= 8
-    ? `${loanId.slice(0, 1)}…${loanId.slice(-2)}`
-    : `${loanId.slice(0, 2)}…${loanId.slice(-4)}`;
-}
-
-/** The run record of a finished audit. */
-export function finishedSummary(plan: RunPlan, audit: AuditResult, finishedAt: Date): RunSummary {
-  const breaches = Object.values(audit.compliance.rules)
-    .filter((r) => r.severity === 'breach')
-    .reduce((n, r) => n + r.loans, 0);
+/**
+ * The run record of a finished audit: its headline and, under the same names, every figure the
+ * report's trend shows (trendFiguresOf), so that a stored run reads as today's audit does.
+ */
+export function finishedSummary(
+  plan: RunPlan,
+  audit: AuditResult,
+  finishedAt: Date,
+  historyBaseline: boolean,
+): RunSummary {
   return {
     snapshotDate: plan.snapshotDate,
     runId: plan.runId,
@@ -33,12 +32,10 @@ export function finishedSummary(plan: RunPlan, audit: AuditResult, finishedAt: D
     rowsRead: audit.input.rowsRead,
     rowsQuarantined: audit.input.rowsQuarantined,
     loanCount: audit.portfolio.loanCount,
-    totalOutstanding: audit.portfolio.totalOutstanding,
-    nplRatio: audit.portfolio.nplRatio,
-    expectedLoss: audit.portfolio.expectedLoss,
+    ...trendFiguresOf(audit),
     overall: audit.ratings.overall,
-    breaches,
     findings: audit.findings.length,
+    historyBaseline,
   };
 }
 
@@ -141,7 +138,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     for (const [name, ms] of Object.entries(o.timings))
       timings[`bucket.${name}`] = Math.max(timings[`bucket.${name}`] ?? 0, ms);
   await deps.store.recordRun({
-    ...finishedSummary(plan, audit, deps.now()),
+    ...finishedSummary(plan, audit, deps.now(), baseline),
     timings,
     inputParts: audit.input.parts?.map((p) => ({ key: p.key, sha256: p.sha256, bytes: p.bytes })) ?? [],
   });

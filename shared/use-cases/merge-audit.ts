@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { writeQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { borrowerRuleHits } from '../domain/engine/finalize.ts';
@@ -21,7 +22,7 @@ import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { BucketSpec, MergedRun, MergeEvent, RunPlan } from './workflow-types.ts';
 
 /** Reads a JSON artifact, or null when it does not exist. */
-export async function readJson<T>(artifacts: ArtifactStore, key: string): Promise<T | null> {
+export async function readJson<T>(artifacts: Pick<ArtifactStore, 'get'>, key: string): Promise<T | null> {
   const bytes = await artifacts.get(key);
   return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
 }
@@ -37,7 +38,7 @@ export interface ScoreManifest {
  * The keys of a date's score file, one per loan-id bucket (as its manifest names them), the
  * single file of earlier releases when it has no manifest.
  */
-export async function dateScoreKeys(artifacts: ArtifactStore, date: string): Promise<string[]> {
+export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date: string): Promise<string[]> {
   const manifest = await readJson<ScoreManifest>(artifacts, KEYS.scoresManifest(date));
   if (manifest === null) return [KEYS.legacyScores(date)];
   return Array.from({ length: manifest.buckets }, (_, b) =>
@@ -191,6 +192,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
   ];
   const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
   await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
+  await writeQuarantineSample(plan.snapshotDate, deps);
 
   const audit: AuditResult = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,

@@ -7,6 +7,7 @@ import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
+import { loanState } from './loan-history.ts';
 import { type BucketContext, readJson } from './merge-audit.ts';
 import {
   GzipLineWriter,
@@ -209,21 +210,14 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
         rule.offer(t);
       }
       if (step.kind === 'same' || baseline) continue;
-      changes.push({
-        loanId: t.loanId,
-        change: step.kind,
-        borrowerRef: borrowerRefFromKey(t.borrowerKey, refKey),
-        grade: t.grade,
-        score: t.score,
-        pd: t.pd,
-        dpdBucket: t.dpdBucket,
-        classification: t.classification,
-        stage: t.stage,
-        flags: [...t.ruleCodes, ...t.flags],
-        outstanding: t.outstanding,
-        previousGrade: step.kind === 'changed' ? step.before.grade : null,
-        previousDpdBucket: step.kind === 'changed' ? step.before.dpdBucket : null,
-      });
+      changes.push(
+        loanState(
+          t,
+          step.kind,
+          borrowerRefFromKey(t.borrowerKey, refKey),
+          step.kind === 'changed' ? step.before : null,
+        ),
+      );
     }
   }
   await deps.artifacts.put(

@@ -4,6 +4,7 @@ import { partInputs } from '../adapters/tape/local-tape-source.ts';
 import { formatFromKey } from '../adapters/tape/scan-tape.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
@@ -169,11 +170,8 @@ export function runningSummary(snapshotDate: string, runId: string, trigger: str
     rowsRead: null,
     rowsQuarantined: null,
     loanCount: null,
-    totalOutstanding: null,
-    nplRatio: null,
-    expectedLoss: null,
+    ...noTrendFigures(),
     overall: null,
-    breaches: null,
     findings: null,
   };
 }

@@ -1,17 +1,23 @@
-import { buildReport, inlineImagesAsDataUris } from '../adapters/report/build-report.ts';
+import { buildFullReport, buildReport, inlineImagesAsDataUris } from '../adapters/report/build-report.ts';
+import { readStoredQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { AuditDocument, AuditResult } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
+import { maskLoanId } from '../domain/report/mask.ts';
 import { signReportLink } from '../domain/report/report-link.ts';
-import type { RunTrendPoint, WatchlistRow } from '../domain/report/types.ts';
+import { noTrendFigures, type RunTrendPoint, TREND_RUNS } from '../domain/report/trend.ts';
+import type { BreachRow, ReportInput, WatchlistRow } from '../domain/report/types.ts';
 import { buildWatchlistCsv } from '../domain/report/watchlist-csv.ts';
 import type { PresignedLink } from '../ports/artifact-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
-import { maskLoanId } from './finalize-run.ts';
 import type { RunOutcome } from './workflow-types.ts';
 
-/** Watchlist rows attached to the email; the full list is archived beside the run. */
+export { maskLoanId } from '../domain/report/mask.ts';
+
+/** Watchlist rows attached to the email; the full report lists the whole watchlist. */
 export const EMAIL_WATCHLIST_ROWS = 2_000;
+/** Loans per breached rule the full report lists (largest outstanding first); audit.json has every count. */
+export const REPORT_BREACHES_PER_RULE = 1_000;
 
 /** What the report step produced (paths for the CLI, the message id for the run log). */
 export interface SentReport {
@@ -22,20 +28,32 @@ export interface SentReport {
   bytes: number;
 }
 
-function trendPoint(run: RunSummary): RunTrendPoint | null {
-  if (run.status === 'running' || run.status === 'failed' || run.overall === null) return null;
+/**
+ * A stored run as the trend reads it: the figures its record keeps under the trend's own names
+ * (finishedSummary writes them from trendFiguresOf, as today's audit is read); a figure a record
+ * from an earlier release lacks is unknown. A failed run is a point without figures (a gap); a
+ * run still in progress is left out.
+ */
+export function trendPointOfRun(run: RunSummary): RunTrendPoint | null {
+  if (run.status === 'running') return null;
+  if (run.status === 'failed' || run.overall === null)
+    return { snapshotDate: run.snapshotDate, status: 'failed', overall: null, ...noTrendFigures() };
   return {
     snapshotDate: run.snapshotDate,
     status: run.status,
-    nplRatio: run.nplRatio,
-    totalOutstanding: run.totalOutstanding ?? 0,
-    expectedLoss: run.expectedLoss ?? 0,
     overall: run.overall,
-    breaches: run.breaches ?? 0,
+    nplRatio: run.nplRatio ?? null,
+    pastDue30Share: run.pastDue30Share ?? null,
+    expectedLoss: run.expectedLoss ?? null,
+    totalOutstanding: run.totalOutstanding ?? null,
+    loansInBreach: run.loansInBreach ?? null,
+    rulesBreached: run.rulesBreached ?? null,
+    largestPsi: run.largestPsi ?? null,
+    quarantineRate: run.quarantineRate ?? null,
   };
 }
 
-/** The email's watchlist row: masked loan reference, no borrower id, income or age. */
+/** A watchlist row of the reports: masked loan reference, no borrower id, income or age. */
 export function watchlistRow(e: WatchlistEntry): WatchlistRow {
   return {
     loanRef: maskLoanId(e.loanId),
@@ -58,9 +76,31 @@ async function readAudit(deps: AuditDeps, date: string): Promise<AuditDocument |
   return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as AuditDocument);
 }
 
+/** The loans behind each breached rule, from the breach index, masked. */
+async function breachRows(deps: AuditDeps, audit: AuditResult): Promise<BreachRow[]> {
+  const rows: BreachRow[] = [];
+  const rules = Object.entries(audit.compliance.rules)
+    .filter(([, r]) => r.severity === 'breach' && r.loans > 0)
+    .sort((a, b) => b[1].outstanding - a[1].outstanding || (a[0] < b[0] ? -1 : 1));
+  for (const [code] of rules) {
+    for (const b of await deps.store.getBreaches(code, audit.snapshotDate, REPORT_BREACHES_PER_RULE)) {
+      rows.push({
+        ruleCode: b.ruleCode,
+        loanRef: maskLoanId(b.loanId),
+        borrowerRef: b.borrowerRef,
+        grade: b.grade,
+        outstanding: b.outstanding,
+      });
+    }
+  }
+  return rows;
+}
+
 /**
- * Step 4: renders the audit email from audit.json, the previous day's audit, the last 30 runs and
- * the watchlist; archives the full report beside the run and sends it to the recipients.
+ * Step 4: renders the email (the one-minute summary) and the full report from audit.json, the
+ * previous day's audit, the last 30 runs, the watchlist, the breach index and the masked sample
+ * of the quarantined rows (merge-audit writes it: this step reads no tape); archives both beside the run (the full report as runs/DATE/report.html, where the
+ * email's link points) and sends the email to the recipients.
  */
 export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<SentReport> {
   const date = outcome.snapshotDate;
@@ -68,28 +108,28 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   if (audit === null || audit.status === 'failed') throw new Error(`no finished audit for ${date} to report`);
   const before = audit.previousSnapshotDate ? await readAudit(deps, audit.previousSnapshotDate) : null;
   const previous = before && before.status !== 'failed' ? (before as AuditResult) : null;
-  const runs = await deps.store.listRuns(30);
-  const trend = runs.map(trendPoint).filter((p): p is RunTrendPoint => p !== null && p.snapshotDate <= date);
-  const fullWatchlist = (await deps.store.getWatchlist(date, deps.config.WATCHLIST_LIMIT)).map(watchlistRow);
-  // The whole list goes to S3 (one click away); the mail carries the riskiest rows, keeping it under 1 MB.
-  await deps.artifacts.put(
-    KEYS.watchlistCsv(date),
-    buildWatchlistCsv(fullWatchlist),
-    'text/csv; charset=utf-8',
-  );
-  const watchlist = fullWatchlist.slice(0, EMAIL_WATCHLIST_ROWS);
+  const runs = await deps.store.listRuns(TREND_RUNS);
+  const trend = runs
+    .map(trendPointOfRun)
+    .filter((p): p is RunTrendPoint => p !== null && p.snapshotDate <= date);
+  const watchlist = (await deps.store.getWatchlist(date, deps.config.WATCHLIST_LIMIT)).map(watchlistRow);
+  await deps.artifacts.put(KEYS.watchlistCsv(date), buildWatchlistCsv(watchlist), 'text/csv; charset=utf-8');
   const htmlKey = KEYS.reportHtml(date);
   const emlKey = KEYS.reportEml(date);
   const now = deps.now();
   const link = await reportLink(deps, htmlKey, now);
   const sources: Record<string, string> = {};
   for (const f of audit.findings) if (f.source) sources[f.code] = f.source;
-  const report = await buildReport({
+  const quarantine = await readStoredQuarantineSample(deps.artifacts, date);
+  const input: ReportInput = {
     audit,
     previous,
     trend,
     watchlist,
-    watchlistTotal: fullWatchlist.length,
+    watchlistTotal: watchlist.length,
+    breaches: await breachRows(deps, audit),
+    breachesPerRule: REPORT_BREACHES_PER_RULE,
+    ...(quarantine ? { quarantine } : {}),
     reportUrl: link.url,
     reportUrlExpiresAt: link.expiresAt.toISOString(),
     sources,
@@ -97,14 +137,18 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     from: deps.config.REPORT_SENDER,
     to: deps.config.REPORT_RECIPIENTS,
     generatedAt: now,
-  });
+  };
+  const full = await buildFullReport(input);
+  await deps.artifacts.put(htmlKey, full.html, 'text/html; charset=utf-8');
+  // The mail carries the riskiest rows, keeping it under 1 MB; the full report lists them all.
+  const report = await buildReport({ ...input, watchlist: watchlist.slice(0, EMAIL_WATCHLIST_ROWS) });
+  await deps.artifacts.put(emlKey, report.eml, 'message/rfc822');
+  await deps.artifacts.put(KEYS.reportText(date), report.text, 'text/plain; charset=utf-8');
   await deps.artifacts.put(
-    htmlKey,
+    KEYS.emailHtml(date),
     inlineImagesAsDataUris(report.html, report.images),
     'text/html; charset=utf-8',
   );
-  await deps.artifacts.put(emlKey, report.eml, 'message/rfc822');
-  await deps.artifacts.put(KEYS.reportText(date), report.text, 'text/plain; charset=utf-8');
   let messageId: string | null = null;
   if (deps.config.REPORT_RECIPIENTS.length > 0) {
     messageId = (await deps.mailer.sendRaw(report.eml, deps.config.REPORT_RECIPIENTS)).messageId;

@@ -3,11 +3,13 @@ import {
   type FailureNoticeInput,
   renderFailureText,
 } from '../../domain/report/failure.ts';
+import { buildFullReportModel } from '../../domain/report/full-report.ts';
 import { buildReportModel } from '../../domain/report/model.ts';
 import { renderReportText } from '../../domain/report/text.ts';
-import type { ReportInput, ReportModel } from '../../domain/report/types.ts';
+import type { FullReportModel, ReportInput, ReportModel } from '../../domain/report/types.ts';
 import { buildWatchlistCsv } from '../../domain/report/watchlist-csv.ts';
-import { type ChartImage, renderCharts, resolveChartFont } from './charts.ts';
+import { type ChartImage, renderChartSvgs, renderCharts, resolveChartFont } from './charts.ts';
+import { renderFullReportHtml } from './full-report-html.ts';
 import { composeMime, type MailAttachment } from './mime.ts';
 import { compileMjml, renderFailureMjml, renderReportMjml } from './mjml-report.ts';
 
@@ -41,8 +43,8 @@ export interface BuildReportOptions {
 }
 
 /**
- * Replaces `cid:` image references with data: URIs, giving one self-contained HTML file for the
- * S3 archive, the CLI's report.html and the browser test (a browser cannot resolve cid: URLs).
+ * Replaces `cid:` image references with data: URIs, giving the email's HTML as one self-contained
+ * file a browser can open (a browser cannot resolve cid: URLs).
  */
 export function inlineImagesAsDataUris(html: string, images: readonly ChartImage[]): string {
   let out = html;
@@ -53,13 +55,13 @@ export function inlineImagesAsDataUris(html: string, images: readonly ChartImage
   return out;
 }
 
-/** Builds the emailed audit report: subject, MJML-rendered HTML, text part, charts, CSV and MIME. */
+/** Builds the email: subject, MJML-rendered HTML, text part, the trend chart, the watchlist CSV and MIME. */
 export async function buildReport(
   input: ReportInput,
   options: BuildReportOptions = {},
 ): Promise<BuiltReport> {
   const model = buildReportModel(input);
-  const charts = model.sections.flatMap((s) => s.charts);
+  const charts = model.trend.chart ? [model.trend.chart] : [];
   const images = await renderCharts(charts, options.fontFile ?? resolveChartFont());
   const html = await compileMjml(renderReportMjml(model, images));
   const text = renderReportText(model);
@@ -87,6 +89,19 @@ export async function buildReport(
     },
   });
   return { subject: model.subject, html, text, eml, attachments, images, model };
+}
+
+/** The full report: one self-contained HTML page. */
+export interface BuiltFullReport {
+  html: string;
+  model: FullReportModel;
+}
+
+/** Builds the full report (every section, charts as inline SVG, sortable and filterable tables). */
+export async function buildFullReport(input: ReportInput): Promise<BuiltFullReport> {
+  const model = buildFullReportModel(input);
+  const svgs = await renderChartSvgs(model.sections.flatMap((s) => s.charts));
+  return { html: renderFullReportHtml(model, svgs), model };
 }
 
 /** Builds the short email sent instead of the report when a run fails: the reason and how to re-run. */

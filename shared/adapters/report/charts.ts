@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ChartData } from '../../domain/report/types.ts';
+import type { ChartData, ChartUnit } from '../../domain/report/types.ts';
 
 /** A chart rendered to PNG, ready to attach inline under its content id. */
 export interface ChartImage {
@@ -93,33 +93,70 @@ function amountAxis(values: readonly number[]): { divisor: number; title: string
   return { divisor: 1, title: 'outstanding' };
 }
 
-/** The Vega-Lite specification of one chart: a pure function of its data. */
-export function chartSpec(chart: ChartData): TopLevelSpec {
+const DAY_MS = 86_400_000;
+
+// Axis format and scaling of a trend's values by unit (amounts in millions or billions).
+function trendAxis(
+  unit: ChartUnit,
+  values: readonly number[],
+): { divisor: number; format: string; title: string | null } {
+  switch (unit) {
+    case 'share':
+      return { divisor: 1, format: '.2%', title: null };
+    case 'count':
+      return { divisor: 1, format: ',~d', title: null };
+    case 'index':
+      return { divisor: 1, format: '.3f', title: null };
+    case 'amount': {
+      const axis = amountAxis(values);
+      return { divisor: axis.divisor, format: ',.3~r', title: axis.title.replace('outstanding', 'amount') };
+    }
+  }
+}
+
+/**
+ * The Vega-Lite specification of one chart: a pure function of its data and drawing width. A
+ * trend's axis ticks whole days (a step of days wide enough for five or so labels), so no date
+ * label repeats however few runs there are; a day without a value breaks the line.
+ */
+export function chartSpec(chart: ChartData, width: number = CHART_WIDTH): TopLevelSpec {
   const common = {
-    width: CHART_WIDTH - 16,
+    width: width - 16,
     autosize: { type: 'fit-x', contains: 'padding' },
     config: BASE_CONFIG,
   };
   switch (chart.kind) {
-    case 'trend':
+    case 'trend': {
+      const known = chart.points.map((p) => p.value).filter((v): v is number => v !== null);
+      const axis = trendAxis(chart.unit, known);
+      const first = chart.points[0]?.date;
+      const last = chart.points[chart.points.length - 1]?.date;
+      const span = first && last ? Math.round((Date.parse(last) - Date.parse(first)) / DAY_MS) : 0;
+      const step = Math.max(1, Math.ceil(span / Math.max(2, Math.floor(width / 90))));
       return {
         ...common,
         height: 170,
         title: chart.title,
-        data: { values: chart.points.map((p) => ({ date: p.date, value: p.value, rating: p.rating })) },
+        data: {
+          values: chart.points.map((p) => ({
+            date: p.date,
+            value: p.value === null ? null : p.value / axis.divisor,
+            rating: p.rating,
+          })),
+        },
         encoding: {
           x: {
             field: 'date',
             type: 'temporal',
             title: null,
-            axis: { format: '%d %b', labelAngle: 0, tickCount: 5, grid: false },
+            axis: { format: '%d %b', labelAngle: 0, tickCount: { interval: 'day', step }, grid: false },
           },
           y: {
             field: 'value',
             type: 'quantitative',
-            title: 'NPL ratio',
-            axis: { format: '.2%', tickCount: 4 },
-            scale: { zero: false },
+            title: axis.title,
+            axis: { format: axis.format, tickCount: 4 },
+            scale: { zero: chart.unit === 'count' },
           },
         },
         layer: [
@@ -137,6 +174,7 @@ export function chartSpec(chart: ChartData): TopLevelSpec {
           },
         ],
       } as TopLevelSpec;
+    }
     case 'bars': {
       const axis =
         chart.unit === 'amount' ? amountAxis(chart.bars.map((b) => b.value)) : { divisor: 1, title: 'share' };
@@ -301,7 +339,7 @@ export async function renderCharts(
 ): Promise<ChartImage[]> {
   const pending: Promise<ChartImage>[] = [];
   for (const chart of charts) {
-    const svg = await renderSvg(chartSpec(chart));
+    const svg = await renderSvg(chartSpec(chart, CHART_WIDTH));
     pending.push(
       svgToPng(svg, fontFile).then(({ png, width, height }) => ({
         id: chart.id,
@@ -316,4 +354,34 @@ export async function renderCharts(
     );
   }
   return Promise.all(pending);
+}
+
+/** A chart drawn as SVG at two widths, for a phone and for a wide screen (or a printed page). */
+export interface ChartSvg {
+  id: string;
+  title: string;
+  alt: string;
+  narrow: string;
+  wide: string;
+}
+
+/** Drawing width of the full report's charts on a phone and on a wide screen, in CSS pixels. */
+export const SVG_WIDTHS = { narrow: 340, wide: 560 } as const;
+
+/**
+ * Renders charts to SVG for the full report (no PNG: it prints sharp and weighs less). Vega's SVG
+ * renderer escapes text, so a tape name drawn as a label stays text.
+ */
+export async function renderChartSvgs(charts: readonly ChartData[]): Promise<ChartSvg[]> {
+  const out: ChartSvg[] = [];
+  for (const chart of charts) {
+    out.push({
+      id: chart.id,
+      title: chart.title,
+      alt: chart.alt,
+      narrow: await renderSvg(chartSpec(chart, SVG_WIDTHS.narrow)),
+      wide: await renderSvg(chartSpec(chart, SVG_WIDTHS.wide)),
+    });
+  }
+  return out;
 }

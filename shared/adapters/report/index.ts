@@ -1,9 +1,11 @@
-/** The emailed report: MJML rendering, charts, MIME composition. */
+/** The reports: the email (MJML, a PNG chart, MIME) and the full report (one HTML page). */
 export {
   type BuildReportOptions,
+  type BuiltFullReport,
   type BuiltNotice,
   type BuiltReport,
   buildFailureNotice,
+  buildFullReport,
   buildReport,
   inlineImagesAsDataUris,
 } from './build-report.ts';

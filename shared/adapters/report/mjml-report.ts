@@ -1,14 +1,7 @@
 import mjml2html from 'mjml';
 import type { Rating } from '../../domain/audit-result.ts';
 import type { FailureNoticeModel } from '../../domain/report/failure.ts';
-import type {
-  FindingLine,
-  HeadlineFigure,
-  RatingLine,
-  ReportModel,
-  ReportSection,
-  ReportTable,
-} from '../../domain/report/types.ts';
+import type { FindingLine, HeadlineFigure, RatingLine, ReportModel } from '../../domain/report/types.ts';
 import type { ChartImage } from './charts.ts';
 import { escapeHtml as e, safeHref } from './escape.ts';
 
@@ -77,65 +70,6 @@ function cellText(value: string): string {
     .replace(/[^\s<>&;_/.-]{14,}/g, (run) => run.replace(/(.{12})/g, '$1<wbr>'));
 }
 
-// The caption is the table's first row: one MJML component less per table keeps the HTML short
-// (Gmail clips a message whose HTML passes 102 KB).
-function captionRow(t: ReportTable, span: number): string {
-  return `<tr><td colspan="${span}" style="padding:10px 0 2px;font-weight:600;">${e(t.caption)}</td></tr>`;
-}
-
-/** A table whose rows are too wide for a phone: each row becomes a small card. */
-function stackedTable(t: ReportTable): string {
-  const last = t.columns.length - 1;
-  const noteIndex = last > 1 && t.columns[last]?.numeric === false ? last : -1;
-  const body = t.rows
-    .map((row) => {
-      const figures = t.columns
-        .map((c, i) =>
-          i > 0 && i !== noteIndex ? `${e(c.label)} <strong>${cellText(row[i] ?? '')}</strong>` : '',
-        )
-        .filter((x) => x.length > 0)
-        .join(' · ');
-      const note =
-        noteIndex > 0
-          ? `<br /><span style="color:${MUTED};font-size:12px;">${e(t.columns[noteIndex]?.label ?? '')}: ${cellText(row[noteIndex] ?? '')}</span>`
-          : '';
-      return `<tr><td style="${TD}"><strong>${cellText(row[0] ?? '')}</strong><br /><span style="font-size:13px;">${figures}</span>${note}</td></tr>`;
-    })
-    .join('');
-  return [
-    `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" width="100%">`,
-    captionRow(t, 1),
-    body,
-    '</mj-table>',
-  ].join('');
-}
-
-/** A data table; on a phone the text column wraps and the figures keep their width. */
-function table(t: ReportTable): string {
-  if (t.stacked) return stackedTable(t);
-  const head = t.columns
-    .map((c) => `<th align="${c.numeric ? 'right' : 'left'}" style="${TH}">${e(c.label)}</th>`)
-    .join('');
-  const body = t.rows
-    .map(
-      (row) =>
-        `<tr>${t.columns
-          .map((c, i) => {
-            const cell = row[i] ?? '';
-            return c.numeric
-              ? `<td align="right" style="${NUM}">${e(cell)}</td>`
-              : `<td style="${TD}">${cellText(cell)}</td>`;
-          })
-          .join('')}</tr>`,
-    )
-    .join('');
-  return [
-    `<mj-table padding="2px 16px 8px" font-size="13px" line-height="18px" color="${INK}" cellpadding="0" cellspacing="0" width="100%">`,
-    `${captionRow(t, t.columns.length)}<tr>${head}</tr>${body}`,
-    '</mj-table>',
-  ].join('');
-}
-
 function image(img: ChartImage): string {
   return `<mj-image padding="8px 16px" src="cid:${e(img.cid)}" alt="${e(img.alt)}" title="${e(img.title)}" width="480px" fluid-on-mobile="true" border="1px solid ${LINE}" />`;
 }
@@ -177,16 +111,6 @@ function findingsTable(findings: readonly FindingLine[]): string {
   return `<mj-table padding="2px 16px 8px" font-size="14px" line-height="19px" color="${INK}" width="100%">${rows}</mj-table>`;
 }
 
-function detailSection(s: ReportSection, images: ReadonlyMap<string, ChartImage>): string {
-  const parts = [heading(s.title), paragraphs(s.lines)];
-  for (const chart of s.charts) {
-    const img = images.get(chart.id);
-    if (img) parts.push(image(img));
-  }
-  for (const t of s.tables) if (!t.textOnly) parts.push(table(t));
-  return section(parts.join(''));
-}
-
 function head(title: string, preheader: string): string {
   return [
     '<mj-head>',
@@ -201,7 +125,11 @@ function head(title: string, preheader: string): string {
   ].join('');
 }
 
-/** The report as an MJML document; every string from the model is escaped here, once. */
+/**
+ * The email as an MJML document, a one-minute read on a phone: verdict, what to do first with the
+ * link to the full report, headline figures, ratings, the most severe findings and the trend.
+ * Every string from the model is escaped here, once.
+ */
 export function renderReportMjml(model: ReportModel, charts: readonly ChartImage[]): string {
   const images = new Map(charts.map((c) => [c.id, c]));
   const href = safeHref(model.reportUrl);
@@ -227,8 +155,20 @@ export function renderReportMjml(model: ReportModel, charts: readonly ChartImage
   );
   const headline = section([heading('Headline figures'), headlineTable(model.headline)].join(''));
   const ratings = section([heading('Ratings'), ratingsTable(model.ratings)].join(''));
-  const findings = section([heading('Findings, most severe first'), findingsTable(model.findings)].join(''));
-  const details = model.sections.map((s) => detailSection(s, images)).join('');
+  const more = model.findingsTotal - model.findings.length;
+  const findings = section(
+    [
+      heading('Findings, most severe first'),
+      findingsTable(model.findings),
+      more > 0
+        ? paragraphs([`${more} more ${more === 1 ? 'finding is' : 'findings are'} in the full report.`])
+        : '',
+    ].join(''),
+  );
+  const trendImage = model.trend.chart ? images.get(model.trend.chart.id) : undefined;
+  const trend = section(
+    [heading('Trend'), trendImage ? image(trendImage) : '', paragraphs([model.trend.line])].join(''),
+  );
   const footer = section(
     `<mj-text padding="12px 16px" font-size="12px" line-height="17px" color="${MUTED}">${model.footer.map((l) => `<p style="margin:0 0 3px;">${e(l)}</p>`).join('')}</mj-text>`,
     PAGE,
@@ -242,7 +182,7 @@ export function renderReportMjml(model: ReportModel, charts: readonly ChartImage
     headline,
     ratings,
     findings,
-    details,
+    trend,
     footer,
     '</mj-body></mjml>',
   ].join('');

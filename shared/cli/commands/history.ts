@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { RuntimeConfigSchema } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import type { LoanHistoryItem } from '../../ports/risk-store.ts';
-import { addStoreTargetOptions, fmt, formatTable, type StoreTargetOptions, withRiskStore } from './runs.ts';
+import type { LoanHistoryEntry } from '../../ports/risk-store.ts';
+import { loanHistory } from '../../use-cases/loan-history.ts';
+import { addStoreTargetOptions, fmt, formatTable, type StoreTargetOptions, withResults } from './runs.ts';
 
-/** The rows of a loan's history table: one per date its risk state changed. */
-export function historyRows(items: readonly LoanHistoryItem[]): string[][] {
+/** The rows of a loan's history table: its first audited day, then one per date its risk state changed. */
+export function historyRows(items: readonly LoanHistoryEntry[]): string[][] {
   return items.map((h) => [
     h.snapshotDate,
-    h.change,
+    h.change === 'baseline' ? 'first day' : h.change,
     h.previousGrade !== null && h.grade !== null && h.previousGrade !== h.grade
       ? `${h.previousGrade}->${h.grade}`
       : fmt.text(h.grade ?? (h.previousGrade === null ? null : `(${h.previousGrade})`)),
@@ -26,20 +28,32 @@ interface HistoryOptions extends StoreTargetOptions {
   json?: boolean;
 }
 
-/** Registers `risk-audit history --loan ID`: how a loan got where it is, one line per change. */
+/** The key of borrower references (BORROWER_REF_KEY, the local stack's default when unset). */
+function borrowerRefKey(): string {
+  return RuntimeConfigSchema.shape.BORROWER_REF_KEY.parse(process.env.BORROWER_REF_KEY);
+}
+
+/** Registers `risk-audit history --loan ID`: how a loan got where it is, from its first audited day. */
 export function registerHistory(program: Command): void {
   addStoreTargetOptions(
     program
       .command('history')
       .description(
-        "show a loan's risk history: every date its grade, DPD bucket, classification or flags changed",
+        "show a loan's risk history: its state on the first audited date it appears, then every date its grade, DPD bucket, classification or flags changed",
       )
-      .requiredOption('--loan <id>', 'the loan id (loan_id of the tape)'),
+      .requiredOption('--loan <id>', 'the loan id (loan_id of the tape)')
+      .option(
+        '--bucket <name>',
+        "with --table: the deployed stack's bucket, whose score files hold a loan's first day",
+      ),
   ).action(async (opts: HistoryOptions) => {
     const loanId = (opts.loan ?? '').trim();
     if (loanId === '') throw new ConfigError('--loan needs a loan id');
-    await withRiskStore(opts, async (store, where) => {
-      const items = await store.getLoanHistory(loanId);
+    await withResults(opts, async (store, artifacts, where) => {
+      const items =
+        artifacts === null
+          ? await store.getLoanHistory(loanId)
+          : await loanHistory(loanId, { store, artifacts, borrowerRefKey: borrowerRefKey() });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
         return;
@@ -48,11 +62,15 @@ export function registerHistory(program: Command): void {
         process.stdout.write(`No history for loan ${loanId} in ${where}.\n`);
         return;
       }
+      const note =
+        artifacts === null && items[0]?.change !== 'new'
+          ? "\n(its state on the first audited day is in that date's score file: add --bucket to read it)\n"
+          : '\n';
       process.stdout.write(
         `Loan ${loanId} (borrower ${items[items.length - 1]?.borrowerRef ?? '-'})\n${formatTable(
           ['date', 'change', 'grade', 'DPD bucket', 'classification', 'PD', 'outstanding', 'flags'],
           historyRows(items),
-        )}\n`,
+        )}${note}`,
       );
     });
   });

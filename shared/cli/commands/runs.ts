@@ -1,15 +1,19 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createDocumentClient, createDynamoClient } from '../../adapters/aws-clients.ts';
+import { createDocumentClient, createDynamoClient, createS3Client } from '../../adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../adapters/dynamo-risk-store.ts';
+import { S3ArtifactStore } from '../../adapters/s3-artifact-store.ts';
 import { ConfigError } from '../../errors.ts';
 import { startLocalStack } from '../../local/local-stack.ts';
+import type { ArtifactStore } from '../../ports/artifact-store.ts';
 import type { RiskStore, RunSummary } from '../../ports/risk-store.ts';
+import { LOCAL_BUCKET } from '../../schema/tables.ts';
 
-/** Where the store commands read: the local state folder (default) or a deployed table. */
+/** Where the store commands read: the local state folder (default) or a deployed table (and bucket). */
 export interface StoreTargetOptions {
   state?: string;
   table?: string;
+  bucket?: string;
   region?: string;
 }
 
@@ -27,6 +31,17 @@ export async function withRiskStore<T>(
   options: StoreTargetOptions,
   work: (store: RiskStore, where: string) => Promise<T>,
 ): Promise<T> {
+  return withResults(options, (store, _artifacts, where) => work(store, where));
+}
+
+/**
+ * Like withRiskStore, with the run files too (score files): the local stack's bucket, or a
+ * deployed stack's bucket when `bucket` is given (null otherwise).
+ */
+export async function withResults<T>(
+  options: StoreTargetOptions,
+  work: (store: RiskStore, artifacts: ArtifactStore | null, where: string) => Promise<T>,
+): Promise<T> {
   if (options.table !== undefined) {
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new ConfigError('--table needs --region (or AWS_REGION) to find the deployed table');
@@ -37,22 +52,34 @@ export async function withRiskStore<T>(
     env.AWS_REGION = region;
     const ddb = createDynamoClient(env);
     const doc = createDocumentClient(ddb);
+    const s3 = options.bucket === undefined ? null : createS3Client(env);
     try {
-      return await work(new DynamoRiskStore(doc, options.table), `table ${options.table} (${region})`);
+      return await work(
+        new DynamoRiskStore(doc, options.table),
+        s3 === null || options.bucket === undefined ? null : new S3ArtifactStore(s3, options.bucket),
+        `table ${options.table} (${region})`,
+      );
     } finally {
       doc.destroy();
       ddb.destroy();
+      s3?.destroy();
     }
   }
   const stateDir = resolve(options.state ?? '.risk-audit');
   const stack = await startLocalStack({ stateDir, quiet: true });
   const ddb = createDynamoClient(stack.env);
   const doc = createDocumentClient(ddb);
+  const s3 = createS3Client(stack.env);
   try {
-    return await work(new DynamoRiskStore(doc, stack.env.TABLE_NAME!), `local state ${stateDir}`);
+    return await work(
+      new DynamoRiskStore(doc, stack.env.TABLE_NAME!),
+      new S3ArtifactStore(s3, stack.env.BUCKET_NAME ?? LOCAL_BUCKET),
+      `local state ${stateDir}`,
+    );
   } finally {
     doc.destroy();
     ddb.destroy();
+    s3.destroy();
     await stack.stop();
   }
 }
@@ -106,7 +133,8 @@ export function runRows(runs: readonly RunSummary[]): string[][] {
     fmt.money(r.totalOutstanding),
     fmt.pct(r.nplRatio),
     fmt.money(r.expectedLoss),
-    fmt.count(r.breaches),
+    fmt.count(r.loansInBreach ?? null),
+    fmt.count(r.rulesBreached ?? null),
     fmt.count(r.findings),
     fmt.count(r.rowsQuarantined),
     duration(r),
@@ -122,7 +150,8 @@ const RUN_HEADERS = [
   'outstanding',
   'NPL',
   'exp. loss',
-  'breaches',
+  'loans in breach',
+  'rules breached',
   'findings',
   'quarantined',
   'took',

@@ -2,8 +2,8 @@ import type { ReportModel, ReportTable } from './types.ts';
 
 const RULE = '='.repeat(60);
 
-/** Lays a table out in fixed-width columns, numbers right-aligned, for the plain-text part. */
-export function renderTextTable(table: ReportTable): string[] {
+/** Lays a table out in fixed-width columns, numbers right-aligned, for plain text. */
+export function renderTextTable(table: Pick<ReportTable, 'caption' | 'columns' | 'rows'>): string[] {
   const widths = table.columns.map((c, i) =>
     Math.max(c.label.length, ...table.rows.map((r) => (r[i] ?? '').length)),
   );
@@ -24,7 +24,7 @@ export function renderTextTable(table: ReportTable): string[] {
   ];
 }
 
-/** The plain-text alternative: the same facts as the HTML, in reading order. */
+/** The email's plain-text part: the same facts and figures as its HTML, in reading order. */
 export function renderReportText(model: ReportModel): string {
   const out: string[] = [];
   out.push(model.subject, RULE, '');
@@ -35,24 +35,22 @@ export function renderReportText(model: ReportModel): string {
     out.push(`${i + 1}. ${a}`);
   });
   if (model.reportUrl) out.push('', `Full report: ${model.reportUrl}`, model.reportUrlNote ?? '');
-  out.push('', 'HEADLINE FIGURES');
-  for (const f of model.headline) {
-    out.push(`- ${f.label}: ${f.value}${f.change ? ` (${f.change} vs previous run)` : ''}`);
-  }
+  out.push('', 'HEADLINE FIGURES (today, vs previous run)');
+  for (const f of model.headline) out.push(`- ${f.label}: ${f.value}${f.change ? ` (${f.change})` : ''}`);
   out.push('', 'RATINGS');
   for (const r of model.ratings) out.push(`- ${r.label}: ${r.rating.toUpperCase()}: ${r.reason}`);
-  out.push('', 'FINDINGS (most severe first)');
-  if (model.findings.length === 0) out.push('No findings.');
+  out.push('', 'FINDINGS, MOST SEVERE FIRST');
+  if (model.findings.length === 0) out.push('No findings today.');
   model.findings.forEach((f, i) => {
     out.push(
-      `${i + 1}. [${f.severity.toUpperCase()}] ${f.category} / ${f.code}: ${f.message}`,
-      `   value ${f.value}, threshold ${f.threshold}; source: ${f.source}`,
+      `${i + 1}. [${f.severity.toUpperCase()}] ${f.message}`,
+      `   ${f.category} / ${f.code} · value ${f.value} vs threshold ${f.threshold}`,
+      `   Source: ${f.source}`,
     );
   });
-  for (const section of model.sections) {
-    out.push('', section.title.toUpperCase(), ...section.lines);
-    for (const table of section.tables) out.push('', ...renderTextTable(table));
-  }
+  const more = model.findingsTotal - model.findings.length;
+  if (more > 0) out.push(`${more} more ${more === 1 ? 'finding is' : 'findings are'} in the full report.`);
+  out.push('', 'TREND', model.trend.line);
   out.push('', RULE, ...model.footer, '');
   return out.join('\n');
 }

@@ -7,17 +7,7 @@ import type {
   Rating,
   RiskCategory,
 } from '../audit-result.ts';
-
-/** One past run as the run store keeps it, for the 30-run trend. */
-export interface RunTrendPoint {
-  snapshotDate: string;
-  status: AuditStatus;
-  nplRatio: number | null;
-  totalOutstanding: number;
-  expectedLoss: number;
-  overall: Rating;
-  breaches: number;
-}
+import type { RunTrendPoint } from './trend.ts';
 
 /**
  * One loan of the watchlist attachment. It carries a masked loan reference and no raw borrower
@@ -38,22 +28,72 @@ export interface WatchlistRow {
   reasons: readonly string[];
 }
 
-/** Everything the emailed report is built from; the report reads nothing else. */
+/** One loan in breach of one rule, as the full report lists it (masked references only). */
+export interface BreachRow {
+  ruleCode: string;
+  loanRef: string;
+  borrowerRef: string;
+  grade: string;
+  outstanding: number;
+}
+
+/** One quarantined row as the full report shows it: its raw text with the ids masked, or withheld. */
+export interface QuarantineRow {
+  line: number;
+  /** The part file's name (not its whole key). */
+  part: string;
+  codes: readonly string[];
+  detail: string;
+  /** The raw text with loan and borrower ids masked; null when the ids could not be located in it. */
+  raw: string | null;
+}
+
+/** A column's quarantine count: rows whose reasons name the column, by reason code. */
+export interface ColumnQuarantine {
+  rows: number;
+  codes: Readonly<Record<string, number>>;
+}
+
+/** The quarantined rows the full report shows: the first rows of quarantine.csv, counts over all of it. */
+export interface QuarantineSample {
+  rows: readonly QuarantineRow[];
+  /** Rows in quarantine.csv. */
+  total: number;
+  /** Most rows the report shows. */
+  limit: number;
+  /** Per tape column (canonical name), the rows naming it; `(row)` for rows that could not be split. */
+  byColumn: Readonly<Record<string, ColumnQuarantine>>;
+  /** File name of the complete list beside the report, `quarantine.csv`. */
+  fileName: string;
+  /** Where the complete list is kept, e.g. its object key in the audit bucket. */
+  location: string | null;
+}
+
+/** Everything the reports are built from (the email reads the summary of it); they read nothing else. */
 export interface ReportInput {
   audit: AuditResult;
   /** The previous date's audit, for day-over-day change; null or absent on a first run. */
   previous?: AuditResult | null;
-  /** Recent runs (any order, today included or not); the last 30 by date are charted. */
+  /** Recent runs (any order, today included or not, failed runs too); the last 30 by date are shown. */
   trend?: readonly RunTrendPoint[];
+  /** The watchlist, riskiest first: the email attaches it, the full report lists it all. */
   watchlist?: readonly WatchlistRow[];
   /** Loans that qualified for the watchlist before it was cut to its limit (defaults to its length). */
   watchlistTotal?: number;
-  /** Presigned link to the full report archived in S3, or null when there is none. */
+  /** The loans behind each breached rule, largest outstanding first within a rule (full report). */
+  breaches?: readonly BreachRow[];
+  /** Most loans per rule the breach list holds (stated in the full report). */
+  breachesPerRule?: number;
+  /** The quarantined rows (full report). */
+  quarantine?: QuarantineSample;
+  /** Link to the full report (signed or presigned), or null when there is none. */
   reportUrl: string | null;
   /** When the link stops working (ISO timestamp), shown next to it. */
   reportUrlExpiresAt?: string;
   /** Source of each policy rule or threshold, keyed by rule or finding code. */
   sources?: Readonly<Record<string, string>>;
+  /** The rule pack the compliance section names. */
+  rulePack?: { name: string; version: string } | null;
   /** ISO 4217 code of the tape's amounts. @default 'CNY' */
   currency?: string;
   runId?: string;
@@ -100,15 +140,17 @@ export interface ReportColumn {
   numeric: boolean;
 }
 
-/** A table of display strings, shared by the HTML and the text part. */
+/** A table of display strings. */
 export interface ReportTable {
+  /** The table's name: in the full report it can be sorted and filtered (`data-table` hook). */
+  name: string;
   caption: string;
   columns: readonly ReportColumn[];
   rows: readonly (readonly string[])[];
-  /** Shown only in the text part: the data behind a chart, for readers without images. */
-  textOnly?: boolean;
-  /** Too wide for a phone as a grid: the HTML shows each row as a small card instead. */
-  stacked?: boolean;
+  /** Sort keys of numeric columns, parallel to rows (null where a cell has no number). */
+  values?: readonly (readonly (number | null)[])[];
+  /** A sentence under the table, e.g. how many rows of how many it shows. */
+  note?: string;
 }
 
 /** One bar of a bar chart. */
@@ -118,14 +160,19 @@ export interface ChartBar {
   highlight: boolean;
 }
 
-/** The data of one chart; the adapter turns it into a PNG. */
+/** How a chart's values read: fractions, amounts, counts or indices. */
+export type ChartUnit = 'share' | 'amount' | 'count' | 'index';
+
+/** The data of one chart; the adapters draw it (a PNG for the email, SVG in the full report). */
 export type ChartData =
   | {
       kind: 'trend';
       id: string;
       title: string;
       alt: string;
-      points: readonly { date: string; value: number; rating: Rating }[];
+      unit: ChartUnit;
+      /** A null value is a day without a finished run: the line breaks there. */
+      points: readonly { date: string; value: number | null; rating: Rating | null }[];
     }
   | {
       kind: 'bars' | 'hbars';
@@ -145,7 +192,7 @@ export type ChartData =
       cells: readonly { row: string; column: string; value: number }[];
     };
 
-/** A block of detail below the summary. */
+/** A section of the full report. */
 export interface ReportSection {
   id: string;
   title: string;
@@ -157,7 +204,7 @@ export interface ReportSection {
 /** The label in the subject's brackets. */
 export type Verdict = 'RED' | 'AMBER' | 'GREEN' | 'FAILED';
 
-/** The whole report as display strings: the one source for the subject, HTML and text. */
+/** The email as display strings: the one source for its subject, HTML and text part. */
 export interface ReportModel {
   subject: string;
   /** The first line a mail client previews. */
@@ -173,11 +220,31 @@ export interface ReportModel {
   actions: readonly string[];
   headline: readonly HeadlineFigure[];
   ratings: readonly RatingLine[];
+  /** The most severe findings (at most EMAIL_FINDINGS). */
   findings: readonly FindingLine[];
-  sections: readonly ReportSection[];
+  /** All findings of the audit; those beyond `findings` are in the full report. */
+  findingsTotal: number;
+  /** The trend in one sentence, and the NPL chart. */
+  trend: { line: string; chart: ChartData | null };
   reportUrl: string | null;
   reportUrlNote: string | null;
   watchlistCount: number;
   watchlistFileName: string;
+  footer: readonly string[];
+}
+
+/** The full report as display strings: the summary, then every section. */
+export interface FullReportModel {
+  title: string;
+  verdict: Verdict;
+  overall: Rating;
+  snapshotDate: string;
+  status: AuditStatus;
+  statusNote: string | null;
+  summary: string;
+  actions: readonly string[];
+  headline: readonly HeadlineFigure[];
+  ratings: readonly RatingLine[];
+  sections: readonly ReportSection[];
   footer: readonly string[];
 }

@@ -1,0 +1,62 @@
+import { complianceSection } from './compliance-section.ts';
+import { WATCHLIST_FILE_NAME } from './model.ts';
+import {
+  breachesSection,
+  concentrationSection,
+  creditSection,
+  dataQualitySection,
+  findingsSection,
+  liquiditySection,
+  quarantineSection,
+  vulnerabilitySection,
+  watchlistSection,
+} from './sections.ts';
+import { buildReportSummary, sortFindings } from './summary.ts';
+import { selectTrend } from './trend.ts';
+import { trendSection } from './trend-section.ts';
+import type { FullReportModel, ReportInput } from './types.ts';
+
+/**
+ * Builds the full report, one click from the email: the same opening, then every section with
+ * what the email leaves out (every finding, 30-run trends, the whole watchlist, the loans behind
+ * each breached rule, the quarantined rows, every concentration list, each column's profile, the
+ * rules with their sources).
+ */
+export function buildFullReportModel(input: ReportInput): FullReportModel {
+  const audit = input.audit;
+  const currency = input.currency ?? 'CNY';
+  const summary = buildReportSummary(input);
+  const watchlist = input.watchlist ?? [];
+  return {
+    title: `Risk audit ${audit.snapshotDate}: full report`,
+    verdict: summary.verdict,
+    overall: audit.ratings.overall,
+    snapshotDate: audit.snapshotDate,
+    status: audit.status,
+    statusNote: summary.statusNote,
+    summary: summary.summary,
+    actions: summary.actions,
+    headline: summary.headline,
+    ratings: summary.ratings,
+    sections: [
+      findingsSection(summary.findings),
+      trendSection(selectTrend(audit, input.trend ?? []), currency),
+      creditSection(audit, currency),
+      complianceSection(
+        audit,
+        sortFindings(audit.findings),
+        input.sources ?? {},
+        input.rulePack ?? null,
+        currency,
+      ),
+      breachesSection(audit, input.breaches ?? [], input.breachesPerRule, currency),
+      concentrationSection(audit, currency),
+      vulnerabilitySection(audit, currency),
+      watchlistSection(watchlist, input.watchlistTotal ?? watchlist.length, WATCHLIST_FILE_NAME, currency),
+      dataQualitySection(audit, input.quarantine),
+      quarantineSection(input.quarantine),
+      liquiditySection(audit, currency),
+    ],
+    footer: summary.footer,
+  };
+}
