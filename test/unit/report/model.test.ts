@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildReportModel,
-  buildSubject,
-  countBreaches,
-  selectTrend,
-  sortFindings,
-} from '../../../shared/domain/report/model.ts';
+import { buildReportModel, EMAIL_FINDINGS } from '../../../shared/domain/report/model.ts';
+import { buildSubject, sortFindings } from '../../../shared/domain/report/summary.ts';
 import { renderReportText, renderTextTable } from '../../../shared/domain/report/text.ts';
-import type { RunTrendPoint } from '../../../shared/domain/report/types.ts';
 import { fixtureReportInput, loadReportFixtures } from '../../fixtures/report/load.ts';
 
 describe('Function: buildSubject', () => {
-  it('carries the verdict, the date, NPL with its change and the breach count', () => {
+  it('carries the verdict, the date, NPL with its change and the rules breached', () => {
     // Prepare: NPL 339.25m / 18,640m = 1.82%; previous 1.77%; APR_ABOVE_36, INDIVIDUAL_BALANCE_CAP, STUDENT_BORROWER
     const { audit, previous } = loadReportFixtures();
 
@@ -19,15 +13,15 @@ describe('Function: buildSubject', () => {
     const subject = buildSubject(audit, previous);
 
     // Assess
-    expect(subject).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% (+0.05 pp) · 3 breaches');
+    expect(subject).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% (+0.05 pp) · 3 rules breached');
   });
 
   it('leaves the change out on a first run', () => {
     const { audit } = loadReportFixtures();
-    expect(buildSubject(audit, null)).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% · 3 breaches');
+    expect(buildSubject(audit, null)).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% · 3 rules breached');
   });
 
-  it('says "1 breach" and GREEN/AMBER from the overall rating', () => {
+  it('says "1 rule" and GREEN/AMBER from the overall rating', () => {
     const { audit } = loadReportFixtures();
     const one = structuredClone(audit);
     one.ratings.overall = 'amber';
@@ -35,7 +29,7 @@ describe('Function: buildSubject', () => {
       const rule = one.compliance.rules[code];
       if (rule) rule.loans = 0;
     }
-    expect(buildSubject(one, null)).toBe('[AMBER] Risk audit 2026-11-25 · NPL 1.82% · 1 breach');
+    expect(buildSubject(one, null)).toBe('[AMBER] Risk audit 2026-11-25 · NPL 1.82% · 1 rule breached');
     one.ratings.overall = 'green';
     expect(buildSubject(one, null).startsWith('[GREEN] ')).toBe(true);
   });
@@ -47,15 +41,7 @@ describe('Function: buildSubject', () => {
     );
     const empty = structuredClone(audit);
     empty.portfolio.nplRatio = null;
-    expect(buildSubject(empty, audit)).toBe('[RED] Risk audit 2026-11-25 · NPL n/a · 3 breaches');
-  });
-});
-
-describe('Function: countBreaches', () => {
-  it('counts breach rules that concern at least one loan, not watch rules', () => {
-    const { audit, previous } = loadReportFixtures();
-    expect(countBreaches(audit)).toBe(3);
-    expect(countBreaches(previous)).toBe(2);
+    expect(buildSubject(empty, audit)).toBe('[RED] Risk audit 2026-11-25 · NPL n/a · 3 rules breached');
   });
 });
 
@@ -76,43 +62,6 @@ describe('Function: sortFindings', () => {
   });
 });
 
-describe('Function: selectTrend', () => {
-  it('adds today to the 29 stored runs, in date order', () => {
-    const { audit, trend } = loadReportFixtures();
-    const points = selectTrend(audit, [...trend].reverse());
-    expect(points).toHaveLength(30);
-    expect(points[0]?.snapshotDate).toBe('2026-10-27');
-    expect(points[29]).toEqual({
-      snapshotDate: '2026-11-25',
-      status: 'partial',
-      nplRatio: 339_250_000 / 18_640_000_000,
-      totalOutstanding: 18_640_000_000,
-      expectedLoss: 402_310_000,
-      overall: 'red',
-      breaches: 3,
-    });
-  });
-
-  it('keeps the last 30 runs and drops runs after the snapshot date', () => {
-    const { audit } = loadReportFixtures();
-    // 31 October runs + today = 32 points: the first two fall off
-    const many: RunTrendPoint[] = Array.from({ length: 31 }, (_, i) => ({
-      snapshotDate: `2026-10-${String(i + 1).padStart(2, '0')}`,
-      status: 'ok',
-      nplRatio: 0.01,
-      totalOutstanding: 1,
-      expectedLoss: 1,
-      overall: 'green',
-      breaches: 0,
-    }));
-    const future: RunTrendPoint = { ...many[0]!, snapshotDate: '2026-12-01' };
-    const points = selectTrend(audit, [...many, future]);
-    expect(points).toHaveLength(30);
-    expect(points.map((p) => p.snapshotDate)).not.toContain('2026-12-01');
-    expect(points[0]?.snapshotDate).toBe('2026-10-03');
-  });
-});
-
 describe('Function: buildReportModel', () => {
   it('computes the headline figures and their day-over-day changes', () => {
     const model = buildReportModel(fixtureReportInput());
@@ -123,9 +72,20 @@ describe('Function: buildReportModel', () => {
       { label: '30+ days past due', value: '3.91%', change: '+0.04 pp', tone: 'bad' },
       { label: 'Expected loss', value: '¥402.31m', change: '+1.6%', tone: 'bad' },
       { label: 'Outstanding', value: '¥18.64bn', change: '+0.3%', tone: 'neutral' },
-      { label: 'Compliance breaches', value: '3', change: '+1', tone: 'bad' },
+      // Loans in breach (no compliance.loansInBreach in these audits): 1,240 + 37 + 54 = 1,331
+      // against 1,240 + 37 = 1,277; rules breached 3 against 2
+      { label: 'Loans in breach', value: '1,331', change: '+54', tone: 'bad' },
+      { label: 'Rules breached', value: '3', change: '+1', tone: 'bad' },
       { label: 'Loans', value: '1,000,000', change: '+0.3%', tone: 'neutral' },
     ]);
+  });
+
+  it('sums the day up in one line: rating, NPL, rules and loans in breach, serious findings', () => {
+    const model = buildReportModel(fixtureReportInput());
+    // critical or high: APR_ABOVE_36, INDIVIDUAL_BALANCE_CAP, STUDENT_BORROWER
+    expect(model.summary).toBe(
+      'Overall RED · NPL 1.82% (+0.05 pp) · 3 rules breached (1,331 loans) · 3 critical or high findings.',
+    );
   });
 
   it('shows no change at all without a previous audit', () => {
@@ -192,45 +152,39 @@ describe('Function: buildReportModel', () => {
     const input = fixtureReportInput();
     const audit = { ...input.audit, status: 'ok' as const, findings: [] };
     const model = buildReportModel({ ...input, audit });
-    expect(model.actions).toEqual(['Nothing needs action today; the detail is below for the record.']);
+    expect(model.actions).toEqual(['Nothing needs action today; the full report has the detail for the record.']);
   });
 
-  it('summarises the roll-rate matrix as cured, same, worse and closed', () => {
+  it('keeps the five most severe findings and counts the rest', () => {
     const model = buildReportModel(fixtureReportInput());
-    const credit = model.sections.find((s) => s.id === 'credit');
-    const roll = credit?.tables.find((t) => t.caption.startsWith('Roll rates'));
-    // From 31-60: cured 0.118 + 0.052, same 0.301, worse 0.514, closed 0.015
-    expect(roll?.rows[2]).toEqual(['31–60 days', '17.0%', '30.1%', '51.4%', '1.5%']);
-    expect(credit?.charts.map((c) => c.id)).toEqual(['dpd', 'roll-rates']);
+    expect(EMAIL_FINDINGS).toBe(5);
+    expect(model.findings.map((f) => f.code)).toEqual([
+      'APR_ABOVE_36',
+      'INDIVIDUAL_BALANCE_CAP',
+      'STUDENT_BORROWER',
+      'NPL_RATIO',
+      'INDUSTRY_HHI',
+    ]);
+    expect(model.findingsTotal).toBe(9);
   });
 
-  it('explains the missing roll rates on a first run', () => {
-    const input = fixtureReportInput();
-    const audit = structuredClone(input.audit);
-    audit.drift = { psi: null, rollRates: null, newLoans: null };
-    const model = buildReportModel({ ...input, audit });
-    const credit = model.sections.find((s) => s.id === 'credit');
-    expect(credit?.lines).toContain('Roll rates need the previous tape: none was available for this run.');
-    expect(credit?.charts.map((c) => c.id)).toEqual(['dpd']);
-  });
-
-  it('lists the top five industries and sums the rest', () => {
+  it('charts the NPL trend with the failed night as a gap, and says so', () => {
     const model = buildReportModel(fixtureReportInput());
-    const table = model.sections
-      .find((s) => s.id === 'concentration')
-      ?.tables.find((t) => t.caption === 'Top industries');
-    expect(table?.rows[0]).toEqual(['E-commerce retail', '312,000', '¥5.82bn', '31.2%']);
-    // 11 industries: 6 others hold 1 - (.312 + .141 + .118 + .097 + .071) = 26.1%
-    expect(table?.rows[5]).toEqual(['6 others', '261,000', '¥4.87bn', '26.1%']);
-  });
-
-  it('gives every chart an alt text that states its figures', () => {
-    const model = buildReportModel(fixtureReportInput());
-    const charts = model.sections.flatMap((s) => s.charts);
-    expect(charts.map((c) => c.id)).toEqual(['trend', 'dpd', 'roll-rates', 'industries', 'maturity']);
-    expect(charts.find((c) => c.id === 'trend')?.alt).toBe(
-      'Line chart of the NPL ratio over the last 30 runs, from 1.52% on 2026-10-27 to 1.82% on 2026-11-25; low 1.52%, high 1.82%.',
+    const chart = model.trend.chart;
+    if (chart?.kind !== 'trend') throw new Error('no trend chart');
+    // 29 stored runs (2026-11-10 failed) and today: 30 days, 29 with an NPL ratio
+    expect(chart.points).toHaveLength(30);
+    expect(chart.points.filter((p) => p.value === null).map((p) => p.date)).toEqual(['2026-11-10']);
+    expect(chart.points[29]).toEqual({ date: '2026-11-25', value: 339_250_000 / 18_640_000_000, rating: 'red' });
+    expect(model.trend.line).toBe(
+      'NPL ratio over 29 runs: 1.52% on 2026-10-27, 1.82% on 2026-11-25 (low 1.52%, high 1.82%); one gap (a failed run or no run), shown as a break in the line.',
     );
+    expect(chart.alt).toBe(`Line chart. ${model.trend.line}`);
+  });
+
+  it('has no trend chart before a second run', () => {
+    const model = buildReportModel(fixtureReportInput({ trend: [] }));
+    expect(model.trend).toEqual({ line: 'Not enough runs yet for a trend.', chart: null });
   });
 });
 
@@ -238,7 +192,7 @@ describe('Function: buildReportModel link note', () => {
   it('shows when the presigned link expires, in UTC', () => {
     const model = buildReportModel(fixtureReportInput({ reportUrlExpiresAt: '2026-12-03T06:00:00.000Z' }));
     expect(model.reportUrlNote).toBe(
-      'The full report is archived in S3; the link works until 2026-12-03 06:00 UTC.',
+      'The full report (every section, the whole watchlist, the loans behind each breached rule, the quarantined rows, 30-run trends) is archived in S3; this link works until 2026-12-03 06:00 UTC.',
     );
   });
 
@@ -250,18 +204,22 @@ describe('Function: buildReportModel link note', () => {
 });
 
 describe('Function: renderReportText', () => {
-  it('states the same facts as the HTML: verdict, actions, figures, findings, link', () => {
+  it('states the same facts as the HTML: verdict, actions, figures, findings, trend, link', () => {
     const model = buildReportModel(fixtureReportInput());
     const text = renderReportText(model);
     expect(text.split('\n')[0]).toBe(model.subject);
     expect(text).toContain('VERDICT: RED (2026-11-25)');
-    expect(text).toContain('- NPL ratio: 1.82% (+0.05 pp vs previous run)');
-    expect(text).toContain('1. [CRITICAL] regulatory / APR_ABOVE_36: 1,240 loans are priced above 36% APR');
+    expect(text).toContain('- NPL ratio: 1.82% (+0.05 pp)');
+    expect(text).toContain('- Loans in breach: 1,331 (+54)');
+    expect(text).toContain('1. [CRITICAL] 1,240 loans are priced above 36% APR');
+    expect(text).toContain('   regulatory / APR_ABOVE_36 · value 1,240 vs threshold 36.00%');
+    expect(text).toContain('4 more findings are in the full report.');
+    expect(text).toContain(model.trend.line);
     expect(text).toContain(
       'Full report: https://risk-audit-bucket.s3.amazonaws.com/runs/2026-11-25/report.html',
     );
     for (const f of model.findings) expect(text).toContain(f.code);
-    for (const s of model.sections) expect(text).toContain(s.title.toUpperCase());
+    expect(text).not.toContain('MULTI_LENDING_SHARE');
   });
 });
 
