@@ -345,6 +345,12 @@ export function breachesSection(
   for (const [code, rule] of Object.entries(audit.compliance.rules)) {
     if (rule.severity !== 'breach' || rule.loans === 0) continue;
     const n = shown.get(code) ?? 0;
+    if (n === 0) {
+      lines.push(
+        `${cleanText(code, 60)}: ${plural(rule.loans, 'loan', 'loans')}, not listed (the breach index had none of them).`,
+      );
+      continue;
+    }
     lines.push(
       n >= rule.loans
         ? `${cleanText(code, 60)}: all ${plural(rule.loans, 'loan', 'loans')} below.`

@@ -152,7 +152,9 @@ describe('Function: buildReportModel', () => {
     const input = fixtureReportInput();
     const audit = { ...input.audit, status: 'ok' as const, findings: [] };
     const model = buildReportModel({ ...input, audit });
-    expect(model.actions).toEqual(['Nothing needs action today; the full report has the detail for the record.']);
+    expect(model.actions).toEqual([
+      'Nothing needs action today; the full report has the detail for the record.',
+    ]);
   });
 
   it('keeps the five most severe findings and counts the rest', () => {
@@ -175,7 +177,11 @@ describe('Function: buildReportModel', () => {
     // 29 stored runs (2026-11-10 failed) and today: 30 days, 29 with an NPL ratio
     expect(chart.points).toHaveLength(30);
     expect(chart.points.filter((p) => p.value === null).map((p) => p.date)).toEqual(['2026-11-10']);
-    expect(chart.points[29]).toEqual({ date: '2026-11-25', value: 339_250_000 / 18_640_000_000, rating: 'red' });
+    expect(chart.points[29]).toEqual({
+      date: '2026-11-25',
+      value: 339_250_000 / 18_640_000_000,
+      rating: 'red',
+    });
     expect(model.trend.line).toBe(
       'NPL ratio over 29 runs: 1.52% on 2026-10-27, 1.82% on 2026-11-25 (low 1.52%, high 1.82%); one gap (a failed run or no run), shown as a break in the line.',
     );

@@ -145,7 +145,12 @@ describe('Function: selectTrend', () => {
 describe('Function: trendDays', () => {
   it('keeps a failed run as a day without figures and marks a stretch without runs by one empty day', () => {
     // Prepare: 1st, 2nd failed, 3rd, then nothing until the 7th
-    const points = [point('2026-11-01'), point('2026-11-02', 'failed'), point('2026-11-03'), point('2026-11-07')];
+    const points = [
+      point('2026-11-01'),
+      point('2026-11-02', 'failed'),
+      point('2026-11-03'),
+      point('2026-11-07'),
+    ];
 
     // Act
     const days = trendDays(points);
