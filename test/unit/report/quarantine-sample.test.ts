@@ -65,7 +65,11 @@ describe('Function: maskCsvRow', () => {
 
 describe('Function: maskJsonRow', () => {
   it("masks a JSON row's ids found by its own keys", () => {
-    const masked = maskJsonRow('{"loan_id":"L000000160","borrower_id":"P00001520","principal":-5}', undefined, KEY);
+    const masked = maskJsonRow(
+      '{"loan_id":"L000000160","borrower_id":"P00001520","principal":-5}',
+      undefined,
+      KEY,
+    );
     expect(JSON.parse(masked!)).toEqual({
       loan_id: 'L0…0160',
       borrower_id: borrowerRef('P00001520', KEY),
@@ -83,7 +87,11 @@ describe('Function: readQuarantineSample', () => {
   it("masks the Chinese sample's quarantined rows through its mapping and counts them per column", async () => {
     // Prepare: the engine's own quarantine.csv of the shipped Chinese-header example
     const out = join(dir, 'cn');
-    await scoreLocal({ snapshot: CHINESE_TAPE, mapping: join(root, 'examples', 'chinese-header-mapping.yaml'), out });
+    await scoreLocal({
+      snapshot: CHINESE_TAPE,
+      mapping: join(root, 'examples', 'chinese-header-mapping.yaml'),
+      out,
+    });
 
     // Act
     const sample = await readQuarantineSample('quarantine.csv', {
@@ -113,7 +121,11 @@ describe('Function: readQuarantineSample', () => {
     const gz = join(dir, 'tape.csv.gz');
     await writeFile(gz, gzipSync(await readFile(CHINESE_TAPE)));
     const tapes = new LocalTapeSource(dir);
-    expect((await readPartHeader(tapes, gz, undefined))?.slice(0, 3)).toEqual(['数据日期', '贷款编号', '客户编号']);
+    expect((await readPartHeader(tapes, gz, undefined))?.slice(0, 3)).toEqual([
+      '数据日期',
+      '贷款编号',
+      '客户编号',
+    ]);
 
     const files = join(dir, 'missing-part');
     const store = new FsArtifactStore(files);
