@@ -116,8 +116,8 @@ function trendAxis(
 
 /**
  * The Vega-Lite specification of one chart: a pure function of its data and drawing width. A
- * trend's axis ticks whole days (a step of days wide enough for five or so labels), so no date
- * label repeats however few runs there are; a day without a value breaks the line.
+ * trend's axis ticks whole days, so no date label repeats however few runs there are; a day
+ * without a value breaks the line.
  */
 export function chartSpec(chart: ChartData, width: number = CHART_WIDTH): TopLevelSpec {
   const common = {
@@ -129,10 +129,14 @@ export function chartSpec(chart: ChartData, width: number = CHART_WIDTH): TopLev
     case 'trend': {
       const known = chart.points.map((p) => p.value).filter((v): v is number => v !== null);
       const axis = trendAxis(chart.unit, known);
-      const first = chart.points[0]?.date;
-      const last = chart.points[chart.points.length - 1]?.date;
-      const span = first && last ? Math.round((Date.parse(last) - Date.parse(first)) / DAY_MS) : 0;
+      // Ticks on whole days from the first, evenly spaced, a label every `step` days (about one
+      // per 90 px): never two labels for one day, whatever the span. Dates are UTC days.
+      const first = Date.parse(chart.points[0]?.date ?? '');
+      const last = Date.parse(chart.points[chart.points.length - 1]?.date ?? '');
+      const span = Number.isFinite(first) && Number.isFinite(last) ? Math.round((last - first) / DAY_MS) : 0;
       const step = Math.max(1, Math.ceil(span / Math.max(2, Math.floor(width / 90))));
+      const ticks: number[] = [];
+      for (let day = 0; day <= span; day += step) ticks.push(first + day * DAY_MS);
       return {
         ...common,
         height: 170,
@@ -149,7 +153,8 @@ export function chartSpec(chart: ChartData, width: number = CHART_WIDTH): TopLev
             field: 'date',
             type: 'temporal',
             title: null,
-            axis: { format: '%d %b', labelAngle: 0, tickCount: { interval: 'day', step }, grid: false },
+            scale: { type: 'utc' },
+            axis: { format: '%d %b', labelAngle: 0, values: ticks, grid: false },
           },
           y: {
             field: 'value',
@@ -379,9 +384,20 @@ export async function renderChartSvgs(charts: readonly ChartData[]): Promise<Cha
       id: chart.id,
       title: chart.title,
       alt: chart.alt,
-      narrow: await renderSvg(chartSpec(chart, SVG_WIDTHS.narrow)),
-      wide: await renderSvg(chartSpec(chart, SVG_WIDTHS.wide)),
+      narrow: scopeSvgIds(await renderSvg(chartSpec(chart, SVG_WIDTHS.narrow)), `${chart.id}-n`),
+      wide: scopeSvgIds(await renderSvg(chartSpec(chart, SVG_WIDTHS.wide)), `${chart.id}-w`),
     });
   }
   return out;
+}
+
+/**
+ * Prefixes the ids an SVG defines (Vega's clip paths are `clip1`, `clip2`, ... in every chart)
+ * and its references to them, so that many SVGs in one page never clip by another's path.
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
 }

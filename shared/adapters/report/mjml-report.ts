@@ -61,12 +61,13 @@ function paragraphs(lines: readonly string[]): string {
 }
 
 /**
- * Escapes a table cell and adds break opportunities after `_ - / .` and inside long runs, so a
- * long code or a hostile tape name wraps on a phone instead of widening the table.
+ * Escapes a table cell and adds break opportunities after `_ - / .` (not a decimal point) and
+ * inside long runs, so a long code or a hostile tape name wraps on a phone instead of widening
+ * the table.
  */
 function cellText(value: string): string {
   return e(value)
-    .replace(/([_/.]|-(?=\D))/g, '$1<wbr>')
+    .replace(/([_/]|\.(?!\d)|-(?=\D))/g, '$1<wbr>')
     .replace(/[^\s<>&;_/.-]{14,}/g, (run) => run.replace(/(.{12})/g, '$1<wbr>'));
 }
 

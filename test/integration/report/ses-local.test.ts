@@ -49,7 +49,7 @@ describe('Class: SesReportMailer against aws-ses-v2-local', () => {
     return body.emails.find((m) => m.subject === subject);
   }
 
-  it('delivers the report with its HTML, text, inline charts and CSV', async () => {
+  it('delivers the email with its HTML, text, inline trend chart and CSV', async () => {
     // Prepare
     const report = await buildReport(fixtureReportInput());
 
@@ -63,14 +63,7 @@ describe('Class: SesReportMailer against aws-ses-v2-local', () => {
     expect(mail?.destination.to).toEqual(['cro@example.com, risk-team@example.com']);
     expect(mail?.body.html).toContain('What to do first');
     expect(mail?.body.text).toContain('WHAT TO DO FIRST');
-    expect(mail?.attachments.map((a) => a.filename).sort()).toEqual([
-      'dpd.png',
-      'industries.png',
-      'maturity.png',
-      'roll-rates.png',
-      'trend.png',
-      'watchlist.csv',
-    ]);
+    expect(mail?.attachments.map((a) => a.filename).sort()).toEqual(['trend.png', 'watchlist.csv']);
   });
 
   it('delivers the failure notice', async () => {

@@ -84,10 +84,15 @@ function summary(date: string, runId: string, status: RunSummary['status']): Run
     loanCount: 9,
     totalOutstanding: 45_000,
     nplRatio: 0.1,
+    pastDue30Share: 0.2,
     expectedLoss: 321.5,
     overall: 'amber',
-    breaches: 2,
+    loansInBreach: 2,
+    rulesBreached: 1,
+    largestPsi: 0.03,
+    quarantineRate: 0.1,
     findings: 3,
+    historyBaseline: false,
   };
 }
 

@@ -3,13 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDocumentClient, createDynamoClient } from '../../../shared/adapters/aws-clients.ts';
+import {
+  createDocumentClient,
+  createDynamoClient,
+  createS3Client,
+} from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
 import { registerHistory } from '../../../shared/cli/commands/history.ts';
 import { registerRuns } from '../../../shared/cli/commands/runs.ts';
 import { registerWatchlist } from '../../../shared/cli/commands/watchlist.ts';
+import { noTrendFigures } from '../../../shared/domain/report/trend.ts';
 import { startLocalStack } from '../../../shared/local/local-stack.ts';
 import type { RunSummary } from '../../../shared/ports/risk-store.ts';
+import { KEYS } from '../../../shared/schema/tables.ts';
+import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
+import { gzipLines, scoreLine } from '../../../shared/use-cases/score-file.ts';
 
 let stateDir = '';
 
@@ -26,11 +35,13 @@ function run(date: string, status: RunSummary['status']): RunSummary {
     rowsRead: 1_000,
     rowsQuarantined: 2,
     loanCount: 998,
+    ...noTrendFigures(),
     totalOutstanding: 5_000_000,
     nplRatio: 0.025,
     expectedLoss: 40_000,
     overall: 'green',
-    breaches: 1,
+    loansInBreach: 1,
+    rulesBreached: 1,
     findings: 2,
   };
 }
@@ -60,7 +71,39 @@ beforeAll(async () => {
   const ddb = createDynamoClient(stack.env);
   const doc = createDocumentClient(ddb);
   const store = new DynamoRiskStore(doc, stack.env.TABLE_NAME!);
+  // 2026-03-30 was the book's first night: its score file is where L77's history starts.
+  await store.recordRun({ ...run('2026-03-30', 'ok'), historyBaseline: true });
+  await store.recordRun({ ...run('2026-03-31', 'ok'), historyBaseline: false });
   await store.recordRun(run('2026-04-01', 'ok'));
+  const artifacts = new S3ArtifactStore(createS3Client(stack.env), stack.env.BUCKET_NAME!);
+  const first = {
+    loanId: 'L77',
+    borrowerKey: '0123456789abcdef',
+    product: 'credit_loan',
+    region: null,
+    industry: null,
+    outstanding: 8_000,
+    score: 700,
+    grade: 'A',
+    pd: 0.012,
+    el: 40,
+    dpdBucket: '0',
+    classification: 'normal',
+    stage: '1',
+    ruleCodes: [],
+    flags: [],
+    reasons: [],
+  } satisfies ScoredLoan;
+  await artifacts.put(
+    KEYS.scores('2026-03-30', 'r-30', 0, 1),
+    await gzipLines([scoreLine(first)]),
+    'application/gzip',
+  );
+  await artifacts.put(
+    KEYS.scoresManifest('2026-03-30'),
+    JSON.stringify({ runId: 'r-30', buckets: 1, loans: 1 }),
+    'application/json',
+  );
   await store.recordRun(run('2026-04-02', 'failed'));
   const change = {
     loanId: 'L42',
@@ -78,6 +121,16 @@ beforeAll(async () => {
     { ...change, change: 'new', grade: 'B', dpdBucket: '0' },
   ]);
   await store.replaceLoanChanges('2026-04-01', 'r1', [
+    {
+      ...change,
+      loanId: 'L77',
+      borrowerRef: 'b_77',
+      change: 'changed',
+      grade: 'C',
+      dpdBucket: '1-30',
+      previousGrade: 'A',
+      previousDpdBucket: '0',
+    },
     {
       ...change,
       change: 'changed',
@@ -135,6 +188,14 @@ describe('Command: risk-audit runs / history / watchlist', () => {
     expect(out).toContain('Loan L42 (borrower b_00ff)');
     expect(out).toMatch(/2026-03-31\s+new\s+B\s+0\s+normal/);
     expect(out).toMatch(/2026-04-01\s+changed\s+B->D\s+0->1-30/);
+  });
+
+  it("starts the history of a loan on the book since the first night at that night's state", async () => {
+    const out = await cli('history', '--loan', 'L77');
+    expect(out).toContain('Loan L77 (borrower b_77)');
+    const rows = out.trim().split('\n').slice(3);
+    expect(rows[0]).toMatch(/^2026-03-30\s+first day\s+A\s+0\s+normal\s+1\.2%\s+8,000/);
+    expect(rows[1]).toMatch(/^2026-04-01\s+changed\s+A->C\s+0->1-30/);
   });
 
   it('shows the watchlist of the latest completed run by default', async () => {

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { type Attachment, simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildFailureNotice,
+  buildFullReport,
   buildReport,
   inlineImagesAsDataUris,
 } from '../../../shared/adapters/report/index.ts';
@@ -53,7 +55,7 @@ describe('Function: buildReport', () => {
   });
 
   it('writes the verdict subject into the message headers', () => {
-    expect(parsed.subject).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% (+0.05 pp) · 3 breaches');
+    expect(parsed.subject).toBe('[RED] Risk audit 2026-11-25 · NPL 1.82% (+0.05 pp) · 3 rules breached');
     expect(built.subject).toBe(parsed.subject);
     expect(parsed.headers.get('x-risk-audit-rating')).toBe('RED');
     expect(parsed.from?.text).toBe('risk-audit@example.com');
@@ -71,16 +73,10 @@ describe('Function: buildReport', () => {
     }
   });
 
-  it('attaches every chart as an inline PNG that the HTML references by cid, with alt text', () => {
+  it('attaches the trend chart as an inline PNG that the HTML references by cid, with alt text', () => {
     const html = parsed.html as string;
     const images = inlineImages(parsed.attachments);
-    expect(images.map((a) => a.filename)).toEqual([
-      'trend.png',
-      'dpd.png',
-      'roll-rates.png',
-      'industries.png',
-      'maturity.png',
-    ]);
+    expect(images.map((a) => a.filename)).toEqual(['trend.png']);
     for (const img of images) {
       expect(img.contentDisposition).toBe('inline');
       expect(img.cid).toMatch(/\.chart@risk-audit$/);
@@ -89,6 +85,29 @@ describe('Function: buildReport', () => {
       expect(tag).toBeDefined();
       expect(tag).toMatch(/alt="[^"]{20,}"/);
     }
+  });
+
+  it('gives the same numbers in its text part as in its HTML', () => {
+    // Prepare: the figures a reader sees, from the HTML's visible text and from the text part
+    const visible = (parsed.html as string)
+      .replace(/<head>[\s\S]*?<\/head>/, '')
+      .replaceAll('<wbr>', '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+      .replace(/&amp;/g, '&')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'");
+    // The link is a button in the HTML; list numbers are not figures.
+    const text = (parsed.text ?? '')
+      .split('\n')
+      .filter((l) => !l.startsWith('Full report: '))
+      .map((l) => l.replace(/^\d+\. /, ''))
+      .join('\n');
+    const figures = (s: string) => new Set(s.match(/[−+±]?¥?\d[\d,]*(?:\.\d+)?(?: pp|%|bn|m|k)?/g) ?? []);
+
+    // Act / Assess
+    expect([...figures(text)].sort()).toEqual([...figures(visible)].sort());
+    expect(figures(text).size).toBeGreaterThan(30);
   });
 
   it('keeps SVG and script out of the mail', () => {
@@ -138,13 +157,13 @@ describe('Function: buildReport', () => {
     ].join('\n');
     expect(everything).not.toContain('RAW-BORROWER-770012');
     expect(everything).not.toContain('987654');
-    expect(everything).toContain('b:7f3a9c21');
+    expect(everything).toContain('L-****-83A1');
   });
 
   it('makes a self-contained HTML file by swapping cid: for data: URIs', () => {
     const standalone = inlineImagesAsDataUris(built.html, built.images);
     expect(standalone).not.toContain('cid:');
-    expect(standalone.match(/src="data:image\/png;base64,/g)).toHaveLength(5);
+    expect(standalone.match(/src="data:image\/png;base64,/g)).toHaveLength(1);
   });
 
   it('omits the attachment and the link when there is neither', async () => {
@@ -152,7 +171,7 @@ describe('Function: buildReport', () => {
     const p = await simpleParser(Buffer.from(bare.eml), { keepCidLinks: true });
     expect(p.attachments.some((a) => a.filename === 'watchlist.csv')).toBe(false);
     expect(p.html as string).not.toContain('Open the full report');
-    expect(p.text).toContain('No loan is on the watchlist today.');
+    expect(p.text).not.toContain('Full report:');
   });
 
   it('refuses a link that is not http(s)', async () => {
@@ -170,13 +189,10 @@ describe('Function: buildReport with a hostile tape', () => {
     parsed = await simpleParser(Buffer.from(built.eml), { keepCidLinks: true });
   });
 
-  it('escapes markup from industry and region names in the HTML', () => {
-    const html = (parsed.html as string).replaceAll('<wbr>', '');
+  it('carries no markup from the tape into the HTML', () => {
+    const html = parsed.html as string;
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/<img[^>]*onerror/i);
-    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;Retail');
-    expect(html).toContain('&quot;&gt;&lt;img src&#61;x onerror&#61;alert(1)&gt;');
-    expect(html).toContain('&#61;HYPERLINK(');
   });
 
   it('neutralises formulas in every cell of the CSV attachment', () => {
@@ -187,11 +203,6 @@ describe('Function: buildReport with a hostile tape', () => {
     expect(rows[1]?.[9]).toBe(`'${HOSTILE_NAMES.formula}`);
     expect(rows[1]?.[8]).toBe(`'${HOSTILE_NAMES.plus}`);
     expect(rows[2]?.[11]).toBe("'@SUM(A1:A2); -2+3");
-  });
-
-  it('keeps the text part plain: the names appear as text on one line', () => {
-    expect(parsed.text).toContain(HOSTILE_NAMES.formula.slice(0, 30));
-    expect(parsed.textAsHtml ?? '').not.toMatch(/<script/i);
   });
 });
 
@@ -223,5 +234,59 @@ describe('Function: buildFailureNotice', () => {
     expect(parsed.html as string).toContain('cutoff &lt;b&gt;late&lt;/b&gt;');
     expect(parsed.html as string).not.toContain('<b>late</b>');
     expect(parsed.attachments).toHaveLength(0);
+  });
+});
+
+describe('Function: buildFullReport', () => {
+  let page: string;
+
+  beforeAll(async () => {
+    page = (await buildFullReport(fixtureReportInput())).html;
+  });
+
+  it('is one page that fetches nothing: no external script, style, font, image or link', () => {
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page).not.toMatch(/<link\b|<img\b|<iframe\b|@import|url\((?!#)|@font-face/i);
+    expect(page).not.toMatch(/\b(?:src|href)="(?!#)/);
+    expect(page.match(/<script>/g)).toHaveLength(1);
+  });
+
+  it("lets only its own inline script run: the policy's hash is the script's", () => {
+    const script = page.match(/<script>([\s\S]*?)<\/script>/)?.[1] ?? '';
+    const hash = `sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}`;
+    expect(script.length).toBeGreaterThan(500);
+    expect(page).toContain(`script-src '${hash}'`);
+    expect(page).toContain("default-src 'none'");
+  });
+
+  it('marks the tables, their sortable headers and their filter boxes for the page script and tests', () => {
+    for (const name of ['watchlist', 'findings', 'rules', 'industries', 'trend']) {
+      expect(page).toContain(`<table class="data" data-table="${name}">`);
+    }
+    // The trend table has 30 rows: it gets a filter box; a figure sorts by its value.
+    expect(page).toContain('data-filter="trend"');
+    expect(page).toMatch(/<th scope="col" class="n" data-sort="number">NPL<\/th>/);
+    expect(page).toContain('<td class="n" data-v="286000">¥286.0k</td>');
+  });
+
+  it('draws every chart as inline SVG, for a phone and a wide screen, each with ids of its own', () => {
+    // 6 trend charts, DPD, roll rates, industries, maturity: each twice
+    expect(page.match(/<svg /g)).toHaveLength(20);
+    const ids = [...page.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [, ref] of page.matchAll(/url\(#([^)]+)\)/g)) expect(ids).toContain(ref);
+    expect(page.match(/<figure role="img" aria-label="[^"]{20,}">/g)).toHaveLength(10);
+  });
+});
+
+describe('Function: buildFullReport with a hostile tape', () => {
+  it('escapes markup from tape names in its tables and charts', async () => {
+    const page = (await buildFullReport(hostileReportInput())).html;
+    const body = page.slice(0, page.lastIndexOf('<script>'));
+    expect(body).not.toMatch(/<script/i);
+    expect(body).not.toMatch(/<img/i);
+    expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;Retail');
+    expect(body).toContain('&quot;&gt;&lt;img src&#61;x onerror&#61;alert(1)&gt;');
+    expect(body).toContain('&#61;HYPERLINK(');
   });
 });

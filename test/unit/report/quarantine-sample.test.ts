@@ -132,7 +132,6 @@ describe('Function: readQuarantineSample', () => {
     await store.put(
       'quarantine.csv',
       'line,part,codes,detail,raw\n3,gone.csv,NEGATIVE,principal: negative,"2026-11-25,L000000003,P1,-5"\n',
-      'text/csv',
     );
     const sample = await readQuarantineSample('quarantine.csv', {
       artifacts: store,
@@ -150,7 +149,7 @@ describe('Function: readQuarantineSample', () => {
       { length: 30 },
       (_, i) => `${i + 2},p.jsonl,MALFORMED_ROW,line is not valid JSON,'-{"loan_id": "L${i}"`,
     );
-    await store.put('quarantine.csv', ['line,part,codes,detail,raw', ...lines, ''].join('\n'), 'text/csv');
+    await store.put('quarantine.csv', ['line,part,codes,detail,raw', ...lines, ''].join('\n'));
     const sample = await readQuarantineSample(
       'quarantine.csv',
       { artifacts: store, tapes: null, mapping: undefined, borrowerRefKey: KEY },
@@ -167,7 +166,7 @@ describe('Function: readQuarantineSample', () => {
     const out = join(dir, 'cn');
     const runs = new FsArtifactStore(join(dir, 'bucket'));
     const date = '2026-11-25';
-    await runs.put(`runs/${date}/quarantine.csv`, await readFile(join(out, 'quarantine.csv')), 'text/csv');
+    await runs.put(`runs/${date}/quarantine.csv`, await readFile(join(out, 'quarantine.csv')));
     await writeQuarantineSample(date, {
       artifacts: runs,
       tapes: new LocalTapeSource(out),
@@ -177,7 +176,7 @@ describe('Function: readQuarantineSample', () => {
     const stored = await readStoredQuarantineSample(runs, date);
     expect(stored?.rows).toHaveLength(2);
     expect(stored?.location).toBe(`runs/${date}/quarantine.csv in the audit bucket`);
-    await runs.put(`runs/${date}/quarantine-sample.json`, '{"rows": 3}', 'application/json');
+    await runs.put(`runs/${date}/quarantine-sample.json`, '{"rows": 3}');
     await expect(readStoredQuarantineSample(runs, date)).rejects.toThrow(/is not a quarantine sample/);
     expect(await readStoredQuarantineSample(runs, '2026-01-01')).toBeUndefined();
   });

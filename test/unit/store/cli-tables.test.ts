@@ -48,9 +48,13 @@ describe('Function: runRows', () => {
     loanCount: 49_988,
     totalOutstanding: 1_234_567_890.4,
     nplRatio: 0.0312,
+    pastDue30Share: 0.05,
     expectedLoss: 2_345_678,
     overall: 'amber',
-    breaches: 321,
+    loansInBreach: 321,
+    rulesBreached: 2,
+    largestPsi: 0.01,
+    quarantineRate: 12 / 50_000,
     findings: 7,
   };
 
@@ -65,6 +69,7 @@ describe('Function: runRows', () => {
         '3.12%',
         '2,345,678',
         '321',
+        '2',
         '7',
         '12',
         '1.2m',
@@ -84,11 +89,13 @@ describe('Function: runRows', () => {
       nplRatio: null,
       expectedLoss: null,
       overall: null,
+      loansInBreach: null,
+      rulesBreached: null,
     };
     const [row] = runRows([failed]);
-    expect(row?.slice(2, 7)).toEqual(['-', '-', '-', '-', '-']);
-    expect(row?.[10]).toBe('5.0s');
-    expect(row?.[11]).toBe('r2: no tape landed for 2026-01-02');
+    expect(row?.slice(2, 9)).toEqual(['-', '-', '-', '-', '-', '-', '-']);
+    expect(row?.[11]).toBe('5.0s');
+    expect(row?.[12]).toBe('r2: no tape landed for 2026-01-02');
   });
 });
 
@@ -141,6 +148,10 @@ describe('Function: historyRows', () => {
       previousDpdBucket: '91-180',
     };
     expect(historyRows([closed])).toEqual([['2026-01-01', 'closed', '(E)', '-', '-', '-', '0', '-']]);
+  });
+
+  it("names the state read from the first day's score file the first day", () => {
+    expect(historyRows([{ ...base, change: 'baseline' }])[0]?.[1]).toBe('first day');
   });
 });
 

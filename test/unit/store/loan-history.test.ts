@@ -43,17 +43,9 @@ async function writeScoreFile(date: string, runId: string, loans: ScoredLoan[], 
   const sorted = [...loans].sort((a, b) => (a.loanId < b.loanId ? -1 : 1));
   for (let b = 0; b < buckets; b++) {
     const mine = sorted.filter((l) => bucketOfId(l.loanId, buckets) === b);
-    await artifacts.put(
-      KEYS.scores(date, runId, b, buckets),
-      await gzipLines(mine.map(scoreLine)),
-      'application/gzip',
-    );
+    await artifacts.put(KEYS.scores(date, runId, b, buckets), await gzipLines(mine.map(scoreLine)));
   }
-  await artifacts.put(
-    KEYS.scoresManifest(date),
-    JSON.stringify({ runId, buckets, loans: loans.length }),
-    'application/json',
-  );
+  await artifacts.put(KEYS.scoresManifest(date), JSON.stringify({ runId, buckets, loans: loans.length }));
 }
 
 function run(date: string, status: RunSummary['status'], historyBaseline?: boolean): RunSummary {
