@@ -102,7 +102,8 @@ function trendAxis(
 ): { divisor: number; format: string; title: string | null } {
   switch (unit) {
     case 'share':
-      return { divisor: 1, format: '.2%', title: null };
+      // Three significant digits: 1.5%-1.8% and 0.030%-0.042% alike get distinct labels.
+      return { divisor: 1, format: '.3~p', title: null };
     case 'count':
       return { divisor: 1, format: ',~d', title: null };
     case 'index':
@@ -123,7 +124,8 @@ export function chartSpec(chart: ChartData, width: number = CHART_WIDTH): TopLev
   const common = {
     width: width - 16,
     autosize: { type: 'fit-x', contains: 'padding' },
-    config: BASE_CONFIG,
+    // A title longer than the chart is cut with an ellipsis rather than drawn past its edge.
+    config: { ...BASE_CONFIG, title: { ...BASE_CONFIG.title, limit: width - 24 } },
   };
   switch (chart.kind) {
     case 'trend': {

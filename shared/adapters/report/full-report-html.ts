@@ -62,7 +62,7 @@ li{margin:0 0 4px;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%}
 caption{text-align:left;font-weight:600;padding:4px 0}
-th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{color:var(--muted);font-size:12px;font-weight:600;border-bottom:2px solid #d0d5dd;white-space:nowrap}
 .n{text-align:right;white-space:nowrap}
 th[data-sort]{cursor:pointer;user-select:none}
@@ -80,7 +80,7 @@ footer{color:var(--muted);font-size:12px;padding:8px 0 24px}
 table.data thead tr{display:flex;flex-wrap:wrap;gap:4px}
 table.data thead th{border:1px solid #d0d5dd;border-radius:12px;padding:2px 8px}
 table.data tbody tr{display:block;border-bottom:2px solid var(--line);padding:4px 0}
-table.data tbody td{display:flex;justify-content:space-between;gap:10px;border:0;padding:1px 0;text-align:right;white-space:normal}
+table.data tbody td{display:flex;justify-content:space-between;gap:10px;border:0;padding:1px 0;text-align:right;white-space:normal;overflow-wrap:anywhere}
 table.data tbody td::before{color:var(--muted);text-align:left;flex:0 0 auto;max-width:45%}
 .scroll{overflow-x:visible}
 }
@@ -173,9 +173,9 @@ function table(t: ReportTable, labels: string[]): string {
       ? `<label><span class="count">Filter</span> <input type="search" data-filter="${name}" placeholder="Filter ${e(t.caption.toLowerCase())}" aria-label="Filter ${e(t.caption)}"></label>`
       : '';
   return [
-    `<div class="tbl">`,
+    `<div class="tbl"><h3 id="t-${name}">${e(t.caption)}</h3>`,
     `<div class="tools">${filter}<span class="count" data-count="${name}" aria-live="polite">${t.rows.length} ${t.rows.length === 1 ? 'row' : 'rows'}</span></div>`,
-    `<div class="scroll"><table class="data" data-table="${name}"><caption>${e(t.caption)}</caption>`,
+    `<div class="scroll"><table class="data" data-table="${name}" aria-labelledby="t-${name}">`,
     `<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`,
     t.rows.length > TABLE_PAGE_ROWS
       ? `<button type="button" class="more" data-more="${name}" hidden>Show all ${t.rows.length} rows</button>`

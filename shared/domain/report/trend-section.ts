@@ -6,7 +6,8 @@ import type { ChartData, ChartUnit, ReportSection, ReportTable } from './types.t
 export function formatTrendValue(value: number | null, unit: ChartUnit, currency = 'CNY'): string {
   switch (unit) {
     case 'share':
-      return formatPercent(value);
+      // A small share (a quarantine rate) keeps a third decimal: 0.031%, not 0.03%.
+      return formatPercent(value, value !== null && Math.abs(value) < 0.01 ? 3 : 2);
     case 'amount':
       return formatAmount(value, currency);
     case 'count':
@@ -46,7 +47,7 @@ export function trendChart(
     kind: 'trend',
     id,
     unit: metric.unit,
-    title: `${metric.label}, last ${runs} runs`,
+    title: `${metric.title}, last ${runs} runs`,
     alt: `Line chart. ${sentence}`,
     points: days.map((d) => ({ date: d.date, value: figureOn(d, metric), rating: d.point?.overall ?? null })),
   };

@@ -148,6 +148,8 @@ export interface TrendMetric {
   /** Chart id and table hook. */
   id: string;
   label: string;
+  /** Chart title: short enough for a phone. */
+  title: string;
   /** Short column heading. */
   short: string;
   unit: 'share' | 'amount' | 'count' | 'index';
@@ -157,9 +159,18 @@ export interface TrendMetric {
 
 /** Every trend figure with its label and unit: the charts and the table are built from this. */
 export const TREND_METRICS: readonly TrendMetric[] = [
-  { key: 'nplRatio', id: 'trend-npl', label: 'NPL ratio', short: 'NPL', unit: 'share', charted: true },
+  {
+    key: 'nplRatio',
+    title: 'NPL ratio',
+    id: 'trend-npl',
+    label: 'NPL ratio',
+    short: 'NPL',
+    unit: 'share',
+    charted: true,
+  },
   {
     key: 'pastDue30Share',
+    title: '30+ days past due',
     id: 'trend-dpd30',
     label: '30+ days past due (share of outstanding)',
     short: '30+ DPD',
@@ -168,6 +179,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'expectedLoss',
+    title: 'Expected loss',
     id: 'trend-el',
     label: 'Expected loss',
     short: 'Exp. loss',
@@ -176,6 +188,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'totalOutstanding',
+    title: 'Outstanding',
     id: 'trend-outstanding',
     label: 'Outstanding',
     short: 'Outstanding',
@@ -184,6 +197,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'loansInBreach',
+    title: 'Loans in breach',
     id: 'trend-loans-in-breach',
     label: 'Loans in breach',
     short: 'Loans in breach',
@@ -192,6 +206,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'rulesBreached',
+    title: 'Rules breached',
     id: 'trend-rules-breached',
     label: 'Rules breached',
     short: 'Rules breached',
@@ -200,6 +215,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'largestPsi',
+    title: 'Largest PSI',
     id: 'trend-psi',
     label: 'PSI (largest of credit score, product, DPD bucket)',
     short: 'PSI',
@@ -208,6 +224,7 @@ export const TREND_METRICS: readonly TrendMetric[] = [
   },
   {
     key: 'quarantineRate',
+    title: 'Quarantine rate',
     id: 'trend-quarantine',
     label: 'Quarantine rate (share of rows read)',
     short: 'Quarantined',

@@ -261,7 +261,7 @@ describe('Function: buildFullReport', () => {
 
   it('marks the tables, their sortable headers and their filter boxes for the page script and tests', () => {
     for (const name of ['watchlist', 'findings', 'rules', 'industries', 'trend']) {
-      expect(page).toContain(`<table class="data" data-table="${name}">`);
+      expect(page).toContain(`<table class="data" data-table="${name}" aria-labelledby="t-${name}">`);
     }
     // The trend table has 30 rows: it gets a filter box; a figure sorts by its value.
     expect(page).toContain('data-filter="trend"');

@@ -203,7 +203,8 @@ describe('Function: trendSection', () => {
       '1,331',
       '3',
       '0.021',
-      '0.04%',
+      // 412 / 1,000,412
+      '0.041%',
     ]);
     expect(table.rows[1]?.slice(6, 8)).toEqual(['1,277', '2']);
     const failed = table.rows.find((r) => r[0] === '2026-11-10');
