@@ -7,16 +7,20 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
+import { readStoredQuarantineSample } from '../../../shared/adapters/report/quarantine-sample.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
 import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { trendPointOf } from '../../../shared/domain/report/trend.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
+import { loanHistory } from '../../../shared/use-cases/loan-history.ts';
 import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
 import { decodeScores } from '../../../shared/use-cases/score-file.ts';
+import { trendPointOfRun } from '../../../shared/use-cases/send-report.ts';
 import { pipelineSuite } from './suite.ts';
 
 // The whole slice on the embedded stack: tapes in S3 -> the Lambda handlers in the state
@@ -83,6 +87,8 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     for (const key of [
       ...(await dateScoreKeys(artifacts, D2)),
       KEYS.reportHtml(D2),
+      KEYS.emailHtml(D2),
+      KEYS.quarantineSample(D2),
       KEYS.reportEml(D2),
       KEYS.reportText(D2),
       KEYS.watchlistCsv(D2),
@@ -116,6 +122,67 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(history.length).toBeGreaterThan(0);
     expect(history.length).toBeLessThan(a.portfolio.loanCount / 2);
     expect([...(await itemsOf(D1)).values()].filter((i) => String(i.pk).startsWith('LOAN#'))).toHaveLength(0);
+  });
+
+  it('archives the full report where the link points, the email as HTML and the masked quarantined rows', async () => {
+    const html = Buffer.from((await artifacts.get(KEYS.reportHtml(D2)))!).toString('utf8');
+    for (const name of ['watchlist', 'breaches', 'quarantine', 'rules', 'trend'])
+      expect(html).toContain(`data-table="${name}"`);
+    const sample = await readStoredQuarantineSample(artifacts, D2);
+    expect(sample?.total).toBe(7);
+    expect(sample?.rows).toHaveLength(7);
+    // The ids of the quarantined rows (canonical CSV: loan_id and borrower_id are fields 2 and 3)
+    // appear nowhere in the report, masked or not shown at all.
+    const quarantine = Buffer.from((await artifacts.get(KEYS.quarantine(D2)))!).toString('utf8');
+    const ids = quarantine
+      .trim()
+      .split('\n')
+      .slice(1)
+      .flatMap((line) => (line.match(/,"([^"]*)"$/)?.[1] ?? '').split(',').slice(1, 3))
+      .filter((id) => id.length > 3);
+    expect(ids.length).toBeGreaterThan(7);
+    for (const id of ids) expect(html, id).not.toContain(id);
+    expect(sample?.rows.filter((r) => r.raw !== null).length).toBeGreaterThan(0);
+    const email = Buffer.from((await artifacts.get(KEYS.emailHtml(D2)))!).toString('utf8');
+    expect(email).toContain('Open the full report');
+    expect(email).toContain(`/runs/${D2}/report.html`);
+  });
+
+  it("keeps the trend's figures in the run record as the report reads them from the audit", async () => {
+    const a = (await audit(D2)) as AuditResult;
+    const record = await store.getRun(D2);
+    expect(trendPointOfRun(record!)).toEqual(trendPointOf(a));
+    expect(record?.historyBaseline).toBe(false);
+    expect((await store.getRun(D1))?.historyBaseline).toBe(true);
+  });
+
+  it("starts a loan's history at the book's first date: its state there, then its changes", async () => {
+    // Prepare: D1 wrote no history (the baseline); D2 wrote the loans that appeared, changed or closed.
+    const first = new Map((await dateScores(D1)).map((l) => [l.loanId, l]));
+    const items = [...(await itemsOf(D2)).values()].filter((i) => String(i.pk).startsWith('LOAN#'));
+    const changed = items.find((i) => i.change === 'changed')!;
+    const changedIds = new Set(items.map((i) => String(i.loanId)));
+    const unchanged = [...first.keys()].find((id) => !changedIds.has(id))!;
+    const deps = { store, artifacts, borrowerRefKey: 'risk-audit-local-key' };
+
+    // Act
+    const moved = await loanHistory(String(changed.loanId), deps);
+    const still = await loanHistory(unchanged, deps);
+
+    // Assess
+    expect(moved.map((h) => [h.snapshotDate, h.change])).toEqual([
+      [D1, 'baseline'],
+      [D2, 'changed'],
+    ]);
+    const before = first.get(String(changed.loanId))!;
+    expect(moved[0]).toMatchObject({
+      grade: before.grade,
+      dpdBucket: before.dpdBucket,
+      outstanding: before.outstanding,
+    });
+    expect(moved[1]?.previousGrade).toBe(before.grade);
+    expect(moved[0]?.borrowerRef).toBe(moved[1]?.borrowerRef);
+    expect(still.map((h) => [h.snapshotDate, h.change])).toEqual([[D1, 'baseline']]);
   });
 
   it('emails the report to the local SES with the verdict in the subject and the watchlist attached', async () => {
