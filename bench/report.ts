@@ -1,13 +1,14 @@
 /**
- * Benchmark of the emailed report: model, five charts (Vega-Lite -> SVG -> PNG), MJML, text part,
- * CSV and MIME, from the audit of a 1,000,000-loan book (an audit is the same size whatever the
- * book; only the watchlist and the segment maps grow). Run alone with `npx tsx bench/report.ts`;
- * `benchReport` is also called by bench/run.ts.
+ * Benchmark of the reports, from the audit of a 1,000,000-loan book (an audit is the same size
+ * whatever the book; only the watchlist and the segment maps grow): the email (model, the trend
+ * chart as PNG, MJML, text part, watchlist CSV, MIME) and the full report (every section, ten
+ * charts as SVG at two widths, the whole watchlist, breaches and quarantined rows as tables). Run
+ * alone with `npx tsx bench/report.ts`; `benchReport` is also called by bench/run.ts.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { buildFailureNotice, buildReport } from '../shared/adapters/report/index.ts';
+import { buildFailureNotice, buildFullReport, buildReport } from '../shared/adapters/report/index.ts';
 import {
   type AuditResult,
   CLASSIFICATIONS,
@@ -15,7 +16,7 @@ import {
   type SegmentShare,
 } from '../shared/domain/audit-result.ts';
 import type { RunTrendPoint } from '../shared/domain/report/trend.ts';
-import type { ReportInput, WatchlistRow } from '../shared/domain/report/types.ts';
+import type { BreachRow, ReportInput, WatchlistRow } from '../shared/domain/report/types.ts';
 
 const FIXTURES = new URL('../test/fixtures/report/', import.meta.url);
 
@@ -91,6 +92,40 @@ async function timeBuild(
   return { medianMs: median(times), maxMs: Math.round(Math.max(...times)), cpuMs: median(cpu), emlBytes };
 }
 
+async function timeFull(
+  input: ReportInput,
+  runs: number,
+): Promise<{ medianMs: number; cpuMs: number; htmlBytes: number }> {
+  const times: number[] = [];
+  const cpu: number[] = [];
+  let htmlBytes = 0;
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const built = await buildFullReport(input);
+    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+    htmlBytes = Buffer.byteLength(built.html, 'utf8');
+  }
+  return { medianMs: median(times), cpuMs: median(cpu), htmlBytes };
+}
+
+/** Loans behind the breached rules, as the breach index gives them: `n` a rule. */
+function syntheticBreaches(audit: AuditResult, n: number): BreachRow[] {
+  return Object.entries(audit.compliance.rules)
+    .filter(([, r]) => r.severity === 'breach' && r.loans > 0)
+    .flatMap(([ruleCode, r]) =>
+      Array.from({ length: Math.min(n, r.loans) }, (_, i) => ({
+        ruleCode,
+        loanRef: `L0…${String(i).padStart(4, '0')}`,
+        borrowerRef: `b_${(0x1f2e3d4c + i * 977).toString(16).padStart(16, '0')}`,
+        grade: ['B', 'C', 'D'][i % 3] ?? 'C',
+        outstanding: 500_000 - i,
+      })),
+    );
+}
+
 /** Times render + compose of a typical and a worst-case report, and reports the .eml sizes. */
 export async function benchReport(): Promise<Record<string, unknown>> {
   const audit = readFixture<AuditResult>('audit-2026-11-25.json');
@@ -113,6 +148,18 @@ export async function benchReport(): Promise<Record<string, unknown>> {
     { ...base, audit: widenSegments(audit, 200), watchlist: syntheticWatchlist(5_000) },
     3,
   );
+  const full = {
+    typical: await timeFull({ ...base, breaches: syntheticBreaches(audit, 200) }, 5),
+    worst: await timeFull(
+      {
+        ...base,
+        audit: widenSegments(audit, 200),
+        watchlist: syntheticWatchlist(5_000),
+        breaches: syntheticBreaches(audit, 1_000),
+      },
+      3,
+    ),
+  };
   const f0 = performance.now();
   const notice = await buildFailureNotice({
     snapshotDate: '2026-11-25',
@@ -130,10 +177,20 @@ export async function benchReport(): Promise<Record<string, unknown>> {
     'report.typical.emlBytes': typical.emlBytes,
     'report.typical.charts': cold.images.length,
     'report.typical.chartPngBytes': cold.images.reduce((n, img) => n + img.png.byteLength, 0),
-    'report.typical.htmlBytes': cold.html.length,
+    'report.typical.htmlBytes': Buffer.byteLength(cold.html, 'utf8'),
     'report.worst.medianMs (5,000-row watchlist, 200 industries, 34 regions)': worst.medianMs,
     'report.worst.cpuMs': worst.cpuMs,
     'report.worst.emlBytes': worst.emlBytes,
+    ...(full === null
+      ? {}
+      : {
+          'fullReport.typical.medianMs (500-row watchlist, 200 loans a breached rule)': full.typical.medianMs,
+          'fullReport.typical.cpuMs': full.typical.cpuMs,
+          'fullReport.typical.htmlBytes': full.typical.htmlBytes,
+          'fullReport.worst.medianMs (5,000-row watchlist, 1,000 loans a rule, 200 industries)':
+            full.worst.medianMs,
+          'fullReport.worst.htmlBytes': full.worst.htmlBytes,
+        }),
     'failureNotice.ms': noticeMs,
     'failureNotice.emlBytes': notice.eml.byteLength,
   };

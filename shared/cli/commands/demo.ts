@@ -123,7 +123,7 @@ export async function runDemo(
         const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
         log('');
         for (const line of headlineLines(audit)) log(line);
-        log(`  report: ${files['report.html']} (also report.txt, report.eml; emailed to the local SES)`);
+        log(`  full report: ${files['report.html']} · email: email.html, report.txt, report.eml (also in the local SES)`);
         log(`  audit:  ${files['audit.json']} · quarantine: ${files['quarantine.csv']}`);
         return { audit, files };
       },
