@@ -79,8 +79,8 @@ export async function scoredLoanOn(
 export interface LoanHistoryDeps {
   store: Pick<RiskStore, 'getLoanHistory' | 'listRuns'>;
   artifacts: Pick<ArtifactStore, 'get' | 'stream'>;
-  /** Turns a score file's borrower key into the reference shown (BORROWER_REF_KEY). */
-  borrowerRefKey: string;
+  /** Turns a score file's borrower key into the reference shown; null when not known (the reference is left empty). */
+  borrowerRefKey: string | null;
 }
 
 /**
@@ -102,7 +102,9 @@ export async function loanHistory(loanId: string, deps: LoanHistoryDeps): Promis
   const loan = await scoredLoanOn(deps.artifacts, start, loanId);
   if (loan === null) return items;
   const runId = runs.find((r) => r.snapshotDate === start)?.runId ?? '';
-  const borrowerRef = first?.borrowerRef ?? borrowerRefFromKey(loan.borrowerKey, deps.borrowerRefKey);
+  const borrowerRef =
+    first?.borrowerRef ??
+    (deps.borrowerRefKey === null ? '' : borrowerRefFromKey(loan.borrowerKey, deps.borrowerRefKey));
   return [
     { ...loanState(loan, 'new', borrowerRef, null), change: 'baseline', snapshotDate: start, runId },
     ...items,

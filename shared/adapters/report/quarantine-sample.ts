@@ -6,6 +6,7 @@ import type { ColumnQuarantine, QuarantineRow, QuarantineSample } from '../../do
 import { CsvScanner } from '../../domain/tape/csv-scanner.ts';
 import type { ColumnMapping } from '../../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../../ports/artifact-store.ts';
+import type { SecretSource } from '../../ports/secret-source.ts';
 import type { TapeSource } from '../../ports/tape-source.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { coalesce, decodeText, gunzipBytes, isGzip, peekFirst } from '../tape/byte-streams.ts';
@@ -185,7 +186,7 @@ export async function writeQuarantineSample(
     artifacts: Pick<ArtifactStore, 'stream' | 'put'>;
     tapes: Pick<TapeSource, 'open'>;
     mapping(): Promise<ColumnMapping | undefined>;
-    config: { BORROWER_REF_KEY: string };
+    secrets: Pick<SecretSource, 'current'>;
   },
 ): Promise<void> {
   const sample = await readQuarantineSample(
@@ -194,7 +195,7 @@ export async function writeQuarantineSample(
       artifacts: deps.artifacts,
       tapes: deps.tapes,
       mapping: await deps.mapping(),
-      borrowerRefKey: deps.config.BORROWER_REF_KEY,
+      borrowerRefKey: await deps.secrets.current('borrowerRefKey'),
     },
     { location: `${KEYS.quarantine(snapshotDate)} in the audit bucket` },
   );

@@ -123,7 +123,9 @@ export async function runDemo(
         const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
         log('');
         for (const line of headlineLines(audit)) log(line);
-        log(`  full report: ${files['report.html']} · email: email.html, report.txt, report.eml (also in the local SES)`);
+        log(
+          `  full report: ${files['report.html']} · email: email.html, report.txt, report.eml (also in the local SES)`,
+        );
         log(`  audit:  ${files['audit.json']} · quarantine: ${files['quarantine.csv']}`);
         return { audit, files };
       },

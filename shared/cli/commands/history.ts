@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RuntimeConfigSchema } from '../../config.ts';
+import { LOCAL_BORROWER_REF_KEY } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LoanHistoryEntry } from '../../ports/risk-store.ts';
 import { loanHistory } from '../../use-cases/loan-history.ts';
@@ -28,9 +28,13 @@ interface HistoryOptions extends StoreTargetOptions {
   json?: boolean;
 }
 
-/** The key of borrower references (BORROWER_REF_KEY, the local stack's default when unset). */
-function borrowerRefKey(): string {
-  return RuntimeConfigSchema.shape.BORROWER_REF_KEY.parse(process.env.BORROWER_REF_KEY);
+/**
+ * The key of borrower references, for a loan no stored item names the borrower of: the local
+ * stack's (BORROWER_REF_KEY or its default); for a deployed stack only BORROWER_REF_KEY if given
+ * (its key is a secret in Secrets Manager), else none and the reference is left out.
+ */
+function borrowerRefKey(deployed: boolean): string | null {
+  return process.env.BORROWER_REF_KEY ?? (deployed ? null : LOCAL_BORROWER_REF_KEY);
 }
 
 /** Registers `risk-audit history --loan ID`: how a loan got where it is, from its first audited day. */
@@ -53,7 +57,11 @@ export function registerHistory(program: Command): void {
       const items =
         artifacts === null
           ? await store.getLoanHistory(loanId)
-          : await loanHistory(loanId, { store, artifacts, borrowerRefKey: borrowerRefKey() });
+          : await loanHistory(loanId, {
+              store,
+              artifacts,
+              borrowerRefKey: borrowerRefKey(opts.table !== undefined),
+            });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
         return;

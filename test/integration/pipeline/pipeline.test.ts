@@ -10,6 +10,7 @@ import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
 import { readStoredQuarantineSample } from '../../../shared/adapters/report/quarantine-sample.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
+import { LOCAL_BORROWER_REF_KEY } from '../../../shared/config.ts';
 import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
@@ -163,7 +164,7 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     const changed = items.find((i) => i.change === 'changed')!;
     const changedIds = new Set(items.map((i) => String(i.loanId)));
     const unchanged = [...first.keys()].find((id) => !changedIds.has(id))!;
-    const deps = { store, artifacts, borrowerRefKey: 'risk-audit-local-key' };
+    const deps = { store, artifacts, borrowerRefKey: LOCAL_BORROWER_REF_KEY };
 
     // Act
     const moved = await loanHistory(String(changed.loanId), deps);

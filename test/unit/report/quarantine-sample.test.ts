@@ -171,7 +171,7 @@ describe('Function: readQuarantineSample', () => {
       artifacts: runs,
       tapes: new LocalTapeSource(out),
       mapping: async () => mapping,
-      config: { BORROWER_REF_KEY: KEY },
+      secrets: { current: async () => KEY },
     });
     const stored = await readStoredQuarantineSample(runs, date);
     expect(stored?.rows).toHaveLength(2);
