@@ -12,8 +12,6 @@ import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import type { RunOutcome } from './workflow-types.ts';
 
-export { maskLoanId } from '../domain/report/mask.ts';
-
 /** Watchlist rows attached to the email; the full report lists the whole watchlist. */
 export const EMAIL_WATCHLIST_ROWS = 2_000;
 /** Loans per breached rule the full report lists (largest outstanding first); audit.json has every count. */
