@@ -1,28 +1,18 @@
 import { localTapeParts } from '../adapters/tape/local-tape-source.ts';
-import { scanTape } from '../adapters/tape/scan-tape.ts';
+import { SURVEY_ROWS, surveyTapeDate } from '../adapters/tape/scan-tape.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { TapeUnreadableError } from '../errors.ts';
 
-/** The as-of date a tape file carries (its first valid row's snapshot_date, read through the mapping). */
+/**
+ * The as-of date a local tape carries: the date most of its first rows give in snapshot_date,
+ * read through the mapping (loan-tape.md: without a partition or `--date`, the date most of its
+ * first rows carry), so one wrongly dated first row never re-dates the audit.
+ */
 export async function peekSnapshotDate(path: string, mapping?: ColumnMapping): Promise<string> {
-  const found = new Error('found');
-  let date: string | null = null;
-  try {
-    await scanTape(
-      await localTapeParts(path),
-      { mapping },
-      {
-        loan(loan) {
-          date = loan.snapshotDate;
-          throw found;
-        },
-        quarantine() {},
-      },
-    );
-  } catch (error) {
-    if (error !== found) throw error;
-  }
+  const date = await surveyTapeDate(await localTapeParts(path), { mapping });
   if (date === null)
-    throw new TapeUnreadableError(`tape ${path} has no valid row to read its snapshot_date from`);
+    throw new TapeUnreadableError(
+      `tape ${path} has no row with a readable snapshot_date among its first ${SURVEY_ROWS}: give the run's date with --date`,
+    );
   return date;
 }

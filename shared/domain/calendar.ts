@@ -25,7 +25,7 @@ export function localDate(instant: Date, timeZone: string): string {
 }
 
 /** Offset of a time zone from UTC at an instant, in minutes (Asia/Shanghai: +480). */
-function offsetMinutes(instant: Date, timeZone: string): number {
+export function zoneOffsetMinutes(instant: Date, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -51,9 +51,9 @@ function offsetMinutes(instant: Date, timeZone: string): number {
 /** The instant of a local wall-clock time (`HH:MM`) on a date in a time zone. */
 export function zonedInstant(date: string, time: string, timeZone: string): Date {
   const guess = Date.parse(`${date}T${time}:00Z`);
-  const first = guess - offsetMinutes(new Date(guess), timeZone) * 60_000;
+  const first = guess - zoneOffsetMinutes(new Date(guess), timeZone) * 60_000;
   // Second pass settles instants near a daylight-saving change.
-  return new Date(guess - offsetMinutes(new Date(first), timeZone) * 60_000);
+  return new Date(guess - zoneOffsetMinutes(new Date(first), timeZone) * 60_000);
 }
 
 /** The as-of date a scheduled run audits: the day before the run's local date. */

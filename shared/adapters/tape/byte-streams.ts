@@ -147,9 +147,36 @@ export function describeNonUtf8(sample: Uint8Array): string {
   return 'it is not valid UTF-8 text (declare its `encoding` in the column mapping, e.g. latin1)';
 }
 
-/** Counts NUL bytes; text tapes never hold them, binary files (xlsx, zip, images) almost always do. */
-function hasNul(bytes: Uint8Array): boolean {
-  return bytes.indexOf(0) !== -1;
+/**
+ * Says what a file is when its first bytes show it is not text: a spreadsheet or other known
+ * binary format, UTF-16 without a byte order mark, or binary data (NUL bytes in more than 1% of
+ * the sample). A stray NUL in a text tape is not the file's problem but its row's: the readers
+ * quarantine a row holding one, wherever it appears.
+ */
+export function describeBinary(sample: Uint8Array): string | null {
+  const b = sample;
+  if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04)
+    return 'it is a ZIP archive (an .xlsx workbook is one), not CSV or JSON Lines text: export the sheet as CSV';
+  if (b.length >= 4 && b[0] === 0xd0 && b[1] === 0xcf && b[2] === 0x11 && b[3] === 0xe0)
+    return 'it is a legacy Office file (.xls), not CSV or JSON Lines text: export the sheet as CSV';
+  if (b.length >= 4 && b[0] === 0x25 && b[1] === 0x50 && b[2] === 0x44 && b[3] === 0x46)
+    return 'it is a PDF document, not CSV or JSON Lines text';
+  let nul = 0;
+  let even = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0) {
+      nul++;
+      if ((i & 1) === 0) even++;
+    }
+  }
+  if (nul === 0) return null;
+  const pairs = Math.floor(b.length / 2);
+  if (pairs > 8 && (even > pairs * 0.3 || nul - even > pairs * 0.3) && (even === 0 || nul - even === 0)) {
+    const le = even === 0;
+    return `it looks like UTF-16${le ? 'LE' : 'BE'} text without a byte order mark (declare \`encoding: utf-16${le ? 'le' : 'be'}\` in the column mapping, or export UTF-8)`;
+  }
+  if (nul > b.length / 100) return 'it is a binary file, not CSV or JSON Lines text';
+  return null;
 }
 
 /** Length of the prefix of `b` that ends on a UTF-8 character boundary (a split character waits for the next chunk). */
@@ -208,11 +235,8 @@ export async function* decodeText(
           `tape part ${key} cannot be read: it is UTF-16${le ? 'LE' : 'BE'} text (declare \`encoding: utf-16${le ? 'le' : 'be'}\` in the column mapping, or export UTF-8)`,
         );
       }
-      if (legacy === null && hasNul(chunk.subarray(0, 8192))) {
-        throw new TapeUnreadableError(
-          `tape part ${key} cannot be read: it is a binary file, not CSV or JSON Lines text`,
-        );
-      }
+      const binary = legacy === null ? describeBinary(chunk.subarray(0, 8192)) : null;
+      if (binary !== null) throw new TapeUnreadableError(`tape part ${key} cannot be read: ${binary}`);
     }
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (legacy !== null) {

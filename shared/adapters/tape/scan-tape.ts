@@ -1,20 +1,21 @@
-import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import { CsvScanner, CsvSyntaxError } from '../../domain/tape/csv-scanner.ts';
+import { CsvScanner, CsvSyntaxError, MAX_RECORD_CHARS, NUL_IN_ROW } from '../../domain/tape/csv-scanner.ts';
 import { FieldRow } from '../../domain/tape/field-row.ts';
 import type { IntakeStats, RowSink } from '../../domain/tape/intake.ts';
 import {
   type ColumnMapping,
   compileMapping,
-  describeMissingColumns,
+  DEFAULT_TAPE_TIME_ZONE,
+  describeHeaderProblems,
   type MappedPlan,
+  mappingReadsWholeParts,
 } from '../../domain/tape/mapping.ts';
+import { LatestRows } from '../../domain/tape/latest-rows.ts';
 import { RowValidator } from '../../domain/tape/row-validator.ts';
 import { TapeUnreadableError } from '../../errors.ts';
 import type { ByteRange } from '../../ports/tape-source.ts';
 import {
   type ByteTally,
   coalesce,
-  collectBytes,
   decodeText,
   gunzipBytes,
   isGzip,
@@ -22,6 +23,7 @@ import {
   peekFirst,
   tallyBytes,
 } from './byte-streams.ts';
+import { NOT_A_VALUE, ParquetDataError, readParquetPart } from './parquet-reader.ts';
 
 /** Tape file formats; gzip is detected from the bytes, so `csv` covers `.csv.gz` too. */
 export type TapeFormat = 'csv' | 'jsonl' | 'parquet';
@@ -44,13 +46,25 @@ export interface TapePartInput {
 
 /** Options of one scan. */
 export interface ScanOptions {
-  /** The tape's as-of date (from the S3 prefix or the CLI); rows with another date are quarantined. */
+  /**
+   * The run's date (the S3 partition or `--date`); rows with another date are quarantined. When
+   * absent it is the date most of the tape's first rows carry (surveyTapeDate), so one wrongly
+   * dated first row never re-dates the audit.
+   */
   snapshotDate?: string | undefined;
   /** The lender's column mapping; none means canonical headers. */
   mapping?: ColumnMapping | undefined;
   /** Forces a format instead of guessing from the key's extension and the first bytes. */
   format?: TapeFormat | undefined;
+  /** Stops after this many rows (a survey of the first rows); the "no rows" check is then off. */
+  maxRows?: number | undefined;
 }
+
+/** Rows read to find a tape's date when none is given. */
+export const SURVEY_ROWS = 1000;
+
+/** Rows read so far in a scan that stops early (maxRows). */
+class ScanLimitReached extends Error {}
 
 /** Intake counts of a scan plus the tape's as-of date (given, or read from its rows). */
 export interface TapeScanResult extends IntakeStats {
@@ -85,21 +99,45 @@ export async function scanTape(
   sink: RowSink,
 ): Promise<TapeScanResult> {
   if (parts.length === 0) throw new TapeUnreadableError('the tape has no part files');
+  const snapshotDate =
+    options.snapshotDate ?? (options.maxRows === undefined ? await surveyTapeDate(parts, options) : undefined);
   // About 170 bytes a CSV row, 4x that compressed: only sizes the id set, so rough is fine.
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
   const compressed = parts.some((p) => /\.(gz|gzip|parquet)$/i.test(p.key));
+  const expectedRows = options.maxRows ?? (bytes / 170) * (compressed ? 4 : 1);
+  let latest: LatestRows | undefined;
+  if (options.mapping?.latest !== undefined) {
+    // A panel: a first pass ranks every loan's rows, then the read keeps each loan's latest.
+    latest = new LatestRows(expectedRows);
+    const ranking = new RowValidator(sink, { snapshotDate: snapshotDate ?? undefined, latest, ranking: true });
+    for (const part of parts) {
+      try {
+        await scanPart(part, options, ranking, { sha256: '', bytes: 0 });
+      } catch (error) {
+        if (!(error instanceof ScanLimitReached)) throw error;
+        break;
+      }
+    }
+  }
   const validator = new RowValidator(sink, {
-    snapshotDate: options.snapshotDate,
-    expectedRows: (bytes / 170) * (compressed ? 4 : 1),
+    snapshotDate: snapshotDate ?? undefined,
+    expectedRows,
+    latest,
   });
   const tallies: { key: string; tally: ByteTally; rows: number }[] = [];
   for (const part of parts) {
     const before = validator.rowsRead;
     const tally: ByteTally = { sha256: '', bytes: 0 };
-    await scanPart(part, options, validator, tally);
+    try {
+      await scanPart(part, options, validator, tally);
+    } catch (error) {
+      if (!(error instanceof ScanLimitReached)) throw error;
+      tallies.push({ key: part.key, tally, rows: validator.rowsRead - before });
+      break;
+    }
     tallies.push({ key: part.key, tally, rows: validator.rowsRead - before });
   }
-  if (validator.rowsRead === 0 && parts.every((p) => p.range === undefined)) {
+  if (validator.rowsRead === 0 && options.maxRows === undefined && parts.every((p) => p.range === undefined)) {
     const what = parts.length === 1 ? `tape part ${parts[0]!.key}` : `the tape (${parts.length} parts)`;
     throw new TapeUnreadableError(`${what} cannot be read: it has a header but no rows`);
   }
@@ -113,6 +151,38 @@ export async function scanTape(
   return { ...stats, snapshotDate: validator.snapshotDate };
 }
 
+/**
+ * The date most of a tape's first SURVEY_ROWS rows carry in snapshot_date (read through the
+ * mapping; the first of equally common dates), or null when none carries a readable date.
+ */
+export async function surveyTapeDate(
+  parts: readonly TapePartInput[],
+  options: Omit<ScanOptions, 'snapshotDate' | 'maxRows'>,
+): Promise<string | null> {
+  // A byte range's part is surveyed from its start: the first rows are the tape's first rows.
+  const whole = new Map<string, TapePartInput>();
+  for (const p of parts) if (!whole.has(p.key)) whole.set(p.key, { key: p.key, open: p.open, ...(p.bytes === undefined ? {} : { bytes: p.bytes }) });
+  const survey = await scanTape(
+    [...whole.values()],
+    { ...options, maxRows: SURVEY_ROWS },
+    { loan() {}, quarantine() {} },
+  );
+  let best: string | null = null;
+  let most = 0;
+  for (const [date, n] of Object.entries(survey.rowsByOtherDate ?? {})) {
+    if (n > most) {
+      best = date;
+      most = n;
+    }
+  }
+  return best;
+}
+
+/** Throws ScanLimitReached once the scan has read its maxRows. */
+function checkLimit(validator: RowValidator, options: ScanOptions): void {
+  if (options.maxRows !== undefined && validator.rowsRead >= options.maxRows) throw new ScanLimitReached();
+}
+
 async function scanPart(
   part: TapePartInput,
   options: ScanOptions,
@@ -122,6 +192,11 @@ async function scanPart(
   let format = options.format ?? formatFromKey(part.key);
   if (part.range !== undefined) {
     if (format === 'parquet') throw unreadable(part.key, 'byte ranges apply to CSV and JSON Lines only');
+    if (mappingReadsWholeParts(options.mapping))
+      throw unreadable(
+        part.key,
+        "its column mapping (latest, or row()) reads each part whole, so it cannot be read in byte ranges",
+      );
     await scanRange(part, part.range, format ?? 'csv', options, validator, tally);
     return;
   }
@@ -170,8 +245,8 @@ async function peekText(
 /** Compiles the part's plan from its header, refusing a header without a required column. */
 function planFor(key: string, header: readonly string[], options: ScanOptions): MappedPlan {
   const plan = compileMapping(options.mapping, header);
-  const missing = describeMissingColumns(plan);
-  if (missing !== null) throw unreadable(key, missing);
+  const problem = describeHeaderProblems(plan);
+  if (problem !== null) throw unreadable(key, problem);
   return plan;
 }
 
@@ -190,22 +265,31 @@ async function scanText(
   }
   let width = -1;
   let sawHeader = false;
-  if (header !== undefined) {
-    const plan = planFor(key, header, options);
+  // A headerless file's columns are named by the mapping: every line is a row.
+  const named = header ?? options.mapping?.columnNames;
+  if (named !== undefined) {
+    const plan = planFor(key, named, options);
     validator.setPart(key, plan);
-    width = header.length;
+    width = named.length;
     sawHeader = true;
   }
-  const scanner = new CsvScanner((fields, line, raw, start, end, malformed) => {
-    if (!sawHeader) {
-      sawHeader = true;
-      const plan = planFor(key, fields.toArray(), options);
-      validator.setPart(key, plan);
-      width = fields.count;
-      return;
-    }
-    validator.acceptFields(fields, line, raw, start, end, width, malformed);
-  }, firstLine);
+  const limited = options.maxRows !== undefined;
+  const scanner = new CsvScanner(
+    (fields, line, raw, start, end, malformed) => {
+      if (!sawHeader) {
+        sawHeader = true;
+        if (malformed !== null) throw unreadable(key, `its header line is malformed (${malformed})`);
+        const plan = planFor(key, fields.toArray(), options);
+        validator.setPart(key, plan);
+        width = fields.count;
+        return;
+      }
+      validator.acceptFields(fields, line, raw, start, end, width, malformed);
+      if (limited) checkLimit(validator, options);
+    },
+    firstLine,
+    delimiterOf(options.mapping),
+  );
   try {
     let first = true;
     for await (const chunk of text) {
@@ -229,13 +313,41 @@ async function scanText(
   return { sawQuotedLineBreak: scanner.sawQuotedLineBreak };
 }
 
-function cellText(v: unknown): string {
+/** The mapping's field delimiter as one character (`,` by default). */
+function delimiterOf(mapping: ColumnMapping | undefined): string {
+  return mapping?.delimiter ?? ',';
+}
+
+/** A JSON value as a cell: scalars as their text, objects and arrays as NOT_A_VALUE. */
+function jsonCell(v: unknown): string | typeof NOT_A_VALUE {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'invalid date' : v.toISOString().slice(0, 10);
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x));
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return NOT_A_VALUE;
+}
+
+/**
+ * Why a row cannot be read although it was split into cells: a cell the plan reads holds a
+ * structure (a JSON object or array, a Parquet struct or list) or a NUL character. Null when fine.
+ */
+function cellProblem(
+  cells: readonly (string | typeof NOT_A_VALUE)[],
+  header: readonly string[],
+  read: ReadonlySet<number>,
+  out: string[],
+): string | null {
+  let problem: string | null = null;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!;
+    if (c === NOT_A_VALUE) {
+      out[i] = '';
+      if (read.has(i)) problem ??= `column ${JSON.stringify(header[i])} holds a structure (an object or a list), not a value`;
+    } else {
+      out[i] = c;
+      if (c.indexOf('\0') !== -1) problem ??= NUL_IN_ROW;
+    }
+  }
+  return problem;
 }
 
 async function scanJsonLines(
@@ -246,10 +358,11 @@ async function scanJsonLines(
   firstLine: number,
 ): Promise<void> {
   let keys: string[] | null = null;
+  let read: ReadonlySet<number> = new Set();
+  const cells: (string | typeof NOT_A_VALUE)[] = [];
   let fields: string[] = [];
   const row = new FieldRow();
   let line = firstLine;
-  let pending = '';
   const handle = (raw: string, at: number): void => {
     const body = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (body.trim().length === 0) return;
@@ -258,35 +371,62 @@ async function scanJsonLines(
       obj = JSON.parse(body);
     } catch {
       if (keys === null) throw unreadable(key, `its first line (line ${at}) is not JSON`);
-      validator.rejectRow(at, body, 'line is not valid JSON');
+      validator.rejectRow(at, body, body.indexOf('\0') !== -1 ? NUL_IN_ROW : 'line is not valid JSON');
+      checkLimit(validator, options);
       return;
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       if (keys === null) throw unreadable(key, `its first line (line ${at}) is not a JSON object`);
       validator.rejectRow(at, body, 'line is not a JSON object');
+      checkLimit(validator, options);
       return;
     }
     const record = obj as Record<string, unknown>;
     if (keys === null) {
       keys = Object.keys(record);
       fields = new Array<string>(keys.length);
-      validator.setPart(key, planFor(key, keys, options));
+      const plan = planFor(key, keys, options);
+      read = plan.readIndexes;
+      validator.setPart(key, plan);
     }
-    for (let i = 0; i < keys.length; i++) fields[i] = cellText(record[keys[i]!]);
-    validator.acceptFields(row.setCells(fields), at, body, 0, body.length, -1, null);
+    for (let i = 0; i < keys.length; i++) cells[i] = jsonCell(record[keys[i]!]);
+    cells.length = keys.length;
+    const problem = cellProblem(cells, keys, read, fields);
+    if (problem !== null) validator.rejectRow(at, body, problem);
+    else validator.acceptFields(row.setCells(fields), at, body, 0, body.length, -1, null);
+    checkLimit(validator, options);
   };
+  // A line is cut out of the chunks it spans once its break is found: each chunk is searched
+  // once, so time is linear in the bytes, and a line longer than MAX_RECORD_CHARS stops the read.
+  let pending: string[] = [];
+  let pendingLength = 0;
   for await (const chunk of text) {
-    const buf = pending.length === 0 ? chunk : pending + chunk;
     let pos = 0;
-    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n', pos)) {
-      handle(buf.slice(pos, nl), line);
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', pos)) {
+      const piece = chunk.slice(pos, nl);
+      const whole = pendingLength === 0 ? piece : pending.join('') + piece;
+      pending = [];
+      pendingLength = 0;
+      if (whole.length > MAX_RECORD_CHARS) throw overLongLine(key, line);
+      handle(whole, line);
       line++;
       pos = nl + 1;
     }
-    pending = buf.slice(pos);
+    if (pos < chunk.length) {
+      pending.push(pos === 0 ? chunk : chunk.slice(pos));
+      pendingLength += chunk.length - pos;
+      if (pendingLength > MAX_RECORD_CHARS) throw overLongLine(key, line);
+    }
   }
-  if (pending.length > 0) handle(pending, line);
+  if (pendingLength > 0) handle(pending.join(''), line);
   if (keys === null) throw unreadable(key, 'it is empty (no JSON lines)');
+}
+
+function overLongLine(key: string, line: number): TapeUnreadableError {
+  return unreadable(
+    key,
+    `line ${line} is longer than ${MAX_RECORD_CHARS / (1024 * 1024)} Mi characters with no line break`,
+  );
 }
 
 async function scanParquet(
@@ -294,53 +434,49 @@ async function scanParquet(
   options: ScanOptions,
   validator: RowValidator,
 ): Promise<void> {
-  const size = part.bytes;
-  if (size === undefined) throw unreadable(part.key, 'its size is unknown, which Parquet reading needs');
-  const file = {
-    byteLength: size,
-    slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
-      const buf = await collectBytes(await part.open({ start, end: end ?? size }));
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-    },
-  };
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  let header: string[] = [];
+  let texts: ((v: unknown) => string | typeof NOT_A_VALUE)[] = [];
+  let read: ReadonlySet<number> = new Set();
+  const cells: (string | typeof NOT_A_VALUE)[] = [];
+  let fields: string[] = [];
+  const row = new FieldRow();
   try {
-    metadata = await parquetMetadataAsync(file);
+    await readParquetPart(part, {
+      timeZone: options.mapping?.timeZone ?? DEFAULT_TAPE_TIME_ZONE,
+      ...(options.maxRows === undefined ? {} : { maxRows: options.maxRows }),
+      onHeader(columns) {
+        header = columns.map((c) => c.name);
+        texts = columns.map((c) => c.text);
+        fields = new Array<string>(header.length);
+        cells.length = header.length;
+        const plan = planFor(part.key, header, options);
+        read = plan.readIndexes;
+        validator.setPart(part.key, plan);
+      },
+      onRow(values, n) {
+        for (let i = 0; i < texts.length; i++) cells[i] = texts[i]!(values[i]);
+        const problem = cellProblem(cells, header, read, fields);
+        // Parquet has no lines: the row number (1-based) stands in, and the raw text is its JSON.
+        const raw = (): string => parquetRowJson(header, cells);
+        if (problem !== null) validator.rejectRow(n, raw(), problem);
+        else validator.acceptRow(row.setCells(fields), n, raw);
+        return undefined;
+      },
+    });
   } catch (error) {
-    throw unreadable(part.key, `its Parquet footer is corrupt (${(error as Error).message})`, error);
+    if (error instanceof ParquetDataError) throw unreadable(part.key, error.message, error);
+    throw error;
   }
-  const header = parquetSchema(metadata).children.map((c) => c.element.name);
-  const plan = planFor(part.key, header, options);
-  validator.setPart(part.key, plan);
-  const fields = new Array<string>(header.length);
-  const cells = new FieldRow();
-  let rowStart = 0;
-  for (const group of metadata.row_groups) {
-    const rowEnd = rowStart + Number(group.num_rows);
-    const first = rowStart;
-    try {
-      await parquetRead({
-        file,
-        metadata,
-        rowStart,
-        rowEnd,
-        rowFormat: 'array',
-        onComplete: (rows: unknown[][]) => {
-          rows.forEach((row, r) => {
-            for (let i = 0; i < header.length; i++) fields[i] = cellText(row[i]);
-            // Parquet has no lines: the row number (1-based) stands in, and the raw text is its JSON.
-            validator.acceptRow(cells.setCells(fields), first + r + 1, () =>
-              cellText(Object.fromEntries(header.map((h, i) => [h, row[i]]))),
-            );
-          });
-        },
-      });
-    } catch (error) {
-      if (error instanceof TapeUnreadableError) throw error;
-      throw unreadable(part.key, `its Parquet data is corrupt (${(error as Error).message})`, error);
-    }
-    rowStart = rowEnd;
-  }
+}
+
+/** A Parquet row as the raw text of a quarantined row: its cells as one JSON object. */
+function parquetRowJson(header: readonly string[], cells: readonly (string | typeof NOT_A_VALUE)[]): string {
+  const o: Record<string, string | null> = {};
+  header.forEach((h, i) => {
+    const c = cells[i];
+    o[h] = c === NOT_A_VALUE ? '(structure)' : (c ?? null);
+  });
+  return JSON.stringify(o);
 }
 
 /** Bytes [from, to) of a stream, with every newline counted: the prefix before a range. */

@@ -1,9 +1,10 @@
 import { REQUIRED_COLUMNS, TAPE_COLUMNS, type TapeColumn } from '../loan.ts';
+import type { FieldExpression } from './expression.ts';
 
-import type { FieldRow } from './field-row.ts';
+export type { FieldExpression } from './expression.ts';
 
-/** Evaluates a computed column over a row's source cells: null when an operand is empty, NaN when unparseable. */
-export type FieldExpression = (row: FieldRow) => number | null;
+/** Units of the date arithmetic a mapping may declare (`add: { months: term }`). */
+export type DateUnit = 'days' | 'months' | 'years';
 
 /**
  * How to obtain one canonical column from a source row, resolved once per part so the per-row
@@ -15,20 +16,26 @@ export interface ColumnSpec {
   index: number;
   /** Constant text used when index is -1 and expression is null; null when the column is absent. */
   constant: string | null;
-  /** Computed numeric column. */
+  /** Computed column (numbers, text, conditions). */
   expression: FieldExpression | null;
-  /** Source value -> canonical value (enum and boolean maps). */
+  /** Source value -> canonical value (code tables, enum and boolean maps). */
   values: Map<string, string> | null;
   /** Canonical value for a non-empty source value missing from `values`; null quarantines it. */
   otherwise: string | null;
+  /** Value of an empty cell (after `values`); null leaves it empty (unknown, or missing if required). */
+  fallback: string | null;
   /** Multiplier for numeric columns. */
   scale: number;
   /** Divisor for numeric columns (100 for percent or fen): dividing keeps 1234 / 100 = 12.34 exact to the last bit. */
   divisor: number;
   /** Source date text -> ISO date, or null when not a real date; null means ISO is expected. */
   date: ((text: string) => string | null) | null;
-  /** Source field index holding whole months to add to this date (maturity from origination + term), or -1. */
+  /** Date arithmetic: source field index holding the whole number of `addUnit`s to add, or -1. */
   addMonthsIndex: number;
+  /** Date arithmetic with a constant: whole `addUnit`s to add when addMonthsIndex is -1 (0: none). */
+  addConstant: number;
+  /** Unit of the date arithmetic. */
+  addUnit: DateUnit;
   /** Set by the validator: a bare source cell with no transform, read in place without slicing. */
   plain: boolean;
 }
@@ -45,6 +52,14 @@ export interface ColumnPlan {
   missingRequired: TapeColumn[];
   /** Source header as read. */
   header: string[];
+  /** Source field indexes the plan reads (a structure or NUL in one of them quarantines its row). */
+  readIndexes: ReadonlySet<number>;
+  /** The mapping's row filter: rows for which it is not true are filtered out (not read). */
+  where: FieldExpression | null;
+  /** The mapping's `latest.by`: of a loan's rows, the one with the largest value is kept. */
+  latestBy: FieldExpression | null;
+  /** Other reasons the header cannot be read with this plan (one sentence each). */
+  problems: string[];
 }
 
 /** A spec for a column that the source does not carry. */
@@ -56,10 +71,13 @@ export function absentSpec(column: TapeColumn): ColumnSpec {
     expression: null,
     values: null,
     otherwise: null,
+    fallback: null,
     scale: 1,
     divisor: 1,
     date: null,
     addMonthsIndex: -1,
+    addConstant: 0,
+    addUnit: 'months',
     plain: false,
   };
 }
@@ -74,7 +92,17 @@ export function finishPlan(specs: ColumnSpec[], header: string[], used: Readonly
   const columns = specs.filter(specIsPresent).map((s) => s.column);
   const missingRequired = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   const unknownColumns = header.filter((name, i) => !used.has(i) && name.length > 0);
-  return { specs, columns, unknownColumns, missingRequired, header };
+  return {
+    specs,
+    columns,
+    unknownColumns,
+    missingRequired,
+    header,
+    readIndexes: used,
+    where: null,
+    latestBy: null,
+    problems: [],
+  };
 }
 
 /** The plan for a tape whose header already uses the canonical names (no mapping file). */

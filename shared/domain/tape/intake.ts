@@ -41,6 +41,12 @@ export interface IntakeStats {
   columns: string[];
   /** Source columns that the mapping did not use (ignored, listed for the user). */
   unknownColumns: string[];
+  /** Rows by snapshot_date for dates other than the run's (a bounded number of dates). */
+  rowsByOtherDate?: Record<string, number>;
+  /** Rows the mapping's `where` left out: not part of the tape, so not in rowsRead. */
+  rowsFiltered?: number;
+  /** Rows of a panel that are not their loan's latest (`latest`): not in rowsRead either. */
+  rowsSuperseded?: number;
 }
 
 /** Empty intake counts. */
@@ -76,5 +82,8 @@ export function mergeIntakeStats(a: IntakeStats, b: IntakeStats): IntakeStats {
     parts: [...a.parts, ...b.parts].sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0)),
     columns: union(a.columns, b.columns),
     unknownColumns: union(a.unknownColumns, b.unknownColumns),
+    rowsByOtherDate: add(a.rowsByOtherDate ?? {}, b.rowsByOtherDate ?? {}),
+    rowsFiltered: (a.rowsFiltered ?? 0) + (b.rowsFiltered ?? 0),
+    rowsSuperseded: (a.rowsSuperseded ?? 0) + (b.rowsSuperseded ?? 0),
   };
 }

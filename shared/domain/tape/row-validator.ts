@@ -8,8 +8,10 @@ import {
   PRODUCTS,
   type Product,
 } from '../loan.ts';
-import type { ColumnPlan, ColumnSpec } from './column-plan.ts';
+import type { ColumnPlan, ColumnSpec, FieldExpression } from './column-plan.ts';
+import { isFailure, toNumber, toText } from './expression.ts';
 import type { FieldRow } from './field-row.ts';
+import { LatestRows } from './latest-rows.ts';
 import { IdSet } from './id-set.ts';
 import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
 import { Interner } from './interner.ts';
@@ -25,6 +27,8 @@ import {
   parsedNumber,
   parseNumberAt,
   parseNumberCell,
+  isoToDays,
+  shiftIsoDays,
 } from './values.ts';
 
 /**
@@ -97,10 +101,20 @@ export function assertIntakeInvariant(
 
 /** Options of a validation pass over one tape. */
 export interface RowValidatorOptions {
-  /** The tape's as-of date; when absent, the first row with a valid snapshot_date sets it. */
+  /**
+   * The run's date (the tape's S3 partition, `--date`, or the date most of its first rows carry:
+   * see surveyTapeDate); rows dated otherwise are quarantined. When absent no row is checked
+   * against a date: a survey of the rows' dates (see `dateCounts`).
+   */
   snapshotDate?: string | undefined;
   /** Rough row count, to size the loan-id set once instead of growing it. */
   expectedRows?: number | undefined;
+  /**
+   * A mapping with `latest`: the loans' latest rows. In its ranking pass (`ranking`) the rows are
+   * only ranked into it; in the reading pass every row but a loan's latest is superseded.
+   */
+  latest?: LatestRows | undefined;
+  ranking?: boolean | undefined;
 }
 
 // Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
@@ -127,6 +141,9 @@ const C_LENDERS = 19;
 const C_SCORE = 20;
 const C_STUDENT = 21;
 const C_OWN_SHARE = 22;
+
+/** Distinct snapshot dates counted apart from the run's (more are counted under none). */
+const MAX_DATES_COUNTED = 32;
 
 /** Size - 1 of the cache of recent date strings (a power of two minus one). */
 const DATE_CACHE_MASK = 4095;
@@ -165,22 +182,41 @@ export class RowValidator {
   public rowsRead = 0;
   public rowsValid = 0;
   public rowsQuarantined = 0;
+  /** Rows the mapping's `where` left out (not read: not in rowsRead). */
+  public rowsFiltered = 0;
+  /** Rows that are not their loan's latest (`latest`; not read: not in rowsRead). */
+  public rowsSuperseded = 0;
+  private where: FieldExpression | null = null;
+  private latestBy: FieldExpression | null = null;
+  private readonly latest: LatestRows | null;
+  private readonly ranking: boolean;
+  /** Rows that reached the latest-row check, in reading order (the same in both passes). */
+  private ordinal = 0;
+  /** The line (or row number) of the row being validated, for row(). */
+  private line = 0;
   public duplicateLoanIds = 0;
   public readonly quarantineByCode: Record<string, number> = {};
   /** Quarantined rows kept back until their line numbers are known (see holdQuarantine). */
   private held: QuarantinedRow[] | null = null;
+  /**
+   * Rows by snapshot_date for the dates other than the run's (every date in a survey), at most
+   * MAX_DATES_COUNTED distinct dates: what the run-date check names.
+   */
+  public readonly dateCounts = new Map<string, number>();
 
   public constructor(
     private readonly sink: RowSink,
     options: RowValidatorOptions = {},
   ) {
     this.tapeDate = options.snapshotDate ?? null;
+    this.latest = options.latest ?? null;
+    this.ranking = options.ranking === true;
     this.seen = new IdSet(
       Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))),
     );
   }
 
-  /** The tape's as-of date (given, or taken from its first row with a valid snapshot_date). */
+  /** The run's date as given (null in a survey). */
   public get snapshotDate(): string | null {
     return this.tapeDate;
   }
@@ -191,16 +227,20 @@ export class RowValidator {
     this.partKey = key;
     this.partRows = 0;
     this.specs = plan.specs;
+    this.where = plan.where;
+    this.latestBy = this.latest === null ? null : plan.latestBy;
     for (const spec of plan.specs) {
       spec.plain =
         spec.index >= 0 &&
         spec.constant === null &&
         spec.expression === null &&
         spec.values === null &&
+        spec.fallback === null &&
         spec.date === null &&
         spec.scale === 1 &&
         spec.divisor === 1 &&
-        spec.addMonthsIndex < 0;
+        spec.addMonthsIndex < 0 &&
+        spec.addConstant === 0;
     }
     for (const c of plan.columns) this.columns.add(c);
     for (const c of plan.unknownColumns) this.unknown.add(c);
@@ -225,6 +265,7 @@ export class RowValidator {
 
   /** Quarantines a row that could not be split into fields (bad JSON, broken quoting). */
   public rejectRow(line: number, raw: string, detail: string): void {
+    if (this.ranking) return;
     this.rowsRead++;
     this.partRows++;
     this.codes = [QUARANTINE_CODES.MALFORMED_ROW];
@@ -245,15 +286,36 @@ export class RowValidator {
     expectedFields: number,
     malformed: string | null,
   ): void {
-    this.rowsRead++;
-    this.partRows++;
     this.codes = null;
     this.details = null;
+    this.line = line;
     if (malformed !== null || (expectedFields >= 0 && row.count !== expectedFields)) {
+      if (this.ranking) return;
+      this.rowsRead++;
+      this.partRows++;
       this.issue(
         QUARANTINE_CODES.MALFORMED_ROW,
         malformed ?? `row has ${row.count} fields but the header has ${expectedFields}`,
       );
+      this.quarantine(line, this.rawOf !== null ? this.rawOf() : text.slice(start, end));
+      return;
+    }
+    if (this.where !== null) {
+      const keep = this.where(row, line);
+      if (keep !== true && !isFailure(keep)) {
+        if (!this.ranking) this.rowsFiltered++;
+        return;
+      }
+      if (isFailure(keep)) {
+        if (this.ranking) return;
+        this.issue(QUARANTINE_CODES.MALFORMED_ROW, `where: ${keep.failure}`);
+      }
+    }
+    if (this.latest !== null && this.codes === null && this.rankOrSupersede(row)) return;
+    if (this.ranking) return;
+    this.rowsRead++;
+    this.partRows++;
+    if (this.codes !== null) {
       this.quarantine(line, this.rawOf !== null ? this.rawOf() : text.slice(start, end));
       return;
     }
@@ -296,8 +358,13 @@ export class RowValidator {
       this.issue(QUARANTINE_CODES.MATURITY_BEFORE_ORIGINATION, 'maturity_date: before origination_date');
     }
     if (snapshotDate !== null) {
-      if (this.tapeDate === null) this.tapeDate = snapshotDate;
       if (snapshotDate !== this.tapeDate) {
+        const counts = this.dateCounts;
+        const n = counts.get(snapshotDate);
+        if (n !== undefined) counts.set(snapshotDate, n + 1);
+        else if (counts.size < MAX_DATES_COUNTED) counts.set(snapshotDate, 1);
+      }
+      if (this.tapeDate !== null && snapshotDate !== this.tapeDate) {
         this.issue(
           QUARANTINE_CODES.SNAPSHOT_DATE_MISMATCH,
           `snapshot_date: differs from the tape's ${this.tapeDate}`,
@@ -374,6 +441,36 @@ export class RowValidator {
   }
 
   /**
+   * The latest-row step: ranks the row (ranking pass) or, reading, says whether it is superseded
+   * (true: counted and skipped). A row with no loan id goes on (it is quarantined as such); one
+   * whose `latest.by` is empty or neither a number nor an ISO date is quarantined.
+   */
+  private rankOrSupersede(row: FieldRow): boolean {
+    const latest = this.latest!;
+    const ordinal = this.ordinal++;
+    const id = this.str(this.specs[C_LOAN]!, row, false);
+    this.codes = null;
+    this.details = null;
+    if (id === null) return this.ranking;
+    const by = this.latestBy === null ? null : orderValue(this.latestBy(row, this.line));
+    if (by === null) {
+      if (this.ranking) return true;
+      this.issue(QUARANTINE_CODES.MALFORMED_ROW, 'latest.by: empty, or neither a number nor a YYYY-MM-DD date');
+      return false;
+    }
+    hash64(id);
+    if (this.ranking) {
+      latest.rank(hashOut.hi, hashOut.lo, by, ordinal);
+      return true;
+    }
+    if (latest.isSuperseded(hashOut.hi, hashOut.lo, by, ordinal)) {
+      this.rowsSuperseded++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Keeps quarantined rows back instead of passing them to the sink: a byte range numbers its
    * lines from its own start until it knows how many lines precede it.
    */
@@ -408,6 +505,9 @@ export class RowValidator {
       duplicateLoanIds: this.duplicateLoanIds,
       missingCounts,
       parts: this.partsRead.map((p) => ({ key: p.key, sha256: '', bytes: 0, rowsRead: p.rowsRead })),
+      rowsByOtherDate: Object.fromEntries(this.dateCounts),
+      rowsFiltered: this.rowsFiltered,
+      rowsSuperseded: this.rowsSuperseded,
       columns: [...this.columns].sort(),
       unknownColumns: [...this.unknown].sort(),
     };
@@ -457,22 +557,35 @@ export class RowValidator {
     this.cellEnd = b;
   }
 
-  /** The cell's text after rename, constant and value map; '' when absent or empty (slow path). */
+  /**
+   * The cell's text after rename, constant or expression, code table and default; '' when absent
+   * or empty (slow path). An expression that cannot be computed records its issue and gives ''.
+   */
   private text(spec: ColumnSpec, row: FieldRow): string {
     let t: string;
     if (spec.index >= 0) {
       t = row.get(spec.index);
       const last = t.length - 1;
       if (last >= 0 && (t.charCodeAt(0) <= 32 || t.charCodeAt(last) <= 32)) t = t.trim();
+    } else if (spec.expression !== null) {
+      const v = spec.expression(row, this.line);
+      if (isFailure(v)) {
+        this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: ${v.failure}`);
+        return '';
+      }
+      t = toText(v);
     } else {
       t = spec.constant ?? '';
     }
     const values = spec.values;
     if (values !== null && t.length > 0) {
-      const mapped = values.get(t);
+      let mapped = values.get(t);
+      // Codes match as numbers too: a cell 1.0 or 01 finds the code 1.
+      if (mapped === undefined && parseNumberCell(t) === NUMBER_OK) mapped = values.get(String(parsedNumber.value));
       if (mapped !== undefined) t = mapped;
       else if (spec.otherwise !== null) t = spec.otherwise;
     }
+    if (t.length === 0 && spec.fallback !== null) t = spec.fallback;
     return t;
   }
 
@@ -558,9 +671,16 @@ export class RowValidator {
         if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
       }
       v = parsedNumber.value;
-    } else if (spec.expression !== null) {
-      const r = spec.expression(row);
-      if (r === null) return required ? this.missingRequired(spec) : null;
+    } else if (spec.expression !== null && spec.values === null) {
+      const r = toNumber(spec.expression(row, this.line), spec.column);
+      if (r === null) {
+        if (spec.fallback === null) return required ? this.missingRequired(spec) : null;
+        return this.num({ ...spec, expression: null, constant: spec.fallback }, row, required, constraint, integer);
+      }
+      if (isFailure(r)) {
+        this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: ${r.failure}`);
+        return null;
+      }
       if (Number.isNaN(r) || r === Number.POSITIVE_INFINITY || r === Number.NEGATIVE_INFINITY) {
         this.issue(
           Number.isNaN(r) ? QUARANTINE_CODES.UNPARSEABLE_NUMBER : QUARANTINE_CODES.NOT_FINITE,
@@ -570,7 +690,10 @@ export class RowValidator {
       }
       v = r;
     } else {
-      const status = parseNumberCell(this.text(spec, row));
+      const codes = this.codes?.length ?? 0;
+      const t = this.text(spec, row);
+      if ((this.codes?.length ?? 0) > codes) return null;
+      const status = parseNumberCell(t);
       if (status !== NUMBER_OK) return this.badNumber(spec, status, required);
       v = parsedNumber.value;
     }
@@ -639,16 +762,24 @@ export class RowValidator {
       this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: not a real calendar date`);
       return null;
     }
-    if (spec.addMonthsIndex >= 0) {
-      const status = parseNumberCell(row.get(spec.addMonthsIndex).trim());
-      if (status !== NUMBER_OK || !Number.isInteger(parsedNumber.value)) {
-        this.issue(
-          status === NUMBER_MISSING ? QUARANTINE_CODES.MISSING_REQUIRED : QUARANTINE_CODES.NOT_INTEGER,
-          `${spec.column}: months to add are not a whole number`,
-        );
+    if (spec.addMonthsIndex >= 0 || spec.addConstant !== 0) {
+      let amount = spec.addConstant;
+      if (spec.addMonthsIndex >= 0) {
+        const status = parseNumberCell(row.get(spec.addMonthsIndex).trim());
+        if (status !== NUMBER_OK || !Number.isInteger(parsedNumber.value)) {
+          this.issue(
+            status === NUMBER_MISSING ? QUARANTINE_CODES.MISSING_REQUIRED : QUARANTINE_CODES.NOT_INTEGER,
+            `${spec.column}: ${spec.addUnit} to add are not a whole number`,
+          );
+          return null;
+        }
+        amount = parsedNumber.value;
+      }
+      iso = shiftDate(iso, amount, spec.addUnit);
+      if (iso === null) {
+        this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: the date arithmetic leaves the years 1000-9999`);
         return null;
       }
-      iso = addMonthsIso(iso, parsedNumber.value);
     }
     return iso;
   }
@@ -672,6 +803,22 @@ export class RowValidator {
     if (b === null) this.issue(QUARANTINE_CODES.INVALID_BOOLEAN, `${spec.column}: not a boolean`);
     return b;
   }
+}
+
+/** Adds whole days, months or years to an ISO date (month ends clamp); null outside years 1000-9999. */
+function shiftDate(iso: string, amount: number, unit: 'days' | 'months' | 'years'): string | null {
+  const out =
+    unit === 'days' ? shiftIsoDays(iso, amount) : addMonthsIso(iso, unit === 'years' ? amount * 12 : amount);
+  const year = Number(out.slice(0, 4));
+  return out.length === 10 && year >= 1000 && year <= 9999 ? out : null;
+}
+
+/** The ordering value of `latest.by`: a number, or an ISO date as its day number; null otherwise. */
+function orderValue(v: ReturnType<FieldExpression>): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v !== 'string') return null;
+  if (parseNumberCell(v) === NUMBER_OK) return parsedNumber.value;
+  return isIsoDate(v) ? isoToDays(v) : null;
 }
 
 /** Ids outlive the chunk they came from (sinks keep loans, the validator keeps ids): detach long ones. */

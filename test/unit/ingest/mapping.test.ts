@@ -2,18 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { compileDateFormat, parseExcelSerial } from '../../../shared/domain/tape/date-format.ts';
 import {
   compileExpression,
+  type ExprValue,
   ExpressionError,
   parseExpression,
 } from '../../../shared/domain/tape/expression.ts';
 import { FieldRow } from '../../../shared/domain/tape/field-row.ts';
-import { compileMapping, describeMissingColumns, parseMapping } from '../../../shared/domain/tape/mapping.ts';
+import { compileMapping, describeHeaderProblems, parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { RowValidator } from '../../../shared/domain/tape/row-validator.ts';
 import { ConfigError } from '../../../shared/errors.ts';
 import { collectSink } from './helpers.ts';
 
 describe('Function: parseExpression', () => {
-  const evalOn = (src: string, header: string[], row: string[]): number | null =>
-    compileExpression(parseExpression(src), (n) => header.indexOf(n))(FieldRow.of(row));
+  const evalOn = (src: string, header: string[], row: string[]): ExprValue =>
+    compileExpression(parseExpression(src), (n) => header.indexOf(n))(FieldRow.of(row), 1);
 
   it('respects precedence, parentheses and unary minus', () => {
     expect(evalOn('a + b * c', ['a', 'b', 'c'], ['1', '2', '3'])).toBe(7);
@@ -31,7 +32,7 @@ describe('Function: parseExpression', () => {
 
   it('gives null when an operand is empty and NaN when one is not a number', () => {
     expect(evalOn('a - b', ['a', 'b'], ['10', ''])).toBeNull();
-    expect(evalOn('a - b', ['a', 'b'], ['10', 'x'])).toBeNaN();
+    expect(evalOn('a - b', ['a', 'b'], ['10', 'x'])).toEqual({ failure: 'column "b" is not a number' });
   });
 
   it('rejects anything outside the grammar, naming the position', () => {
@@ -208,7 +209,7 @@ columns:
       header.filter((h) => h !== '放款金额分'),
     );
     expect(short.missingRequired).toEqual(['principal', 'outstanding_principal']);
-    expect(describeMissingColumns(short)).toBe(
+    expect(describeHeaderProblems(short)).toBe(
       'its header lacks the required columns principal (mapped from "放款金额分"), outstanding_principal (mapped from "放款金额分")',
     );
   });

@@ -194,17 +194,32 @@ describe('Class: RowValidator', () => {
     expect(sink.loans.map((l) => l.loanId)).toEqual(['B']);
   });
 
-  it('takes the tape date from the first valid snapshot_date when none is given', () => {
+  it('without a run date checks no row against one and counts the dates the rows carry', () => {
     const { validator, sink } = run(
       [
         goodRow({ snapshot_date: 'x' }),
         goodRow({ loan_id: 'L2', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }),
         goodRow({ loan_id: 'L3' }),
+        goodRow({ loan_id: 'L4' }),
       ],
       null,
     );
-    expect(validator.snapshotDate).toBe('2026-11-24');
-    expect(sink.quarantined.map((q) => q.codes)).toEqual([['INVALID_DATE'], ['SNAPSHOT_DATE_MISMATCH']]);
+    expect(validator.snapshotDate).toBeNull();
+    expect(sink.quarantined.map((q) => q.codes)).toEqual([['INVALID_DATE']]);
+    expect(Object.fromEntries(validator.dateCounts)).toEqual({ '2026-11-24': 1, '2026-11-25': 2 });
+  });
+
+  it('with a run date counts the rows of each other date it quarantines', () => {
+    const { validator, sink } = run(
+      [
+        goodRow({ loan_id: 'L1', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }),
+        goodRow({ loan_id: 'L2' }),
+        goodRow({ loan_id: 'L3', snapshot_date: '2026-11-24', origination_date: '2026-01-01' }),
+      ],
+      '2026-11-25',
+    );
+    expect(sink.quarantined.map((q) => q.codes)).toEqual([['SNAPSHOT_DATE_MISMATCH'], ['SNAPSHOT_DATE_MISMATCH']]);
+    expect(validator.stats().rowsByOtherDate).toEqual({ '2026-11-24': 2 });
   });
 
   it('quarantines a row whose field count differs from the header as MALFORMED_ROW', () => {
