@@ -1,6 +1,12 @@
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
-import { type FileMetaData, parquetMetadataAsync, parquetRead, parquetSchema, type SchemaElement } from 'hyparquet';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import {
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type SchemaElement,
+} from 'hyparquet';
 import { decompressLz4, decompressLz4Raw, decompressZstd } from 'hyparquet-compressors';
 import { zoneOffsetMinutes } from '../../domain/calendar.ts';
 import { daysToIso } from '../../domain/tape/values.ts';
@@ -209,7 +215,9 @@ export async function readParquetPart(part: TapePartInput, options: ParquetReadO
   try {
     metadata = await parquetMetadataAsync(file);
   } catch (error) {
-    throw new ParquetDataError(`its Parquet footer is corrupt (${(error as Error).message})`, { cause: error });
+    throw new ParquetDataError(`its Parquet footer is corrupt (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   const tree = parquetSchema(metadata);
   const columns: ParquetColumn[] = tree.children.map((c) => {
@@ -253,7 +261,9 @@ export async function readParquetPart(part: TapePartInput, options: ParquetReadO
           },
         });
       } catch (error) {
-        throw new ParquetDataError(`its Parquet data is corrupt (${(error as Error).message})`, { cause: error });
+        throw new ParquetDataError(`its Parquet data is corrupt (${(error as Error).message})`, {
+          cause: error,
+        });
       }
       // Rows are handed on outside hyparquet's promise, so the sink's own errors pass unchanged.
       for (let r = 0; r < rows.length; r++) {

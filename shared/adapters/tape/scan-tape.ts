@@ -1,6 +1,7 @@
 import { CsvScanner, CsvSyntaxError, MAX_RECORD_CHARS, NUL_IN_ROW } from '../../domain/tape/csv-scanner.ts';
 import { FieldRow } from '../../domain/tape/field-row.ts';
 import type { IntakeStats, RowSink } from '../../domain/tape/intake.ts';
+import { LatestRows } from '../../domain/tape/latest-rows.ts';
 import {
   type ColumnMapping,
   compileMapping,
@@ -9,7 +10,6 @@ import {
   type MappedPlan,
   mappingReadsWholeParts,
 } from '../../domain/tape/mapping.ts';
-import { LatestRows } from '../../domain/tape/latest-rows.ts';
 import { RowValidator } from '../../domain/tape/row-validator.ts';
 import { TapeUnreadableError } from '../../errors.ts';
 import type { ByteRange } from '../../ports/tape-source.ts';
@@ -100,7 +100,8 @@ export async function scanTape(
 ): Promise<TapeScanResult> {
   if (parts.length === 0) throw new TapeUnreadableError('the tape has no part files');
   const snapshotDate =
-    options.snapshotDate ?? (options.maxRows === undefined ? await surveyTapeDate(parts, options) : undefined);
+    options.snapshotDate ??
+    (options.maxRows === undefined ? await surveyTapeDate(parts, options) : undefined);
   // About 170 bytes a CSV row, 4x that compressed: only sizes the id set, so rough is fine.
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
   const compressed = parts.some((p) => /\.(gz|gzip|parquet)$/i.test(p.key));
@@ -109,7 +110,11 @@ export async function scanTape(
   if (options.mapping?.latest !== undefined) {
     // A panel: a first pass ranks every loan's rows, then the read keeps each loan's latest.
     latest = new LatestRows(expectedRows);
-    const ranking = new RowValidator(sink, { snapshotDate: snapshotDate ?? undefined, latest, ranking: true });
+    const ranking = new RowValidator(sink, {
+      snapshotDate: snapshotDate ?? undefined,
+      latest,
+      ranking: true,
+    });
     for (const part of parts) {
       try {
         await scanPart(part, options, ranking, { sha256: '', bytes: 0 });
@@ -137,7 +142,11 @@ export async function scanTape(
     }
     tallies.push({ key: part.key, tally, rows: validator.rowsRead - before });
   }
-  if (validator.rowsRead === 0 && options.maxRows === undefined && parts.every((p) => p.range === undefined)) {
+  if (
+    validator.rowsRead === 0 &&
+    options.maxRows === undefined &&
+    parts.every((p) => p.range === undefined)
+  ) {
     const what = parts.length === 1 ? `tape part ${parts[0]!.key}` : `the tape (${parts.length} parts)`;
     throw new TapeUnreadableError(`${what} cannot be read: it has a header but no rows`);
   }
@@ -161,7 +170,9 @@ export async function surveyTapeDate(
 ): Promise<string | null> {
   // A byte range's part is surveyed from its start: the first rows are the tape's first rows.
   const whole = new Map<string, TapePartInput>();
-  for (const p of parts) if (!whole.has(p.key)) whole.set(p.key, { key: p.key, open: p.open, ...(p.bytes === undefined ? {} : { bytes: p.bytes }) });
+  for (const p of parts)
+    if (!whole.has(p.key))
+      whole.set(p.key, { key: p.key, open: p.open, ...(p.bytes === undefined ? {} : { bytes: p.bytes }) });
   const survey = await scanTape(
     [...whole.values()],
     { ...options, maxRows: SURVEY_ROWS },
@@ -195,7 +206,7 @@ async function scanPart(
     if (mappingReadsWholeParts(options.mapping))
       throw unreadable(
         part.key,
-        "its column mapping (latest, or row()) reads each part whole, so it cannot be read in byte ranges",
+        'its column mapping (latest, or row()) reads each part whole, so it cannot be read in byte ranges',
       );
     await scanRange(part, part.range, format ?? 'csv', options, validator, tally);
     return;
@@ -341,7 +352,8 @@ function cellProblem(
     const c = cells[i]!;
     if (c === NOT_A_VALUE) {
       out[i] = '';
-      if (read.has(i)) problem ??= `column ${JSON.stringify(header[i])} holds a structure (an object or a list), not a value`;
+      if (read.has(i))
+        problem ??= `column ${JSON.stringify(header[i])} holds a structure (an object or a list), not a value`;
     } else {
       out[i] = c;
       if (c.indexOf('\0') !== -1) problem ??= NUL_IN_ROW;

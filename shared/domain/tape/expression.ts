@@ -222,7 +222,8 @@ export function parseExpression(src: string): ExpressionNode {
       const word = t.value.toLowerCase();
       const next = peek();
       if (!t.quoted && isOp(next, '(')) {
-        if (!(word in FUNCTIONS)) throw new ExpressionError(`unknown function ${t.value} at position ${t.at + 1}`);
+        if (!(word in FUNCTIONS))
+          throw new ExpressionError(`unknown function ${t.value} at position ${t.at + 1}`);
         p++;
         const args: ExpressionNode[] = [];
         if (!isOp(peek(), ')')) {
@@ -370,7 +371,8 @@ function compare(op: Comparison, a: ExprValue, b: ExprValue, left: string, right
     if (n === null || isFailure(n)) return n;
     x = n;
   }
-  if (typeof x !== typeof y) return fail(`${left} and ${right} cannot be compared (${typeof x} and ${typeof y})`);
+  if (typeof x !== typeof y)
+    return fail(`${left} and ${right} cannot be compared (${typeof x} and ${typeof y})`);
   switch (op) {
     case '=':
       return x === y;

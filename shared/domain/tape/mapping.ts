@@ -47,7 +47,11 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => S
 const amountToAdd = z.union([z.string().min(1), z.number().int()]);
 
 const AddSchema = z
-  .strictObject({ days: amountToAdd.optional(), months: amountToAdd.optional(), years: amountToAdd.optional() })
+  .strictObject({
+    days: amountToAdd.optional(),
+    months: amountToAdd.optional(),
+    years: amountToAdd.optional(),
+  })
   .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one of days, months or years' });
 
 const ColumnRuleSchema = z
@@ -224,7 +228,11 @@ export function compileMapping(mapping: ColumnMapping | undefined, rawHeader: re
   const missingSources: MappedPlan['missingSources'] = [];
   const ambiguous: MappedPlan['ambiguous'] = [];
   /** The source index of a name for `column` (-1 when absent), noting absence and ambiguity. */
-  const find = (column: MappedPlan['ambiguous'][number]['column'], name: string, occurrence?: number): number => {
+  const find = (
+    column: MappedPlan['ambiguous'][number]['column'],
+    name: string,
+    occurrence?: number,
+  ): number => {
     const list = positions.get(name.trim());
     const at = list?.[(occurrence ?? 1) - 1];
     if (at === undefined) {
@@ -288,7 +296,8 @@ export function compileMapping(mapping: ColumnMapping | undefined, rawHeader: re
   });
   const plan = finishPlan(specs, header, used);
   if (mapping?.where !== undefined) plan.where = expression('where', parseExpression(mapping.where));
-  if (mapping?.latest !== undefined) plan.latestBy = expression('latest.by', parseExpression(mapping.latest.by));
+  if (mapping?.latest !== undefined)
+    plan.latestBy = expression('latest.by', parseExpression(mapping.latest.by));
   if (mapping?.where !== undefined && plan.where === null)
     plan.problems.push(`the mapping's where reads a column its header lacks (${mapping.where})`);
   if (mapping?.latest !== undefined && plan.latestBy === null)

@@ -11,15 +11,16 @@ import {
 import type { ColumnPlan, ColumnSpec, FieldExpression } from './column-plan.ts';
 import { isFailure, toNumber, toText } from './expression.ts';
 import type { FieldRow } from './field-row.ts';
-import { LatestRows } from './latest-rows.ts';
 import { IdSet } from './id-set.ts';
 import type { IntakeStats, QuarantinedRow, RowSink } from './intake.ts';
 import { Interner } from './interner.ts';
+import type { LatestRows } from './latest-rows.ts';
 import {
   addMonthsIso,
   isCurrencyCode,
   isIsoDate,
   isoDateKeyAt,
+  isoToDays,
   NUMBER_MISSING,
   NUMBER_NOT_FINITE,
   NUMBER_OK,
@@ -27,7 +28,6 @@ import {
   parsedNumber,
   parseNumberAt,
   parseNumberCell,
-  isoToDays,
   shiftIsoDays,
 } from './values.ts';
 
@@ -455,7 +455,10 @@ export class RowValidator {
     const by = this.latestBy === null ? null : orderValue(this.latestBy(row, this.line));
     if (by === null) {
       if (this.ranking) return true;
-      this.issue(QUARANTINE_CODES.MALFORMED_ROW, 'latest.by: empty, or neither a number nor a YYYY-MM-DD date');
+      this.issue(
+        QUARANTINE_CODES.MALFORMED_ROW,
+        'latest.by: empty, or neither a number nor a YYYY-MM-DD date',
+      );
       return false;
     }
     hash64(id);
@@ -581,7 +584,8 @@ export class RowValidator {
     if (values !== null && t.length > 0) {
       let mapped = values.get(t);
       // Codes match as numbers too: a cell 1.0 or 01 finds the code 1.
-      if (mapped === undefined && parseNumberCell(t) === NUMBER_OK) mapped = values.get(String(parsedNumber.value));
+      if (mapped === undefined && parseNumberCell(t) === NUMBER_OK)
+        mapped = values.get(String(parsedNumber.value));
       if (mapped !== undefined) t = mapped;
       else if (spec.otherwise !== null) t = spec.otherwise;
     }
@@ -675,7 +679,13 @@ export class RowValidator {
       const r = toNumber(spec.expression(row, this.line), spec.column);
       if (r === null) {
         if (spec.fallback === null) return required ? this.missingRequired(spec) : null;
-        return this.num({ ...spec, expression: null, constant: spec.fallback }, row, required, constraint, integer);
+        return this.num(
+          { ...spec, expression: null, constant: spec.fallback },
+          row,
+          required,
+          constraint,
+          integer,
+        );
       }
       if (isFailure(r)) {
         this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: ${r.failure}`);
@@ -777,7 +787,10 @@ export class RowValidator {
       }
       iso = shiftDate(iso, amount, spec.addUnit);
       if (iso === null) {
-        this.issue(QUARANTINE_CODES.INVALID_DATE, `${spec.column}: the date arithmetic leaves the years 1000-9999`);
+        this.issue(
+          QUARANTINE_CODES.INVALID_DATE,
+          `${spec.column}: the date arithmetic leaves the years 1000-9999`,
+        );
         return null;
       }
     }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileDateFormat, parseExcelSerial } from '../../../shared/domain/tape/date-format.ts';
 import {
   compileExpression,
-  type ExprValue,
   ExpressionError,
+  type ExprValue,
   parseExpression,
 } from '../../../shared/domain/tape/expression.ts';
 import { FieldRow } from '../../../shared/domain/tape/field-row.ts';

@@ -218,7 +218,10 @@ describe('Class: RowValidator', () => {
       ],
       '2026-11-25',
     );
-    expect(sink.quarantined.map((q) => q.codes)).toEqual([['SNAPSHOT_DATE_MISMATCH'], ['SNAPSHOT_DATE_MISMATCH']]);
+    expect(sink.quarantined.map((q) => q.codes)).toEqual([
+      ['SNAPSHOT_DATE_MISMATCH'],
+      ['SNAPSHOT_DATE_MISMATCH'],
+    ]);
     expect(validator.stats().rowsByOtherDate).toEqual({ '2026-11-24': 2 });
   });
 
