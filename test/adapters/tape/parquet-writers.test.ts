@@ -21,11 +21,9 @@ import { collectSink } from '../../unit/ingest/helpers.ts';
 /** The figures of an audit: everything but where the bytes came from (digests, part names). */
 function figures(doc: AuditDocument): unknown {
   if (doc.status === 'failed') throw new Error(`the audit failed: ${doc.error}`);
-  const a = structuredClone(doc) as AuditResult & { input: Record<string, unknown> };
-  delete a.input.sha256;
-  delete a.input.parts;
-  a.findings = a.findings.filter((f) => f.code !== 'TAPE_DIGEST');
-  return a;
+  const { input, findings, ...rest } = structuredClone(doc) as AuditResult;
+  const { sha256: _sha, parts: _parts, ...counts } = input;
+  return { ...rest, input: counts, findings: findings.filter((f) => f.code !== 'TAPE_DIGEST') };
 }
 
 /** Column casts of a writer style, applied to DuckDB's read of the CSV. */
