@@ -12,6 +12,12 @@ export class RiskAuditError extends Error {
 /** A tape (or one of its parts) cannot be read at all: the run fails with this sentence. */
 export class TapeUnreadableError extends RiskAuditError {}
 
+/**
+ * A tape that was read but cannot be audited as the run's tape: most of its rows carry another
+ * date, or not one row is valid. The run fails with this sentence; the quarantine file is kept.
+ */
+export class TapeRejectedError extends RiskAuditError {}
+
 /** No tape was found for the requested date. */
 export class TapeMissingError extends RiskAuditError {}
 

@@ -35,7 +35,7 @@ function rangeJobs(
 
 type ShardOutput = Pick<
   ShardAudit,
-  'partial' | 'intake' | 'quarantineLines' | 'idHashes' | 'quarantinedIdHashes' | 'indexEntries'
+  'partial' | 'intake' | 'idHashes' | 'quarantinedIdHashes' | 'indexEntries'
 >;
 
 /**
@@ -71,6 +71,8 @@ export async function auditInWorkers(
     policyFile?: string | undefined;
     /** Keep each shard's drift-index entries (see `carriedIndex`). */
     keepIndexEntries?: boolean;
+    /** The file of shard i's quarantined rows (no header), written by its thread as it reads. */
+    quarantinePath: (shard: number) => string;
     /** Called with each shard as soon as it is done (to merge while the others still run). */
     onShard?: (shard: ShardOutput) => void;
   },
@@ -78,12 +80,13 @@ export async function auditInWorkers(
   // Shared memory when the index was merged here: every worker reads the same table, no copy.
   const previous = options.previous?.toTransfer() ?? null;
   const jobs: ShardJob[] = rangeJobs(parts, options.shards, options.snapshotDate, options.mappingFile).map(
-    (base) => ({
+    (base, i) => ({
       kind: 'score',
       ...base,
       ...(options.policyFile ? { policyFile: options.policyFile } : {}),
       previous,
       keepIndexEntries: options.keepIndexEntries === true,
+      quarantinePath: options.quarantinePath(i),
     }),
   );
   const shards = new Array<ShardOutput>(jobs.length);

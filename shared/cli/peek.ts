@@ -1,7 +1,9 @@
+import { realpath } from 'node:fs/promises';
 import { localTapeParts } from '../adapters/tape/local-tape-source.ts';
 import { SURVEY_ROWS, surveyTapeDate } from '../adapters/tape/scan-tape.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
-import { TapeUnreadableError } from '../errors.ts';
+import { previousDateProblem } from '../domain/tape/tape-checks.ts';
+import { ConfigError, TapeUnreadableError } from '../errors.ts';
 
 /**
  * The as-of date a local tape carries: the date most of its first rows give in snapshot_date,
@@ -15,4 +17,31 @@ export async function peekSnapshotDate(path: string, mapping?: ColumnMapping): P
       `tape ${path} has no row with a readable snapshot_date among its first ${SURVEY_ROWS}: give the run's date with --date`,
     );
   return date;
+}
+
+/** Where a local run's date came from, for the run-date check's sentence. */
+export function dateSourceOf(date: string | undefined): string {
+  return date === undefined ? 'the date most of its first rows carry' : 'given with --date';
+}
+
+/**
+ * Refuses a `--previous` that cannot be the tape before `--snapshot`: the same file, or dated on
+ * or after the run's date (one sentence, ConfigError). `previousDate` null: not known yet.
+ */
+export async function checkPreviousGiven(
+  snapshot: string,
+  previous: string,
+  runDate: string,
+  previousDate: string | null,
+): Promise<void> {
+  const [a, b] = await Promise.all([
+    realpath(snapshot).catch(() => snapshot),
+    realpath(previous).catch(() => previous),
+  ]);
+  if (a === b)
+    throw new ConfigError(
+      `--previous ${previous} is the same file as --snapshot: give the previous date's tape`,
+    );
+  const problem = previousDateProblem(runDate, previousDate, `--previous ${previous}`);
+  if (problem !== null) throw new ConfigError(problem);
 }

@@ -4,6 +4,7 @@
  */
 import { loadMapping, loadPolicy } from '../adapters/config-files.ts';
 import { openLocalFile, sha256OfFile } from '../adapters/tape/local-tape-source.ts';
+import { QuarantineFileWriter } from '../adapters/tape/quarantine-writer.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
 import { splitBorrowerTable } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
@@ -25,6 +26,8 @@ export interface ShardJob extends LocalRange {
   policyFile?: string;
   previous: TransferredPreviousTape | null;
   keepIndexEntries: boolean;
+  /** The file this shard's quarantined rows are written to as found (no header; joined later). */
+  quarantinePath: string;
 }
 
 /** Read one range of the previous day's tape into index entries. */
@@ -67,6 +70,7 @@ export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; tr
     return { result: r, transfer: [r.entries.buffer as ArrayBuffer] };
   }
   const policy = policyInForce(await loadPolicy(job.policyFile), job.snapshotDate);
+  const quarantine = new QuarantineFileWriter(job.quarantinePath, false);
   const result = await auditShard([partOf(job)], {
     snapshotDate: job.snapshotDate,
     mapping,
@@ -74,7 +78,8 @@ export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; tr
     previous: job.previous === null ? null : PreviousTape.fromTransfer(job.previous),
     keepIdHashes: true,
     keepIndexEntries: job.keepIndexEntries,
-  });
+    quarantine,
+  }).finally(() => quarantine.close());
   // The borrower table goes back as its own storage: moved, not packed, copied or base64-encoded.
   const { partial, table } = splitBorrowerTable(result.partial);
   return {
@@ -82,7 +87,6 @@ export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; tr
       partial,
       table,
       intake: result.intake,
-      quarantineLines: result.quarantineLines,
       idHashes: result.idHashes,
       quarantinedIdHashes: result.quarantinedIdHashes,
       indexEntries: result.indexEntries,

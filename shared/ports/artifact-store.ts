@@ -1,6 +1,11 @@
 /** Where a run's files live: audit.json, quarantine and score files, partials, report archives. */
 export interface ArtifactStore {
   put(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes an object from bytes as they come (a multipart upload on S3), never holding the whole
+   * body: for outputs that grow with the tape, such as the quarantine file.
+   */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void>;
   /** The object's bytes, or null when it does not exist. */
   get(key: string): Promise<Uint8Array | null>;
   /** Streams an object, or null when it does not exist. */

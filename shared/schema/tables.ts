@@ -78,6 +78,9 @@ export const KEYS = {
     `runs/${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.jsonl.gz`,
   partial: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
+  /** A shard's quarantined rows (quarantine CSV lines, no header), joined by merge-audit into the date's file. */
+  partialQuarantine: (date: string, runId: string, shard: number): string =>
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.quarantine.csv`,
   /** A shard's scored loans of one loan-id bucket (gzip JSON Lines sorted by loan id), beside its partial. */
   partialScores: (date: string, runId: string, shard: number, bucket: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores-${String(bucket).padStart(4, '0')}.jsonl.gz`,

@@ -1,3 +1,4 @@
+import type { QuarantineWriter } from '../adapters/tape/quarantine-writer.ts';
 import {
   type ScanOptions,
   scanTape,
@@ -18,16 +19,18 @@ import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import { bucketOfHash } from '../domain/store/score-buckets.ts';
 import { SortedLines } from '../domain/store/score-file.ts';
-import { mergeIntakeStats, type QuarantinedRow } from '../domain/tape/intake.ts';
+import { mergeIntakeStats } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
-import { quarantineCsvLine } from '../domain/tape/quarantine-csv.ts';
 import { QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
 import {
   checkTape,
+  everyRowQuarantinedProblem,
+  runDateProblem,
   TAPE_FINDING_CODES,
   type TapeCheckInput,
   type TapeCheckSettings,
 } from '../domain/tape/tape-checks.ts';
+import { TapeRejectedError } from '../errors.ts';
 import { scoreLine } from './score-file.ts';
 
 /**
@@ -58,8 +61,6 @@ export interface ScoredLoan {
 export interface ShardAudit {
   partial: PartialAudit;
   intake: TapeScanResult;
-  /** Quarantine CSV lines (no header), in reading order. */
-  quarantineLines: string[];
   /**
    * The score file's lines (`scoreLine` of each scored loan) by loanId, one set per loan-id bucket
    * (`scoreBuckets` of them, see domain/store/score-buckets.ts); empty unless `keepScores`.
@@ -92,7 +93,11 @@ export interface ShardAuditOptions {
   keepIdHashes?: boolean;
   /** Keep the valid loans as drift-index entries, so the next day need not read this tape again. */
   keepIndexEntries?: boolean;
-  onQuarantine?: (row: QuarantinedRow) => void;
+  /**
+   * Where quarantined rows go as they are found (a file, a streamed upload): none is kept in
+   * memory, and the reader waits on `ready()` when the writer is behind.
+   */
+  quarantine: Pick<QuarantineWriter, 'add' | 'ready'>;
 }
 
 /**
@@ -118,7 +123,6 @@ export async function auditShard(
   const acc = createAccumulator(options.policy, options.previous, {
     expectedBorrowers: expectedBorrowers(bytes),
   });
-  const quarantineLines: string[] = [];
   const buckets = options.scoreBuckets ?? 1;
   const lines = Array.from({ length: buckets }, () => new SortedLines());
   const keep = options.keepScores === true;
@@ -175,9 +179,9 @@ export async function auditShard(
       );
     },
     quarantine(row) {
-      quarantineLines.push(quarantineCsvLine(row));
-      options.onQuarantine?.(row);
+      options.quarantine.add(row);
     },
+    ready: () => options.quarantine.ready(),
     firstIdQuarantined(hi, lo) {
       // Little-endian uint64 halves, as `ids` holds them.
       quarantinedIds.push(lo, hi);
@@ -188,7 +192,6 @@ export async function auditShard(
   return {
     partial: acc.toPartial(),
     intake,
-    quarantineLines,
     scoreLines: lines,
     idHashes,
     quarantinedIdHashes,
@@ -334,11 +337,23 @@ export function mergeScans(scans: readonly TapeScanResult[]): TapeScanResult {
   return intake;
 }
 
+/**
+ * Refuses a tape that was read but is not the run's to audit: most of its rows dated otherwise,
+ * or not one valid row (TapeRejectedError, one sentence). `dateSource` says where the run's date
+ * came from ("its S3 partition", "--date", ...).
+ */
+export function assertTapeAuditable(intake: TapeScanResult, runDate: string, dateSource: string): void {
+  const problem = runDateProblem(intake, runDate, dateSource) ?? everyRowQuarantinedProblem(intake);
+  if (problem !== null) throw new TapeRejectedError(problem);
+}
+
 /** The audit of merged shards, with the tape-level findings raised outside the per-row loop. */
 export function finalizeShards(
   merged: { partial: PartialAudit; intake: TapeScanResult },
   ctx: {
     snapshotDate: string;
+    /** Where the run's date came from, for the run-date check's sentence. */
+    dateSource: string;
     previousSnapshotDate: string | null;
     previousIntake: TapeScanResult | null;
     policy: Policy;
@@ -346,6 +361,7 @@ export function finalizeShards(
     tapeFindings: readonly Finding[];
   },
 ): AuditResult {
+  assertTapeAuditable(merged.intake, ctx.snapshotDate, ctx.dateSource);
   return finalizeAudit(merged.partial, merged.intake, {
     snapshotDate: ctx.snapshotDate,
     previousSnapshotDate: ctx.previousSnapshotDate,

@@ -105,6 +105,19 @@ async function writeCarriedIndex(
   );
 }
 
+/** The date's quarantine file: the header, then every shard's rows in shard order, streamed. */
+async function* joinedQuarantine(
+  stored: readonly StoredPartial[],
+  deps: AuditDeps,
+): AsyncIterable<Uint8Array> {
+  yield Buffer.from(`${QUARANTINE_CSV_HEADER}\n`);
+  for (const s of stored) {
+    const rows = await deps.artifacts.stream(s.quarantineKey);
+    if (rows === null) throw new Error(`the quarantined rows of a shard are missing (${s.quarantineKey})`);
+    for await (const chunk of rows) yield chunk;
+  }
+}
+
 /** Digests of the parts that were split into byte ranges, streamed once here (shards hash only their range). */
 async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promise<Map<string, string>> {
   const counts = new Map<string, number>();
@@ -190,12 +203,16 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
       { cutoff: deps.config.TAPE_CUTOFF, timeZone: deps.config.TIMEZONE },
     ),
   ];
-  const quarantine = [QUARANTINE_CSV_HEADER, ...stored.flatMap((s) => s.quarantineLines), ''].join('\n');
-  await deps.artifacts.put(KEYS.quarantine(plan.snapshotDate), quarantine, 'text/csv; charset=utf-8');
+  await deps.artifacts.putStream(
+    KEYS.quarantine(plan.snapshotDate),
+    joinedQuarantine(stored, deps),
+    'text/csv; charset=utf-8',
+  );
   await writeQuarantineSample(plan.snapshotDate, deps);
 
   const audit: AuditResult = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,
+    dateSource: `its S3 partition ${KEYS.tapePrefix(plan.snapshotDate)}`,
     previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
     previousIntake: previous?.intake ?? null,
     policy,

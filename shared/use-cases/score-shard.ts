@@ -1,8 +1,14 @@
+import { QuarantineStreamWriter } from '../adapters/tape/quarantine-writer.ts';
 import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
-import { decodePreviousIndex, type PreviousTape } from '../domain/engine/previous-tape.ts';
+import {
+  decodePreviousIndex,
+  PreviousIndexError,
+  type PreviousTape,
+} from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/policy.ts';
 import { gzipChunks } from '../domain/store/score-file.ts';
+import { TapeUnreadableError } from '../errors.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
@@ -17,7 +23,8 @@ export interface PreviousIndexExtra {
 export interface StoredPartial {
   partial: PartialAudit;
   intake: TapeScanResult;
-  quarantineLines: string[];
+  /** The shard's quarantined rows (KEYS.partialQuarantine), streamed there while it was read. */
+  quarantineKey: string;
   /** The shard's valid loans as drift-index entries (uint32 little-endian triples). */
   indexEntriesKey: string;
   /**
@@ -36,7 +43,19 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
   if (cached) return cached;
   const bytes = await deps.artifacts.get(key);
   if (bytes === null) return null;
-  const index = decodePreviousIndex<PreviousIndexExtra>(bytes).tape;
+  let index: PreviousTape;
+  try {
+    index = decodePreviousIndex<PreviousIndexExtra>(bytes).tape;
+  } catch (error) {
+    if (error instanceof PreviousIndexError)
+      throw new TapeUnreadableError(
+        `the previous date's drift index ${key} cannot be read: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    throw error;
+  }
   previousCache.clear(); // a warm Lambda keeps only the current run's index
   previousCache.set(key, index);
   return index;
@@ -61,15 +80,27 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     open: (range) => deps.tapes.open(shard.partKey, range),
     ...(shard.range ? { range: shard.range } : {}),
   };
-  const result = await auditShard([input], {
-    snapshotDate: shard.snapshotDate,
-    mapping,
-    policy,
-    previous,
-    keepScores: true,
-    scoreBuckets: shard.scoreBuckets,
-    keepIndexEntries: true,
-  });
+  // Quarantined rows stream to S3 while the shard is read: memory stays flat however many.
+  const quarantineKey = KEYS.partialQuarantine(shard.snapshotDate, shard.runId, shard.index);
+  const quarantine = new QuarantineStreamWriter(false);
+  const uploaded = deps.artifacts.putStream(quarantineKey, quarantine, 'text/csv; charset=utf-8');
+  uploaded.catch((error) => quarantine.abort(error));
+  let result: Awaited<ReturnType<typeof auditShard>>;
+  try {
+    result = await auditShard([input], {
+      snapshotDate: shard.snapshotDate,
+      mapping,
+      policy,
+      previous,
+      keepScores: true,
+      scoreBuckets: shard.scoreBuckets,
+      keepIndexEntries: true,
+      quarantine,
+    });
+  } finally {
+    await quarantine.close();
+  }
+  await uploaded;
   // One file per loan-id bucket (KEYS.partialScores), each read by that bucket's merge. Level 1:
   // the files live only until the merge (see gzipLines).
   for (const [bucket, lines] of result.scoreLines.entries()) {
@@ -87,7 +118,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   const stored: StoredPartial = {
     partial: result.partial,
     intake: result.intake,
-    quarantineLines: result.quarantineLines,
+    quarantineKey,
     indexEntriesKey,
     quarantinedIdHashes: [...result.quarantinedIdHashes].map((h) => h.toString(16).padStart(16, '0')),
   };

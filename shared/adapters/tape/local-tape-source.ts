@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import {
   decodePreviousIndex,
   isPreviousIndex,
+  PreviousIndexError,
   type PreviousTape,
 } from '../../domain/engine/previous-tape.ts';
-import { TapeMissingError } from '../../errors.ts';
+import { TapeMissingError, TapeUnreadableError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
 import type { TapePartInput } from './scan-tape.ts';
 
@@ -77,7 +78,15 @@ export async function readLocalPreviousIndex<Extra extends object>(
       if (bytesRead === 0) break;
       at += bytesRead;
     }
-    return decodePreviousIndex<Extra>(bytes.subarray(0, at));
+    try {
+      return decodePreviousIndex<Extra>(bytes.subarray(0, at));
+    } catch (error) {
+      if (error instanceof PreviousIndexError)
+        throw new TapeUnreadableError(`drift index ${path} cannot be read: ${error.message}`, {
+          cause: error,
+        });
+      throw error;
+    }
   } finally {
     await file.close();
   }

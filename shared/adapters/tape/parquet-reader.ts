@@ -182,6 +182,8 @@ export interface ParquetReadOptions {
    * 1-based row number in the part. Returning false stops the read.
    */
   onRow(values: readonly unknown[], row: number): boolean | undefined;
+  /** Awaited between slices when it returns a promise (the sink's backpressure). */
+  between?(): Promise<void> | null;
 }
 
 /** A Parquet part that cannot be read: the message is the problem, for the caller's sentence. */
@@ -273,6 +275,8 @@ export async function readParquetPart(part: TapePartInput, options: ParquetReadO
           return;
         }
       }
+      const wait = options.between?.();
+      if (wait) await wait;
     }
     cached = null;
     groupStart = groupEnd;

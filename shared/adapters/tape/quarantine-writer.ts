@@ -1,11 +1,18 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { QuarantinedRow, RowSink } from '../../domain/tape/intake.ts';
 import { QUARANTINE_CSV_HEADER, quarantineCsvLine } from '../../domain/tape/quarantine-csv.ts';
 
-/** Receives quarantined rows one by one (a RowSink's quarantine side) and writes them out. */
+/**
+ * Receives quarantined rows one by one (a RowSink's quarantine side) and writes them out as they
+ * come, so memory stays flat however many rows a tape quarantines.
+ */
 export interface QuarantineWriter {
   add(row: QuarantinedRow): void;
+  /**
+   * A promise while the writer holds more than it should (the reader waits for it between chunks
+   * of the tape); null when it can take more at once.
+   */
+  ready(): Promise<void> | null;
   /** Finishes the file; resolves to the number of rows written. */
   close(): Promise<number>;
 }
@@ -19,9 +26,10 @@ export class QuarantineFileWriter implements QuarantineWriter {
   private size = 0;
   private rows = 0;
 
-  public constructor(path: string) {
+  /** `header` false leaves the header out (a shard's rows, joined under one header later). */
+  public constructor(path: string, header = true) {
     this.fd = openSync(path, 'w');
-    this.pending.push(QUARANTINE_CSV_HEADER);
+    if (header) this.pending.push(QUARANTINE_CSV_HEADER);
   }
 
   public add(row: QuarantinedRow): void {
@@ -30,6 +38,10 @@ export class QuarantineFileWriter implements QuarantineWriter {
     this.size += line.length;
     this.rows++;
     if (this.size >= BATCH_BYTES) this.flush();
+  }
+
+  public ready(): null {
+    return null;
   }
 
   private flush(): void {
@@ -41,6 +53,21 @@ export class QuarantineFileWriter implements QuarantineWriter {
     this.size = 0;
   }
 
+  /** Appends another writer's file (a shard's rows, written without a header), 1 MiB at a time. */
+  public async append(path: string): Promise<void> {
+    this.flush();
+    const from = openSync(path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(BATCH_BYTES);
+      for (let n = readSync(from, buffer); n > 0; n = readSync(from, buffer)) {
+        let off = 0;
+        while (off < n) off += writeSync(this.fd, buffer, off, n - off);
+      }
+    } finally {
+      closeSync(from);
+    }
+  }
+
   public async close(): Promise<number> {
     this.flush();
     closeSync(this.fd);
@@ -49,39 +76,93 @@ export class QuarantineFileWriter implements QuarantineWriter {
 }
 
 /**
- * Quarantine CSV as a readable stream, for an S3 multipart upload (`new Upload({ params: { Body:
- * writer.stream } })` from @aws-sdk/lib-storage) that runs while the tape is scanned.
+ * Quarantine CSV as an async iterable of byte batches, for a streamed upload (ArtifactStore
+ * putStream) that runs while the tape is scanned. It holds at most about `highWaterBytes`: past
+ * that, ready() asks the reader to wait until the upload has taken the batches.
  */
-export class QuarantineStreamWriter implements QuarantineWriter {
-  /** The CSV bytes; ends when close() is called. */
-  public readonly stream = new Readable({ read: () => undefined });
+export class QuarantineStreamWriter implements QuarantineWriter, AsyncIterable<Uint8Array> {
   private rows = 0;
-  private pending: string[] = [QUARANTINE_CSV_HEADER];
-  private size = 0;
+  private lines: string[] = [];
+  private lineBytes = 0;
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private closed = false;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
+  private drained: (() => void) | null = null;
+
+  /** `header` false leaves the header out (a shard's rows, joined under one header later). */
+  public constructor(
+    header = true,
+    private readonly highWaterBytes = 4 << 20,
+  ) {
+    if (header) this.lines.push(QUARANTINE_CSV_HEADER);
+  }
 
   public add(row: QuarantinedRow): void {
+    if (this.failure !== null) throw this.failure;
     const line = quarantineCsvLine(row);
-    this.pending.push(line);
-    this.size += line.length;
+    this.lines.push(line);
+    this.lineBytes += line.length;
     this.rows++;
-    if (this.size >= 64 * 1024) this.flush();
+    if (this.lineBytes >= 64 * 1024) this.flush();
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    this.stream.push(`${this.pending.join('\n')}\n`);
-    this.pending = [];
-    this.size = 0;
+    if (this.lines.length === 0) return;
+    const bytes = Buffer.from(`${this.lines.join('\n')}\n`);
+    this.lines = [];
+    this.lineBytes = 0;
+    this.queue.push(bytes);
+    this.queued += bytes.byteLength;
+    this.wake?.();
+    this.wake = null;
+  }
+
+  public ready(): Promise<void> | null {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.queued <= this.highWaterBytes) return null;
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  /** Stops the writer when its consumer failed: waiting readers and later rows get `error`. */
+  public abort(error: unknown): void {
+    this.failure = error;
+    this.drained?.();
+    this.drained = null;
   }
 
   public async close(): Promise<number> {
     this.flush();
-    this.stream.push(null);
+    this.closed = true;
+    this.wake?.();
+    this.wake = null;
     return this.rows;
+  }
+
+  public async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next !== undefined) {
+        this.queued -= next.byteLength;
+        if (this.queued <= this.highWaterBytes) {
+          this.drained?.();
+          this.drained = null;
+        }
+        yield next;
+        continue;
+      }
+      if (this.closed || this.failure !== null) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
   }
 }
 
 /** A RowSink that sends loans to `onLoan` and quarantined rows to a quarantine writer. */
 export function sinkWithQuarantine(onLoan: RowSink['loan'], quarantine: QuarantineWriter): RowSink {
-  return { loan: onLoan, quarantine: (row) => quarantine.add(row) };
+  return { loan: onLoan, quarantine: (row) => quarantine.add(row), ready: () => quarantine.ready() };
 }

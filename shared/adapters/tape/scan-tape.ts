@@ -314,6 +314,8 @@ async function scanText(
         }
       }
       scanner.push(chunk);
+      const wait = validator.ready();
+      if (wait !== null) await wait;
     }
     scanner.end();
   } catch (error) {
@@ -429,6 +431,8 @@ async function scanJsonLines(
       pendingLength += chunk.length - pos;
       if (pendingLength > MAX_RECORD_CHARS) throw overLongLine(key, line);
     }
+    const wait = validator.ready();
+    if (wait !== null) await wait;
   }
   if (pendingLength > 0) handle(pending.join(''), line);
   if (keys === null) throw unreadable(key, 'it is empty (no JSON lines)');
@@ -474,6 +478,7 @@ async function scanParquet(
         else validator.acceptRow(row.setCells(fields), n, raw);
         return undefined;
       },
+      between: () => validator.ready(),
     });
   } catch (error) {
     if (error instanceof ParquetDataError) throw unreadable(part.key, error.message, error);
@@ -603,7 +608,10 @@ async function scanRange(
   // Rows are numbered from the range's first row while reading. Physical line numbers need the
   // newlines before the range, and counting them means reading everything before it: done only
   // when a row was quarantined, so a clean shard reads its own bytes and no more.
-  validator.holdQuarantine();
+  validator.holdQuarantine(async () => {
+    const prefix = await countLines(await part.open({ start: 0, end: range.start }));
+    return prefix.lines + (atRowStart ? 0 : 1);
+  });
   const { sawQuotedLineBreak } = await scanText(
     decodeText(coalesce(tallyBytes(aligned, tally, false)), part.key, options.mapping?.encoding),
     format === 'jsonl' ? 'jsonl' : 'csv',
@@ -614,12 +622,8 @@ async function scanRange(
     header,
   );
   if (sawQuotedLineBreak) throw quotedBreaks(part.key);
-  let shift = 0;
-  if (validator.heldCount > 0) {
-    const prefix = await countLines(await part.open({ start: 0, end: range.start }));
-    shift = prefix.lines + (atRowStart ? 0 : 1);
-  }
-  validator.releaseQuarantine(shift);
+  await validator.ready();
+  validator.releaseQuarantine();
 }
 
 function quotedBreaks(key: string): TapeUnreadableError {

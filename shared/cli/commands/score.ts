@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -8,12 +8,15 @@ import {
   localTapeParts,
   readLocalPreviousIndex,
 } from '../../adapters/tape/local-tape-source.ts';
+import { QuarantineFileWriter } from '../../adapters/tape/quarantine-writer.ts';
 import type { TapeScanResult } from '../../adapters/tape/scan-tape.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import { PartialMerger } from '../../domain/engine/accumulator.ts';
 import type { PreviousTape } from '../../domain/engine/previous-tape.ts';
 import { policyInForce } from '../../domain/policy/policy.ts';
+import { mappingReadsWholeParts } from '../../domain/tape/mapping.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
+import { isIsoDate } from '../../domain/tape/values.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
 import {
   auditShard,
@@ -32,12 +35,14 @@ import {
 import type { PreviousIndexExtra } from '../../use-cases/score-shard.ts';
 import { printHeadline } from '../output.ts';
 import { auditInWorkers, loadPreviousInWorkers } from '../parallel-score.ts';
-import { peekSnapshotDate } from '../peek.ts';
+import { checkPreviousGiven, dateSourceOf, peekSnapshotDate } from '../peek.ts';
 import { runShardJob, type WorkerJob } from '../shard-jobs.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
   snapshot: string;
+  /** The run's date; default: the date most of the tape's first rows carry. */
+  date?: string;
   previous?: string;
   mapping?: string;
   policy?: string;
@@ -62,6 +67,8 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   const auditPath = join(options.out, 'audit.json');
   const quarantinePath = join(options.out, 'quarantine.csv');
   let pool: WorkerPool<WorkerJob> | null = null;
+  let quarantineOpen: QuarantineFileWriter | null = null;
+  let quarantineWritten = false;
   let t = performance.now();
   const lap = (phase: string): void => {
     const now = performance.now();
@@ -69,7 +76,9 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     t = now;
   };
   try {
-    const shards = options.shards ?? 1;
+    const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
+    // A panel read for each loan's latest row, or row() ids, need each part whole: one shard.
+    const shards = mappingReadsWholeParts(mapping) ? 1 : (options.shards ?? 1);
     // The main thread is one of the workers: `--workers 2` starts one thread beside it.
     pool =
       shards > 1
@@ -88,22 +97,34 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     const indexRead = previousIndex !== null ? readIndexFile(previousIndex, pool !== null) : null;
     // Not awaited yet: a failure still surfaces when it is.
     indexRead?.catch(() => undefined);
-    const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
     const parts = await localTapeParts(options.snapshot);
-    // Every shard checks rows against the tape's date, read once up front, so 1 or N shards agree.
-    const tapeDate = await peekSnapshotDate(options.snapshot, mapping);
+    // Every shard checks rows against the run's date, known up front, so 1 or N shards agree.
+    const tapeDate = options.date ?? (await peekSnapshotDate(options.snapshot, mapping));
+    const previousDate =
+      options.previous === undefined || previousIndex !== null
+        ? null
+        : await peekSnapshotDate(options.previous, mapping);
+    if (options.previous !== undefined)
+      await checkPreviousGiven(options.snapshot, options.previous, tapeDate, previousDate);
     const policy = policyInForce(loaded, tapeDate);
+    const quarantine = new QuarantineFileWriter(quarantinePath);
+    quarantineOpen = quarantine;
     lap('setup');
     let prev: { previous: PreviousTape; intake: TapeScanResult } | null = null;
     let merged: ReturnType<typeof mergeShards>;
-    let quarantineLines: string[];
     let repeats = 0;
     let indexShards: Pick<ShardAudit, 'indexEntries'>[] = [];
     const keepIndexEntries = options.indexOut !== undefined;
-    if (indexRead !== null) prev = await indexRead;
+    if (indexRead !== null) {
+      prev = await indexRead;
+      await checkPreviousGiven(options.snapshot, options.previous!, tapeDate, prev.intake.snapshotDate);
+    }
     if (pool === null) {
       if (options.previous && previousIndex === null)
-        prev = await loadPreviousTape(await localTapeParts(options.previous), { mapping });
+        prev = await loadPreviousTape(await localTapeParts(options.previous), {
+          snapshotDate: previousDate ?? undefined,
+          mapping,
+        });
       lap('previousTape');
       const shard = await auditShard(parts, {
         snapshotDate: tapeDate,
@@ -111,10 +132,10 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         policy,
         previous: prev?.previous ?? null,
         keepIndexEntries,
+        quarantine,
       });
       lap('shards');
       merged = mergeShards([shard]);
-      quarantineLines = shard.quarantineLines;
       indexShards = [shard];
     } else {
       // Both tapes are read in row-aligned ranges on the same threads: first the previous day's
@@ -123,7 +144,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         if (options.previous && previousIndex === null) {
           prev = await loadPreviousInWorkers(pool, await localTapeParts(options.previous), {
             ranges: shards,
-            snapshotDate: await peekSnapshotDate(options.previous, mapping),
+            snapshotDate: previousDate!,
             mappingFile: options.mapping,
           });
         }
@@ -139,6 +160,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           mappingFile: options.mapping,
           policyFile: options.policy,
           keepIndexEntries,
+          quarantinePath: (i) => shardQuarantinePath(options.out, i),
           onShard: (shard) => merger.add(shard.partial),
         });
         lap('shards');
@@ -148,13 +170,18 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
           run.shards.map((r) => ({ valid: r.idHashes, quarantined: r.quarantinedIdHashes })),
         );
         merged.intake = combineRangeParts(merged.intake, await run.digests);
-        quarantineLines = run.shards.flatMap((s) => s.quarantineLines);
+        // The shards' files, in shard order, under the one header.
+        for (let i = 0; i < run.shards.length; i++)
+          await quarantine.append(shardQuarantinePath(options.out, i));
       } finally {
         await pool.close();
         pool = null;
       }
     }
-    const snapshotDate = merged.intake.snapshotDate ?? 'unknown';
+    await quarantine.close();
+    quarantineOpen = null;
+    quarantineWritten = true;
+    const snapshotDate = tapeDate;
     const tapeFindings = tapeLevelFindings(
       {
         snapshotDate,
@@ -167,6 +194,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     );
     const audit = finalizeShards(merged, {
       snapshotDate,
+      dateSource: dateSourceOf(options.date),
       previousSnapshotDate: prev?.intake.snapshotDate ?? null,
       previousIntake: prev?.intake ?? null,
       policy,
@@ -182,17 +210,30 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       await writeFile(options.indexOut, carriedIndex(snapshotDate, indexShards, merged.intake));
       lap('indexOut');
     }
-    await writeFile(quarantinePath, [QUARANTINE_CSV_HEADER, ...quarantineLines, ''].join('\n'));
     await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
     lap('write');
     return audit;
   } catch (error) {
     await pool?.close();
+    // The rows quarantined before the failure stay in quarantine.csv (every row, for a tape
+    // whose every row was quarantined); a run that failed before reading has only the header.
+    if (quarantineOpen !== null) await quarantineOpen.close().catch(() => undefined);
+    else if (!quarantineWritten) await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
     const failed = failedAudit({ snapshotDate: null, error: toSentence(error), failedAt: new Date() });
     await writeFile(auditPath, `${JSON.stringify(failed, null, 2)}\n`);
-    await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
     return failed;
+  } finally {
+    await Promise.all(
+      Array.from({ length: options.shards ?? 1 }, (_, i) =>
+        rm(shardQuarantinePath(options.out, i), { force: true }),
+      ),
+    );
   }
+}
+
+/** Where shard i of a threaded run writes its quarantined rows before they are joined. */
+function shardQuarantinePath(out: string, shard: number): string {
+  return join(out, `.quarantine-shard-${String(shard).padStart(4, '0')}.csv`);
 }
 
 /** A drift index file written by `--index-out`, with the intake counts of its tape. */
@@ -204,6 +245,12 @@ async function readIndexFile(
   if (extra.intake === undefined)
     throw new ConfigError(`${path} is a drift index without its tape's intake counts`);
   return { previous: tape, intake: extra.intake };
+}
+
+/** `--date`: a real calendar date as YYYY-MM-DD. */
+export function isoDateOption(value: string): string {
+  if (!isIsoDate(value)) throw new ConfigError(`--date must be a real date as YYYY-MM-DD, got ${value}`);
+  return value;
 }
 
 function positiveInt(value: string): number {
@@ -223,6 +270,11 @@ export function registerScore(program: Command): void {
     .requiredOption(
       '--snapshot <file>',
       "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
+    )
+    .option(
+      '--date <YYYY-MM-DD>',
+      "the run's date (default: the date most of the tape's first rows carry)",
+      isoDateOption,
     )
     .option(
       '--previous <file>',

@@ -1,3 +1,4 @@
+import { RiskAuditError } from '../../errors.ts';
 import { CREDIT_SCORE_BANDS, DPD_BUCKETS } from '../audit-result.ts';
 import { type Loan, PRODUCTS } from '../loan.ts';
 import { creditBandIndex, dpdBucketIndex, productIndex } from './buckets.ts';
@@ -275,12 +276,15 @@ export function isPreviousIndex(bytes: Uint8Array): boolean {
   );
 }
 
+/** A stored drift index that cannot be decoded; the message says why (callers name the file). */
+export class PreviousIndexError extends RiskAuditError {}
+
 /** Reads what `encodePreviousIndex` wrote: the index and the caller's extra header fields. */
 export function decodePreviousIndex<Extra extends object>(
   bytes: Uint8Array,
 ): { tape: PreviousTape; extra: Extra } {
   const fail = (why: string): never => {
-    throw new Error(`invalid previous tape index: ${why}`);
+    throw new PreviousIndexError(`it is not a valid drift index (${why})`);
   };
   if (bytes.byteLength < 12) fail('shorter than its preamble');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -289,11 +293,14 @@ export function decodePreviousIndex<Extra extends object>(
     fail(`version ${view.getUint32(4, true)} is not ${INDEX_VERSION}`);
   const headerBytes = view.getUint32(8, true);
   if (12 + headerBytes > bytes.byteLength) fail('truncated header');
-  const header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerBytes)).toString('utf8')) as Omit<
-    TransferredPreviousTape,
-    'slots'
-  > &
-    Extra;
+  let header: Omit<TransferredPreviousTape, 'slots'> & Extra;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerBytes)).toString('utf8'));
+  } catch {
+    return fail('its header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || typeof header.size !== 'number')
+    fail('its header lacks the loan count');
   const tableAt = Math.ceil((12 + headerBytes) / 8) * 8;
   const tableBytes = bytes.byteLength - tableAt;
   const slotCount = tableBytes / 8;

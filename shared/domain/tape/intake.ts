@@ -25,6 +25,11 @@ export interface RowSink {
    * report these so that the merge can flag such a row in a later shard.
    */
   firstIdQuarantined?(idHashHi: number, idHashLo: number): void;
+  /**
+   * Asked between chunks of the tape: a promise when the sink holds more than it should (a
+   * quarantine upload behind the scan), which the reader awaits before reading on.
+   */
+  ready?(): Promise<void> | null;
 }
 
 /** Counts of intake, mergeable by addition across shards (see mergeIntakeStats). */

@@ -198,6 +198,9 @@ export class RowValidator {
   public readonly quarantineByCode: Record<string, number> = {};
   /** Quarantined rows kept back until their line numbers are known (see holdQuarantine). */
   private held: QuarantinedRow[] | null = null;
+  private shiftOf: (() => Promise<number>) | null = null;
+  private shift: number | null = null;
+  private shifting: Promise<void> | null = null;
   /**
    * Rows by snapshot_date for the dates other than the run's (every date in a survey), at most
    * MAX_DATES_COUNTED distinct dates: what the run-date check names.
@@ -474,23 +477,48 @@ export class RowValidator {
   }
 
   /**
-   * Keeps quarantined rows back instead of passing them to the sink: a byte range numbers its
-   * lines from its own start until it knows how many lines precede it.
+   * Keeps quarantined rows back until their line numbers are known: a byte range numbers its
+   * lines from its own start. The first row held starts `lineShift` (the lines before the range,
+   * found by reading everything before it, so only when needed); ready() waits for it and passes
+   * the held rows on, so at most a chunk's rows are ever held.
    */
-  public holdQuarantine(): void {
+  public holdQuarantine(lineShift: () => Promise<number>): void {
     this.held = [];
+    this.shiftOf = lineShift;
+    this.shift = null;
+    this.shifting = null;
   }
 
-  /** Quarantined rows held back so far. */
-  public get heldCount(): number {
-    return this.held?.length ?? 0;
+  /**
+   * A promise the reader awaits between chunks: while rows wait for their line numbers, or the
+   * sink asks to wait (its own ready()); null when reading may go on at once.
+   */
+  public ready(): Promise<void> | null {
+    const sinkReady = this.sink.ready?.() ?? null;
+    if (this.held === null || this.held.length === 0 || this.shiftOf === null) return sinkReady;
+    this.shifting ??= this.shiftOf().then((shift) => {
+      this.shift = shift;
+    });
+    return this.shifting.then(() => {
+      this.releaseHeld();
+      return sinkReady ?? undefined;
+    });
   }
 
-  /** Passes the held rows to the sink, in order, with `lineShift` added to their line numbers. */
-  public releaseQuarantine(lineShift: number): void {
+  /** Passes the rows held so far on, with their line numbers shifted. */
+  private releaseHeld(): void {
     const held = this.held ?? [];
+    const shift = this.shift ?? 0;
+    this.held = this.shift === null ? held : [];
+    if (this.shift === null) return;
+    for (const row of held) this.sink.quarantine({ ...row, line: row.line + shift });
+  }
+
+  /** Ends holding: whatever is still held is passed on (call after a last ready()). */
+  public releaseQuarantine(): void {
+    this.releaseHeld();
     this.held = null;
-    for (const row of held) this.sink.quarantine({ ...row, line: row.line + lineShift });
+    this.shiftOf = null;
   }
 
   /** Counts so far; throws IntakeInvariantError if rows were lost. */
@@ -508,11 +536,12 @@ export class RowValidator {
       duplicateLoanIds: this.duplicateLoanIds,
       missingCounts,
       parts: this.partsRead.map((p) => ({ key: p.key, sha256: '', bytes: 0, rowsRead: p.rowsRead })),
+      columns: [...this.columns].sort(),
+      unknownColumns: [...this.unknown].sort(),
+      // In mergeIntakeStats' order, so one pass and merged shards serialise alike.
       rowsByOtherDate: Object.fromEntries(this.dateCounts),
       rowsFiltered: this.rowsFiltered,
       rowsSuperseded: this.rowsSuperseded,
-      columns: [...this.columns].sort(),
-      unknownColumns: [...this.unknown].sort(),
     };
     assertIntakeInvariant(stats);
     return stats;
@@ -539,7 +568,8 @@ export class RowValidator {
       codes,
       detail: (this.details ?? []).join('; '),
     };
-    if (this.held !== null) this.held.push(row);
+    if (this.held !== null && this.shift === null) this.held.push(row);
+    else if (this.held !== null) this.sink.quarantine({ ...row, line: row.line + this.shift! });
     else this.sink.quarantine(row);
   }
 

@@ -216,6 +216,54 @@ export function checkPartDigests(stats: Pick<IntakeStats, 'parts'>): Finding[] {
   );
 }
 
+/** Thousands separators for the sentences people read. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/**
+ * The sentence that fails a run when more than half of the tape's rows carry a snapshot_date
+ * other than the run's (loan-tape.md), naming both dates and where the run's came from; null
+ * otherwise. Fewer such rows are only quarantined: one wrong row never re-dates the audit.
+ */
+export function runDateProblem(
+  stats: Pick<IntakeStats, 'rowsRead' | 'rowsByOtherDate'>,
+  runDate: string,
+  dateSource: string,
+): string | null {
+  const others = Object.entries(stats.rowsByOtherDate ?? {});
+  const other = others.reduce((n, [, k]) => n + k, 0);
+  if (stats.rowsRead === 0 || other * 2 <= stats.rowsRead) return null;
+  const [date, rows] = others.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]!;
+  const more = others.length > 1 ? ` (${count(other)} carry other dates in all)` : '';
+  return `the tape is not for ${runDate}: ${count(rows)} of its ${count(stats.rowsRead)} rows carry snapshot_date ${date}${more}, while the run's date is ${runDate} (${dateSource}); deliver the tape under its own date, or give that date`;
+}
+
+/** The sentence that fails a run in which not one row was valid, with the counts by reason; null otherwise. */
+export function everyRowQuarantinedProblem(
+  stats: Pick<IntakeStats, 'rowsRead' | 'rowsValid' | 'quarantineByCode'>,
+): string | null {
+  if (stats.rowsRead === 0 || stats.rowsValid > 0) return null;
+  const reasons = Object.entries(stats.quarantineByCode)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([c, n]) => `${c} ${count(n)}`)
+    .join(', ');
+  return `every row was quarantined (${count(stats.rowsRead)} rows: ${reasons}); quarantine.csv lists each with its line and reasons`;
+}
+
+/**
+ * The sentence refusing a previous tape that cannot be the day before: dated on or after the
+ * run's date (the same tape given twice is dated the same). Null when it is earlier.
+ */
+export function previousDateProblem(
+  runDate: string,
+  previousDate: string | null,
+  what: string,
+): string | null {
+  if (previousDate === null || previousDate < runDate) return null;
+  return `${what} is dated ${previousDate}, ${previousDate === runDate ? 'the same date as' : 'after'} the tape it should precede (${runDate}): give an earlier date's tape`;
+}
+
 /** Everything known about a day's tape for the checks. */
 export interface TapeCheckInput {
   snapshotDate: string;

@@ -3,7 +3,7 @@ import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
 import type { SortedLines } from '../../../shared/domain/store/score-file.ts';
 import { auditShard, type ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { defaultPolicy } from '../../unit/engine/helpers.ts';
-import { csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
+import { collectQuarantine, csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
 
 const policy = defaultPolicy();
 
@@ -26,6 +26,7 @@ async function scoreLinesOf(ids: string[]): Promise<ScoredLoan[]> {
     policy,
     previous: null,
     keepScores: true,
+    quarantine: collectQuarantine(),
   });
   expect(shard.scoreLines).toHaveLength(1);
   return linesOf(shard.scoreLines[0]!);
@@ -52,6 +53,7 @@ describe('Function: auditShard (score lines)', () => {
       previous: null,
       keepScores: true,
       scoreBuckets: 4,
+      quarantine: collectQuarantine(),
     });
     expect(shard.scoreLines).toHaveLength(4);
     const buckets = shard.scoreLines.map((l) => linesOf(l).map((s) => s.loanId));
@@ -69,6 +71,7 @@ describe('Function: auditShard (score lines)', () => {
       snapshotDate: '2026-11-25',
       policy,
       previous: null,
+      quarantine: collectQuarantine(),
     });
     expect(shard.scoreLines.map((l) => l.size)).toEqual([0]);
     expect(shard.intake.rowsValid).toBe(1);

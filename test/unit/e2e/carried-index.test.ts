@@ -118,6 +118,8 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', () => {
     await writeFile(at('cut.index'), bytes.subarray(0, 40));
     const audit = await scoreLocal({ snapshot: at('day2.csv'), previous: at('cut.index'), out: at('cut') });
     expect(audit.status).toBe('failed');
-    expect(audit.status === 'failed' ? audit.error : '').toMatch(/invalid previous tape index/);
+    expect(audit.status === 'failed' ? audit.error : '').toMatch(
+      /^drift index .*cut\.index cannot be read: it is not a valid drift index \(/,
+    );
   });
 });

@@ -29,7 +29,7 @@ describe('Command: risk-audit score on the shipped examples (mapping applied fro
 
   it('audits the real Prosper sample through its mapping', async () => {
     const doc = await scoreLocal({
-      snapshot: join(root, '..', 'shared', 'data', 'public', 'prosper', 'prosperLoanData_199rows.csv'),
+      snapshot: join(root, 'examples', 'data', 'prosper', 'prosperLoanData_199rows.csv'),
       mapping: join(root, 'examples', 'prosper-mapping.yaml'),
       out: join(out, 'prosper'),
     });

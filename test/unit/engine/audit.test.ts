@@ -668,10 +668,10 @@ describe('Function: encodePreviousIndex / decodePreviousIndex', () => {
   it('refuses bytes that are not an index, or are truncated, with a sentence', () => {
     const bytes = encodePreviousIndex(tape);
     expect(() => decodePreviousIndex(Buffer.from('{"index": {}}'))).toThrow(
-      'invalid previous tape index: not a risk-audit previous index',
+      'it is not a valid drift index (not a risk-audit previous index)',
     );
     expect(() => decodePreviousIndex(bytes.subarray(0, bytes.byteLength - 8))).toThrow(
-      'invalid previous tape index: the table is truncated or not a power of two in size',
+      'it is not a valid drift index (the table is truncated or not a power of two in size)',
     );
     expect(() => decodePreviousIndex(bytes.subarray(0, 8))).toThrow('shorter than its preamble');
   });

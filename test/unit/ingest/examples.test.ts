@@ -7,7 +7,7 @@ import { parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { collectSink } from './helpers.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const PROSPER = `${root}../shared/data/public/prosper/prosperLoanData_199rows.csv`;
+const PROSPER = `${root}examples/data/prosper/prosperLoanData_199rows.csv`;
 
 describe('Example: prosper-mapping.yaml', () => {
   // Expected figures come from a different parser (udsv, quotes forced on) and plain arithmetic

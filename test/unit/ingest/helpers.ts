@@ -76,3 +76,13 @@ export function memoryPart(
     },
   };
 }
+
+/** A quarantine writer that keeps the rows in memory (small test tapes only). */
+export function collectQuarantine(): {
+  rows: QuarantinedRow[];
+  add(row: QuarantinedRow): void;
+  ready(): null;
+} {
+  const rows: QuarantinedRow[] = [];
+  return { rows, add: (row) => rows.push(row), ready: () => null };
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { VALIDATION_RULES_VERSION } from '../../../shared/domain/tape/row-validator.ts';
 import { auditShard } from '../../../shared/use-cases/audit-engine.ts';
 import { defaultPolicy } from '../engine/helpers.ts';
-import { memoryPart } from './helpers.ts';
+import { collectQuarantine, memoryPart } from './helpers.ts';
 
 // A carried drift index is trusted only under the validation rules it was built with
 // (VALIDATION_RULES_VERSION). This pins what the rules make of a fixture tape holding every
@@ -16,11 +16,13 @@ const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'tapes', 'vali
 
 /** What the rules decided on the fixture: each quarantined line with its codes, and the drift-index entries of the valid loans. */
 async function outcome() {
+  const quarantine = collectQuarantine();
   const shard = await auditShard([memoryPart('validation-rules.csv', readFileSync(FIXTURE))], {
     snapshotDate: '2026-11-25',
     policy: defaultPolicy(),
     previous: null,
     keepIndexEntries: true,
+    quarantine,
   });
   const { entries, count } = shard.indexEntries;
   const index = Buffer.from(entries.buffer, entries.byteOffset, count * 12);
@@ -28,10 +30,7 @@ async function outcome() {
     rowsValid: shard.intake.rowsValid,
     quarantineByCode: shard.intake.quarantineByCode,
     // line number and codes of each quarantined row (quarantine.csv: line,part,codes,detail,raw)
-    quarantined: shard.quarantineLines.map((l) => {
-      const [line, , codes] = l.split(',');
-      return `${line} ${codes}`;
-    }),
+    quarantined: quarantine.rows.map((r) => `${r.line} ${r.codes.join('|')}`),
     indexDigest: createHash('sha256').update(index).digest('hex').slice(0, 16),
   };
 }

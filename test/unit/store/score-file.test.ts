@@ -35,6 +35,11 @@ class MemoryArtifacts implements ArtifactStore {
   public async put(key: string, body: string | Uint8Array, contentType: string): Promise<void> {
     this.objects.set(key, { body: typeof body === 'string' ? Buffer.from(body) : body, contentType });
   }
+  public async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of body) chunks.push(c);
+    this.objects.set(key, { body: Buffer.concat(chunks), contentType });
+  }
   public async get(key: string): Promise<Uint8Array | null> {
     return this.objects.get(key)?.body ?? null;
   }
