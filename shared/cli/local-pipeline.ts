@@ -93,10 +93,19 @@ export function requestBuckets(tapeBytes: number, buckets: number): number {
 /** Runs the audit workflow of one date through the Lambda handlers, its shards on worker threads. */
 export function auditDate(
   date: string,
-  options: { sendReport: boolean; onStep?: (s: string, detail?: string) => void },
+  options: {
+    sendReport: boolean;
+    /** The previous tape's date to compare against (default: the day before). */
+    previousDate?: string;
+    onStep?: (s: string, detail?: string) => void;
+  },
 ): Promise<LocalRunResult> {
   return runWorkflowLocally(
-    { snapshotDate: date, trigger: 'local' },
+    {
+      snapshotDate: date,
+      ...(options.previousDate === undefined ? {} : { previousSnapshotDate: options.previousDate }),
+      trigger: 'local',
+    },
     { sendReport: options.sendReport, ...(options.onStep ? { onStep: options.onStep } : {}) },
   );
 }

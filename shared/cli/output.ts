@@ -1,5 +1,6 @@
 import type { AuditResult } from '../domain/audit-result.ts';
 import { complianceCounts } from '../domain/report/trend.ts';
+import { INPUT_WARNING_CODES } from '../domain/tape/tape-checks.ts';
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const money = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -13,6 +14,8 @@ export function headlineLines(audit: AuditResult): string[] {
     `  loans ${money(p.loanCount)} · borrowers ${money(p.borrowerCount)} · outstanding ${money(p.totalOutstanding)}`,
     `  NPL ${pct(p.nplRatio)} · expected loss ${money(p.expectedLoss)} · loans in breach ${money(loansInBreach)} (${money(rulesBreached)} rules)`,
     `  rows read ${money(audit.input.rowsRead)} · quarantined ${money(audit.input.rowsQuarantined)} · findings ${audit.findings.length}`,
+    // What suggests the tape was misread comes first-hand, not only among the findings.
+    ...audit.findings.filter((f) => INPUT_WARNING_CODES.has(f.code)).map((f) => `  warning: ${f.message}`),
   ];
 }
 

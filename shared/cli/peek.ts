@@ -1,8 +1,11 @@
 import { realpath } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { localTapeParts } from '../adapters/tape/local-tape-source.ts';
 import { SURVEY_ROWS, surveyTapeDate } from '../adapters/tape/scan-tape.ts';
-import type { ColumnMapping } from '../domain/tape/mapping.ts';
+import { auditDateForSchedule } from '../domain/calendar.ts';
+import { type ColumnMapping, DEFAULT_TAPE_TIME_ZONE } from '../domain/tape/mapping.ts';
 import { previousDateProblem } from '../domain/tape/tape-checks.ts';
+import { isIsoDate } from '../domain/tape/values.ts';
 import { ConfigError, TapeUnreadableError } from '../errors.ts';
 
 /**
@@ -44,4 +47,30 @@ export async function checkPreviousGiven(
     );
   const problem = previousDateProblem(runDate, previousDate, `--previous ${previous}`);
   if (problem !== null) throw new ConfigError(problem);
+}
+
+/**
+ * The date a local `run` audits its tape under: `--date`, else the date most of its first rows
+ * carry. A tape whose date cannot be read (it cannot be read at all) is still run, so that the
+ * run record, a failed audit.json and the failure notice say why: under the date in its file
+ * name, or else the date tonight's scheduled run would audit.
+ */
+export async function localRunDate(
+  path: string,
+  date: string | undefined,
+  now = new Date(),
+): Promise<string> {
+  if (date !== undefined) return date;
+  try {
+    return await peekSnapshotDate(path);
+  } catch (error) {
+    if (!(error instanceof TapeUnreadableError)) throw error;
+    const named = /(\d{4}-\d{2}-\d{2})/.exec(basename(path))?.[1];
+    const fallback =
+      named !== undefined && isIsoDate(named) ? named : auditDateForSchedule(now, DEFAULT_TAPE_TIME_ZONE);
+    process.stderr.write(
+      `risk-audit: ${error.message}; it is audited as ${fallback}${named === fallback ? ' (the date in its name)' : ''}, so that the run records why it failed\n`,
+    );
+    return fallback;
+  }
 }

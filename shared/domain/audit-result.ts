@@ -60,6 +60,10 @@ export interface AuditInput {
   /** Added beyond the spec: each part file with its own digest and row count. */
   parts?: { key: string; sha256: string; bytes: number; rowsRead: number }[];
   unknownColumns?: string[];
+  /** Added beyond the spec: rows the column mapping's `where` left out (not read, so not in rowsRead). */
+  rowsFiltered?: number;
+  /** Added beyond the spec: rows of a panel that are not their loan's latest (mapping `latest`; not in rowsRead). */
+  rowsSuperseded?: number;
 }
 
 export interface PortfolioSection {

@@ -6,7 +6,7 @@ import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
-import type { ColumnMapping } from '../domain/tape/mapping.ts';
+import { type ColumnMapping, mappingReadsWholeParts } from '../domain/tape/mapping.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
@@ -94,15 +94,19 @@ export function isSplittable(key: string): boolean {
   return (format === 'csv' || format === 'jsonl') && !/\.gz(ip)?$/i.test(key);
 }
 
-/** Splits the parts into shards: big uncompressed CSV/JSONL parts into row-aligned byte ranges. */
+/**
+ * Splits the parts into shards: big uncompressed CSV/JSONL parts into row-aligned byte ranges,
+ * unless `wholeParts` (a mapping that reads each part whole: see mappingReadsWholeParts).
+ */
 export function planShards(
   parts: readonly TapePart[],
   base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate' | 'scoreBuckets'>,
   shardBytes: number,
+  wholeParts = false,
 ): ShardSpec[] {
   const shards: ShardSpec[] = [];
   for (const part of parts) {
-    if (!isSplittable(part.key) || part.bytes <= shardBytes) {
+    if (wholeParts || !isSplittable(part.key) || part.bytes <= shardBytes) {
       shards.push({ ...base, index: shards.length, partKey: part.key, partBytes: part.bytes });
       continue;
     }
@@ -207,16 +211,21 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
     parts.reduce((n, p) => n + tapeBytesEstimate(p), 0),
     config.SCORE_BUCKET_BYTES,
   );
+  // The previous tape compared against: the one the start names, else the day before's.
+  const previousDate =
+    'previousSnapshotDate' in event && event.previousSnapshotDate !== undefined
+      ? event.previousSnapshotDate
+      : addDays(snapshotDate, -1);
   const planned = planShards(
     parts,
-    { runId, snapshotDate, previousSnapshotDate: addDays(snapshotDate, -1), scoreBuckets },
+    { runId, snapshotDate, previousSnapshotDate: previousDate, scoreBuckets },
     config.SHARD_BYTES,
+    mappingReadsWholeParts(await deps.mapping()),
   );
   // Refused before the lease: a run whose state Step Functions cannot carry would fail midway.
   assertPlanFits(listedParts(parts), planned, scoreBuckets);
   await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
   try {
-    const previousDate = addDays(snapshotDate, -1);
     const previousParts = await deps.tapes.listParts(previousDate);
     let previousSnapshotDate = previousParts.length > 0 ? previousDate : null;
     await deps.store.recordRun(runningSummary(snapshotDate, runId, trigger, now));

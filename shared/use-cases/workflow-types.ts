@@ -12,14 +12,23 @@ const isoDate = z
 export const OnDemandRequestSchema = z.object({ snapshotDate: isoDate }).strict();
 export type OnDemandRequest = z.infer<typeof OnDemandRequestSchema>;
 
-/** What starts a run: a date (on demand, re-run, backfill) or the nightly schedule's fire time. */
+/**
+ * What starts a run: a date (on demand, re-run, backfill) or the nightly schedule's fire time. A
+ * date may name the previous tape's date to compare against (default: the day before); it must
+ * be earlier than the run's.
+ */
 export const StartRunEventSchema = z.union([
   z
     .object({
       snapshotDate: isoDate,
+      previousSnapshotDate: isoDate.optional(),
       trigger: z.enum(['on-demand', 'rerun', 'backfill', 's3-arrival', 'local']).default('on-demand'),
     })
-    .strict(),
+    .strict()
+    .refine((e) => e.previousSnapshotDate === undefined || e.previousSnapshotDate < e.snapshotDate, {
+      message: 'previousSnapshotDate must be before snapshotDate',
+      path: ['previousSnapshotDate'],
+    }),
   z.object({ trigger: z.literal('schedule'), scheduledTime: z.string().datetime({ offset: true }) }).strict(),
 ]);
 export type StartRunEvent = z.input<typeof StartRunEventSchema>;

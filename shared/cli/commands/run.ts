@@ -5,6 +5,7 @@ import type { AuditResult } from '../../domain/audit-result.ts';
 import { MAX_SCORE_BUCKETS } from '../../domain/store/score-buckets.ts';
 import { ConfigError, RiskAuditError } from '../../errors.ts';
 import { isSplittable } from '../../use-cases/prepare-run.ts';
+import type { RunPlan } from '../../use-cases/workflow-types.ts';
 import {
   auditDate,
   peekSnapshotDate,
@@ -15,10 +16,14 @@ import {
   writeOutputs,
 } from '../local-pipeline.ts';
 import { headlineLines } from '../output.ts';
+import { checkPreviousGiven, localRunDate } from '../peek.ts';
 import { parseWholeNumber } from './runs.ts';
+import { isoDateOption } from './score.ts';
 
 export interface RunOptions {
   snapshot: string;
+  /** The run's date; default: the date most of the tape's first rows carry. */
+  date?: string;
   previous?: string;
   out: string;
   state?: string;
@@ -48,8 +53,10 @@ export class RunFailedError extends RiskAuditError {}
 
 /** The full pipeline on the user's own tapes, on the embedded stack (state accumulates in the state folder). */
 export async function runLocal(options: RunOptions): Promise<{ files: Record<string, string> }> {
-  const date = await peekSnapshotDate(options.snapshot);
+  const date = await localRunDate(options.snapshot, options.date);
   const previousDate = options.previous ? await peekSnapshotDate(options.previous) : null;
+  if (options.previous !== undefined)
+    await checkPreviousGiven(options.snapshot, options.previous, date, previousDate);
   if (options.shards !== undefined) {
     if (options.shards > 1 && !isSplittable(options.snapshot))
       process.stderr.write(
@@ -69,13 +76,27 @@ export async function runLocal(options: RunOptions): Promise<{ files: Record<str
         process.stderr.write(`risk-audit: the previous tape's audit failed: ${before.reason}\n`);
     }
     await uploadTape(options.snapshot, date);
-    const result = await auditDate(date, { sendReport: true });
+    const result = await auditDate(date, {
+      sendReport: true,
+      ...(previousDate === null ? {} : { previousDate }),
+    });
     const files = await writeOutputs(date, resolve(options.out));
     if (!result.ok) throw new RunFailedError(`the audit of ${date} failed: ${result.reason}`);
     const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
-    process.stdout.write(`${[...headlineLines(audit), `  report: ${files['report.html']}`].join('\n')}\n`);
+    process.stdout.write(
+      `${[...headlineLines(audit), `  ${comparedWith(result.plan, previousDate)}`, `  report: ${files['report.html']}`].join('\n')}\n`,
+    );
     return { files };
   });
+}
+
+/** The line saying which previous tape the run compared against, or why it compared none. */
+export function comparedWith(plan: RunPlan, asked: string | null): string {
+  if (plan.previousSnapshotDate !== null) return `compared with: the tape of ${plan.previousSnapshotDate}`;
+  const why = plan.warnings.find((w) => w.code === 'PREVIOUS_TAPE_UNREADABLE')?.message;
+  if (asked !== null)
+    return `compared with: nothing (the previous tape of ${asked} was not usable: ${why ?? 'not found'})`;
+  return `compared with: nothing (no tape for the day before ${plan.snapshotDate}; give one with --previous)`;
 }
 
 /** `risk-audit run`. */
@@ -85,7 +106,15 @@ export function registerRun(program: Command): void {
     .description(
       'Run the full pipeline (S3, DynamoDB, email) on your own tape files on the embedded local stack',
     )
-    .requiredOption('--snapshot <file>', "the day's tape (CSV per the loan-tape spec, optionally .gz)")
+    .requiredOption(
+      '--snapshot <file>',
+      "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
+    )
+    .option(
+      '--date <YYYY-MM-DD>',
+      "the run's date (default: the date most of the tape's first rows carry)",
+      isoDateOption,
+    )
     .option('--previous <file>', "the previous day's tape, for drift, roll rates and what changed")
     .option('--out <dir>', 'output folder', 'out')
     .option('--state <dir>', 'state folder of the local stack', '.risk-audit')

@@ -571,6 +571,9 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   };
   if (intake.parts.length > 0) input.parts = intake.parts.map((p) => ({ ...p }));
   if (intake.unknownColumns.length > 0) input.unknownColumns = [...intake.unknownColumns];
+  // Rows the mapping left out of the tape (not in rowsRead), said only when there are any.
+  if ((intake.rowsFiltered ?? 0) > 0) input.rowsFiltered = intake.rowsFiltered!;
+  if ((intake.rowsSuperseded ?? 0) > 0) input.rowsSuperseded = intake.rowsSuperseded!;
 
   return {
     schemaVersion: 1,

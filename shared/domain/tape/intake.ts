@@ -52,6 +52,10 @@ export interface IntakeStats {
   rowsFiltered?: number;
   /** Rows of a panel that are not their loan's latest (`latest`): not in rowsRead either. */
   rowsSuperseded?: number;
+  /** Valid rows whose annual_rate is above 1 (100%): many of them mean rates given in percent. */
+  ratesAboveOne?: number;
+  /** Valid rows whose maturity_date is before the tape's date: most of them mean a misread date. */
+  pastMaturity?: number;
 }
 
 /** Empty intake counts. */
@@ -90,5 +94,7 @@ export function mergeIntakeStats(a: IntakeStats, b: IntakeStats): IntakeStats {
     rowsByOtherDate: add(a.rowsByOtherDate ?? {}, b.rowsByOtherDate ?? {}),
     rowsFiltered: (a.rowsFiltered ?? 0) + (b.rowsFiltered ?? 0),
     rowsSuperseded: (a.rowsSuperseded ?? 0) + (b.rowsSuperseded ?? 0),
+    ratesAboveOne: (a.ratesAboveOne ?? 0) + (b.ratesAboveOne ?? 0),
+    pastMaturity: (a.pastMaturity ?? 0) + (b.pastMaturity ?? 0),
   };
 }

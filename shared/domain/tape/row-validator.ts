@@ -186,6 +186,8 @@ export class RowValidator {
   public rowsFiltered = 0;
   /** Rows that are not their loan's latest (`latest`; not read: not in rowsRead). */
   public rowsSuperseded = 0;
+  private ratesAboveOne = 0;
+  private pastMaturity = 0;
   private where: FieldExpression | null = null;
   private latestBy: FieldExpression | null = null;
   private readonly latest: LatestRows | null;
@@ -415,6 +417,8 @@ export class RowValidator {
       ownShare = 1;
     }
     this.rowsValid++;
+    if (annualRate! > 1) this.ratesAboveOne++;
+    if (maturityDate! < snapshotDate!) this.pastMaturity++;
     const loan: Loan = {
       snapshotDate: snapshotDate!,
       loanId: loanId!,
@@ -542,6 +546,8 @@ export class RowValidator {
       rowsByOtherDate: Object.fromEntries(this.dateCounts),
       rowsFiltered: this.rowsFiltered,
       rowsSuperseded: this.rowsSuperseded,
+      ratesAboveOne: this.ratesAboveOne,
+      pastMaturity: this.pastMaturity,
     };
     assertIntakeInvariant(stats);
     return stats;

@@ -22,7 +22,17 @@ export const TAPE_FINDING_CODES = {
   DUPLICATE_LOAN_IDS: 'DUPLICATE_LOAN_IDS',
   ROWS_QUARANTINED: 'ROWS_QUARANTINED',
   TAPE_DIGEST: 'TAPE_DIGEST',
+  RATES_LOOK_LIKE_PERCENT: 'RATES_LOOK_LIKE_PERCENT',
+  MOSTLY_PAST_MATURITY: 'MOSTLY_PAST_MATURITY',
+  MAPPED_COLUMN_EMPTY: 'MAPPED_COLUMN_EMPTY',
 } as const;
+
+/** The findings that warn the user that the tape (or its mapping) is probably misread. */
+export const INPUT_WARNING_CODES: ReadonlySet<string> = new Set([
+  TAPE_FINDING_CODES.RATES_LOOK_LIKE_PERCENT,
+  TAPE_FINDING_CODES.MOSTLY_PAST_MATURITY,
+  TAPE_FINDING_CODES.MAPPED_COLUMN_EMPTY,
+]);
 
 /** Thresholds of the tape checks. */
 export interface TapeCheckSettings {
@@ -203,6 +213,58 @@ export function checkQuarantine(
   ];
 }
 
+/**
+ * Warnings that the tape is probably misread, each naming the likely fix: most rates above 1 (the
+ * rates are in percent: `unit: percent`), most loans past their maturity (a date format read the
+ * wrong way round, e.g. DD/MM as MM/DD), an optional column present in the tape but empty on
+ * every valid row (a mapping naming the wrong source column).
+ */
+export function checkInputWarnings(
+  stats: Pick<IntakeStats, 'rowsValid' | 'ratesAboveOne' | 'pastMaturity' | 'missingCounts' | 'columns'>,
+): Finding[] {
+  const n = stats.rowsValid;
+  if (n === 0) return [];
+  const out: Finding[] = [];
+  const rates = stats.ratesAboveOne ?? 0;
+  if (rates * 2 > n) {
+    out.push(
+      finding(
+        'medium',
+        TAPE_FINDING_CODES.RATES_LOOK_LIKE_PERCENT,
+        `${count(rates)} of ${count(n)} valid loans have an annual_rate above 1 (100%): the rates look like percentages; give the column \`unit: percent\` in the mapping`,
+        rates / n,
+        0.5,
+      ),
+    );
+  }
+  const past = stats.pastMaturity ?? 0;
+  if (past * 2 > n) {
+    out.push(
+      finding(
+        'medium',
+        TAPE_FINDING_CODES.MOSTLY_PAST_MATURITY,
+        `${count(past)} of ${count(n)} valid loans matured before the tape's date: check the maturity_date column and its date format (day and month swapped?)`,
+        past / n,
+        0.5,
+      ),
+    );
+  }
+  for (const [column, missing] of Object.entries(stats.missingCounts)) {
+    if (missing === n && stats.columns.includes(column)) {
+      out.push(
+        finding(
+          'low',
+          TAPE_FINDING_CODES.MAPPED_COLUMN_EMPTY,
+          `the column ${column} is in the tape but empty on every valid row: check the mapping's source for it`,
+          column,
+          null,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
 /** Info finding per part carrying its sha256, so the report pins exactly which bytes were audited. */
 export function checkPartDigests(stats: Pick<IntakeStats, 'parts'>): Finding[] {
   return stats.parts.map((p) =>
@@ -292,6 +354,7 @@ export function checkTape(input: TapeCheckInput, settings: TapeCheckSettings): F
     );
     out.push(...checkDuplicateLoanIds(stats));
     out.push(...checkQuarantine(stats, settings.highQuarantineRate));
+    out.push(...checkInputWarnings(stats));
     out.push(...checkPartDigests(stats));
   }
   const rank: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
