@@ -135,6 +135,8 @@ describe('Parquet tapes written by other tools', () => {
     ['duckdb-snappy.parquet', DUCKDB, "CODEC 'snappy', ROW_GROUP_SIZE 2048"],
     ['duckdb-zstd-v2.parquet', DUCKDB, "CODEC 'zstd', PARQUET_VERSION V2, ROW_GROUP_SIZE 2048"],
     ['duckdb-gzip-plain.parquet', DUCKDB, "CODEC 'gzip', DICTIONARY_SIZE_LIMIT 1"],
+    ['duckdb-brotli.parquet', DUCKDB, "CODEC 'brotli'"],
+    ['duckdb-lz4.parquet', DUCKDB, "CODEC 'lz4'"],
     ['arrow-style-snappy.parquet', ARROW, "CODEC 'snappy', ROW_GROUP_SIZE 4096"],
     ['arrow-style-uncompressed.parquet', ARROW, "CODEC 'uncompressed', DICTIONARY_SIZE_LIMIT 1"],
     ['spark-style-gzip.parquet', SPARK, "CODEC 'gzip', ROW_GROUP_SIZE 2048"],
