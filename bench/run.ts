@@ -3,12 +3,13 @@
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
  *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, score10m, shard, pipeline10m)
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, hostile, score10m, shard, pipeline10m)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDuckdb } from './duckdb-reference.ts';
 import { benchEngine } from './engine.ts';
+import { benchHostile } from './hostile.ts';
 import { benchIngest } from './ingest.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchReport } from './report.ts';
@@ -30,6 +31,7 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
   ['pipeline', () => benchPipeline({ loans: 1_000_000, dir })],
   ['store', () => benchStore({})],
   ['report', () => benchReport()],
+  ['hostile', () => benchHostile({ dir })],
 ];
 if (big) {
   benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);

@@ -3,8 +3,9 @@
  * fills counters; `toPartial` turns them into a plain JSON value that Lambdas pass through S3;
  * `mergePartials` combines two shards; `finalizeAudit` (finalize.ts) turns a partial into the audit.
  *
- * Exactness: amounts are accounted in integer fen (round(yuan x 100)), so every outstanding and
- * principal sum is an integer sum, exact below 2^53 fen (90 trillion yuan) whatever the order.
+ * Exactness: amounts are accounted exactly as the tape gives them, as whole fen plus the rest in
+ * millionths (engine/amounts.ts), two integer sums per figure, exact whatever the order: a tape's
+ * amounts are never rounded to the fen before they are summed.
  * Sums of non-integer terms (rate x outstanding, expected loss, partner-funded outstanding) use the
  * exact summation of exact-sum.ts. Counts are integers; per-borrower state merges by addition, max
  * and OR. So any split into shards and any merge order give bit-identical audits.
@@ -19,6 +20,7 @@ import {
 import { type Loan, PRODUCTS } from '../loan.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
+import { amountParts, microOf, SUB_PER_FEN, splitAmount } from './amounts.ts';
 import {
   BorrowerTable,
   mergeSerializedBorrowers,
@@ -44,8 +46,25 @@ export interface PreviousSummary {
   productCounts: number[];
 }
 
-/** Count and outstanding (fen) of one segment value (industry or region). */
-export type SegmentCounter = [count: number, fen: number];
+/** Count and outstanding (whole fen, and millionths beyond them) of one segment value (industry or region). */
+export type SegmentCounter = [count: number, fen: number, sub: number];
+
+/**
+ * The millionths beyond the whole fen of each amount figure (engine/amounts.ts), beside the fen
+ * fields of the same names: all zero for a tape whose amounts have at most two decimals.
+ */
+export interface SubAmounts {
+  principal: number;
+  outstanding: number;
+  anyFlag: number;
+  dpd: number[];
+  class: number[];
+  stage: number[];
+  maturity: number[];
+  product: number[];
+  rule: number[];
+  flag: number[];
+}
 
 /**
  * A shard's accumulated audit state: plain JSON, mergeable with `mergePartials`. Array fields follow
@@ -53,7 +72,7 @@ export type SegmentCounter = [count: number, fen: number];
  */
 export interface PartialAudit {
   kind: 'risk-audit-partial';
-  version: 1;
+  version: 2;
   /** Codes of the enabled rules and flags the partial was built with; merging checks they match. */
   policyKey: string;
   /** Counts of the previous tape the drift counters were filled against, or null without one. */
@@ -90,6 +109,8 @@ export interface PartialAudit {
   flagFen: number[];
   anyFlagLoans: number;
   anyFlagFen: number;
+  /** What the amounts add beyond whole fen. */
+  sub: SubAmounts;
   /** transitions[from * 7 + to]: loans in previous bucket `from` now in bucket `to`. */
   transitions: number[];
   /** Loans found on the previous tape. */
@@ -131,13 +152,14 @@ export function defineKey<V>(record: Record<string, V>, key: string, value: V): 
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function addSegment(map: Segments, key: string | null, fen: number): void {
+function addSegment(map: Segments, key: string | null, fen: number, sub: number): void {
   const k = key === null || key === '' ? 'unknown' : key;
   const c = map.get(k);
-  if (c === undefined) map.set(k, [1, fen]);
+  if (c === undefined) map.set(k, [1, fen, sub]);
   else {
     c[0]++;
     c[1] += fen;
+    c[2] += sub;
   }
 }
 
@@ -185,6 +207,19 @@ export function createAccumulator(
   const flagLoans = new Float64Array(nFlags);
   const flagFen = new Float64Array(nFlags);
   const transitions = new Float64Array(DPD_BUCKETS.length * DPD_BUCKETS.length);
+  // The millionths beyond whole fen, one slot per amount figure, touched only by amounts with
+  // more than two decimals.
+  const SUB_PRINCIPAL = 0;
+  const SUB_OUTSTANDING = 1;
+  const SUB_ANY_FLAG = 2;
+  const SUB_DPD = 3;
+  const SUB_CLASS = SUB_DPD + DPD_BUCKETS.length;
+  const SUB_STAGE = SUB_CLASS + CLASSIFICATIONS.length;
+  const SUB_MATURITY = SUB_STAGE + IFRS9_STAGES.length;
+  const SUB_PRODUCT = SUB_MATURITY + MATURITY_BANDS.length;
+  const SUB_RULE = SUB_PRODUCT + PRODUCTS.length;
+  const SUB_FLAG = SUB_RULE + nRules;
+  const subs = new Float64Array(SUB_FLAG + nFlags);
 
   const accumulate = (loan: Loan, idHashHi?: number, idHashLo?: number): void => {
     assess.score(loan);
@@ -193,29 +228,45 @@ export function createAccumulator(
       snapshotDay = isoDayNumber(loan.snapshotDate);
     }
     const fen = scratch.fen;
+    const sub = scratch.sub;
     S[LOANS]!++;
-    S[PRINCIPAL]! += Math.round(loan.principal * 100);
+    splitAmount(loan.principal);
+    S[PRINCIPAL]! += amountParts.fen;
+    if (amountParts.sub !== 0) subs[SUB_PRINCIPAL]! += amountParts.sub;
     S[OUTSTANDING]! += fen;
-    if (fen !== 0) {
+    if (fen !== 0 || sub !== 0) {
       exactAdd(rateFen, loan.annualRate * fen);
+      if (sub !== 0) exactAdd(rateFen, (loan.annualRate * sub) / SUB_PER_FEN);
       if (scratch.el !== 0) exactAdd(expectedLoss, scratch.el);
-      if (loan.ownFundingShare !== 1) exactAdd(partnerFen, (1 - loan.ownFundingShare) * fen);
+      if (loan.ownFundingShare !== 1) {
+        exactAdd(partnerFen, (1 - loan.ownFundingShare) * fen);
+        if (sub !== 0) exactAdd(partnerFen, ((1 - loan.ownFundingShare) * sub) / SUB_PER_FEN);
+      }
     }
     const dpd = scratch.dpdIdx;
+    const maturity = maturityBandIndex(isoDayNumber(loan.maturityDate) - snapshotDay);
+    const p = loan.product === 'order_financing' ? 0 : loan.product === 'credit_loan' ? 1 : 2;
     dpdCount[dpd]!++;
     dpdFen[dpd]! += fen;
     classCount[scratch.clsIdx]!++;
     classFen[scratch.clsIdx]! += fen;
     stageCount[scratch.stageIdx]!++;
     stageFen[scratch.stageIdx]! += fen;
-    maturityFen[maturityBandIndex(isoDayNumber(loan.maturityDate) - snapshotDay)]! += fen;
+    maturityFen[maturity]! += fen;
     gradeCount[scratch.gradeIdx]!++;
     creditBandCount[creditBandIndex(loan.creditScore)]!++;
-    const p = loan.product === 'order_financing' ? 0 : loan.product === 'credit_loan' ? 1 : 2;
     productCount[p]!++;
     productFen[p]! += fen;
-    addSegment(industry, loan.industry, fen);
-    addSegment(region, loan.region, fen);
+    addSegment(industry, loan.industry, fen, sub);
+    addSegment(region, loan.region, fen, sub);
+    if (sub !== 0) {
+      subs[SUB_OUTSTANDING]! += sub;
+      subs[SUB_DPD + dpd]! += sub;
+      subs[SUB_CLASS + scratch.clsIdx]! += sub;
+      subs[SUB_STAGE + scratch.stageIdx]! += sub;
+      subs[SUB_MATURITY + maturity]! += sub;
+      subs[SUB_PRODUCT + p]! += sub;
+    }
 
     const ruleMask = scratch.ruleMask;
     if (ruleMask !== 0) {
@@ -223,24 +274,27 @@ export function createAccumulator(
         if ((ruleMask & (1 << i)) !== 0) {
           ruleLoans[i]!++;
           ruleFen[i]! += fen;
+          if (sub !== 0) subs[SUB_RULE + i]! += sub;
         }
       }
     }
     if (scratch.flagMask !== 0) {
       S[ANY_FLAG_LOANS]!++;
       S[ANY_FLAG_FEN]! += fen;
+      if (sub !== 0) subs[SUB_ANY_FLAG]! += sub;
       const flagMask = scratch.flagMask;
       for (let i = 0; i < nFlags; i++) {
         if ((flagMask & (1 << i)) !== 0) {
           flagLoans[i]!++;
           flagFen[i]! += fen;
+          if (sub !== 0) subs[SUB_FLAG + i]! += sub;
         }
       }
     }
 
     hash64(loan.borrowerId);
     borrowers.addLoan(
-      fen,
+      microOf(fen, sub),
       loan.annualIncome,
       loan.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE,
       ruleMask,
@@ -265,14 +319,15 @@ export function createAccumulator(
     const out: Record<string, SegmentCounter> = {};
     for (const k of [...m.keys()].sort()) {
       const c = m.get(k)!;
-      defineKey(out, k, [c[0], c[1]]);
+      defineKey(out, k, [c[0], c[1], c[2]]);
     }
     return out;
   };
 
+  const slice = (from: number, n: number): number[] => [...subs.subarray(from, from + n)];
   const toPartial = (): PartialAudit => ({
     kind: 'risk-audit-partial',
-    version: 1,
+    version: 2,
     policyKey: policyKey(compiled),
     previous:
       previous === null
@@ -310,6 +365,18 @@ export function createAccumulator(
     flagFen: [...flagFen],
     anyFlagLoans: S[ANY_FLAG_LOANS]!,
     anyFlagFen: S[ANY_FLAG_FEN]!,
+    sub: {
+      principal: subs[SUB_PRINCIPAL]!,
+      outstanding: subs[SUB_OUTSTANDING]!,
+      anyFlag: subs[SUB_ANY_FLAG]!,
+      dpd: slice(SUB_DPD, DPD_BUCKETS.length),
+      class: slice(SUB_CLASS, CLASSIFICATIONS.length),
+      stage: slice(SUB_STAGE, IFRS9_STAGES.length),
+      maturity: slice(SUB_MATURITY, MATURITY_BANDS.length),
+      product: slice(SUB_PRODUCT, PRODUCTS.length),
+      rule: slice(SUB_RULE, nRules),
+      flag: slice(SUB_FLAG, nFlags),
+    },
     transitions: [...transitions],
     matched: S[MATCHED]!,
     borrowers: serializeAndRemember(borrowers),
@@ -327,6 +394,21 @@ export function createAccumulator(
 
 const addArrays = (a: readonly number[], b: readonly number[]): number[] => a.map((x, i) => x + (b[i] ?? 0));
 
+function mergeSubAmounts(a: SubAmounts, b: SubAmounts): SubAmounts {
+  return {
+    principal: a.principal + b.principal,
+    outstanding: a.outstanding + b.outstanding,
+    anyFlag: a.anyFlag + b.anyFlag,
+    dpd: addArrays(a.dpd, b.dpd),
+    class: addArrays(a.class, b.class),
+    stage: addArrays(a.stage, b.stage),
+    maturity: addArrays(a.maturity, b.maturity),
+    product: addArrays(a.product, b.product),
+    rule: addArrays(a.rule, b.rule),
+    flag: addArrays(a.flag, b.flag),
+  };
+}
+
 function mergeSegments(
   a: Record<string, SegmentCounter>,
   b: Record<string, SegmentCounter>,
@@ -335,9 +417,9 @@ function mergeSegments(
   const out: Record<string, SegmentCounter> = {};
   for (const k of keys) {
     // Own properties only: an inherited "__proto__" or "constructor" is not a segment.
-    const x: SegmentCounter = Object.hasOwn(a, k) ? a[k]! : [0, 0];
-    const y: SegmentCounter = Object.hasOwn(b, k) ? b[k]! : [0, 0];
-    defineKey(out, k, [x[0] + y[0], x[1] + y[1]]);
+    const x: SegmentCounter = Object.hasOwn(a, k) ? a[k]! : [0, 0, 0];
+    const y: SegmentCounter = Object.hasOwn(b, k) ? b[k]! : [0, 0, 0];
+    defineKey(out, k, [x[0] + y[0], x[1] + y[1], x[2] + y[2]]);
   }
   return out;
 }
@@ -424,8 +506,8 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
   if (
     a.kind !== 'risk-audit-partial' ||
     b.kind !== 'risk-audit-partial' ||
-    a.version !== 1 ||
-    b.version !== 1
+    a.version !== 2 ||
+    b.version !== 2
   ) {
     throw new Error('invalid partial audit: unknown kind or version');
   }
@@ -444,7 +526,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
   mergeBorrowersInto(table, b.borrowers);
   return {
     kind: 'risk-audit-partial',
-    version: 1,
+    version: 2,
     policyKey: a.policyKey,
     previous: a.previous,
     snapshotDate: a.snapshotDate ?? b.snapshotDate,
@@ -473,6 +555,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
     flagFen: addArrays(a.flagFen, b.flagFen),
     anyFlagLoans: a.anyFlagLoans + b.anyFlagLoans,
     anyFlagFen: a.anyFlagFen + b.anyFlagFen,
+    sub: mergeSubAmounts(a.sub, b.sub),
     transitions: addArrays(a.transitions, b.transitions),
     matched: a.matched + b.matched,
     borrowers: serializeAndRemember(table),

@@ -7,7 +7,7 @@ export const TYPE_ENTERPRISE = 2;
 
 // Slot layout, 32 bytes (half a cache line, so one borrower update touches one line):
 // u32[0] key hi, u32[1] key lo, u32[2] loan count (low 30 bits) | type bits << 30, u32[3] loan-rule bits,
-// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known).
+// f64[2] exposure in millionths of a unit (engine/amounts.ts), f64[3] highest known annual income (-1 when none is known).
 const SLOT_U32 = 8;
 const SLOT_F64 = 4;
 const LOAN_MASK = 0x3fffffff;
@@ -63,7 +63,7 @@ export class BorrowerTable {
     return this.u32[slot * SLOT_U32 + 3]!;
   }
 
-  /** Exposure in fen. */
+  /** Exposure in millionths of a unit (exact below about 9 billion a borrower). */
   public exposure(slot: number): number {
     return this.f64[slot * SLOT_F64 + 2]!;
   }
@@ -97,13 +97,13 @@ export class BorrowerTable {
   }
 
   /** Adds one loan of the borrower whose hash is in `hashOut` (the hot path). */
-  public addLoan(fen: number, income: number | null, typeBit: number, ruleMask: number): void {
+  public addLoan(micro: number, income: number | null, typeBit: number, ruleMask: number): void {
     const s = this.slotOf(hashOut.hi, hashOut.lo);
     const o = s * SLOT_U32;
     const f = s * SLOT_F64;
     this.u32[o + 2] = (this.u32[o + 2]! + 1) | (typeBit << 30);
     if (ruleMask !== 0) this.u32[o + 3] = this.u32[o + 3]! | ruleMask;
-    this.f64[f + 2] = this.f64[f + 2]! + fen;
+    this.f64[f + 2] = this.f64[f + 2]! + micro;
     if (income !== null && income > this.f64[f + 3]!) this.f64[f + 3] = income;
   }
 
@@ -183,7 +183,7 @@ export interface SerializedBorrowers {
   count: number;
   /** count x 16 bytes: key hi, key lo, loans | types << 30, rule bits (uint32 each). */
   keys: string;
-  /** count x 16 bytes: exposure in fen, highest known income or -1 (float64 each). */
+  /** count x 16 bytes: exposure in millionths, highest known income or -1 (float64 each). */
   amounts: string;
 }
 

@@ -3,6 +3,7 @@
  * ratings against the risk appetite, and the findings, ordered by severity, each citing the rule or
  * threshold (and its source) that produced it.
  */
+
 import { createHash } from 'node:crypto';
 import {
   type AuditResult,
@@ -31,6 +32,7 @@ import { compilePolicy, describeConditions } from '../policy/compile.ts';
 import type { BorrowerExposureRule, Policy, Threshold } from '../policy/policy.ts';
 import type { IntakeStats } from '../tape/intake.ts';
 import { borrowerTableOf, defineKey, type PartialAudit, policyKey } from './accumulator.ts';
+import { amountValue, SUB_PER_FEN } from './amounts.ts';
 import { type BorrowerTable, TYPE_ENTERPRISE, TYPE_INDIVIDUAL } from './borrower-table.ts';
 import { exactAdd, exactSumValue } from './exact-sum.ts';
 import { borrowerRefFromKey, hashKey } from './hash.ts';
@@ -51,9 +53,17 @@ export interface FinalizeContext {
 const SEVERITY_RANK: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 const RATING_RANK: Record<Rating, number> = { green: 0, amber: 1, red: 2 };
 
-const yuan = (fen: number): number => fen / 100;
+/** An amount figure from its whole fen and the millionths beyond them (engine/amounts.ts), exactly rounded once. */
+const yuan = (fen: number, sub = 0): number => amountValue(fen, sub);
+/** An amount figure in fen, for shares: whole fen and the fraction the millionths add. */
+const inFen = (fen: number, sub: number): number => (sub === 0 ? fen : fen + sub / SUB_PER_FEN);
+/** A borrower's exposure (millionths in the table) in fen, for shares. */
+const exposureFen = (micro: number): number => micro / SUB_PER_FEN;
 const ratio = (num: number, den: number): number | null => (den === 0 ? null : num / den);
-const co = (count: number, fen: number): CountOutstanding => ({ count, outstanding: yuan(fen) });
+const co = (count: number, fen: number, sub: number): CountOutstanding => ({
+  count,
+  outstanding: yuan(fen, sub),
+});
 
 function keyed<K extends string, V>(keys: readonly K[], f: (i: number) => V): Record<K, V> {
   const out = {} as Record<K, V>;
@@ -72,11 +82,11 @@ export function tapeDigest(parts: readonly { key: string; sha256: string }[]): s
     .digest('hex');
 }
 
-/** Whether a borrower breaches an exposure cap (exposure in fen, income -1 when unknown). */
-function overCap(rule: BorrowerExposureRule, types: number, exposureFen: number, income: number): boolean {
+/** Whether a borrower breaches an exposure cap (exposure in millionths, income -1 when unknown). */
+function overCap(rule: BorrowerExposureRule, types: number, exposureMicro: number, income: number): boolean {
   const bit = rule.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE;
   if ((types & bit) === 0) return false;
-  const exposure = exposureFen / 100;
+  const exposure = exposureMicro / 1_000_000;
   if (exposure > rule.maxExposure) return true;
   return rule.incomeDivisor !== undefined && income >= 0 && exposure > income / rule.incomeDivisor;
 }
@@ -159,15 +169,15 @@ function topBorrowerSlots(t: BorrowerTable, n: number): number[] {
 }
 
 function segments(
-  record: Record<string, [number, number]>,
+  record: Record<string, [number, number, number]>,
   totalFen: number,
 ): { shares: Record<string, SegmentShare>; hhi: number | null } {
   const shares: Record<string, SegmentShare> = {};
   const sq: number[] = [];
   for (const name of Object.keys(record).sort()) {
-    const [count, fen] = record[name]!;
-    const share = totalFen === 0 ? 0 : fen / totalFen;
-    defineKey(shares, name, { count, outstanding: yuan(fen), share });
+    const [count, fen, sub] = record[name]!;
+    const share = totalFen === 0 ? 0 : inFen(fen, sub) / totalFen;
+    defineKey(shares, name, { count, outstanding: yuan(fen, sub), share });
     exactAdd(sq, share * share);
   }
   return { shares, hhi: totalFen === 0 ? null : exactSumValue(sq) };
@@ -222,7 +232,8 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   if (policyKey(compiled) !== partial.policyKey) {
     throw new Error(`partial audit was built with another policy: ${partial.policyKey}`);
   }
-  const total = partial.outstandingFen;
+  const sub = partial.sub;
+  const total = inFen(partial.outstandingFen, sub.outstanding);
   const table = borrowerTableOf(partial);
   const findings: Finding[] = [];
 
@@ -230,15 +241,23 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const portfolio: PortfolioSection = {
     loanCount: partial.loans,
     borrowerCount: table.size,
-    totalPrincipal: yuan(partial.principalFen),
-    totalOutstanding: yuan(total),
+    totalPrincipal: yuan(partial.principalFen, sub.principal),
+    totalOutstanding: yuan(partial.outstandingFen, sub.outstanding),
     weightedAverageRate: ratio(exactSumValue(partial.rateFen), total),
-    dpdBuckets: keyed(DPD_BUCKETS, (i) => co(partial.dpdCount[i]!, partial.dpdFen[i]!)),
-    classification: keyed(CLASSIFICATIONS, (i) => co(partial.classCount[i]!, partial.classFen[i]!)),
-    nplRatio: ratio(partial.classFen[2]! + partial.classFen[3]! + partial.classFen[4]!, total),
-    ifrs9Stages: keyed(IFRS9_STAGES, (i) => co(partial.stageCount[i]!, partial.stageFen[i]!)),
+    dpdBuckets: keyed(DPD_BUCKETS, (i) => co(partial.dpdCount[i]!, partial.dpdFen[i]!, sub.dpd[i]!)),
+    classification: keyed(CLASSIFICATIONS, (i) =>
+      co(partial.classCount[i]!, partial.classFen[i]!, sub.class[i]!),
+    ),
+    nplRatio: ratio(
+      inFen(
+        partial.classFen[2]! + partial.classFen[3]! + partial.classFen[4]!,
+        sub.class[2]! + sub.class[3]! + sub.class[4]!,
+      ),
+      total,
+    ),
+    ifrs9Stages: keyed(IFRS9_STAGES, (i) => co(partial.stageCount[i]!, partial.stageFen[i]!, sub.stage[i]!)),
     expectedLoss: exactSumValue(partial.expectedLoss),
-    maturityLadder: keyed(MATURITY_BANDS, (i) => yuan(partial.maturityFen[i]!)),
+    maturityLadder: keyed(MATURITY_BANDS, (i) => yuan(partial.maturityFen[i]!, sub.maturity[i]!)),
   };
 
   // concentration
@@ -246,28 +265,29 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   if (total > 0) {
     for (let i = 0; i < table.capacity; i++) {
       if (!table.used(i)) continue;
-      const s = table.exposure(i) / total;
+      const s = exposureFen(table.exposure(i)) / total;
       exactAdd(hhiParts, s * s);
     }
   }
   const top = total > 0 ? topBorrowerSlots(table, 10) : [];
   const topBorrowers: TopBorrower[] = top.map((slot) => ({
     borrowerRef: borrowerRefFromKey(hashKey(table.keyHi(slot), table.keyLo(slot)), ctx.borrowerRefKey),
-    exposure: yuan(table.exposure(slot)),
-    share: table.exposure(slot) / total,
+    exposure: table.exposure(slot) / 1_000_000,
+    share: exposureFen(table.exposure(slot)) / total,
     loanCount: table.loans(slot),
   }));
-  const topFen = top.reduce((s, slot) => s + table.exposure(slot), 0);
+  const topFen = exposureFen(top.reduce((s, slot) => s + table.exposure(slot), 0));
   const industry = segments(partial.industry, total);
   const region = segments(partial.region, total);
-  const productRecord: Record<string, [number, number]> = {};
+  const productRecord: Record<string, [number, number, number]> = {};
   PRODUCTS.forEach((p, i) => {
-    if (partial.productCount[i]! > 0) productRecord[p] = [partial.productCount[i]!, partial.productFen[i]!];
+    if (partial.productCount[i]! > 0)
+      productRecord[p] = [partial.productCount[i]!, partial.productFen[i]!, sub.product[i]!];
   });
   const concentration: ConcentrationSection = {
     borrowerHhi: total > 0 ? exactSumValue(hhiParts) : null,
     top10BorrowerShare: ratio(topFen, total),
-    largestBorrowerShare: top.length > 0 ? ratio(table.exposure(top[0]!), total) : null,
+    largestBorrowerShare: top.length > 0 ? ratio(exposureFen(table.exposure(top[0]!)), total) : null,
     topBorrowers,
     byIndustry: industry.shares,
     byRegion: region.shares,
@@ -281,7 +301,8 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const ruleBorrowers = new Array<number>(nLoanRules).fill(0);
   const capLoans = new Array<number>(compiled.borrowerRules.length).fill(0);
   const capBorrowers = new Array<number>(compiled.borrowerRules.length).fill(0);
-  const capFen = new Array<number>(compiled.borrowerRules.length).fill(0);
+  /** Exposure of the borrowers over each cap, in millionths. */
+  const capMicro = new Array<number>(compiled.borrowerRules.length).fill(0);
   let breachMask = 0;
   compiled.loanRules.forEach((r, i) => {
     if (r.severity === 'breach') breachMask |= 1 << i;
@@ -297,7 +318,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       if (overCap(rule, table.types(i), table.exposure(i), table.income(i))) {
         capLoans[r]! += table.loans(i);
         capBorrowers[r]!++;
-        capFen[r]! += table.exposure(i);
+        capMicro[r]! += table.exposure(i);
         if (rule.severity === 'breach') breach = true;
       }
     }
@@ -315,7 +336,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
         severity: rule.severity,
         loans: partial.ruleLoans[i]!,
         borrowers: ruleBorrowers[i]!,
-        outstanding: yuan(partial.ruleFen[i]!),
+        outstanding: yuan(partial.ruleFen[i]!, sub.rule[i]!),
       };
       ruleThresholds[rule.code] = describeConditions(rule.when);
     } else {
@@ -324,7 +345,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
         severity: rule.severity,
         loans: capLoans[i]!,
         borrowers: capBorrowers[i]!,
-        outstanding: yuan(capFen[i]!),
+        outstanding: capMicro[i]! / 1_000_000,
       };
       ruleThresholds[rule.code] =
         `${rule.borrowerType} exposure > ${rule.maxExposure}` +
@@ -338,10 +359,10 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
     flags: Object.fromEntries(
       compiled.flags.map((f, i) => [
         f.code,
-        { loans: partial.flagLoans[i]!, outstanding: yuan(partial.flagFen[i]!) },
+        { loans: partial.flagLoans[i]!, outstanding: yuan(partial.flagFen[i]!, sub.flag[i]!) },
       ]),
     ),
-    anyFlag: { loans: partial.anyFlagLoans, outstanding: yuan(partial.anyFlagFen) },
+    anyFlag: { loans: partial.anyFlagLoans, outstanding: yuan(partial.anyFlagFen, sub.anyFlag) },
   };
 
   // drift
@@ -410,26 +431,27 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       if (r.loans > 0) breachRules++;
       breachLoans += r.loans;
     } else if (rule.kind === 'loan') {
-      watchFen += partial.ruleFen[compiled.loanRules.findIndex((x) => x.code === rule.code)]!;
+      const i = compiled.loanRules.findIndex((x) => x.code === rule.code);
+      watchFen += inFen(partial.ruleFen[i]!, sub.rule[i]!);
     } else {
-      watchFen += capFen[compiled.borrowerRules.findIndex((x) => x.code === rule.code)]!;
+      watchFen += exposureFen(capMicro[compiled.borrowerRules.findIndex((x) => x.code === rule.code)]!);
     }
   }
   const flagIndex = new Map(compiled.flags.map((f, i) => [f.code, i]));
   const metric = (name: string): number | null => {
     if (name.startsWith('flagShare:')) {
       const i = flagIndex.get(name.slice('flagShare:'.length));
-      return i === undefined ? null : ratio(partial.flagFen[i]!, total);
+      return i === undefined ? null : ratio(inFen(partial.flagFen[i]!, sub.flag[i]!), total);
     }
     switch (name) {
       case 'nplRatio':
         return portfolio.nplRatio;
       case 'expectedLossRate':
-        return total === 0 ? null : portfolio.expectedLoss / yuan(total);
+        return total === 0 ? null : portfolio.expectedLoss / portfolio.totalOutstanding;
       case 'stage2Share':
-        return ratio(partial.stageFen[1]!, total);
+        return ratio(inFen(partial.stageFen[1]!, sub.stage[1]!), total);
       case 'stage3Share':
-        return ratio(partial.stageFen[2]!, total);
+        return ratio(inFen(partial.stageFen[2]!, sub.stage[2]!), total);
       case 'breachRules':
         return breachRules;
       case 'breachLoans':
@@ -449,7 +471,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       case 'regionHhi':
         return concentration.regionHhi;
       case 'anyFlagShare':
-        return ratio(partial.anyFlagFen, total);
+        return ratio(inFen(partial.anyFlagFen, sub.anyFlag), total);
       case 'quarantineRate':
         return intake.rowsRead === 0 ? null : dataQuality.quarantineRate;
       case 'duplicateLoanIds':
@@ -463,11 +485,14 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
       case 'rowCountChangeAbs':
         return dataQuality.rowCountChange === null ? null : Math.abs(dataQuality.rowCountChange);
       case 'pastMaturityShare':
-        return ratio(partial.maturityFen[0]!, total);
+        return ratio(inFen(partial.maturityFen[0]!, sub.maturity[0]!), total);
       case 'maturing30Share':
-        return ratio(partial.maturityFen[1]! + partial.maturityFen[2]!, total);
+        return ratio(
+          inFen(partial.maturityFen[1]! + partial.maturityFen[2]!, sub.maturity[1]! + sub.maturity[2]!),
+          total,
+        );
       case 'longDatedShare':
-        return ratio(partial.maturityFen[5]!, total);
+        return ratio(inFen(partial.maturityFen[5]!, sub.maturity[5]!), total);
       case 'partnerFundedShare':
         return ratio(exactSumValue(partial.partnerFen), total);
       default:

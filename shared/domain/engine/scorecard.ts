@@ -20,6 +20,7 @@ import {
 import type { Loan, Product } from '../loan.ts';
 import { type CompiledPolicy, compilePolicy, debtToIncome } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
+import { amountParts, splitAmount } from './amounts.ts';
 import { classificationIndex, dpdBucketIndex, stageIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
 
@@ -129,7 +130,7 @@ export interface LoanAssessment {
   loanId: string;
   borrowerId: string;
   product: Product;
-  /** Outstanding principal in yuan, accounted to the fen. */
+  /** Outstanding principal as the tape gives it. */
   outstanding: number;
   score: number;
   grade: Grade;
@@ -181,7 +182,9 @@ export interface AssessmentScratch {
   lgd: number;
   el: number;
   reasons: readonly string[];
+  /** Outstanding principal split as engine/amounts.ts does: whole fen, and millionths beyond them. */
   fen: number;
+  sub: number;
   dpdIdx: number;
   clsIdx: number;
   stageIdx: number;
@@ -272,6 +275,7 @@ export function createLoanAssessor(
     el: 0,
     reasons: EMPTY,
     fen: 0,
+    sub: 0,
     dpdIdx: 0,
     clsIdx: 0,
     stageIdx: 0,
@@ -349,15 +353,16 @@ export function createLoanAssessor(
     const k = points - minScore;
     const pd = d > 90 ? 1 : pdTable !== null && k >= 0 && k < pdTable.length ? pdTable[k]! : pdOf(points);
     const lgd = lgdByProduct[product];
-    const fen = Math.round(loan.outstandingPrincipal * 100);
-    const outstanding = fen / 100;
+    const outstanding = loan.outstandingPrincipal;
+    splitAmount(outstanding);
 
     const ruleMask = ruleMaskOf(loan);
     const flagMask = flagMaskOf(loan);
     const dpdIdx = dpdBucketIndex(d);
     const clsIdx = classificationIndex(product, d);
     const stIdx = stageIndex(d);
-    scratch.fen = fen;
+    scratch.fen = amountParts.fen;
+    scratch.sub = amountParts.sub;
     scratch.dpdIdx = dpdIdx;
     scratch.clsIdx = clsIdx;
     scratch.stageIdx = stIdx;
@@ -375,7 +380,7 @@ export function createLoanAssessor(
     loanId: loan.loanId,
     borrowerId: loan.borrowerId,
     product: loan.product,
-    outstanding: scratch.fen / 100,
+    outstanding: loan.outstandingPrincipal,
     score: scratch.score,
     grade: GRADES[scratch.gradeIdx]!,
     pd: scratch.pd,

@@ -79,6 +79,10 @@ describe('Command: risk-audit score on the shipped examples (mapping applied fro
     expect(doc.input.rowsFiltered).toBe(2000 - 731);
     // Car loans, mortgages and unknown types among them: 25 (awk on column 15)
     expect(doc.input.quarantineByCode.VALUE_NOT_ALLOWED).toBe(25);
+    // Three-decimal amounts summed exactly as given (Python's decimal module over the 520 valid
+    // rows: 153119419.560 outstanding, 233025208.155 lent); rounded to the fen first, .70 and .16.
+    expect(doc.portfolio.totalOutstanding).toBe(153119419.56);
+    expect(doc.portfolio.totalPrincipal).toBe(233025208.155);
   });
 
   it('reads the monthly card panel as one row per card, its latest month', async () => {
@@ -93,5 +97,8 @@ describe('Command: risk-audit score on the shipped examples (mapping applied fro
     // 11 of the 66 cards have a zero limit (awk on column 5)
     expect(doc.input.quarantineByCode).toEqual({ NOT_POSITIVE: 11 });
     expect(doc.portfolio.loanCount).toBe(55);
+    // The balances have up to three decimals; summed exactly as given (Python's decimal module over
+    // each card's latest row with a limit: 3809374.200). Rounded to the fen first they made .24.
+    expect(doc.portfolio.totalOutstanding).toBe(3809374.2);
   });
 });

@@ -24,13 +24,14 @@ const ctx = {
 };
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 
-// Loans with amounts in fen, rates in basis points, few borrowers (so borrowers span shards) and
+// Loans with amounts in fen (some with a third decimal, summed exactly as given), rates in basis points, few borrowers (so borrowers span shards) and
 // every optional field sometimes empty.
 const loanArb = fc.record({
   borrower: fc.integer({ min: 0, max: 12 }),
   borrowerType: fc.constantFrom('individual' as const, 'enterprise' as const),
   product: fc.constantFrom('order_financing' as const, 'credit_loan' as const, 'consumer_credit' as const),
   outstandingFen: fc.integer({ min: 0, max: 60_000_000 }),
+  mills: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 9 })),
   rateBp: fc.integer({ min: 0, max: 5000 }),
   dpd: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 500 })),
   originationDay: fc.integer({ min: 1, max: 800 }),
@@ -62,8 +63,8 @@ function toLoans(rows: LoanRow[]): { today: Loan[]; previous: Loan[] } {
       borrowerId: `B${r.borrower}`,
       borrowerType: r.borrowerType,
       product: r.product,
-      principal: Math.max(r.outstandingFen, 100) / 100,
-      outstandingPrincipal: r.outstandingFen / 100,
+      principal: Math.max(r.outstandingFen * 10 + r.mills, 1000) / 1000,
+      outstandingPrincipal: (r.outstandingFen * 10 + r.mills) / 1000,
       annualRate: r.rateBp / 10_000,
       daysPastDue: r.dpd,
       originationDate: dayString(-r.originationDay),
