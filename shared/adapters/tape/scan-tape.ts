@@ -107,8 +107,9 @@ export async function scanTape(
   const compressed = parts.some((p) => /\.(gz|gzip|parquet)$/i.test(p.key));
   const expectedRows = options.maxRows ?? (bytes / 170) * (compressed ? 4 : 1);
   let latest: LatestRows | undefined;
-  if (options.mapping?.latest !== undefined) {
-    // A panel: a first pass ranks every loan's rows, then the read keeps each loan's latest.
+  if (options.mapping?.latest !== undefined && options.maxRows === undefined) {
+    // A panel: a first pass ranks every loan's rows, then the read keeps each loan's latest (a
+    // survey of the first rows' dates needs no ranking).
     latest = new LatestRows(expectedRows);
     const ranking = new RowValidator(sink, {
       snapshotDate: snapshotDate ?? undefined,
