@@ -37,8 +37,10 @@ import {
  * the previous tape again when it differs, so an index built under older rules is never trusted.
  * A release that changes the rules bumps it: `test/unit/ingest/validation-version.test.ts` pins
  * the rules' outcomes on a fixture tape to this number and fails when they change without it.
+ * Version 2: a row holding a NUL byte, or a structure (JSON object or list, Parquet struct) in a
+ * column it reads, is quarantined; Parquet FLOAT, DECIMAL and timestamp cells read as written.
  */
-export const VALIDATION_RULES_VERSION = 1;
+export const VALIDATION_RULES_VERSION = 2;
 
 /** Machine-readable quarantine reason codes (loan-tape.md "Row validity"). */
 export const QUARANTINE_CODES = {

@@ -17,7 +17,11 @@ const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'tapes', 'vali
 /** What the rules decided on the fixture: each quarantined line with its codes, and the drift-index entries of the valid loans. */
 async function outcome() {
   const quarantine = collectQuarantine();
-  const shard = await auditShard([memoryPart('validation-rules.csv', readFileSync(FIXTURE))], {
+  // The fixture plus a row with a NUL byte in a cell (kept out of the file so that it stays text).
+  const nul =
+    '2026-11-25,V098,B1,individual,credit_loan,10000,6000,0.18,12,2026-03-01,2027-03-01,0,CNY,Zhe\u0000jiang,office_worker,,30,120000,2000,1,700,false,1\n';
+  const tape = Buffer.concat([readFileSync(FIXTURE), Buffer.from(nul)]);
+  const shard = await auditShard([memoryPart('validation-rules.csv', tape)], {
     snapshotDate: '2026-11-25',
     policy: defaultPolicy(),
     previous: null,
@@ -38,15 +42,15 @@ async function outcome() {
 describe('Constant: VALIDATION_RULES_VERSION', () => {
   it('names the rules that decide the fixture tape as pinned here', async () => {
     const got = await outcome();
-    expect(got.rowsValid + got.quarantined.length).toBe(44);
+    expect(got.rowsValid + got.quarantined.length).toBe(45);
     expect({ version: VALIDATION_RULES_VERSION, ...got }).toEqual({
-      version: 1,
+      version: 2,
       rowsValid: 25,
       quarantineByCode: {
         DUPLICATE_LOAN_ID: 2,
         INVALID_BOOLEAN: 1,
         INVALID_DATE: 1,
-        MALFORMED_ROW: 1,
+        MALFORMED_ROW: 2,
         MATURITY_BEFORE_ORIGINATION: 1,
         MISSING_REQUIRED: 1,
         NEGATIVE: 2,
@@ -82,6 +86,8 @@ describe('Constant: VALIDATION_RULES_VERSION', () => {
         '43 DUPLICATE_LOAN_ID',
         '44 DUPLICATE_LOAN_ID',
         '45 MALFORMED_ROW',
+        // A NUL byte inside a cell (version 2).
+        '46 MALFORMED_ROW',
       ],
       // The valid loans' (id hash, days-past-due bucket) entries, as the carried index holds them.
       indexDigest: 'cdacd36dbfa47bfd',

@@ -18,6 +18,7 @@ const info: CarriedIndexInfo = {
     { key: 'snapshots/2026-11-24/b.csv', bytes: 2000, lastModified: '2026-11-24T22:05:00.000Z' },
   ],
   mapping: mappingFingerprint(undefined),
+  rules: VALIDATION_RULES_VERSION,
 };
 
 describe('Function: carriedIndexApplies', () => {
@@ -47,6 +48,7 @@ describe('Function: carriedIndexApplies', () => {
     );
     expect(carriedIndexApplies({ ...info, rules: 0 }, parts, undefined)).toBe(false);
     // An index written before the version was recorded was validated under version 1.
-    expect(carriedIndexApplies(info, parts, undefined)).toBe(VALIDATION_RULES_VERSION === 1);
+    const { rules: _rules, ...unversioned } = info;
+    expect(carriedIndexApplies(unversioned, parts, undefined)).toBe(VALIDATION_RULES_VERSION === 1);
   });
 });
