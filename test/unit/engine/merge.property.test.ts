@@ -174,7 +174,7 @@ describe('Function: mergePartials (property)', () => {
       ),
       { numRuns: 150, seed: 20261125 },
     );
-  });
+  }, 60_000);
 
   it('is commutative and associative on the partials themselves, up to representation', () => {
     fc.assert(
