@@ -30,6 +30,17 @@ export class RunInProgressError extends RiskAuditError {}
 /** A run's plan exceeds what one workflow execution can carry (Step Functions' state limit). */
 export class WorkflowLimitError extends RiskAuditError {}
 
+/**
+ * An item of a map step (a shard, a loan-id bucket) failed after its retries: the step after the
+ * map fails the run with it, under the item's own error name and sentence.
+ */
+export class MapItemFailedError extends RiskAuditError {
+  public constructor(errorName: string, message: string) {
+    super(message);
+    this.name = errorName;
+  }
+}
+
 /** A store or mail operation failed after its retries. */
 export class StoreError extends RiskAuditError {}
 

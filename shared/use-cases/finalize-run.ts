@@ -6,6 +6,7 @@ import { trendFiguresOf } from '../domain/report/trend.ts';
 import { KEYS } from '../schema/tables.ts';
 import { crossShardRepeatFinding, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
+import { succeededItems } from './map-results.ts';
 import { readJson, type ScoreManifest } from './merge-audit.ts';
 import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
 import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
@@ -69,6 +70,8 @@ function watchlistEntry(s: ScoredLoan, rank: number, refKey: string): WatchlistE
  */
 export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promise<RunOutcome> {
   const { plan, merged } = event;
+  // A bucket that failed fails the run here, with its own sentence, once every bucket has finished.
+  const bucketResults = succeededItems(event.bucketResults);
   const timings: Record<string, number> = { ...merged.timings };
   let mark = Date.now();
   const lap = (name: string): void => {
@@ -78,7 +81,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   const audit = await readJson<AuditResult>(deps.artifacts, merged.draftKey);
   if (audit === null) throw new Error(`the merged audit of the run is missing (${merged.draftKey})`);
   const outcomes: BucketOutcome[] = [];
-  for (const r of [...event.bucketResults].sort((a, b) => a.bucket - b.bucket)) {
+  for (const r of [...bucketResults].sort((a, b) => a.bucket - b.bucket)) {
     const o = await readJson<BucketOutcome>(deps.artifacts, r.resultKey);
     if (o === null) throw new Error(`the result of bucket ${r.bucket} is missing (${r.resultKey})`);
     outcomes.push(o);

@@ -17,6 +17,7 @@ import {
   tapeLevelFindings,
 } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
+import { succeededItems } from './map-results.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import type { BucketSpec, MergedRun, MergeEvent, RunPlan } from './workflow-types.ts';
@@ -159,7 +160,8 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     mark = Date.now();
   };
   const policy = policyInForce(await deps.policy(), plan.snapshotDate);
-  const results = [...event.shardResults].sort((a, b) => a.index - b.index);
+  // A shard that failed fails the run here, with its own sentence, once every shard has finished.
+  const results = succeededItems(event.shardResults).sort((a, b) => a.index - b.index);
   const stored: StoredPartial[] = [];
   for (const r of results) {
     const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);

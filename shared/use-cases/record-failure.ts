@@ -3,29 +3,10 @@ import { failedAudit } from '../domain/audit-result.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps } from './deps.ts';
+import { failureSentence } from './map-results.ts';
 import { runningSummary } from './prepare-run.ts';
 import { rerunHint } from './send-report.ts';
 import type { FailureEvent } from './workflow-types.ts';
-
-/** Turns Step Functions' caught error into the one sentence a person reads. */
-export function failureSentence(error: FailureEvent['error']): { type: string; sentence: string } {
-  let type = error.Error ?? 'Error';
-  let message = '';
-  if (error.Cause) {
-    try {
-      const cause = JSON.parse(error.Cause) as { errorMessage?: unknown; errorType?: unknown };
-      if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
-      if (typeof cause.errorType === 'string') type = cause.errorType;
-    } catch {
-      message = error.Cause;
-    }
-  }
-  message = message.split('\n')[0]!.trim();
-  if (type === 'States.Timeout')
-    return { type, sentence: 'the run took longer than its time limit and was stopped' };
-  if (message === '') return { type, sentence: `the run failed with ${type}` };
-  return { type, sentence: message };
-}
 
 /**
  * The Catch step: records the failed run (run record and a failed audit.json, so nothing partial
@@ -71,3 +52,5 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
   }
   return { reason: sentence };
 }
+
+export { failureSentence } from './map-results.ts';

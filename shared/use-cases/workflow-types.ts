@@ -79,10 +79,24 @@ export const ShardResultSchema = z.object({
 });
 export type ShardResult = z.infer<typeof ShardResultSchema>;
 
-/** Input of the merge step: the plan and every shard's result. */
+/** Step Functions' caught error (`{ Error, Cause }`), as a Catch writes it. */
+export const CaughtErrorSchema = z
+  .object({ Error: z.string().optional(), Cause: z.string().optional() })
+  .passthrough();
+export type CaughtError = z.infer<typeof CaughtErrorSchema>;
+
+/** A map item that failed after its retries, caught inside the map: the step after the map fails the run with it. */
+export const FailedShardSchema = z.object({
+  failed: z.literal(true),
+  index: z.number().int().nonnegative(),
+  error: CaughtErrorSchema,
+});
+export type FailedShard = z.infer<typeof FailedShardSchema>;
+
+/** Input of the merge step: the plan and every shard's result (some may have failed). */
 export const MergeEventSchema = z.object({
   plan: RunPlanSchema,
-  shardResults: z.array(ShardResultSchema),
+  shardResults: z.array(z.union([ShardResultSchema, FailedShardSchema])),
 });
 export type MergeEvent = z.infer<typeof MergeEventSchema>;
 
@@ -128,11 +142,19 @@ export const BucketResultSchema = z.object({
 });
 export type BucketResult = z.infer<typeof BucketResultSchema>;
 
-/** Input of the finalize step: the plan, the merge step's output and every bucket's result. */
+/** A loan-id bucket that failed after its retries (see FailedShardSchema). */
+export const FailedBucketSchema = z.object({
+  failed: z.literal(true),
+  bucket: z.number().int().nonnegative(),
+  error: CaughtErrorSchema,
+});
+export type FailedBucket = z.infer<typeof FailedBucketSchema>;
+
+/** Input of the finalize step: the plan, the merge step's output and every bucket's result (some may have failed). */
 export const FinalizeEventSchema = z.object({
   plan: RunPlanSchema,
   merged: MergedRunSchema,
-  bucketResults: z.array(BucketResultSchema),
+  bucketResults: z.array(z.union([BucketResultSchema, FailedBucketSchema])),
 });
 export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
 
@@ -150,6 +172,6 @@ export const FailureEventSchema = z.object({
   scheduledTime: z.string().optional(),
   runId: z.string().optional(),
   plan: RunPlanSchema.optional(),
-  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough(),
+  error: CaughtErrorSchema,
 });
 export type FailureEvent = z.infer<typeof FailureEventSchema>;

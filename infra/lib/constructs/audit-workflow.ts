@@ -71,12 +71,12 @@ export interface AuditWorkflowProps {
  *   `{ snapshotDate, trigger }` (the date is the key's second segment, `snapshots/<date>/...`);
  * - Prepare gets the execution input (StartRunEvent); its RunPlan goes to `$.plan`;
  * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`
- *   (a shard that fails after its retries yields `{ failed: true, index, error }` instead, and the
- *   run goes to NotifyFailure with that shard's error once every shard has finished);
- * - MergeAudit gets `{ plan, shardResults }` (MergeEvent); its MergedRun goes to `$.merged`;
+ *   (a shard that fails after its retries yields `{ failed: true, index, error }` instead);
+ * - MergeAudit gets `{ plan, shardResults }` (MergeEvent) once every shard has finished; a failed
+ *   shard makes it fail the run with that shard's error (to NotifyFailure); its MergedRun goes to `$.merged`;
  * - each bucket (task MergeBucket) gets its BucketSpec (an item of `$.merged.buckets`); the
  *   BucketResults go to `$.bucketResults` (a failed bucket yields `{ failed: true, bucket, error }`,
- *   and the run fails as for a shard);
+ *   and Finalize fails the run with it, as MergeAudit does for a shard);
  * - Finalize gets `{ plan, merged, bucketResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
  * - SendReport gets `$.outcome`; its result is dropped;
  * - on failure the error (`{ Error, Cause }`) goes to `$.error` and NotifyFailure gets the whole
@@ -133,9 +133,11 @@ export class AuditWorkflow extends Construct {
       .addCatch(alreadyRunning, { errors: ['RunInProgressError'], resultPath: '$.error' })
       .addCatch(onFailure, catchAll);
 
-    // A failed item becomes a value carrying its error, so the failure notice can quote the
-    // item's own sentence (a failed Distributed Map only reports ExceedToleratedFailureThreshold).
-    // After the map, a Choice sends the run to NotifyFailure with the first failed item's error.
+    // A failed item becomes a value carrying its error, so the map waits for every item and the
+    // failure notice can quote the item's own sentence (a failed Distributed Map only reports
+    // ExceedToleratedFailureThreshold). The step after the map sees every result and fails the
+    // run with the first failed item's error (no JSONata "did any item fail?" check in the
+    // definition: the local engine runs JSONPath only, and the step reads the results anyway).
     const fanOut = (o: {
       mapId: string;
       taskId: string;
@@ -146,8 +148,6 @@ export class AuditWorkflow extends Construct {
       itemsPath: string;
       /** Top-level field the map's results go to. */
       resultField: string;
-      checkId: string;
-      firstErrorId: string;
     }) => {
       const task = invoke(o.taskId, o.step, {});
       const itemFailed = new sfn.Pass(this, o.failedId, {
@@ -168,17 +168,7 @@ export class AuditWorkflow extends Construct {
       });
       map.itemProcessor(task);
       map.addCatch(onFailure, catchAll);
-
-      const results = `$states.input.${o.resultField}`;
-      const firstError = sfn.Pass.jsonata(this, o.firstErrorId, {
-        outputs: `{% $merge([$states.input, {"error": ${results}[failed = true][0].error}]) %}`,
-      });
-      firstError.next(onFailure);
-      const check = sfn.Choice.jsonata(this, o.checkId).when(
-        sfn.Condition.jsonata(`{% $count(${results}[failed = true]) > 0 %}`),
-        firstError,
-      );
-      return { map, check };
+      return map;
     };
 
     const shards = fanOut({
@@ -189,8 +179,6 @@ export class AuditWorkflow extends Construct {
       itemKey: 'index',
       itemsPath: '$.plan.shards',
       resultField: 'shardResults',
-      checkId: 'AnyShardFailed',
-      firstErrorId: 'FirstShardError',
     });
 
     const mergeAudit = invoke('MergeAudit', props.mergeAudit, {
@@ -209,8 +197,6 @@ export class AuditWorkflow extends Construct {
       itemKey: 'bucket',
       itemsPath: '$.merged.buckets',
       resultField: 'bucketResults',
-      checkId: 'AnyBucketFailed',
-      firstErrorId: 'FirstBucketError',
     });
 
     const finalize = invoke('Finalize', props.finalize, {
@@ -241,8 +227,7 @@ export class AuditWorkflow extends Construct {
       .when(sfn.Condition.isPresent('$.objectKey'), fromArrival.next(prepare))
       .otherwise(prepare);
 
-    prepare.next(shards.map).next(shards.check.otherwise(mergeAudit));
-    mergeAudit.next(buckets.map).next(buckets.check.otherwise(finalize));
+    prepare.next(shards).next(mergeAudit).next(buckets).next(finalize);
     finalize.next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
     const definition = start;
 
