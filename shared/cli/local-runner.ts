@@ -1,42 +1,99 @@
 import { availableParallelism } from 'node:os';
 import type { Context } from 'aws-lambda';
-import type {
-  BucketResult,
-  FailureEvent,
-  MergedRun,
-  RunOutcome,
-  RunPlan,
-  ShardResult,
-  StartRunEvent,
-} from '../use-cases/workflow-types.ts';
+import { executionNameFor } from '../adapters/sfn-workflow-starter.ts';
+import {
+  type ExecutionResult,
+  LocalStateMachine,
+  type MapRunScope,
+  type StateMachineDefinition,
+  StatesError,
+  type TaskInvoker,
+} from '../local/asl-engine.ts';
+import { failureSentence } from '../use-cases/map-results.ts';
+import type { RunOutcome, RunPlan, StartRunEvent } from '../use-cases/workflow-types.ts';
 import { lambdaContext } from './lambda-context.ts';
 import type { LambdaJob, MapFunction } from './lambda-worker-impl.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { functionOfArn, localWorkflowDefinition } from './workflow-definition.ts';
 
 /** What the local run of the workflow ended with. */
 export type LocalRunResult =
   | {
       ok: true;
+      status: 'done';
+      executionName: string;
       plan: RunPlan;
       outcome: RunOutcome;
-      messageId: string | null;
       timings: Record<string, number>;
     }
-  | { ok: false; snapshotDate: string | null; reason: string; timings: Record<string, number> };
+  | {
+      ok: false;
+      /** `already-running`: another run holds the date's lease; the execution ended quietly, as on AWS. */
+      status: 'failed' | 'timed-out' | 'already-running';
+      executionName: string;
+      snapshotDate: string | null;
+      reason: string;
+      timings: Record<string, number>;
+    };
+
+/** Runs one function's handler on an event: in this process, on a worker thread, or anything else. */
+export type FunctionRunner = (fn: string, event: unknown, context: Context) => Promise<unknown>;
 
 export interface LocalRunOptions {
   /**
-   * Worker threads of each map step (the Distributed Maps' MaxConcurrency, locally), at most one
-   * per item (shard, loan-id bucket); 0 runs the items in this process, one after another.
+   * Worker threads of each map step (the Distributed Maps' Lambdas, locally), at most one per
+   * item (shard, loan-id bucket); 0 runs the items in this process.
    * @default min(items, CPUs), or in-process when the map has one item
    */
   workers?: number;
-  /** Skip the email step (the engine-only paths). */
+  /** Leave the report function out (a previous day audited only as a baseline). @default true */
   sendReport?: boolean;
+  /** Called as each top-level state starts; a map step's detail says how its items run. */
   onStep?: (step: string, detail?: string) => void;
+  /** The execution's name. @default `<date>-<trigger>-<time>`, as start-audit names them */
+  executionName?: string;
+  /**
+   * Errors the local Lambda service raises instead of invoking (e.g. `Lambda.TooManyRequestsException`
+   * for a function's first attempt): the definition's Retry then runs as on AWS.
+   */
+  serviceFault?: (call: { fn: string; attempt: number; mapItemIndex?: number }) => string | null;
+  /**
+   * Runs the functions the workflow's tasks name (`prepare-run`, `score-shard`, ...) in this
+   * process, and `mapFunction` runs a map's items on worker threads.
+   * @default the real Lambda handlers (functions/<name>/handler.ts)
+   */
+  runFunction?: FunctionRunner;
+  /** Runs a map's items on `threads` threads. @default the Lambda handlers on a WorkerPool */
+  mapFunction?: (threads: number) => { run: FunctionRunner; close: () => Promise<void> };
+  /** Multiplies the definition's Retry intervals. @default 0.01 (2 s become 20 ms) */
+  retryIntervalScale?: number;
 }
 
-type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+const handlers = new Map<string, Promise<Handler>>();
+
+/** A Lambda handler of this project, imported on first use (its module reads the environment then). */
+function handlerOf(fn: string): Promise<Handler> {
+  let handler = handlers.get(fn);
+  if (handler === undefined) {
+    if (!/^[a-z-]+$/.test(fn)) throw new Error(`no function named ${fn}`);
+    handler = import(`../../functions/${fn}/handler.ts`).then((m: { handler: Handler }) => m.handler);
+    handlers.set(fn, handler);
+  }
+  return handler;
+}
+
+/** The real handlers, in this process. */
+export const runHandler: FunctionRunner = async (fn, event, context) => (await handlerOf(fn))(event, context);
+
+/** The real handlers of the map functions on worker threads, one warm "Lambda" per thread. */
+function handlersOnThreads(threads: number): { run: FunctionRunner; close: () => Promise<void> } {
+  const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
+  return {
+    run: async (fn, event) => (await pool.map([{ fn: fn as MapFunction, event }]))[0],
+    close: () => pool.close(),
+  };
+}
 
 /** Threads for a map step: in-process for one item (no thread to start), else one per item up to the CPUs. */
 function mapThreads(items: number, workers: number | undefined): number {
@@ -44,117 +101,97 @@ function mapThreads(items: number, workers: number | undefined): number {
   return items > 1 ? Math.min(items, availableParallelism()) : 0;
 }
 
-/** Imports a function's handler (in this process: worker threads import their own). */
-async function handlerOf<R>(fn: MapFunction): Promise<Handler<unknown, R>> {
-  const m =
-    fn === 'score-shard'
-      ? await import('../../functions/score-shard/handler.ts')
-      : await import('../../functions/merge-scores/handler.ts');
-  return m.handler as unknown as Handler<unknown, R>;
-}
-
 /**
- * A map step: each item through its function's handler, on worker threads (each a warm Lambda,
- * started after the local environment is set: threads copy it when they start) or, with no
- * threads, one item after another in this process. An item that throws fails the step with its
- * sentence.
- */
-async function mapItems<R>(fn: MapFunction, items: readonly unknown[], threads: number): Promise<R[]> {
-  if (threads === 0) {
-    const handler = await handlerOf<R>(fn);
-    const out: R[] = [];
-    for (const item of items) out.push(await handler(item, lambdaContext(fn)));
-    return out;
-  }
-  const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
-  try {
-    return await pool.map<R>(items.map((event) => ({ fn, event })));
-  } finally {
-    await pool.close();
-  }
-}
-
-/**
- * Runs the audit workflow locally through the very handlers Lambda runs, in the state machine's
- * order, with its Catch: any step's error goes to the failure step, as on AWS. The map steps fan
- * the shards and then the loan-id buckets out on worker threads like the Distributed Maps (see
- * `workers`). The environment
- * (endpoints, bucket, table, SHARD_BYTES) must be set before the first call: handlers read it once.
+ * Runs the audit workflow locally: the state machine definition `cdk synth` produces for the
+ * stack, executed by the local ASL engine (shared/local/asl-engine.ts), its tasks invoking the
+ * very handlers Lambda runs, its map items on worker threads like the Distributed Maps (see
+ * `workers`). Step order, retries, catches, timeouts and the state quota are the definition's.
+ * The environment (endpoints, bucket, table, SHARD_BYTES) must be set before the first call:
+ * handlers read it once.
  */
 export async function runWorkflowLocally(
   event: StartRunEvent,
   options: LocalRunOptions = {},
+  definition?: StateMachineDefinition,
 ): Promise<LocalRunResult> {
+  const machineDefinition = definition ?? (await localWorkflowDefinition());
+  const runFunction = options.runFunction ?? runHandler;
   const timings: Record<string, number> = {};
-  let current = '';
-  let since = Date.now();
-  const step = (name: string, detail?: string): void => {
-    if (current) timings[current] = Date.now() - since;
-    current = name;
-    since = Date.now();
-    options.onStep?.(name, detail);
-  };
-  const prepare = (await import('../../functions/prepare-run/handler.ts')).handler as Handler<
-    unknown,
-    RunPlan
-  >;
-  const merge = (await import('../../functions/merge-audit/handler.ts')).handler as Handler<
-    unknown,
-    MergedRun
-  >;
-  const finalize = (await import('../../functions/finalize-audit/handler.ts')).handler as Handler<
-    unknown,
-    RunOutcome
-  >;
-  const notify = (await import('../../functions/notify-failure/handler.ts')).handler as Handler<
-    FailureEvent,
-    { reason: string }
-  >;
-  let plan: RunPlan | null = null;
-  try {
-    step('prepare');
-    plan = await prepare(event, lambdaContext('prepare-run'));
-    const thePlan = plan;
-    const threads = mapThreads(thePlan.shards.length, options.workers);
-    step(
-      'score',
-      `${thePlan.shards.length} shard(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`,
-    );
-    const shardResults = await mapItems<ShardResult>('score-shard', thePlan.shards, threads);
-    step('merge');
-    const merged = await merge({ plan: thePlan, shardResults }, lambdaContext('merge-audit'));
-    const bucketThreads = mapThreads(merged.buckets.length, options.workers);
-    step(
-      'buckets',
-      `${merged.buckets.length} loan-id bucket(s)${bucketThreads === 0 ? '' : ` on ${bucketThreads} worker thread(s)`}`,
-    );
-    const bucketResults = await mapItems<BucketResult>('merge-scores', merged.buckets, bucketThreads);
-    step('finalize');
-    const outcome = await finalize({ plan: thePlan, merged, bucketResults }, lambdaContext('finalize-audit'));
-    let messageId: string | null = null;
-    if (options.sendReport !== false) {
-      step('report');
-      const send = (await import('../../functions/send-report/handler.ts')).handler as Handler<
-        unknown,
-        { messageId: string | null }
-      >;
-      messageId = (await send(outcome, lambdaContext('send-report'))).messageId;
-    }
-    step('done');
-    return { ok: true, plan: thePlan, outcome, messageId, timings };
-  } catch (error) {
-    const name = error instanceof Error ? error.name : 'Error';
-    const message = error instanceof Error ? error.message : String(error);
-    const snapshotDate = plan?.snapshotDate ?? ('snapshotDate' in event ? event.snapshotDate : undefined);
-    step('failure', message);
-    const failure: FailureEvent = {
-      ...(snapshotDate === undefined ? {} : { snapshotDate }),
-      ...('scheduledTime' in event ? { scheduledTime: event.scheduledTime } : {}),
-      ...(plan === null ? {} : { plan, runId: plan.runId }),
-      error: { Error: name, Cause: JSON.stringify({ errorType: name, errorMessage: message }) },
+  const invokeWith =
+    (run: FunctionRunner): TaskInvoker =>
+    async (resource, payload, context) => {
+      const fn = functionOfArn(resource);
+      const fault = options.serviceFault?.({
+        fn,
+        attempt: context.attempt,
+        ...(context.mapItemIndex === undefined ? {} : { mapItemIndex: context.mapItemIndex }),
+      });
+      if (fault)
+        throw new StatesError(fault, JSON.stringify({ errorType: fault, errorMessage: `local ${fault}` }));
+      if (fn === 'send-report' && options.sendReport === false) return { messageId: null };
+      return run(fn, payload, lambdaContext(fn));
     };
-    const recorded = await notify(failure, lambdaContext('notify-failure'));
-    step('done');
-    return { ok: false, snapshotDate: snapshotDate ?? null, reason: recorded.reason, timings };
-  }
+  const top = machineDefinition.States;
+  const machine = new LocalStateMachine(machineDefinition, {
+    invoke: invokeWith(runFunction),
+    retryIntervalScale: options.retryIntervalScale ?? 0.01,
+    mapRun: async ({ name, items }): Promise<MapRunScope | undefined> => {
+      const threads = mapThreads(items, options.workers);
+      options.onStep?.(name, `${items} item(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`);
+      if (threads === 0) return undefined;
+      const pool = (options.mapFunction ?? handlersOnThreads)(threads);
+      return { invoke: invokeWith(pool.run), close: pool.close };
+    },
+    onState: (e) => {
+      if (e.depth !== 0) return;
+      const type = top[e.name]?.Type;
+      if (type !== 'Task' && type !== 'Map') return;
+      if (e.type === 'entered' && type === 'Task') options.onStep?.(e.name);
+      if (e.type === 'exited') timings[e.name] = (timings[e.name] ?? 0) + (e.ms ?? 0);
+    },
+  });
+  const name =
+    options.executionName ??
+    executionNameFor({
+      snapshotDate: 'snapshotDate' in event ? event.snapshotDate : 'scheduled',
+      trigger: event.trigger ?? 'on-demand',
+    });
+  const result = await machine.start(event, name);
+  return localRunResult(result, event, timings);
+}
+
+function localRunResult(
+  result: ExecutionResult,
+  event: StartRunEvent,
+  timings: Record<string, number>,
+): LocalRunResult {
+  const output = result.status === 'SUCCEEDED' ? (result.output as Record<string, unknown>) : {};
+  const plan = output.plan as RunPlan | undefined;
+  const snapshotDate = plan?.snapshotDate ?? ('snapshotDate' in event ? event.snapshotDate : null);
+  if (result.status === 'SUCCEEDED' && output.outcome !== undefined && plan !== undefined)
+    return {
+      ok: true,
+      status: 'done',
+      executionName: result.name,
+      plan,
+      outcome: output.outcome as RunOutcome,
+      timings,
+    };
+  const error =
+    result.status === 'SUCCEEDED'
+      ? ((output.error as { Error?: string; Cause?: string } | undefined) ?? {})
+      : { Error: result.error, Cause: result.cause };
+  return {
+    ok: false,
+    status:
+      result.status === 'SUCCEEDED'
+        ? 'already-running'
+        : result.status === 'TIMED_OUT'
+          ? 'timed-out'
+          : 'failed',
+    executionName: result.name,
+    snapshotDate,
+    reason: failureSentence(error).sentence,
+    timings,
+  };
 }

@@ -246,7 +246,12 @@ export class WorkerPool<Job = unknown> {
       const onMessage = (reply: WorkerReply): void => {
         done();
         if (reply.ok) resolve(reply.result);
-        else reject(new ShardFailedError(reply.error));
+        else {
+          // The job's own error name goes with its sentence (the workflow's Retry and Catch match on it).
+          const error = new ShardFailedError(reply.error);
+          if (reply.name && reply.name !== 'Error') error.name = reply.name;
+          reject(error);
+        }
       };
       const onError = (e: Error): void => {
         done();

@@ -184,7 +184,13 @@ export class LocalStateMachine {
     } catch (error) {
       if (!(error instanceof StatesError)) throw error;
       const timedOut = error.error === 'States.Timeout' && run.executionTimedOut(error);
-      return { name, status: timedOut ? 'TIMED_OUT' : 'FAILED', error: error.error, cause: error.cause, path };
+      return {
+        name,
+        status: timedOut ? 'TIMED_OUT' : 'FAILED',
+        error: error.error,
+        cause: error.cause,
+        path,
+      };
     }
   }
 }
@@ -241,7 +247,12 @@ class Run {
 
   public context(input: Json): JsonObject {
     return {
-      Execution: { Id: `local:${this.name}`, Name: this.name, Input: input, StartTime: new Date().toISOString() },
+      Execution: {
+        Id: `local:${this.name}`,
+        Name: this.name,
+        Input: input,
+        StartTime: new Date().toISOString(),
+      },
       StateMachine: { Id: 'local', Name: 'local' },
     };
   }
@@ -349,7 +360,9 @@ class Run {
             ? await this.task(name, state, input, scope, attempt)
             : await this.map(name, state, input, scope);
         const selected =
-          state.ResultSelector === undefined ? result : resolveTemplate(state.ResultSelector, result, scope.context);
+          state.ResultSelector === undefined
+            ? result
+            : resolveTemplate(state.ResultSelector, result, scope.context);
         return after(applyOutputPath(applyResultPath(input, state.ResultPath, selected), state));
       } catch (raw) {
         if (!(raw instanceof StatesError)) throw raw;
@@ -397,7 +410,9 @@ class Run {
       throw new UnsupportedDefinitionError(`state ${name} has a string Parameters, which AWS rejects`);
     const effective = applyInputPath(input, state);
     const payload =
-      state.Parameters === undefined ? effective : resolveTemplate(state.Parameters, effective, scope.context);
+      state.Parameters === undefined
+        ? effective
+        : resolveTemplate(state.Parameters, effective, scope.context);
     this.checkSize(payload, `the input of state ${name}`);
     const invoke = scope.invoke ?? this.options.invoke;
     const call = (async () => {
@@ -475,7 +490,11 @@ class Run {
               path: null,
               context,
               mapItemIndex: index,
-              ...(mapScope.invoke ? { invoke: mapScope.invoke } : scope.invoke ? { invoke: scope.invoke } : {}),
+              ...(mapScope.invoke
+                ? { invoke: mapScope.invoke }
+                : scope.invoke
+                  ? { invoke: scope.invoke }
+                  : {}),
             });
             succeeded[index] = true;
           } catch (error) {

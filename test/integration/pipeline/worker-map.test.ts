@@ -58,7 +58,7 @@ async function runDate(
       sendReport: false,
       ...options,
       onStep: (step, detail) => {
-        if (step === 'score') score = detail ?? '';
+        if (step === 'ScoreShards') score = detail ?? '';
       },
     },
   );
@@ -112,7 +112,7 @@ describe('Local runner: the map step on worker threads', () => {
   it('writes the same audit.json and quarantine with one shard in-process as with four shards on two threads', async () => {
     const one = await runDate(D2, undefined);
     expect(one.result.ok).toBe(true);
-    expect(one.score).toBe('1 shard(s)');
+    expect(one.score).toBe('1 item(s)');
     const audit1 = await text(KEYS.audit(D2));
     const quarantine1 = await text(KEYS.quarantine(D2));
 
@@ -122,7 +122,7 @@ describe('Local runner: the map step on worker threads', () => {
     if (!four.result.ok) return;
     expect(four.result.plan.shards).toHaveLength(4);
     expect(four.result.plan.shards.every((s) => s.range !== undefined)).toBe(true);
-    expect(four.score).toBe('4 shard(s) on 2 worker thread(s)');
+    expect(four.score).toBe('4 item(s) on 2 worker thread(s)');
 
     // audit.json holds no run id or timestamps (the run record does): the two are byte-identical.
     const audit4 = await text(KEYS.audit(D2));
@@ -185,7 +185,7 @@ describe('Local runner: the map step on worker threads', () => {
     expect(inProcess.result.ok).toBe(false);
     expect(onThreads.result.ok).toBe(false);
     if (inProcess.result.ok || onThreads.result.ok) return;
-    expect(onThreads.score).toBe('2 shard(s) on 2 worker thread(s)');
+    expect(onThreads.score).toBe('2 item(s) on 2 worker thread(s)');
     expect(onThreads.result.reason).toMatch(/part-2\.csv\.gz/);
     // The worker's sentence reaches the failure step unchanged: the same as in-process.
     expect(onThreads.result.reason).toBe(inProcess.result.reason);
