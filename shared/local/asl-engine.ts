@@ -167,6 +167,7 @@ export class LocalStateMachine {
     const run = new Run(this.options, name);
     const path: string[] = [];
     const limit = this.definition.TimeoutSeconds;
+    let executionTimeout: StatesError | null = null;
     const work = (async () => {
       run.checkSize(input, 'the execution input');
       return run.states(this.definition, input, { depth: 0, path, context: run.context(input) });
@@ -175,18 +176,19 @@ export class LocalStateMachine {
       const output =
         limit === undefined
           ? await work
-          : await withTimeout(
-              work,
-              limit * 1000 * (this.options.timeoutScale ?? 1),
-              () => new StatesError('States.Timeout', `the execution took longer than ${limit} s`),
-            );
+          : await withTimeout(work, limit * 1000 * (this.options.timeoutScale ?? 1), () => {
+              executionTimeout = new StatesError(
+                'States.Timeout',
+                `the execution took longer than ${limit} s`,
+              );
+              return executionTimeout;
+            });
       return { name, status: 'SUCCEEDED', output, path };
     } catch (error) {
       if (!(error instanceof StatesError)) throw error;
-      const timedOut = error.error === 'States.Timeout' && run.executionTimedOut(error);
       return {
         name,
-        status: timedOut ? 'TIMED_OUT' : 'FAILED',
+        status: error === executionTimeout ? 'TIMED_OUT' : 'FAILED',
         error: error.error,
         cause: error.cause,
         path,
@@ -238,8 +240,6 @@ interface Scope {
 
 /** One execution's run (its name, timers and counters). */
 class Run {
-  private readonly timeouts = new WeakSet<StatesError>();
-
   public constructor(
     private readonly options: EngineOptions,
     private readonly name: string,
@@ -255,10 +255,6 @@ class Run {
       },
       StateMachine: { Id: 'local', Name: 'local' },
     };
-  }
-
-  public executionTimedOut(error: StatesError): boolean {
-    return !this.timeouts.has(error);
   }
 
   public checkSize(value: Json, what: string): void {
@@ -431,11 +427,11 @@ class Run {
     const result =
       seconds === undefined
         ? await call
-        : await withTimeout(call, seconds * 1000 * (this.options.timeoutScale ?? 1), () => {
-            const e = new StatesError('States.Timeout', `state ${name} took longer than ${seconds} s`);
-            this.timeouts.add(e);
-            return e;
-          });
+        : await withTimeout(
+            call,
+            seconds * 1000 * (this.options.timeoutScale ?? 1),
+            () => new StatesError('States.Timeout', `state ${name} took longer than ${seconds} s`),
+          );
     this.checkSize(result, `the result of state ${name}`);
     return result;
   }

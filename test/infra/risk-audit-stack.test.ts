@@ -543,7 +543,7 @@ describe('Class: RiskAuditStack', () => {
         ResultPath: '$.shardResults',
         ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
       });
-      expect(map?.Next).toBe('AnyShardFailed');
+      expect(map?.Next).toBe('MergeAudit');
     });
 
     it('merges the scores with a second Distributed Map over the planned buckets, tolerating no failure', () => {
@@ -560,7 +560,7 @@ describe('Class: RiskAuditStack', () => {
           StartAt: 'MergeBucket',
         },
       });
-      expect(states.MergeScores?.Next).toBe('AnyBucketFailed');
+      expect(states.MergeScores?.Next).toBe('Finalize');
     });
 
     it('takes the map concurrency of both maps from the settings', () => {
@@ -572,11 +572,9 @@ describe('Class: RiskAuditStack', () => {
     it('runs Prepare, the shard map, MergeAudit, the bucket map, Finalize and SendReport in order', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.Prepare?.Next).toBe('ScoreShards');
-      expect(states.ScoreShards?.Next).toBe('AnyShardFailed');
-      expect(states.AnyShardFailed?.Default).toBe('MergeAudit');
+      expect(states.ScoreShards?.Next).toBe('MergeAudit');
       expect(states.MergeAudit?.Next).toBe('MergeScores');
-      expect(states.MergeScores?.Next).toBe('AnyBucketFailed');
-      expect(states.AnyBucketFailed?.Default).toBe('Finalize');
+      expect(states.MergeScores?.Next).toBe('Finalize');
       expect(states.Finalize?.Next).toBe('SendReport');
       expect(states.SendReport?.Next).toBe('AuditDone');
       expect(states.Prepare?.ResultPath).toBe('$.plan');
@@ -649,7 +647,7 @@ describe('Class: RiskAuditStack', () => {
       for (const task of tasks) expect(['undefined', 'object']).toContain(typeof task.Parameters);
     });
 
-    it('catches a shard failure inside the map and routes it to the notice with its own error', () => {
+    it('catches a shard failure inside the map as a value, which MergeAudit turns into the run failure', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.ScoreShard?.Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ShardFailed' },
@@ -659,15 +657,11 @@ describe('Class: RiskAuditStack', () => {
         Parameters: { failed: true, 'index.$': '$.index', 'error.$': '$.error' },
         End: true,
       });
-      expect(states.AnyShardFailed).toMatchObject({
-        Type: 'Choice',
-        QueryLanguage: 'JSONata',
-        Choices: [{ Next: 'FirstShardError' }],
-      });
-      expect(states.FirstShardError?.Next).toBe('NotifyFailure');
+      // MergeAudit, which reads every shard's result, fails the run with the first failed one.
+      expect(states.ScoreShards?.Next).toBe('MergeAudit');
     });
 
-    it('catches a bucket failure inside the merge map and routes it to the notice with its own error', () => {
+    it('catches a bucket failure inside the merge map as a value, which Finalize turns into the run failure', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.MergeBucket?.Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BucketFailed' },
@@ -677,12 +671,7 @@ describe('Class: RiskAuditStack', () => {
         Parameters: { failed: true, 'bucket.$': '$.bucket', 'error.$': '$.error' },
         End: true,
       });
-      expect(states.AnyBucketFailed).toMatchObject({
-        Type: 'Choice',
-        QueryLanguage: 'JSONata',
-        Choices: [{ Next: 'FirstBucketError' }],
-      });
-      expect(states.FirstBucketError?.Next).toBe('NotifyFailure');
+      expect(states.MergeScores?.Next).toBe('Finalize');
     });
 
     it('derives the date from the object key for tape-arrival starts', () => {

@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
 import {
+  type ExecutionResult,
+  LocalStateMachine,
+  lambdaFunctionError,
+  readPath,
+  type StateMachineDefinition,
+} from '../../shared/local/asl-engine.ts';
+import { succeededItems } from '../../shared/use-cases/map-results.ts';
+import {
   type BucketResult,
   BucketSpecSchema,
   FailureEventSchema,
@@ -13,15 +21,39 @@ import {
   ShardSpecSchema,
   StartRunEventSchema,
 } from '../../shared/use-cases/workflow-types.ts';
-import { lambdaError, readPath, simulate, type TaskStub } from './asl-simulator.ts';
 import { templateOf } from './stack-fixture.ts';
-import { stateMachineDefinition } from './template-helpers.ts';
+import { allStates, stateMachineDefinition } from './template-helpers.ts';
 
-type Machine = { StartAt: string; States: Record<string, Record<string, unknown>> };
-let machine: Machine;
+let machine: StateMachineDefinition;
+/** Task state name by Resource: the template's function tokens all read "TOKEN", so each task gets its own. */
 beforeAll(() => {
-  machine = stateMachineDefinition(templateOf()) as Machine;
+  machine = stateMachineDefinition(templateOf()) as unknown as StateMachineDefinition;
+  for (const [name, state] of Object.entries(allStates(machine as never)))
+    if (state.Type === 'Task') state.Resource = `task:${name}`;
 });
+
+/** A stub for a Task state, by state name: returns the function's result or throws. */
+type TaskStub = (input: unknown) => unknown;
+
+/** Runs the synthesized definition on the local engine, each task answered by its stub. */
+async function simulate(
+  definition: StateMachineDefinition,
+  input: unknown,
+  stubs: Record<string, TaskStub>,
+): Promise<ExecutionResult & { output?: unknown; error?: string }> {
+  const engine = new LocalStateMachine(definition, {
+    invoke: async (resource, payload) => {
+      const stub = stubs[resource.slice('task:'.length)];
+      if (stub === undefined) throw new Error(`no stub for ${resource}`);
+      return stub(payload);
+    },
+    retryIntervalScale: 0,
+  });
+  return engine.start(input);
+}
+
+/** A handler's exception as the stubs throw it. */
+const lambdaError = (error: Error): Error => lambdaFunctionError(error);
 
 const DATE = '2026-11-25';
 const RUN_ID = `${DATE}-r1`;
@@ -74,6 +106,15 @@ function bucketResult(bucket: number): BucketResult {
   return { bucket, resultKey: `runs/${DATE}/merge/${RUN_ID}/bucket-${bucket}.json`, loans: 5, changes: 2 };
 }
 
+/** The steps' own check of a map's results, raised as their Lambda would raise it. */
+function trySucceeded(items: readonly object[]): void {
+  try {
+    succeededItems(items);
+  } catch (error) {
+    throw lambdaError(error as Error);
+  }
+}
+
 /** Stubs that check every input against the handlers' own schemas and record what they got. */
 function recordingStubs(shardCount: number, overrides: Partial<Record<string, TaskStub>> = {}) {
   const seen: Record<string, unknown[]> = {};
@@ -100,6 +141,8 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
       record('MergeAudit', input);
       const event = MergeEventSchema.parse(input);
       expect(event.shardResults).toHaveLength(event.plan.shards.length);
+      // What the step does first: a failed shard fails the run with its own error.
+      trySucceeded(event.shardResults);
       return mergedRun(event.plan);
     },
     MergeBucket: (input): BucketResult => {
@@ -109,6 +152,7 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
     Finalize: (input) => {
       record('Finalize', input);
       const event = FinalizeEventSchema.parse(input);
+      trySucceeded(event.bucketResults);
       return {
         runId: event.plan.runId,
         snapshotDate: event.plan.snapshotDate,
@@ -137,7 +181,7 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
   return { stubs, seen };
 }
 
-describe('Workflow: audit state machine (simulated from the synthesized definition)', () => {
+describe('Workflow: audit state machine (the synthesized definition on the local engine)', () => {
   it('runs a scheduled audit through every step, each getting the shape its handler parses', async () => {
     const { stubs, seen } = recordingStubs(3);
     const input = { trigger: 'schedule', scheduledTime: '2026-11-25T22:00:00Z' };
@@ -147,10 +191,8 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'StartedBy',
       'Prepare',
       'ScoreShards',
-      'AnyShardFailed',
       'MergeAudit',
       'MergeScores',
-      'AnyBucketFailed',
       'Finalize',
       'SendReport',
       'AuditDone',
@@ -248,13 +290,14 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'StartedBy',
       'Prepare',
       'ScoreShards',
-      'AnyShardFailed',
-      'FirstShardError',
+      'MergeAudit',
       'NotifyFailure',
       'AuditFailed',
     ]);
     expect(seen['ScoreShard:override']).toHaveLength(3);
-    expect(seen.MergeAudit).toBeUndefined();
+    // MergeAudit got every shard's result, the failed one as a value, and merged nothing.
+    expect(seen.MergeAudit).toHaveLength(1);
+    expect(seen.MergeBucket).toBeUndefined();
     expect(seen.Finalize).toBeUndefined();
     const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
     expect(notice.plan?.runId).toBe(RUN_ID);
@@ -277,16 +320,14 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'StartedBy',
       'Prepare',
       'ScoreShards',
-      'AnyShardFailed',
       'MergeAudit',
       'MergeScores',
-      'AnyBucketFailed',
-      'FirstBucketError',
+      'Finalize',
       'NotifyFailure',
       'AuditFailed',
     ]);
     expect(seen['MergeBucket:override']).toHaveLength(BUCKETS);
-    expect(seen.Finalize).toBeUndefined();
+    expect(seen.Finalize).toHaveLength(1);
     expect(seen.SendReport).toBeUndefined();
     const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
     expect(notice.plan?.runId).toBe(RUN_ID);
@@ -311,7 +352,6 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
       'StartedBy',
       'Prepare',
       'ScoreShards',
-      'AnyShardFailed',
       'MergeAudit',
       'NotifyFailure',
       'AuditFailed',
@@ -350,5 +390,109 @@ describe('Workflow: audit state machine (simulated from the synthesized definiti
     const notice = seen.NotifyFailure?.[0] as { outcome?: { status: string }; plan?: unknown };
     expect(notice.outcome?.status).toBe('partial');
     expect(notice.plan).toBeDefined();
+  });
+});
+
+describe('Workflow: what the local engine checks in the synthesized definition', () => {
+  it('needs no JSONata: every state is one the local engine runs', () => {
+    const states = Object.entries(allStates(machine as never));
+    expect(states.filter(([, s]) => s.QueryLanguage !== undefined)).toEqual([]);
+    expect(() => new LocalStateMachine(machine, { invoke: async () => null })).not.toThrow();
+  });
+
+  it('retries a transient Lambda error of a shard as written, then scores the shard', async () => {
+    let calls = 0;
+    const { stubs, seen } = recordingStubs(2, {
+      ScoreShard: (input) => {
+        const shard = ShardSpecSchema.parse(input);
+        if (shard.index === 1 && calls++ < 4) {
+          const e = new Error('Rate exceeded');
+          e.name = 'Lambda.TooManyRequestsException';
+          throw lambdaError(e);
+        }
+        return { index: shard.index, partialKey: `p/${shard.index}`, rowsRead: 1, rowsQuarantined: 0 };
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result.status).toBe('SUCCEEDED');
+    // Shard 0 once, shard 1 four times refused and a fifth time scored (MaxAttempts 5 allows it).
+    expect(seen['ScoreShard:override']).toHaveLength(1 + 5);
+    expect(seen.NotifyFailure).toBeUndefined();
+  });
+
+  it('fails the run with the error once MaxAttempts retries of a transient error are spent', async () => {
+    const { stubs, seen } = recordingStubs(1, {
+      ScoreShard: () => {
+        const e = new Error('Rate exceeded');
+        e.name = 'Lambda.TooManyRequestsException';
+        throw lambdaError(e);
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Lambda.TooManyRequestsException' });
+    expect(seen['ScoreShard:override']).toHaveLength(1 + 5);
+    expect(FailureEventSchema.parse(seen.NotifyFailure?.[0]).error.Error).toBe(
+      'Lambda.TooManyRequestsException',
+    );
+  });
+
+  it('never retries an error of our own handlers (a broken tape stays broken)', async () => {
+    const { stubs, seen } = recordingStubs(1, {
+      ScoreShard: () => {
+        throw lambdaError(new TapeUnreadableError('part loans.csv is not valid gzip'));
+      },
+    });
+    await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(seen['ScoreShard:override']).toHaveLength(1);
+  });
+
+  it("fails the run with a shard's timeout, caught inside the map, once the other shards finish", async () => {
+    const { stubs, seen } = recordingStubs(2, {
+      ScoreShard: async (input) => {
+        const shard = ShardSpecSchema.parse(input);
+        if (shard.index === 0) await new Promise((r) => setTimeout(r, 200));
+        return { index: shard.index, partialKey: `p/${shard.index}`, rowsRead: 1, rowsQuarantined: 0 };
+      },
+    });
+    // 930 s scaled to 93 ms: shard 0 takes 200 ms.
+    const engine = new LocalStateMachine(machine, {
+      invoke: async (resource, payload) => stubs[resource.slice('task:'.length)]!(payload),
+      timeoutScale: 1e-4,
+    });
+    const result = await engine.start({ snapshotDate: DATE, trigger: 'on-demand' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'MergeAudit',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
+    expect(readPath(seen.MergeAudit?.[0], '$.shardResults[0].error.Error')).toBe('States.Timeout');
+    expect(readPath(seen.MergeAudit?.[0], '$.shardResults[1].index')).toBe(1);
+  });
+
+  it('sends the notice when a shard result passes 256 KiB: the map fails, its Catch runs', async () => {
+    const { stubs, seen } = recordingStubs(2, {
+      ScoreShard: (input) => ({ ...ShardSpecSchema.parse(input), padding: 'x'.repeat(300 * 1024) }),
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'NotifyFailure', 'AuditFailed']);
+    expect(seen.NotifyFailure).toHaveLength(1);
+  });
+
+  it('fails the execution with no notice when a step result passes 256 KiB outside a map (States.ALL does not catch it)', async () => {
+    const { stubs, seen } = recordingStubs(1, {
+      MergeAudit: (input) => ({
+        ...mergedRun(MergeEventSchema.parse(input).plan),
+        padding: 'x'.repeat(300 * 1024),
+      }),
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(result.path.at(-1)).toBe('MergeAudit');
+    expect(seen.NotifyFailure).toBeUndefined();
   });
 });
