@@ -1,6 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
+import type { LocalDepsSpec } from '../adapters/local-deps.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { MAP_STEPS, runStepOf } from './local-map-steps.ts';
 import { serveJobs } from './worker-serve.ts';
 
 /** The functions of the local Distributed Maps. */
@@ -10,6 +12,8 @@ export type MapFunction = 'score-shard' | 'merge-scores';
 export interface LambdaJob {
   fn: MapFunction;
   event: unknown;
+  /** Run the function's use case on these local ports (`risk-audit score`) instead of its handler. */
+  local?: LocalDepsSpec;
 }
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -33,5 +37,8 @@ function handlerOf(fn: MapFunction): Promise<Handler> {
 // A worker thread is a warm Lambda of each map function: it serves item after item, and an item
 // that throws answers with its sentence, which the local runner hands to the failure step.
 serveJobs<LambdaJob>(parentPort!, async (job) => ({
-  result: await (await handlerOf(job.fn))(job.event, lambdaContext(job.fn)),
+  result:
+    job.local === undefined
+      ? await (await handlerOf(job.fn))(job.event, lambdaContext(job.fn))
+      : await runStepOf(MAP_STEPS, job.fn, job.event, job.local),
 }));

@@ -227,7 +227,12 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
   await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
   try {
     const previousParts = await deps.tapes.listParts(previousDate);
-    let previousSnapshotDate = previousParts.length > 0 ? previousDate : null;
+    // The previous date counts when its tape is there, or its run's drift index is (a tape
+    // archived or removed since still leaves the index its run wrote).
+    let previousSnapshotDate =
+      previousParts.length > 0 || (await deps.artifacts.get(KEYS.carriedIndexInfo(previousDate))) !== null
+        ? previousDate
+        : null;
     await deps.store.recordRun(runningSummary(snapshotDate, runId, trigger, now));
     const warnings: RunPlan['warnings'] = [];
     if (previousSnapshotDate !== null) {

@@ -158,3 +158,26 @@ export async function localTapeParts(path: string): Promise<TapePartInput[]> {
   if (parts.length === 0) throw new TapeMissingError(`tape folder ${path} holds no part files`);
   return parts;
 }
+
+/**
+ * Local tapes given per date (`risk-audit score`): a date's parts are one file, or the part files
+ * of a folder (sorted), as `localTapeParts` reads them; a date not given has no tape.
+ */
+export class DatedTapeSource implements TapeSource {
+  public constructor(private readonly byDate: Readonly<Record<string, string>>) {}
+
+  public async listParts(snapshotDate: string): Promise<TapePart[]> {
+    const path = this.byDate[snapshotDate];
+    if (path === undefined) return [];
+    const parts: TapePart[] = [];
+    for (const part of await localTapeParts(path)) {
+      const s = await stat(part.key);
+      parts.push({ key: part.key, bytes: s.size, lastModified: s.mtime });
+    }
+    return parts;
+  }
+
+  public async open(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    return openLocalFile(key, range);
+  }
+}

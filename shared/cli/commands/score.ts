@@ -1,48 +1,28 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
-import {
-  isLocalPreviousIndex,
-  localTapeParts,
-  readLocalPreviousIndex,
-} from '../../adapters/tape/local-tape-source.ts';
-import { QuarantineFileWriter } from '../../adapters/tape/quarantine-writer.ts';
-import type { TapeScanResult } from '../../adapters/tape/scan-tape.ts';
+import type { LocalDepsSpec } from '../../adapters/local-deps.ts';
+import { isLocalPreviousIndex, localTapeParts } from '../../adapters/tape/local-tape-source.ts';
+import { RuntimeConfigSchema } from '../../config.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
-import { PartialMerger } from '../../domain/engine/accumulator.ts';
-import type { PreviousTape } from '../../domain/engine/previous-tape.ts';
-import { policyInForce } from '../../domain/policy/policy.ts';
-import { mappingReadsWholeParts } from '../../domain/tape/mapping.ts';
+import { addDays } from '../../domain/calendar.ts';
+import { decodePreviousIndex } from '../../domain/engine/previous-tape.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
-import { isIsoDate } from '../../domain/tape/values.ts';
+import { VALIDATION_RULES_VERSION } from '../../domain/tape/row-validator.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
-import {
-  auditShard,
-  carriedIndex,
-  combineRangeParts,
-  countCrossShardRepeats,
-  crossShardRepeatFinding,
-  expectedBorrowers,
-  finalizeShards,
-  loadPreviousTape,
-  mergeScans,
-  mergeShards,
-  type ShardAudit,
-  tapeLevelFindings,
-} from '../../use-cases/audit-engine.ts';
-import type { PreviousIndexExtra } from '../../use-cases/score-shard.ts';
+import { KEYS } from '../../schema/tables.ts';
+import { type CarriedIndexInfo, mappingFingerprint } from '../../use-cases/prepare-run.ts';
+import type { LambdaJob, MapFunction } from '../lambda-worker-impl.ts';
+import { runWorkflowLocally } from '../local-runner.ts';
+import { runLocalStep } from '../local-steps.ts';
 import { printHeadline } from '../output.ts';
-import { auditInWorkers, loadPreviousInWorkers } from '../parallel-score.ts';
-import { checkPreviousGiven, dateSourceOf, peekSnapshotDate } from '../peek.ts';
-import { runShardJob, type WorkerJob } from '../shard-jobs.ts';
+import { peekSnapshotDate } from '../peek.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
   snapshot: string;
-  /** The run's date; default: the date most of the tape's first rows carry. */
-  date?: string;
   previous?: string;
   mapping?: string;
   policy?: string;
@@ -50,207 +30,135 @@ export interface ScoreOptions {
   borrowerRefKey?: string;
   /** Row-aligned byte-range shards of the tape, scored on worker threads. @default 1 */
   shards?: number;
-  /** Threads scoring at once, the main thread included. @default min(shards, CPUs) */
+  /** Threads scoring the shards at once. @default min(shards, CPUs) */
   workers?: number;
   /**
    * Also write the tape's drift index here: the next day's `previous` can then be this file
    * instead of the tape, which is not read again.
    */
   indexOut?: string;
-  /** Filled with each phase's wall time in milliseconds (for benchmarks). */
+  /** Filled with each workflow step's wall time in milliseconds (for benchmarks). */
   phases?: Record<string, number>;
 }
 
-/** Audits local tape files with no AWS at all; returns the audit document it wrote. */
+/** Files of a run that `score` copies into its output folder. */
+const OUTPUTS = {
+  'audit.json': KEYS.audit,
+  'quarantine.csv': KEYS.quarantine,
+  'report.html': KEYS.reportHtml,
+  'report.txt': KEYS.reportText,
+} as const;
+
+/** The smallest shard `score --shards` makes (a local file has no Lambda to fill). */
+const MIN_LOCAL_SHARD_BYTES = 64 * 1024;
+
+/**
+ * Audits local tape files with no AWS at all: the same state machine and steps as the pipeline
+ * (prepare, the shards, merge-audit, the loan-id buckets, finalize, the report), run by the local
+ * engine over files (a scratch folder as the artifact store and results store); writes
+ * audit.json, quarantine.csv, report.html and report.txt, and returns the audit document.
+ */
 export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> {
   await mkdir(options.out, { recursive: true });
   const auditPath = join(options.out, 'audit.json');
-  const quarantinePath = join(options.out, 'quarantine.csv');
-  let pool: WorkerPool<WorkerJob> | null = null;
-  let quarantineOpen: QuarantineFileWriter | null = null;
-  let quarantineWritten = false;
-  let t = performance.now();
-  const lap = (phase: string): void => {
-    const now = performance.now();
-    if (options.phases) options.phases[phase] = Math.round(now - t);
-    t = now;
-  };
+  const work = await mkdtemp(join(tmpdir(), 'risk-audit-score-'));
   try {
-    const [loaded, mapping] = await Promise.all([loadPolicy(options.policy), loadMapping(options.mapping)]);
-    // A panel read for each loan's latest row, or row() ids, need each part whole: one shard.
-    const shards = mappingReadsWholeParts(mapping) ? 1 : (options.shards ?? 1);
-    // The main thread is one of the workers: `--workers 2` starts one thread beside it.
-    pool =
-      shards > 1
-        ? new WorkerPool<WorkerJob>(
-            options.workers ?? Math.min(shards, availableParallelism()),
-            'shard-worker-impl.ts',
-            { inline: runShardJob },
-          )
-        : null;
-    // A drift index written by an earlier run stands in for its tape: nothing to read again. It is
-    // read while the settings load (its pages fault in on the file-reading thread meanwhile).
-    const previousIndex =
-      options.previous !== undefined && (await isLocalPreviousIndex(options.previous))
-        ? options.previous
-        : null;
-    const indexRead = previousIndex !== null ? readIndexFile(previousIndex, pool !== null) : null;
-    // Not awaited yet: a failure still surfaces when it is.
-    indexRead?.catch(() => undefined);
-    const parts = await localTapeParts(options.snapshot);
-    // Every shard checks rows against the run's date, known up front, so 1 or N shards agree.
-    const tapeDate = options.date ?? (await peekSnapshotDate(options.snapshot, mapping));
-    const previousDate =
-      options.previous === undefined || previousIndex !== null
-        ? null
-        : await peekSnapshotDate(options.previous, mapping);
-    if (options.previous !== undefined)
-      await checkPreviousGiven(options.snapshot, options.previous, tapeDate, previousDate);
-    const policy = policyInForce(loaded, tapeDate);
-    const quarantine = new QuarantineFileWriter(quarantinePath);
-    quarantineOpen = quarantine;
-    lap('setup');
-    let prev: { previous: PreviousTape; intake: TapeScanResult } | null = null;
-    let merged: ReturnType<typeof mergeShards>;
-    let repeats = 0;
-    let indexShards: Pick<ShardAudit, 'indexEntries'>[] = [];
-    const keepIndexEntries = options.indexOut !== undefined;
-    if (indexRead !== null) {
-      prev = await indexRead;
-      await checkPreviousGiven(options.snapshot, options.previous!, tapeDate, prev.intake.snapshotDate);
-    }
-    if (pool === null) {
-      if (options.previous && previousIndex === null)
-        prev = await loadPreviousTape(await localTapeParts(options.previous), {
-          snapshotDate: previousDate ?? undefined,
-          mapping,
-        });
-      lap('previousTape');
-      const shard = await auditShard(parts, {
-        snapshotDate: tapeDate,
-        mapping,
-        policy,
-        previous: prev?.previous ?? null,
-        keepIndexEntries,
-        quarantine,
-      });
-      lap('shards');
-      merged = mergeShards([shard]);
-      indexShards = [shard];
-    } else {
-      // Both tapes are read in row-aligned ranges on the same threads: first the previous day's
-      // (merged into one index the workers share), then the day's shards.
-      try {
-        if (options.previous && previousIndex === null) {
-          prev = await loadPreviousInWorkers(pool, await localTapeParts(options.previous), {
-            ranges: shards,
-            snapshotDate: previousDate!,
-            mappingFile: options.mapping,
-          });
-        }
-        lap('previousTape');
-        // Each shard's borrowers merge as it finishes, into the first one's table (adopted),
-        // sized for the whole tape as auditShard would size it.
-        const tapeBytes = parts.reduce((n, p) => n + (p.bytes ?? 0), 0);
-        const merger = new PartialMerger(expectedBorrowers(tapeBytes), true);
-        const run = await auditInWorkers(pool, parts, {
-          shards,
-          snapshotDate: tapeDate,
-          previous: prev?.previous ?? null,
-          mappingFile: options.mapping,
-          policyFile: options.policy,
-          keepIndexEntries,
-          quarantinePath: (i) => shardQuarantinePath(options.out, i),
-          onShard: (shard) => merger.add(shard.partial),
-        });
-        lap('shards');
-        indexShards = run.shards;
-        merged = { partial: merger.result(), intake: mergeScans(run.shards.map((s) => s.intake)) };
-        repeats = countCrossShardRepeats(
-          run.shards.map((r) => ({ valid: r.idHashes, quarantined: r.quarantinedIdHashes })),
-        );
-        merged.intake = combineRangeParts(merged.intake, await run.digests);
-        // The shards' files, in shard order, under the one header.
-        for (let i = 0; i < run.shards.length; i++)
-          await quarantine.append(shardQuarantinePath(options.out, i));
-      } finally {
-        await pool.close();
-        pool = null;
+    const [mapping] = await Promise.all([loadMapping(options.mapping), loadPolicy(options.policy)]);
+    const date = await peekSnapshotDate(options.snapshot, mapping);
+    const previousDate = addDays(date, -1);
+    const tapes: Record<string, string> = { [date]: options.snapshot };
+    if (options.previous !== undefined) {
+      if (await isLocalPreviousIndex(options.previous)) {
+        await seedPreviousIndex(work, options.previous, previousDate, mappingFingerprint(mapping));
+      } else {
+        const tapeDate = await peekSnapshotDate(options.previous, mapping);
+        if (tapeDate !== previousDate)
+          throw new ConfigError(
+            `the previous tape must be the day before ${date} (${previousDate}), got a tape of ${tapeDate}: ${options.previous}`,
+          );
+        tapes[previousDate] = options.previous;
       }
     }
-    await quarantine.close();
-    quarantineOpen = null;
-    quarantineWritten = true;
-    const snapshotDate = tapeDate;
-    const tapeFindings = tapeLevelFindings(
-      {
-        snapshotDate,
+    const tapeBytes = (await localTapeParts(options.snapshot)).reduce((n, p) => n + (p.bytes ?? 0), 0);
+    const shards = options.shards ?? 1;
+    const spec: LocalDepsSpec = {
+      root: work,
+      tapes,
+      config: RuntimeConfigSchema.parse({
+        BUCKET_NAME: 'local',
+        TABLE_NAME: 'local',
         // Local files carry no arrival time worth judging: the cutoff check is the pipeline's.
-        parts: parts.map((p) => ({ key: p.key, bytes: p.bytes ?? 0, lastModified: null })),
-        stats: merged.intake,
-        previous: prev ? { columns: prev.intake.columns, rowsValid: prev.intake.rowsValid } : null,
+        TAPE_CUTOFF: '23:59',
+        TIMEZONE: 'UTC',
+        REPORT_RECIPIENTS: '',
+        BORROWER_REF_KEY: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
+        ...(options.policy ? { POLICY_FILE: options.policy } : {}),
+        ...(options.mapping ? { MAPPING_FILE: options.mapping } : {}),
+        ...(process.env.POLICY_DIR ? { POLICY_DIR: process.env.POLICY_DIR } : {}),
+      }),
+    };
+    // One shard unless asked, then row-aligned ranges of about tape/N (the settings' minimum is for Lambda).
+    spec.config.SHARD_BYTES =
+      shards > 1 ? Math.max(MIN_LOCAL_SHARD_BYTES, Math.ceil(tapeBytes / shards)) : Number.MAX_SAFE_INTEGER;
+    const result = await runWorkflowLocally(
+      { snapshotDate: date, trigger: 'local' },
+      {
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
+        runFunction: (fn, event) => runLocalStep(fn, event, spec),
+        mapFunction: (threads) => localStepsOnThreads(threads, spec),
       },
-      { cutoff: '23:59', timeZone: 'UTC' },
     );
-    const audit = finalizeShards(merged, {
-      snapshotDate,
-      dateSource: dateSourceOf(options.date),
-      previousSnapshotDate: prev?.intake.snapshotDate ?? null,
-      previousIntake: prev?.intake ?? null,
-      policy,
-      borrowerRefKey: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
-      tapeFindings:
-        repeats > 0
-          ? [...tapeFindings, crossShardRepeatFinding({ loans: repeats, outstanding: null })]
-          : tapeFindings,
-    });
-    if (repeats > 0) audit.status = 'partial';
-    lap('mergeAndFinalize');
-    if (options.indexOut !== undefined) {
-      await writeFile(options.indexOut, carriedIndex(snapshotDate, indexShards, merged.intake));
-      lap('indexOut');
+    if (options.phases) Object.assign(options.phases, result.timings);
+    const artifacts = join(work, 'artifacts');
+    for (const [name, key] of Object.entries(OUTPUTS)) {
+      const from = join(artifacts, key(date));
+      const there = await stat(from).catch(() => null);
+      if (there !== null) await copyFile(from, join(options.out, name));
+      else if (name === 'quarantine.csv')
+        await writeFile(join(options.out, name), `${QUARANTINE_CSV_HEADER}\n`);
+      else await rm(join(options.out, name), { force: true });
     }
-    await writeFile(auditPath, `${JSON.stringify(audit, null, 2)}\n`);
-    lap('write');
-    return audit;
+    if (options.indexOut !== undefined && result.ok)
+      await copyFile(join(artifacts, KEYS.carriedIndex(date)), options.indexOut);
+    return JSON.parse(await readFile(auditPath, 'utf8')) as AuditDocument;
   } catch (error) {
-    await pool?.close();
-    // The rows quarantined before the failure stay in quarantine.csv (every row, for a tape
-    // whose every row was quarantined); a run that failed before reading has only the header.
-    if (quarantineOpen !== null) await quarantineOpen.close().catch(() => undefined);
-    else if (!quarantineWritten) await writeFile(quarantinePath, `${QUARANTINE_CSV_HEADER}\n`);
     const failed = failedAudit({ snapshotDate: null, error: toSentence(error), failedAt: new Date() });
     await writeFile(auditPath, `${JSON.stringify(failed, null, 2)}\n`);
+    await writeFile(join(options.out, 'quarantine.csv'), `${QUARANTINE_CSV_HEADER}\n`);
     return failed;
   } finally {
-    await Promise.all(
-      Array.from({ length: options.shards ?? 1 }, (_, i) =>
-        rm(shardQuarantinePath(options.out, i), { force: true }),
-      ),
-    );
+    await rm(work, { recursive: true, force: true });
   }
 }
 
-/** Where shard i of a threaded run writes its quarantined rows before they are joined. */
-function shardQuarantinePath(out: string, shard: number): string {
-  return join(out, `.quarantine-shard-${String(shard).padStart(4, '0')}.csv`);
-}
-
-/** A drift index file written by `--index-out`, with the intake counts of its tape. */
-async function readIndexFile(
-  path: string,
-  shared: boolean,
-): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
-  const { tape, extra } = await readLocalPreviousIndex<Partial<PreviousIndexExtra>>(path, shared);
+/**
+ * Puts a drift index written by `--index-out` where the previous date's run would have left it
+ * (KEYS.carriedIndex), described as built with this mapping and these rules from no tape parts:
+ * the prepare step then copies it as this run's previous index, as on AWS.
+ */
+async function seedPreviousIndex(work: string, file: string, previousDate: string, mapping: string) {
+  const bytes = new Uint8Array(await readFile(file));
+  const { tape, extra } = decodePreviousIndex<{ intake?: unknown }>(bytes);
   if (extra.intake === undefined)
-    throw new ConfigError(`${path} is a drift index without its tape's intake counts`);
-  return { previous: tape, intake: extra.intake };
+    throw new ConfigError(`${file} is a drift index without its tape's intake counts`);
+  if (tape.snapshotDate !== null && tape.snapshotDate !== previousDate)
+    throw new ConfigError(
+      `the previous drift index must be of the day before (${previousDate}), got one of ${tape.snapshotDate}: ${file}`,
+    );
+  const artifacts = join(work, 'artifacts');
+  const info: CarriedIndexInfo = { parts: [], mapping, rules: VALIDATION_RULES_VERSION };
+  await mkdir(join(artifacts, KEYS.runPrefix(previousDate)), { recursive: true });
+  await writeFile(join(artifacts, KEYS.carriedIndex(previousDate)), bytes);
+  await writeFile(join(artifacts, KEYS.carriedIndexInfo(previousDate)), JSON.stringify(info));
 }
 
-/** `--date`: a real calendar date as YYYY-MM-DD. */
-export function isoDateOption(value: string): string {
-  if (!isIsoDate(value)) throw new ConfigError(`--date must be a real date as YYYY-MM-DD, got ${value}`);
-  return value;
+/** The map functions with local ports on worker threads (`risk-audit score --shards`). */
+function localStepsOnThreads(threads: number, local: LocalDepsSpec) {
+  const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
+  return {
+    run: async (fn: string, event: unknown) => (await pool.map([{ fn: fn as MapFunction, event, local }]))[0],
+    close: () => pool.close(),
+  };
 }
 
 function positiveInt(value: string): number {
@@ -265,16 +173,11 @@ export function registerScore(program: Command): void {
   program
     .command('score')
     .description(
-      'Audit local tape files with the engine alone (no AWS): writes DIR/audit.json and DIR/quarantine.csv',
+      "Audit local tape files with no AWS (the pipeline's steps over local files): writes DIR/audit.json, quarantine.csv, report.html and report.txt",
     )
     .requiredOption(
       '--snapshot <file>',
       "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
-    )
-    .option(
-      '--date <YYYY-MM-DD>',
-      "the run's date (default: the date most of the tape's first rows carry)",
-      isoDateOption,
     )
     .option(
       '--previous <file>',
@@ -291,7 +194,7 @@ export function registerScore(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'threads scoring at once, the main thread included (default: min(shards, CPUs))',
+      'worker threads scoring the shards at once (default: min(shards, CPUs))',
       positiveInt,
     )
     .option(
