@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from '../adapters/aws-clients.ts';
+import { loadPolicy } from '../adapters/config-files.ts';
 import { S3ArtifactStore } from '../adapters/s3-artifact-store.ts';
 import { MIN_SHARD_BYTES } from '../config.ts';
 import { applyLocalEnv, type LocalStack, startLocalStack } from '../local/local-stack.ts';
@@ -77,6 +78,17 @@ export function requestShards(tapeBytes: number, shards: number): number {
   const shardBytes = Math.max(MIN_SHARD_BYTES, Math.ceil(tapeBytes / shards));
   process.env.SHARD_BYTES = String(shardBytes);
   return shardBytes;
+}
+
+/**
+ * Makes every step (in this process and on worker threads started after) read the rule pack or
+ * risk appetite in `file` instead of the default of its kind, as the stack's `policyFile` does
+ * (POLICY_FILE); the file is loaded and checked now, so a mistake fails before anything runs.
+ */
+export async function usePolicy(file: string): Promise<void> {
+  const path = resolve(file);
+  await loadPolicy(path);
+  process.env.POLICY_FILE = path;
 }
 
 /**

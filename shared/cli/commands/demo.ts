@@ -12,6 +12,7 @@ import {
   requestBuckets,
   requestShards,
   uploadTape,
+  usePolicy,
   withLocalStack,
   writeOutputs,
 } from '../local-pipeline.ts';
@@ -31,6 +32,8 @@ export interface DemoOptions {
   shards?: number;
   /** Loan-id buckets (a power of two) the scored loans are merged in, on worker threads. */
   buckets?: number;
+  /** A rule pack or risk appetite replacing the default one of its kind. */
+  policy?: string;
 }
 
 function parseCount(value: string): number {
@@ -79,6 +82,7 @@ export async function runDemo(
     await generateTape({ from: tape1, date: day2, seed: options.seed, badRows: 12, out: tape2 });
     bar.update(2);
     bar.stop();
+    if (options.policy !== undefined) await usePolicy(options.policy);
     if (options.shards !== undefined) requestShards((await stat(tape2)).size, options.shards);
     if (options.buckets !== undefined) requestBuckets((await stat(tape2)).size, options.buckets);
     return await withLocalStack(
@@ -92,27 +96,23 @@ export async function runDemo(
         await uploadTape(tape1, day1);
         await uploadTape(tape2, day2);
         log('Tapes uploaded to S3; auditing both days through the Lambda handlers...');
-        const steps = new SingleBar({ format: ' audit {date} [{bar}] {step}', hideCursor: true });
         for (const [date, email] of [
           [day1, false],
           [day2, true],
         ] as const) {
-          // prepare, score, merge, buckets, finalize, report
-          const total = email ? 6 : 5;
-          steps.start(total, 0, { date, step: 'prepare' });
-          let n = 0;
+          // The steps are the state machine's (its definition says which and in what order).
+          process.stdout.write(`  ${date}:`);
           const details: Record<string, string> = {};
           const result = await auditDate(date, {
             sendReport: email,
             onStep: (s, detail) => {
-              if (detail && (s === 'score' || s === 'buckets')) details[s] = ` (${detail})`;
-              steps.update(++n, { step: s });
+              if (detail) details[s] = ` (${detail})`;
+              else process.stdout.write(` ${s}`);
             },
           });
-          steps.update(total, { step: result.ok ? 'done' : 'failed' });
-          steps.stop();
+          process.stdout.write(result.ok ? ' · done\n' : ' · failed\n');
           log(
-            `  ${date}: ${Object.entries(result.timings)
+            `    ${Object.entries(result.timings)
               .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s${details[k] ?? ''}`)
               .join(' · ')}`,
           );
@@ -167,6 +167,7 @@ export function registerDemo(program: Command): void {
       'merge each day in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS',
       parseBuckets,
     )
+    .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);
     });

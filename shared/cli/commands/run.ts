@@ -12,6 +12,7 @@ import {
   requestBuckets,
   requestShards,
   uploadTape,
+  usePolicy,
   withLocalStack,
   writeOutputs,
 } from '../local-pipeline.ts';
@@ -31,6 +32,8 @@ export interface RunOptions {
   shards?: number;
   /** Loan-id buckets (a power of two) the scored loans are merged in, on worker threads. */
   buckets?: number;
+  /** A rule pack or risk appetite replacing the default one of its kind. */
+  policy?: string;
 }
 
 /** `--shards N`: a whole number from 1 to 1024 (the same range as `score --shards`). */
@@ -53,6 +56,7 @@ export class RunFailedError extends RiskAuditError {}
 
 /** The full pipeline on the user's own tapes, on the embedded stack (state accumulates in the state folder). */
 export async function runLocal(options: RunOptions): Promise<{ files: Record<string, string> }> {
+  if (options.policy !== undefined) await usePolicy(options.policy);
   const date = await localRunDate(options.snapshot, options.date);
   const previousDate = options.previous ? await peekSnapshotDate(options.previous) : null;
   if (options.previous !== undefined)
@@ -81,6 +85,7 @@ export async function runLocal(options: RunOptions): Promise<{ files: Record<str
       ...(previousDate === null ? {} : { previousDate }),
     });
     const files = await writeOutputs(date, resolve(options.out));
+    if (result.status === 'already-running') throw new RunFailedError(result.reason);
     if (!result.ok) throw new RunFailedError(`the audit of ${date} failed: ${result.reason}`);
     const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
     process.stdout.write(
@@ -128,6 +133,7 @@ export function registerRun(program: Command): void {
       "merge the day's scored loans in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS",
       parseBuckets,
     )
+    .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
     .action(async (opts: RunOptions) => {
       await runLocal(opts);
     });
