@@ -69,6 +69,9 @@ export interface LocalRunOptions {
   retryIntervalScale?: number;
 }
 
+/** Names of this process's executions: the local state machine refuses a name twice, as AWS does. */
+const executionNames = new Set<string>();
+
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const handlers = new Map<string, Promise<Handler>>();
 
@@ -132,24 +135,28 @@ export async function runWorkflowLocally(
       return run(fn, payload, lambdaContext(fn));
     };
   const top = machineDefinition.States;
-  const machine = new LocalStateMachine(machineDefinition, {
-    invoke: invokeWith(runFunction),
-    retryIntervalScale: options.retryIntervalScale ?? 0.01,
-    mapRun: async ({ name, items }): Promise<MapRunScope | undefined> => {
-      const threads = mapThreads(items, options.workers);
-      options.onStep?.(name, `${items} item(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`);
-      if (threads === 0) return undefined;
-      const pool = (options.mapFunction ?? handlersOnThreads)(threads);
-      return { invoke: invokeWith(pool.run), close: pool.close };
+  const machine = new LocalStateMachine(
+    machineDefinition,
+    {
+      invoke: invokeWith(runFunction),
+      retryIntervalScale: options.retryIntervalScale ?? 0.01,
+      mapRun: async ({ name, items }): Promise<MapRunScope | undefined> => {
+        const threads = mapThreads(items, options.workers);
+        options.onStep?.(name, `${items} item(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`);
+        if (threads === 0) return undefined;
+        const pool = (options.mapFunction ?? handlersOnThreads)(threads);
+        return { invoke: invokeWith(pool.run), close: pool.close };
+      },
+      onState: (e) => {
+        if (e.depth !== 0) return;
+        const type = top[e.name]?.Type;
+        if (type !== 'Task' && type !== 'Map') return;
+        if (e.type === 'entered' && type === 'Task') options.onStep?.(e.name);
+        if (e.type === 'exited') timings[e.name] = (timings[e.name] ?? 0) + (e.ms ?? 0);
+      },
     },
-    onState: (e) => {
-      if (e.depth !== 0) return;
-      const type = top[e.name]?.Type;
-      if (type !== 'Task' && type !== 'Map') return;
-      if (e.type === 'entered' && type === 'Task') options.onStep?.(e.name);
-      if (e.type === 'exited') timings[e.name] = (timings[e.name] ?? 0) + (e.ms ?? 0);
-    },
-  });
+    executionNames,
+  );
   const name =
     options.executionName ??
     executionNameFor({

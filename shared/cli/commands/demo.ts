@@ -107,7 +107,7 @@ export async function runDemo(
             sendReport: email,
             onStep: (s, detail) => {
               if (detail) details[s] = ` (${detail})`;
-              else process.stdout.write(` ${s}`);
+              process.stdout.write(` ${s}`);
             },
           });
           process.stdout.write(result.ok ? ' · done\n' : ' · failed\n');
