@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/adapters/**/*.test.ts'],
           environment: 'node',
+          // `risk-audit score` runs the synthesized state machine: synthesized once, up front.
+          globalSetup: ['test/unit/global-setup.ts'],
           testTimeout: 20_000,
         },
       },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StateMachineDefinition } from '../local/asl-engine.ts';
 
@@ -20,7 +20,10 @@ export function functionOfArn(arn: string): string {
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE_DIR = join(tmpdir(), 'risk-audit-workflow');
 
-/** Every file the synthesized definition depends on: the CDK app, its settings and the CDK library's version. */
+/**
+ * A digest of what the synthesized definition depends on: the CDK app's sources (by path inside
+ * the project, so clones of the same commit share it), cdk.json and the CDK library's version.
+ */
 function definitionInputs(): string {
   const hash = createHash('sha256');
   const walk = (dir: string): void => {
@@ -29,7 +32,7 @@ function definitionInputs(): string {
     )) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) hash.update(path).update(readFileSync(path));
+      else if (entry.name.endsWith('.ts')) hash.update(relative(ROOT, path)).update(readFileSync(path));
     }
   };
   walk(join(ROOT, 'infra'));

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { localWorkflowDefinition } from '../../shared/cli/workflow-definition.ts';
 import { type LocalEndpoints, type LocalStack, startLocalStack } from '../../shared/local/local-stack.ts';
 
 declare module 'vitest' {
@@ -23,6 +24,8 @@ const previousEnv = new Map<string, string | undefined>();
 
 /** Starts the stack and provides its env; also exports it to process.env so forked workers inherit it. */
 export async function setup(project: TestProject): Promise<void> {
+  // The local runs execute the synthesized state machine: synthesized once, up front.
+  await localWorkflowDefinition();
   stateDir = await mkdtemp(join(tmpdir(), 'risk-audit-it-'));
   stack = await startLocalStack({ stateDir, fresh: true, quiet: true, dynamoStorage: 'memory' });
   for (const [name, value] of Object.entries(stack.env)) {
