@@ -410,67 +410,6 @@ export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSett
   return checkTape(input, settings).filter((f) => !rated.has(f.code));
 }
 
-/** One shard's loan ids for the cross-shard repeat check (both lists sorted and distinct). */
-export interface ShardIds {
-  /** Hashes of the ids of its valid loans. */
-  valid: BigUint64Array;
-  /** Hashes of the ids whose first row in the shard was quarantined. */
-  quarantined?: BigUint64Array;
-}
-
-/**
- * Counts the valid loans of each shard whose id an earlier shard (in tape order) already had,
- * as a valid loan or as a quarantined first row: the rows one pass over the whole tape would have
- * quarantined as repeats (the first row wins), but no single shard could see. A linear merge of
- * the sorted lists, compared as 32-bit halves (no BigInt per element).
- */
-export function countCrossShardRepeats(shards: readonly ShardIds[]): number {
-  const halves = (h: BigUint64Array) => new Uint32Array(h.buffer, h.byteOffset, h.length * 2);
-  let before: Uint32Array = new Uint32Array(0);
-  let repeats = 0;
-  for (const shard of shards) {
-    const valid = halves(shard.valid);
-    const seen = unionSorted(before, valid);
-    repeats += (before.length + valid.length - seen.length) / 2;
-    before = shard.quarantined?.length ? unionSorted(seen, halves(shard.quarantined)) : seen;
-  }
-  return repeats;
-}
-
-/** The sorted union of two sorted, distinct lists of uint64 held as (lo, hi) uint32 pairs. */
-function unionSorted(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) {
-    const ah = a[i + 1]!;
-    const bh = b[j + 1]!;
-    const al = a[i]!;
-    const bl = b[j]!;
-    if (ah < bh || (ah === bh && al < bl)) {
-      out[k] = al;
-      out[k + 1] = ah;
-      i += 2;
-    } else if (ah === bh && al === bl) {
-      out[k] = al;
-      out[k + 1] = ah;
-      i += 2;
-      j += 2;
-    } else {
-      out[k] = bl;
-      out[k + 1] = bh;
-      j += 2;
-    }
-    k += 2;
-  }
-  out.set(a.subarray(i), k);
-  k += a.length - i;
-  out.set(b.subarray(j), k);
-  k += b.length - j;
-  return out.subarray(0, k);
-}
-
 /** The finding raised when a loan id repeats across parts or shards of one tape (no shard can see it). */
 export function crossShardRepeatFinding(repeats: { loans: number; outstanding: number | null }): Finding {
   const amount =
