@@ -1,10 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../ports/workflow-starter.ts';
-
-/** An execution's name: the date and trigger first, so the console lists runs by date (unique by time). */
-export function executionNameFor(input: { snapshotDate: string; trigger: string }, now = new Date()): string {
-  return `${input.snapshotDate}-${input.trigger}-${now.getTime().toString(36)}`.slice(0, 80);
-}
+import { executionNameFor } from '../use-cases/workflow-types.ts';
 
 /** Starts the audit state machine; execution names carry the date so the console lists runs by date. */
 export class SfnWorkflowStarter implements WorkflowStarter {

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import type { Context } from 'aws-lambda';
-import { executionNameFor } from '../adapters/sfn-workflow-starter.ts';
 import {
   type ExecutionResult,
   LocalStateMachine,
@@ -10,7 +9,12 @@ import {
   type TaskInvoker,
 } from '../local/asl-engine.ts';
 import { failureSentence } from '../use-cases/map-results.ts';
-import type { RunOutcome, RunPlan, StartRunEvent } from '../use-cases/workflow-types.ts';
+import {
+  executionNameFor,
+  type RunOutcome,
+  type RunPlan,
+  type StartRunEvent,
+} from '../use-cases/workflow-types.ts';
 import { lambdaContext } from './lambda-context.ts';
 import type { LambdaJob, MapFunction } from './lambda-worker-impl.ts';
 import { WorkerPool } from './worker-pool.ts';

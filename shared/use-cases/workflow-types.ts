@@ -175,3 +175,8 @@ export const FailureEventSchema = z.object({
   error: CaughtErrorSchema,
 });
 export type FailureEvent = z.infer<typeof FailureEventSchema>;
+
+/** An execution's name: the date and trigger first, so the console lists runs by date (unique by time). */
+export function executionNameFor(input: { snapshotDate: string; trigger: string }, now = new Date()): string {
+  return `${input.snapshotDate}-${input.trigger}-${now.getTime().toString(36)}`.slice(0, 80);
+}

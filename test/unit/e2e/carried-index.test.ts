@@ -10,7 +10,8 @@ import type { Loan } from '../../../shared/domain/loan.ts';
 import { loadPreviousTape } from '../../../shared/use-cases/audit-engine.ts';
 import type { PreviousIndexExtra } from '../../../shared/use-cases/score-shard.ts';
 
-describe('Command: risk-audit score --index-out, then --previous INDEX', () => {
+// `score` runs the whole workflow (report included): more than the unit default on a busy machine.
+describe('Command: risk-audit score --index-out, then --previous INDEX', { timeout: 60_000 }, () => {
   let dir: string;
   const at = (name: string): string => join(dir, name);
 

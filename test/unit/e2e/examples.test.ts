@@ -14,7 +14,10 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-describe('Command: risk-audit score on the shipped examples (mapping applied from the first read on)', () => {
+// `score` runs the whole workflow (report included): more than the unit default on a busy machine.
+describe('Command: risk-audit score on the shipped examples (mapping applied from the first read on)', {
+  timeout: 60_000,
+}, () => {
   it('audits the Chinese-header tape through its mapping', async () => {
     const doc = await scoreLocal({
       snapshot: join(root, 'examples', 'chinese-tape.csv'),

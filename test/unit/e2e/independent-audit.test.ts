@@ -72,7 +72,8 @@ function psi(today: Map<string, number>, before: Map<string, number>): number {
   return total;
 }
 
-describe('End to end: the engine against an independent computation', () => {
+// `score` runs the whole workflow (report included): more than the unit default on a busy machine.
+describe('End to end: the engine against an independent computation', { timeout: 60_000 }, () => {
   let dir: string;
   let audit: AuditResult;
   let today: Row[];

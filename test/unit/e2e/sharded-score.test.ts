@@ -7,7 +7,8 @@ import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 
-describe('Command: risk-audit score --shards', () => {
+// `score` runs the whole workflow (report included): more than the unit default on a busy machine.
+describe('Command: risk-audit score --shards', { timeout: 60_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
