@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesizedWorkflow } from '../../infra/lib/workflow-definition.ts';
 import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
 import {
   type ExecutionResult,
@@ -494,5 +495,30 @@ describe('Workflow: what the local engine checks in the synthesized definition',
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(result.path.at(-1)).toBe('MergeAudit');
     expect(seen.NotifyFailure).toBeUndefined();
+  });
+});
+
+describe('Function: synthesizedWorkflow (the definition local runs execute)', () => {
+  it('is the synthesized definition with each task naming its own function', () => {
+    const local = synthesizedWorkflow((folder) => `fn:${folder}`);
+    const tasks = Object.fromEntries(
+      Object.entries(allStates(local as never))
+        .filter(([, s]) => s.Type === 'Task')
+        .map(([name, s]) => [name, s.Resource]),
+    );
+    expect(tasks).toEqual({
+      Prepare: 'fn:prepare-run',
+      ScoreShard: 'fn:score-shard',
+      MergeAudit: 'fn:merge-audit',
+      MergeBucket: 'fn:merge-scores',
+      Finalize: 'fn:finalize-audit',
+      SendReport: 'fn:send-report',
+      NotifyFailure: 'fn:notify-failure',
+    });
+    // Apart from the function names, the very definition the template deploys.
+    const deployed = stateMachineDefinition(templateOf()) as unknown as StateMachineDefinition;
+    for (const state of Object.values(allStates(local as never)))
+      if (state.Type === 'Task') state.Resource = 'TOKEN';
+    expect(local).toEqual(deployed);
   });
 });
