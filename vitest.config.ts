@@ -13,6 +13,8 @@ export default defineConfig({
           // `risk-audit score` runs the synthesized state machine: synthesized once, up front.
           globalSetup: ['test/unit/global-setup.ts'],
           testTimeout: 20_000,
+          // The end-to-end files prepare their books and score them in beforeAll.
+          hookTimeout: 60_000,
         },
       },
       {

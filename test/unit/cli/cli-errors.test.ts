@@ -22,7 +22,8 @@ function expectOneSentence(stderr: string): void {
   expect(stderr).not.toMatch(/\n\s+at |\.ts:\d+/);
 }
 
-describe('CLI: bad input gets one readable sentence and a non-zero exit', () => {
+// Each case starts the CLI as a process: seconds each on a busy machine.
+describe('CLI: bad input gets one readable sentence and a non-zero exit', { timeout: 120_000 }, () => {
   it('names a missing tape file', () => {
     const r = cli('score', '--snapshot', join(dir, 'nope.csv'), '--out', join(dir, 'o1'));
     expect(r.status).toBe(1);
