@@ -71,7 +71,7 @@ function watchlistEntry(s: ScoredLoan, rank: number, refKey: string): WatchlistE
 export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promise<RunOutcome> {
   const { plan, merged } = event;
   // A bucket that failed fails the run here, with its own sentence, once every bucket has finished.
-  const bucketResults = succeededItems(event.bucketResults);
+  const bucketResults = succeededItems(event.bucketResults, { what: 'loan-id bucket', key: 'bucket' });
   const timings: Record<string, number> = { ...merged.timings };
   let mark = Date.now();
   const lap = (name: string): void => {

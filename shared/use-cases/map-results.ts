@@ -23,13 +23,26 @@ export function failureSentence(error: CaughtError): { type: string; sentence: s
 
 /**
  * The results of a map step once every item has finished: the first failed item (in item order)
- * fails the step, and so the run, with that item's own error name and sentence.
+ * fails the step, and so the run, with that item's own error name and sentence. An error of Step
+ * Functions itself (`States.Timeout`, ...) is named MapItemFailedError instead (a function may not
+ * raise a `States.` name) and its sentence says which item it was.
  */
-export function succeededItems<I extends object>(items: readonly I[]): Exclude<I, { failed: true }>[] {
-  for (const item of items) {
-    if ('failed' in item && item.failed === true) {
-      const { type, sentence } = failureSentence((item as unknown as { error: CaughtError }).error);
-      throw new MapItemFailedError(type, sentence);
+export function succeededItems<I extends object>(
+  items: readonly I[],
+  item: { what: string; key: 'index' | 'bucket' },
+): Exclude<I, { failed: true }>[] {
+  for (const result of items) {
+    if ('failed' in result && result.failed === true) {
+      const failed = result as unknown as { error: CaughtError } & Record<string, unknown>;
+      const { type, sentence } = failureSentence(failed.error);
+      if (!type.startsWith('States.')) throw new MapItemFailedError(type, sentence);
+      const which = `${item.what} ${String(failed[item.key])}`;
+      throw new MapItemFailedError(
+        'MapItemFailedError',
+        type === 'States.Timeout'
+          ? `${which} took longer than its time limit and was stopped`
+          : `${which} failed with ${type}`,
+      );
     }
   }
   return items as Exclude<I, { failed: true }>[];

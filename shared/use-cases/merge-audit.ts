@@ -161,7 +161,9 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
   };
   const policy = policyInForce(await deps.policy(), plan.snapshotDate);
   // A shard that failed fails the run here, with its own sentence, once every shard has finished.
-  const results = succeededItems(event.shardResults).sort((a, b) => a.index - b.index);
+  const results = succeededItems(event.shardResults, { what: 'shard', key: 'index' }).sort(
+    (a, b) => a.index - b.index,
+  );
   const stored: StoredPartial[] = [];
   for (const r of results) {
     const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);
