@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { MapItemFailedError } from '../../../shared/errors.ts';
+import { succeededItems } from '../../../shared/use-cases/map-results.ts';
+
+const shard = { what: 'shard', key: 'index' } as const;
+const lambdaCause = (type: string, message: string) =>
+  JSON.stringify({ errorType: type, errorMessage: message });
+
+describe('Function: succeededItems', () => {
+  it('hands the results on when no item failed', () => {
+    const results = [
+      { index: 0, partialKey: 'a' },
+      { index: 1, partialKey: 'b' },
+    ];
+    expect(succeededItems(results, shard)).toEqual(results);
+  });
+
+  it("fails with the first failed item's own error name and sentence", () => {
+    const results = [
+      { index: 0, partialKey: 'a' },
+      {
+        failed: true as const,
+        index: 1,
+        error: {
+          Error: 'TapeUnreadableError',
+          Cause: lambdaCause('TapeUnreadableError', 'part b.csv.gz is not valid gzip'),
+        },
+      },
+      { failed: true as const, index: 2, error: { Error: 'Error', Cause: lambdaCause('Error', 'later') } },
+    ];
+    let caught: unknown;
+    try {
+      succeededItems(results, shard);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(MapItemFailedError);
+    expect((caught as Error).name).toBe('TapeUnreadableError');
+    expect((caught as Error).message).toBe('part b.csv.gz is not valid gzip');
+  });
+
+  it('names the item when Step Functions itself failed it (a function may not raise a States. name)', () => {
+    const timedOut = [
+      {
+        failed: true as const,
+        bucket: 3,
+        error: { Error: 'States.Timeout', Cause: 'state MergeBucket took longer than 930 s' },
+      },
+    ];
+    expect(() => succeededItems(timedOut, { what: 'loan-id bucket', key: 'bucket' })).toThrow(
+      'loan-id bucket 3 took longer than its time limit and was stopped',
+    );
+    const other = [{ failed: true as const, index: 7, error: { Error: 'States.TaskFailed' } }];
+    expect(() => succeededItems(other, shard)).toThrow('shard 7 failed with States.TaskFailed');
+  });
+});
