@@ -54,6 +54,9 @@ const EXPECTED_ERRORS = [RunInProgressError, TapeMissingError, TapeUnreadableErr
 
 /** Whether a thrown error is an expected outcome of a run (see EXPECTED_ERRORS). */
 export function isExpectedError(error: unknown): boolean {
+  // A map item's expected outcome (an unreadable shard) stays expected when the step after the
+  // map fails the run with it.
+  if (error instanceof MapItemFailedError) return EXPECTED_ERRORS.some((kind) => kind.name === error.name);
   return EXPECTED_ERRORS.some((kind) => error instanceof kind);
 }
 

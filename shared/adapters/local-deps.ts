@@ -1,9 +1,10 @@
-import type { RuntimeConfig } from '../config.ts';
+import type { RuntimeConfig, SecretsConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { FsArtifactStore } from './fs-artifact-store.ts';
 import { FsRiskStore } from './fs-risk-store.ts';
+import { EnvironmentSecretSource } from './secret-source.ts';
 import { DatedTapeSource } from './tape/local-tape-source.ts';
 
 /**
@@ -17,12 +18,15 @@ export interface LocalDepsSpec {
   /** Each date's tape: a file, or a folder of part files. */
   tapes: Record<string, string>;
   config: RuntimeConfig;
+  /** Where the secrets come from: plain values (SECRET_SOURCE `environment`), as on the embedded stack. */
+  secrets: SecretsConfig;
 }
 
 /** The workflow's ports over local files: the same steps as on AWS, no emulator. */
 export function createLocalDeps(spec: LocalDepsSpec): AuditDeps {
   return {
     config: spec.config,
+    secrets: new EnvironmentSecretSource(spec.secrets),
     tapes: new DatedTapeSource(spec.tapes),
     artifacts: new FsArtifactStore(`${spec.root}/artifacts`),
     store: new FsRiskStore(`${spec.root}/store`),

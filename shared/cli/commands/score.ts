@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
 import type { LocalDepsSpec } from '../../adapters/local-deps.ts';
 import { isLocalPreviousIndex, localTapeParts } from '../../adapters/tape/local-tape-source.ts';
-import { RuntimeConfigSchema } from '../../config.ts';
+import { loadSecretsConfig, RuntimeConfigSchema } from '../../config.ts';
 import { type AuditDocument, failedAudit } from '../../domain/audit-result.ts';
 import { addDays } from '../../domain/calendar.ts';
 import { decodePreviousIndex } from '../../domain/engine/previous-tape.ts';
@@ -91,10 +91,16 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         TAPE_CUTOFF: '23:59',
         TIMEZONE: 'UTC',
         REPORT_RECIPIENTS: '',
-        BORROWER_REF_KEY: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY ?? 'risk-audit-local-key',
         ...(options.policy ? { POLICY_FILE: options.policy } : {}),
         ...(options.mapping ? { MAPPING_FILE: options.mapping } : {}),
         ...(process.env.POLICY_DIR ? { POLICY_DIR: process.env.POLICY_DIR } : {}),
+      }),
+      // The borrower-reference key: given, from BORROWER_REF_KEY, or the local default.
+      secrets: loadSecretsConfig({
+        SECRET_SOURCE: 'environment',
+        ...((options.borrowerRefKey ?? process.env.BORROWER_REF_KEY)
+          ? { BORROWER_REF_KEY: options.borrowerRefKey ?? process.env.BORROWER_REF_KEY }
+          : {}),
       }),
     };
     // One shard unless asked, then row-aligned ranges of about tape/N (the settings' minimum is for Lambda).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MapItemFailedError } from '../../../shared/errors.ts';
+import { isExpectedError, MapItemFailedError } from '../../../shared/errors.ts';
 import { succeededItems } from '../../../shared/use-cases/map-results.ts';
 
 const shard = { what: 'shard', key: 'index' } as const;
@@ -52,5 +52,19 @@ describe('Function: succeededItems', () => {
     );
     const other = [{ failed: true as const, index: 7, error: { Error: 'States.TaskFailed' } }];
     expect(() => succeededItems(other, shard)).toThrow('shard 7 failed with States.TaskFailed');
+  });
+});
+
+describe('Function: isExpectedError of a failed map item', () => {
+  it('keeps an expected outcome of an item expected, and a fault a fault', () => {
+    expect(
+      isExpectedError(new MapItemFailedError('TapeUnreadableError', 'part b.csv.gz is not valid gzip')),
+    ).toBe(true);
+    expect(isExpectedError(new MapItemFailedError('TypeError', 'x is undefined'))).toBe(false);
+    expect(
+      isExpectedError(
+        new MapItemFailedError('MapItemFailedError', 'shard 0 took longer than its time limit'),
+      ),
+    ).toBe(false);
   });
 });
