@@ -11,6 +11,7 @@ import { addDays } from '../../domain/calendar.ts';
 import { decodePreviousIndex } from '../../domain/engine/previous-tape.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../../domain/tape/row-validator.ts';
+import { isIsoDate } from '../../domain/tape/values.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from '../../use-cases/prepare-run.ts';
@@ -18,11 +19,13 @@ import type { LambdaJob, MapFunction } from '../lambda-worker-impl.ts';
 import { runWorkflowLocally } from '../local-runner.ts';
 import { runLocalStep } from '../local-steps.ts';
 import { printHeadline } from '../output.ts';
-import { peekSnapshotDate } from '../peek.ts';
+import { checkPreviousGiven, peekSnapshotDate } from '../peek.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
   snapshot: string;
+  /** The run's date; default: the date most of the tape's first rows carry. */
+  date?: string;
   previous?: string;
   mapping?: string;
   policy?: string;
@@ -64,20 +67,21 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   const work = await mkdtemp(join(tmpdir(), 'risk-audit-score-'));
   try {
     const [mapping] = await Promise.all([loadMapping(options.mapping), loadPolicy(options.policy)]);
-    const date = await peekSnapshotDate(options.snapshot, mapping);
-    const previousDate = addDays(date, -1);
+    // The run's date is --date, else the date most of the tape's first rows carry (loan-tape.md).
+    const date = options.date ?? (await peekSnapshotDate(options.snapshot, mapping));
     const tapes: Record<string, string> = { [date]: options.snapshot };
+    let previousDate: string | null = null;
     if (options.previous !== undefined) {
-      if (await isLocalPreviousIndex(options.previous)) {
-        await seedPreviousIndex(work, options.previous, previousDate, mappingFingerprint(mapping));
-      } else {
-        const tapeDate = await peekSnapshotDate(options.previous, mapping);
-        if (tapeDate !== previousDate)
-          throw new ConfigError(
-            `the previous tape must be the day before ${date} (${previousDate}), got a tape of ${tapeDate}: ${options.previous}`,
-          );
-        tapes[previousDate] = options.previous;
-      }
+      const index = (await isLocalPreviousIndex(options.previous))
+        ? await readPreviousIndexFile(options.previous)
+        : null;
+      previousDate = index !== null ? index.snapshotDate : await peekSnapshotDate(options.previous, mapping);
+      await checkPreviousGiven(options.snapshot, options.previous, date, previousDate);
+      // An index of an empty tape names no date: it stands for the day before.
+      previousDate ??= addDays(date, -1);
+      if (index !== null)
+        await seedPreviousIndex(work, index.bytes, previousDate, mappingFingerprint(mapping));
+      else tapes[previousDate] = options.previous;
     }
     const tapeBytes = (await localTapeParts(options.snapshot)).reduce((n, p) => n + (p.bytes ?? 0), 0);
     const shards = options.shards ?? 1;
@@ -107,7 +111,11 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     spec.config.SHARD_BYTES =
       shards > 1 ? Math.max(MIN_LOCAL_SHARD_BYTES, Math.ceil(tapeBytes / shards)) : Number.MAX_SAFE_INTEGER;
     const result = await runWorkflowLocally(
-      { snapshotDate: date, trigger: 'local' },
+      {
+        snapshotDate: date,
+        trigger: 'local',
+        ...(previousDate === null ? {} : { previousSnapshotDate: previousDate }),
+      },
       {
         ...(options.workers === undefined ? {} : { workers: options.workers }),
         runFunction: (fn, event) => runLocalStep(fn, event, spec),
@@ -137,20 +145,23 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
   }
 }
 
+/** A drift index file written by `--index-out`: its bytes and the date of its tape (null when empty). */
+async function readPreviousIndexFile(
+  file: string,
+): Promise<{ bytes: Uint8Array; snapshotDate: string | null }> {
+  const bytes = new Uint8Array(await readFile(file));
+  const { tape, extra } = decodePreviousIndex<{ intake?: unknown }>(bytes);
+  if (extra.intake === undefined)
+    throw new ConfigError(`${file} is a drift index without its tape's intake counts`);
+  return { bytes, snapshotDate: tape.snapshotDate };
+}
+
 /**
  * Puts a drift index written by `--index-out` where the previous date's run would have left it
  * (KEYS.carriedIndex), described as built with this mapping and these rules from no tape parts:
  * the prepare step then copies it as this run's previous index, as on AWS.
  */
-async function seedPreviousIndex(work: string, file: string, previousDate: string, mapping: string) {
-  const bytes = new Uint8Array(await readFile(file));
-  const { tape, extra } = decodePreviousIndex<{ intake?: unknown }>(bytes);
-  if (extra.intake === undefined)
-    throw new ConfigError(`${file} is a drift index without its tape's intake counts`);
-  if (tape.snapshotDate !== null && tape.snapshotDate !== previousDate)
-    throw new ConfigError(
-      `the previous drift index must be of the day before (${previousDate}), got one of ${tape.snapshotDate}: ${file}`,
-    );
+async function seedPreviousIndex(work: string, bytes: Uint8Array, previousDate: string, mapping: string) {
   const artifacts = join(work, 'artifacts');
   const info: CarriedIndexInfo = { parts: [], mapping, rules: VALIDATION_RULES_VERSION };
   await mkdir(join(artifacts, KEYS.runPrefix(previousDate)), { recursive: true });
@@ -165,6 +176,12 @@ function localStepsOnThreads(threads: number, local: LocalDepsSpec) {
     run: async (fn: string, event: unknown) => (await pool.map([{ fn: fn as MapFunction, event, local }]))[0],
     close: () => pool.close(),
   };
+}
+
+/** `--date`: a real calendar date as YYYY-MM-DD. */
+export function isoDateOption(value: string): string {
+  if (!isIsoDate(value)) throw new ConfigError(`--date must be a real date as YYYY-MM-DD, got ${value}`);
+  return value;
 }
 
 function positiveInt(value: string): number {
@@ -186,8 +203,13 @@ export function registerScore(program: Command): void {
       "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
     )
     .option(
+      '--date <YYYY-MM-DD>',
+      "the run's date (default: the date most of the tape's first rows carry)",
+      isoDateOption,
+    )
+    .option(
       '--previous <file>',
-      "the previous day's tape, for drift and roll rates, or the drift index its run wrote (--index-out)",
+      "an earlier date's tape, for drift and roll rates, or the drift index its run wrote (--index-out)",
     )
     .option('--mapping <file>', "a column mapping (YAML or JSON) for a lender's own export")
     .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
