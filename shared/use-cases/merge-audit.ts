@@ -216,7 +216,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
 
   const audit: AuditResult = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,
-    dateSource: `its S3 partition ${KEYS.tapePrefix(plan.snapshotDate)}`,
+    dateSource: plan.dateSource ?? `its S3 partition ${KEYS.tapePrefix(plan.snapshotDate)}`,
     previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
     previousIntake: previous?.intake ?? null,
     policy,

@@ -266,6 +266,7 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
       snapshotDate,
       previousSnapshotDate,
       trigger,
+      ...('dateSource' in event && event.dateSource !== undefined ? { dateSource: event.dateSource } : {}),
       startedAt: now.toISOString(),
       parts: listedParts(parts),
       shards: planned.map((shard) => ({ ...shard, previousSnapshotDate })),

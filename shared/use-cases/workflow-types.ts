@@ -23,6 +23,11 @@ export const StartRunEventSchema = z.union([
       snapshotDate: isoDate,
       previousSnapshotDate: isoDate.optional(),
       trigger: z.enum(['on-demand', 'rerun', 'backfill', 's3-arrival', 'local']).default('on-demand'),
+      /**
+       * Where a local run's date came from (`risk-audit score --date`, or the date most of the
+       * tape's first rows carry), for the run-date check's sentence; default: the S3 partition.
+       */
+      dateSource: z.string().min(1).max(120).optional(),
     })
     .strict()
     .refine((e) => e.previousSnapshotDate === undefined || e.previousSnapshotDate < e.snapshotDate, {
@@ -59,6 +64,8 @@ export const RunPlanSchema = z.object({
   snapshotDate: isoDate,
   previousSnapshotDate: isoDate.nullable(),
   trigger: z.string(),
+  /** Where the run's date came from, when not the S3 partition (see StartRunEvent). */
+  dateSource: z.string().optional(),
   startedAt: z.string(),
   parts: z.array(
     z.object({ key: z.string(), bytes: z.number().int().nonnegative(), lastModified: z.string().nullable() }),

@@ -19,7 +19,7 @@ import type { LambdaJob, MapFunction } from '../lambda-worker-impl.ts';
 import { runWorkflowLocally } from '../local-runner.ts';
 import { runLocalStep } from '../local-steps.ts';
 import { printHeadline } from '../output.ts';
-import { checkPreviousGiven, peekSnapshotDate } from '../peek.ts';
+import { checkPreviousGiven, dateSourceOf, peekSnapshotDate } from '../peek.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
 export interface ScoreOptions {
@@ -114,6 +114,7 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
       {
         snapshotDate: date,
         trigger: 'local',
+        dateSource: dateSourceOf(options.date),
         ...(previousDate === null ? {} : { previousSnapshotDate: previousDate }),
       },
       {
@@ -150,7 +151,13 @@ async function readPreviousIndexFile(
   file: string,
 ): Promise<{ bytes: Uint8Array; snapshotDate: string | null }> {
   const bytes = new Uint8Array(await readFile(file));
-  const { tape, extra } = decodePreviousIndex<{ intake?: unknown }>(bytes);
+  let decoded: ReturnType<typeof decodePreviousIndex<{ intake?: unknown }>>;
+  try {
+    decoded = decodePreviousIndex<{ intake?: unknown }>(bytes);
+  } catch (error) {
+    throw new ConfigError(`drift index ${file} cannot be read: ${toSentence(error)}`, { cause: error });
+  }
+  const { tape, extra } = decoded;
   if (extra.intake === undefined)
     throw new ConfigError(`${file} is a drift index without its tape's intake counts`);
   return { bytes, snapshotDate: tape.snapshotDate };
