@@ -2,12 +2,16 @@ import { createAwsDeps } from '../../shared/adapters/aws-deps.ts';
 import { withObservability } from '../../shared/adapters/observability.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { parseEvent } from '../../shared/use-cases/parse-event.ts';
-import { recordFailure } from '../../shared/use-cases/record-failure.ts';
-import { FailureEventSchema } from '../../shared/use-cases/workflow-types.ts';
+import { notifyEnding } from '../../shared/use-cases/record-failure.ts';
+import { NotifyEventSchema } from '../../shared/use-cases/workflow-types.ts';
 
 const deps = createAwsDeps(loadConfig());
 
-/** Catch step: record the failed run, send the failure notice, release the lease. */
+/**
+ * The workflow's Catch step (record the failed run, send the failure notice, release the lease),
+ * its failed-delivery step (record it, no notice), and the target of the execution status-change
+ * rule (an ending outside the catch: recorded and notified once).
+ */
 export const handler = withObservability(async (event: unknown) =>
-  recordFailure(parseEvent(FailureEventSchema, event, 'failure event'), deps),
+  notifyEnding(parseEvent(NotifyEventSchema, event, 'failure event'), deps),
 );

@@ -21,6 +21,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
+import { UNCAUGHT_END_STATUSES } from '../../shared/use-cases/workflow-types.ts';
 import { AuditAlarms } from './constructs/audit-alarms.ts';
 import { AuditFunction, type BundleCopy } from './constructs/audit-function.ts';
 import { DefinedTable } from './constructs/audit-tables.ts';
@@ -232,8 +233,11 @@ export class RiskAuditStack extends Stack {
     sendReport.useSecret('reportLinkKey', linkKey);
     const notifyFailure = new AuditFunction(this, 'NotifyFailure', {
       name: 'notify-failure',
-      description: 'records a failed run, emails the failure notice, releases the lease',
+      description:
+        "records a failed run or a finished audit's failed delivery, emails the failure notice, releases the lease",
       timeout: Duration.minutes(1),
+      // The status-change rule invokes it asynchronously: events it could not take end in the dead-letter queue.
+      deadLetterQueue: deadLetters,
       // The failure notice is built by the report module, which loads the chart renderer.
       ...CHART_RENDERING,
       environment: {
@@ -273,6 +277,8 @@ export class RiskAuditStack extends Stack {
     this.data.grantWriteRuns(sendReport.role);
     riskTable.grantReadData(sendReport.role);
 
+    // It reads the failure-notice marker beside a run (one notice per run) and writes it.
+    this.data.grantReadRuns(notifyFailure.role);
     this.data.grantWriteRuns(notifyFailure.role);
     riskTable.grantReadWriteData(notifyFailure.role);
 
@@ -288,8 +294,31 @@ export class RiskAuditStack extends Stack {
       notifyFailure: { fn: notifyFailure.function, timeout: notifyFailure.timeout },
       mapMaxConcurrency: s.mapMaxConcurrency,
       runTimeout: RUN_TIMEOUT,
+      data: bucket,
     });
     const stateMachine = this.workflow.stateMachine;
+
+    // Every ending is recorded: an execution that timed out, was aborted or failed outside the
+    // workflow's own catch sends no notice from inside; its status-change event does (notify-failure
+    // skips the runs its in-workflow call already recorded and notified).
+    new events.Rule(this, 'RunEnded', {
+      description: 'records and notifies audit executions that ended failed, timed out or aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: [...UNCAUGHT_END_STATUSES],
+          stateMachineArn: [stateMachine.stateMachineArn],
+        },
+      },
+      targets: [
+        new eventTargets.LambdaFunction(notifyFailure.function, {
+          deadLetterQueue: deadLetters,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
 
     const startAudit = new AuditFunction(this, 'StartAudit', {
       name: 'start-audit',

@@ -9,13 +9,22 @@ import { settingsFromContext } from './settings.ts';
 /** The audit state machine's definition (Amazon States Language, as a parsed object). */
 export type WorkflowDefinition = { StartAt: string; States: Record<string, Record<string, unknown>> };
 
+/** What local runs name the deployed resources the definition refers to. */
+export interface LocalNames {
+  /** A function's ARN from its folder name (`prepare-run`, `score-shard`, ...). */
+  functionArn: (folder: string) => string;
+  /** The data bucket's name (where the maps read their items and export their results). */
+  dataBucket: string;
+}
+
 /**
  * The state machine definition `cdk synth` produces for the stack (cdk.json's context, the
  * functions not bundled), with each function's ARN token rendered by `functionArn` from the
- * function's folder name (`prepare-run`, `score-shard`, ...). This is how local runs get the
- * very definition AWS executes, with local resource names in place of the deployed ones.
+ * function's folder name, the data bucket's by `dataBucket` and the partition as `aws`. This is
+ * how local runs get the very definition AWS executes, with local resource names in place of the
+ * deployed ones.
  */
-export function synthesizedWorkflow(functionArn: (folder: string) => string): WorkflowDefinition {
+export function synthesizedWorkflow(names: LocalNames): WorkflowDefinition {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
   };
@@ -30,20 +39,29 @@ export function synthesizedWorkflow(functionArn: (folder: string) => string): Wo
     for (const [folder, fn] of Object.entries(stack.functions))
       byLogicalId.set(stack.getLogicalId(fn.function.node.defaultChild as CfnElement), folder);
     const machineId = stack.getLogicalId(stack.workflow.stateMachine.node.defaultChild as CfnElement);
+    const bucketId = stack.getLogicalId(stack.data.bucket.node.defaultChild as CfnElement);
     const template = app.synth().getStackByName(stack.stackName).template as {
       Resources: Record<string, { Properties: { DefinitionString: unknown } }>;
     };
     const body = template.Resources[machineId]?.Properties.DefinitionString;
-    return JSON.parse(renderTokens(body, byLogicalId, functionArn)) as WorkflowDefinition;
+    const refs = new Map([
+      [bucketId, names.dataBucket],
+      ['AWS::Partition', 'aws'],
+    ]);
+    return JSON.parse(renderTokens(body, byLogicalId, refs, names.functionArn)) as WorkflowDefinition;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
-/** A DefinitionString (a string, or an Fn::Join of strings and function ARN tokens) as plain text. */
+/**
+ * A DefinitionString (a string, or an Fn::Join of strings, function ARN tokens and references to
+ * the bucket or the partition) as plain text.
+ */
 function renderTokens(
   body: unknown,
   functions: ReadonlyMap<string, string>,
+  refs: ReadonlyMap<string, string>,
   functionArn: (folder: string) => string,
 ): string {
   if (typeof body === 'string') return body;
@@ -52,6 +70,9 @@ function renderTokens(
   return join[1]
     .map((part) => {
       if (typeof part === 'string') return part;
+      const ref = (part as { Ref?: string }).Ref;
+      const named = ref === undefined ? undefined : refs.get(ref);
+      if (named !== undefined) return named;
       const att = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
       const folder = att?.[1] === 'Arn' ? functions.get(att[0]) : undefined;
       if (folder === undefined)

@@ -8,6 +8,7 @@ import {
   StatesError,
   type TaskInvoker,
 } from '../local/asl-engine.ts';
+import { type ObjectStore, s3MapIntegrations } from '../local/asl-s3-map.ts';
 import { failureSentence } from '../use-cases/map-results.ts';
 import {
   executionNameFor,
@@ -18,7 +19,7 @@ import {
 import { lambdaContext } from './lambda-context.ts';
 import type { LambdaJob, MapFunction } from './lambda-worker-impl.ts';
 import { WorkerPool } from './worker-pool.ts';
-import { functionOfArn, localWorkflowDefinition } from './workflow-definition.ts';
+import { functionOfArn, LOCAL_DATA_BUCKET, localWorkflowDefinition } from './workflow-definition.ts';
 
 /** What the local run of the workflow ended with. */
 export type LocalRunResult =
@@ -71,6 +72,14 @@ export interface LocalRunOptions {
   mapFunction?: (threads: number) => { run: FunctionRunner; close: () => Promise<void> };
   /** Multiplies the definition's Retry intervals. @default 0.01 (2 s become 20 ms) */
   retryIntervalScale?: number;
+  /** Multiplies the definition's task and execution timeouts (tests of the timeout paths). @default 1 */
+  timeoutScale?: number;
+  /**
+   * The data bucket's objects, where the maps read their items and export their results (the
+   * store the functions use).
+   * @default the embedded S3's bucket (BUCKET_NAME)
+   */
+  dataBucket?: ObjectStore;
 }
 
 /** Names of this process's executions: the local state machine refuses a name twice, as AWS does. */
@@ -139,11 +148,14 @@ export async function runWorkflowLocally(
       return run(fn, payload, lambdaContext(fn));
     };
   const top = machineDefinition.States;
+  const dataBucket = options.dataBucket ?? (await embeddedDataBucket());
   const machine = new LocalStateMachine(
     machineDefinition,
     {
       invoke: invokeWith(runFunction),
+      ...s3MapIntegrations({ [LOCAL_DATA_BUCKET]: dataBucket }),
       retryIntervalScale: options.retryIntervalScale ?? 0.01,
+      ...(options.timeoutScale === undefined ? {} : { timeoutScale: options.timeoutScale }),
       mapRun: async ({ name, items }): Promise<MapRunScope | undefined> => {
         const threads = mapThreads(items, options.workers);
         options.onStep?.(name, `${items} item(s)${threads === 0 ? '' : ` on ${threads} worker thread(s)`}`);
@@ -169,6 +181,16 @@ export async function runWorkflowLocally(
     });
   const result = await machine.start(event, name);
   return localRunResult(result, event, timings);
+}
+
+/** The embedded S3's data bucket (BUCKET_NAME), as the functions reach it. */
+async function embeddedDataBucket(): Promise<ObjectStore> {
+  const [{ S3ArtifactStore }, { createS3Client }, { LOCAL_BUCKET }] = await Promise.all([
+    import('../adapters/s3-artifact-store.ts'),
+    import('../adapters/aws-clients.ts'),
+    import('../schema/tables.ts'),
+  ]);
+  return new S3ArtifactStore(createS3Client(), process.env.BUCKET_NAME ?? LOCAL_BUCKET);
 }
 
 function localRunResult(

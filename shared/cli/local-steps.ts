@@ -4,11 +4,11 @@ import { mergeAudit } from '../use-cases/merge-audit.ts';
 import { parseEvent } from '../use-cases/parse-event.ts';
 import { prepareRun } from '../use-cases/prepare-run.ts';
 import {
-  FailureEventSchema,
   FinalizeEventSchema,
   MergeEventSchema,
+  NotifyEventSchema,
+  PrepareEventSchema,
   RunOutcomeSchema,
-  StartRunEventSchema,
 } from '../use-cases/workflow-types.ts';
 
 import { MAP_STEPS, runStepOf, type Step } from './local-map-steps.ts';
@@ -21,7 +21,7 @@ import { MAP_STEPS, runStepOf, type Step } from './local-map-steps.ts';
  */
 const STEPS: Record<string, Step> = {
   ...MAP_STEPS,
-  'prepare-run': (e, deps) => prepareRun(parseEvent(StartRunEventSchema, e, 'start event'), deps),
+  'prepare-run': (e, deps) => prepareRun(parseEvent(PrepareEventSchema, e, 'prepare event'), deps),
   'merge-audit': (e, deps) => mergeAudit(parseEvent(MergeEventSchema, e, 'merge event'), deps),
   'finalize-audit': (e, deps) => finalizeRun(parseEvent(FinalizeEventSchema, e, 'finalize event'), deps),
   // The report modules (MJML, charts) load only when a report is rendered.
@@ -31,8 +31,8 @@ const STEPS: Record<string, Step> = {
       deps,
     ),
   'notify-failure': async (e, deps) =>
-    (await import('../use-cases/record-failure.ts')).recordFailure(
-      parseEvent(FailureEventSchema, e, 'failure event'),
+    (await import('../use-cases/record-failure.ts')).notifyEnding(
+      parseEvent(NotifyEventSchema, e, 'failure event'),
       deps,
     ),
 };

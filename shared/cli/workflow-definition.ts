@@ -10,6 +10,12 @@ export function localFunctionArn(folder: string): string {
   return `arn:aws:lambda:local:000000000000:function:${folder}`;
 }
 
+/**
+ * The data bucket as the local definition names it: whatever store a local run uses (the
+ * embedded S3's bucket, a scratch folder) answers to this name in the maps' ItemReader and ResultWriter.
+ */
+export const LOCAL_DATA_BUCKET = 'risk-audit-data';
+
 /** The function folder (`score-shard`) a local function ARN names. */
 export function functionOfArn(arn: string): string {
   const name = /:function:([^:]+)$/.exec(arn)?.[1];
@@ -58,7 +64,10 @@ export function localWorkflowDefinition(): Promise<StateMachineDefinition> {
       // Not synthesized yet for these sources.
     }
     const { synthesizedWorkflow } = await import('../../infra/lib/workflow-definition.ts');
-    const definition = synthesizedWorkflow(localFunctionArn) as StateMachineDefinition;
+    const definition = synthesizedWorkflow({
+      functionArn: localFunctionArn,
+      dataBucket: LOCAL_DATA_BUCKET,
+    }) as StateMachineDefinition;
     mkdirSync(CACHE_DIR, { recursive: true });
     // Written under a private name, then renamed: a concurrent run never reads half a file.
     const tmp = `${path}.${process.pid}.tmp`;

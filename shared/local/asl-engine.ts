@@ -16,7 +16,10 @@
  * HeartbeatSeconds, IAM (a task may do whatever its handler can), service quotas and real
  * concurrency (MaxConcurrency bounds the items in flight; what runs at once is up to `mapRun`),
  * execution history and redrive. A Distributed Map's ItemReader and ResultWriter are an extension
- * point: give `itemReaders` / `resultWriters` by resource; without one such a Map is refused.
+ * point: give `itemReaders` / `resultWriters` by resource (asl-s3-map.ts has S3's, as AWS documents
+ * them: JSON / JSON Lines items, the exported manifest and results files); without one such a Map
+ * is refused. The engine resolves their `Parameters`, applies `MaxItems`, and turns a reader's or
+ * writer's throw into States.ItemReaderFailed / States.ResultWriterFailed.
  */
 
 type Json = unknown;
@@ -87,10 +90,49 @@ export interface MapRunScope {
   close?: () => Promise<void>;
 }
 
-/** Reads a Distributed Map's items for its ItemReader (extension point; see the file comment). */
-export type ItemReaderFn = (reader: JsonObject, stateInput: Json) => Promise<Json[]>;
-/** Writes a Distributed Map's results for its ResultWriter and returns the Map's result. */
-export type ResultWriterFn = (writer: JsonObject, results: Json[], stateInput: Json) => Promise<Json>;
+/** What an ItemReader is asked for: its `Parameters` resolved against the Map's input, its `ReaderConfig`. */
+export interface ItemReadRequest {
+  mapName: string;
+  parameters: JsonObject;
+  readerConfig: JsonObject;
+}
+/**
+ * Reads a Distributed Map's items for its ItemReader (extension point; see the file comment). A
+ * throw becomes `States.ItemReaderFailed`; `ReaderConfig.MaxItems` is applied by the engine.
+ */
+export type ItemReaderFn = (request: ItemReadRequest) => Promise<Json[]>;
+
+/** One child execution of a Distributed Map, as its results are exported. */
+export interface ChildExecution {
+  /** The item's index in the Map's items. */
+  index: number;
+  name: string;
+  executionArn: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  input: Json;
+  /** The child's output (SUCCEEDED). */
+  output?: Json;
+  /** The child's error and cause (FAILED). */
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate: Date;
+}
+
+/** What a ResultWriter is asked to export: every child execution the Map Run started, in item order. */
+export interface ResultWriteRequest {
+  mapName: string;
+  mapRunArn: string;
+  stateMachineArn: string;
+  parameters: JsonObject;
+  writerConfig: JsonObject | undefined;
+  executions: ChildExecution[];
+}
+/**
+ * Exports a Distributed Map's results for its ResultWriter and returns the Map's result (on AWS,
+ * `{ MapRunArn, ResultWriterDetails }`). A throw becomes `States.ResultWriterFailed`.
+ */
+export type ResultWriterFn = (request: ResultWriteRequest) => Promise<Json>;
 
 /** A state's start or end, for progress and timings. */
 export interface StateEvent {
@@ -446,7 +488,19 @@ class Run {
         throw new UnsupportedDefinitionError(
           `map ${name} reads its items with ${String(reader.Resource)}, which the local engine has no reader for`,
         );
-      items = await read(reader, effective);
+      const readerConfig = (reader.ReaderConfig as JsonObject | undefined) ?? {};
+      const parameters = resolveTemplate(reader.Parameters ?? {}, effective, scope.context) as JsonObject;
+      try {
+        items = await read({ mapName: name, parameters, readerConfig });
+      } catch (error) {
+        if (error instanceof StatesError) throw error;
+        throw new StatesError(
+          'States.ItemReaderFailed',
+          `map ${name} could not read its items: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      const maxItems = readerConfig.MaxItems as number | undefined;
+      if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
     } else {
       const value = readPath(effective, (state.ItemsPath as string | undefined) ?? '$');
       if (!Array.isArray(value))
@@ -470,6 +524,9 @@ class Run {
     const results = new Array<Json>(items.length);
     const succeeded = new Array<boolean>(items.length).fill(false);
     const failed: StatesError[] = [];
+    const mapRunId = randomName();
+    const mapRunArn = `arn:aws:states:local:000000000000:mapRun:local/${name}:${mapRunId}`;
+    const executions: ChildExecution[] = [];
     let exceeded = false;
     try {
       let next = 0;
@@ -479,6 +536,13 @@ class Run {
           const item = items[index];
           const context = { ...scope.context, Map: { Item: { Index: index, Value: item } } };
           const itemInput = selector === undefined ? item : resolveTemplate(selector, effective, context);
+          const child = {
+            index,
+            name: `${mapRunId}-${index}`,
+            executionArn: `arn:aws:states:local:000000000000:execution:local/${name}:${mapRunId}-${index}`,
+            input: itemInput,
+            startDate: new Date(),
+          };
           try {
             this.checkSize(itemInput, `the input of item ${index} of map ${name}`);
             results[index] = await this.states(processor, itemInput, {
@@ -493,8 +557,16 @@ class Run {
                   : {}),
             });
             succeeded[index] = true;
+            executions.push({ ...child, status: 'SUCCEEDED', output: results[index], stopDate: new Date() });
           } catch (error) {
             if (!(error instanceof StatesError)) throw error;
+            executions.push({
+              ...child,
+              status: 'FAILED',
+              error: error.error,
+              cause: error.cause,
+              stopDate: new Date(),
+            });
             // An inline Map fails on its first failed item; a distributed one counts them.
             if (!distributed) throw error;
             failed.push(error);
@@ -508,23 +580,42 @@ class Run {
     } finally {
       await mapScope.close?.();
     }
-    if (exceeded)
-      throw new StatesError(
-        'States.ExceedToleratedFailureThreshold',
-        `${failed.length} of the ${items.length} items of map ${name} failed; the first: ${failed[0]!.error}: ${failed[0]!.cause}`,
-      );
-    // A tolerated failed item leaves no output: the Map's result holds the succeeded items in order.
-    const outputs = results.filter((_, i) => succeeded[i]);
+    // The results are exported whether the Map Run succeeded or failed (what a failed run did is
+    // in its FAILED files); a Map with no ResultWriter returns the succeeded items' outputs in order.
     const writer = state.ResultWriter as JsonObject | undefined;
+    let exported: Json = null;
     if (writer !== undefined) {
       const write = this.options.resultWriters?.[String(writer.Resource)];
       if (write === undefined)
         throw new UnsupportedDefinitionError(
           `map ${name} writes its results with ${String(writer.Resource)}, which the local engine has no writer for`,
         );
-      return write(writer, outputs, effective);
+      executions.sort((a, b) => a.index - b.index);
+      try {
+        exported = await write({
+          mapName: name,
+          mapRunArn,
+          stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:local',
+          parameters: resolveTemplate(writer.Parameters ?? {}, effective, scope.context) as JsonObject,
+          writerConfig: writer.WriterConfig as JsonObject | undefined,
+          executions,
+        });
+      } catch (error) {
+        if (error instanceof StatesError) throw error;
+        throw new StatesError(
+          'States.ResultWriterFailed',
+          `map ${name} could not write its results: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     }
-    return outputs;
+    if (exceeded)
+      throw new StatesError(
+        'States.ExceedToleratedFailureThreshold',
+        `${failed.length} of the ${items.length} items of map ${name} failed; the first: ${failed[0]!.error}: ${failed[0]!.cause}`,
+      );
+    if (writer !== undefined) return exported;
+    // A tolerated failed item leaves no output: the Map's result holds the succeeded items in order.
+    return results.filter((_, i) => succeeded[i]);
   }
 }
 

@@ -49,6 +49,21 @@ export interface RunSummary {
   inputParts?: { key: string; sha256: string; bytes: number }[];
   /** Milliseconds per workflow step, e.g. {prepare: 812, score: 40210}. */
   timings?: Record<string, number>;
+  /**
+   * How the run's email went: the report of a finished audit, the notice of a failed run
+   * (`none`: no recipients configured). Absent on older records and while the run is running.
+   */
+  delivery?: RunDelivery;
+}
+
+/** The delivery of a run's email (see RunSummary.delivery). */
+export interface RunDelivery {
+  status: 'sent' | 'failed' | 'none';
+  /** When it was sent or given up on (ISO). */
+  at: string;
+  messageId?: string | null;
+  /** One readable sentence when the delivery failed. */
+  error?: string;
 }
 
 /** One loan whose risk state changed on a date (or that appeared or closed): one history item. */

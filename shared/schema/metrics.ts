@@ -25,4 +25,8 @@ export const METRIC = {
   mailComplained: 'MailComplained',
   /** Messages SES refused to send (SES reject: it found a virus). */
   mailRejected: 'MailRejected',
+  /** A finished audit's report could not be sent (after the report step's retries); the audit stands. */
+  reportNotDelivered: 'ReportNotDelivered',
+  /** An execution ended outside the workflow's own catch (timed out, aborted, an uncaught error). */
+  runEndedUncaught: 'RunEndedUncaught',
 } as const;

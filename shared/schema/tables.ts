@@ -102,6 +102,16 @@ export const KEYS = {
   carriedIndex: (date: string): string => `runs/${date}/drift-index.bin`,
   /** What the carried index was built from (tape parts, mapping): reused only while they match. */
   carriedIndexInfo: (date: string): string => `runs/${date}/drift-index.json`,
+  /** The tape's parts as the run's prepare step listed them (PlannedParts). */
+  runParts: (date: string, runId: string): string => `runs/${date}/partials/${runId}/parts.json`,
+  /** The first map's items: the run's shards (ShardSpecs), read by the map's ItemReader. */
+  shardList: (date: string, runId: string): string => `runs/${date}/partials/${runId}/shards.json`,
+  /** The second map's items: the run's loan-id buckets (BucketSpecs), read by the map's ItemReader. */
+  bucketList: (date: string, runId: string): string => `runs/${date}/partials/${runId}/buckets.json`,
+  /** Where both maps of a run export their results (ResultWriter prefix: `<prefix>/<map run>/manifest.json`). */
+  mapResults: (date: string, runId: string): string => `runs/${date}/partials/${runId}/map-results`,
+  /** That a failed run's notice went out (written by the failure step; a second call for the run does nothing). */
+  failureNotice: (date: string, runId: string): string => `runs/${date}/partials/${runId}/failure-notice.json`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
   previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
   /** The full report (one self-contained HTML page): what the email's link opens. */

@@ -18,6 +18,8 @@ export interface RunMetrics {
       | 'RowsQuarantined'
       | 'LoansScored'
       | 'ReportSent'
+      | 'ReportNotDelivered'
+      | 'RunEndedUncaught'
       | 'PreviousIndexCarried',
     value?: number,
   ): void;

@@ -6,10 +6,10 @@ import { trendFiguresOf } from '../domain/report/trend.ts';
 import { KEYS } from '../schema/tables.ts';
 import { crossShardRepeatFinding, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
-import { succeededItems } from './map-results.ts';
+import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { readJson, type ScoreManifest } from './merge-audit.ts';
 import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
-import type { FinalizeEvent, RunOutcome, RunPlan } from './workflow-types.ts';
+import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 
 /**
  * The run record of a finished audit: its headline and, under the same names, every figure the
@@ -70,8 +70,18 @@ function watchlistEntry(s: ScoredLoan, rank: number, refKey: string): WatchlistE
  */
 export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promise<RunOutcome> {
   const { plan, merged } = event;
+  // Every bucket's outcome, from the second map's exported results (never through the state).
+  const bucketOutcomes = await readMapResults(deps.artifacts, event.bucketResults, {
+    what: 'loan-id bucket',
+    expected: plan.scoreBuckets,
+    outcome: BucketOutcomeSchema,
+    failed: (input, error) => ({ failed: true as const, bucket: itemNumber(input, 'bucket'), error }),
+  });
   // A bucket that failed fails the run here, with its own sentence, once every bucket has finished.
-  const bucketResults = succeededItems(event.bucketResults, { what: 'loan-id bucket', key: 'bucket' });
+  const bucketResults = succeededItems(
+    bucketOutcomes.sort((a, b) => a.bucket - b.bucket),
+    { what: 'loan-id bucket', key: 'bucket' },
+  );
   const timings: Record<string, number> = { ...merged.timings };
   let mark = Date.now();
   const lap = (name: string): void => {

@@ -1,4 +1,11 @@
+import type { z } from 'zod';
 import { MapItemFailedError } from '../errors.ts';
+import type { ArtifactStore } from '../ports/artifact-store.ts';
+import {
+  type MapRunOutput,
+  MapRunManifestSchema,
+  MapRunResultFileSchema,
+} from '../schema/map-run.ts';
 import type { CaughtError } from './workflow-types.ts';
 
 /** Turns Step Functions' caught error into the one sentence a person reads. */
@@ -46,4 +53,90 @@ export function succeededItems<I extends object>(
     }
   }
   return items as Exclude<I, { failed: true }>[];
+}
+
+/** Reads a JSON artifact through its schema; a missing or malformed one is an error naming it. */
+export async function readArtifact<S extends z.ZodTypeAny>(
+  artifacts: Pick<ArtifactStore, 'get'>,
+  key: string,
+  schema: S,
+  what: string,
+): Promise<z.infer<S>> {
+  const bytes = await artifacts.get(key);
+  if (bytes === null) throw new Error(`the ${what} is missing (${key})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new Error(`the ${what} is not JSON (${key})`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new Error(`the ${what} has an unexpected shape (${key}): ${parsed.error.issues[0]?.message}`);
+  return parsed.data as z.infer<S>;
+}
+
+/**
+ * Every item's outcome of a Distributed Map that exported its results to S3 (the data bucket):
+ * its manifest, then each SUCCEEDED file's outputs through `outcome`; a child execution that
+ * failed outright (FAILED files) becomes `failed(itemInput, { Error, Cause })`, so the step after
+ * the map sees every item either way. `expected` items must come back, or the step fails.
+ */
+export async function readMapResults<T>(
+  artifacts: Pick<ArtifactStore, 'get'>,
+  output: MapRunOutput,
+  options: {
+    what: string;
+    expected: number;
+    outcome: z.ZodType<T>;
+    failed: (input: unknown, error: CaughtError) => T;
+  },
+): Promise<T[]> {
+  const manifest = await readArtifact(
+    artifacts,
+    output.ResultWriterDetails.Key,
+    MapRunManifestSchema,
+    `manifest of the ${options.what} results`,
+  );
+  const out: T[] = [];
+  for (const file of manifest.ResultFiles.SUCCEEDED) {
+    for (const entry of await readArtifact(artifacts, file.Key, MapRunResultFileSchema, `${options.what} results file`)) {
+      const parsed = options.outcome.safeParse(JSON.parse(entry.Output ?? 'null'));
+      if (!parsed.success)
+        throw new Error(`a ${options.what} result in ${file.Key} has an unexpected shape: ${parsed.error.issues[0]?.message}`);
+      const value = parsed.data as T & { failed?: unknown; error?: CaughtError };
+      // What travels on from a failed item is its sentence, not the runtime's whole error.
+      if (value.failed === true && value.error !== undefined) value.error = trimmedError(value.error);
+      out.push(value);
+    }
+  }
+  for (const file of manifest.ResultFiles.FAILED) {
+    for (const entry of await readArtifact(artifacts, file.Key, MapRunResultFileSchema, `${options.what} results file`)) {
+      out.push(
+        options.failed(
+          JSON.parse(entry.Input ?? 'null'),
+          trimmedError({ Error: entry.Error ?? 'States.TaskFailed', Cause: entry.Cause ?? '' }),
+        ),
+      );
+    }
+  }
+  if (out.length !== options.expected)
+    throw new Error(`${out.length} of the run's ${options.expected} ${options.what} results came back`);
+  return out;
+}
+
+/**
+ * A failed item's error trimmed to its sentence: the error name and the one sentence a person
+ * reads (failureSentence), without the Lambda runtime's stack trace, before it travels on.
+ */
+export function trimmedError(error: CaughtError): CaughtError {
+  const { type, sentence } = failureSentence(error);
+  return { Error: error.Error ?? type, Cause: JSON.stringify({ errorType: type, errorMessage: sentence }) };
+}
+
+/** An item's number (`index` of a shard, `bucket` of a loan-id bucket) read from its input. */
+export function itemNumber(input: unknown, key: 'index' | 'bucket'): number {
+  const value = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new Error(`a failed map item's input names no ${key}`);
+  return value;
 }

@@ -17,10 +17,18 @@ import {
   tapeLevelFindings,
 } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
-import { succeededItems } from './map-results.ts';
+import { itemNumber, readArtifact, readMapResults, succeededItems } from './map-results.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
-import type { BucketSpec, MergedRun, MergeEvent, RunPlan } from './workflow-types.ts';
+import {
+  type BucketSpec,
+  type MergedRun,
+  type MergeEvent,
+  type PlannedPart,
+  PlannedPartsSchema,
+  type RunPlan,
+  ShardOutcomeSchema,
+} from './workflow-types.ts';
 
 /** Reads a JSON artifact, or null when it does not exist. */
 export async function readJson<T>(artifacts: Pick<ArtifactStore, 'get'>, key: string): Promise<T | null> {
@@ -72,6 +80,7 @@ async function readPreviousIntake(deps: AuditDeps, key: string): Promise<Previou
  */
 async function writeCarriedIndex(
   plan: RunPlan,
+  parts: readonly PlannedPart[],
   stored: readonly StoredPartial[],
   intake: TapeScanResult,
   deps: AuditDeps,
@@ -95,7 +104,7 @@ async function writeCarriedIndex(
     'application/octet-stream',
   );
   const info: CarriedIndexInfo = {
-    parts: plan.parts,
+    parts: [...parts],
     mapping: mappingFingerprint(await deps.mapping()),
     rules: VALIDATION_RULES_VERSION,
   };
@@ -160,10 +169,19 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     mark = Date.now();
   };
   const policy = policyInForce(await deps.policy(), plan.snapshotDate);
+  // Every shard's outcome, from the first map's exported results (never through the state).
+  const outcomes = await readMapResults(deps.artifacts, event.shardResults, {
+    what: 'shard',
+    expected: plan.shardCount,
+    outcome: ShardOutcomeSchema,
+    failed: (input, error) => ({ failed: true as const, index: itemNumber(input, 'index'), error }),
+  });
   // A shard that failed fails the run here, with its own sentence, once every shard has finished.
-  const results = succeededItems(event.shardResults, { what: 'shard', key: 'index' }).sort(
-    (a, b) => a.index - b.index,
+  const results = succeededItems(
+    outcomes.sort((a, b) => a.index - b.index),
+    { what: 'shard', key: 'index' },
   );
+  const parts = await readArtifact(deps.artifacts, plan.partsKey, PlannedPartsSchema, "run's list of tape parts");
   const stored: StoredPartial[] = [];
   for (const r of results) {
     const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);
@@ -192,7 +210,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
         snapshotDate: plan.snapshotDate,
         // Arrival is judged on the nightly (or arrival-triggered) run only: a re-run or a
         // backfill of an old date would otherwise report the same lateness again.
-        parts: plan.parts.map((p) => ({
+        parts: parts.map((p) => ({
           key: p.key,
           bytes: p.bytes,
           lastModified:
@@ -239,7 +257,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
   };
   const contextKey = KEYS.bucketContext(plan.snapshotDate, plan.runId);
   await deps.artifacts.put(contextKey, JSON.stringify(context), 'application/json');
-  await writeCarriedIndex(plan, stored, merged.intake, deps);
+  await writeCarriedIndex(plan, parts, stored, merged.intake, deps);
   lap('carriedIndex');
 
   const previousFiles = await previousScores(plan, deps);
@@ -253,5 +271,8 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     previousScores: previousFiles,
     contextKey,
   }));
-  return { draftKey, buckets, timings };
+  // The second map reads its items from S3: the state carries their key only.
+  const bucketsKey = KEYS.bucketList(plan.snapshotDate, plan.runId);
+  await deps.artifacts.put(bucketsKey, JSON.stringify(buckets), 'application/json');
+  return { draftKey, bucketsKey, timings };
 }

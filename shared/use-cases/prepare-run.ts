@@ -14,12 +14,19 @@ import { KEYS } from '../schema/tables.ts';
 import { loadPreviousTape } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
-import type { RunPlan, ShardSpec, StartRunEvent } from './workflow-types.ts';
+import {
+  type PlannedPart,
+  type PrepareEvent,
+  type RunPlan,
+  runIdFor,
+  type ShardSpec,
+  type StartRunEvent,
+} from './workflow-types.ts';
 
 /** What a date's carried drift index was built from (KEYS.carriedIndexInfo). */
 export interface CarriedIndexInfo {
   /** The tape's parts as that run listed them. */
-  parts: RunPlan['parts'];
+  parts: PlannedPart[];
   /** `mappingFingerprint` of the column mapping that read them. */
   mapping: string;
   /** VALIDATION_RULES_VERSION of the release that validated them (absent: version 1). */
@@ -34,7 +41,7 @@ export function mappingFingerprint(mapping: ColumnMapping | undefined): string {
 }
 
 /** A listing in the form a run plan keeps it. */
-function listedParts(parts: readonly TapePart[]): RunPlan['parts'] {
+function listedParts(parts: readonly TapePart[]): PlannedPart[] {
   return parts.map((p) => ({
     key: p.key,
     bytes: p.bytes,
@@ -125,38 +132,30 @@ export function planShards(
   return shards;
 }
 
-/** Step Functions' limit on an execution's state (the largest state holds the plan and every result). */
+/** Step Functions' limit on an execution's state. */
 export const STATE_LIMIT_BYTES = 256 * 1024;
-/** Most bytes a shard's result, and a bucket's spec and result, add to the state (keys included). */
-const SHARD_RESULT_BYTES = 200;
-const BUCKET_BYTES = 700;
-/** Room left for the rest of the state (merge timings, the outcome, an error). */
+/**
+ * Room the rest of the state takes besides the plan: the start event, the maps' exported-results
+ * references, the merge step's output (draft and items keys, timings), the outcome, an error
+ * trimmed to its sentence (about 2 KB measured with the test's fullest state; 16 KiB kept).
+ */
 const STATE_SLACK_BYTES = 16 * 1024;
 
-/** About how big the workflow's state grows with this plan: the plan, every shard's and bucket's result. */
-export function workflowStateBytes(
-  parts: RunPlan['parts'],
-  shards: readonly ShardSpec[],
-  scoreBuckets: number,
-): number {
-  return (
-    Buffer.byteLength(JSON.stringify({ parts, shards })) +
-    shards.length * SHARD_RESULT_BYTES +
-    scoreBuckets * BUCKET_BYTES +
-    STATE_SLACK_BYTES
-  );
+/**
+ * About how big the workflow's state grows with this plan. It no longer grows with the tape: the
+ * parts and shards are objects in S3, the maps read their items from there and export their
+ * results there, so only the plan's own fields (and its warnings) count.
+ */
+export function workflowStateBytes(plan: RunPlan): number {
+  return Buffer.byteLength(JSON.stringify(plan)) + STATE_SLACK_BYTES;
 }
 
 /** Refuses, in one sentence, a plan whose workflow state would pass Step Functions' limit. */
-export function assertPlanFits(
-  parts: RunPlan['parts'],
-  shards: readonly ShardSpec[],
-  scoreBuckets: number,
-): void {
-  const bytes = workflowStateBytes(parts, shards, scoreBuckets);
+export function assertPlanFits(plan: RunPlan): void {
+  const bytes = workflowStateBytes(plan);
   if (bytes <= STATE_LIMIT_BYTES) return;
   throw new WorkflowLimitError(
-    `the tape's ${parts.length} part(s) make ${shards.length} shards, more than one audit run can carry (its workflow state would be about ${Math.round(bytes / 1024)} KB; Step Functions allows ${STATE_LIMIT_BYTES / 1024} KB): deliver the tape in fewer, larger parts`,
+    `the plan of the tape's ${plan.partCount} part(s) is more than one audit run can carry (its workflow state would be about ${Math.round(bytes / 1024)} KB; Step Functions allows ${STATE_LIMIT_BYTES / 1024} KB)`,
   );
 }
 
@@ -180,20 +179,15 @@ export function runningSummary(snapshotDate: string, runId: string, trigger: str
   };
 }
 
-/** A run id that sorts by start time and names the date: `2026-11-25T0630Z-k3x9`. */
-export function newRunId(snapshotDate: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').slice(9, 15);
-  return `${snapshotDate}T${stamp}Z-${Math.random().toString(36).slice(2, 6)}`;
-}
-
 /**
  * Step 1: resolves the as-of date and its tape, takes the date's lease (a second run of the same
  * date stops here with a clear message), records the run as running, builds the previous tape's
  * drift index once for every shard, and plans the shards.
  */
-export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise<RunPlan> {
+export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promise<RunPlan> {
   const { config } = deps;
   const now = deps.now();
+  const event: StartRunEvent = prepare.start;
   const snapshotDate =
     'scheduledTime' in event
       ? auditDateForSchedule(new Date(event.scheduledTime), config.TIMEZONE)
@@ -206,7 +200,8 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
       `no tape has landed for ${snapshotDate} (nothing under ${KEYS.tapePrefix(snapshotDate)})`,
     );
   }
-  const runId = newRunId(snapshotDate, now);
+  // The execution names the run: a retry of this step takes the same id (and so its own lease back).
+  const runId = runIdFor(snapshotDate, prepare.execution);
   const scoreBuckets = scoreBucketsFor(
     parts.reduce((n, p) => n + tapeBytesEstimate(p), 0),
     config.SCORE_BUCKET_BYTES,
@@ -222,8 +217,12 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
     config.SHARD_BYTES,
     mappingReadsWholeParts(await deps.mapping()),
   );
-  // Refused before the lease: a run whose state Step Functions cannot carry would fail midway.
-  assertPlanFits(listedParts(parts), planned, scoreBuckets);
+  const listed = listedParts(parts);
+  const keys = {
+    partsKey: KEYS.runParts(snapshotDate, runId),
+    shardsKey: KEYS.shardList(snapshotDate, runId),
+    resultsPrefix: KEYS.mapResults(snapshotDate, runId),
+  };
   await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
   try {
     const previousParts = await deps.tapes.listParts(previousDate);
@@ -261,20 +260,32 @@ export async function prepareRun(event: StartRunEvent, deps: AuditDeps): Promise
         previousSnapshotDate = null;
       }
     }
-    return {
+    const plan: RunPlan = {
       runId,
       snapshotDate,
       previousSnapshotDate,
       trigger,
       ...('dateSource' in event && event.dateSource !== undefined ? { dateSource: event.dateSource } : {}),
       startedAt: now.toISOString(),
-      parts: listedParts(parts),
-      shards: planned.map((shard) => ({ ...shard, previousSnapshotDate })),
+      ...keys,
+      partCount: listed.length,
+      shardCount: planned.length,
       scoreBuckets,
       warnings,
     };
+    // Refused before any shard runs: a run whose state Step Functions cannot carry would fail midway.
+    assertPlanFits(plan);
+    // The parts and the shards live in S3 (the first map's ItemReader reads the shards): the
+    // state stays the same size whatever the tape's number of parts.
+    await deps.artifacts.put(keys.partsKey, JSON.stringify(listed), 'application/json');
+    await deps.artifacts.put(
+      keys.shardsKey,
+      JSON.stringify(planned.map((shard) => ({ ...shard, previousSnapshotDate }))),
+      'application/json',
+    );
+    return plan;
   } catch (error) {
-    // The failure step cannot know this run's id: give the date back now.
+    // Give the date back now (the failure step would too: it knows the run id from the execution).
     await deps.store.releaseLease(snapshotDate, runId).catch(() => undefined);
     throw error;
   }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { MapRunOutputSchema } from '../schema/map-run.ts';
 
 const isoDate = z
   .string()
@@ -8,8 +10,11 @@ const isoDate = z
     return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }, 'not a real calendar date');
 
-/** A direct on-demand invocation: exactly `{"snapshotDate": "YYYY-MM-DD"}`, anything else is refused. */
-export const OnDemandRequestSchema = z.object({ snapshotDate: isoDate }).strict();
+/**
+ * A direct on-demand invocation: exactly `{"snapshotDate": "YYYY-MM-DD"}`, or with `"rerun": true`
+ * for a re-run a person asks for (never folded into an earlier start); anything else is refused.
+ */
+export const OnDemandRequestSchema = z.object({ snapshotDate: isoDate, rerun: z.boolean().optional() }).strict();
 export type OnDemandRequest = z.infer<typeof OnDemandRequestSchema>;
 
 /**
@@ -58,7 +63,41 @@ export const ShardSpecSchema = z.object({
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 
-/** The plan the prepare step hands to the map and finalize steps. */
+/** The execution a step runs in, from the context object (`$$.Execution.Name`, `$$.Execution.StartTime`). */
+export const ExecutionRefSchema = z.object({
+  name: z.string().min(1).max(80),
+  startTime: z.string().datetime({ offset: true }),
+});
+export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
+
+/** Input of the prepare step: the execution's start event and the execution itself (its run id derives from it). */
+export const PrepareEventSchema = z.object({ start: StartRunEventSchema, execution: ExecutionRefSchema }).strict();
+export type PrepareEvent = z.input<typeof PrepareEventSchema>;
+
+/**
+ * The run id of an execution: it sorts by start time and names the date (`2026-11-25T063012Z-3fa9c1`),
+ * and depends only on the execution (its name and start time), so a retried prepare, the failure
+ * step and the execution's status-change event all name the same run.
+ */
+export function runIdFor(snapshotDate: string, execution: ExecutionRef): string {
+  const stamp = new Date(execution.startTime).toISOString().replace(/[-:]/g, '').slice(9, 15);
+  const tag = createHash('sha256').update(execution.name).digest('hex').slice(0, 6);
+  return `${snapshotDate}T${stamp}Z-${tag}`;
+}
+
+/** The tape's parts as a run lists them (kept in S3 beside the run: KEYS.runParts). */
+export const PlannedPartSchema = z.object({
+  key: z.string(),
+  bytes: z.number().int().nonnegative(),
+  lastModified: z.string().nullable(),
+});
+export const PlannedPartsSchema = z.array(PlannedPartSchema);
+export type PlannedPart = z.infer<typeof PlannedPartSchema>;
+
+/**
+ * The plan the prepare step hands to the map and finalize steps. Its size does not grow with the
+ * tape: the parts as listed and the shards (the first map's items) are objects in S3.
+ */
 export const RunPlanSchema = z.object({
   runId: z.string().min(1),
   snapshotDate: isoDate,
@@ -67,10 +106,14 @@ export const RunPlanSchema = z.object({
   /** Where the run's date came from, when not the S3 partition (see StartRunEvent). */
   dateSource: z.string().optional(),
   startedAt: z.string(),
-  parts: z.array(
-    z.object({ key: z.string(), bytes: z.number().int().nonnegative(), lastModified: z.string().nullable() }),
-  ),
-  shards: z.array(ShardSpecSchema),
+  /** The tape's parts as listed (PlannedParts, a JSON array) and how many. */
+  partsKey: z.string().min(1),
+  partCount: z.number().int().nonnegative(),
+  /** The first map's items (ShardSpecs, a JSON array its ItemReader reads) and how many. */
+  shardsKey: z.string().min(1),
+  shardCount: z.number().int().nonnegative(),
+  /** Where both maps export their results (their ResultWriter's prefix). */
+  resultsPrefix: z.string().min(1),
   /** Loan-id buckets of the date's score files: the merge map's items (1 below SCORE_BUCKET_BYTES of tape). */
   scoreBuckets: z.number().int().positive().default(1),
   /** Checks that could not run while preparing (e.g. an unreadable previous tape): findings at finalize. */
@@ -100,10 +143,13 @@ export const FailedShardSchema = z.object({
 });
 export type FailedShard = z.infer<typeof FailedShardSchema>;
 
-/** Input of the merge step: the plan and every shard's result (some may have failed). */
+/** What a shard's child execution returns: its result, or its error caught inside the map. */
+export const ShardOutcomeSchema = z.union([ShardResultSchema, FailedShardSchema]);
+
+/** Input of the merge step: the plan and where the first map exported every shard's result (some may have failed). */
 export const MergeEventSchema = z.object({
   plan: RunPlanSchema,
-  shardResults: z.array(z.union([ShardResultSchema, FailedShardSchema])),
+  shardResults: MapRunOutputSchema,
 });
 export type MergeEvent = z.infer<typeof MergeEventSchema>;
 
@@ -135,7 +181,8 @@ export type BucketSpec = z.infer<typeof BucketSpecSchema>;
 /** What the merge step hands on: the audit's draft and the buckets to merge. */
 export const MergedRunSchema = z.object({
   draftKey: z.string().min(1),
-  buckets: z.array(BucketSpecSchema),
+  /** The second map's items (BucketSpecs, a JSON array its ItemReader reads). */
+  bucketsKey: z.string().min(1),
   /** Milliseconds per part of the merge step. */
   timings: z.record(z.string(), z.number()).default({}),
 });
@@ -157,11 +204,14 @@ export const FailedBucketSchema = z.object({
 });
 export type FailedBucket = z.infer<typeof FailedBucketSchema>;
 
-/** Input of the finalize step: the plan, the merge step's output and every bucket's result (some may have failed). */
+/** What a bucket's child execution returns: its result, or its error caught inside the map. */
+export const BucketOutcomeSchema = z.union([BucketResultSchema, FailedBucketSchema]);
+
+/** Input of the finalize step: the plan, the merge step's output and where the second map exported every bucket's result. */
 export const FinalizeEventSchema = z.object({
   plan: RunPlanSchema,
   merged: MergedRunSchema,
-  bucketResults: z.array(z.union([BucketResultSchema, FailedBucketSchema])),
+  bucketResults: MapRunOutputSchema,
 });
 export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
 
@@ -173,15 +223,63 @@ export const RunOutcomeSchema = z.object({
 });
 export type RunOutcome = z.infer<typeof RunOutcomeSchema>;
 
-/** Input of the failure step: whatever of the run is known, plus Step Functions' caught error. */
+/**
+ * Input of the failure step: whatever of the run is known (the start event's fields, the plan once
+ * prepared), the execution (`$.execution`, added before the step) and Step Functions' caught error.
+ */
 export const FailureEventSchema = z.object({
   snapshotDate: isoDate.optional(),
   scheduledTime: z.string().optional(),
+  objectKey: z.string().optional(),
+  trigger: z.string().optional(),
   runId: z.string().optional(),
   plan: RunPlanSchema.optional(),
+  execution: ExecutionRefSchema.optional(),
   error: CaughtErrorSchema,
 });
 export type FailureEvent = z.infer<typeof FailureEventSchema>;
+
+/** Input of the delivery-failure step: the finished run's outcome and the report step's caught error. */
+export const DeliveryFailureEventSchema = z.object({
+  deliveryFailed: z.object({ outcome: RunOutcomeSchema, error: CaughtErrorSchema }),
+});
+export type DeliveryFailureEvent = z.infer<typeof DeliveryFailureEventSchema>;
+
+/** The statuses of an execution's end that the status-change rule sends (SUCCEEDED is not news). */
+export const UNCAUGHT_END_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/**
+ * EventBridge's "Step Functions Execution Status Change" event (source `aws.states`): `detail`
+ * holds what DescribeExecution returns, dates as epoch milliseconds, the input as a JSON string.
+ */
+export const ExecutionStatusChangeSchema = z
+  .object({
+    'detail-type': z.literal('Step Functions Execution Status Change'),
+    source: z.literal('aws.states'),
+    detail: z
+      .object({
+        executionArn: z.string().min(1),
+        stateMachineArn: z.string().min(1),
+        name: z.string().min(1),
+        status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
+        startDate: z.number().int().nonnegative(),
+        stopDate: z.number().int().nonnegative().nullable().optional(),
+        input: z.string().nullable().optional(),
+        error: z.string().nullable().optional(),
+        cause: z.string().nullable().optional(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChangeSchema>;
+
+/** What the notify-failure function is given: a workflow failure, a failed delivery, or an execution's end. */
+export const NotifyEventSchema = z.union([
+  ExecutionStatusChangeSchema,
+  DeliveryFailureEventSchema,
+  FailureEventSchema,
+]);
+export type NotifyEvent = z.infer<typeof NotifyEventSchema>;
 
 /** An execution's name: the date and trigger first, so the console lists runs by date (unique by time). */
 export function executionNameFor(input: { snapshotDate: string; trigger: string }, now = new Date()): string {

@@ -54,7 +54,7 @@ function auditMetric(
 /**
  * CloudWatch alarms on the audit (failed or timed-out runs, tape missing by the cutoff, a run
  * much slower than its recent norm, no successful run for a day, Lambda faults, undelivered
- * triggers, reports bounced or marked as spam), all sent to one encrypted SNS topic whose policy
+ * triggers, reports bounced, marked as spam or not delivered), all sent to one encrypted SNS topic whose policy
  * lets this account's alarms publish.
  */
 export class AuditAlarms extends Construct {
@@ -188,6 +188,12 @@ export class AuditAlarms extends Construct {
       threshold: 1,
       alarmDescription:
         'a report or failure notice bounced for good or was rejected: fix the recipient (SES now suppresses the address)',
+    });
+    this.add('ReportNotDelivered', {
+      metric: auditMetric(METRIC.reportNotDelivered, fiveMinutes),
+      threshold: 1,
+      alarmDescription:
+        "a finished audit's report could not be sent (the audit and its run record stand; the report is archived beside the run and the next report names the failed delivery)",
     });
     this.add('ReportComplaint', {
       metric: auditMetric(METRIC.mailComplained, fiveMinutes),

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -16,6 +17,13 @@ export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ] as const;
+
+/**
+ * Errors of the report step worth retrying: SES throttled or failed for a while (after the SDK's
+ * own retries), which a later attempt may get through. A refused message (unverified sender,
+ * sandbox, rejected content) is not retried: it is recorded as a failed delivery at once.
+ */
+export const TRANSIENT_DELIVERY_ERRORS = ['MailDeliveryDelayedError'] as const;
 
 /** A Distributed Map that states `ToleratedFailureCount: 0` (CDK leaves a zero out of the ASL). */
 class StrictDistributedMap extends sfn.DistributedMap {
@@ -44,8 +52,14 @@ export interface AuditWorkflowProps {
   readonly finalize: WorkflowStep;
   /** Renders, archives and sends the report. */
   readonly sendReport: WorkflowStep;
-  /** Records the failed run, sends the failure notice and releases the lease. */
+  /**
+   * Records the failed run, sends the failure notice and releases the lease; records a finished
+   * audit's failed delivery (no notice); records executions that ended outside the workflow's
+   * own catch (their status-change events).
+   */
   readonly notifyFailure: WorkflowStep;
+  /** The data bucket: the maps read their items from it and export their results to it. */
+  readonly data: s3.Bucket;
   /** Most child executions each Distributed Map (shards, then buckets) runs at once. */
   readonly mapMaxConcurrency: number;
   /**
@@ -62,25 +76,35 @@ export interface AuditWorkflowProps {
 
 /**
  * The audit workflow on Step Functions:
- * Prepare -> ScoreShards (Distributed Map over `$.plan.shards`) -> MergeAudit -> MergeScores
- * (Distributed Map over `$.merged.buckets`) -> Finalize -> SendReport, with a Catch on every step
- * that runs NotifyFailure and then fails the execution with the original error. The merge is split
- * in two (the audit's figures once, the loans' scores per loan-id bucket) so that a book of 100M
- * loans fits Lambda's 15 minutes. State passed along (JSONPath, shapes of shared/use-cases/workflow-types.ts):
+ * Prepare -> ScoreShards (Distributed Map over the plan's shards file) -> MergeAudit -> MergeScores
+ * (Distributed Map over the merge's buckets file) -> Finalize -> SendReport, with a Catch on every
+ * step up to Finalize that runs NotifyFailure and then fails the execution with the original error.
+ * The merge is split in two (the audit's figures once, the loans' scores per loan-id bucket) so
+ * that a book of 100M loans fits Lambda's 15 minutes. The state never grows with the tape: both
+ * maps read their items from S3 (ItemReader) and export their results to S3 (ResultWriter), and
+ * the steps after them read the results there. State passed along (JSONPath, shapes of
+ * shared/use-cases/workflow-types.ts):
  * - an S3-arrival input `{ trigger: 's3-arrival', objectKey }` is first turned into
  *   `{ snapshotDate, trigger }` (the date is the key's second segment, `snapshots/<date>/...`);
- * - Prepare gets the execution input (StartRunEvent); its RunPlan goes to `$.plan`;
- * - each shard gets its ShardSpec (an item of `$.plan.shards`); the ShardResults go to `$.shardResults`
- *   (a shard that fails after its retries yields `{ failed: true, index, error }` instead);
+ * - Prepare gets `{ start, execution }` (PrepareEvent: the start event and the execution's name
+ *   and start time, from which the run id derives); its RunPlan goes to `$.plan`;
+ * - each shard gets its ShardSpec (an item of `$.plan.shardsKey`); the map's exported results
+ *   (`{ MapRunArn, ResultWriterDetails }`) go to `$.shardResults` (a shard that fails after its
+ *   retries yields `{ failed: true, index, error }` instead of its ShardResult);
  * - MergeAudit gets `{ plan, shardResults }` (MergeEvent) once every shard has finished; a failed
- *   shard makes it fail the run with that shard's error (to NotifyFailure); its MergedRun goes to `$.merged`;
- * - each bucket (task MergeBucket) gets its BucketSpec (an item of `$.merged.buckets`); the
- *   BucketResults go to `$.bucketResults` (a failed bucket yields `{ failed: true, bucket, error }`,
+ *   shard makes it fail the run with that shard's sentence (to NotifyFailure); its MergedRun goes to `$.merged`;
+ * - each bucket (task MergeBucket) gets its BucketSpec (an item of `$.merged.bucketsKey`); the
+ *   exported results go to `$.bucketResults` (a failed bucket yields `{ failed: true, bucket, error }`,
  *   and Finalize fails the run with it, as MergeAudit does for a shard);
  * - Finalize gets `{ plan, merged, bucketResults }` (FinalizeEvent); its RunOutcome goes to `$.outcome`;
- * - SendReport gets `$.outcome`; its result is dropped;
- * - on failure the error (`{ Error, Cause }`) goes to `$.error` and NotifyFailure gets the whole
- *   state (FailureEvent); `$.plan` is absent when Prepare itself failed (no lease of this run).
+ * - SendReport gets `$.outcome`; its result is dropped. The audit is finished by then: transient
+ *   send errors are retried, and a report that still cannot be sent goes to DeliveryFailed
+ *   (`{ deliveryFailed: { outcome, error } }`: the run record notes it, the alarm fires, the next
+ *   report says so), never to the failure notice; the execution succeeds;
+ * - on failure the error (`{ Error, Cause }`) goes to `$.error`, the execution's name and start
+ *   time to `$.execution`, and NotifyFailure gets the whole state (FailureEvent); `$.plan` is
+ *   absent when Prepare itself failed. An execution that ends outside these catches (timed out,
+ *   aborted, a quota error no Catch takes) is recorded from its status-change event instead.
  */
 export class AuditWorkflow extends Construct {
   /** The state machine. */
@@ -114,6 +138,15 @@ export class AuditWorkflow extends Construct {
       return task;
     };
 
+    // The execution names the run (runIdFor): its name and start time travel with every failure.
+    const executionRef = {
+      name: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+    };
+    const nameRun = new sfn.Pass(this, 'FailedExecution', {
+      parameters: executionRef,
+      resultPath: '$.execution',
+    });
     const notify = invoke('NotifyFailure', props.notifyFailure, { resultPath: sfn.JsonPath.DISCARD });
     const failed = new sfn.Fail(this, 'AuditFailed', {
       errorPath: '$.error.Error',
@@ -121,7 +154,7 @@ export class AuditWorkflow extends Construct {
     });
     // A failing notice still fails the run with the original error, never a success.
     notify.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
-    const onFailure = notify.next(failed);
+    const onFailure = nameRun.next(notify).next(failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
     // Another run of the same date holds its lease (a duplicate schedule delivery, a second part
@@ -129,7 +162,10 @@ export class AuditWorkflow extends Construct {
     const alreadyRunning = new sfn.Succeed(this, 'AlreadyRunning', {
       comment: 'another run of this date holds the lease',
     });
-    const prepare = invoke('Prepare', props.prepare, { resultPath: '$.plan' })
+    const prepare = invoke('Prepare', props.prepare, {
+      payload: sfn.TaskInput.fromObject({ start: sfn.JsonPath.entirePayload, execution: executionRef }),
+      resultPath: '$.plan',
+    })
       .addCatch(alreadyRunning, { errors: ['RunInProgressError'], resultPath: '$.error' })
       .addCatch(onFailure, catchAll);
 
@@ -145,7 +181,8 @@ export class AuditWorkflow extends Construct {
       failedId: string;
       /** Field of the item that names it in the failed value (`index`, `bucket`). */
       itemKey: string;
-      itemsPath: string;
+      /** Path of the items file's key (a JSON array in the data bucket). */
+      itemsKeyPath: string;
       /** Top-level field the map's results go to. */
       resultField: string;
     }) => {
@@ -159,7 +196,15 @@ export class AuditWorkflow extends Construct {
       });
       task.addCatch(itemFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
       const map = new StrictDistributedMap(this, o.mapId, {
-        itemsPath: o.itemsPath,
+        // Items from S3 and results to S3: neither the list nor the results pass through the state.
+        itemReader: new sfn.S3JsonItemReader({
+          bucket: props.data,
+          key: sfn.JsonPath.stringAt(o.itemsKeyPath),
+        }),
+        resultWriterV2: new sfn.ResultWriterV2({
+          bucket: props.data,
+          prefix: sfn.JsonPath.stringAt('$.plan.resultsPrefix'),
+        }),
         maxConcurrency: props.mapMaxConcurrency,
         // Anything failing outside the item's own catch fails the map run: no item is ever lost.
         mapExecutionType: sfn.StateMachineType.STANDARD,
@@ -177,14 +222,14 @@ export class AuditWorkflow extends Construct {
       step: props.scoreShard,
       failedId: 'ShardFailed',
       itemKey: 'index',
-      itemsPath: '$.plan.shards',
+      itemsKeyPath: '$.plan.shardsKey',
       resultField: 'shardResults',
     });
 
     const mergeAudit = invoke('MergeAudit', props.mergeAudit, {
       payload: sfn.TaskInput.fromObject({
         plan: sfn.JsonPath.objectAt('$.plan'),
-        shardResults: sfn.JsonPath.listAt('$.shardResults'),
+        shardResults: sfn.JsonPath.objectAt('$.shardResults'),
       }),
       resultPath: '$.merged',
     }).addCatch(onFailure, catchAll);
@@ -195,7 +240,7 @@ export class AuditWorkflow extends Construct {
       step: props.mergeScores,
       failedId: 'BucketFailed',
       itemKey: 'bucket',
-      itemsPath: '$.merged.buckets',
+      itemsKeyPath: '$.merged.bucketsKey',
       resultField: 'bucketResults',
     });
 
@@ -203,15 +248,35 @@ export class AuditWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         plan: sfn.JsonPath.objectAt('$.plan'),
         merged: sfn.JsonPath.objectAt('$.merged'),
-        bucketResults: sfn.JsonPath.listAt('$.bucketResults'),
+        bucketResults: sfn.JsonPath.objectAt('$.bucketResults'),
       }),
       resultPath: '$.outcome',
     }).addCatch(onFailure, catchAll);
 
+    const done = new sfn.Succeed(this, 'AuditDone');
+    // The audit is stored by now: a report that cannot be sent is a failed delivery of a good
+    // audit (recorded, alarmed, named in the next report), never a failed audit.
+    const deliveryFailed = invoke('DeliveryFailed', props.notifyFailure, {
+      payload: sfn.TaskInput.fromObject({
+        deliveryFailed: {
+          outcome: sfn.JsonPath.objectAt('$.outcome'),
+          error: sfn.JsonPath.objectAt('$.error'),
+        },
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
     const sendReport = invoke('SendReport', props.sendReport, {
       inputPath: '$.outcome',
       resultPath: sfn.JsonPath.DISCARD,
-    }).addCatch(onFailure, catchAll);
+    });
+    sendReport.addRetry({
+      errors: [...TRANSIENT_DELIVERY_ERRORS],
+      interval: Duration.seconds(30),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    sendReport.addCatch(deliveryFailed.next(done), catchAll);
 
     // S3-arrival events carry an object key, not a date: derive the date before Prepare.
     const fromArrival = new sfn.Pass(this, 'DateFromObjectKey', {
@@ -228,7 +293,7 @@ export class AuditWorkflow extends Construct {
       .otherwise(prepare);
 
     prepare.next(shards).next(mergeAudit).next(buckets).next(finalize);
-    finalize.next(sendReport).next(new sfn.Succeed(this, 'AuditDone'));
+    finalize.next(sendReport).next(done);
     const definition = start;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {

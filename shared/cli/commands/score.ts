@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMapping, loadPolicy } from '../../adapters/config-files.ts';
+import { FsArtifactStore } from '../../adapters/fs-artifact-store.ts';
 import type { LocalDepsSpec } from '../../adapters/local-deps.ts';
 import { isLocalPreviousIndex, localTapeParts } from '../../adapters/tape/local-tape-source.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../../config.ts';
@@ -121,6 +122,8 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
         ...(options.workers === undefined ? {} : { workers: options.workers }),
         runFunction: (fn, event) => runLocalStep(fn, event, spec),
         mapFunction: (threads) => localStepsOnThreads(threads, spec),
+        // The steps' artifact store is the maps' data bucket too.
+        dataBucket: new FsArtifactStore(join(work, 'artifacts')),
       },
     );
     if (options.phases) Object.assign(options.phases, result.timings);
