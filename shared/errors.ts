@@ -45,6 +45,12 @@ export class MapItemFailedError extends RiskAuditError {
 export class StoreError extends RiskAuditError {}
 
 /**
+ * SES throttled or failed for a while (after the SDK's own retries): the report step is retried
+ * by the workflow (TRANSIENT_DELIVERY_ERRORS), then recorded as a failed delivery.
+ */
+export class MailDeliveryDelayedError extends StoreError {}
+
+/**
  * Errors that are outcomes of the audit, not faults of the system: a duplicate start, a tape
  * missing or unreadable, a delivery in too many parts. The workflow records and reports each one
  * (run record, failure notice, the run and tape alarms), so they stay out of the function-error

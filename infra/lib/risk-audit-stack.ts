@@ -294,7 +294,7 @@ export class RiskAuditStack extends Stack {
       notifyFailure: { fn: notifyFailure.function, timeout: notifyFailure.timeout },
       mapMaxConcurrency: s.mapMaxConcurrency,
       runTimeout: RUN_TIMEOUT,
-      data: bucket,
+      dataBucketName: bucket.bucketName,
     });
     const stateMachine = this.workflow.stateMachine;
 

@@ -51,16 +51,22 @@ export async function readStackOutputs(
   };
 }
 
-/** Calls the start-audit function (idempotent per date) and returns the execution it started or found. */
+/**
+ * Calls the start-audit function and returns the execution it started or found: a plain start is
+ * idempotent per date for an hour, a re-run (`rerun`) always starts a new execution.
+ */
 export async function startAudit(
   client: LambdaClient,
   functionName: string,
   snapshotDate: string,
+  options: { rerun?: boolean } = {},
 ): Promise<{ executionId: string; startedAt: string }> {
   const out = await client.send(
     new InvokeCommand({
       FunctionName: functionName,
-      Payload: new TextEncoder().encode(JSON.stringify({ snapshotDate })),
+      Payload: new TextEncoder().encode(
+        JSON.stringify({ snapshotDate, ...(options.rerun === true ? { rerun: true } : {}) }),
+      ),
     }),
   );
   const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';

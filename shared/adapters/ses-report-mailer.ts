@@ -1,5 +1,6 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { StoreError } from '../errors.ts';
+import { MailDeliveryDelayedError, StoreError } from '../errors.ts';
+import { isRetryable } from './retry.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
 
 /** SES takes at most 50 recipients per message. */
@@ -54,7 +55,10 @@ export class SesReportMailer implements ReportMailer {
       } catch (error) {
         const name = error instanceof Error ? error.name : 'Error';
         const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new StoreError(`cannot send the report through SES (${name}): ${detail}`, { cause: error });
+        // Throttling, a 5xx or a network failure may pass: the workflow retries the report step.
+        // A refusal (unverified sender, sandbox, a rejected message) will not: it fails at once.
+        const Kind = isRetryable(error) ? MailDeliveryDelayedError : StoreError;
+        throw new Kind(`cannot send the report through SES (${name}): ${detail}`, { cause: error });
       }
     }
     return { messageId: ids.join(',') };

@@ -1,6 +1,6 @@
 import { buildFullReport, buildReport, inlineImagesAsDataUris } from '../adapters/report/build-report.ts';
 import { readStoredQuarantineSample } from '../adapters/report/quarantine-sample.ts';
-import type { AuditDocument, AuditResult } from '../domain/audit-result.ts';
+import type { AuditDocument, AuditResult, Finding } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
 import { maskLoanId } from '../domain/report/mask.ts';
 import { signReportLink } from '../domain/report/report-link.ts';
@@ -8,6 +8,7 @@ import { noTrendFigures, type RunTrendPoint, TREND_RUNS } from '../domain/report
 import type { BreachRow, ReportInput, WatchlistRow } from '../domain/report/types.ts';
 import { buildWatchlistCsv } from '../domain/report/watchlist-csv.ts';
 import type { PresignedLink } from '../ports/artifact-store.ts';
+import type { RunDelivery } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import type { RunOutcome } from './workflow-types.ts';
@@ -107,6 +108,8 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const before = audit.previousSnapshotDate ? await readAudit(deps, audit.previousSnapshotDate) : null;
   const previous = before && before.status !== 'failed' ? (before as AuditResult) : null;
   const runs = await deps.store.listRuns(TREND_RUNS);
+  // Reports of earlier dates that could not be sent since the last one that was: findings here.
+  const reported = { ...audit, findings: [...audit.findings, ...undeliveredReportFindings(runs, date)] };
   const trend = runs
     .map(trendPointOfRun)
     .filter((p): p is RunTrendPoint => p !== null && p.snapshotDate <= date);
@@ -120,7 +123,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   for (const f of audit.findings) if (f.source) sources[f.code] = f.source;
   const quarantine = await readStoredQuarantineSample(deps.artifacts, date);
   const input: ReportInput = {
-    audit,
+    audit: reported,
     previous,
     trend,
     watchlist,
@@ -152,7 +155,43 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     messageId = (await deps.mailer.sendRaw(report.eml, deps.config.REPORT_RECIPIENTS)).messageId;
     deps.metrics.count('ReportSent');
   }
+  await recordDelivery(deps, outcome, {
+    status: messageId === null ? 'none' : 'sent',
+    at: deps.now().toISOString(),
+    messageId,
+  });
   return { messageId, subject: report.subject, htmlKey, emlKey, bytes: report.eml.byteLength };
+}
+
+/** Notes on the run's record how its report went (the record of this run only: a re-run may have replaced it). */
+async function recordDelivery(deps: AuditDeps, outcome: RunOutcome, delivery: RunDelivery): Promise<void> {
+  const run = await deps.store.getRun(outcome.snapshotDate);
+  if (run !== null && run.runId === outcome.runId) await deps.store.recordRun({ ...run, delivery });
+}
+
+/**
+ * Findings of the reports before `date` that were not delivered, newest first, back to the last
+ * one that was: a finished audit whose email failed is named in the next report that goes out
+ * (its full report is archived beside its run).
+ */
+export function undeliveredReportFindings(runs: readonly RunSummary[], date: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const run of [...runs].sort((a, b) => (a.snapshotDate < b.snapshotDate ? 1 : -1))) {
+    if (run.snapshotDate >= date || run.status === 'failed' || run.status === 'running') continue;
+    if (run.delivery?.status !== 'failed') {
+      if (run.delivery?.status === 'sent') break;
+      continue;
+    }
+    findings.push({
+      category: 'technical',
+      severity: 'medium',
+      code: 'REPORT_NOT_DELIVERED',
+      message: `the report of ${run.snapshotDate} was not delivered (${run.delivery.error ?? 'no reason given'}); its audit stands and its full report is archived at ${KEYS.reportHtml(run.snapshotDate)}`,
+      value: run.snapshotDate,
+      threshold: null,
+    });
+  }
+  return findings;
 }
 
 /**
@@ -169,8 +208,11 @@ async function reportLink(deps: AuditDeps, htmlKey: string, now: Date): Promise<
   return { url: signReportLink(base, htmlKey, expiresAt, key), expiresAt };
 }
 
-/** The date to re-run, as a CLI command, shown in failure notices. */
+/**
+ * The date to re-run, as a CLI command, shown in failure notices: a re-run (never folded into an
+ * earlier start of the same date by start-audit's idempotency).
+ */
 export function rerunHint(snapshotDate: string | null): string {
   const date = snapshotDate ?? addDays(new Date().toISOString().slice(0, 10), -1);
-  return `risk-audit invoke --date ${date} (or start the state machine with {"snapshotDate": "${date}"})`;
+  return `risk-audit invoke --date ${date} --rerun (or start the state machine with {"snapshotDate": "${date}", "trigger": "rerun"})`;
 }

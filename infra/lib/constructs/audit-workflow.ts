@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -58,8 +58,8 @@ export interface AuditWorkflowProps {
    * own catch (their status-change events).
    */
   readonly notifyFailure: WorkflowStep;
-  /** The data bucket: the maps read their items from it and export their results to it. */
-  readonly data: s3.Bucket;
+  /** Name of the data bucket: the maps read their items from it and export their results to it. */
+  readonly dataBucketName: string;
   /** Most child executions each Distributed Map (shards, then buckets) runs at once. */
   readonly mapMaxConcurrency: number;
   /**
@@ -156,6 +156,7 @@ export class AuditWorkflow extends Construct {
     notify.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
     const onFailure = nameRun.next(notify).next(failed);
     const catchAll = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
+    const data = s3.Bucket.fromBucketName(this, 'DataBucket', props.dataBucketName);
 
     // Another run of the same date holds its lease (a duplicate schedule delivery, a second part
     // landing): this execution ends quietly, no failure notice, no failed-run alarm.
@@ -198,11 +199,11 @@ export class AuditWorkflow extends Construct {
       const map = new StrictDistributedMap(this, o.mapId, {
         // Items from S3 and results to S3: neither the list nor the results pass through the state.
         itemReader: new sfn.S3JsonItemReader({
-          bucket: props.data,
+          bucket: data,
           key: sfn.JsonPath.stringAt(o.itemsKeyPath),
         }),
         resultWriterV2: new sfn.ResultWriterV2({
-          bucket: props.data,
+          bucket: data,
           prefix: sfn.JsonPath.stringAt('$.plan.resultsPrefix'),
         }),
         maxConcurrency: props.mapMaxConcurrency,

@@ -18,6 +18,8 @@ export interface InvokeOptions {
   region?: string;
   wait: boolean;
   pollSeconds: number;
+  /** A re-run asked for by a person: a new execution even within start-audit's idempotency window. */
+  rerun?: boolean;
 }
 
 /** A deployed run that did not succeed. */
@@ -75,7 +77,9 @@ export async function invokeDeployed(options: InvokeOptions): Promise<void> {
     process.stdout.write(`${line}\n`);
   };
   for (const date of dates) {
-    const started = await startAudit(clients.lambda, outputs.startAuditFunctionName, date);
+    const started = await startAudit(clients.lambda, outputs.startAuditFunctionName, date, {
+      rerun: options.rerun === true,
+    });
     print(`${date}: execution ${started.executionId}`);
     if (!options.wait) continue;
     const final = await followExecution(() => executionStatus(clients.sfn, started.executionId), {
@@ -103,6 +107,10 @@ export function registerInvoke(program: Command): void {
     .option('--to <YYYY-MM-DD>', 'last date of a backfill')
     .option('--stack <name>', 'the CloudFormation stack name', 'RiskAudit')
     .option('--region <region>', "AWS region (default: the environment's)")
+    .option(
+      '--rerun',
+      'audit the date again even if it was started within the hour (a plain start returns that execution)',
+    )
     .option('--no-wait', 'start and return without following the run')
     .option('--poll-seconds <n>', 'seconds between status checks', (v) => Number(v), 5)
     .action(async (opts: InvokeOptions) => {
