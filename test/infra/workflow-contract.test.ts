@@ -1,46 +1,76 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizedWorkflow } from '../../infra/lib/workflow-definition.ts';
 import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
+import { MailDeliveryDelayedError } from '../../shared/errors.ts';
 import {
   type ExecutionResult,
   LocalStateMachine,
   lambdaFunctionError,
-  readPath,
   type StateMachineDefinition,
 } from '../../shared/local/asl-engine.ts';
-import { succeededItems } from '../../shared/use-cases/map-results.ts';
+import { type ObjectStore, s3MapIntegrations } from '../../shared/local/asl-s3-map.ts';
+import { ITEM_READER_RESOURCE, type MapRunOutput, RESULT_WRITER_RESOURCE } from '../../shared/schema/map-run.ts';
+import { KEYS } from '../../shared/schema/tables.ts';
+import { itemNumber, readMapResults, succeededItems } from '../../shared/use-cases/map-results.ts';
 import {
+  type BucketOutcomeSchema,
+  BucketOutcomeSchema as BucketOutcomes,
   type BucketResult,
+  type BucketSpec,
   BucketSpecSchema,
+  DeliveryFailureEventSchema,
   FailureEventSchema,
   FinalizeEventSchema,
   type MergedRun,
   MergeEventSchema,
+  PrepareEventSchema,
   RunOutcomeSchema,
   type RunPlan,
+  ShardOutcomeSchema,
   type ShardResult,
+  type ShardSpec,
   ShardSpecSchema,
-  StartRunEventSchema,
 } from '../../shared/use-cases/workflow-types.ts';
 import { templateOf } from './stack-fixture.ts';
 import { allStates, stateMachineDefinition } from './template-helpers.ts';
 
 let machine: StateMachineDefinition;
-/** Task state name by Resource: the template's function tokens all read "TOKEN", so each task gets its own. */
+/**
+ * Task state name by Resource: the template's function tokens all read "TOKEN", so each task gets
+ * its own; the maps' S3 integrations get their ARNs back (the partition is a token too), their
+ * bucket stays "TOKEN".
+ */
 beforeAll(() => {
   machine = stateMachineDefinition(templateOf()) as unknown as StateMachineDefinition;
-  for (const [name, state] of Object.entries(allStates(machine as never)))
+  for (const [name, state] of Object.entries(allStates(machine as never))) {
     if (state.Type === 'Task') state.Resource = `task:${name}`;
+    if (state.ItemReader) (state.ItemReader as { Resource: string }).Resource = ITEM_READER_RESOURCE;
+    if (state.ResultWriter) (state.ResultWriter as { Resource: string }).Resource = RESULT_WRITER_RESOURCE;
+  }
 });
+
+/** The data bucket of a simulated execution, in memory. */
+class MemoryBucket implements ObjectStore {
+  public readonly objects = new Map<string, string>();
+  public async get(key: string): Promise<Uint8Array | null> {
+    const body = this.objects.get(key);
+    return body === undefined ? null : new TextEncoder().encode(body);
+  }
+  public async put(key: string, body: string): Promise<void> {
+    this.objects.set(key, body);
+  }
+}
 
 /** A stub for a Task state, by state name: returns the function's result or throws. */
 type TaskStub = (input: unknown) => unknown;
 
-/** Runs the synthesized definition on the local engine, each task answered by its stub. */
+/** Runs the synthesized definition on the local engine, each task answered by its stub, the bucket in memory. */
 async function simulate(
   definition: StateMachineDefinition,
   input: unknown,
   stubs: Record<string, TaskStub>,
+  bucket: MemoryBucket = new MemoryBucket(),
+  options: { timeoutScale?: number } = {},
 ): Promise<ExecutionResult & { output?: unknown; error?: string }> {
   const engine = new LocalStateMachine(definition, {
     invoke: async (resource, payload) => {
@@ -48,7 +78,9 @@ async function simulate(
       if (stub === undefined) throw new Error(`no stub for ${resource}`);
       return stub(payload);
     },
+    ...s3MapIntegrations({ TOKEN: bucket }),
     retryIntervalScale: 0,
+    ...options,
   });
   return engine.start(input);
 }
@@ -56,13 +88,15 @@ async function simulate(
 /** A handler's exception as the stubs throw it. */
 const lambdaError = (error: Error): Error => lambdaFunctionError(error);
 
+type JsonMap = Record<string, unknown>;
+
 const DATE = '2026-11-25';
 const RUN_ID = `${DATE}-r1`;
 /** Loan-id buckets of every plan here: the merge map runs one child per bucket. */
 const BUCKETS = 2;
 
-function plan(shardCount: number): RunPlan {
-  const shards = Array.from({ length: shardCount }, (_, index) => ({
+function shards(shardCount: number): ShardSpec[] {
+  return Array.from({ length: shardCount }, (_, index) => ({
     runId: RUN_ID,
     snapshotDate: DATE,
     previousSnapshotDate: '2026-11-24',
@@ -72,39 +106,68 @@ function plan(shardCount: number): RunPlan {
     range: { start: index * 1_000, end: (index + 1) * 1_000 },
     scoreBuckets: BUCKETS,
   }));
+}
+
+function plan(shardCount: number): RunPlan {
   return {
     runId: RUN_ID,
     snapshotDate: DATE,
     previousSnapshotDate: '2026-11-24',
     trigger: 'schedule',
     startedAt: '2026-11-25T22:00:01.000Z',
-    parts: [{ key: `snapshots/${DATE}/loans.csv`, bytes: 3_000, lastModified: null }],
-    shards,
+    partsKey: KEYS.runParts(DATE, RUN_ID),
+    partCount: 1,
+    shardsKey: KEYS.shardList(DATE, RUN_ID),
+    shardCount,
+    resultsPrefix: KEYS.mapResults(DATE, RUN_ID),
     scoreBuckets: BUCKETS,
     warnings: [],
   };
 }
 
-/** What merge-audit hands on for a plan: one BucketSpec per loan-id bucket. */
+function bucketSpecs(p: RunPlan): BucketSpec[] {
+  return Array.from({ length: p.scoreBuckets }, (_, bucket) => ({
+    runId: p.runId,
+    snapshotDate: p.snapshotDate,
+    previousSnapshotDate: p.previousSnapshotDate,
+    bucket,
+    buckets: p.scoreBuckets,
+    shards: p.shardCount,
+    previousScores: { runId: '2026-11-24-r1', buckets: 1 },
+    contextKey: `runs/${DATE}/merge/${RUN_ID}/context.bin`,
+  }));
+}
+
+/** What merge-audit hands on for a plan: the key of its BucketSpecs. */
 function mergedRun(p: RunPlan): MergedRun {
   return {
     draftKey: `runs/${DATE}/merge/${RUN_ID}/draft.json`,
-    buckets: Array.from({ length: p.scoreBuckets }, (_, bucket) => ({
-      runId: p.runId,
-      snapshotDate: p.snapshotDate,
-      previousSnapshotDate: p.previousSnapshotDate,
-      bucket,
-      buckets: p.scoreBuckets,
-      shards: p.shards.length,
-      previousScores: { runId: '2026-11-24-r1', buckets: 1 },
-      contextKey: `runs/${DATE}/merge/${RUN_ID}/context.bin`,
-    })),
+    bucketsKey: KEYS.bucketList(p.snapshotDate, p.runId),
     timings: { partials: 12 },
   };
 }
 
 function bucketResult(bucket: number): BucketResult {
   return { bucket, resultKey: `runs/${DATE}/merge/${RUN_ID}/bucket-${bucket}.json`, loans: 5, changes: 2 };
+}
+
+/** Every shard's outcome as merge-audit reads it: from the first map's exported results. */
+function shardOutcomes(bucket: MemoryBucket, output: MapRunOutput, expected: number) {
+  return readMapResults(bucket, output, {
+    what: 'shard',
+    expected,
+    outcome: ShardOutcomeSchema,
+    failed: (input, error) => ({ failed: true as const, index: itemNumber(input, 'index'), error }),
+  });
+}
+
+function bucketOutcomes(bucket: MemoryBucket, output: MapRunOutput, expected: number) {
+  return readMapResults<ReturnType<(typeof BucketOutcomeSchema)['parse']>>(bucket, output, {
+    what: 'loan-id bucket',
+    expected,
+    outcome: BucketOutcomes,
+    failed: (input, error) => ({ failed: true as const, bucket: itemNumber(input, 'bucket'), error }),
+  });
 }
 
 /** The steps' own check of a map's results, raised as their Lambda would raise it. */
@@ -119,17 +182,20 @@ function trySucceeded(
   }
 }
 
-/** Stubs that check every input against the handlers' own schemas and record what they got. */
+/** Stubs that check every input against the handlers' own schemas, write and read the bucket as the steps do, and record what they got. */
 function recordingStubs(shardCount: number, overrides: Partial<Record<string, TaskStub>> = {}) {
   const seen: Record<string, unknown[]> = {};
+  const bucket = new MemoryBucket();
   const record = (name: string, input: unknown): void => {
     seen[name] = [...(seen[name] ?? []), input];
   };
   const stubs: Record<string, TaskStub> = {
-    Prepare: (input) => {
+    Prepare: async (input) => {
       record('Prepare', input);
-      expect(StartRunEventSchema.safeParse(input).success).toBe(true);
-      return plan(shardCount);
+      expect(PrepareEventSchema.safeParse(input).success).toBe(true);
+      const p = plan(shardCount);
+      await bucket.put(p.shardsKey, JSON.stringify(shards(shardCount)));
+      return p;
     },
     ScoreShard: (input): ShardResult => {
       record('ScoreShard', input);
@@ -141,22 +207,29 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
         rowsQuarantined: 1,
       };
     },
-    MergeAudit: (input): MergedRun => {
+    MergeAudit: async (input): Promise<MergedRun> => {
       record('MergeAudit', input);
       const event = MergeEventSchema.parse(input);
-      expect(event.shardResults).toHaveLength(event.plan.shards.length);
+      const outcomes = await shardOutcomes(bucket, event.shardResults, event.plan.shardCount);
+      record('MergeAudit:results', outcomes);
       // What the step does first: a failed shard fails the run with its own error.
-      trySucceeded(event.shardResults);
+      trySucceeded(outcomes.sort((a, b) => a.index - b.index));
+      await bucket.put(mergedRun(event.plan).bucketsKey, JSON.stringify(bucketSpecs(event.plan)));
       return mergedRun(event.plan);
     },
     MergeBucket: (input): BucketResult => {
       record('MergeBucket', input);
       return bucketResult(BucketSpecSchema.parse(input).bucket);
     },
-    Finalize: (input) => {
+    Finalize: async (input) => {
       record('Finalize', input);
       const event = FinalizeEventSchema.parse(input);
-      trySucceeded(event.bucketResults, { what: 'loan-id bucket', key: 'bucket' });
+      const outcomes = await bucketOutcomes(bucket, event.bucketResults, event.plan.scoreBuckets);
+      record('Finalize:results', outcomes);
+      trySucceeded(
+        outcomes.sort((a, b) => a.bucket - b.bucket),
+        { what: 'loan-id bucket', key: 'bucket' },
+      );
       return {
         runId: event.plan.runId,
         snapshotDate: event.plan.snapshotDate,
@@ -174,6 +247,11 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
       FailureEventSchema.parse(input);
       return { notified: true };
     },
+    DeliveryFailed: (input) => {
+      record('DeliveryFailed', input);
+      DeliveryFailureEventSchema.parse(input);
+      return { delivered: false };
+    },
   };
   for (const [name, stub] of Object.entries(overrides)) {
     const base = stubs[name];
@@ -182,14 +260,14 @@ function recordingStubs(shardCount: number, overrides: Partial<Record<string, Ta
       return stub === undefined ? base?.(input) : stub(input);
     };
   }
-  return { stubs, seen };
+  return { stubs, seen, bucket };
 }
 
 describe('Workflow: audit state machine (the synthesized definition on the local engine)', () => {
   it('runs a scheduled audit through every step, each getting the shape its handler parses', async () => {
-    const { stubs, seen } = recordingStubs(3);
+    const { stubs, seen, bucket } = recordingStubs(3);
     const input = { trigger: 'schedule', scheduledTime: '2026-11-25T22:00:00Z' };
-    const result = await simulate(machine, input, stubs);
+    const result = await simulate(machine, input, stubs, bucket);
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path).toEqual([
       'StartedBy',
@@ -201,23 +279,33 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       'SendReport',
       'AuditDone',
     ]);
-    expect(seen.Prepare).toEqual([input]);
-    expect((seen.ScoreShard ?? []).map((s) => (s as { index: number }).index)).toEqual([0, 1, 2]);
-    expect(seen.ScoreShard?.[1]).toEqual(plan(3).shards[1]);
-    // merge-audit gets exactly what finalize used to: the plan and every shard's result.
+    // Prepare gets the start event and the execution its run id derives from.
+    const prepared = PrepareEventSchema.parse(seen.Prepare?.[0]);
+    expect(prepared.start).toEqual(input);
+    expect(prepared.execution.name).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number.isNaN(Date.parse(prepared.execution.startTime))).toBe(false);
+    // The shards come from the plan's items file, read by the map's ItemReader.
+    expect((seen.ScoreShard ?? []).map((s) => (s as { index: number }).index).sort()).toEqual([0, 1, 2]);
+    expect(seen.ScoreShard).toContainEqual(shards(3)[1]);
+    // merge-audit gets the plan and where the map exported every shard's result, no result itself.
     expect(seen.MergeAudit).toHaveLength(1);
     expect(Object.keys(seen.MergeAudit?.[0] as object).sort()).toEqual(['plan', 'shardResults']);
     const merge = MergeEventSchema.parse(seen.MergeAudit?.[0]);
     expect(merge.plan).toEqual(plan(3));
-    expect(merge.shardResults.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(merge.shardResults.ResultWriterDetails).toEqual({
+      Bucket: 'TOKEN',
+      Key: expect.stringMatching(new RegExp(`^${KEYS.mapResults(DATE, RUN_ID)}/[0-9a-f-]{36}/manifest\\.json$`)),
+    });
+    expect((seen['MergeAudit:results']?.[0] as ShardResult[]).map((r) => r.index)).toEqual([0, 1, 2]);
     // Each bucket child gets its own BucketSpec, as merge-audit planned it.
-    expect(seen.MergeBucket).toEqual(mergedRun(plan(3)).buckets);
-    // Finalize gets the plan, the merge step's output and the buckets' results, and nothing else.
+    expect(seen.MergeBucket).toEqual(expect.arrayContaining(bucketSpecs(plan(3))));
+    expect(seen.MergeBucket).toHaveLength(BUCKETS);
+    // Finalize gets the plan, the merge step's output and where the buckets' results are, and nothing else.
     expect(Object.keys(seen.Finalize?.[0] as object).sort()).toEqual(['bucketResults', 'merged', 'plan']);
     const finalize = FinalizeEventSchema.parse(seen.Finalize?.[0]);
     expect(finalize.plan).toEqual(plan(3));
     expect(finalize.merged).toEqual(mergedRun(plan(3)));
-    expect(finalize.bucketResults).toEqual([bucketResult(0), bucketResult(1)]);
+    expect(seen['Finalize:results']?.[0]).toEqual([bucketResult(0), bucketResult(1)]);
     expect(seen.SendReport).toEqual([
       { runId: RUN_ID, snapshotDate: DATE, status: 'partial', auditKey: `runs/${DATE}/audit.json` },
     ]);
@@ -225,30 +313,30 @@ describe('Workflow: audit state machine (the synthesized definition on the local
   });
 
   it('hands an on-demand start (what start-audit sends) to Prepare unchanged', async () => {
-    const { stubs, seen } = recordingStubs(1);
+    const { stubs, seen, bucket } = recordingStubs(1);
     const input = { snapshotDate: DATE, trigger: 'on-demand' };
-    const result = await simulate(machine, input, stubs);
+    const result = await simulate(machine, input, stubs, bucket);
     expect(result.status).toBe('SUCCEEDED');
-    expect(seen.Prepare).toEqual([input]);
+    expect(PrepareEventSchema.parse(seen.Prepare?.[0]).start).toEqual(input);
   });
 
   it('turns a tape-arrival start into the date of the object key', async () => {
-    const { stubs, seen } = recordingStubs(1);
+    const { stubs, seen, bucket } = recordingStubs(1);
     const result = await simulate(
       machine,
       { trigger: 's3-arrival', objectKey: `snapshots/${DATE}/part-0001.csv.gz` },
       stubs,
+      bucket,
     );
     expect(result.status).toBe('SUCCEEDED');
-    expect(seen.Prepare).toEqual([{ snapshotDate: DATE, trigger: 's3-arrival' }]);
-    expect(StartRunEventSchema.parse(seen.Prepare?.[0])).toEqual({
+    expect(PrepareEventSchema.parse(seen.Prepare?.[0]).start).toEqual({
       snapshotDate: DATE,
       trigger: 's3-arrival',
     });
   });
 
   it('sends the notice and fails with the TapeMissingError when Prepare finds no tape', async () => {
-    const { stubs, seen } = recordingStubs(1, {
+    const { stubs, seen, bucket } = recordingStubs(1, {
       Prepare: () => {
         throw lambdaError(new TapeMissingError(`no tape has landed for ${DATE}`));
       },
@@ -257,23 +345,26 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       machine,
       { trigger: 'schedule', scheduledTime: '2026-11-25T22:00:00Z' },
       stubs,
+      bucket,
     );
     expect(result).toMatchObject({ status: 'FAILED', error: 'TapeMissingError' });
-    expect(result.path).toEqual(['StartedBy', 'Prepare', 'NotifyFailure', 'AuditFailed']);
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
     const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
     expect(notice.plan).toBeUndefined();
+    // The notice knows the execution, so it names the run Prepare would have named.
+    expect(notice.execution).toEqual(PrepareEventSchema.parse(seen['Prepare:override']?.[0]).execution);
     expect(notice.scheduledTime).toBe('2026-11-25T22:00:00Z');
     expect(notice.error.Error).toBe('TapeMissingError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe(`no tape has landed for ${DATE}`);
   });
 
   it('ends quietly, without a failure notice, when another run of the date holds the lease', async () => {
-    const { stubs, seen } = recordingStubs(1, {
+    const { stubs, seen, bucket } = recordingStubs(1, {
       Prepare: () => {
         throw lambdaError(new RunInProgressError(`the audit of ${DATE} is already running (run r0)`));
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path).toEqual(['StartedBy', 'Prepare', 'AlreadyRunning']);
     expect(seen.NotifyFailure).toBeUndefined();
@@ -281,20 +372,21 @@ describe('Workflow: audit state machine (the synthesized definition on the local
   });
 
   it("fails the run with the failing shard's own error after the other shards finish", async () => {
-    const { stubs, seen } = recordingStubs(3, {
+    const { stubs, seen, bucket } = recordingStubs(3, {
       ScoreShard: (input) => {
         const shard = ShardSpecSchema.parse(input);
         if (shard.index === 1) throw lambdaError(new TapeUnreadableError('part loans.csv is not valid gzip'));
         return { index: shard.index, partialKey: `p/${shard.index}`, rowsRead: 1, rowsQuarantined: 0 };
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
     expect(result.path).toEqual([
       'StartedBy',
       'Prepare',
       'ScoreShards',
       'MergeAudit',
+      'FailedExecution',
       'NotifyFailure',
       'AuditFailed',
     ]);
@@ -307,18 +399,20 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(notice.plan?.runId).toBe(RUN_ID);
     expect(notice.error.Error).toBe('TapeUnreadableError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('part loans.csv is not valid gzip');
-    expect(readPath(seen.NotifyFailure?.[0], '$.shardResults[1].failed')).toBe(true);
+    // The failed shard is a value among the exported results, its error trimmed to its sentence.
+    expect((seen['MergeAudit:results']?.[0] as object[])[1]).toMatchObject({ failed: true, index: 1 });
+    expect(JSON.stringify((seen['MergeAudit:results']?.[0] as object[])[1])).not.toContain('trace');
   });
 
   it("fails the run with the failing bucket's own error after the other buckets finish", async () => {
-    const { stubs, seen } = recordingStubs(2, {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       MergeBucket: (input) => {
         const spec = BucketSpecSchema.parse(input);
         if (spec.bucket === 1) throw lambdaError(new TapeUnreadableError('previous scores are corrupt'));
         return bucketResult(spec.bucket);
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
     expect(result.path).toEqual([
       'StartedBy',
@@ -327,6 +421,7 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       'MergeAudit',
       'MergeScores',
       'Finalize',
+      'FailedExecution',
       'NotifyFailure',
       'AuditFailed',
     ]);
@@ -337,26 +432,24 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(notice.plan?.runId).toBe(RUN_ID);
     expect(notice.error.Error).toBe('TapeUnreadableError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('previous scores are corrupt');
-    expect(readPath(seen.NotifyFailure?.[0], '$.bucketResults[0]')).toEqual(bucketResult(0));
-    expect(readPath(seen.NotifyFailure?.[0], '$.bucketResults[1]')).toMatchObject({
-      failed: true,
-      bucket: 1,
-    });
+    expect((seen['Finalize:results']?.[0] as object[])[0]).toEqual(bucketResult(0));
+    expect((seen['Finalize:results']?.[0] as object[])[1]).toMatchObject({ failed: true, bucket: 1 });
   });
 
   it('sends the notice with the plan when the merge step fails, and merges no bucket', async () => {
-    const { stubs, seen } = recordingStubs(2, {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       MergeAudit: () => {
         throw lambdaError(new TapeUnreadableError('partial runs/2026-11-25/partials/r1/1.json is truncated'));
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
     expect(result.path).toEqual([
       'StartedBy',
       'Prepare',
       'ScoreShards',
       'MergeAudit',
+      'FailedExecution',
       'NotifyFailure',
       'AuditFailed',
     ]);
@@ -370,7 +463,7 @@ describe('Workflow: audit state machine (the synthesized definition on the local
   });
 
   it('still fails the run with the original error when the failure notice itself fails', async () => {
-    const { stubs } = recordingStubs(1, {
+    const { stubs, bucket } = recordingStubs(1, {
       Finalize: () => {
         throw lambdaError(new TapeUnreadableError('previous scores are corrupt'));
       },
@@ -378,22 +471,90 @@ describe('Workflow: audit state machine (the synthesized definition on the local
         throw lambdaError(new Error('ses is down'));
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
     expect(result.path.slice(-2)).toEqual(['NotifyFailure', 'AuditFailed']);
   });
 
-  it('reports a failed report step with the run already stored', async () => {
-    const { stubs, seen } = recordingStubs(2, {
+  it('ends a finished audit whose report cannot be sent as a success with a failed delivery, no failure notice', async () => {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       SendReport: () => {
-        throw lambdaError(new Error('recipient rejected'));
+        throw lambdaError(new Error('Email address is not verified'));
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
-    expect(result).toMatchObject({ status: 'FAILED', error: 'Error' });
-    const notice = seen.NotifyFailure?.[0] as { outcome?: { status: string }; plan?: unknown };
-    expect(notice.outcome?.status).toBe('partial');
-    expect(notice.plan).toBeDefined();
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-4)).toEqual(['Finalize', 'SendReport', 'DeliveryFailed', 'AuditDone']);
+    // A refusal is not retried; the failure notice is for failed audits only.
+    expect(seen['SendReport:override']).toHaveLength(1);
+    expect(seen.NotifyFailure).toBeUndefined();
+    const delivery = DeliveryFailureEventSchema.parse(seen.DeliveryFailed?.[0]);
+    expect(delivery.deliveryFailed.outcome).toEqual({
+      runId: RUN_ID,
+      snapshotDate: DATE,
+      status: 'partial',
+      auditKey: `runs/${DATE}/audit.json`,
+    });
+    expect(JSON.parse(delivery.deliveryFailed.error.Cause ?? '{}').errorMessage).toBe('Email address is not verified');
+  });
+
+  it('retries a transient send error of the report step (3 more attempts), then records the delivery as failed', async () => {
+    const { stubs, seen, bucket } = recordingStubs(1, {
+      SendReport: () => {
+        throw lambdaError(new MailDeliveryDelayedError('cannot send the report through SES (Throttling): Rate exceeded'));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(seen['SendReport:override']).toHaveLength(1 + 3);
+    expect(DeliveryFailureEventSchema.parse(seen.DeliveryFailed?.[0]).deliveryFailed.error.Error).toBe(
+      'MailDeliveryDelayedError',
+    );
+  });
+
+  it('sends a report that SES throttled once, on the retry', async () => {
+    let calls = 0;
+    const { stubs, seen, bucket } = recordingStubs(1, {
+      SendReport: () => {
+        if (calls++ === 0) throw lambdaError(new MailDeliveryDelayedError('SES throttled'));
+        return { messageId: 'm-2' };
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.at(-1)).toBe('AuditDone');
+    expect(seen['SendReport:override']).toHaveLength(2);
+    expect(seen.DeliveryFailed).toBeUndefined();
+  });
+
+  it('fails the run with the notice when the shards file is missing (States.ItemReaderFailed is caught)', async () => {
+    const { stubs, seen, bucket } = recordingStubs(2, { Prepare: () => plan(2) });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.ItemReaderFailed' });
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
+    expect(seen.ScoreShard).toBeUndefined();
+  });
+
+  it('carries a systemic failure of 2,000 shards to the notice in a small state: results and errors stay in S3', async () => {
+    const long = 'x'.repeat(1500);
+    const { stubs, seen, bucket } = recordingStubs(2000, {
+      ScoreShard: (input) => {
+        const e = new TapeUnreadableError(`part loans.csv is not valid gzip\n${long}`);
+        e.stack = `${e.name}: ${e.message}\n${'    at frame (file.js:1:1)\n'.repeat(40)}`;
+        ShardSpecSchema.parse(input);
+        throw lambdaError(e);
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TapeUnreadableError' });
+    expect(seen['ScoreShard:override']).toHaveLength(2000);
+    // Every shard's full error is in the exported FAILED-free results (caught inside the map) ...
+    const results = seen['MergeAudit:results']?.[0] as { failed?: boolean }[];
+    expect(results.filter((r) => r.failed)).toHaveLength(2000);
+    // ... and what reaches the notice is the first shard's sentence in a state of a few KB.
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('part loans.csv is not valid gzip');
+    expect(Buffer.byteLength(JSON.stringify(seen.NotifyFailure?.[0]))).toBeLessThan(8 * 1024);
   });
 });
 
@@ -406,7 +567,7 @@ describe('Workflow: what the local engine checks in the synthesized definition',
 
   it('retries a transient Lambda error of a shard as written, then scores the shard', async () => {
     let calls = 0;
-    const { stubs, seen } = recordingStubs(2, {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       ScoreShard: (input) => {
         const shard = ShardSpecSchema.parse(input);
         if (shard.index === 1 && calls++ < 4) {
@@ -417,7 +578,7 @@ describe('Workflow: what the local engine checks in the synthesized definition',
         return { index: shard.index, partialKey: `p/${shard.index}`, rowsRead: 1, rowsQuarantined: 0 };
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result.status).toBe('SUCCEEDED');
     // Shard 0 once, shard 1 four times refused and a fifth time scored (MaxAttempts 5 allows it).
     expect(seen['ScoreShard:override']).toHaveLength(1 + 5);
@@ -425,14 +586,14 @@ describe('Workflow: what the local engine checks in the synthesized definition',
   });
 
   it('fails the run with the error once MaxAttempts retries of a transient error are spent', async () => {
-    const { stubs, seen } = recordingStubs(1, {
+    const { stubs, seen, bucket } = recordingStubs(1, {
       ScoreShard: () => {
         const e = new Error('Rate exceeded');
         e.name = 'Lambda.TooManyRequestsException';
         throw lambdaError(e);
       },
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'Lambda.TooManyRequestsException' });
     expect(seen['ScoreShard:override']).toHaveLength(1 + 5);
     expect(FailureEventSchema.parse(seen.NotifyFailure?.[0]).error.Error).toBe(
@@ -441,17 +602,17 @@ describe('Workflow: what the local engine checks in the synthesized definition',
   });
 
   it('never retries an error of our own handlers (a broken tape stays broken)', async () => {
-    const { stubs, seen } = recordingStubs(1, {
+    const { stubs, seen, bucket } = recordingStubs(1, {
       ScoreShard: () => {
         throw lambdaError(new TapeUnreadableError('part loans.csv is not valid gzip'));
       },
     });
-    await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(seen['ScoreShard:override']).toHaveLength(1);
   });
 
   it("fails the run with a shard's timeout, caught inside the map, once the other shards finish", async () => {
-    const { stubs, seen } = recordingStubs(2, {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       ScoreShard: async (input) => {
         const shard = ShardSpecSchema.parse(input);
         if (shard.index === 0) await new Promise((r) => setTimeout(r, 200));
@@ -459,11 +620,9 @@ describe('Workflow: what the local engine checks in the synthesized definition',
       },
     });
     // 930 s scaled to 93 ms: shard 0 takes 200 ms.
-    const engine = new LocalStateMachine(machine, {
-      invoke: async (resource, payload) => stubs[resource.slice('task:'.length)]!(payload),
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket, {
       timeoutScale: 1e-4,
     });
-    const result = await engine.start({ snapshotDate: DATE, trigger: 'on-demand' });
     // A function may not raise a `States.` name: merge-audit names the shard in its own error.
     expect(result).toMatchObject({ status: 'FAILED', error: 'MapItemFailedError' });
     expect(
@@ -474,31 +633,33 @@ describe('Workflow: what the local engine checks in the synthesized definition',
       'Prepare',
       'ScoreShards',
       'MergeAudit',
+      'FailedExecution',
       'NotifyFailure',
       'AuditFailed',
     ]);
-    expect(readPath(seen.MergeAudit?.[0], '$.shardResults[0].error.Error')).toBe('States.Timeout');
-    expect(readPath(seen.MergeAudit?.[0], '$.shardResults[1].index')).toBe(1);
+    const timedOut = (seen['MergeAudit:results']?.[0] as { error?: { Error?: string } }[])[0];
+    expect(timedOut?.error?.Error).toBe('States.Timeout');
+    expect((seen['MergeAudit:results']?.[0] as { index: number }[])[1]?.index).toBe(1);
   });
 
   it('sends the notice when a shard result passes 256 KiB: the map fails, its Catch runs', async () => {
-    const { stubs, seen } = recordingStubs(2, {
+    const { stubs, seen, bucket } = recordingStubs(2, {
       ScoreShard: (input) => ({ ...ShardSpecSchema.parse(input), padding: 'x'.repeat(300 * 1024) }),
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
-    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'NotifyFailure', 'AuditFailed']);
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
     expect(seen.NotifyFailure).toHaveLength(1);
   });
 
   it('fails the execution with no notice when a step result passes 256 KiB outside a map (States.ALL does not catch it)', async () => {
-    const { stubs, seen } = recordingStubs(1, {
+    const { stubs, seen, bucket } = recordingStubs(1, {
       MergeAudit: (input) => ({
         ...mergedRun(MergeEventSchema.parse(input).plan),
         padding: 'x'.repeat(300 * 1024),
       }),
     });
-    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs);
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(result.path.at(-1)).toBe('MergeAudit');
     expect(seen.NotifyFailure).toBeUndefined();
@@ -507,7 +668,7 @@ describe('Workflow: what the local engine checks in the synthesized definition',
 
 describe('Function: synthesizedWorkflow (the definition local runs execute)', () => {
   it('is the synthesized definition with each task naming its own function', () => {
-    const local = synthesizedWorkflow((folder) => `fn:${folder}`);
+    const local = synthesizedWorkflow({ functionArn: (folder) => `fn:${folder}`, dataBucket: 'the-bucket' });
     const tasks = Object.fromEntries(
       Object.entries(allStates(local as never))
         .filter(([, s]) => s.Type === 'Task')
@@ -521,11 +682,28 @@ describe('Function: synthesizedWorkflow (the definition local runs execute)', ()
       Finalize: 'fn:finalize-audit',
       SendReport: 'fn:send-report',
       NotifyFailure: 'fn:notify-failure',
+      DeliveryFailed: 'fn:notify-failure',
     });
+    // The maps read and export in the data bucket, named as local runs name it.
+    for (const map of ['ScoreShards', 'MergeScores']) {
+      const state = local.States[map] as { ItemReader: JsonMap; ResultWriter: JsonMap };
+      expect(state.ItemReader).toMatchObject({ Resource: ITEM_READER_RESOURCE, Parameters: { Bucket: 'the-bucket' } });
+      expect(state.ResultWriter).toMatchObject({
+        Resource: RESULT_WRITER_RESOURCE,
+        Parameters: { Bucket: 'the-bucket', 'Prefix.$': '$.plan.resultsPrefix' },
+      });
+    }
     // Apart from the function names, the very definition the template deploys.
     const deployed = stateMachineDefinition(templateOf()) as unknown as StateMachineDefinition;
-    for (const state of Object.values(allStates(local as never)))
+    for (const state of Object.values(allStates(local as never))) {
       if (state.Type === 'Task') state.Resource = 'TOKEN';
+      for (const field of ['ItemReader', 'ResultWriter'] as const) {
+        const io = state[field] as { Resource: string; Parameters: { Bucket: string } } | undefined;
+        if (io === undefined) continue;
+        io.Resource = io.Resource.replace('arn:aws:', 'arn:TOKEN:');
+        io.Parameters.Bucket = 'TOKEN';
+      }
+    }
     expect(local).toEqual(deployed);
   });
 });
