@@ -37,7 +37,8 @@ export function onDemandStarter(
   );
   return {
     start: async (request, context) => {
-      if (request.rerun === true) return starter.start({ snapshotDate: request.snapshotDate, trigger: 'rerun' });
+      if (request.rerun === true)
+        return starter.start({ snapshotDate: request.snapshotDate, trigger: 'rerun' });
       if (context !== undefined) config.registerLambdaContext(context);
       return once({ snapshotDate: request.snapshotDate });
     },

@@ -1,7 +1,7 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { MailDeliveryDelayedError, StoreError } from '../errors.ts';
-import { isRetryable } from './retry.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
+import { isRetryable } from './retry.ts';
 
 /** SES takes at most 50 recipients per message. */
 export const SES_MAX_RECIPIENTS = 50;

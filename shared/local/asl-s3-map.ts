@@ -113,7 +113,10 @@ function writeResults(buckets: Readonly<Record<string, ObjectStore>>): ResultWri
     }
     const manifest: MapRunManifest = { DestinationBucket: bucket, MapRunArn: mapRunArn, ResultFiles: files };
     await store.put(manifestKey, JSON.stringify(manifest), 'application/json');
-    return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } satisfies MapRunOutput;
+    return {
+      MapRunArn: mapRunArn,
+      ResultWriterDetails: { Bucket: bucket, Key: manifestKey },
+    } satisfies MapRunOutput;
   };
 }
 

@@ -111,7 +111,8 @@ export const KEYS = {
   /** Where both maps of a run export their results (ResultWriter prefix: `<prefix>/<map run>/manifest.json`). */
   mapResults: (date: string, runId: string): string => `runs/${date}/partials/${runId}/map-results`,
   /** That a failed run's notice went out (written by the failure step; a second call for the run does nothing). */
-  failureNotice: (date: string, runId: string): string => `runs/${date}/partials/${runId}/failure-notice.json`,
+  failureNotice: (date: string, runId: string): string =>
+    `runs/${date}/partials/${runId}/failure-notice.json`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
   previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
   /** The full report (one self-contained HTML page): what the email's link opens. */

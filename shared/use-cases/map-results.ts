@@ -1,11 +1,7 @@
 import type { z } from 'zod';
 import { MapItemFailedError } from '../errors.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
-import {
-  type MapRunOutput,
-  MapRunManifestSchema,
-  MapRunResultFileSchema,
-} from '../schema/map-run.ts';
+import { MapRunManifestSchema, type MapRunOutput, MapRunResultFileSchema } from '../schema/map-run.ts';
 import type { CaughtError } from './workflow-types.ts';
 
 /** Turns Step Functions' caught error into the one sentence a person reads. */
@@ -71,7 +67,8 @@ export async function readArtifact<S extends z.ZodTypeAny>(
     throw new Error(`the ${what} is not JSON (${key})`);
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new Error(`the ${what} has an unexpected shape (${key}): ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`the ${what} has an unexpected shape (${key}): ${parsed.error.issues[0]?.message}`);
   return parsed.data as z.infer<S>;
 }
 
@@ -99,10 +96,17 @@ export async function readMapResults<T>(
   );
   const out: T[] = [];
   for (const file of manifest.ResultFiles.SUCCEEDED) {
-    for (const entry of await readArtifact(artifacts, file.Key, MapRunResultFileSchema, `${options.what} results file`)) {
+    for (const entry of await readArtifact(
+      artifacts,
+      file.Key,
+      MapRunResultFileSchema,
+      `${options.what} results file`,
+    )) {
       const parsed = options.outcome.safeParse(JSON.parse(entry.Output ?? 'null'));
       if (!parsed.success)
-        throw new Error(`a ${options.what} result in ${file.Key} has an unexpected shape: ${parsed.error.issues[0]?.message}`);
+        throw new Error(
+          `a ${options.what} result in ${file.Key} has an unexpected shape: ${parsed.error.issues[0]?.message}`,
+        );
       const value = parsed.data as T & { failed?: unknown; error?: CaughtError };
       // What travels on from a failed item is its sentence, not the runtime's whole error.
       if (value.failed === true && value.error !== undefined) value.error = trimmedError(value.error);
@@ -110,7 +114,12 @@ export async function readMapResults<T>(
     }
   }
   for (const file of manifest.ResultFiles.FAILED) {
-    for (const entry of await readArtifact(artifacts, file.Key, MapRunResultFileSchema, `${options.what} results file`)) {
+    for (const entry of await readArtifact(
+      artifacts,
+      file.Key,
+      MapRunResultFileSchema,
+      `${options.what} results file`,
+    )) {
       out.push(
         options.failed(
           JSON.parse(entry.Input ?? 'null'),
@@ -135,7 +144,8 @@ export function trimmedError(error: CaughtError): CaughtError {
 
 /** An item's number (`index` of a shard, `bucket` of a loan-id bucket) read from its input. */
 export function itemNumber(input: unknown, key: 'index' | 'bucket'): number {
-  const value = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
+  const value =
+    input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
     throw new Error(`a failed map item's input names no ${key}`);
   return value;

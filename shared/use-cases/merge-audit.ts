@@ -181,7 +181,12 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     outcomes.sort((a, b) => a.index - b.index),
     { what: 'shard', key: 'index' },
   );
-  const parts = await readArtifact(deps.artifacts, plan.partsKey, PlannedPartsSchema, "run's list of tape parts");
+  const parts = await readArtifact(
+    deps.artifacts,
+    plan.partsKey,
+    PlannedPartsSchema,
+    "run's list of tape parts",
+  );
   const stored: StoredPartial[] = [];
   for (const r of results) {
     const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);

@@ -71,7 +71,8 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
     snapshotDate ?? 'undated',
     runId ?? event.execution?.name ?? `unknown-${now.getTime().toString(36)}`,
   );
-  if ((await deps.artifacts.get(marker)) !== null) return { reason: sentence, notified: false, recorded: false };
+  if ((await deps.artifacts.get(marker)) !== null)
+    return { reason: sentence, notified: false, recorded: false };
 
   let recorded: RunSummary | null = null;
   if (snapshotDate !== null && runId !== null) {
@@ -125,11 +126,7 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
       throw error;
     }
   }
-  await deps.artifacts.put(
-    marker,
-    JSON.stringify({ runId, reason: sentence, delivery }),
-    'application/json',
-  );
+  await deps.artifacts.put(marker, JSON.stringify({ runId, reason: sentence, delivery }), 'application/json');
   if (recorded !== null) await deps.store.recordRun({ ...recorded, delivery });
   return { reason: sentence, notified: true, recorded: recorded !== null };
 }
@@ -172,15 +169,17 @@ export async function recordDeliveryFailure(
 function endingError(detail: ExecutionStatusChange['detail']): CaughtError {
   if (detail.status === 'TIMED_OUT') return { Error: 'States.Timeout', Cause: detail.cause ?? '' };
   if (detail.status === 'ABORTED')
-    return { Error: 'ExecutionAborted', Cause: 'the run was stopped before it finished (its execution was aborted)' };
+    return {
+      Error: 'ExecutionAborted',
+      Cause: 'the run was stopped before it finished (its execution was aborted)',
+    };
   return { Error: detail.error ?? 'States.Runtime', Cause: detail.cause ?? '' };
 }
 
 /** The start event's fields a failure needs, from the execution's input (a JSON string). */
-function startFields(input: string | null | undefined): Pick<
-  FailureEvent,
-  'snapshotDate' | 'scheduledTime' | 'objectKey' | 'trigger'
-> {
+function startFields(
+  input: string | null | undefined,
+): Pick<FailureEvent, 'snapshotDate' | 'scheduledTime' | 'objectKey' | 'trigger'> {
   let start: unknown;
   try {
     start = JSON.parse(input ?? 'null');

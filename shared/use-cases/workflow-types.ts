@@ -14,7 +14,9 @@ const isoDate = z
  * A direct on-demand invocation: exactly `{"snapshotDate": "YYYY-MM-DD"}`, or with `"rerun": true`
  * for a re-run a person asks for (never folded into an earlier start); anything else is refused.
  */
-export const OnDemandRequestSchema = z.object({ snapshotDate: isoDate, rerun: z.boolean().optional() }).strict();
+export const OnDemandRequestSchema = z
+  .object({ snapshotDate: isoDate, rerun: z.boolean().optional() })
+  .strict();
 export type OnDemandRequest = z.infer<typeof OnDemandRequestSchema>;
 
 /**
@@ -71,7 +73,9 @@ export const ExecutionRefSchema = z.object({
 export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
 
 /** Input of the prepare step: the execution's start event and the execution itself (its run id derives from it). */
-export const PrepareEventSchema = z.object({ start: StartRunEventSchema, execution: ExecutionRefSchema }).strict();
+export const PrepareEventSchema = z
+  .object({ start: StartRunEventSchema, execution: ExecutionRefSchema })
+  .strict();
 export type PrepareEvent = z.input<typeof PrepareEventSchema>;
 
 /**

@@ -1,7 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizedWorkflow } from '../../infra/lib/workflow-definition.ts';
-import { RunInProgressError, TapeMissingError, TapeUnreadableError } from '../../shared/errors.ts';
-import { MailDeliveryDelayedError } from '../../shared/errors.ts';
+import {
+  MailDeliveryDelayedError,
+  RunInProgressError,
+  TapeMissingError,
+  TapeUnreadableError,
+} from '../../shared/errors.ts';
 import {
   type ExecutionResult,
   LocalStateMachine,
@@ -9,7 +13,11 @@ import {
   type StateMachineDefinition,
 } from '../../shared/local/asl-engine.ts';
 import { type ObjectStore, s3MapIntegrations } from '../../shared/local/asl-s3-map.ts';
-import { ITEM_READER_RESOURCE, type MapRunOutput, RESULT_WRITER_RESOURCE } from '../../shared/schema/map-run.ts';
+import {
+  ITEM_READER_RESOURCE,
+  type MapRunOutput,
+  RESULT_WRITER_RESOURCE,
+} from '../../shared/schema/map-run.ts';
 import { KEYS } from '../../shared/schema/tables.ts';
 import { itemNumber, readMapResults, succeededItems } from '../../shared/use-cases/map-results.ts';
 import {
@@ -170,6 +178,12 @@ function bucketOutcomes(bucket: MemoryBucket, output: MapRunOutput, expected: nu
   });
 }
 
+/** The map results a stub step read (recorded under `<step>:results`). */
+type ItemOutcome = { index?: number; bucket?: number; failed?: boolean; error?: { Error?: string } };
+function resultsOf(seen: Record<string, unknown[]>, key: string): ItemOutcome[] {
+  return (seen[key]?.[0] ?? []) as ItemOutcome[];
+}
+
 /** The steps' own check of a map's results, raised as their Lambda would raise it. */
 function trySucceeded(
   items: readonly object[],
@@ -294,9 +308,11 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(merge.plan).toEqual(plan(3));
     expect(merge.shardResults.ResultWriterDetails).toEqual({
       Bucket: 'TOKEN',
-      Key: expect.stringMatching(new RegExp(`^${KEYS.mapResults(DATE, RUN_ID)}/[0-9a-f-]{36}/manifest\\.json$`)),
+      Key: expect.stringMatching(
+        new RegExp(`^${KEYS.mapResults(DATE, RUN_ID)}/[0-9a-f-]{36}/manifest\\.json$`),
+      ),
     });
-    expect((seen['MergeAudit:results']?.[0] as ShardResult[]).map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(resultsOf(seen, 'MergeAudit:results').map((r) => r.index)).toEqual([0, 1, 2]);
     // Each bucket child gets its own BucketSpec, as merge-audit planned it.
     expect(seen.MergeBucket).toEqual(expect.arrayContaining(bucketSpecs(plan(3))));
     expect(seen.MergeBucket).toHaveLength(BUCKETS);
@@ -400,8 +416,8 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(notice.error.Error).toBe('TapeUnreadableError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('part loans.csv is not valid gzip');
     // The failed shard is a value among the exported results, its error trimmed to its sentence.
-    expect((seen['MergeAudit:results']?.[0] as object[])[1]).toMatchObject({ failed: true, index: 1 });
-    expect(JSON.stringify((seen['MergeAudit:results']?.[0] as object[])[1])).not.toContain('trace');
+    expect(resultsOf(seen, 'MergeAudit:results')[1]).toMatchObject({ failed: true, index: 1 });
+    expect(JSON.stringify(resultsOf(seen, 'MergeAudit:results')[1])).not.toContain('trace');
   });
 
   it("fails the run with the failing bucket's own error after the other buckets finish", async () => {
@@ -432,8 +448,8 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(notice.plan?.runId).toBe(RUN_ID);
     expect(notice.error.Error).toBe('TapeUnreadableError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('previous scores are corrupt');
-    expect((seen['Finalize:results']?.[0] as object[])[0]).toEqual(bucketResult(0));
-    expect((seen['Finalize:results']?.[0] as object[])[1]).toMatchObject({ failed: true, bucket: 1 });
+    expect(resultsOf(seen, 'Finalize:results')[0]).toEqual(bucketResult(0));
+    expect(resultsOf(seen, 'Finalize:results')[1]).toMatchObject({ failed: true, bucket: 1 });
   });
 
   it('sends the notice with the plan when the merge step fails, and merges no bucket', async () => {
@@ -495,13 +511,17 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       status: 'partial',
       auditKey: `runs/${DATE}/audit.json`,
     });
-    expect(JSON.parse(delivery.deliveryFailed.error.Cause ?? '{}').errorMessage).toBe('Email address is not verified');
+    expect(JSON.parse(delivery.deliveryFailed.error.Cause ?? '{}').errorMessage).toBe(
+      'Email address is not verified',
+    );
   });
 
   it('retries a transient send error of the report step (3 more attempts), then records the delivery as failed', async () => {
     const { stubs, seen, bucket } = recordingStubs(1, {
       SendReport: () => {
-        throw lambdaError(new MailDeliveryDelayedError('cannot send the report through SES (Throttling): Rate exceeded'));
+        throw lambdaError(
+          new MailDeliveryDelayedError('cannot send the report through SES (Throttling): Rate exceeded'),
+        );
       },
     });
     const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
@@ -531,7 +551,14 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     const { stubs, seen, bucket } = recordingStubs(2, { Prepare: () => plan(2) });
     const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.ItemReaderFailed' });
-    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'FailedExecution',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
     expect(seen.ScoreShard).toBeUndefined();
   });
 
@@ -637,9 +664,9 @@ describe('Workflow: what the local engine checks in the synthesized definition',
       'NotifyFailure',
       'AuditFailed',
     ]);
-    const timedOut = (seen['MergeAudit:results']?.[0] as { error?: { Error?: string } }[])[0];
+    const timedOut = resultsOf(seen, 'MergeAudit:results')[0];
     expect(timedOut?.error?.Error).toBe('States.Timeout');
-    expect((seen['MergeAudit:results']?.[0] as { index: number }[])[1]?.index).toBe(1);
+    expect(resultsOf(seen, 'MergeAudit:results')[1]?.index).toBe(1);
   });
 
   it('sends the notice when a shard result passes 256 KiB: the map fails, its Catch runs', async () => {
@@ -648,7 +675,14 @@ describe('Workflow: what the local engine checks in the synthesized definition',
     });
     const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
-    expect(result.path).toEqual(['StartedBy', 'Prepare', 'ScoreShards', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'FailedExecution',
+      'NotifyFailure',
+      'AuditFailed',
+    ]);
     expect(seen.NotifyFailure).toHaveLength(1);
   });
 
@@ -687,7 +721,10 @@ describe('Function: synthesizedWorkflow (the definition local runs execute)', ()
     // The maps read and export in the data bucket, named as local runs name it.
     for (const map of ['ScoreShards', 'MergeScores']) {
       const state = local.States[map] as { ItemReader: JsonMap; ResultWriter: JsonMap };
-      expect(state.ItemReader).toMatchObject({ Resource: ITEM_READER_RESOURCE, Parameters: { Bucket: 'the-bucket' } });
+      expect(state.ItemReader).toMatchObject({
+        Resource: ITEM_READER_RESOURCE,
+        Parameters: { Bucket: 'the-bucket' },
+      });
       expect(state.ResultWriter).toMatchObject({
         Resource: RESULT_WRITER_RESOURCE,
         Parameters: { Bucket: 'the-bucket', 'Prefix.$': '$.plan.resultsPrefix' },

@@ -25,8 +25,11 @@ function planOf(audit: AuditResult): RunPlan {
     previousSnapshotDate: audit.previousSnapshotDate,
     trigger: 'schedule',
     startedAt: '2026-11-26T06:00:00.000Z',
-    parts: [],
-    shards: [],
+    partsKey: 'runs/x/parts.json',
+    partCount: 0,
+    shardsKey: 'runs/x/shards.json',
+    shardCount: 0,
+    resultsPrefix: 'runs/x/map-results',
     scoreBuckets: 1,
     warnings: [],
   };
