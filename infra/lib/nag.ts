@@ -26,6 +26,13 @@ export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
       'object permissions are scoped to one key prefix; the objects under it need the trailing wildcard',
   },
   {
+    // CDK's grant for a Distributed Map's S3 ItemReader and ResultWriter names the bucket by name.
+    resource: /^arn:(<AWS::Partition>|[\w-]+):s3:::<\w+>\/\*$/,
+    actions: [/^s3:(GetObject|PutObject|ListMultipartUploadParts|AbortMultipartUpload)$/],
+    reason:
+      "the state machine's Distributed Maps read their items file and export their results in the data bucket, under keys that carry the date and run id",
+  },
+  {
     resource: /^<\w+\.Arn>\/runs\/\*\/report\.html$/,
     actions: [/^s3:GetObject$/],
     reason: "the report-link function reads only runs' report pages, whose keys carry the date",

@@ -50,7 +50,13 @@ describe('Class: RiskAuditStack', () => {
     });
 
     it('has no tape-arrival rule unless asked, and one filtered on the snapshots/ prefix when asked', () => {
-      template.resourceCountIs('AWS::Events::Rule', 0);
+      // The one rule by default is the execution status-change rule (see 'every ending is recorded').
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.resourcePropertiesCountIs(
+        'AWS::Events::Rule',
+        { EventPattern: Match.objectLike({ source: ['aws.s3'] }) },
+        0,
+      );
       const t = templateOf({ s3Trigger: true });
       t.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
@@ -537,7 +543,16 @@ describe('Class: RiskAuditStack', () => {
       const map = allStates(def).ScoreShards;
       expect(map).toMatchObject({
         Type: 'Map',
-        ItemsPath: '$.plan.shards',
+        // The shards' list and every shard's result live in S3, never in the state.
+        ItemReader: {
+          Resource: 'arn:TOKEN:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { Bucket: 'TOKEN', 'Key.$': '$.plan.shardsKey' },
+        },
+        ResultWriter: {
+          Resource: 'arn:TOKEN:states:::s3:putObject',
+          Parameters: { Bucket: 'TOKEN', 'Prefix.$': '$.plan.resultsPrefix' },
+        },
         MaxConcurrency: 8,
         ToleratedFailureCount: 0,
         ResultPath: '$.shardResults',
@@ -550,7 +565,12 @@ describe('Class: RiskAuditStack', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.MergeScores).toMatchObject({
         Type: 'Map',
-        ItemsPath: '$.merged.buckets',
+        ItemReader: {
+          Resource: 'arn:TOKEN:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { Bucket: 'TOKEN', 'Key.$': '$.merged.bucketsKey' },
+        },
+        ResultWriter: { Parameters: { Bucket: 'TOKEN', 'Prefix.$': '$.plan.resultsPrefix' } },
         MaxConcurrency: 8,
         ToleratedFailureCount: 0,
         Label: 'MergeScores',
@@ -596,6 +616,7 @@ describe('Class: RiskAuditStack', () => {
       const states = allStates(stateMachineDefinition(template));
       const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
       expect(tasks.map(([n]) => n).sort()).toEqual([
+        'DeliveryFailed',
         'Finalize',
         'MergeAudit',
         'MergeBucket',
@@ -607,7 +628,8 @@ describe('Class: RiskAuditStack', () => {
       for (const [, task] of tasks) {
         expect(task.TimeoutSeconds).toBeGreaterThan(0);
         const retries = task.Retry as { ErrorEquals: string[]; BackoffRate: number; MaxAttempts: number }[];
-        expect(retries).toHaveLength(1);
+        // The report step also retries SES's transient errors (see 'a report that can fail safely').
+        expect(retries).toHaveLength(task === states.SendReport ? 2 : 1);
         expect(retries[0]?.ErrorEquals).toEqual([...TRANSIENT_LAMBDA_ERRORS]);
         expect(retries[0]?.BackoffRate).toBe(2);
         expect(retries[0]?.ErrorEquals).not.toContain('States.ALL');
@@ -621,23 +643,74 @@ describe('Class: RiskAuditStack', () => {
 
     it('catches any failure of the run, sends the notice, then fails with the original error', () => {
       const states = allStates(stateMachineDefinition(template));
-      for (const name of ['ScoreShards', 'MergeAudit', 'MergeScores', 'Finalize', 'SendReport']) {
+      for (const name of ['ScoreShards', 'MergeAudit', 'MergeScores', 'Finalize']) {
         expect(states[name]?.Catch).toEqual([
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FailedExecution' },
         ]);
       }
       // Prepare first lets a duplicate start (the date's lease is held) end quietly.
       expect(states.Prepare?.Catch).toEqual([
         { ErrorEquals: ['RunInProgressError'], ResultPath: '$.error', Next: 'AlreadyRunning' },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FailedExecution' },
       ]);
       expect(states.AlreadyRunning?.Type).toBe('Succeed');
+      // The notice gets the execution (its run id derives from it), then the run fails.
+      expect(states.FailedExecution).toEqual({
+        Type: 'Pass',
+        ResultPath: '$.execution',
+        Parameters: { 'name.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
+        Next: 'NotifyFailure',
+      });
       expect(states.NotifyFailure?.Next).toBe('AuditFailed');
       expect(states.AuditFailed).toEqual({
         Type: 'Fail',
         ErrorPath: '$.error.Error',
         CausePath: '$.error.Cause',
       });
+    });
+
+    it('hands Prepare the start event and the execution its run id derives from', () => {
+      expect(allStates(stateMachineDefinition(template)).Prepare?.Parameters).toEqual({
+        'start.$': '$',
+        execution: { 'name.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
+      });
+    });
+
+    it('keeps a finished audit when its report cannot be sent: SES retries, then a failed delivery, never the notice', () => {
+      const states = allStates(stateMachineDefinition(template));
+      expect(states.SendReport?.Retry).toContainEqual({
+        ErrorEquals: ['MailDeliveryDelayedError'],
+        IntervalSeconds: 30,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      });
+      expect(states.SendReport?.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeliveryFailed' },
+      ]);
+      expect(states.DeliveryFailed).toMatchObject({
+        Resource: 'TOKEN',
+        Parameters: { deliveryFailed: { 'outcome.$': '$.outcome', 'error.$': '$.error' } },
+        ResultPath: null,
+        Next: 'AuditDone',
+      });
+      expect(states.AuditDone?.Type).toBe('Succeed');
+    });
+
+    it('lets the state machine read the items and write the results of its maps in the data bucket', () => {
+      const policies = template.findResources('AWS::IAM::Policy');
+      const machineRole = Object.values(policies).find((p) =>
+        JSON.stringify(p).includes('WorkflowStateMachineRole'),
+      );
+      const statements = JSON.stringify(machineRole);
+      for (const action of [
+        's3:GetObject',
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+      ])
+        expect(statements).toContain(action);
+      expect(statements).toMatch(/DataBucket/);
     });
 
     it('gives Lambda tasks object Parameters or none: a string would be invalid ASL (aws-cdk#34260)', () => {
@@ -692,6 +765,48 @@ describe('Class: RiskAuditStack', () => {
         StateMachineType: 'STANDARD',
         TracingConfiguration: { Enabled: true },
         LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      });
+    });
+  });
+
+  describe('every ending is recorded', () => {
+    it('sends the executions that fail, time out or are aborted to notify-failure, with retries and the dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: {
+            status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+            stateMachineArn: [{ Ref: Match.stringLikeRegexp('^WorkflowStateMachine') }],
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NotifyFailure'), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 7200 },
+          }),
+        ],
+      });
+      // EventBridge may invoke it, and what it cannot take asynchronously ends in the dead-letter queue.
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NotifyFailure'), 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: Match.anyValue() }) },
+        DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
+        Description: Match.stringLikeRegexp('failed delivery'),
+      });
+    });
+
+    it("alarms when a finished audit's report was not delivered", () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ReportNotDelivered',
+        Namespace: 'RiskAudit',
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmsTopic') }],
       });
     });
   });
