@@ -27,6 +27,8 @@ export type LocalRunResult =
       ok: true;
       status: 'done';
       executionName: string;
+      /** When the execution started (its `$$.Execution.StartTime`). */
+      startedAt: string;
       plan: RunPlan;
       outcome: RunOutcome;
       timings: Record<string, number>;
@@ -36,6 +38,7 @@ export type LocalRunResult =
       /** `already-running`: another run holds the date's lease; the execution ended quietly, as on AWS. */
       status: 'failed' | 'timed-out' | 'already-running';
       executionName: string;
+      startedAt: string;
       snapshotDate: string | null;
       reason: string;
       timings: Record<string, number>;
@@ -206,6 +209,7 @@ function localRunResult(
       ok: true,
       status: 'done',
       executionName: result.name,
+      startedAt: result.startDate.toISOString(),
       plan,
       outcome: output.outcome as RunOutcome,
       timings,
@@ -223,6 +227,7 @@ function localRunResult(
           ? 'timed-out'
           : 'failed',
     executionName: result.name,
+    startedAt: result.startDate.toISOString(),
     snapshotDate,
     reason: failureSentence(error).sentence,
     timings,

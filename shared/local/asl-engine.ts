@@ -174,9 +174,10 @@ export interface EngineOptions {
 }
 
 /** How an execution ended. */
-export type ExecutionResult =
-  | { name: string; status: 'SUCCEEDED'; output: Json; path: string[] }
-  | { name: string; status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string; path: string[] };
+export type ExecutionResult = { name: string; startDate: Date; path: string[] } & (
+  | { status: 'SUCCEEDED'; output: Json }
+  | { status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string }
+);
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -206,7 +207,8 @@ export class LocalStateMachine {
     if (this.names.has(name))
       throw new ExecutionAlreadyExistsError(`an execution named ${name} already exists`);
     this.names.add(name);
-    const run = new Run(this.options, name);
+    const startDate = new Date();
+    const run = new Run(this.options, name, startDate);
     const path: string[] = [];
     const limit = this.definition.TimeoutSeconds;
     let executionTimeout: StatesError | null = null;
@@ -225,11 +227,12 @@ export class LocalStateMachine {
               );
               return executionTimeout;
             });
-      return { name, status: 'SUCCEEDED', output, path };
+      return { name, startDate, status: 'SUCCEEDED', output, path };
     } catch (error) {
       if (!(error instanceof StatesError)) throw error;
       return {
         name,
+        startDate,
         status: error === executionTimeout ? 'TIMED_OUT' : 'FAILED',
         error: error.error,
         cause: error.cause,
@@ -285,6 +288,7 @@ class Run {
   public constructor(
     private readonly options: EngineOptions,
     private readonly name: string,
+    private readonly startDate: Date,
   ) {}
 
   public context(input: Json): JsonObject {
@@ -293,7 +297,7 @@ class Run {
         Id: `local:${this.name}`,
         Name: this.name,
         Input: input,
-        StartTime: new Date().toISOString(),
+        StartTime: this.startDate.toISOString(),
       },
       StateMachine: { Id: 'local', Name: 'local' },
     };
