@@ -167,7 +167,11 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     timings,
   });
   await deps.store.releaseLease(plan.snapshotDate, plan.runId);
-  // Merged now: the shards' files (and the previous index) are no longer needed.
-  await deps.artifacts.deletePrefix(`${KEYS.runPrefix(plan.snapshotDate)}partials/${plan.runId}/`);
+  // Merged now: the shards' files, the maps' items and results (and the previous index) are no
+  // longer needed. The audit is stored: a cleanup that fails leaves files behind, not a failed run.
+  const partials = `${KEYS.runPrefix(plan.snapshotDate)}partials/${plan.runId}/`;
+  await deps.artifacts.deletePrefix(partials).catch((error: unknown) => {
+    logger.warn("the run's working files were not all deleted", { prefix: partials, error: String(error) });
+  });
   return { runId: plan.runId, snapshotDate: plan.snapshotDate, status: audit.status, auditKey };
 }

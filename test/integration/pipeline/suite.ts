@@ -41,8 +41,10 @@ export function pipelineSuite(table: string) {
         );
         for (const item of page.Items ?? []) {
           if (item.snapshotDate !== date || String(item.pk).startsWith('LEASE')) continue;
-          const { runId, expiresAt, startedAt, finishedAt, timings, ...rest } = item;
+          // delivery: how that run's email went (a re-run may send none).
+          const { runId, expiresAt, startedAt, finishedAt, timings, delivery, ...rest } = item;
           void runId;
+          void delivery;
           void expiresAt;
           void startedAt;
           void finishedAt;
