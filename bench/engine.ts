@@ -19,12 +19,14 @@ import {
   PreviousTape,
 } from '../shared/domain/engine/index.ts';
 import type { Loan } from '../shared/domain/loan.ts';
-import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/index.ts';
+import { defaultPolicyPaths, parsePolicy, policyInForce } from '../shared/domain/policy/index.ts';
 import { emptyIntakeStats } from '../shared/domain/tape/intake.ts';
 
 const PRODUCTS = ['order_financing', 'credit_loan', 'consumer_credit'] as const;
 const REGIONS = ['Zhejiang', 'Jiangsu', 'Guangdong', 'Shanghai', 'Sichuan', 'Henan', 'Shandong', 'Hubei'];
 const INDUSTRIES = ['retail', 'apparel', 'electronics', 'food', 'services', 'logistics', 'student', 'office'];
+const PARTNERS = ['PB-1', 'PB-2', 'PB-3', 'PB-4', 'PB-5', 'PB-6'];
+const CLASSES = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
 
 /** Deterministic 32-bit mix of an integer, for reproducible synthetic loans. */
 function mix(x: number): number {
@@ -54,6 +56,10 @@ export function syntheticLoan(i: number, snapshotDay: number, dayOffset: number)
   const dpdRoll = r4 % 100;
   const dpd = dpdRoll < 90 ? 0 : dpdRoll < 95 ? r4 % 30 : dpdRoll < 98 ? 31 + (r4 % 60) : 91 + (r4 % 400);
   const origination = snapshotDay - 1 - (r1 % 700);
+  const ownFundingShare = r1 % 10 === 0 ? 0.2 + (r2 % 80) / 100 : 1;
+  const floor = dpd === 0 ? 0 : dpd <= 90 ? 1 : dpd <= 270 ? 2 : dpd <= 360 ? 3 : 4;
+  const purpose =
+    product === 'consumer_credit' || (product === 'credit_loan' && individual) ? 'consumption' : 'business';
   return {
     snapshotDate: dateOf(snapshotDay),
     loanId: `L${pad(i, 9)}`,
@@ -77,7 +83,15 @@ export function syntheticLoan(i: number, snapshotDay: number, dayOffset: number)
     otherLendersCount: r1 % 9 === 0 ? null : r4 % 7,
     creditScore: r2 % 11 === 0 ? null : 350 + (r3 % 600),
     isStudent: individual ? r4 % 200 === 0 : null,
-    ownFundingShare: r1 % 10 === 0 ? 0.2 + (r2 % 80) / 100 : 1,
+    ownFundingShare,
+    // The new columns in the synthetic book's shares: purpose on 7 loans in 10, a partner on every
+    // co-lent loan and a few facilitated ones, 4% of borrowers in related-party groups, the
+    // lender's own class on 9 loans in 10 (now and then one class milder than the floor).
+    loanPurpose: r4 % 10 < 7 ? purpose : null,
+    partnerId: ownFundingShare !== 1 ? PARTNERS[r2 % PARTNERS.length]! : r3 % 12 === 0 ? 'FP-1' : null,
+    relatedPartyGroup: mix(borrower) % 25 === 0 ? `G${Math.floor(borrower / 3)}` : null,
+    reportedClassification:
+      r1 % 10 === 9 ? null : CLASSES[dpd > 0 && r3 % 33 === 0 ? Math.max(0, floor - 1) : floor]!,
   };
 }
 
@@ -91,11 +105,14 @@ const retained = (): number => {
 export async function benchEngine(opts: { loans: number; dir: string }): Promise<Record<string, unknown>> {
   const n = opts.loans;
   const paths = defaultPolicyPaths();
-  const policy = parsePolicy([
-    { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
-    { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
-  ]);
   const today = Math.floor(Date.UTC(2026, 10, 25) / 86_400_000);
+  const policy = policyInForce(
+    parsePolicy([
+      { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+      { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+    ]),
+    dateOf(today),
+  );
   const hasGc = typeof (globalThis as { gc?: unknown }).gc === 'function';
   const batch = 10_000;
   const buffer: Loan[] = new Array<Loan>(batch);
@@ -216,10 +233,13 @@ export async function benchFullPath(opts: { loans: number; dir: string }): Promi
     await writeTape(day2, rollForward(book, { date: '2026-11-25', seed: 7 }));
   }
   const paths = defaultPolicyPaths();
-  const policy = parsePolicy([
-    { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
-    { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
-  ]);
+  const policy = policyInForce(
+    parsePolicy([
+      { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+      { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+    ]),
+    '2026-11-25',
+  );
   const clock = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
   const since = (c: ReturnType<typeof clock>) => {
     const cpu = process.cpuUsage(c.cpu);

@@ -18,6 +18,7 @@ import { generateBook, rollForward } from '../shared/domain/generator/book.ts';
 import type { Loan } from '../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/policy.ts';
 import { noTrendFigures } from '../shared/domain/report/trend.ts';
+import { policyInForce } from '../shared/domain/policy/resolve.ts';
 import { startLocalStack } from '../shared/local/local-stack.ts';
 import type { WatchlistEntry } from '../shared/ports/risk-store.ts';
 import {
@@ -84,12 +85,17 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
   };
 
   const paths = defaultPolicyPaths();
-  const policy = parsePolicy([
-    { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
-    { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
-  ]);
+  const policy = policyInForce(
+    parsePolicy([
+      { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+      { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+    ]),
+    day2,
+  );
   const breachCodes = new Set(
-    policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
+    (policy.resolution?.rules ?? [])
+      .filter((r) => r.status === 'in_force' && r.severity === 'breach')
+      .map((r) => r.rule.code),
   );
   const assess = createLoanAssessor(policy);
   const refs = new Map<string, string>();

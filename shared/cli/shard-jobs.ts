@@ -8,7 +8,7 @@ import { QuarantineFileWriter } from '../adapters/tape/quarantine-writer.ts';
 import type { TapePartInput } from '../adapters/tape/scan-tape.ts';
 import { splitBorrowerTable } from '../domain/engine/accumulator.ts';
 import { PreviousTape, type TransferredPreviousTape } from '../domain/engine/previous-tape.ts';
-import { policyInForce } from '../domain/policy/policy.ts';
+import { policyInForce } from '../domain/policy/resolve.ts';
 import { auditShard, loadPreviousRange } from '../use-cases/audit-engine.ts';
 
 /** A byte range (or the whole) of one local tape file. */
@@ -22,6 +22,7 @@ interface LocalRange {
 export interface ShardJob extends LocalRange {
   kind: 'score';
   snapshotDate: string;
+  currency: string;
   mappingFile?: string;
   policyFile?: string;
   previous: TransferredPreviousTape | null;
@@ -34,6 +35,7 @@ export interface ShardJob extends LocalRange {
 export interface PreviousJob extends LocalRange {
   kind: 'previous';
   snapshotDate: string;
+  currency: string;
   mappingFile?: string;
 }
 
@@ -66,13 +68,18 @@ export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; tr
   }
   const mapping = await loadMapping(job.mappingFile);
   if (job.kind === 'previous') {
-    const r = await loadPreviousRange([partOf(job)], { snapshotDate: job.snapshotDate, mapping });
+    const r = await loadPreviousRange([partOf(job)], {
+      snapshotDate: job.snapshotDate,
+      mapping,
+      currency: job.currency,
+    });
     return { result: r, transfer: [r.entries.buffer as ArrayBuffer] };
   }
-  const policy = policyInForce(await loadPolicy(job.policyFile), job.snapshotDate);
+  const policy = policyInForce(await loadPolicy(job.policyFile), job.snapshotDate, job.currency);
   const quarantine = new QuarantineFileWriter(job.quarantinePath, false);
   const result = await auditShard([partOf(job)], {
     snapshotDate: job.snapshotDate,
+    currency: job.currency,
     mapping,
     policy,
     previous: job.previous === null ? null : PreviousTape.fromTransfer(job.previous),

@@ -67,6 +67,8 @@ export interface AuditInput {
 }
 
 export interface PortfolioSection {
+  /** The tape's ISO 4217 currency: every amount of the audit is in it. */
+  currency: string;
   loanCount: number;
   borrowerCount: number;
   totalPrincipal: number;
@@ -105,15 +107,47 @@ export interface ConcentrationSection {
   regionHhi: number | null;
 }
 
+/** A rule's status on a tape (audit-result.md, compliance). */
+export type ComplianceRuleStatus = 'in_force' | 'not_in_force' | 'not_applicable';
+
+/** Where a rule comes from, as the rule pack cites it (`number` null where no public number exists). */
+export interface ComplianceSource {
+  title: string;
+  number: string | null;
+  issuer: string;
+  issued: string | null;
+  effective: string | null;
+  binding: 'law' | 'regulation' | 'normative_document' | 'supervisory_guidance' | 'draft' | 'internal';
+  note: string | null;
+}
+
 export interface ComplianceRuleResult {
+  status: ComplianceRuleStatus;
+  /** The severity in force on snapshotDate. */
   severity: 'breach' | 'watch';
   loans: number;
   borrowers: number;
   outstanding: number;
+  /** Why the rule is off, in one sentence (null when in force). */
+  reason: string | null;
+  /** Added beyond the spec: what the rule is, from the pack. */
+  kind: string;
+  description: string;
+  /** The threshold in words (e.g. "annualRate > 0.36"). */
+  threshold: string;
+  effectiveDate: string;
+  source: ComplianceSource;
 }
 
 export interface ComplianceSection {
+  /** One entry for every rule of the pack, keyed by code. */
   rules: Record<string, ComplianceRuleResult>;
+  /** Distinct loans hit by at least one in-force breach rule (loan, borrower, group, partner or portfolio level). */
+  loansInBreach: number;
+  /** In-force breach rules with loans > 0. */
+  rulesBreached: number;
+  /** Added beyond the spec: the pack and the lender it audits. */
+  pack: { name: string; version: string; licence: string; currency: string };
 }
 
 export interface VulnerabilitySection {

@@ -1,3 +1,5 @@
+import { CLASSIFICATIONS, type Classification } from './audit-result.ts';
+
 /** The two kinds of borrower a tape may carry (loan-tape.md). */
 export const BORROWER_TYPES = ['individual', 'enterprise'] as const;
 export type BorrowerType = (typeof BORROWER_TYPES)[number];
@@ -5,6 +7,13 @@ export type BorrowerType = (typeof BORROWER_TYPES)[number];
 /** The three products a tape may carry (loan-tape.md). */
 export const PRODUCTS = ['order_financing', 'credit_loan', 'consumer_credit'] as const;
 export type Product = (typeof PRODUCTS)[number];
+
+/** What the money is for (loan-tape.md `loan_purpose`): the balance caps differ by purpose. */
+export const LOAN_PURPOSES = ['consumption', 'business'] as const;
+export type LoanPurpose = (typeof LOAN_PURPOSES)[number];
+
+/** The five categories a lender may report as its own class (`reported_classification`). */
+export const REPORTED_CLASSIFICATIONS: readonly Classification[] = CLASSIFICATIONS;
 
 /**
  * One valid row of a loan tape in canonical form. Optional columns that were empty are `null`
@@ -35,6 +44,31 @@ export interface Loan {
   creditScore: number | null;
   isStudent: boolean | null;
   ownFundingShare: number;
+  /** The tape's loan_purpose; null when empty (see `purposeOf` for the purpose the rules use). */
+  loanPurpose: LoanPurpose | null;
+  /** The co-lending or loan-facilitation partner the loan is made with. */
+  partnerId: string | null;
+  /** Borrowers sharing a value are one related-party group for exposure limits. */
+  relatedPartyGroup: string | null;
+  /** The lender's own five-category class, checked against the days-past-due floor. */
+  reportedClassification: Classification | null;
+}
+
+/**
+ * The purpose the rules use (audit-result.md, compliance): `loan_purpose` when the tape gives it,
+ * else consumer credit is consumption, order financing business, and a credit loan consumption for
+ * an individual and business for an enterprise.
+ */
+export function purposeOf(loan: Pick<Loan, 'loanPurpose' | 'product' | 'borrowerType'>): LoanPurpose {
+  if (loan.loanPurpose !== null) return loan.loanPurpose;
+  if (loan.product === 'consumer_credit') return 'consumption';
+  if (loan.product === 'order_financing') return 'business';
+  return loan.borrowerType === 'individual' ? 'consumption' : 'business';
+}
+
+/** A co-lent loan: made with a partner (partner_id given) that funds part of it (own share below 1). */
+export function isCoLent(loan: Pick<Loan, 'partnerId' | 'ownFundingShare'>): boolean {
+  return loan.partnerId !== null && loan.ownFundingShare < 1;
 }
 
 /** Canonical tape column names, in the order of loan-tape.md. */
@@ -62,6 +96,10 @@ export const TAPE_COLUMNS = [
   'credit_score',
   'is_student',
   'own_funding_share',
+  'loan_purpose',
+  'partner_id',
+  'related_party_group',
+  'reported_classification',
 ] as const;
 export type TapeColumn = (typeof TAPE_COLUMNS)[number];
 

@@ -16,12 +16,13 @@ import {
   previousEntryMeta,
 } from '../domain/engine/previous-tape.ts';
 import type { LoanAssessment } from '../domain/engine/scorecard.ts';
+import { isCoLent, type LoanPurpose, purposeOf } from '../domain/loan.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import { bucketOfHash } from '../domain/store/score-buckets.ts';
 import { SortedLines } from '../domain/store/score-file.ts';
 import { mergeIntakeStats } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
-import { QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
+import { ANY_CURRENCY, DEFAULT_CURRENCY, QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
 import {
   checkTape,
   everyRowQuarantinedProblem,
@@ -44,6 +45,13 @@ export interface ScoredLoan {
   product: string;
   region: string | null;
   industry: string | null;
+  /** The purpose the rules use: the tape's loan_purpose, or the one its product and borrower type imply. */
+  loanPurpose: LoanPurpose;
+  partnerId: string | null;
+  /** Made with a partner that funds part of it (partner_id given and own_funding_share < 1). */
+  coLent: boolean;
+  relatedPartyGroup: string | null;
+  reportedClassification: string | null;
   outstanding: number;
   score: number;
   grade: LoanAssessment['grade'];
@@ -82,6 +90,8 @@ export interface ShardAudit {
 
 export interface ShardAuditOptions {
   snapshotDate?: string | undefined;
+  /** The tape's currency (`peekTapeCurrency`), the same for every shard; rows in another are quarantined. */
+  currency?: string | undefined;
   mapping?: ColumnMapping | undefined;
   policy: Policy;
   previous: PreviousTape | null;
@@ -134,7 +144,11 @@ export async function auditShard(
   let idCount = 0;
   const index = options.keepIndexEntries === true ? new IndexEntries(Math.ceil(bytes / 150)) : null;
   const quarantinedIds: number[] = [];
-  const scan: ScanOptions = { snapshotDate: options.snapshotDate, mapping: options.mapping };
+  const scan: ScanOptions = {
+    snapshotDate: options.snapshotDate,
+    mapping: options.mapping,
+    currency: options.currency,
+  };
   const intake = await scanTape(parts, scan, {
     loan(loan, idHi, idLo) {
       if (keepIds) {
@@ -164,6 +178,11 @@ export async function auditShard(
           product: a.product,
           region: loan.region,
           industry: loan.industry,
+          loanPurpose: purposeOf(loan),
+          partnerId: loan.partnerId,
+          coLent: isCoLent(loan),
+          relatedPartyGroup: loan.relatedPartyGroup,
+          reportedClassification: loan.reportedClassification,
           outstanding: a.outstanding,
           score: a.score,
           grade: a.grade,
@@ -199,6 +218,48 @@ export async function auditShard(
   };
 }
 
+/** Valid rows `peekTapeCurrency` reads to decide a tape's currency. */
+export const CURRENCY_PEEK_ROWS = 1000;
+
+/**
+ * The tape's currency, decided before any shard runs so that every shard quarantines the same
+ * rows: the currency most of its first valid rows carry (an empty cell is CNY; ties go to the one
+ * seen first), CNY when none is valid. Reads only the start of the tape.
+ */
+export async function peekTapeCurrency(
+  parts: readonly TapePartInput[],
+  options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
+  rows = CURRENCY_PEEK_ROWS,
+): Promise<string> {
+  const counts = new Map<string, number>();
+  let seen = 0;
+  const enough = new Error('enough rows');
+  try {
+    await scanTape(
+      parts.map(({ range: _range, ...p }) => p),
+      { snapshotDate: options.snapshotDate, mapping: options.mapping, currency: ANY_CURRENCY },
+      {
+        loan(loan) {
+          counts.set(loan.currency, (counts.get(loan.currency) ?? 0) + 1);
+          if (++seen >= rows) throw enough;
+        },
+        quarantine() {},
+      },
+    );
+  } catch (error) {
+    if (error !== enough) throw error;
+  }
+  let best = DEFAULT_CURRENCY;
+  let most = 0;
+  for (const [currency, n] of counts) {
+    if (n > most) {
+      best = currency;
+      most = n;
+    }
+  }
+  return best;
+}
+
 /**
  * Builds the drift index of the previous tape (valid rows only); its rejects are not reported
  * again. It is the one-range case of `loadPreviousRange` + `mergePreviousRanges`, so a tape read
@@ -206,9 +267,14 @@ export async function auditShard(
  */
 export async function loadPreviousTape(
   parts: readonly TapePartInput[],
-  options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
+  options: {
+    snapshotDate?: string | undefined;
+    mapping?: ColumnMapping | undefined;
+    currency?: string | undefined;
+  },
 ): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
-  const range = await loadPreviousRange(parts, options);
+  const currency = options.currency ?? (await peekTapeCurrency(parts, options));
+  const range = await loadPreviousRange(parts, { ...options, currency });
   return mergePreviousRanges(options.snapshotDate ?? range.intake.snapshotDate, [range], false);
 }
 
@@ -239,13 +305,17 @@ export interface PreviousRange {
  */
 export async function loadPreviousRange(
   parts: readonly TapePartInput[],
-  options: { snapshotDate?: string | undefined; mapping?: ColumnMapping | undefined },
+  options: {
+    snapshotDate?: string | undefined;
+    mapping?: ColumnMapping | undefined;
+    currency?: string | undefined;
+  },
 ): Promise<PreviousRange> {
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
   const index = new IndexEntries(Math.ceil(bytes / 150));
   const intake = await scanTape(
     parts,
-    { snapshotDate: options.snapshotDate, mapping: options.mapping },
+    { snapshotDate: options.snapshotDate, mapping: options.mapping, currency: options.currency },
     {
       loan(loan, idHi, idLo) {
         index.push(idHi, idLo, previousEntryMeta(loan));
@@ -332,6 +402,7 @@ export function mergeScans(scans: readonly TapeScanResult[]): TapeScanResult {
     intake = {
       ...mergeIntakeStats(intake, scans[i]!),
       snapshotDate: intake.snapshotDate ?? scans[i]!.snapshotDate,
+      currency: intake.currency ?? scans[i]!.currency,
     };
   }
   return intake;
@@ -411,11 +482,14 @@ export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSett
 }
 
 /** The finding raised when a loan id repeats across parts or shards of one tape (no shard can see it). */
-export function crossShardRepeatFinding(repeats: { loans: number; outstanding: number | null }): Finding {
+export function crossShardRepeatFinding(
+  repeats: { loans: number; outstanding: number | null },
+  currency: string,
+): Finding {
   const amount =
     repeats.outstanding === null
       ? ''
-      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} yuan of outstanding)`;
+      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} ${currency} of outstanding)`;
   return {
     category: 'technical',
     severity: 'high',

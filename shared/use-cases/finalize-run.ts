@@ -106,7 +106,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     { loans: 0, outstanding: 0 },
   );
   if (repeats.loans > 0) {
-    audit.findings.push(crossShardRepeatFinding(repeats));
+    audit.findings.push(crossShardRepeatFinding(repeats, audit.portfolio.currency));
     sortFindings(audit.findings);
     audit.status = 'partial';
   }

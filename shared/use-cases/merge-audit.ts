@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { writeQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
-import { borrowerRuleHits } from '../domain/engine/finalize.ts';
+import type { BorrowerHits } from '../domain/engine/compliance.ts';
+import { aggregateRuleHits } from '../domain/engine/finalize.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
-import { policyInForce } from '../domain/policy/policy.ts';
+import { policyInForce } from '../domain/policy/resolve.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
@@ -56,12 +57,20 @@ export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date:
 }
 
 /**
- * What every bucket's merge needs from the merged shards: the borrower-level rule hits (a
- * borrower's exposure is known only once every shard is merged) and the ids whose first row in a
- * shard was quarantined, with the earliest such shard (tape order).
+ * What every bucket's merge needs from the merged shards: the aggregate rules' hits (a borrower's,
+ * a group's or a partner's exposure is known only once every shard is merged), the codes of the
+ * in-force breach rules, and the ids whose first row in a shard was quarantined, with the
+ * earliest such shard (tape order).
  */
 export interface BucketContext {
-  borrowerHits: [borrowerKey: string, ruleCodes: string[]][];
+  /** By borrowerKey: codes on all the borrower's loans, on its consumption loans, on its business loans. */
+  borrowerHits: [borrowerKey: string, hits: BorrowerHits][];
+  /** By partner_id: codes on the partner's co-lent loans. */
+  partnerHits: [partnerId: string, ruleCodes: string[]][];
+  /** Codes on every co-lent loan (portfolio rules). */
+  coLentHits: string[];
+  /** In-force rules whose severity on the tape's date is breach. */
+  breachCodes: string[];
   quarantinedFirst: [idHash: string, shard: number][];
 }
 
@@ -168,7 +177,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     timings[name] = Date.now() - mark;
     mark = Date.now();
   };
-  const policy = policyInForce(await deps.policy(), plan.snapshotDate);
+  const policy = policyInForce(await deps.policy(), plan.snapshotDate, plan.currency);
   // Every shard's outcome, from the first map's exported results (never through the state).
   const outcomes = await readMapResults(deps.artifacts, event.shardResults, {
     what: 'shard',
@@ -256,8 +265,14 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     for (const key of s.quarantinedIdHashes ?? [])
       if (!quarantinedFirst.has(key)) quarantinedFirst.set(key, i);
   });
+  const hits = aggregateRuleHits(merged.partial, policy);
   const context: BucketContext = {
-    borrowerHits: [...borrowerRuleHits(merged.partial, policy)],
+    borrowerHits: [...hits.borrowers],
+    partnerHits: [...hits.partners],
+    coLentHits: hits.coLent,
+    breachCodes: (policy.resolution?.rules ?? [])
+      .filter((r) => r.status === 'in_force' && r.severity === 'breach')
+      .map((r) => r.rule.code),
     quarantinedFirst: [...quarantinedFirst],
   };
   const contextKey = KEYS.bucketContext(plan.snapshotDate, plan.runId);

@@ -1,6 +1,5 @@
 import { logger } from '../adapters/observability.ts';
 import { borrowerRefFromKey, hash64, hashKey, hashOut } from '../domain/engine/hash.ts';
-import { policyInForce } from '../domain/policy/policy.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
@@ -69,6 +68,25 @@ export class TopN<T> {
 
 async function* noScores(): AsyncGenerator<ScoredLoan[]> {}
 
+/**
+ * The aggregate rules' codes that concern a scored loan (null when none): its borrower's on all
+ * its loans and on its purpose's, and, when co-lent, its partner's and the portfolio rules'.
+ */
+export function aggregateCodes(context: Pick<BucketContext, 'borrowerHits' | 'partnerHits' | 'coLentHits'>) {
+  const borrowers = new Map(context.borrowerHits);
+  const partners = new Map(context.partnerHits);
+  const coLent = context.coLentHits;
+  return (s: Pick<ScoredLoan, 'borrowerKey' | 'loanPurpose' | 'partnerId' | 'coLent'>): string[] | null => {
+    const b = borrowers.get(s.borrowerKey);
+    const p = s.coLent === true && s.partnerId != null ? partners.get(s.partnerId) : undefined;
+    if (b === undefined && p === undefined && (coLent.length === 0 || s.coLent !== true)) return null;
+    const codes: string[] = [];
+    if (b !== undefined) codes.push(...b.all, ...(s.loanPurpose === 'business' ? b.business : b.consumption));
+    if (s.coLent === true) codes.push(...(p ?? []), ...coLent);
+    return codes.length === 0 ? null : [...new Set(codes)];
+  };
+}
+
 /** A score file's loans in batches; a missing file fails the bucket, naming `what` it is. */
 async function* scoresAt(deps: AuditDeps, key: string, what: string): AsyncGenerator<ScoredLoan[]> {
   const stream = await deps.artifacts.stream(key);
@@ -130,11 +148,8 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   };
   const context = await readJson<BucketContext>(deps.artifacts, spec.contextKey);
   if (context === null) throw new Error(`the merge context of the run is missing (${spec.contextKey})`);
-  const policy = policyInForce(await deps.policy(), spec.snapshotDate);
-  const breachCodes = new Set(
-    policy.rulePack.rules.filter((r) => r.severity === 'breach').map((r) => r.code),
-  );
-  const borrowerHits = new Map(context.borrowerHits);
+  const breachCodes = new Set(context.breachCodes);
+  const attach = aggregateCodes(context);
   const quarantinedFirst = new Map(context.quarantinedFirst);
   const refKey = await deps.secrets.current('borrowerRefKey');
   const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
@@ -170,8 +185,8 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
             continue;
           }
         }
-        const extra = borrowerHits.get(s.borrowerKey);
-        out.push(extra === undefined ? s : withRuleCodes(s, [...s.ruleCodes, ...extra].sort()));
+        const extra = attach(s);
+        out.push(extra === null ? s : withRuleCodes(s, [...s.ruleCodes, ...extra].sort()));
       }
       if (out.length > 0) yield out;
     }

@@ -11,7 +11,7 @@ import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
-import { loadPreviousTape } from './audit-engine.ts';
+import { loadPreviousTape, peekTapeCurrency } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
 import {
@@ -107,7 +107,7 @@ export function isSplittable(key: string): boolean {
  */
 export function planShards(
   parts: readonly TapePart[],
-  base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate' | 'scoreBuckets'>,
+  base: Pick<ShardSpec, 'runId' | 'snapshotDate' | 'previousSnapshotDate' | 'scoreBuckets' | 'currency'>,
   shardBytes: number,
   wholeParts = false,
 ): ShardSpec[] {
@@ -211,9 +211,15 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
     'previousSnapshotDate' in event && event.previousSnapshotDate !== undefined
       ? event.previousSnapshotDate
       : addDays(snapshotDate, -1);
+  // One currency per tape, read from its first rows before any shard runs, so that every shard
+  // quarantines the same rows.
+  const currency = await peekTapeCurrency(partInputs(deps.tapes, parts), {
+    snapshotDate,
+    mapping: await deps.mapping(),
+  });
   const planned = planShards(
     parts,
-    { runId, snapshotDate, previousSnapshotDate: previousDate, scoreBuckets },
+    { runId, snapshotDate, previousSnapshotDate: previousDate, scoreBuckets, currency },
     config.SHARD_BYTES,
     mappingReadsWholeParts(await deps.mapping()),
   );
@@ -264,6 +270,7 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
       runId,
       snapshotDate,
       previousSnapshotDate,
+      currency,
       trigger,
       ...('dateSource' in event && event.dateSource !== undefined ? { dateSource: event.dateSource } : {}),
       startedAt: now.toISOString(),

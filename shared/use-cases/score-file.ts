@@ -24,7 +24,7 @@ const READ_FROM = Symbol('score line read');
 export function scoreLine(s: ScoredLoan): string {
   const read = (s as { [READ_FROM]?: string })[READ_FROM];
   if (read !== undefined) return read;
-  return `{"loanId":${text(s.loanId)},"borrowerKey":${text(s.borrowerKey)},"product":${text(s.product)},"region":${text(s.region)},"industry":${text(s.industry)},"outstanding":${s.outstanding},"score":${s.score},"grade":${text(s.grade)},"pd":${s.pd},"el":${s.el},"dpdBucket":${text(s.dpdBucket)},"classification":${text(s.classification)},"stage":${text(s.stage)},"ruleCodes":${JSON.stringify(s.ruleCodes)},"flags":${JSON.stringify(s.flags)},"reasons":${JSON.stringify(s.reasons)}}`;
+  return `{"loanId":${text(s.loanId)},"borrowerKey":${text(s.borrowerKey)},"product":${text(s.product)},"region":${text(s.region)},"industry":${text(s.industry)},"loanPurpose":${text(s.loanPurpose)},"partnerId":${text(s.partnerId)},"coLent":${s.coLent},"relatedPartyGroup":${text(s.relatedPartyGroup)},"reportedClassification":${text(s.reportedClassification)},"outstanding":${s.outstanding},"score":${s.score},"grade":${text(s.grade)},"pd":${s.pd},"el":${s.el},"dpdBucket":${text(s.dpdBucket)},"classification":${text(s.classification)},"stage":${text(s.stage)},"ruleCodes":${JSON.stringify(s.ruleCodes)},"flags":${JSON.stringify(s.flags)},"reasons":${JSON.stringify(s.reasons)}}`;
 }
 
 /** Reads a gzip JSON Lines stream of scored loans, in batches (see streamScoreBatches). */

@@ -6,7 +6,7 @@ import {
   PreviousIndexError,
   type PreviousTape,
 } from '../domain/engine/previous-tape.ts';
-import { policyInForce } from '../domain/policy/policy.ts';
+import { policyInForce } from '../domain/policy/resolve.ts';
 import { gzipChunks } from '../domain/store/score-file.ts';
 import { TapeUnreadableError } from '../errors.ts';
 import { KEYS } from '../schema/tables.ts';
@@ -72,8 +72,9 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
     deps.mapping(),
     previousIndex(shard, deps),
   ]);
-  // Rules not yet effective on the tape's date are off, the same in every shard and at finalize.
-  const policy = policyInForce(loaded, shard.snapshotDate);
+  // Rules off on the tape's date, for the pack's lender or in the tape's currency are off, the
+  // same in every shard and at finalize.
+  const policy = policyInForce(loaded, shard.snapshotDate, shard.currency);
   const input: TapePartInput = {
     key: shard.partKey,
     bytes: shard.partBytes,
@@ -89,6 +90,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   try {
     result = await auditShard([input], {
       snapshotDate: shard.snapshotDate,
+      currency: shard.currency,
       mapping,
       policy,
       previous,

@@ -62,6 +62,11 @@ export const ShardSpecSchema = z.object({
   range: ByteRangeSchema.optional(),
   /** Loan-id buckets the shard splits its score file into (a power of two; see `scoreBucketsFor`). */
   scoreBuckets: z.number().int().positive().default(1),
+  /** The tape's currency (`peekTapeCurrency`): rows in another are quarantined. */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('CNY'),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 
@@ -106,6 +111,11 @@ export const RunPlanSchema = z.object({
   runId: z.string().min(1),
   snapshotDate: isoDate,
   previousSnapshotDate: isoDate.nullable(),
+  /** The tape's currency, read from its first rows (`peekTapeCurrency`). */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('CNY'),
   trigger: z.string(),
   /** Where the run's date came from, when not the S3 partition (see StartRunEvent). */
   dateSource: z.string().optional(),

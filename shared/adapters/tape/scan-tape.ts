@@ -58,6 +58,8 @@ export interface ScanOptions {
   format?: TapeFormat | undefined;
   /** Stops after this many rows (a survey of the first rows); the "no rows" check is then off. */
   maxRows?: number | undefined;
+  /** The tape's currency (see `peekTapeCurrency`); rows in another are quarantined. */
+  currency?: string | undefined;
 }
 
 /** Rows read to find a tape's date when none is given. */
@@ -66,9 +68,10 @@ export const SURVEY_ROWS = 1000;
 /** Rows read so far in a scan that stops early (maxRows). */
 class ScanLimitReached extends Error {}
 
-/** Intake counts of a scan plus the tape's as-of date (given, or read from its rows). */
+/** Intake counts of a scan plus the tape's as-of date and currency (given, or read from its rows). */
 export interface TapeScanResult extends IntakeStats {
   snapshotDate: string | null;
+  currency: string | null;
 }
 
 /** Guesses the format from a key's extension; null when the name says nothing. */
@@ -127,6 +130,7 @@ export async function scanTape(
   }
   const validator = new RowValidator(sink, {
     snapshotDate: snapshotDate ?? undefined,
+    currency: options.currency,
     expectedRows,
     latest,
   });
@@ -158,7 +162,7 @@ export async function scanTape(
     bytes: t.tally.bytes,
     rowsRead: t.rows,
   }));
-  return { ...stats, snapshotDate: validator.snapshotDate };
+  return { ...stats, snapshotDate: validator.snapshotDate, currency: validator.currency };
 }
 
 /**

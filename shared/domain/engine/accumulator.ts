@@ -17,9 +17,10 @@ import {
   IFRS9_STAGES,
   MATURITY_BANDS,
 } from '../audit-result.ts';
-import { type Loan, PRODUCTS } from '../loan.ts';
+import { type Loan, PRODUCTS, purposeOf } from '../loan.ts';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
+import { resolutionOf } from '../policy/resolve.ts';
 import { amountParts, microOf, SUB_PER_FEN, splitAmount } from './amounts.ts';
 import {
   BorrowerTable,
@@ -34,6 +35,7 @@ import { creditBandIndex, maturityBandIndex } from './buckets.ts';
 import { isoDayNumber } from './dates.ts';
 import { exactAdd, exactMerge } from './exact-sum.ts';
 import { hash64, hashOrGiven, hashOut } from './hash.ts';
+import { deserializePairs, PairTable, type SerializedPairs, serializePairs } from './pair-table.ts';
 import type { PreviousTape } from './previous-tape.ts';
 import { createLoanAssessor, GRADES, type LoanAssessment } from './scorecard.ts';
 
@@ -72,7 +74,7 @@ export interface SubAmounts {
  */
 export interface PartialAudit {
   kind: 'risk-audit-partial';
-  version: 2;
+  version: 3;
   /** Codes of the enabled rules and flags the partial was built with; merging checks they match. */
   policyKey: string;
   /** Counts of the previous tape the drift counters were filled against, or null without one. */
@@ -116,6 +118,15 @@ export interface PartialAudit {
   /** Loans found on the previous tape. */
   matched: number;
   borrowers: SerializedBorrowers;
+  /** (group hash, borrower hash) of every related-party group member (kept while a group rule is in force). */
+  groups: SerializedPairs;
+  /** Co-lent loans and their outstanding fen by partner_id (kept while a partner or portfolio rule is in force). */
+  partners: Record<string, SegmentCounter>;
+  /**
+   * (partner hash, borrower hash) of every co-lent loan, counting the loans no loan-level breach
+   * rule hit: consumption (first counter) and business (second).
+   */
+  partnerBorrowers: SerializedPairs;
 }
 
 /** The per-shard accumulator returned by `createAccumulator`. */
@@ -134,11 +145,12 @@ export interface AuditAccumulator {
 }
 
 /** Identifies the enabled rules and flags, so partials from different policies never merge. */
-export function policyKey(compiled: CompiledPolicy): string {
+export function policyKey(compiled: CompiledPolicy, currency: string): string {
   return [
-    compiled.loanRules.map((r) => r.code).join(','),
-    compiled.borrowerRules.map((r) => r.code).join(','),
+    compiled.loanRules.map((r) => `${r.code}:${r.severity}`).join(','),
+    compiled.aggregateRules.map((r) => `${r.rule.code}:${r.severity}`).join(','),
     compiled.flags.map((f) => f.code).join(','),
+    currency,
   ].join('|');
 }
 
@@ -170,11 +182,18 @@ export function createAccumulator(
   options: { expectedBorrowers?: number } = {},
 ): AuditAccumulator {
   const compiled = compilePolicy(policy);
+  const currency = resolutionOf(policy).currency;
   const assess = createLoanAssessor(policy, compiled);
   const scratch = assess.scratch;
   const nRules = compiled.loanRules.length;
   const nFlags = compiled.flags.length;
+  const breachMask = compiled.breachMask;
   const borrowers = new BorrowerTable(options.expectedBorrowers ?? 1024);
+  const keepGroups = compiled.needs.groups;
+  const keepPartners = compiled.needs.partners;
+  const groups = new PairTable();
+  const partners: Segments = new Map();
+  const partnerBorrowers = new PairTable();
 
   let snapshotDate: string | null = null;
   let snapshotDay = 0;
@@ -293,12 +312,37 @@ export function createAccumulator(
     }
 
     hash64(loan.borrowerId);
+    const breach = (ruleMask & breachMask) !== 0;
+    const individual = loan.borrowerType === 'individual';
+    const consumption = purposeOf(loan) === 'consumption';
     borrowers.addLoan(
       microOf(fen, sub),
       loan.annualIncome,
-      loan.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE,
+      individual ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE,
       ruleMask,
+      consumption,
+      breach,
     );
+    if (keepGroups && loan.relatedPartyGroup !== null) {
+      const bHi = hashOut.hi;
+      const bLo = hashOut.lo;
+      hash64(loan.relatedPartyGroup);
+      groups.add(hashOut.hi, hashOut.lo, bHi, bLo, 0, 0);
+    }
+    if (keepPartners && loan.partnerId !== null && loan.ownFundingShare < 1) {
+      const bHi = hashOut.hi;
+      const bLo = hashOut.lo;
+      addSegment(partners, loan.partnerId, fen, sub);
+      hash64(loan.partnerId);
+      partnerBorrowers.add(
+        hashOut.hi,
+        hashOut.lo,
+        bHi,
+        bLo,
+        !breach && consumption ? 1 : 0,
+        !breach && !consumption ? 1 : 0,
+      );
+    }
 
     if (previous !== null) {
       hashOrGiven(loan.loanId, idHashHi, idHashLo);
@@ -327,8 +371,8 @@ export function createAccumulator(
   const slice = (from: number, n: number): number[] => [...subs.subarray(from, from + n)];
   const toPartial = (): PartialAudit => ({
     kind: 'risk-audit-partial',
-    version: 2,
-    policyKey: policyKey(compiled),
+    version: 3,
+    policyKey: policyKey(compiled, currency),
     previous:
       previous === null
         ? null
@@ -380,6 +424,9 @@ export function createAccumulator(
     transitions: [...transitions],
     matched: S[MATCHED]!,
     borrowers: serializeAndRemember(borrowers),
+    groups: serializePairs(groups),
+    partners: segmentsToRecord(partners),
+    partnerBorrowers: serializePairs(partnerBorrowers),
   });
 
   return {
@@ -429,7 +476,7 @@ function mergeSegments(
 // that was allowed to adopt it.
 const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
 
-const NO_BORROWERS: SerializedBorrowers = { count: 0, keys: '', amounts: '' };
+const NO_BORROWERS: SerializedBorrowers = { count: 0, slots: '' };
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
@@ -444,17 +491,7 @@ function mergeBorrowersInto(into: BorrowerTable, s: SerializedBorrowers): void {
     if (s.count > 0) mergeSerializedBorrowers(into, s);
     return;
   }
-  for (let i = 0; i < table.capacity; i++) {
-    if (!table.used(i)) continue;
-    into.mergeEntry(
-      table.keyHi(i),
-      table.keyLo(i),
-      table.exposure(i),
-      (table.loans(i) | (table.types(i) << 30)) >>> 0,
-      table.income(i),
-      table.rules(i),
-    );
-  }
+  into.mergeTable(table);
 }
 
 /**
@@ -470,8 +507,7 @@ function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
     return packed;
   };
   const s = { count: table.size } as SerializedBorrowers;
-  Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
-  Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
+  Object.defineProperty(s, 'slots', { enumerable: true, get: () => pack().slots });
   decoded.set(s, table);
   return s;
 }
@@ -506,8 +542,8 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
   if (
     a.kind !== 'risk-audit-partial' ||
     b.kind !== 'risk-audit-partial' ||
-    a.version !== 2 ||
-    b.version !== 2
+    a.version !== 3 ||
+    b.version !== 3
   ) {
     throw new Error('invalid partial audit: unknown kind or version');
   }
@@ -526,7 +562,7 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
   mergeBorrowersInto(table, b.borrowers);
   return {
     kind: 'risk-audit-partial',
-    version: 2,
+    version: 3,
     policyKey: a.policyKey,
     previous: a.previous,
     snapshotDate: a.snapshotDate ?? b.snapshotDate,
@@ -559,7 +595,19 @@ export function mergePartials(a: PartialAudit, b: PartialAudit): PartialAudit {
     transitions: addArrays(a.transitions, b.transitions),
     matched: a.matched + b.matched,
     borrowers: serializeAndRemember(table),
+    groups: mergePairs(a.groups, b.groups, 'groups'),
+    partners: mergeSegments(a.partners, b.partners),
+    partnerBorrowers: mergePairs(a.partnerBorrowers, b.partnerBorrowers, 'partnerBorrowers'),
   };
+}
+
+/** The union of two serialized pair tables (counters added). */
+function mergePairs(a: SerializedPairs, b: SerializedPairs, field: string): SerializedPairs {
+  if (b.count === 0) return a;
+  if (a.count === 0) return b;
+  const t = deserializePairs(a, field);
+  t.mergeTable(deserializePairs(b, field));
+  return serializePairs(t);
 }
 
 /**

@@ -35,3 +35,9 @@ export function amountValue(fen: number, sub: number): number {
   const digits = (negative ? -micro : micro).toString().padStart(7, '0');
   return Number(`${negative ? '-' : ''}${digits.slice(0, -6)}.${digits.slice(-6)}`);
 }
+
+/** An amount held in millionths (an exact integer sum) as a number: exactly rounded once. */
+export function amountOfMicro(micro: number): number {
+  const fen = Math.trunc(micro / SUB_PER_FEN);
+  return amountValue(fen, micro - fen * SUB_PER_FEN);
+}

@@ -5,18 +5,25 @@ export const TYPE_INDIVIDUAL = 1;
 /** Bit for enterprise borrowers (see TYPE_INDIVIDUAL). */
 export const TYPE_ENTERPRISE = 2;
 
-// Slot layout, 32 bytes (half a cache line, so one borrower update touches one line):
+// Slot layout, 64 bytes (one cache line, so one borrower update touches one line):
 // u32[0] key hi, u32[1] key lo, u32[2] loan count (low 30 bits) | type bits << 30, u32[3] loan-rule bits,
-// f64[2] exposure in millionths of a unit (engine/amounts.ts), f64[3] highest known annual income (-1 when none is known).
-const SLOT_U32 = 8;
-const SLOT_F64 = 4;
+// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known),
+// f64[4] exposure of consumption-purpose loans in fen, u32[10] consumption-purpose loans,
+// u32[11] consumption loans hit by a loan-level breach rule, u32[12] the same of business loans,
+// u32[13..15] unused.
+const SLOT_U32 = 16;
+const SLOT_F64 = 8;
+/** Bytes per slot. */
+export const BORROWER_SLOT_BYTES = SLOT_U32 * 4;
 const LOAN_MASK = 0x3fffffff;
 
 /**
  * Per-borrower exposure keyed by the 64-bit hash of borrower_id: an open-addressing table (linear
- * probing, load factor at most 0.75) of 32-byte slots in one ArrayBuffer, with no object per
- * borrower, so a borrower costs 43 to 85 bytes. Every field merges exactly and commutatively: fen
- * and counts add (integers), income takes the max, bits are OR-ed.
+ * probing, load factor at most 0.75) of 64-byte slots in one ArrayBuffer, with no object per
+ * borrower. Besides the borrower's exposure it keeps the split by loan purpose (the balance caps
+ * are per purpose) and how many of its loans a loan-level breach rule hit, by purpose, so that
+ * the distinct loans in breach are exact once the borrower-level caps are resolved. Every field
+ * merges exactly and commutatively: fen and counts add (integers), income takes the max, bits are OR-ed.
  */
 export class BorrowerTable {
   public size = 0;
@@ -63,7 +70,7 @@ export class BorrowerTable {
     return this.u32[slot * SLOT_U32 + 3]!;
   }
 
-  /** Exposure in millionths of a unit (exact below about 9 billion a borrower). */
+  /** Exposure in fen. */
   public exposure(slot: number): number {
     return this.f64[slot * SLOT_F64 + 2]!;
   }
@@ -71,6 +78,40 @@ export class BorrowerTable {
   /** Highest known annual income, or -1. */
   public income(slot: number): number {
     return this.f64[slot * SLOT_F64 + 3]!;
+  }
+
+  /** Exposure of the borrower's consumption-purpose loans, in fen (business = exposure - this). */
+  public consumptionExposure(slot: number): number {
+    return this.f64[slot * SLOT_F64 + 4]!;
+  }
+
+  /** The borrower's consumption-purpose loans (business loans = loans - this). */
+  public consumptionLoans(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 10]!;
+  }
+
+  /** Consumption-purpose loans that a loan-level breach rule hit. */
+  public breachConsumptionLoans(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 11]!;
+  }
+
+  /** Business-purpose loans that a loan-level breach rule hit. */
+  public breachBusinessLoans(slot: number): number {
+    return this.u32[slot * SLOT_U32 + 12]!;
+  }
+
+  /** The slot of a borrower (by its 64-bit hash), or -1. */
+  public find(h1: number, h2: number): number {
+    const u32 = this.u32;
+    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const o = i * SLOT_U32;
+      const a = u32[o]!;
+      const b = u32[o + 1]!;
+      if (a === h1 && b === h2) return i;
+      if (a === 0 && b === 0) return -1;
+      i = (i + 1) & this.mask;
+    }
   }
 
   /** Grows the table now, if needed, so that `borrowers` fit without growing later. */
@@ -85,7 +126,7 @@ export class BorrowerTable {
 
   /** A table moved from another thread by `toTransfer`. */
   public static fromTransfer(t: TransferredBorrowerTable): BorrowerTable {
-    const slots = t.buffer.byteLength / (SLOT_U32 * 4);
+    const slots = t.buffer.byteLength / BORROWER_SLOT_BYTES;
     if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0 || t.size * 4 > slots * 3)
       throw new Error('invalid borrower table: its storage is not a table of that size');
     const table = new BorrowerTable(0);
@@ -96,35 +137,81 @@ export class BorrowerTable {
     return table;
   }
 
-  /** Adds one loan of the borrower whose hash is in `hashOut` (the hot path). */
-  public addLoan(micro: number, income: number | null, typeBit: number, ruleMask: number): void {
+  /**
+   * Adds one loan of the borrower whose hash is in `hashOut` (the hot path): its outstanding fen,
+   * income, type bit, loan-rule bits, whether its purpose is consumption and whether a loan-level
+   * breach rule hit it.
+   */
+  public addLoan(
+    fen: number,
+    income: number | null,
+    typeBit: number,
+    ruleMask: number,
+    consumption = false,
+    breach = false,
+  ): void {
     const s = this.slotOf(hashOut.hi, hashOut.lo);
     const o = s * SLOT_U32;
     const f = s * SLOT_F64;
-    this.u32[o + 2] = (this.u32[o + 2]! + 1) | (typeBit << 30);
-    if (ruleMask !== 0) this.u32[o + 3] = this.u32[o + 3]! | ruleMask;
-    this.f64[f + 2] = this.f64[f + 2]! + micro;
-    if (income !== null && income > this.f64[f + 3]!) this.f64[f + 3] = income;
+    const u32 = this.u32;
+    const f64 = this.f64;
+    u32[o + 2] = (u32[o + 2]! + 1) | (typeBit << 30);
+    if (ruleMask !== 0) u32[o + 3] = u32[o + 3]! | ruleMask;
+    f64[f + 2] = f64[f + 2]! + fen;
+    if (income !== null && income > f64[f + 3]!) f64[f + 3] = income;
+    if (consumption) {
+      f64[f + 4] = f64[f + 4]! + fen;
+      u32[o + 10]!++;
+      if (breach) u32[o + 11]!++;
+    } else if (breach) {
+      u32[o + 12]!++;
+    }
   }
 
-  /** Adds one borrower's merged state (from another shard) into this table. */
-  public mergeEntry(
-    h1: number,
-    h2: number,
-    exposure: number,
-    loansAndTypes: number,
-    income: number,
-    rules: number,
-  ): void {
-    const s = this.slotOf(h1, h2);
+  /** Adds one borrower's merged state (slot `i` of `src`, or of packed slots) into this table. */
+  public mergeSlot(srcU32: Uint32Array, srcF64: Float64Array, i: number): void {
+    const so = i * SLOT_U32;
+    const sf = i * SLOT_F64;
+    const s = this.slotOf(srcU32[so]!, srcU32[so + 1]!);
     const o = s * SLOT_U32;
     const f = s * SLOT_F64;
-    const before = this.u32[o + 2]!;
-    const loans = (before & LOAN_MASK) + (loansAndTypes & LOAN_MASK);
-    this.u32[o + 2] = (loans | (((before >>> 30) | (loansAndTypes >>> 30)) << 30)) >>> 0;
-    this.u32[o + 3] = this.u32[o + 3]! | rules;
-    this.f64[f + 2] = this.f64[f + 2]! + exposure;
-    if (income > this.f64[f + 3]!) this.f64[f + 3] = income;
+    const u32 = this.u32;
+    const f64 = this.f64;
+    const before = u32[o + 2]!;
+    const other = srcU32[so + 2]!;
+    const loans = (before & LOAN_MASK) + (other & LOAN_MASK);
+    u32[o + 2] = (loans | (((before >>> 30) | (other >>> 30)) << 30)) >>> 0;
+    u32[o + 3] = (u32[o + 3]! | srcU32[so + 3]!) >>> 0;
+    f64[f + 2] = f64[f + 2]! + srcF64[sf + 2]!;
+    if (srcF64[sf + 3]! > f64[f + 3]!) f64[f + 3] = srcF64[sf + 3]!;
+    f64[f + 4] = f64[f + 4]! + srcF64[sf + 4]!;
+    u32[o + 10] = u32[o + 10]! + srcU32[so + 10]!;
+    u32[o + 11] = u32[o + 11]! + srcU32[so + 11]!;
+    u32[o + 12] = u32[o + 12]! + srcU32[so + 12]!;
+  }
+
+  /** Adds every borrower of another table into this one. */
+  public mergeTable(other: BorrowerTable): void {
+    for (let i = 0; i < other.capacity; i++) if (other.used(i)) this.mergeSlot(other.u32, other.f64, i);
+  }
+
+  /** The used slots packed one after another (64 bytes each), for a partial audit. */
+  public pack(): Uint8Array {
+    const out = new Uint32Array(this.size * SLOT_U32);
+    let j = 0;
+    for (let i = 0; i < this.capacity; i++) {
+      if (!this.used(i)) continue;
+      out.set(this.u32.subarray(i * SLOT_U32, (i + 1) * SLOT_U32), j * SLOT_U32);
+      j++;
+    }
+    return new Uint8Array(out.buffer);
+  }
+
+  /** Adds packed slots (`pack`) into this table. */
+  public mergePacked(bytes: ArrayBuffer, count: number): void {
+    const u32 = new Uint32Array(bytes);
+    const f64 = new Float64Array(bytes);
+    for (let i = 0; i < count; i++) this.mergeSlot(u32, f64, i);
   }
 
   private slotOf(h1: number, h2: number): number {
@@ -152,7 +239,6 @@ export class BorrowerTable {
 
   private grow(): void {
     const oldU32 = this.u32;
-    const oldF64 = this.f64;
     const oldCap = this.capacity;
     const cap = oldCap * 2;
     this.mask = cap - 1;
@@ -163,11 +249,7 @@ export class BorrowerTable {
       const o = i * SLOT_U32;
       if (oldU32[o] === 0 && oldU32[o + 1] === 0) continue;
       const s = this.slotOf(oldU32[o]!, oldU32[o + 1]!);
-      const n = s * SLOT_U32;
-      this.u32[n + 2] = oldU32[o + 2]!;
-      this.u32[n + 3] = oldU32[o + 3]!;
-      this.f64[s * SLOT_F64 + 2] = oldF64[i * SLOT_F64 + 2]!;
-      this.f64[s * SLOT_F64 + 3] = oldF64[i * SLOT_F64 + 3]!;
+      this.u32.set(oldU32.subarray(o, o + SLOT_U32), s * SLOT_U32);
     }
   }
 }
@@ -181,22 +263,19 @@ export interface TransferredBorrowerTable {
 /** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
-  /** count x 16 bytes: key hi, key lo, loans | types << 30, rule bits (uint32 each). */
-  keys: string;
-  /** count x 16 bytes: exposure in millionths, highest known income or -1 (float64 each). */
-  amounts: string;
+  /** count x 64 bytes: the slots as the table holds them (see BorrowerTable). */
+  slots: string;
 }
 
 function toBase64(view: ArrayBufferView): string {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 }
 
-function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
+/** Decodes base64 into a fresh, aligned buffer of exactly `bytes` bytes, or throws naming `field`. */
+export function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
   const decoded = Buffer.from(text, 'base64');
   if (decoded.byteLength !== bytes) {
-    throw new Error(
-      `invalid partial audit: borrowers.${field} holds ${decoded.byteLength} bytes, expected ${bytes}`,
-    );
+    throw new Error(`invalid partial audit: ${field} holds ${decoded.byteLength} bytes, expected ${bytes}`);
   }
   // Copy into a fresh, aligned buffer: Buffer.from may return a slice of a shared pool.
   const out = new ArrayBuffer(bytes);
@@ -206,36 +285,10 @@ function fromBase64(text: string, bytes: number, field: string): ArrayBuffer {
 
 /** Packs a table's used slots for a partial audit. */
 export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
-  const n = t.size;
-  const keys = new Uint32Array(n * 4);
-  const amounts = new Float64Array(n * 2);
-  let j = 0;
-  for (let i = 0; i < t.capacity; i++) {
-    if (!t.used(i)) continue;
-    keys[j * 4] = t.keyHi(i);
-    keys[j * 4 + 1] = t.keyLo(i);
-    keys[j * 4 + 2] = (t.loans(i) | (t.types(i) << 30)) >>> 0;
-    keys[j * 4 + 3] = t.rules(i);
-    amounts[j * 2] = t.exposure(i);
-    amounts[j * 2 + 1] = t.income(i);
-    j++;
-  }
-  return { count: n, keys: toBase64(keys), amounts: toBase64(amounts) };
+  return { count: t.size, slots: toBase64(t.pack()) };
 }
 
 /** Merges serialized entries into a table (a borrower present in both adds up exactly). */
 export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
-  const n = s.count;
-  const keys = new Uint32Array(fromBase64(s.keys, n * 16, 'keys'));
-  const amounts = new Float64Array(fromBase64(s.amounts, n * 16, 'amounts'));
-  for (let i = 0; i < n; i++) {
-    into.mergeEntry(
-      keys[i * 4]!,
-      keys[i * 4 + 1]!,
-      amounts[i * 2]!,
-      keys[i * 4 + 2]!,
-      amounts[i * 2 + 1]!,
-      keys[i * 4 + 3]!,
-    );
-  }
+  into.mergePacked(fromBase64(s.slots, s.count * BORROWER_SLOT_BYTES, 'borrowers.slots'), s.count);
 }

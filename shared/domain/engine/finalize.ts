@@ -28,12 +28,21 @@ import {
   type VulnerabilitySection,
 } from '../audit-result.ts';
 import { OPTIONAL_COLUMNS, PRODUCTS } from '../loan.ts';
-import { compilePolicy, describeConditions } from '../policy/compile.ts';
-import type { BorrowerExposureRule, Policy, Threshold } from '../policy/policy.ts';
+import { compilePolicy } from '../policy/compile.ts';
+import type { Policy, Threshold } from '../policy/policy.ts';
+import {
+  citeRule,
+  describeThreshold,
+  PARAMETER_STALE_DAYS,
+  resolutionOf,
+  resolveRule,
+  staleParameters,
+} from '../policy/resolve.ts';
 import type { IntakeStats } from '../tape/intake.ts';
 import { borrowerTableOf, defineKey, type PartialAudit, policyKey } from './accumulator.ts';
-import { amountValue, SUB_PER_FEN } from './amounts.ts';
-import { type BorrowerTable, TYPE_ENTERPRISE, TYPE_INDIVIDUAL } from './borrower-table.ts';
+import { amountOfMicro, amountValue, microOf, SUB_PER_FEN } from './amounts.ts';
+import type { BorrowerTable } from './borrower-table.ts';
+import { type AggregateHits, evaluateCompliance } from './compliance.ts';
 import { exactAdd, exactSumValue } from './exact-sum.ts';
 import { borrowerRefFromKey, hashKey } from './hash.ts';
 
@@ -82,15 +91,6 @@ export function tapeDigest(parts: readonly { key: string; sha256: string }[]): s
     .digest('hex');
 }
 
-/** Whether a borrower breaches an exposure cap (exposure in millionths, income -1 when unknown). */
-function overCap(rule: BorrowerExposureRule, types: number, exposureMicro: number, income: number): boolean {
-  const bit = rule.borrowerType === 'individual' ? TYPE_INDIVIDUAL : TYPE_ENTERPRISE;
-  if ((types & bit) === 0) return false;
-  const exposure = exposureMicro / 1_000_000;
-  if (exposure > rule.maxExposure) return true;
-  return rule.incomeDivisor !== undefined && income >= 0 && exposure > income / rule.incomeDivisor;
-}
-
 /** Orders findings as audit.json lists them: by severity, then category, code and message. */
 export function sortFindings(findings: Finding[]): Finding[] {
   const categoryRank = (c: RiskCategory): number => RISK_CATEGORIES.indexOf(c);
@@ -104,26 +104,12 @@ export function sortFindings(findings: Finding[]): Finding[] {
 }
 
 /**
- * Borrower-level rule hits (exposure caps), keyed by `borrowerKey(borrowerId)`: the per-loan
- * assessments carry loan-level hits only, so the watchlist adds these codes to every loan of a
- * borrower found here (look each loan's borrower up with `borrowerKey`).
+ * The aggregate rules' hits (borrower, group, partner and portfolio rules): the per-loan
+ * assessments carry loan-level hits only, so the loan-id buckets add these codes to each loan
+ * (its borrower's by `borrowerKey` and purpose, its partner's and the portfolio's if co-lent).
  */
-export function borrowerRuleHits(partial: PartialAudit, policy: Policy): Map<string, string[]> {
-  const rules = compilePolicy(policy).borrowerRules;
-  const t = borrowerTableOf(partial);
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < t.capacity; i++) {
-    if (!t.used(i)) continue;
-    for (const rule of rules) {
-      if (overCap(rule, t.types(i), t.exposure(i), t.income(i))) {
-        const key = hashKey(t.keyHi(i), t.keyLo(i));
-        const list = out.get(key);
-        if (list === undefined) out.set(key, [rule.code]);
-        else list.push(rule.code);
-      }
-    }
-  }
-  return out;
+export function aggregateRuleHits(partial: PartialAudit, policy: Policy): AggregateHits {
+  return evaluateCompliance(partial, compilePolicy(policy), policy.rulePack.lender).hits;
 }
 
 function psi(
@@ -192,7 +178,7 @@ const METRIC_LABELS: Record<string, [label: string, share: boolean]> = {
   stage2Share: ['IFRS 9 stage 2 share', true],
   stage3Share: ['IFRS 9 stage 3 share', true],
   breachRules: ['breached rules', false],
-  breachLoans: ['loans in breach (rule hits)', false],
+  breachLoans: ['loans in breach', false],
   breachBorrowers: ['borrowers in breach', false],
   watchOutstandingShare: ['outstanding on watch rules', true],
   borrowerHhi: ['borrower HHI', false],
@@ -225,11 +211,63 @@ function rate(t: Threshold, v: number): Rating {
   return 'green';
 }
 
+/**
+ * Findings about the rule pack itself on this tape: a dated parameter not checked against its
+ * source for more than 60 days (POLICY_PARAMETER_STALE), rules not yet in force on the tape's date,
+ * and amount rules left out because the tape is in another currency than the pack's thresholds.
+ */
+export function policyFindings(policy: Policy, currency: string): Finding[] {
+  const resolution = resolutionOf(policy);
+  const out: Finding[] = [];
+  for (const { parameter, days } of staleParameters(policy)) {
+    out.push({
+      category: 'regulatory',
+      severity: 'low',
+      code: 'POLICY_PARAMETER_STALE',
+      message: `parameter ${parameter.code} (${parameter.description}) was last checked against its source on ${parameter.checkedOn}, ${days} days before the tape's date: check it and update checkedOn (${parameter.source.title})`,
+      value: days,
+      threshold: PARAMETER_STALE_DAYS,
+      source: `${parameter.source.title}, ${parameter.source.number ?? 'no public number'} (${parameter.source.issuer})`,
+    });
+  }
+  const notYet = resolution.rules.filter((r) => r.status === 'not_in_force');
+  if (notYet.length > 0) {
+    out.push({
+      category: 'regulatory',
+      severity: 'info',
+      code: 'POLICY_RULES_NOT_IN_FORCE',
+      message: `${notYet.length} of the pack's ${resolution.rules.length} rules were not yet in force on ${resolution.snapshotDate} and were not checked: ${notYet.map((r) => r.rule.code).join(', ')}`,
+      value: notYet.length,
+      threshold: null,
+    });
+  }
+  const lender = policy.rulePack.lender;
+  // The rules that would be in force were the tape in the pack's currency.
+  const byCurrency = resolution.rules.filter(
+    (r) =>
+      r.status === 'not_applicable' &&
+      resolveRule(r.rule, policy.rulePack, resolution.snapshotDate, lender.currency).status === 'in_force',
+  );
+  if (currency !== lender.currency && byCurrency.length > 0) {
+    out.push({
+      category: 'regulatory',
+      severity: 'info',
+      code: 'POLICY_CURRENCY_DIFFERS',
+      message: `the tape is in ${currency} and the rule pack's amount thresholds are in ${lender.currency}: ${byCurrency.map((r) => r.rule.code).join(', ')} not checked`,
+      value: currency,
+      threshold: lender.currency,
+    });
+  }
+  return out;
+}
+
 /** Builds the audit result of a snapshot from its merged partial and intake counts. */
 export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: FinalizeContext): AuditResult {
   const policy = ctx.policy;
   const compiled = compilePolicy(policy);
-  if (policyKey(compiled) !== partial.policyKey) {
+  const resolution = resolutionOf(policy);
+  const currency = resolution.currency;
+  if (policyKey(compiled, currency) !== partial.policyKey) {
     throw new Error(`partial audit was built with another policy: ${partial.policyKey}`);
   }
   const sub = partial.sub;
@@ -239,6 +277,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
 
   // portfolio
   const portfolio: PortfolioSection = {
+    currency,
     loanCount: partial.loans,
     borrowerCount: table.size,
     totalPrincipal: yuan(partial.principalFen, sub.principal),
@@ -296,63 +335,60 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
     regionHhi: region.hhi,
   };
 
-  // compliance: loan rules from the counters, borrower caps from the borrower table
-  const nLoanRules = compiled.loanRules.length;
-  const ruleBorrowers = new Array<number>(nLoanRules).fill(0);
-  const capLoans = new Array<number>(compiled.borrowerRules.length).fill(0);
-  const capBorrowers = new Array<number>(compiled.borrowerRules.length).fill(0);
-  /** Exposure of the borrowers over each cap, in millionths. */
-  const capMicro = new Array<number>(compiled.borrowerRules.length).fill(0);
-  let breachMask = 0;
-  compiled.loanRules.forEach((r, i) => {
-    if (r.severity === 'breach') breachMask |= 1 << i;
-  });
-  let breachBorrowers = 0;
-  for (let i = 0; i < table.capacity; i++) {
-    if (!table.used(i)) continue;
-    const mask = table.rules(i);
-    for (let r = 0; r < nLoanRules; r++) if ((mask & (1 << r)) !== 0) ruleBorrowers[r]!++;
-    let breach = (mask & breachMask) !== 0;
-    for (let r = 0; r < compiled.borrowerRules.length; r++) {
-      const rule = compiled.borrowerRules[r]!;
-      if (overCap(rule, table.types(i), table.exposure(i), table.income(i))) {
-        capLoans[r]! += table.loans(i);
-        capBorrowers[r]!++;
-        capMicro[r]! += table.exposure(i);
-        if (rule.severity === 'breach') breach = true;
-      }
-    }
-    if (breach) breachBorrowers++;
-  }
+  // compliance: one entry per rule of the pack; loan rules from the counters, the others resolved
+  // on the merged borrower, group and partner state (compliance.ts)
+  const figures = evaluateCompliance(partial, compiled, policy.rulePack.lender);
+  const loanIndex = new Map(compiled.loanRules.map((r, i) => [r.code, i]));
   const rules: ComplianceSection['rules'] = {};
-  const ruleThresholds: Record<string, string> = {};
-  let loanRuleIndex = 0;
-  let capIndex = 0;
-  for (const rule of policy.rulePack.rules) {
-    if (!rule.enabled) continue;
-    if (rule.kind === 'loan') {
-      const i = loanRuleIndex++;
-      rules[rule.code] = {
-        severity: rule.severity,
-        loans: partial.ruleLoans[i]!,
-        borrowers: ruleBorrowers[i]!,
-        outstanding: yuan(partial.ruleFen[i]!, sub.rule[i]!),
-      };
-      ruleThresholds[rule.code] = describeConditions(rule.when);
-    } else {
-      const i = capIndex++;
-      rules[rule.code] = {
-        severity: rule.severity,
-        loans: capLoans[i]!,
-        borrowers: capBorrowers[i]!,
-        outstanding: capMicro[i]! / 1_000_000,
-      };
-      ruleThresholds[rule.code] =
-        `${rule.borrowerType} exposure > ${rule.maxExposure}` +
-        (rule.incomeDivisor !== undefined ? ` or > annualIncome / ${rule.incomeDivisor}` : '');
+  let rulesBreached = 0;
+  let watchFen = 0;
+  for (const r of resolution.rules) {
+    const rule = r.rule;
+    let loans = 0;
+    let borrowers = 0;
+    /** The rule's outstanding in millionths (exact: integer sums of fen and sub parts). */
+    let micro = 0;
+    if (r.status === 'in_force') {
+      const i = loanIndex.get(rule.code);
+      if (i !== undefined) {
+        loans = partial.ruleLoans[i]!;
+        micro = microOf(partial.ruleFen[i]!, sub.rule[i]!);
+        borrowers = figures.loanRuleBorrowers[i]!;
+      } else {
+        const f = figures.aggregate.get(rule.code)!;
+        loans = f.loans;
+        borrowers = f.borrowers;
+        micro = f.micro;
+      }
+      if (r.severity === 'breach' && loans > 0) rulesBreached++;
+      if (r.severity === 'watch') watchFen += exposureFen(micro);
     }
+    rules[rule.code] = {
+      status: r.status,
+      severity: r.severity,
+      loans,
+      borrowers,
+      outstanding: amountOfMicro(micro),
+      reason: r.reason,
+      kind: rule.kind,
+      description: rule.description,
+      threshold: describeThreshold(rule, policy.rulePack),
+      effectiveDate: rule.effectiveDate,
+      source: { ...rule.source },
+    };
   }
-  const compliance: ComplianceSection = { rules };
+  const pack = policy.rulePack;
+  const compliance: ComplianceSection = {
+    rules,
+    loansInBreach: figures.loansInBreach,
+    rulesBreached,
+    pack: {
+      name: pack.name,
+      version: pack.version,
+      licence: pack.lender.licence,
+      currency: pack.lender.currency,
+    },
+  };
 
   // vulnerability
   const vulnerability: VulnerabilitySection = {
@@ -421,22 +457,9 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   };
 
   // metrics for the risk appetite
-  let breachRules = 0;
-  let breachLoans = 0;
-  let watchFen = 0;
-  for (const rule of policy.rulePack.rules) {
-    const r = rules[rule.code];
-    if (r === undefined) continue;
-    if (rule.severity === 'breach') {
-      if (r.loans > 0) breachRules++;
-      breachLoans += r.loans;
-    } else if (rule.kind === 'loan') {
-      const i = compiled.loanRules.findIndex((x) => x.code === rule.code);
-      watchFen += inFen(partial.ruleFen[i]!, sub.rule[i]!);
-    } else {
-      watchFen += exposureFen(capMicro[compiled.borrowerRules.findIndex((x) => x.code === rule.code)]!);
-    }
-  }
+  const breachRules = rulesBreached;
+  const breachLoans = figures.loansInBreach;
+  const breachBorrowers = figures.borrowersInBreach;
   const flagIndex = new Map(compiled.flags.map((f, i) => [f.code, i]));
   const metric = (name: string): number | null => {
     if (name.startsWith('flagShare:')) {
@@ -533,20 +556,22 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   }
   ratings.overall = overall;
 
-  // one finding per rule with loans concerned, citing its threshold and source
-  for (const rule of policy.rulePack.rules) {
-    const r = rules[rule.code];
-    if (r === undefined || r.loans === 0) continue;
+  // one finding per in-force rule with loans concerned, citing its threshold and source
+  for (const resolved of resolution.rules) {
+    const rule = resolved.rule;
+    const r = rules[rule.code]!;
+    if (r.status !== 'in_force' || r.loans === 0) continue;
     findings.push({
       category: 'regulatory',
-      severity: rule.severity === 'breach' ? 'critical' : 'low',
+      severity: resolved.severity === 'breach' ? 'critical' : 'low',
       code: rule.code,
-      message: `${r.loans.toLocaleString('en-US')} loans of ${r.borrowers.toLocaleString('en-US')} borrowers (outstanding ${Math.round(r.outstanding).toLocaleString('en-US')} yuan): ${rule.description}`,
+      message: `${r.loans.toLocaleString('en-US')} loans of ${r.borrowers.toLocaleString('en-US')} borrowers (outstanding ${Math.round(r.outstanding).toLocaleString('en-US')} ${currency}): ${rule.description}`,
       value: r.loans,
-      threshold: ruleThresholds[rule.code] ?? null,
-      source: rule.source,
+      threshold: r.threshold,
+      source: citeRule(rule),
     });
   }
+  findings.push(...policyFindings(policy, currency));
 
   // data-quality notes
   if (intake.rowsQuarantined > 0) {

@@ -9,7 +9,7 @@ export {
   type PreviousSummary,
 } from './accumulator.ts';
 export { exactAdd, exactMerge, exactSumValue } from './exact-sum.ts';
-export { borrowerRuleHits, type FinalizeContext, finalizeAudit, tapeDigest } from './finalize.ts';
+export { aggregateRuleHits, type FinalizeContext, finalizeAudit, tapeDigest } from './finalize.ts';
 export { borrowerKey, borrowerRef, borrowerRefFromKey } from './hash.ts';
 export { buildPreviousTape, type CanonicalPreviousTape, PreviousTape } from './previous-tape.ts';
 export {

@@ -1,12 +1,14 @@
-import type { BorrowerType, Loan, Product } from '../loan.ts';
+import type { Classification } from '../audit-result.ts';
+import type { BorrowerType, Loan, LoanPurpose, Product } from '../loan.ts';
 import { addMonthsIso, daysBetween, shiftIsoDays } from '../tape/values.ts';
 import { cumulative, hashString, Rng } from './prng.ts';
 
 /**
  * Synthetic loan books for demos, tests and benchmarks: a digital lender's mix of individuals
  * and small businesses over three products, lognormal amounts, a Zipf-like handful of heavy
- * borrowers, a delinquency tail, regions and industries, vulnerable borrowers and a few
- * compliance breaches. Everything is a pure function of (seed, date, ids), and books are
+ * borrowers, a delinquency tail, regions and industries, vulnerable borrowers, co-lending and
+ * loan-facilitation partners, related-party groups, the lender's own five-category classes and a
+ * few compliance breaches of every kind the default rule pack checks. Everything is a pure function of (seed, date, ids), and books are
  * produced as iterables so a million loans never sit in memory at once.
  */
 
@@ -117,7 +119,32 @@ interface Borrower {
   creditScore: number | null;
   isStudent: boolean | null;
   heavy: boolean;
+  /** Related-party group (heavy enterprises and a few small businesses), or null. */
+  group: string | null;
 }
+
+/** Banks that co-fund loans with the lender (Zipf-like shares), and platforms that only facilitate. */
+const CO_LENDING_PARTNERS = ['PB-ICBK', 'PB-CCBX', 'PB-NBCB', 'PB-WZRB', 'PB-HZCB', 'PB-XMIB'] as const;
+const CO_LENDING_CUM = cumulative([34, 22, 16, 12, 9, 7]);
+const FACILITATION_PARTNERS = ['FP-TMALL', 'FP-JDCOM', 'FP-MEITU'] as const;
+const FACILITATION_CUM = cumulative([50, 30, 20]);
+/** The date the micro-loan cost guideline reached the industry (policies/default-rules.yaml). */
+const COST_GUIDELINE_DATE = '2025-12-24';
+/** Five-category class by days past due on the loan scale (the floor every class is checked against). */
+function classByDpd(dpd: number): Classification {
+  if (dpd <= 0) return 'normal';
+  if (dpd <= 90) return 'special_mention';
+  if (dpd <= 270) return 'substandard';
+  if (dpd <= 360) return 'doubtful';
+  return 'loss';
+}
+const MILDER: Record<Classification, Classification> = {
+  normal: 'normal',
+  special_mention: 'normal',
+  substandard: 'special_mention',
+  doubtful: 'substandard',
+  loss: 'doubtful',
+};
 
 /** Derives a borrower's attributes from its id alone (seeded), so any tape day reproduces them. */
 function borrowerFor(id: string, type: BorrowerType, heavy: boolean, seed: string): Borrower {
@@ -125,10 +152,20 @@ function borrowerFor(id: string, type: BorrowerType, heavy: boolean, seed: strin
   const region = r.pick(PROVINCES, PROVINCE_CUM);
   if (type === 'enterprise') {
     const revenue = r.chance(0.06) ? null : round2(r.lognormal(heavy ? 60_000_000 : 2_000_000, 1.1));
+    // The heavy borrowers form a few related-party groups; about 4% of small businesses share a
+    // group with two neighbours of the pool.
+    const n = Number(id.slice(1));
+    const triple = Math.floor(n / 3);
+    const group = heavy
+      ? `RPG-H${pad(Math.ceil(n / 5), 2)}`
+      : hashString(`${seed}|g|${triple}`) % 25 === 0
+        ? `RPG-${pad(triple, 7)}`
+        : null;
     return {
       id,
       type,
       region,
+      group,
       industry: r.pick(ENTERPRISE_INDUSTRIES, ENTERPRISE_INDUSTRY_CUM),
       age: null,
       income: revenue,
@@ -164,6 +201,7 @@ function borrowerFor(id: string, type: BorrowerType, heavy: boolean, seed: strin
     creditScore: thin ? null : Math.round(Math.min(950, Math.max(350, 660 + 75 * r.normal()))),
     isStudent: r.chance(0.02) ? null : industry === 'student',
     heavy: false,
+    group: null,
   };
 }
 
@@ -209,6 +247,10 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
   if (b.type === 'individual' && b.income !== null && !b.heavy && r.chance(0.99)) {
     principal = Math.min(principal, b.income / 5);
   }
+  // Now and then a large personal loan (renovation, a car) passes the consumption balance caps.
+  if (b.type === 'individual' && product === 'credit_loan' && r.chance(0.004)) {
+    principal = r.lognormal(230_000, 0.25);
+  }
   principal = round2(Math.min(Math.max(principal, 100), 20_000_000));
   // Pricing tail: a few loans above the 24% watch line, fewer above the 36% legal cap.
   const p = r.next();
@@ -221,6 +263,13 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
   let age = fresh ? 0 : r.int(0, termDays);
   if (dpd > 0) age = Math.max(age, dpd + 30 + r.int(0, 60));
   const origination = shiftDays(date, -age);
+  // From the micro-loan cost guideline on, the lender prices new loans within 24% (a few still
+  // slip) and more than half within four times the one-year LPR.
+  if (origination >= COST_GUIDELINE_DATE) {
+    if (rate > 0.24 && r.chance(0.8)) rate = Math.round((0.2 + r.next() * 0.04) * 10_000) / 10_000;
+    if (rate > 0.12 && rate <= 0.24 && r.chance(0.55))
+      rate = Math.round((0.06 + r.next() * 0.06) * 10_000) / 10_000;
+  }
   const maturity = addMonthsIso(origination, term);
   const elapsed = Math.min(1, age / termDays);
   let outstanding: number;
@@ -229,7 +278,30 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
   else outstanding = principal * (1 - elapsed * (dpd > 0 ? 0.5 : 1));
   if (dpd > 0) outstanding = Math.max(outstanding, principal * 0.3);
   if (dpd > 90) outstanding *= 1 + Math.min(0.3, dpd / 3000); // capitalised interest
-  const ownShare = r.chance(0.22) ? (r.chance(0.01) ? 0.2 : 0.3 + Math.round(r.next() * 20) / 100) : 1;
+  // Co-lent with a bank partner (own share 0.30-0.75, a few below the 30% floor), facilitated by
+  // a platform (the lender funds it all), or neither.
+  const co = r.next();
+  const coLent = co < 0.22;
+  const ownShare = coLent ? (r.chance(0.01) ? 0.2 : 0.3 + Math.round(r.next() * 45) / 100) : 1;
+  const partnerId = coLent
+    ? r.pick(CO_LENDING_PARTNERS, CO_LENDING_CUM)
+    : co < 0.3
+      ? r.pick(FACILITATION_PARTNERS, FACILITATION_CUM)
+      : null;
+  // The purpose as the lender records it on seven loans in ten (the rest follow from the product):
+  // an individual's credit loan is for business one time in seven (sole traders).
+  let purpose: LoanPurpose =
+    product === 'consumer_credit'
+      ? 'consumption'
+      : product === 'order_financing'
+        ? 'business'
+        : 'consumption';
+  if (product === 'credit_loan' && (b.type === 'enterprise' || r.chance(0.15))) purpose = 'business';
+  const loanPurpose = r.chance(0.7) ? purpose : null;
+  // The lender's own class, reported on nine loans in ten: the floor by days past due, now and then
+  // one class milder than it (the CLASSIFICATION_BELOW_FLOOR watch).
+  const floor = classByDpd(dpd);
+  const reported = r.chance(0.9) ? (dpd > 0 && r.chance(0.03) ? MILDER[floor] : floor) : null;
   const merchantId =
     product === 'order_financing' ? `M${pad(hashString(`${seed}|m|${b.id}`) % 1_000_000, 6)}` : null;
   return {
@@ -256,6 +328,10 @@ function makeLoan(r: Rng, id: string, b: Borrower, date: string, seed: string, f
     creditScore: b.creditScore,
     isStudent: b.isStudent,
     ownFundingShare: ownShare,
+    loanPurpose,
+    partnerId,
+    relatedPartyGroup: b.group,
+    reportedClassification: reported,
   };
 }
 
@@ -410,11 +486,15 @@ export function rollLoan(loan: Loan, date: string, seed: string | number): Loan 
     dpd += days;
     if (dpd > 900 && r.chance(0.05)) return null; // written off and sold
   }
+  // The lender updates its own class with the arrears (a class reported milder than its floor stays so).
+  const reported = loan.reportedClassification;
+  const milder = reported !== null && reported !== classByDpd(loan.daysPastDue);
   return {
     ...loan,
     snapshotDate: date,
     daysPastDue: dpd,
     outstandingPrincipal: round2(Math.max(0, outstanding)),
+    reportedClassification: reported === null ? null : milder ? MILDER[classByDpd(dpd)] : classByDpd(dpd),
   };
 }
 

@@ -1,147 +1,168 @@
+/**
+ * Compiles a resolved policy for the per-row loop: the in-force loan-level rules and the flags
+ * become one generated function each returning a bit mask (one bit per rule), and the in-force
+ * borrower, group, partner and portfolio rules are listed for the accumulator and finalize.
+ */
+import { assertNever } from '../assert-never.ts';
+import { CLASSIFICATIONS } from '../audit-result.ts';
 import type { Loan } from '../loan.ts';
-import {
-  type BooleanField,
-  type Condition,
-  type NumericField,
-  type Policy,
-  TEXT_FIELDS,
-  type TextField,
+import { CONDITION_HELPERS, conditionSource, type LoanPredicate, literal } from './conditions.ts';
+import type {
+  Condition,
+  OriginationWindow,
+  Parameter,
+  Policy,
+  ResolvedRule,
+  Rule,
+  RulePack,
 } from './policy.ts';
+import { resolutionOf, ruleScope } from './resolve.ts';
 
-/** A compiled test on one loan; built once per run so the per-row loop only calls closures. */
-export type LoanPredicate = (loan: Loan) => boolean;
+export { compileConditions, debtToIncome, describeConditions, type LoanPredicate } from './conditions.ts';
 
-/** Monthly debt service over monthly income, or null unless both are known and income > 0. */
-export function debtToIncome(loan: Loan): number | null {
-  const income = loan.annualIncome;
-  const debt = loan.monthlyDebtPayments;
-  if (income === null || debt === null || !(income > 0)) return null;
-  return debt / (income / 12);
+/** What generated rule code may call besides the loan (`h.name`). */
+interface Helpers {
+  purposeOf: (typeof CONDITION_HELPERS)['purposeOf'];
+  isCoLent: (typeof CONDITION_HELPERS)['isCoLent'];
+  /** Per rate rule, the rate limit in force on a date (multiple x the series' value), or null. */
+  limits: ((date: string) => number | null)[];
+  /** Per region rule, the licensed regions. */
+  regions: ReadonlySet<string>[];
+  /** Severity rank of each five-category class (normal 0 ... loss 4). */
+  rank: Record<string, number>;
 }
 
-// One getter per field keeps every property access monomorphic in the hot loop.
-const NUMERIC_GETTERS: Record<NumericField, (l: Loan) => number | null> = {
-  principal: (l) => l.principal,
-  outstandingPrincipal: (l) => l.outstandingPrincipal,
-  annualRate: (l) => l.annualRate,
-  termMonths: (l) => l.termMonths,
-  daysPastDue: (l) => l.daysPastDue,
-  borrowerAge: (l) => l.borrowerAge,
-  annualIncome: (l) => l.annualIncome,
-  monthlyDebtPayments: (l) => l.monthlyDebtPayments,
-  otherLendersCount: (l) => l.otherLendersCount,
-  creditScore: (l) => l.creditScore,
-  ownFundingShare: (l) => l.ownFundingShare,
-  dti: debtToIncome,
-};
-const BOOLEAN_GETTERS: Record<BooleanField, (l: Loan) => boolean | null> = {
-  isStudent: (l) => l.isStudent,
-};
-const TEXT_GETTERS: Record<TextField, (l: Loan) => string | null> = {
-  borrowerType: (l) => l.borrowerType,
-  product: (l) => l.product,
-  region: (l) => l.region,
-  industry: (l) => l.industry,
-  currency: (l) => l.currency,
-  merchantId: (l) => l.merchantId,
-};
-
-function compileCondition(c: Condition): LoanPredicate {
-  const orMissing = c.orMissing === true;
-  if (c.field in NUMERIC_GETTERS) {
-    const get = NUMERIC_GETTERS[c.field as NumericField];
-    const lo = c.above ?? -Infinity;
-    const loInclusive = c.atLeast ?? -Infinity;
-    const hi = c.below ?? Infinity;
-    const hiInclusive = c.atMost ?? Infinity;
-    const eq = typeof c.equals === 'number' ? c.equals : null;
-    const set = c.in !== undefined ? new Set(c.in.map(Number)) : null;
-    return (loan) => {
-      const v = get(loan);
-      if (v === null) return orMissing;
-      if (v > lo && v >= loInclusive && v < hi && v <= hiInclusive && (eq === null || v === eq)) {
-        return set === null || set.has(v);
-      }
-      return false;
-    };
-  }
-  if (c.field in BOOLEAN_GETTERS) {
-    const get = BOOLEAN_GETTERS[c.field as BooleanField];
-    const want = c.equals === undefined ? true : c.equals === true;
-    return (loan) => {
-      const v = get(loan);
-      return v === null ? orMissing : v === want;
-    };
-  }
-  const get = TEXT_GETTERS[c.field as TextField];
-  const eq = c.equals === undefined ? null : String(c.equals);
-  const set = c.in !== undefined ? new Set(c.in.map(String)) : null;
-  return (loan) => {
-    const v = get(loan);
-    if (v === null) return orMissing;
-    return (eq === null || v === eq) && (set === null || set.has(v));
+function newHelpers(): Helpers {
+  return {
+    ...CONDITION_HELPERS,
+    limits: [],
+    regions: [],
+    rank: Object.fromEntries(CLASSIFICATIONS.map((c, i) => [c, i])),
   };
-}
-
-/** Compiles the conjunction of a rule's or flag's conditions into one predicate. */
-export function compileConditions(conditions: readonly Condition[]): LoanPredicate {
-  const parts = conditions.map(compileCondition);
-  if (parts.length === 1) return parts[0]!;
-  return (loan) => {
-    for (let i = 0; i < parts.length; i++) if (!parts[i]!(loan)) return false;
-    return true;
-  };
-}
-
-// Loan expressions of each field for generated code; `dti` mirrors debtToIncome.
-const FIELD_EXPR: Record<string, string> = {
-  ...Object.fromEntries(
-    [...Object.keys(NUMERIC_GETTERS), ...Object.keys(BOOLEAN_GETTERS), ...Object.keys(TEXT_GETTERS)].map(
-      (f) => [f, `loan.${f}`],
-    ),
-  ),
-  dti: '(loan.annualIncome === null || loan.monthlyDebtPayments === null || !(loan.annualIncome > 0) ? null : loan.monthlyDebtPayments / (loan.annualIncome / 12))',
-};
-
-function literal(v: string | number | boolean): string {
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`policy bound must be finite, got ${v}`);
-  return JSON.stringify(v);
-}
-
-function conditionSource(c: Condition): string {
-  const expr = FIELD_EXPR[c.field];
-  if (expr === undefined) throw new Error(`unknown condition field ${c.field}`);
-  const tests: string[] = [];
-  if (c.above !== undefined) tests.push(`v > ${literal(c.above)}`);
-  if (c.atLeast !== undefined) tests.push(`v >= ${literal(c.atLeast)}`);
-  if (c.below !== undefined) tests.push(`v < ${literal(c.below)}`);
-  if (c.atMost !== undefined) tests.push(`v <= ${literal(c.atMost)}`);
-  const isText = (TEXT_FIELDS as readonly string[]).includes(c.field);
-  const cast = (x: string | number | boolean): string | number | boolean =>
-    isText ? String(x) : c.field === 'isStudent' ? x === true : Number(x);
-  if (c.equals !== undefined) tests.push(`v === ${literal(cast(c.equals))}`);
-  if (c.in !== undefined) tests.push(`(${c.in.map((x) => `v === ${literal(cast(x))}`).join(' || ')})`);
-  if (c.field === 'isStudent' && c.equals === undefined && c.in === undefined) tests.push('v === true');
-  return `((v = ${expr}) === null ? ${c.orMissing === true} : (${tests.join(' && ') || 'true'}))`;
 }
 
 /**
- * Compiles lists of conditions into one function returning a bit mask (bit i set when every
- * condition of list i holds), generated as straight-line code so the per-row loop makes one call
- * per loan instead of one per rule and field. Only validated field names and JSON literals enter
- * the generated source.
+ * The rate limit of a series entry: multiple x value, rounded to 1e-10 so that a limit such as
+ * 4 x 0.0385 is the decimal 0.154 a reader expects, not the double one ulp beside it.
  */
-export function compileMask(lists: readonly (readonly Condition[])[]): (loan: Loan) => number {
-  if (lists.length > 32) throw new Error('at most 32 rules or flags');
-  const lines = lists.map((conds, i) => `  if (${conds.map(conditionSource).join(' && ')}) m |= ${2 ** i};`);
-  const source = `'use strict';\nreturn function mask(loan) {\n  let m = 0;\n  let v;\n${lines.join('\n')}\n  return m >>> 0;\n};`;
-  return new Function(source)() as (loan: Loan) => number;
+export function rateLimit(multiple: number, value: number): number {
+  return Math.round(multiple * value * 1e10) / 1e10;
 }
 
-/** A loan rule ready for the hot loop: its code, severity and predicate. */
+/** A lookup of the rate limit in force on a date: binary search over the series' start dates. */
+function limitLookup(parameter: Parameter, multiple: number): (date: string) => number | null {
+  const from = parameter.series.map((e) => e.from);
+  const limits = parameter.series.map((e) => rateLimit(multiple, e.value));
+  return (date) => {
+    let lo = 0;
+    let hi = from.length - 1;
+    if (date < from[0]!) return null;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (from[mid]! <= date) lo = mid;
+      else hi = mid - 1;
+    }
+    return limits[lo]!;
+  };
+}
+
+function windowSource(w: OriginationWindow | undefined): string[] {
+  if (w === undefined) return [];
+  const out: string[] = [];
+  if (w.onOrAfter !== undefined) out.push(`loan.originationDate >= ${literal(w.onOrAfter)}`);
+  if (w.before !== undefined) out.push(`loan.originationDate < ${literal(w.before)}`);
+  return out;
+}
+
+const whenSource = (when: readonly Condition[] | undefined): string[] =>
+  when === undefined ? [] : when.map(conditionSource);
+
+/**
+ * Generated source of a loan-level rule: an expression of `loan` (scratch variables `v`, `p`),
+ * the origination window first (cheap, and it rejects most loans of a rule for new loans).
+ */
+function loanRuleSource(rule: Rule, pack: RulePack, h: Helpers): string {
+  const parts: string[] = [];
+  switch (rule.kind) {
+    case 'loan':
+      parts.push(...windowSource(rule.originated), ...whenSource(rule.when));
+      break;
+    case 'rate_above_parameter': {
+      const parameter = pack.parameters.find((p) => p.code === rule.parameter);
+      if (parameter === undefined)
+        throw new Error(`rule ${rule.code} reads an unknown parameter ${rule.parameter}`);
+      const k = h.limits.push(limitLookup(parameter, rule.multiple)) - 1;
+      parts.push(
+        ...windowSource(rule.originated),
+        ...whenSource(rule.when),
+        `(p = h.limits[${k}](loan.${rule.at})) !== null && loan.annualRate > p`,
+      );
+      break;
+    }
+    case 'classification_floor': {
+      const rank = h.rank;
+      let floor = '-1';
+      for (const f of rule.floor)
+        floor = `loan.daysPastDue > ${literal(f.daysPastDueAbove)} ? ${rank[f.atLeast]} : ${floor}`;
+      parts.push(
+        ...windowSource(rule.originated),
+        ...whenSource(rule.when),
+        `(v = loan.reportedClassification) !== null && h.rank[v] < (${floor})`,
+      );
+      break;
+    }
+    case 'region_outside_licence': {
+      const k = h.regions.push(new Set(pack.lender.licensedRegions ?? [])) - 1;
+      parts.push(
+        ...windowSource(rule.originated),
+        ...whenSource(rule.when),
+        `(v = loan.region) !== null && !h.regions[${k}].has(v)`,
+      );
+      break;
+    }
+    case 'borrower_exposure':
+    case 'group_exposure':
+    case 'partner_exposure':
+    case 'portfolio_share':
+      throw new Error(`rule ${rule.code} (${rule.kind}) is not a loan-level rule`);
+    default:
+      return assertNever(rule, 'rule kind');
+  }
+  return parts.length === 0 ? 'true' : parts.join(' && ');
+}
+
+/**
+ * One function returning a bit mask (bit i set when expression i holds), generated as
+ * straight-line code so the per-row loop makes one call per loan instead of one per rule and
+ * field. Only validated field names and JSON literals enter the generated source.
+ */
+function maskOf(sources: readonly string[], h: Helpers): (loan: Loan) => number {
+  if (sources.length > 32) throw new Error('at most 32 rules or flags');
+  const lines = sources.map((s, i) => `  if (${s}) m |= ${2 ** i};`);
+  const source = `'use strict';\nreturn function mask(loan) {\n  let m = 0;\n  let v;\n  let p;\n${lines.join('\n')}\n  return m >>> 0;\n};`;
+  return new Function('h', source)(h) as (loan: Loan) => number;
+}
+
+function predicateOf(source: string, h: Helpers): LoanPredicate {
+  return new Function(
+    'h',
+    `'use strict';\nreturn function test(loan) {\n  let v;\n  let p;\n  return !!(${source});\n};`,
+  )(h) as LoanPredicate;
+}
+
+/** Compiles lists of conditions into one bit-mask function (bit i: every condition of list i holds). */
+export function compileMask(lists: readonly (readonly Condition[])[]): (loan: Loan) => number {
+  return maskOf(
+    lists.map((conds) => conds.map(conditionSource).join(' && ')),
+    newHelpers(),
+  );
+}
+
+/** An in-force loan-level rule ready for the hot loop: its code, severity and predicate. */
 export interface CompiledLoanRule {
   code: string;
   severity: 'breach' | 'watch';
+  resolved: ResolvedRule;
   test: LoanPredicate;
 }
 
@@ -151,55 +172,61 @@ export interface CompiledFlag {
   test: LoanPredicate;
 }
 
-/** The enabled loan rules, borrower rules and flags of a policy, in file order. */
+/** The in-force rules and enabled flags of a resolved policy, in pack order. */
 export interface CompiledPolicy {
+  /** In-force loan-level rules; bit i of `ruleMask` is rule i. */
   loanRules: CompiledLoanRule[];
-  borrowerRules: Extract<Policy['rulePack']['rules'][number], { kind: 'borrower_exposure' }>[];
+  /** In-force borrower, group, partner and portfolio rules. */
+  aggregateRules: ResolvedRule[];
   flags: CompiledFlag[];
   /** Bit i set when loan rule i hits the loan. */
   ruleMask: (loan: Loan) => number;
+  /** Bits of the loan rules whose severity today is breach. */
+  breachMask: number;
   /** Bit i set when flag i hits the loan. */
   flagMask: (loan: Loan) => number;
-}
-
-/** Compiles a policy's enabled rules and flags. */
-export function compilePolicy(policy: Policy): CompiledPolicy {
-  const loanRules: CompiledLoanRule[] = [];
-  const borrowerRules: CompiledPolicy['borrowerRules'] = [];
-  const ruleConditions: Condition[][] = [];
-  for (const rule of policy.rulePack.rules) {
-    if (!rule.enabled) continue;
-    if (rule.kind === 'loan') {
-      loanRules.push({ code: rule.code, severity: rule.severity, test: compileConditions(rule.when) });
-      ruleConditions.push(rule.when);
-    } else {
-      borrowerRules.push(rule);
-    }
-  }
-  const enabledFlags = policy.rulePack.vulnerabilityFlags.filter((f) => f.enabled);
-  const flags = enabledFlags.map((f) => ({ code: f.code, test: compileConditions(f.when) }));
-  return {
-    loanRules,
-    borrowerRules,
-    flags,
-    ruleMask: compileMask(ruleConditions),
-    flagMask: compileMask(enabledFlags.map((f) => f.when)),
+  /** The per-loan state the aggregate rules need beyond the borrower table. */
+  needs: {
+    /** Related-party group membership (a group rule is in force). */
+    groups: boolean;
+    /** Co-lent outstanding by partner and the borrowers behind it (a partner or portfolio rule). */
+    partners: boolean;
   };
 }
 
-/** Human-readable form of a rule's threshold for findings, e.g. "annualRate > 0.36". */
-export function describeConditions(conditions: readonly Condition[]): string {
-  return conditions
-    .map((c) => {
-      const parts: string[] = [];
-      if (c.above !== undefined) parts.push(`${c.field} > ${c.above}`);
-      if (c.atLeast !== undefined) parts.push(`${c.field} >= ${c.atLeast}`);
-      if (c.below !== undefined) parts.push(`${c.field} < ${c.below}`);
-      if (c.atMost !== undefined) parts.push(`${c.field} <= ${c.atMost}`);
-      if (c.equals !== undefined) parts.push(`${c.field} = ${String(c.equals)}`);
-      if (c.in !== undefined) parts.push(`${c.field} in (${c.in.join(', ')})`);
-      const text = parts.join(' and ');
-      return c.orMissing === true ? `(${text} or ${c.field} unknown)` : text;
-    })
-    .join(' and ');
+/** Compiles a resolved policy's in-force rules and enabled flags (see `policyInForce`). */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const resolution = resolutionOf(policy);
+  const h = newHelpers();
+  const loanRules: CompiledLoanRule[] = [];
+  const aggregateRules: ResolvedRule[] = [];
+  const sources: string[] = [];
+  let breachMask = 0;
+  for (const r of resolution.rules) {
+    if (r.status !== 'in_force') continue;
+    if (ruleScope(r.rule) !== 'loan') {
+      aggregateRules.push(r);
+      continue;
+    }
+    const source = loanRuleSource(r.rule, policy.rulePack, h);
+    if (r.severity === 'breach') breachMask |= 2 ** loanRules.length;
+    loanRules.push({ code: r.rule.code, severity: r.severity, resolved: r, test: predicateOf(source, h) });
+    sources.push(source);
+  }
+  const enabledFlags = policy.rulePack.vulnerabilityFlags.filter((f) => f.enabled);
+  const flagSources = enabledFlags.map((f) => f.when.map(conditionSource).join(' && '));
+  return {
+    loanRules,
+    aggregateRules,
+    flags: enabledFlags.map((f, i) => ({ code: f.code, test: predicateOf(flagSources[i]!, h) })),
+    ruleMask: maskOf(sources, h),
+    breachMask: breachMask >>> 0,
+    flagMask: maskOf(flagSources, h),
+    needs: {
+      groups: aggregateRules.some((r) => r.rule.kind === 'group_exposure'),
+      partners: aggregateRules.some(
+        (r) => r.rule.kind === 'partner_exposure' || r.rule.kind === 'portfolio_share',
+      ),
+    },
+  };
 }

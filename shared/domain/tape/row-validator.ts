@@ -1,12 +1,16 @@
 import { RiskAuditError } from '../../errors.ts';
+import type { Classification } from '../audit-result.ts';
 import { hash64, hashOut } from '../engine/hash.ts';
 import {
   BORROWER_TYPES,
   type BorrowerType,
+  LOAN_PURPOSES,
   type Loan,
+  type LoanPurpose,
   OPTIONAL_COLUMNS,
   PRODUCTS,
   type Product,
+  REPORTED_CLASSIFICATIONS,
 } from '../loan.ts';
 import type { ColumnPlan, ColumnSpec, FieldExpression } from './column-plan.ts';
 import { isFailure, toNumber, toText } from './expression.ts';
@@ -64,7 +68,7 @@ export const QUARANTINE_CODES = {
   INVALID_DATE: 'INVALID_DATE',
   /** A boolean is none of true/false, 1/0, yes/no, Y/N. */
   INVALID_BOOLEAN: 'INVALID_BOOLEAN',
-  /** borrower_type, product or currency lies outside its allowed set. */
+  /** borrower_type, product, currency, loan_purpose or reported_classification lies outside its allowed set. */
   VALUE_NOT_ALLOWED: 'VALUE_NOT_ALLOWED',
   /** outstanding_principal > principal * 1.5. */
   OUTSTANDING_EXCEEDS_PRINCIPAL: 'OUTSTANDING_EXCEEDS_PRINCIPAL',
@@ -74,6 +78,8 @@ export const QUARANTINE_CODES = {
   ORIGINATION_AFTER_SNAPSHOT: 'ORIGINATION_AFTER_SNAPSHOT',
   /** The row's snapshot_date differs from the tape's. */
   SNAPSHOT_DATE_MISMATCH: 'SNAPSHOT_DATE_MISMATCH',
+  /** The row's currency differs from the tape's (one currency per tape). */
+  CURRENCY_MISMATCH: 'CURRENCY_MISMATCH',
   /** loan_id repeats an earlier row of the tape (the first row wins). */
   DUPLICATE_LOAN_ID: 'DUPLICATE_LOAN_ID',
 } as const;
@@ -117,6 +123,11 @@ export interface RowValidatorOptions {
    */
   latest?: LatestRows | undefined;
   ranking?: boolean | undefined;
+  /**
+   * The tape's currency (ISO 4217); when absent, the first row with a valid currency sets it (an
+   * empty cell is CNY). Rows in another currency are quarantined.
+   */
+  currency?: string | undefined;
 }
 
 // Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
@@ -143,6 +154,15 @@ const C_LENDERS = 19;
 const C_SCORE = 20;
 const C_STUDENT = 21;
 const C_OWN_SHARE = 22;
+const C_PURPOSE = 23;
+const C_PARTNER = 24;
+const C_GROUP = 25;
+const C_REPORTED = 26;
+
+/** The currency of a row whose currency cell is empty (loan-tape.md). */
+export const DEFAULT_CURRENCY = 'CNY';
+/** `currency` option that accepts rows of every currency (to find out which one a tape is in). */
+export const ANY_CURRENCY = '*';
 
 /** Distinct snapshot dates counted apart from the run's (more are counted under none). */
 const MAX_DATES_COUNTED = 32;
@@ -170,6 +190,9 @@ export class RowValidator {
   private details: string[] | null = null;
   private readonly seen: IdSet;
   private tapeDate: string | null;
+  private tapeCurrency: string | null;
+  private readonly partners = new Interner(256);
+  private readonly groups = new Interner(1024);
   private readonly missing = new Array<number>(OPTIONAL_COLUMNS.length).fill(0);
   private rawOf: (() => string) | null = null;
   private readonly regions = new Interner(256);
@@ -218,6 +241,7 @@ export class RowValidator {
     this.tapeDate = options.snapshotDate ?? null;
     this.latest = options.latest ?? null;
     this.ranking = options.ranking === true;
+    this.tapeCurrency = options.currency ?? null;
     this.seen = new IdSet(
       Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))),
     );
@@ -226,6 +250,11 @@ export class RowValidator {
   /** The run's date as given (null in a survey). */
   public get snapshotDate(): string | null {
     return this.tapeDate;
+  }
+
+  /** The tape's currency (given, or taken from its first valid row). */
+  public get currency(): string | null {
+    return this.tapeCurrency === ANY_CURRENCY ? null : this.tapeCurrency;
   }
 
   /** Starts a part: its rows are read through `plan` and quarantined under `key`. */
@@ -340,7 +369,7 @@ export class RowValidator {
     const originationDate = this.date(s[C_ORIG]!, row, true);
     const maturityDate = this.date(s[C_MAT]!, row, true);
     const daysPastDue = this.num(s[C_DPD]!, row, true, NON_NEGATIVE, true);
-    let currency = this.currency(s[C_CURRENCY]!, row);
+    let currency = this.currencyCell(s[C_CURRENCY]!, row);
     const region = this.str(s[C_REGION]!, row, false, this.regions);
     const industry = this.str(s[C_INDUSTRY]!, row, false, this.industries);
     const merchantId = keep(this.str(s[C_MERCHANT]!, row, false));
@@ -354,6 +383,10 @@ export class RowValidator {
     if (ownShare !== null && ownShare > 1) {
       this.issue(QUARANTINE_CODES.OUT_OF_RANGE, 'own_funding_share: above 1');
     }
+    const loanPurpose = this.choice(s[C_PURPOSE]!, row, LOAN_PURPOSES, false);
+    const partnerId = this.str(s[C_PARTNER]!, row, false, this.partners);
+    const relatedPartyGroup = this.str(s[C_GROUP]!, row, false, this.groups);
+    const reported = this.choice(s[C_REPORTED]!, row, REPORTED_CLASSIFICATIONS, false);
 
     if (principal !== null && outstanding !== null && outstanding > principal * 1.5) {
       this.issue(
@@ -379,6 +412,22 @@ export class RowValidator {
       }
       if (originationDate !== null && originationDate > snapshotDate) {
         this.issue(QUARANTINE_CODES.ORIGINATION_AFTER_SNAPSHOT, 'origination_date: after snapshot_date');
+      }
+    }
+    // One currency per tape (an empty cell is CNY): without one given, the first row that passes
+    // every other check sets it.
+    if (
+      this.tapeCurrency !== ANY_CURRENCY &&
+      (currency === null || currency === DEFAULT_CURRENCY || isCurrencyCode(currency))
+    ) {
+      const rowCurrency = currency ?? DEFAULT_CURRENCY;
+      if (this.tapeCurrency === null) {
+        if (this.codes === null) this.tapeCurrency = rowCurrency;
+      } else if (rowCurrency !== this.tapeCurrency) {
+        this.issue(
+          QUARANTINE_CODES.CURRENCY_MISMATCH,
+          `currency: differs from the tape's ${this.tapeCurrency}`,
+        );
       }
     }
     let idHi = 0;
@@ -418,6 +467,10 @@ export class RowValidator {
       missing[10]!++;
       ownShare = 1;
     }
+    if (loanPurpose === null) missing[11]!++;
+    if (partnerId === null) missing[12]!++;
+    if (relatedPartyGroup === null) missing[13]!++;
+    if (reported === null) missing[14]!++;
     this.rowsValid++;
     if (annualRate! > 1) this.ratesAboveOne++;
     if (maturityDate! < snapshotDate!) this.pastMaturity++;
@@ -445,6 +498,10 @@ export class RowValidator {
       creditScore,
       isStudent,
       ownFundingShare: ownShare,
+      loanPurpose: loanPurpose as LoanPurpose | null,
+      partnerId,
+      relatedPartyGroup,
+      reportedClassification: reported as Classification | null,
     };
     this.sink.loan(loan, idHi, idLo);
   }
@@ -681,7 +738,7 @@ export class RowValidator {
     return null;
   }
 
-  private currency(spec: ColumnSpec, row: FieldRow): string | null {
+  private currencyCell(spec: ColumnSpec, row: FieldRow): string | null {
     if (spec.plain) {
       this.bounds(spec, row);
       const a = this.cellStart;

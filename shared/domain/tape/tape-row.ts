@@ -51,7 +51,7 @@ export const TAPE_CSV_HEADER = TAPE_COLUMNS.join(',');
 
 /** One loan as a canonical CSV line (no line break). */
 export function loanToCsvLine(l: Loan): string {
-  return `${l.snapshotDate},${str(l.loanId)},${str(l.borrowerId)},${str(l.borrowerType)},${str(l.product)},${num(l.principal)},${num(l.outstandingPrincipal)},${num(l.annualRate)},${num(l.termMonths)},${l.originationDate},${l.maturityDate},${num(l.daysPastDue)},${str(l.currency)},${str(l.region)},${str(l.industry)},${str(l.merchantId)},${num(l.borrowerAge)},${num(l.annualIncome)},${num(l.monthlyDebtPayments)},${num(l.otherLendersCount)},${num(l.creditScore)},${l.isStudent === null ? '' : l.isStudent ? 'true' : 'false'},${num(l.ownFundingShare)}`;
+  return `${l.snapshotDate},${str(l.loanId)},${str(l.borrowerId)},${str(l.borrowerType)},${str(l.product)},${num(l.principal)},${num(l.outstandingPrincipal)},${num(l.annualRate)},${num(l.termMonths)},${l.originationDate},${l.maturityDate},${num(l.daysPastDue)},${str(l.currency)},${str(l.region)},${str(l.industry)},${str(l.merchantId)},${num(l.borrowerAge)},${num(l.annualIncome)},${num(l.monthlyDebtPayments)},${num(l.otherLendersCount)},${num(l.creditScore)},${l.isStudent === null ? '' : l.isStudent ? 'true' : 'false'},${num(l.ownFundingShare)},${str(l.loanPurpose)},${str(l.partnerId)},${str(l.relatedPartyGroup)},${str(l.reportedClassification)}`;
 }
 
 /** Canonical row values in TAPE_COLUMNS order (null for empty). */
@@ -80,6 +80,10 @@ export function loanToRow(l: Loan): (string | number | boolean | null)[] {
     l.creditScore,
     l.isStudent,
     l.ownFundingShare,
+    l.loanPurpose,
+    l.partnerId,
+    l.relatedPartyGroup,
+    l.reportedClassification,
   ];
 }
 
