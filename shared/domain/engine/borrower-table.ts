@@ -15,6 +15,10 @@ const SLOT_U32 = 16;
 const SLOT_F64 = 8;
 /** Bytes per slot. */
 export const BORROWER_SLOT_BYTES = SLOT_U32 * 4;
+/** Words of a slot that hold data (the unused tail is not packed). */
+const PACKED_U32 = 13;
+/** Bytes per borrower in a packed table (`pack`). */
+export const PACKED_BORROWER_BYTES = PACKED_U32 * 4;
 const LOAN_MASK = 0x3fffffff;
 
 /**
@@ -195,13 +199,13 @@ export class BorrowerTable {
     for (let i = 0; i < other.capacity; i++) if (other.used(i)) this.mergeSlot(other.u32, other.f64, i);
   }
 
-  /** The used slots packed one after another (64 bytes each), for a partial audit. */
+  /** The used slots' data packed one after another (52 bytes each), for a partial audit. */
   public pack(): Uint8Array {
-    const out = new Uint32Array(this.size * SLOT_U32);
+    const out = new Uint32Array(this.size * PACKED_U32);
     let j = 0;
     for (let i = 0; i < this.capacity; i++) {
       if (!this.used(i)) continue;
-      out.set(this.u32.subarray(i * SLOT_U32, (i + 1) * SLOT_U32), j * SLOT_U32);
+      out.set(this.u32.subarray(i * SLOT_U32, i * SLOT_U32 + PACKED_U32), j * PACKED_U32);
       j++;
     }
     return new Uint8Array(out.buffer);
@@ -209,9 +213,14 @@ export class BorrowerTable {
 
   /** Adds packed slots (`pack`) into this table. */
   public mergePacked(bytes: ArrayBuffer, count: number): void {
-    const u32 = new Uint32Array(bytes);
-    const f64 = new Float64Array(bytes);
-    for (let i = 0; i < count; i++) this.mergeSlot(u32, f64, i);
+    const packed = new Uint32Array(bytes);
+    // A packed record is not 8-byte aligned: each is copied into one aligned slot to be read.
+    const u32 = new Uint32Array(SLOT_U32);
+    const f64 = new Float64Array(u32.buffer);
+    for (let i = 0; i < count; i++) {
+      u32.set(packed.subarray(i * PACKED_U32, (i + 1) * PACKED_U32));
+      this.mergeSlot(u32, f64, 0);
+    }
   }
 
   private slotOf(h1: number, h2: number): number {
@@ -263,7 +272,7 @@ export interface TransferredBorrowerTable {
 /** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
-  /** count x 64 bytes: the slots as the table holds them (see BorrowerTable). */
+  /** count x 52 bytes: the slots' data as the table holds it (see BorrowerTable). */
   slots: string;
 }
 
@@ -290,5 +299,5 @@ export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
 
 /** Merges serialized entries into a table (a borrower present in both adds up exactly). */
 export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
-  into.mergePacked(fromBase64(s.slots, s.count * BORROWER_SLOT_BYTES, 'borrowers.slots'), s.count);
+  into.mergePacked(fromBase64(s.slots, s.count * PACKED_BORROWER_BYTES, 'borrowers.slots'), s.count);
 }

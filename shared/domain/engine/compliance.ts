@@ -80,33 +80,43 @@ function limitMicro(rule: { maxExposure?: number | undefined; maxShareOf?: unkno
   return Math.round(amount * 1_000_000);
 }
 
-/** Whether a borrower (a slot) is over a borrower rule's cap; its loans of the rule's purpose are concerned. */
-function borrowerOver(rule: BorrowerExposureRule, t: BorrowerTable, slot: number, capMicro: number): boolean {
-  const types = t.types(slot);
-  if (rule.borrowerType === 'individual' && (types & TYPE_INDIVIDUAL) === 0) return false;
-  if (rule.borrowerType === 'enterprise' && (types & TYPE_ENTERPRISE) === 0) return false;
-  const { loans, micro } = ofPurpose(rule.purpose, t, slot);
-  if (loans === 0) return false;
-  if (rule.incomeDivisor !== undefined) {
-    const income = t.income(slot);
-    return income >= 0 && micro / 1_000_000 > income / rule.incomeDivisor;
-  }
-  return micro > capMicro;
+/** A borrower rule flattened for the pass over the borrower table (no allocation per borrower). */
+interface BorrowerCheck {
+  code: string;
+  breach: boolean;
+  /** 0 all loans, 1 consumption, 2 business. */
+  purpose: number;
+  /** Type bits a borrower must have one of. */
+  types: number;
+  /** Limit in millionths, or -1 for an income test. */
+  capMicro: number;
+  incomeDivisor: number;
+  figures: RuleFigures;
 }
 
-function ofPurpose(purpose: BorrowerExposureRule['purpose'], t: BorrowerTable, slot: number) {
+function purposeIndex(purpose: BorrowerExposureRule['purpose']): number {
   switch (purpose) {
     case 'any':
-      return { loans: t.loans(slot), micro: t.exposure(slot) };
+      return 0;
     case 'consumption':
-      return { loans: t.consumptionLoans(slot), micro: t.consumptionExposure(slot) };
+      return 1;
     case 'business':
-      return {
-        loans: t.loans(slot) - t.consumptionLoans(slot),
-        micro: t.exposure(slot) - t.consumptionExposure(slot),
-      };
+      return 2;
     default:
       return assertNever(purpose, 'loan purpose');
+  }
+}
+
+function typeBits(type: BorrowerExposureRule['borrowerType']): number {
+  switch (type) {
+    case 'any':
+      return TYPE_INDIVIDUAL | TYPE_ENTERPRISE;
+    case 'individual':
+      return TYPE_INDIVIDUAL;
+    case 'enterprise':
+      return TYPE_ENTERPRISE;
+    default:
+      return assertNever(type, 'borrower type');
   }
 }
 
@@ -127,7 +137,9 @@ export function evaluateCompliance(
   partial: PartialAudit,
   compiled: CompiledPolicy,
   lender: Lender,
+  options: { collectHits: boolean },
 ): ComplianceFigures {
+  const collect = options.collectHits;
   const t = borrowerTableOf(partial);
   const cap = t.capacity;
   const slotBits = new Uint8Array(cap);
@@ -139,26 +151,49 @@ export function evaluateCompliance(
       (r): r is ResolvedRule & { rule: Extract<ResolvedRule['rule'], { kind: K }> } => r.rule.kind === kind,
     );
 
-  // Borrower rules: one pass over the borrowers per rule.
-  for (const r of byKind('borrower_exposure')) {
-    const rule = r.rule;
-    const capMicro = rule.incomeDivisor !== undefined ? 0 : limitMicro(rule, lender);
-    const bit = rule.purpose === 'any' ? ALL : rule.purpose === 'consumption' ? CONSUMPTION : BUSINESS;
-    const figures: RuleFigures = { loans: 0, borrowers: 0, micro: 0 };
+  // Borrower rules: one pass over the borrowers for all of them.
+  const checks: BorrowerCheck[] = byKind('borrower_exposure').map((r) => ({
+    code: r.rule.code,
+    breach: r.severity === 'breach',
+    purpose: purposeIndex(r.rule.purpose),
+    types: typeBits(r.rule.borrowerType),
+    capMicro: r.rule.incomeDivisor !== undefined ? -1 : limitMicro(r.rule, lender),
+    incomeDivisor: r.rule.incomeDivisor ?? 1,
+    figures: { loans: 0, borrowers: 0, micro: 0 },
+  }));
+  const PURPOSE_BITS = [ALL, CONSUMPTION, BUSINESS];
+  if (checks.length > 0) {
     for (let i = 0; i < cap; i++) {
-      if (!t.used(i) || !borrowerOver(rule, t, i, capMicro)) continue;
-      const { loans, micro } = ofPurpose(rule.purpose, t, i);
-      figures.loans += loans;
-      figures.borrowers++;
-      figures.micro += micro;
-      if (r.severity === 'breach') slotBits[i]! |= bit;
-      const h = hitsOf(hits.borrowers, keyOf(i));
-      (rule.purpose === 'any' ? h.all : rule.purpose === 'consumption' ? h.consumption : h.business).push(
-        rule.code,
-      );
+      if (!t.used(i)) continue;
+      const types = t.types(i);
+      const allLoans = t.loans(i);
+      const allMicro = t.exposure(i);
+      const consLoans = t.consumptionLoans(i);
+      const consMicro = t.consumptionExposure(i);
+      for (let c = 0; c < checks.length; c++) {
+        const k = checks[c]!;
+        if ((types & k.types) === 0) continue;
+        const loans = k.purpose === 0 ? allLoans : k.purpose === 1 ? consLoans : allLoans - consLoans;
+        if (loans === 0) continue;
+        const micro = k.purpose === 0 ? allMicro : k.purpose === 1 ? consMicro : allMicro - consMicro;
+        if (k.capMicro >= 0) {
+          if (!(micro > k.capMicro)) continue;
+        } else {
+          const income = t.income(i);
+          if (!(income >= 0 && micro / 1_000_000 > income / k.incomeDivisor)) continue;
+        }
+        k.figures.loans += loans;
+        k.figures.borrowers++;
+        k.figures.micro += micro;
+        if (k.breach) slotBits[i]! |= PURPOSE_BITS[k.purpose]!;
+        if (collect) {
+          const h = hitsOf(hits.borrowers, keyOf(i));
+          (k.purpose === 0 ? h.all : k.purpose === 1 ? h.consumption : h.business).push(k.code);
+        }
+      }
     }
-    aggregate.set(rule.code, figures);
   }
+  for (const k of checks) aggregate.set(k.code, k.figures);
 
   // Group rules: a group's exposure is every loan of its member borrowers.
   const groupRules = byKind('group_exposure');
@@ -180,7 +215,7 @@ export function evaluateCompliance(
           figures.borrowers++;
           figures.micro += t.exposure(s);
           if (r.severity === 'breach') slotBits[s]! |= ALL;
-          hitsOf(hits.borrowers, keyOf(s)).all.push(r.rule.code);
+          if (collect) hitsOf(hits.borrowers, keyOf(s)).all.push(r.rule.code);
         }
       }
       aggregate.set(r.rule.code, figures);

@@ -109,7 +109,8 @@ export function sortFindings(findings: Finding[]): Finding[] {
  * (its borrower's by `borrowerKey` and purpose, its partner's and the portfolio's if co-lent).
  */
 export function aggregateRuleHits(partial: PartialAudit, policy: Policy): AggregateHits {
-  return evaluateCompliance(partial, compilePolicy(policy), policy.rulePack.lender).hits;
+  return evaluateCompliance(partial, compilePolicy(policy), policy.rulePack.lender, { collectHits: true })
+    .hits;
 }
 
 function psi(
@@ -337,7 +338,7 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
 
   // compliance: one entry per rule of the pack; loan rules from the counters, the others resolved
   // on the merged borrower, group and partner state (compliance.ts)
-  const figures = evaluateCompliance(partial, compiled, policy.rulePack.lender);
+  const figures = evaluateCompliance(partial, compiled, policy.rulePack.lender, { collectHits: false });
   const loanIndex = new Map(compiled.loanRules.map((r, i) => [r.code, i]));
   const rules: ComplianceSection['rules'] = {};
   let rulesBreached = 0;

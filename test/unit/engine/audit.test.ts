@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { AuditResult } from '../../../shared/domain/audit-result.ts';
 import { createAccumulator, mergePartials } from '../../../shared/domain/engine/accumulator.ts';
-import { borrowerRuleHits, finalizeAudit, tapeDigest } from '../../../shared/domain/engine/finalize.ts';
+import { aggregateRuleHits, finalizeAudit, tapeDigest } from '../../../shared/domain/engine/finalize.ts';
 import { borrowerKey, borrowerRef } from '../../../shared/domain/engine/hash.ts';
 import {
   buildPreviousTape,
@@ -10,7 +11,24 @@ import {
 } from '../../../shared/domain/engine/previous-tape.ts';
 import { assessLoan } from '../../../shared/domain/engine/scorecard.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { policyInForce } from '../../../shared/domain/policy/resolve.ts';
 import { defaultPolicy, intakeOf, makeLoan } from './helpers.ts';
+
+/** The figures of each rule entry, without its description and source. */
+function ruleFigures(result: AuditResult) {
+  return Object.fromEntries(
+    Object.entries(result.compliance.rules).map(([code, r]) => [
+      code,
+      {
+        status: r.status,
+        severity: r.severity,
+        loans: r.loans,
+        borrowers: r.borrowers,
+        outstanding: r.outstanding,
+      },
+    ]),
+  );
+}
 
 const policy = defaultPolicy();
 const KEY = 'test-borrower-ref-key';
@@ -174,15 +192,64 @@ describe('Function: finalizeAudit', () => {
   });
 
   it('computes one compliance entry per rule of the pack', () => {
-    expect(result.compliance.rules).toEqual({
-      APR_ABOVE_36: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 300_000 },
-      APR_ABOVE_24: { severity: 'watch', loans: 1, borrowers: 1, outstanding: 5000 },
-      INDIVIDUAL_BALANCE_CAP: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 1000.5 },
-      ENTERPRISE_BALANCE_CAP: { severity: 'breach', loans: 0, borrowers: 0, outstanding: 0 },
-      MINOR_BORROWER: { severity: 'breach', loans: 0, borrowers: 0, outstanding: 0 },
-      STUDENT_BORROWER: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 1000.5 },
-      CO_LENDING_OWN_SHARE: { severity: 'breach', loans: 1, borrowers: 1, outstanding: 300_000 },
+    // The default lender: an online micro-loan company with no net assets given. L1 (18%, made
+    // 2026-01-01) and L2 (30%, made 2026-05-01) are above 4 x LPR (12%); L2 is a new loan above
+    // 24%; L3 (40%, made 2025-11-01, own share 20%) is above 36%, a legacy loan above 24% and
+    // under the 30% own share; L4 is a student's consumption loan, 1,000.5 > 3,000 / 3.
+    const inForce = (severity: string, loans = 0, borrowers = 0, outstanding = 0) => ({
+      status: 'in_force',
+      severity,
+      loans,
+      borrowers,
+      outstanding,
     });
+    const off = (severity: string) => ({
+      status: 'not_applicable',
+      severity,
+      loans: 0,
+      borrowers: 0,
+      outstanding: 0,
+    });
+    expect(ruleFigures(result)).toEqual({
+      COST_ABOVE_36: inForce('breach', 1, 1, 300_000),
+      COST_ABOVE_24_NEW: inForce('breach', 1, 1, 5000),
+      COST_ABOVE_24_LEGACY: inForce('watch', 1, 1, 300_000),
+      COST_ABOVE_4LPR: inForce('watch', 2, 1, 13_000),
+      COST_ABOVE_24_FACILITATED: off('breach'),
+      CONSUMER_BALANCE_CAP: inForce('breach'),
+      BUSINESS_BALANCE_CAP: inForce('breach'),
+      BORROWER_NET_ASSETS_10: off('breach'),
+      GROUP_NET_ASSETS_15: off('breach'),
+      BANK_CONSUMER_LINE_CAP: off('breach'),
+      INCOME_THIRD_AFFORDABILITY: inForce('watch', 1, 1, 1000.5),
+      MINOR_BORROWER: inForce('breach'),
+      AGE_UNKNOWN: inForce('watch'),
+      STUDENT_CONSUMER_LOAN: inForce('breach', 1, 1, 1000.5),
+      STUDENT_LOAN_REVIEW: off('watch'),
+      CO_LENDING_OWN_SHARE_MIN: inForce('breach', 1, 1, 300_000),
+      CO_LENDING_OWN_SHARE_MAX: off('breach'),
+      CO_LENDING_PARTNER_CAP: off('breach'),
+      CO_LENDING_TOTAL_CAP: off('breach'),
+      CLASSIFICATION_BELOW_FLOOR: inForce('watch'),
+      OUT_OF_LICENSED_REGION: off('watch'),
+    });
+    // L2, L3 and L4 are in breach (L3 of two rules); four breach rules have loans.
+    expect(result.compliance.loansInBreach).toBe(3);
+    expect(result.compliance.rulesBreached).toBe(4);
+    expect(result.compliance.rules.BORROWER_NET_ASSETS_10?.reason).toBe(
+      "needs the lender's net assets, which the rule pack leaves empty (lender.netAssets)",
+    );
+    expect(result.compliance.rules.CO_LENDING_OWN_SHARE_MAX?.reason).toBe(
+      "binds banks only, and the pack's lender is an online micro-loan company",
+    );
+    expect(result.compliance.rules.COST_ABOVE_36?.reason).toBeNull();
+    expect(result.compliance.pack).toEqual({
+      name: 'default',
+      version: '2026.12.0',
+      licence: 'online_micro_loan_company',
+      currency: 'CNY',
+    });
+    expect(result.portfolio.currency).toBe('CNY');
   });
 
   it('computes the vulnerability flags', () => {
@@ -239,6 +306,10 @@ describe('Function: finalizeAudit', () => {
         credit_score: 0.25,
         is_student: 0.25,
         own_funding_share: 0,
+        loan_purpose: 1,
+        partner_id: 1,
+        related_party_group: 1,
+        reported_classification: 1,
       },
       rowCountChange: 0, // 4 valid today, 4 on the previous tape
     });
@@ -273,16 +344,29 @@ describe('Function: finalizeAudit', () => {
     expect([...severities].sort((a, b) => rank[a] - rank[b])).toEqual(severities);
     const critical = result.findings.filter((f) => f.severity === 'critical').map((f) => f.code);
     expect(critical).toEqual([
-      'APR_ABOVE_36',
-      'CO_LENDING_OWN_SHARE',
-      'INDIVIDUAL_BALANCE_CAP',
-      'STUDENT_BORROWER',
+      'COST_ABOVE_24_NEW',
+      'COST_ABOVE_36',
+      'CO_LENDING_OWN_SHARE_MIN',
+      'STUDENT_CONSUMER_LOAN',
     ]);
-    const apr = result.findings.find((f) => f.code === 'APR_ABOVE_36');
+    const apr = result.findings.find((f) => f.code === 'COST_ABOVE_36');
     expect(apr).toMatchObject({ category: 'regulatory', value: 1, threshold: 'annualRate > 0.36' });
-    expect(apr?.source).toMatch(/Supreme People's Court/);
-    const cap = result.findings.find((f) => f.code === 'INDIVIDUAL_BALANCE_CAP');
-    expect(cap?.threshold).toBe('individual exposure > 300000 or > annualIncome / 3');
+    expect(apr?.message).toBe(
+      '1 loans of 1 borrowers (outstanding 300,000 CNY): all-in annualised cost above 36% (the legacy line of the cash-loan rectification)',
+    );
+    // Every rule finding cites the source's title, number (or "no public number"), binding kind and effective date.
+    expect(apr?.source).toBe(
+      'Notice on Regulating and Rectifying "Cash Loan" Business, Zheng Zhi Ban Han [2017] No. 141 (Offices of the Leading Groups for Internet Financial Risk and P2P Lending Risk Rectification; normative document); in force from 2017-12-01',
+    );
+    expect(result.findings.find((f) => f.code === 'COST_ABOVE_24_NEW')?.source).toMatch(
+      /^Guidelines on the Management of Comprehensive Financing Costs of Micro-Loan Companies, no public number \(.*; supervisory guidance\); in force from 2025-12-24$/,
+    );
+    const watch = result.findings.find((f) => f.code === 'INCOME_THIRD_AFFORDABILITY');
+    expect(watch).toMatchObject({
+      severity: 'low',
+      threshold: 'individual borrower exposure > annualIncome / 3',
+    });
+    expect(watch?.source).toMatch(/draft for comments.*; draft\); in force from 2026-01-01$/);
     const npl = result.findings.find((f) => f.code === 'LIQUIDITY_PAST_MATURITY_SHARE');
     expect(npl).toMatchObject({ severity: 'high', value: 300_000 / T, threshold: 0.03 });
     expect(result.findings.find((f) => f.code === 'ROWS_QUARANTINED')?.message).toMatch(/MISSING_REQUIRED 1/);
@@ -414,9 +498,9 @@ describe('Function: finalizeAudit (edge cases)', () => {
   });
 
   it('sums a borrower over shards before testing the balance caps', () => {
-    // 160,000 + 160,000 = 320,000 > 300,000: neither shard alone breaches.
-    const a = makeLoan({ loanId: 'A', borrowerId: 'BIG', outstandingPrincipal: 160_000, principal: 160_000 });
-    const b = makeLoan({ loanId: 'B', borrowerId: 'BIG', outstandingPrincipal: 160_000, principal: 160_000 });
+    // 110,000 + 110,000 = 220,000 > 200,000 of consumption loans: neither shard alone breaches.
+    const a = makeLoan({ loanId: 'A', borrowerId: 'BIG', outstandingPrincipal: 110_000, principal: 110_000 });
+    const b = makeLoan({ loanId: 'B', borrowerId: 'BIG', outstandingPrincipal: 110_000, principal: 110_000 });
     const c = makeLoan({ loanId: 'C', borrowerId: 'SMALL', outstandingPrincipal: 100, principal: 100 });
     const s1 = createAccumulator(policy, null);
     s1.add(a);
@@ -428,22 +512,24 @@ describe('Function: finalizeAudit (edge cases)', () => {
     const merged = mergePartials(s1.toPartial(), s2.toPartial());
     const result = finalizeAudit(merged, intakeOf([a, b, c]), ctx);
 
-    expect(alone.compliance.rules.INDIVIDUAL_BALANCE_CAP?.loans).toBe(0);
-    expect(result.compliance.rules.INDIVIDUAL_BALANCE_CAP).toEqual({
+    expect(alone.compliance.rules.CONSUMER_BALANCE_CAP?.loans).toBe(0);
+    expect(ruleFigures(result).CONSUMER_BALANCE_CAP).toEqual({
+      status: 'in_force',
       severity: 'breach',
       loans: 2,
       borrowers: 1,
-      outstanding: 320_000,
+      outstanding: 220_000,
     });
+    expect(result.compliance.loansInBreach).toBe(2);
     expect(result.portfolio.borrowerCount).toBe(2);
     expect(result.concentration.topBorrowers[0]).toEqual({
       borrowerRef: borrowerRef('BIG', KEY),
-      exposure: 320_000,
-      share: 320_000 / 320_100,
+      exposure: 220_000,
+      share: 220_000 / 220_100,
       loanCount: 2,
     });
-    expect(borrowerRuleHits(merged, policy)).toEqual(
-      new Map([[borrowerKey('BIG'), ['INDIVIDUAL_BALANCE_CAP']]]),
+    expect(aggregateRuleHits(merged, policy).borrowers).toEqual(
+      new Map([[borrowerKey('BIG'), { all: [], consumption: ['CONSUMER_BALANCE_CAP'], business: [] }]]),
     );
   });
 
@@ -457,50 +543,66 @@ describe('Function: finalizeAudit (edge cases)', () => {
     ];
     // P: 40,001 <= 150,000 / 3; Q: income unknown; R: 40,000.01 > 120,000 / 3.
     const result = audit(loans, null);
-    expect(result.compliance.rules.INDIVIDUAL_BALANCE_CAP).toEqual({
-      severity: 'breach',
+    expect(ruleFigures(result).INCOME_THIRD_AFFORDABILITY).toEqual({
+      status: 'in_force',
+      severity: 'watch',
       loans: 2,
       borrowers: 1,
       outstanding: 40_000.01,
     });
   });
 
-  it('applies the enterprise cap to enterprises only', () => {
+  it('caps each purpose over the loans of that purpose only, whoever borrows', () => {
+    const big = (over: Partial<Loan>) => makeLoan({ principal: 1e7, annualRate: 0.1, ...over });
     const loans = [
-      makeLoan({
-        loanId: 'A',
-        borrowerId: 'E1',
-        borrowerType: 'enterprise',
-        outstandingPrincipal: 1_000_000.01,
-        principal: 1e6,
+      // An enterprise's credit loan is for business: 10,000,000.01 is above the cap, 10,000,000 is not.
+      big({ loanId: 'A', borrowerId: 'E1', borrowerType: 'enterprise', outstandingPrincipal: 10_000_000.01 }),
+      big({ loanId: 'B', borrowerId: 'E2', borrowerType: 'enterprise', outstandingPrincipal: 10_000_000 }),
+      // A sole trader: 6,000,000 for business (under its cap) and 5,000,000 of consumer credit (over its cap).
+      big({
+        loanId: 'C',
+        borrowerId: 'P1',
+        borrowerAge: 40,
+        loanPurpose: 'business',
+        outstandingPrincipal: 6e6,
       }),
-      makeLoan({
-        loanId: 'B',
-        borrowerId: 'E2',
-        borrowerType: 'enterprise',
-        outstandingPrincipal: 1_000_000,
-        principal: 1e6,
+      big({
+        loanId: 'D',
+        borrowerId: 'P1',
+        borrowerAge: 40,
+        product: 'consumer_credit',
+        outstandingPrincipal: 5e6,
       }),
     ];
-    const rules = audit(loans, null).compliance.rules;
-    expect(rules.ENTERPRISE_BALANCE_CAP).toEqual({
+    const result = audit(loans, null);
+    const rules = ruleFigures(result);
+    expect(rules.BUSINESS_BALANCE_CAP).toEqual({
+      status: 'in_force',
       severity: 'breach',
       loans: 1,
       borrowers: 1,
-      outstanding: 1_000_000.01,
+      outstanding: 10_000_000.01,
     });
-    expect(rules.INDIVIDUAL_BALANCE_CAP?.loans).toBe(0);
+    expect(rules.CONSUMER_BALANCE_CAP).toMatchObject({ loans: 1, borrowers: 1, outstanding: 5e6 });
+    // A and D only: C is P1's business loan, which no rule hits.
+    expect(result.compliance.loansInBreach).toBe(2);
   });
 
-  it('omits disabled rules and rejects merging partials of different policies', () => {
-    const edited = structuredClone(policy);
-    const rule = edited.rulePack.rules.find((r) => r.code === 'APR_ABOVE_24');
+  it('lists disabled rules as not applicable and rejects merging partials of different policies', () => {
+    const copy = structuredClone(policy);
+    const rule = copy.rulePack.rules.find((r) => r.code === 'COST_ABOVE_4LPR');
     if (rule) rule.enabled = false;
+    const edited = policyInForce(copy, '2026-11-25');
     const acc = createAccumulator(edited, null);
     acc.add(makeLoan({ annualRate: 0.3 }));
     const result = finalizeAudit(acc.toPartial(), intakeOf([makeLoan()]), { ...ctx, policy: edited });
 
-    expect(Object.keys(result.compliance.rules)).not.toContain('APR_ABOVE_24');
+    expect(result.compliance.rules.COST_ABOVE_4LPR).toMatchObject({
+      status: 'not_applicable',
+      loans: 0,
+      reason: 'disabled in the rule pack (enabled: false)',
+    });
+    expect(result.compliance.rules.COST_ABOVE_24_NEW?.loans).toBe(1);
     expect(() => mergePartials(acc.toPartial(), createAccumulator(policy, null).toPartial())).toThrow(
       /different policies/,
     );
@@ -591,12 +693,12 @@ describe('Function: mergePartials', () => {
     const today = part([L1], PREVIOUS);
     const otherDay = part([{ ...L2, snapshotDate: '2026-11-26' }], PREVIOUS);
     const noPrevious = part([L2], null);
-    const damaged = { ...today, borrowers: { ...today.borrowers, amounts: 'AAAA' } };
+    const damaged = { ...today, borrowers: { ...today.borrowers, slots: 'AAAA' } };
 
     expect(() => mergePartials(today, otherDay)).toThrow(/different dates: 2026-11-25 vs 2026-11-26/);
     expect(() => mergePartials(today, noPrevious)).toThrow(/different previous tapes/);
     expect(() => mergePartials(damaged, part([L2], PREVIOUS))).toThrow(
-      /borrowers\.amounts holds 3 bytes, expected 16/,
+      /borrowers\.slots holds 3 bytes, expected 52/,
     );
   });
 });

@@ -30,7 +30,8 @@ describe('Function: assessLoan', () => {
     expect(a.lgd).toBe(0.75);
     expect(a.el).toBe(pdOf(675) * 0.75 * 8000);
     expect(a.reasons).toEqual(['SEASONING_UNDER_12M']);
-    expect(a.ruleCodes).toEqual([]);
+    // Made 2026-01-01, after the cost guideline, at 18% > 4 x 3.00% (the LPR in force then) = 12%.
+    expect(a.ruleCodes).toEqual(['COST_ABOVE_4LPR']);
     expect(a.flags).toEqual([]);
     expect(a).toMatchObject({ dpdBucket: '0', classification: 'normal', stage: '1', outstanding: 8000 });
   });
@@ -56,7 +57,8 @@ describe('Function: assessLoan', () => {
     expect(a.grade).toBe('E');
     expect(a.pd).toBe(pdOf(260));
     expect(a.reasons).toEqual(['DPD_31_60', 'CREDIT_SCORE_BELOW_550', 'DTI_ABOVE_70']);
-    expect(a.ruleCodes).toEqual(['STUDENT_BORROWER']);
+    // A student's credit loan to an individual is for consumption: a micro-loan company may not make it.
+    expect(a.ruleCodes).toEqual(['STUDENT_CONSUMER_LOAN']);
     expect(a.flags).toEqual(['YOUNG_BORROWER', 'HIGH_DTI', 'MULTI_LENDING', 'THIN_FILE']);
     expect(a).toMatchObject({ dpdBucket: '31-60', classification: 'special_mention', stage: '2' });
   });
@@ -78,7 +80,8 @@ describe('Function: assessLoan', () => {
     expect(a.grade).toBe('C');
     expect(a.lgd).toBe(0.45);
     expect(a.reasons).toEqual(['APR_ABOVE_36', 'CREDIT_SCORE_MISSING', 'DTI_UNKNOWN']);
-    expect(a.ruleCodes).toEqual(['APR_ABOVE_36', 'CO_LENDING_OWN_SHARE']);
+    // Made 2025-11-01, before the cost guideline: above 36%, above 24% (legacy), own share below 30%.
+    expect(a.ruleCodes).toEqual(['COST_ABOVE_36', 'COST_ABOVE_24_LEGACY', 'CO_LENDING_OWN_SHARE_MIN']);
     expect(a.flags).toEqual(['THIN_FILE']);
 
     // Two factors of -30 each: credit score (factor 2) comes before multi-lending (factor 4).
@@ -147,24 +150,37 @@ describe('Function: assessLoan', () => {
     }
   });
 
-  it('applies rate rules at their exact thresholds', () => {
-    const codes = (annualRate: number) => assessLoan(makeLoan({ annualRate }), policy).ruleCodes;
-    expect(codes(0.24)).toEqual([]);
-    expect(codes(0.2401)).toEqual(['APR_ABOVE_24']);
-    expect(codes(0.36)).toEqual(['APR_ABOVE_24']);
-    expect(codes(0.3601)).toEqual(['APR_ABOVE_36']);
+  it('applies rate rules at their exact thresholds, new loans from the cost guideline on', () => {
+    const codes = (annualRate: number, originationDate: string) =>
+      assessLoan(makeLoan({ annualRate, originationDate, borrowerAge: 30 }), policy).ruleCodes;
+    // Made on the guideline's date or later: 24% is a breach, 4 x LPR (3.00% then: 12%) a watch.
+    expect(codes(0.12, '2026-01-01')).toEqual([]);
+    expect(codes(0.1201, '2026-01-01')).toEqual(['COST_ABOVE_4LPR']);
+    expect(codes(0.24, '2025-12-24')).toEqual(['COST_ABOVE_4LPR']);
+    expect(codes(0.2401, '2025-12-24')).toEqual(['COST_ABOVE_24_NEW', 'COST_ABOVE_4LPR']);
+    expect(codes(0.36, '2026-01-01')).toEqual(['COST_ABOVE_24_NEW', 'COST_ABOVE_4LPR']);
+    expect(codes(0.3601, '2026-01-01')).toEqual(['COST_ABOVE_36', 'COST_ABOVE_24_NEW', 'COST_ABOVE_4LPR']);
+    // Made the day before: above 24% is a legacy watch, and the 4 x LPR path does not apply.
+    expect(codes(0.24, '2025-12-23')).toEqual([]);
+    expect(codes(0.2401, '2025-12-23')).toEqual(['COST_ABOVE_24_LEGACY']);
+    expect(codes(0.3601, '2025-12-23')).toEqual(['COST_ABOVE_36', 'COST_ABOVE_24_LEGACY']);
   });
 
   it('flags minors and young borrowers by age band, and never an unknown age', () => {
-    const of = (borrowerAge: number | null) => {
-      const a = assessLoan(makeLoan({ borrowerAge, creditScore: 700 }), policy);
+    const of = (borrowerAge: number | null, borrowerType: 'individual' | 'enterprise' = 'individual') => {
+      const a = assessLoan(
+        makeLoan({ borrowerAge, borrowerType, creditScore: 700, annualRate: 0.1 }),
+        policy,
+      );
       return [a.ruleCodes, a.flags];
     };
     expect(of(17)).toEqual([['MINOR_BORROWER'], []]);
     expect(of(18)).toEqual([[], ['YOUNG_BORROWER']]);
     expect(of(22)).toEqual([[], ['YOUNG_BORROWER']]);
     expect(of(23)).toEqual([[], []]);
-    expect(of(null)).toEqual([[], []]);
+    // An individual's unknown age is a watch (MINOR_BORROWER cannot be checked); an enterprise has none.
+    expect(of(null)).toEqual([['AGE_UNKNOWN'], []]);
+    expect(of(null, 'enterprise')).toEqual([[], []]);
   });
 
   it('gives the same assessment for the same loan, always', () => {

@@ -30,6 +30,10 @@ export function goodRow(
     credit_score: '700',
     is_student: 'false',
     own_funding_share: '1',
+    loan_purpose: '',
+    partner_id: '',
+    related_party_group: '',
+    reported_classification: '',
     ...overrides,
   };
 }

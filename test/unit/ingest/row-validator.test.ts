@@ -34,7 +34,17 @@ function codesOf(overrides: Record<string, string>): string[] {
 
 describe('Class: RowValidator', () => {
   it('turns a valid row into a Loan with typed values', () => {
-    const { sink, stats } = run([goodRow({ merchant_id: 'M9', is_student: 'Y' })]);
+    const { sink, stats } = run([
+      goodRow({
+        merchant_id: 'M9',
+        is_student: 'Y',
+        own_funding_share: '0.4',
+        loan_purpose: 'business',
+        partner_id: 'PB-1',
+        related_party_group: 'RPG-7',
+        reported_classification: 'special_mention',
+      }),
+    ]);
     expect(sink.quarantined).toEqual([]);
     expect(sink.loans[0]).toEqual({
       snapshotDate: '2026-11-25',
@@ -59,7 +69,11 @@ describe('Class: RowValidator', () => {
       otherLendersCount: 1,
       creditScore: 700,
       isStudent: true,
-      ownFundingShare: 1,
+      ownFundingShare: 0.4,
+      loanPurpose: 'business',
+      partnerId: 'PB-1',
+      relatedPartyGroup: 'RPG-7',
+      reportedClassification: 'special_mention',
     });
     expect(stats).toMatchObject({ rowsRead: 1, rowsValid: 1, rowsQuarantined: 0 });
   });
@@ -75,6 +89,10 @@ describe('Class: RowValidator', () => {
       annualIncome: null,
       isStudent: null,
       creditScore: null,
+      loanPurpose: null,
+      partnerId: null,
+      relatedPartyGroup: null,
+      reportedClassification: null,
     });
     expect(stats.missingCounts).toEqual({
       currency: 1,
@@ -88,6 +106,10 @@ describe('Class: RowValidator', () => {
       credit_score: 1,
       is_student: 1,
       own_funding_share: 1,
+      loan_purpose: 2,
+      partner_id: 2,
+      related_party_group: 2,
+      reported_classification: 2,
     });
   });
 
@@ -232,7 +254,7 @@ describe('Class: RowValidator', () => {
     const f = cells(goodRow()).slice(0, 20);
     v.acceptFields(FieldRow.of(f), 2, 'raw text', 0, 8, TAPE_COLUMNS.length, null);
     expect(sink.quarantined[0]).toMatchObject({ codes: ['MALFORMED_ROW'], raw: 'raw text', line: 2 });
-    expect(sink.quarantined[0]!.detail).toBe('row has 20 fields but the header has 23');
+    expect(sink.quarantined[0]!.detail).toBe(`row has 20 fields but the header has ${TAPE_COLUMNS.length}`);
   });
 
   it('counts quarantine reasons and keeps rows read = valid + quarantined', () => {
