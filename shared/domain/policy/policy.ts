@@ -166,7 +166,15 @@ const SeveritySchema = z.union([severityLevel, SeverityScheduleSchema]);
 /** A severity or its dated schedule. */
 export type Severity = z.infer<typeof SeveritySchema>;
 
-const licences = z.union([z.literal('all'), z.array(z.enum(LICENCES)).min(1)]);
+const licence = z.enum(LICENCES, {
+  error: (issue) => `unknown licence ${JSON.stringify(issue.input)}: use ${LICENCES.join(', ')}`,
+});
+const licences = z.union([z.literal('all'), z.array(licence).min(1)], {
+  error: (issue) =>
+    Array.isArray(issue.input)
+      ? `unknown licence in ${JSON.stringify(issue.input)}: use ${LICENCES.join(', ')}`
+      : `must be all or a list of licences (${LICENCES.join(', ')})`,
+});
 
 /** A window on origination_date: rules for new loans only, or for loans made before a date. */
 const OriginationWindowSchema = z
@@ -360,7 +368,7 @@ export type VulnerabilityFlag = z.infer<typeof FlagSchema>;
 
 /** The lender the pack audits (audit-result.md, compliance): its licence and the figures its limits need. */
 export const LenderSchema = z.strictObject({
-  licence: z.enum(LICENCES),
+  licence,
   /** Prior year-end net assets, in the pack's currency (null: the rules that need it do not apply). */
   netAssets: z.number().positive().nullable(),
   /** Net Tier 1 capital, in the pack's currency. */
