@@ -10,10 +10,14 @@ import {
   withBorrowerTable,
 } from '../../../shared/domain/engine/accumulator.ts';
 import { exactSumValue } from '../../../shared/domain/engine/exact-sum.ts';
-import { finalizeAudit } from '../../../shared/domain/engine/finalize.ts';
+import { aggregateRuleHits, finalizeAudit } from '../../../shared/domain/engine/finalize.ts';
+import { borrowerKey } from '../../../shared/domain/engine/hash.ts';
 import { buildPreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
-import type { Loan } from '../../../shared/domain/loan.ts';
-import { defaultPolicy, intakeOf, makeLoan } from './helpers.ts';
+import { createLoanAssessor } from '../../../shared/domain/engine/scorecard.ts';
+import { isCoLent, type Loan, purposeOf } from '../../../shared/domain/loan.ts';
+import type { Policy } from '../../../shared/domain/policy/policy.ts';
+import { aggregateCodes } from '../../../shared/use-cases/merge-scores.ts';
+import { defaultPolicy, intakeOf, makeLoan, policyFor } from './helpers.ts';
 
 const policy = defaultPolicy();
 const ctx = {
@@ -22,6 +26,14 @@ const ctx = {
   policy,
   borrowerRefKey: 'prop-key',
 };
+// Lenders whose every aggregate rule is in force, with limits the generated amounts cross: an
+// online micro-loan company (10% and 15% of 2,000,000 net assets) and a bank (25% of 1,000,000
+// Tier 1 per partner).
+const POLICIES: [string, Policy][] = [
+  ['default', policy],
+  ['online micro-loan company', policyFor({ licence: 'online_micro_loan_company', netAssets: 2_000_000 })],
+  ['bank', policyFor({ licence: 'bank', tier1Capital: 1_000_000 })],
+];
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 
 // Loans with amounts in fen (some with a third decimal, summed exactly as given), rates in basis points, few borrowers (so borrowers span shards) and
@@ -45,6 +57,12 @@ const loanArb = fc.record({
   creditScore: nullable(fc.integer({ min: 350, max: 950 })),
   isStudent: nullable(fc.boolean()),
   ownFundingSharePct: fc.oneof(fc.constant(100), fc.integer({ min: 0, max: 100 })),
+  loanPurpose: nullable(fc.constantFrom('consumption' as const, 'business' as const)),
+  partnerId: nullable(fc.constantFrom('PB-1', 'PB-2', 'FP-1')),
+  relatedPartyGroup: nullable(fc.constantFrom('G1', 'G2')),
+  reportedClassification: nullable(
+    fc.constantFrom('normal' as const, 'special_mention' as const, 'substandard' as const, 'loss' as const),
+  ),
   onPreviousTape: fc.boolean(),
   previousDpd: fc.integer({ min: 0, max: 400 }),
 });
@@ -78,6 +96,10 @@ function toLoans(rows: LoanRow[]): { today: Loan[]; previous: Loan[] } {
       creditScore: r.creditScore,
       isStudent: r.isStudent,
       ownFundingShare: r.ownFundingSharePct / 100,
+      loanPurpose: r.loanPurpose,
+      partnerId: r.partnerId,
+      relatedPartyGroup: r.relatedPartyGroup,
+      reportedClassification: r.reportedClassification,
     });
     today.push(loan);
     if (r.onPreviousTape) previous.push({ ...loan, snapshotDate: '2026-11-24', daysPastDue: r.previousDpd });
@@ -110,7 +132,14 @@ function finishOrder(n: number, order: readonly number[]): number[] {
   return out;
 }
 
-describe('Function: mergePartials (property)', () => {
+describe.each(POLICIES)('Function: mergePartials (property), %s', (_name, policy) => {
+  const ctx = {
+    snapshotDate: '2026-11-25',
+    previousSnapshotDate: '2026-11-24',
+    policy,
+    borrowerRefKey: 'prop-key',
+  };
+
   it('gives the one-pass audit, bit for bit, for any split into shards and any merge order', () => {
     fc.assert(
       fc.property(
@@ -172,7 +201,44 @@ describe('Function: mergePartials (property)', () => {
           }
         },
       ),
-      { numRuns: 150, seed: 20261125 },
+      { numRuns: 100, seed: 20261125 },
+    );
+  });
+
+  it('counts the loans in breach as the loan-id buckets see them: each loan with its aggregate codes', () => {
+    const breachCodes = new Set(
+      policy
+        .resolution!.rules.filter((r) => r.status === 'in_force' && r.severity === 'breach')
+        .map((r) => r.rule.code),
+    );
+    const assess = createLoanAssessor(policy);
+    fc.assert(
+      fc.property(fc.array(loanArb, { maxLength: 60 }), (rows) => {
+        const { today } = toLoans(rows);
+        const acc = createAccumulator(policy, null);
+        for (const l of today) acc.add(l);
+        const partial = acc.toPartial();
+        const hits = aggregateRuleHits(partial, policy);
+        const attach = aggregateCodes({
+          borrowerHits: [...hits.borrowers],
+          partnerHits: [...hits.partners],
+          coLentHits: hits.coLent,
+        });
+        const inBreach = today.filter((l) => {
+          const codes = [
+            ...assess(l).ruleCodes,
+            ...(attach({
+              borrowerKey: borrowerKey(l.borrowerId),
+              loanPurpose: purposeOf(l),
+              partnerId: l.partnerId,
+              coLent: isCoLent(l),
+            }) ?? []),
+          ];
+          return codes.some((c) => breachCodes.has(c));
+        }).length;
+        expect(finalizeAudit(partial, intakeOf(today), ctx).compliance.loansInBreach).toBe(inBreach);
+      }),
+      { numRuns: 150, seed: 14 },
     );
   }, 60_000);
 
