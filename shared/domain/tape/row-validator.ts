@@ -43,8 +43,10 @@ import {
  * the rules' outcomes on a fixture tape to this number and fails when they change without it.
  * Version 2: a row holding a NUL byte, or a structure (JSON object or list, Parquet struct) in a
  * column it reads, is quarantined; Parquet FLOAT, DECIMAL and timestamp cells read as written.
+ * Version 3: one currency per tape (a row in another is quarantined as CURRENCY_MISMATCH), and
+ * loan_purpose and reported_classification hold values of their closed sets.
  */
-export const VALIDATION_RULES_VERSION = 2;
+export const VALIDATION_RULES_VERSION = 3;
 
 /** Machine-readable quarantine reason codes (loan-tape.md "Row validity"). */
 export const QUARANTINE_CODES = {

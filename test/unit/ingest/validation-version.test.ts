@@ -19,7 +19,7 @@ async function outcome() {
   const quarantine = collectQuarantine();
   // The fixture plus a row with a NUL byte in a cell (kept out of the file so that it stays text).
   const nul =
-    '2026-11-25,V098,B1,individual,credit_loan,10000,6000,0.18,12,2026-03-01,2027-03-01,0,CNY,Zhe\u0000jiang,office_worker,,30,120000,2000,1,700,false,1\n';
+    '2026-11-25,V098,B1,individual,credit_loan,10000,6000,0.18,12,2026-03-01,2027-03-01,0,CNY,Zhe\u0000jiang,office_worker,,30,120000,2000,1,700,false,1,,,,\n';
   const tape = Buffer.concat([readFileSync(FIXTURE), Buffer.from(nul)]);
   const shard = await auditShard([memoryPart('validation-rules.csv', tape)], {
     snapshotDate: '2026-11-25',
@@ -42,11 +42,12 @@ async function outcome() {
 describe('Constant: VALIDATION_RULES_VERSION', () => {
   it('names the rules that decide the fixture tape as pinned here', async () => {
     const got = await outcome();
-    expect(got.rowsValid + got.quarantined.length).toBe(45);
+    expect(got.rowsValid + got.quarantined.length).toBe(47);
     expect({ version: VALIDATION_RULES_VERSION, ...got }).toEqual({
-      version: 2,
-      rowsValid: 25,
+      version: 3,
+      rowsValid: 24,
       quarantineByCode: {
+        CURRENCY_MISMATCH: 1,
         DUPLICATE_LOAN_ID: 2,
         INVALID_BOOLEAN: 1,
         INVALID_DATE: 1,
@@ -62,11 +63,15 @@ describe('Constant: VALIDATION_RULES_VERSION', () => {
         OUT_OF_RANGE: 1,
         SNAPSHOT_DATE_MISMATCH: 1,
         UNPARSEABLE_NUMBER: 1,
-        VALUE_NOT_ALLOWED: 2,
+        VALUE_NOT_ALLOWED: 4,
       },
-      // Lines 2-26 are valid: every dpd bucket boundary and every rule's edge (outstanding at 1.5x
-      // principal, funding share 0, Y/yes/0 booleans, a leap day, origination on the snapshot date).
+      // Lines 2-26 but 24 are valid: every dpd bucket boundary and every rule's edge (outstanding at
+      // 1.5x principal, funding share 0, Y/yes/0 booleans, a leap day, origination on the snapshot
+      // date, a purpose, partner, group and reported class given). Version 2: one currency per tape
+      // (line 24 is in USD on a CNY tape), and loan_purpose and reported_classification take a closed
+      // set of values (lines 45 and 46).
       quarantined: [
+        '24 CURRENCY_MISMATCH',
         '27 MISSING_REQUIRED',
         '28 UNPARSEABLE_NUMBER',
         '29 NOT_FINITE',
@@ -85,12 +90,14 @@ describe('Constant: VALIDATION_RULES_VERSION', () => {
         '42 NEGATIVE',
         '43 DUPLICATE_LOAN_ID',
         '44 DUPLICATE_LOAN_ID',
-        '45 MALFORMED_ROW',
+        '45 VALUE_NOT_ALLOWED',
+        '46 VALUE_NOT_ALLOWED',
+        '47 MALFORMED_ROW',
         // A NUL byte inside a cell (version 2).
-        '46 MALFORMED_ROW',
+        '48 MALFORMED_ROW',
       ],
       // The valid loans' (id hash, days-past-due bucket) entries, as the carried index holds them.
-      indexDigest: 'cdacd36dbfa47bfd',
+      indexDigest: '487c5c38f0bcaf78',
     });
   });
 });
