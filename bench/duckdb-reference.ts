@@ -36,7 +36,31 @@ const COLUMNS = `{
   'currency': 'VARCHAR', 'region': 'VARCHAR', 'industry': 'VARCHAR', 'merchant_id': 'VARCHAR',
   'borrower_age': 'INTEGER', 'annual_income': 'DOUBLE', 'monthly_debt_payments': 'DOUBLE',
   'other_lenders_count': 'INTEGER', 'credit_score': 'INTEGER', 'is_student': 'BOOLEAN',
-  'own_funding_share': 'DOUBLE'}`;
+  'own_funding_share': 'DOUBLE', 'loan_purpose': 'VARCHAR', 'partner_id': 'VARCHAR',
+  'related_party_group': 'VARCHAR', 'reported_classification': 'VARCHAR'}`;
+
+/**
+ * The lender whose rules the SQL applies (audit-result.md, compliance): its licence and the
+ * figures its limits need. Default: the default pack's, an online micro-loan company with none.
+ */
+export interface SqlLender {
+  licence: 'online_micro_loan_company' | 'micro_loan_company' | 'consumer_finance_company' | 'bank';
+  netAssets?: number | null;
+  tier1Capital?: number | null;
+  licensedRegions?: string[] | null;
+}
+
+const DEFAULT_LENDER: SqlLender = { licence: 'online_micro_loan_company' };
+
+/** The one-year LPR series (audit-result.md points to the pack's; restated from the research table). */
+const LPR_1Y = `(VALUES
+  (DATE '2019-08-20', 0.0425), (DATE '2019-09-20', 0.042), (DATE '2019-11-20', 0.0415),
+  (DATE '2020-02-20', 0.0405), (DATE '2020-04-20', 0.0385), (DATE '2021-12-20', 0.038),
+  (DATE '2022-01-20', 0.037), (DATE '2022-08-22', 0.0365), (DATE '2023-06-20', 0.0355),
+  (DATE '2023-08-21', 0.0345), (DATE '2024-07-22', 0.0335), (DATE '2024-10-21', 0.031),
+  (DATE '2025-05-20', 0.03)) AS lpr(f, v)`;
+
+const sqlBool = (b: boolean): string => (b ? 'TRUE' : 'FALSE');
 
 /**
  * The first row of each loan id, kept when it passes loan-tape.md's row-validity rules; with
@@ -60,7 +84,10 @@ function validLoans(path: string, date: string, validate: boolean): string {
       AND product IN ('order_financing', 'credit_loan', 'consumer_credit')
       AND principal > 0 AND outstanding_principal >= 0 AND annual_rate >= 0 AND term_months > 0
       AND origination_date IS NOT NULL AND maturity_date IS NOT NULL AND days_past_due >= 0
-      AND (currency IS NULL OR regexp_full_match(currency, '[A-Z]{3}'))
+      AND coalesce(currency, 'CNY') = 'CNY'
+      AND (loan_purpose IS NULL OR loan_purpose IN ('consumption', 'business'))
+      AND (reported_classification IS NULL
+        OR reported_classification IN ('normal', 'special_mention', 'substandard', 'doubtful', 'loss'))
       AND coalesce(borrower_age, 0) >= 0 AND coalesce(annual_income, 0) >= 0
       AND coalesce(monthly_debt_payments, 0) >= 0 AND coalesce(other_lenders_count, 0) >= 0
       AND coalesce(credit_score, 0) >= 0
@@ -70,12 +97,30 @@ function validLoans(path: string, date: string, validate: boolean): string {
 }
 
 /** Per-loan figures of the day's tape (constants: policies/default-rules.yaml and risk-appetite.yaml). */
-function scoredLoans(path: string, date: string, validate: boolean): string {
+function scoredLoans(path: string, date: string, validate: boolean, lender: SqlLender): string {
+  const mlc = lender.licence === 'online_micro_loan_company' || lender.licence === 'micro_loan_company';
+  const bank = lender.licence === 'bank';
+  const cfc = lender.licence === 'consumer_finance_company';
+  const regions =
+    lender.licence === 'micro_loan_company' && lender.licensedRegions
+      ? `(${lender.licensedRegions.map((r) => `'${r.replaceAll("'", "''")}'`).join(', ')})`
+      : null;
   return `
     CREATE TEMP TABLE cur AS
     WITH v AS (${validLoans(path, date, validate)}),
+    d0 AS (
+      SELECT v.*, lpr.v AS lpr FROM v ASOF LEFT JOIN ${LPR_1Y} ON v.origination_date >= lpr.f
+    ),
     d AS (
       SELECT *,
+        coalesce(loan_purpose, CASE product WHEN 'consumer_credit' THEN 'consumption'
+          WHEN 'order_financing' THEN 'business'
+          ELSE (CASE borrower_type WHEN 'individual' THEN 'consumption' ELSE 'business' END) END) AS purpose,
+        partner_id IS NOT NULL AND coalesce(own_funding_share, 1) < 1 AS colent,
+        CASE WHEN days_past_due > 360 THEN 4 WHEN days_past_due > 270 THEN 3 WHEN days_past_due > 90 THEN 2
+          WHEN days_past_due > 0 THEN 1 ELSE -1 END AS floor_rank,
+        CASE reported_classification WHEN 'normal' THEN 0 WHEN 'special_mention' THEN 1
+          WHEN 'substandard' THEN 2 WHEN 'doubtful' THEN 3 WHEN 'loss' THEN 4 END AS reported_rank,
         round(outstanding_principal * 100)::BIGINT AS fen,
         round(principal * 100)::BIGINT AS pfen,
         days_past_due AS dpd,
@@ -83,7 +128,7 @@ function scoredLoans(path: string, date: string, validate: boolean): string {
           THEN monthly_debt_payments / (annual_income / 12) END AS dti,
         snapshot_date - origination_date AS seasoning,
         maturity_date - snapshot_date AS m
-      FROM v
+      FROM d0
     ), s AS (
       SELECT *,
         650
@@ -117,11 +162,22 @@ function scoredLoans(path: string, date: string, validate: boolean): string {
       (CASE WHEN dpd > 90 THEN 1 ELSE 1 / (1 + 30 * pow(2, (score - 600) / 50)) END)
         * (CASE product WHEN 'order_financing' THEN 0.45 WHEN 'credit_loan' THEN 0.75 ELSE 0.85 END)
         * (fen / 100) AS el,
-      annual_rate > 0.36 AS apr36,
-      annual_rate > 0.24 AND annual_rate <= 0.36 AS apr24,
+      purpose, colent, partner_id, related_party_group,
+      annual_rate > 0.36 AS c36,
+      ${sqlBool(mlc)} AND origination_date >= DATE '2025-12-24' AND annual_rate > 0.24 AS new24,
+      ${sqlBool(mlc)} AND origination_date < DATE '2025-12-24' AND annual_rate > 0.24 AS legacy24,
+      ${sqlBool(mlc)} AND origination_date >= DATE '2025-12-24' AND lpr IS NOT NULL
+        AND round(annual_rate * 1000000) > round(lpr * 1000000) * 4 AS lpr4,
+      ${sqlBool(bank)} AND partner_id IS NOT NULL AND origination_date >= DATE '2025-10-01'
+        AND annual_rate > 0.24 AS fac24,
       coalesce(borrower_age < 18, false) AS minor,
-      coalesce(is_student, false) AND borrower_type = 'individual' AS student,
-      coalesce(own_funding_share, 1) < 0.3 AS colending,
+      borrower_type = 'individual' AND borrower_age IS NULL AS age_unknown,
+      ${sqlBool(mlc)} AND coalesce(is_student, false) AND purpose = 'consumption' AS student,
+      ${sqlBool(bank || cfc)} AND coalesce(is_student, false) AND purpose = 'consumption' AS student_review,
+      ${sqlBool(!bank)} AND coalesce(own_funding_share, 1) < 0.3 AS own_min,
+      ${sqlBool(bank)} AND colent AND coalesce(own_funding_share, 1) > 0.7 AS own_max,
+      coalesce(reported_rank < floor_rank, false) AS below_floor,
+      ${regions === null ? 'FALSE' : `region IS NOT NULL AND region NOT IN ${regions}`} AS out_region,
       coalesce(borrower_age BETWEEN 18 AND 22, false) AS young,
       coalesce(dti > 0.5, false) AS high_dti,
       coalesce(other_lenders_count >= 3, false) AS multi,
@@ -129,7 +185,9 @@ function scoredLoans(path: string, date: string, validate: boolean): string {
       currency IS NULL AS miss_currency, region IS NULL AS miss_region, industry IS NULL AS miss_industry,
       merchant_id IS NULL AS miss_merchant, borrower_age IS NULL AS miss_age, annual_income IS NULL AS miss_income,
       monthly_debt_payments IS NULL AS miss_debt, other_lenders_count IS NULL AS miss_lenders,
-      credit_score IS NULL AS miss_score, is_student IS NULL AS miss_student, own_funding_share IS NULL AS miss_share
+      credit_score IS NULL AS miss_score, is_student IS NULL AS miss_student, own_funding_share IS NULL AS miss_share,
+      loan_purpose IS NULL AS miss_purpose, partner_id IS NULL AS miss_partner,
+      related_party_group IS NULL AS miss_group, reported_classification IS NULL AS miss_reported
     FROM s`;
 }
 
@@ -145,14 +203,39 @@ function previousLoans(path: string, date: string, validate: boolean): string {
     FROM (${validLoans(path, date, validate)})`;
 }
 
-const AGGREGATES = {
-  totals: `SELECT count(*) AS loans, sum(fen) AS fen, sum(pfen) AS pfen, fsum(annual_rate * fen) AS rate_fen,
+/** Loan-level rules: the flag of `cur` each counts. */
+const LOAN_RULES: [code: string, flag: string][] = [
+  ['COST_ABOVE_36', 'c36'],
+  ['COST_ABOVE_24_NEW', 'new24'],
+  ['COST_ABOVE_24_LEGACY', 'legacy24'],
+  ['COST_ABOVE_4LPR', 'lpr4'],
+  ['COST_ABOVE_24_FACILITATED', 'fac24'],
+  ['MINOR_BORROWER', 'minor'],
+  ['AGE_UNKNOWN', 'age_unknown'],
+  ['STUDENT_CONSUMER_LOAN', 'student'],
+  ['STUDENT_LOAN_REVIEW', 'student_review'],
+  ['CO_LENDING_OWN_SHARE_MIN', 'own_min'],
+  ['CO_LENDING_OWN_SHARE_MAX', 'own_max'],
+  ['CLASSIFICATION_BELOW_FLOOR', 'below_floor'],
+  ['OUT_OF_LICENSED_REGION', 'out_region'],
+];
+
+/** The aggregations of the audit for a lender (limits in fen, to the fen, as audit-result.md's amounts). */
+function aggregates(lender: SqlLender): Record<string, string> {
+  const mlc = lender.licence === 'online_micro_loan_company' || lender.licence === 'micro_loan_company';
+  const online = lender.licence === 'online_micro_loan_company';
+  const bank = lender.licence === 'bank';
+  const fenOf = (share: number, amount: number | null | undefined): string =>
+    amount === null || amount === undefined ? 'NULL' : String(Math.round(share * amount * 100));
+  const na10 = mlc ? fenOf(0.1, lender.netAssets) : 'NULL';
+  const g15 = mlc ? fenOf(0.15, lender.netAssets) : 'NULL';
+  const partnerCap = bank ? fenOf(0.25, lender.tier1Capital) : 'NULL';
+  // The loan-level breach rules of this lender on 2026-11-25 (4 x LPR is a watch until 2028).
+  const loanBreach = `(c36 OR new24 OR fac24 OR minor OR student OR own_min OR own_max${bank ? ' OR below_floor' : ''})`;
+  return {
+    totals: `SELECT count(*) AS loans, sum(fen) AS fen, sum(pfen) AS pfen, fsum(annual_rate * fen) AS rate_fen,
       fsum(el) AS el, fsum((1 - own_share) * fen) AS partner_fen,
-      count(*) FILTER (apr36) AS apr36_loans, sum(fen) FILTER (apr36) AS apr36_fen,
-      count(*) FILTER (apr24) AS apr24_loans, sum(fen) FILTER (apr24) AS apr24_fen,
-      count(*) FILTER (minor) AS minor_loans, sum(fen) FILTER (minor) AS minor_fen,
-      count(*) FILTER (student) AS student_loans, sum(fen) FILTER (student) AS student_fen,
-      count(*) FILTER (colending) AS colending_loans, sum(fen) FILTER (colending) AS colending_fen,
+      ${LOAN_RULES.map(([, f]) => `count(*) FILTER (${f}) AS ${f}_loans, sum(fen) FILTER (${f}) AS ${f}_fen, count(DISTINCT borrower_id) FILTER (${f}) AS ${f}_borrowers`).join(',\n      ')},
       count(*) FILTER (young) AS young_loans, sum(fen) FILTER (young) AS young_fen,
       count(*) FILTER (high_dti) AS high_dti_loans, sum(fen) FILTER (high_dti) AS high_dti_fen,
       count(*) FILTER (multi) AS multi_loans, sum(fen) FILTER (multi) AS multi_fen,
@@ -164,45 +247,93 @@ const AGGREGATES = {
       count(*) FILTER (miss_age) AS miss_age, count(*) FILTER (miss_income) AS miss_income,
       count(*) FILTER (miss_debt) AS miss_debt, count(*) FILTER (miss_lenders) AS miss_lenders,
       count(*) FILTER (miss_score) AS miss_score, count(*) FILTER (miss_student) AS miss_student,
-      count(*) FILTER (miss_share) AS miss_share
+      count(*) FILTER (miss_share) AS miss_share, count(*) FILTER (miss_purpose) AS miss_purpose,
+      count(*) FILTER (miss_partner) AS miss_partner, count(*) FILTER (miss_group) AS miss_group,
+      count(*) FILTER (miss_reported) AS miss_reported
     FROM cur`,
-  dpd: 'SELECT dpd_idx AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  cls: 'SELECT cls AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  stage: 'SELECT stage AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  mat: 'SELECT mat AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  cband: 'SELECT cband AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  prod: 'SELECT prod AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  industry: 'SELECT industry AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  region: 'SELECT region AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
-  borrowers: `
+    dpd: 'SELECT dpd_idx AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    cls: 'SELECT cls AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    stage: 'SELECT stage AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    mat: 'SELECT mat AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    cband: 'SELECT cband AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    prod: 'SELECT prod AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    industry: 'SELECT industry AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    region: 'SELECT region AS k, count(*) AS n, sum(fen) AS fen FROM cur GROUP BY ALL ORDER BY k',
+    borrowers: `
     WITH b AS (
       SELECT borrower_id, sum(fen) AS fen, count(*) AS loans,
-        bool_or(borrower_type = 'individual') AS ind, bool_or(borrower_type = 'enterprise') AS ent,
-        max(annual_income) AS income, bool_or(apr36) AS apr36, bool_or(apr24) AS apr24,
-        bool_or(minor) AS minor, bool_or(student) AS student, bool_or(colending) AS colending
+        coalesce(sum(fen) FILTER (purpose = 'consumption'), 0) AS cfen,
+        count(*) FILTER (purpose = 'consumption') AS cloans,
+        bool_or(borrower_type = 'individual') AS ind, max(annual_income) AS income
       FROM cur GROUP BY borrower_id
-    ), t AS (SELECT sum(fen)::DOUBLE AS total FROM b), caps AS (
-      SELECT *,
-        ind AND (fen / 100 > 300000 OR (income IS NOT NULL AND fen / 100 > income / 3)) AS ind_cap,
-        ent AND fen / 100 > 1000000 AS ent_cap
-      FROM b
-    )
+    ), t AS (SELECT sum(fen)::DOUBLE AS total FROM b)
     SELECT count(*) AS borrowers, fsum((fen / total) * (fen / total)) AS hhi, max(fen) AS largest,
-      (SELECT sum(fen) FROM (SELECT fen FROM b ORDER BY fen DESC LIMIT 10)) AS top10,
-      count(*) FILTER (ind_cap) AS ind_borrowers, sum(loans) FILTER (ind_cap) AS ind_loans,
-      sum(fen) FILTER (ind_cap) AS ind_fen,
-      count(*) FILTER (ent_cap) AS ent_borrowers, sum(loans) FILTER (ent_cap) AS ent_loans,
-      sum(fen) FILTER (ent_cap) AS ent_fen,
-      count(*) FILTER (apr36) AS apr36_borrowers, count(*) FILTER (apr24) AS apr24_borrowers,
-      count(*) FILTER (minor) AS minor_borrowers, count(*) FILTER (student) AS student_borrowers,
-      count(*) FILTER (colending) AS colending_borrowers
-    FROM caps, t`,
-  roll: `SELECT p.dpd_idx AS f, c.dpd_idx AS t, count(*) AS n FROM cur c JOIN prev p USING (loan_id)
+      (SELECT sum(fen) FROM (SELECT fen FROM b ORDER BY fen DESC LIMIT 10)) AS top10
+    FROM b, t`,
+    // The borrower caps, the groups, the partners and the distinct loans in breach.
+    caps: `
+    CREATE TEMP TABLE bor AS
+    WITH b AS (
+      SELECT borrower_id, sum(fen) AS fen, count(*) AS loans,
+        coalesce(sum(fen) FILTER (purpose = 'consumption'), 0) AS cfen,
+        count(*) FILTER (purpose = 'consumption') AS cloans,
+        bool_or(borrower_type = 'individual') AS ind, max(annual_income) AS income
+      FROM cur GROUP BY borrower_id
+    )
+    SELECT *,
+      ${sqlBool(online)} AND cfen > 20000000 AS cons_cap,
+      ${sqlBool(online)} AND fen - cfen > 1000000000 AS bus_cap,
+      coalesce(fen > ${na10}, false) AS na10,
+      ${sqlBool(bank)} AND ind AND cfen > 20000000 AS line_cap,
+      ind AND income IS NOT NULL AND fen / 100 > income / 3 AS income_third
+    FROM b`,
+    groupsHit: `
+    CREATE TEMP TABLE gmem AS
+    WITH m AS (SELECT DISTINCT related_party_group AS g, borrower_id FROM cur WHERE related_party_group IS NOT NULL),
+    e AS (SELECT g, sum(bor.fen) AS fen FROM m JOIN bor USING (borrower_id) GROUP BY g)
+    SELECT DISTINCT borrower_id FROM m JOIN e USING (g) WHERE coalesce(e.fen > ${g15}, false)`,
+    partnersHit: `
+    CREATE TEMP TABLE phit AS
+    SELECT partner_id, count(*) AS n, sum(fen) AS fen FROM cur WHERE colent GROUP BY partner_id
+    HAVING coalesce(sum(fen) > ${partnerCap}, false)`,
+    aggregateRules: `
+    WITH co AS (SELECT count(*) AS n, coalesce(sum(fen), 0) AS fen, count(DISTINCT borrower_id) AS borrowers FROM cur WHERE colent),
+    total AS (SELECT sum(fen) AS fen FROM cur),
+    th AS (SELECT ${sqlBool(bank)} AND co.fen > 0.5 * total.fen AS hit FROM co, total)
+    SELECT
+      count(*) FILTER (cons_cap) AS cons_borrowers, coalesce(sum(cloans) FILTER (cons_cap), 0) AS cons_loans,
+      coalesce(sum(cfen) FILTER (cons_cap), 0) AS cons_fen,
+      count(*) FILTER (bus_cap) AS bus_borrowers, coalesce(sum(loans - cloans) FILTER (bus_cap), 0) AS bus_loans,
+      coalesce(sum(fen - cfen) FILTER (bus_cap), 0) AS bus_fen,
+      count(*) FILTER (na10) AS na10_borrowers, coalesce(sum(loans) FILTER (na10), 0) AS na10_loans,
+      coalesce(sum(fen) FILTER (na10), 0) AS na10_fen,
+      count(*) FILTER (line_cap) AS line_borrowers, coalesce(sum(cloans) FILTER (line_cap), 0) AS line_loans,
+      coalesce(sum(cfen) FILTER (line_cap), 0) AS line_fen,
+      count(*) FILTER (income_third) AS income_borrowers, coalesce(sum(loans) FILTER (income_third), 0) AS income_loans,
+      coalesce(sum(fen) FILTER (income_third), 0) AS income_fen,
+      (SELECT count(*) FROM gmem) AS g15_borrowers,
+      (SELECT coalesce(sum(loans), 0) FROM bor JOIN gmem USING (borrower_id)) AS g15_loans,
+      (SELECT coalesce(sum(fen), 0) FROM bor JOIN gmem USING (borrower_id)) AS g15_fen,
+      (SELECT coalesce(sum(n), 0) FROM phit) AS partner_loans,
+      (SELECT coalesce(sum(fen), 0) FROM phit) AS partner_fen,
+      (SELECT count(DISTINCT borrower_id) FROM cur JOIN phit USING (partner_id) WHERE colent) AS partner_borrowers,
+      (SELECT CASE WHEN th.hit THEN co.n ELSE 0 END FROM co, th) AS total_loans,
+      (SELECT CASE WHEN th.hit THEN co.fen ELSE 0 END FROM co, th) AS total_fen,
+      (SELECT CASE WHEN th.hit THEN co.borrowers ELSE 0 END FROM co, th) AS total_borrowers,
+      (SELECT count(*) FROM cur c JOIN bor b USING (borrower_id)
+        LEFT JOIN gmem g USING (borrower_id) LEFT JOIN phit p ON c.partner_id = p.partner_id, th
+        WHERE ${loanBreach}
+          OR (b.cons_cap AND c.purpose = 'consumption') OR (b.bus_cap AND c.purpose = 'business') OR b.na10
+          OR (b.line_cap AND c.purpose = 'consumption') OR g.borrower_id IS NOT NULL
+          OR (c.colent AND (p.partner_id IS NOT NULL OR th.hit))) AS loans_in_breach
+    FROM bor`,
+    roll: `SELECT p.dpd_idx AS f, c.dpd_idx AS t, count(*) AS n FROM cur c JOIN prev p USING (loan_id)
     GROUP BY ALL ORDER BY f, t`,
-  prevDpd: 'SELECT dpd_idx AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
-  prevBand: 'SELECT cband AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
-  prevProd: 'SELECT prod AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
-};
+    prevDpd: 'SELECT dpd_idx AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
+    prevBand: 'SELECT cband AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
+    prevProd: 'SELECT prod AS k, count(*) AS n FROM prev GROUP BY ALL ORDER BY k',
+  };
+}
 
 type Rows = Record<string, unknown>[];
 
@@ -221,7 +352,8 @@ export async function runDuckdbParseOnly(opts: { day1: string; day2: string }): 
         sum(principal), sum(outstanding_principal), sum(annual_rate), sum(term_months), max(origination_date),
         max(maturity_date), sum(days_past_due), max(currency), max(region), max(industry), max(merchant_id),
         sum(borrower_age), sum(annual_income), sum(monthly_debt_payments), sum(other_lenders_count),
-        sum(credit_score), count(is_student), sum(own_funding_share)
+        sum(credit_score), count(is_student), sum(own_funding_share), max(loan_purpose), max(partner_id),
+        max(related_party_group), max(reported_classification)
       FROM read_csv('${path}', header = true, columns = ${COLUMNS})`);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -237,16 +369,19 @@ export async function runDuckdbAudit(opts: {
   date1: string;
   date2: string;
   validate: boolean;
+  lender?: SqlLender;
 }): Promise<{ seconds: number; results: Record<string, Rows> }> {
+  const lender = opts.lender ?? DEFAULT_LENDER;
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const t0 = performance.now();
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const con = await instance.connect();
-  await con.run(scoredLoans(opts.day2, opts.date2, opts.validate));
+  await con.run(scoredLoans(opts.day2, opts.date2, opts.validate, lender));
   await con.run(previousLoans(opts.day1, opts.date1, opts.validate));
   const results: Record<string, Rows> = {};
-  for (const [name, sql] of Object.entries(AGGREGATES)) {
-    results[name] = (await con.runAndReadAll(sql)).getRowObjectsJS() as Rows;
+  for (const [name, sql] of Object.entries(aggregates(lender))) {
+    if (sql.trimStart().startsWith('CREATE')) await con.run(sql);
+    else results[name] = (await con.runAndReadAll(sql)).getRowObjectsJS() as Rows;
   }
   const seconds = (performance.now() - t0) / 1000;
   con.closeSync();
@@ -325,13 +460,18 @@ export function duckdbFigures(r: Record<string, Rows>): Map<string, number> {
     f.set(`compliance.rules.${code}.borrowers`, num(borrowers));
     f.set(`compliance.rules.${code}.outstanding`, num(fen) / 100);
   };
-  rule('APR_ABOVE_36', t.apr36_loans, b.apr36_borrowers, t.apr36_fen);
-  rule('APR_ABOVE_24', t.apr24_loans, b.apr24_borrowers, t.apr24_fen);
-  rule('MINOR_BORROWER', t.minor_loans, b.minor_borrowers, t.minor_fen);
-  rule('STUDENT_BORROWER', t.student_loans, b.student_borrowers, t.student_fen);
-  rule('CO_LENDING_OWN_SHARE', t.colending_loans, b.colending_borrowers, t.colending_fen);
-  rule('INDIVIDUAL_BALANCE_CAP', b.ind_loans, b.ind_borrowers, b.ind_fen);
-  rule('ENTERPRISE_BALANCE_CAP', b.ent_loans, b.ent_borrowers, b.ent_fen);
+  for (const [code, flag] of LOAN_RULES)
+    rule(code, t[`${flag}_loans`], t[`${flag}_borrowers`], t[`${flag}_fen`]);
+  const a = r.aggregateRules![0]!;
+  rule('CONSUMER_BALANCE_CAP', a.cons_loans, a.cons_borrowers, a.cons_fen);
+  rule('BUSINESS_BALANCE_CAP', a.bus_loans, a.bus_borrowers, a.bus_fen);
+  rule('BORROWER_NET_ASSETS_10', a.na10_loans, a.na10_borrowers, a.na10_fen);
+  rule('GROUP_NET_ASSETS_15', a.g15_loans, a.g15_borrowers, a.g15_fen);
+  rule('BANK_CONSUMER_LINE_CAP', a.line_loans, a.line_borrowers, a.line_fen);
+  rule('INCOME_THIRD_AFFORDABILITY', a.income_loans, a.income_borrowers, a.income_fen);
+  rule('CO_LENDING_PARTNER_CAP', a.partner_loans, a.partner_borrowers, a.partner_fen);
+  rule('CO_LENDING_TOTAL_CAP', a.total_loans, a.total_borrowers, a.total_fen);
+  f.set('compliance.loansInBreach', num(a.loans_in_breach));
   for (const [code, key] of [
     ['YOUNG_BORROWER', 'young'],
     ['HIGH_DTI', 'high_dti'],
@@ -355,6 +495,10 @@ export function duckdbFigures(r: Record<string, Rows>): Map<string, number> {
     ['credit_score', 'miss_score'],
     ['is_student', 'miss_student'],
     ['own_funding_share', 'miss_share'],
+    ['loan_purpose', 'miss_purpose'],
+    ['partner_id', 'miss_partner'],
+    ['related_party_group', 'miss_group'],
+    ['reported_classification', 'miss_reported'],
   ];
   for (const [col, key] of missing) f.set(`dataQuality.missingRate.${col}`, num(t[key]) / loans);
   // Drift: PSI over loan counts, roll rates over the previous day's bucket counts.

@@ -1,8 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareFigures, duckdbFigures, runDuckdbAudit } from '../../../bench/duckdb-reference.ts';
+import {
+  compareFigures,
+  duckdbFigures,
+  runDuckdbAudit,
+  type SqlLender,
+} from '../../../bench/duckdb-reference.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import type { AuditDocument } from '../../../shared/domain/audit-result.ts';
@@ -52,7 +57,9 @@ describe('The DuckDB yardstick of `npm run bench -- --only duckdb`', { timeout: 
     for (const path of [
       'portfolio.dpdBuckets.91-180.outstanding',
       'concentration.borrowerHhi',
-      'compliance.rules.INDIVIDUAL_BALANCE_CAP.borrowers',
+      'compliance.rules.CONSUMER_BALANCE_CAP.borrowers',
+      'compliance.rules.COST_ABOVE_4LPR.loans',
+      'compliance.loansInBreach',
       'vulnerability.anyFlag.loans',
       'drift.newLoans',
       'dataQuality.missingRate.credit_score',
@@ -60,6 +67,59 @@ describe('The DuckDB yardstick of `npm run bench -- --only duckdb`', { timeout: 
       expect(figures.has(path)).toBe(true);
     }
   });
+
+  it.each<[string, SqlLender]>([
+    [
+      'an online micro-loan company with net assets',
+      { licence: 'online_micro_loan_company', netAssets: 60_000_000 },
+    ],
+    ['a bank with Tier 1 capital', { licence: 'bank', tier1Capital: 200_000_000 }],
+    [
+      'a micro-loan company licensed in two regions',
+      { licence: 'micro_loan_company', netAssets: 60_000_000, licensedRegions: ['Guangdong', 'Zhejiang'] },
+    ],
+  ])(
+    'computes every rule and the loans in breach as the engine does for %s',
+    async (_name, lender) => {
+      const profile = join(dir, `${lender.licence}.yaml`);
+      await writeFile(
+        profile,
+        [
+          'kind: lender-profile',
+          'lender:',
+          `  licence: ${lender.licence}`,
+          `  netAssets: ${lender.netAssets ?? null}`,
+          `  tier1Capital: ${lender.tier1Capital ?? null}`,
+          `  licensedRegions: ${lender.licensedRegions ? JSON.stringify(lender.licensedRegions) : null}`,
+          '  currency: CNY',
+        ].join('\n'),
+      );
+      const engine = await scoreLocal({
+        snapshot: join(dir, 'day2.csv'),
+        previous: join(dir, 'day1.csv'),
+        policy: profile,
+        out: join(dir, `out-${lender.licence}`),
+      });
+      const { results } = await runDuckdbAudit({
+        day1: join(dir, 'day1.csv'),
+        day2: join(dir, 'day2.csv'),
+        date1: '2026-11-24',
+        date2: '2026-11-25',
+        validate: true,
+        lender,
+      });
+      const sql = duckdbFigures(results);
+      const comparison = compareFigures(sql, engine);
+      expect(comparison.differing).toEqual([]);
+      // The book crosses the limits these lenders check.
+      const hit = [...sql].filter(
+        ([path, v]) => /^compliance\.rules\.[A-Z_0-9]+\.loans$/.test(path) && v > 0,
+      );
+      expect(hit.length).toBeGreaterThanOrEqual(lender.licence === 'bank' ? 6 : 9);
+      expect(sql.get('compliance.loansInBreach')).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 
   it('reports every figure where the two disagree', () => {
     if (audit.status === 'failed') throw new Error('the engine run failed');
