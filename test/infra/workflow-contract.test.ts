@@ -113,6 +113,7 @@ function shards(shardCount: number): ShardSpec[] {
     partBytes: 3_000,
     range: { start: index * 1_000, end: (index + 1) * 1_000 },
     scoreBuckets: BUCKETS,
+    currency: 'CNY',
   }));
 }
 
@@ -121,6 +122,7 @@ function plan(shardCount: number): RunPlan {
     runId: RUN_ID,
     snapshotDate: DATE,
     previousSnapshotDate: '2026-11-24',
+    currency: 'CNY',
     trigger: 'schedule',
     startedAt: '2026-11-25T22:00:01.000Z',
     partsKey: KEYS.runParts(DATE, RUN_ID),

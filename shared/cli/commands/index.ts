@@ -3,6 +3,7 @@ import { registerDemo } from './demo.ts';
 import { registerGenerate } from './generate.ts';
 import { registerHistory } from './history.ts';
 import { registerInvoke } from './invoke.ts';
+import { registerRules } from './rules.ts';
 import { registerRun } from './run.ts';
 import { registerRuns } from './runs.ts';
 import { registerScore } from './score.ts';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerScore(program);
   registerGenerate(program);
+  registerRules(program);
   registerInvoke(program);
   registerRuns(program);
   registerHistory(program);

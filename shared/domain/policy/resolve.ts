@@ -269,8 +269,8 @@ export function describeThreshold(rule: Rule, pack: RulePack): string {
     case 'rate_above_parameter':
       return `annualRate > ${rule.multiple} x ${rule.parameter} in force on ${rule.at}${extra(rule.when)}${windowText(rule.originated)}`;
     case 'classification_floor':
-      return `reportedClassification milder than the floor by daysPastDue (${rule.floor
-        .map((f) => `> ${f.daysPastDueAbove}: at least ${f.atLeast}`)
+      return `reportedClassification milder than its floor by daysPastDue (${rule.floor
+        .map((f) => `> ${f.daysPastDueAbove} ${f.atLeast}`)
         .join(', ')})${extra(rule.when)}${windowText(rule.originated)}`;
     case 'region_outside_licence':
       return `region given and not in the licensed regions (${lender.licensedRegions?.join(', ') ?? 'not set'})${extra(rule.when)}${windowText(rule.originated)}`;
@@ -307,10 +307,44 @@ export function bindingLabel(binding: RuleSource['binding']): string {
 }
 
 /**
- * How findings and the report cite a rule: its source's title, its number (or "no public
- * number"), its issuer, its binding kind and the rule's effective date.
+ * How findings, the report and `risk-audit rules` cite a rule: its source's title, its number (or
+ * "no public number"), its issuer, its binding kind and the rule's effective date.
  */
+export function citeSource(source: RuleSource, effectiveDate: string): string {
+  return `${source.title}, ${source.number ?? 'no public number'} (${source.issuer}; ${bindingLabel(source.binding)}); in force from ${effectiveDate}`;
+}
+
+/** `citeSource` of a rule. */
 export function citeRule(rule: Pick<Rule, 'source' | 'effectiveDate'>): string {
-  const s = rule.source;
-  return `${s.title}, ${s.number ?? 'no public number'} (${s.issuer}; ${bindingLabel(s.binding)}); in force from ${rule.effectiveDate}`;
+  return citeSource(rule.source, rule.effectiveDate);
+}
+
+/** One rule as `risk-audit rules` and audit.json describe it. */
+export interface RuleListing {
+  code: string;
+  status: ResolvedRule['status'];
+  severity: SeverityLevel;
+  reason: string | null;
+  kind: Rule['kind'];
+  description: string;
+  threshold: string;
+  licences: Rule['licences'];
+  effectiveDate: string;
+  source: RuleSource;
+}
+
+/** Every rule of a resolved policy, in pack order, as a listing. */
+export function listRules(policy: Policy): RuleListing[] {
+  return resolutionOf(policy).rules.map((r) => ({
+    code: r.rule.code,
+    status: r.status,
+    severity: r.severity,
+    reason: r.reason,
+    kind: r.rule.kind,
+    description: r.rule.description,
+    threshold: describeThreshold(r.rule, policy.rulePack),
+    licences: r.rule.licences,
+    effectiveDate: r.rule.effectiveDate,
+    source: { ...r.rule.source },
+  }));
 }

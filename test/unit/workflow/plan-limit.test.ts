@@ -33,13 +33,14 @@ function plan(parts: ReturnType<typeof delivery>, warnings: RunPlan['warnings'] 
   );
   const shards = planShards(
     parts,
-    { runId: RUN_ID, snapshotDate: DATE, previousSnapshotDate: '2026-11-24', scoreBuckets },
+    { runId: RUN_ID, snapshotDate: DATE, previousSnapshotDate: '2026-11-24', scoreBuckets, currency: 'CNY' },
     128 * MiB,
   );
   const runPlan: RunPlan = {
     runId: RUN_ID,
     snapshotDate: DATE,
     previousSnapshotDate: '2026-11-24',
+    currency: 'CNY',
     trigger: 'schedule',
     startedAt: '2026-11-25T22:00:01.123Z',
     partsKey: KEYS.runParts(DATE, RUN_ID),
