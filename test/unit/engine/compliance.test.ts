@@ -27,7 +27,9 @@ function loan(id: string, borrower: string, over: Partial<Loan> = {}): Loan {
 /** The audit of `loans` scored in `shards` shards (every second loan to the next shard), merged. */
 function audit(loans: readonly Loan[], policy: Policy, shards = 3): AuditResult {
   const accs = Array.from({ length: shards }, () => createAccumulator(policy, null));
-  loans.forEach((l, i) => accs[i % shards]!.add(l));
+  loans.forEach((l, i) => {
+    accs[i % shards]!.add(l);
+  });
   const merged = mergePartialList(accs.map((a) => JSON.parse(JSON.stringify(a.toPartial()))));
   return finalizeAudit(merged, intakeOf(loans), {
     snapshotDate: policy.resolution!.snapshotDate,
