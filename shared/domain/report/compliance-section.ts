@@ -1,22 +1,19 @@
-import type { AuditResult, Finding } from '../audit-result.ts';
+import type { AuditResult, ComplianceRuleResult, Finding } from '../audit-result.ts';
 import { cleanText, formatAmount, formatInteger } from './format.ts';
 import { plural } from './summary.ts';
 import { complianceCounts } from './trend.ts';
-import type { ReportSection } from './types.ts';
+import type { ReportSection, ReportTable } from './types.ts';
 
 /**
- * The full report's compliance section: every rule of the rule pack as audit.json's
- * `compliance.rules` gives it, rendered from the entries themselves (their status, severity,
- * counts, reason and source, whichever they carry), so that new rule kinds and fields need no
- * change here beyond how they are grouped.
+ * The full report's compliance section: every rule of the pack as audit.json's
+ * `compliance.rules` gives it, grouped by status, so a reader sees what was checked (and what it
+ * found), what was not yet in force and what did not apply to this lender, and why; each rule
+ * with its code, its source's title and number (or "no public number"), its binding kind and its
+ * effective date.
  */
 
-/** A rules entry, with the fields a rule pack may add beyond the counts every release writes. */
-type RuleEntry = AuditResult['compliance']['rules'][string] & {
-  status?: string;
-  reason?: string | null;
-  source?: unknown;
-};
+/** A rules entry, with the fields an earlier release may lack or a later one may add. */
+type RuleEntry = Omit<ComplianceRuleResult, 'source'> & { source?: unknown };
 
 const STATUS_LABELS: Record<string, string> = {
   in_force: 'in force',
@@ -24,21 +21,42 @@ const STATUS_LABELS: Record<string, string> = {
   not_applicable: 'not applicable',
 };
 
-function resultOf(rule: RuleEntry): string {
-  if (rule.status !== undefined && rule.status !== 'in_force') return '—';
-  if (rule.loans === 0) return 'clear';
-  return rule.severity === 'breach' ? 'breached' : 'on watch';
-}
+const BINDING_LABELS: Record<string, string> = {
+  law: 'law',
+  regulation: 'regulation',
+  normative_document: 'normative document',
+  supervisory_guidance: 'supervisory guidance',
+  draft: 'draft',
+  internal: 'internal',
+};
 
-// Breached first, then rules on watch with loans, then the clear ones, then those not in force.
-function rank(rule: RuleEntry): number {
-  const result = resultOf(rule);
-  return result === 'breached' ? 0 : result === 'on watch' ? 1 : result === 'clear' ? 2 : 3;
+const LICENCE_LABELS: Record<string, string> = {
+  online_micro_loan_company: 'an online micro-loan company',
+  micro_loan_company: 'a micro-loan company',
+  consumer_finance_company: 'a consumer finance company',
+  bank: 'a bank',
+};
+
+/** Whether a source is the rule pack's structured citation (title, number, binding kind). */
+function isCitation(source: unknown): source is { title: string; number?: string | null; binding: string } {
+  return (
+    source !== null &&
+    typeof source === 'object' &&
+    typeof (source as { title?: unknown }).title === 'string' &&
+    typeof (source as { binding?: unknown }).binding === 'string'
+  );
 }
 
 /** A source as one line: a string as given; an object's text fields (title, number, issuer, ...) joined. */
 export function formatRuleSource(source: unknown): string | null {
   if (typeof source === 'string') return cleanText(source, 240);
+  if (isCitation(source)) {
+    const number = typeof source.number === 'string' && source.number !== '' ? source.number : null;
+    return cleanText(
+      `${source.title}, ${number ?? 'no public number'} (${BINDING_LABELS[source.binding] ?? source.binding})`,
+      240,
+    );
+  }
   if (source === null || typeof source !== 'object') return null;
   const parts = Object.values(source as Record<string, unknown>).filter(
     (v): v is string | number => (typeof v === 'string' && v.length > 0) || typeof v === 'number',
@@ -53,14 +71,31 @@ function sourceOfRule(
   findings: readonly Finding[],
   sources: Readonly<Record<string, string>>,
 ): string {
+  const own = formatRuleSource(rule.source);
+  if (own !== null) return own;
+  // An audit.json of an earlier release has no source in its rule entries: its findings cite it.
   const given = sources[code];
   if (given !== undefined) return cleanText(given, 240);
-  const own =
-    formatRuleSource(rule.source) ?? formatRuleSource(findings.find((f) => f.code === code)?.source);
-  return own ?? 'in the rule pack (not named in this audit)';
+  return formatRuleSource(findings.find((f) => f.code === code)?.source) ?? 'source not recorded';
 }
 
-/** The compliance section of the full report: the rules with their status, counts and sources. */
+type Entry = [code: string, rule: RuleEntry];
+
+// Entries of an earlier release carry no status: every rule listed was in force.
+const statusOf = (r: RuleEntry): string => r.status ?? 'in_force';
+
+function resultOf(rule: RuleEntry): string {
+  if (rule.loans === 0) return 'clear';
+  return rule.severity === 'breach' ? 'breached' : 'on watch';
+}
+
+// Breached first, then rules on watch with loans, then the clear ones.
+function rank(rule: RuleEntry): number {
+  const result = resultOf(rule);
+  return result === 'breached' ? 0 : result === 'on watch' ? 1 : 2;
+}
+
+/** The compliance section of the full report: the rules by status, with counts and sources. */
 export function complianceSection(
   audit: AuditResult,
   findings: readonly Finding[],
@@ -68,62 +103,89 @@ export function complianceSection(
   rulePack: { name: string; version: string } | null,
   currency: string,
 ): ReportSection {
-  const rules = (Object.entries(audit.compliance.rules) as [string, RuleEntry][]).sort(
-    (a, b) => rank(a[1]) - rank(b[1]) || b[1].outstanding - a[1].outstanding || (a[0] < b[0] ? -1 : 1),
-  );
+  const entries = Object.entries(audit.compliance.rules) as Entry[];
+  const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const inForce = entries
+    .filter(([, r]) => statusOf(r) === 'in_force')
+    .sort(([a, x], [b, y]) => rank(x) - rank(y) || y.outstanding - x.outstanding || byCode(a, b));
+  const notYet = entries.filter(([, r]) => statusOf(r) === 'not_in_force');
+  const notApplicable = entries.filter(([, r]) => statusOf(r) === 'not_applicable');
+  const watched = inForce.filter(([, r]) => r.severity === 'watch' && r.loans > 0).length;
   const { rulesBreached, loansInBreach } = complianceCounts(audit);
-  const withReason = rules.some(([, r]) => typeof r.reason === 'string' && r.reason.length > 0);
-  const pack = rulePack
-    ? ` (rule pack ${cleanText(rulePack.name, 40)} ${cleanText(rulePack.version, 20)})`
-    : '';
-  return {
-    id: 'compliance',
-    title: 'Compliance',
-    lines: [
-      rulesBreached === 0
-        ? `No rule of the active rule pack${pack} is breached.`
-        : `${plural(rulesBreached, 'rule', 'rules')} of the active rule pack${pack} ${rulesBreached === 1 ? 'is' : 'are'} breached; ${plural(loansInBreach, 'loan is', 'loans are')} in breach.`,
-      `${plural(rules.length, 'rule', 'rules')} in the pack; each is listed with the loans it concerns today and its source.`,
-    ],
-    tables: [
-      {
-        name: 'rules',
-        caption: 'Rules',
-        columns: [
-          { label: 'Rule', numeric: false },
-          { label: 'Status', numeric: false },
-          { label: 'Severity', numeric: false },
-          { label: 'Result', numeric: false },
-          { label: 'Loans', numeric: true },
-          { label: 'Borrowers', numeric: true },
-          { label: 'Outstanding', numeric: true },
-          { label: 'Source', numeric: false },
-          ...(withReason ? [{ label: 'Reason', numeric: false }] : []),
-        ],
-        rows: rules.map(([code, r]) => [
+  const pack = audit.compliance.pack;
+
+  const lines: string[] = [];
+  if (pack !== undefined) {
+    lines.push(
+      `Rule pack ${cleanText(pack.name, 40)} ${cleanText(pack.version, 20)} for ${LICENCE_LABELS[pack.licence] ?? cleanText(pack.licence, 40)}; amounts in ${cleanText(pack.currency, 3)}.`,
+    );
+  } else if (rulePack) {
+    lines.push(`Rule pack ${cleanText(rulePack.name, 40)} ${cleanText(rulePack.version, 20)}.`);
+  }
+  const onWatch = watched > 0 ? `; ${plural(watched, 'rule', 'rules')} on watch` : '';
+  lines.push(
+    rulesBreached === 0
+      ? `No in-force rule is breached${onWatch}.`
+      : `${plural(loansInBreach, 'loan is', 'loans are')} in breach of ${plural(rulesBreached, 'rule', 'rules')}${onWatch}.`,
+  );
+  lines.push(
+    `${plural(inForce.length, 'rule', 'rules')} checked, ${plural(notYet.length, 'rule', 'rules')} not yet in force, ${plural(notApplicable.length, 'rule', 'rules')} not applicable to this lender.`,
+  );
+
+  const cite = ([code, r]: Entry) => sourceOfRule(code, r, findings, sources);
+  const tables: ReportTable[] = [
+    {
+      name: 'rules',
+      caption: 'In force: checked on this tape',
+      columns: [
+        { label: 'Rule', numeric: false },
+        { label: 'Severity', numeric: false },
+        { label: 'Result', numeric: false },
+        { label: 'Loans', numeric: true },
+        { label: 'Borrowers', numeric: true },
+        { label: 'Outstanding', numeric: true },
+        { label: 'Source', numeric: false },
+        { label: 'In force from', numeric: false },
+      ],
+      rows: inForce.map((e) => {
+        const [code, r] = e;
+        return [
           cleanText(code, 60),
-          r.status === undefined ? 'in force' : (STATUS_LABELS[r.status] ?? cleanText(r.status, 30)),
           cleanText(r.severity, 20),
           resultOf(r),
           formatInteger(r.loans),
           formatInteger(r.borrowers),
           formatAmount(r.outstanding, currency),
-          sourceOfRule(code, r, findings, sources),
-          ...(withReason ? [typeof r.reason === 'string' ? cleanText(r.reason, 240) : '—'] : []),
-        ]),
-        values: rules.map(([, r]) => [
-          null,
-          null,
-          null,
-          null,
-          r.loans,
-          r.borrowers,
-          r.outstanding,
-          null,
-          ...(withReason ? [null] : []),
-        ]),
-      },
+          cite(e),
+          r.effectiveDate ?? '—',
+        ];
+      }),
+      values: inForce.map(([, r]) => [null, null, null, r.loans, r.borrowers, r.outstanding, null, null]),
+    },
+  ];
+  const offTable = (name: string, caption: string, list: Entry[]): ReportTable => ({
+    name,
+    caption,
+    columns: [
+      { label: 'Rule', numeric: false },
+      { label: 'Status', numeric: false },
+      { label: 'Why', numeric: false },
+      { label: 'Source', numeric: false },
+      { label: 'In force from', numeric: false },
     ],
-    charts: [],
-  };
+    rows: list.map((e) => {
+      const [code, r] = e;
+      return [
+        cleanText(code, 60),
+        STATUS_LABELS[statusOf(r)] ?? cleanText(statusOf(r), 30),
+        typeof r.reason === 'string' ? cleanText(r.reason, 240) : '—',
+        cite(e),
+        r.effectiveDate ?? '—',
+      ];
+    }),
+  });
+  if (notYet.length > 0) tables.push(offTable('rules-not-in-force', 'Not yet in force on this date', notYet));
+  if (notApplicable.length > 0)
+    tables.push(offTable('rules-not-applicable', 'Not applicable to this lender', notApplicable));
+  return { id: 'compliance', title: 'Compliance', lines, tables, charts: [] };
 }
