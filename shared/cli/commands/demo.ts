@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { AuditResult } from '../../domain/audit-result.ts';
 import { addDays } from '../../domain/calendar.ts';
+import { defaultPolicyPaths } from '../../domain/policy/policy.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LocalStack } from '../../local/local-stack.ts';
 import {
@@ -61,6 +62,9 @@ export async function runDemo(
   options: DemoOptions,
 ): Promise<{ audit: AuditResult; files: Record<string, string> }> {
   const work = await mkdtemp(join(tmpdir(), 'risk-audit-demo-'));
+  // The demo's lender: the default online micro-loan company with example net assets, so the
+  // net-asset limits are checked too (the steps read POLICY_FILE, as the Lambdas do).
+  process.env.POLICY_FILE ??= join(dirname(defaultPolicyPaths().rules), 'lenders', 'demo-online-micro-loan.yaml');
   const day2 = options.date;
   const day1 = addDays(day2, -1);
   try {
