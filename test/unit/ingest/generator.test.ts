@@ -91,6 +91,46 @@ describe('Function: generateBook', () => {
     expect(top / total).toBeGreaterThan(0.005);
   });
 
+  it('carries the new columns in realistic shares: purposes, partners, groups and reported classes', () => {
+    const share = (f: (l: Loan) => boolean) => book.filter(f).length / book.length;
+    // The purpose is recorded on about seven loans in ten, agreeing with the product when it must.
+    expect(share((l) => l.loanPurpose !== null)).toBeGreaterThan(0.65);
+    expect(share((l) => l.loanPurpose !== null)).toBeLessThan(0.75);
+    expect(
+      book.every(
+        (l) => l.loanPurpose === null || l.product !== 'consumer_credit' || l.loanPurpose === 'consumption',
+      ),
+    ).toBe(true);
+    expect(share((l) => l.loanPurpose === 'business' && l.borrowerType === 'individual')).toBeGreaterThan(
+      0.005,
+    );
+    // About a fifth co-lent with a bank partner, some facilitated by a platform, the rest neither.
+    const coLent = share((l) => l.partnerId !== null && l.ownFundingShare < 1);
+    expect(coLent).toBeGreaterThan(0.18);
+    expect(coLent).toBeLessThan(0.26);
+    expect(share((l) => l.partnerId?.startsWith('FP-') === true && l.ownFundingShare === 1)).toBeGreaterThan(
+      0.05,
+    );
+    expect(book.every((l) => l.ownFundingShare === 1 || l.partnerId?.startsWith('PB-'))).toBe(true);
+    expect(book.filter((l) => l.ownFundingShare > 0.7 && l.ownFundingShare < 1).length).toBeGreaterThan(50);
+    // Related-party groups: the heavy borrowers and a few small businesses, each borrower in one.
+    const groups = new Map<string, Set<string | null>>();
+    for (const l of book)
+      groups.set(l.borrowerId, (groups.get(l.borrowerId) ?? new Set()).add(l.relatedPartyGroup));
+    expect([...groups.values()].every((g) => g.size === 1)).toBe(true);
+    expect(book.filter((l) => l.relatedPartyGroup?.startsWith('RPG-H') === true).length).toBeGreaterThan(20);
+    expect(new Set(book.map((l) => l.relatedPartyGroup).filter((g) => g !== null)).size).toBeGreaterThan(50);
+    // The lender's own class on nine loans in ten, now and then one class milder than its floor.
+    expect(share((l) => l.reportedClassification !== null)).toBeGreaterThan(0.85);
+    const milder = book.filter((l) => l.daysPastDue > 0 && l.reportedClassification === 'normal');
+    expect(milder.length).toBeGreaterThan(0);
+    expect(milder.length).toBeLessThan(book.filter((l) => l.daysPastDue > 0).length * 0.1);
+    // From the cost guideline on, most new loans are priced within 24% and many within 4 x LPR.
+    const recent = book.filter((l) => l.originationDate >= '2025-12-24');
+    expect(recent.filter((l) => l.annualRate > 0.24).length / recent.length).toBeLessThan(0.02);
+    expect(recent.filter((l) => l.annualRate <= 0.12).length / recent.length).toBeGreaterThan(0.4);
+  });
+
   it('mixes in bad rows that each hit a quarantine reason', () => {
     const bad = [...generateBook({ loans: 2000, date: '2026-11-25', seed: 9, badRows: 11 })];
     const { stats } = validate(bad, '2026-11-25');

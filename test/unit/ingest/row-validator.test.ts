@@ -139,12 +139,49 @@ describe('Class: RowValidator', () => {
     [{ product: 'mortgage' }, 'VALUE_NOT_ALLOWED'],
     [{ borrower_type: 'Individual' }, 'VALUE_NOT_ALLOWED'],
     [{ currency: 'yuan' }, 'VALUE_NOT_ALLOWED'],
+    [{ loan_purpose: 'travel' }, 'VALUE_NOT_ALLOWED'],
+    [{ loan_purpose: 'Consumption' }, 'VALUE_NOT_ALLOWED'],
+    [{ reported_classification: 'bad' }, 'VALUE_NOT_ALLOWED'],
     [{ outstanding_principal: '15000.01' }, 'OUTSTANDING_EXCEEDS_PRINCIPAL'],
     [{ maturity_date: '2026-02-28' }, 'MATURITY_BEFORE_ORIGINATION'],
     [{ origination_date: '2026-11-26', maturity_date: '2027-11-26' }, 'ORIGINATION_AFTER_SNAPSHOT'],
     [{ snapshot_date: '2026-11-24' }, 'SNAPSHOT_DATE_MISMATCH'],
   ])('quarantines %o with %s', (overrides, code) => {
     expect(codesOf(overrides)).toEqual([code]);
+  });
+
+  it("keeps one currency per tape: the one given, else the first valid row's, an empty cell being CNY", () => {
+    // Given: a USD tape quarantines its CNY and empty-currency rows.
+    const sink = collectSink();
+    const usd = new RowValidator(sink, { snapshotDate: '2026-11-25', currency: 'USD' });
+    usd.setPart('tape.csv', identityPlan([...TAPE_COLUMNS]));
+    [
+      goodRow({ currency: 'USD' }),
+      goodRow({ loan_id: 'L2', currency: '' }),
+      goodRow({ loan_id: 'L3' }),
+    ].forEach((r, i) => {
+      const f = cells(r);
+      usd.acceptFields(FieldRow.of(f), i + 2, f.join(','), 0, f.join(',').length, TAPE_COLUMNS.length, null);
+    });
+    expect(usd.currency).toBe('USD');
+    expect(sink.loans.map((l) => [l.loanId, l.currency])).toEqual([['L1', 'USD']]);
+    expect(sink.quarantined.map((q) => [q.line, q.codes, q.detail])).toEqual([
+      [3, ['CURRENCY_MISMATCH'], "currency: differs from the tape's USD"],
+      [4, ['CURRENCY_MISMATCH'], "currency: differs from the tape's USD"],
+    ]);
+    // Not given: a bad first row does not set it; the first valid row does (empty is CNY).
+    const { sink: s2, validator } = run(
+      [
+        goodRow({ currency: 'EUR', principal: 'x' }),
+        goodRow({ loan_id: 'L2', currency: '' }),
+        goodRow({ loan_id: 'L3', currency: 'CNY' }),
+        goodRow({ loan_id: 'L4', currency: 'EUR' }),
+      ],
+      '2026-11-25',
+    );
+    expect(validator.currency).toBe('CNY');
+    expect(s2.loans.map((l) => l.loanId)).toEqual(['L2', 'L3']);
+    expect(s2.quarantined.map((q) => q.codes)).toEqual([['UNPARSEABLE_NUMBER'], ['CURRENCY_MISMATCH']]);
   });
 
   it('accepts the boundaries: outstanding exactly 1.5 x principal, maturity equal to origination, origination on the snapshot date', () => {
