@@ -68,7 +68,6 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
       previousSnapshotDate: '2026-11-24',
       index: 1,
       scoreBuckets: 1,
-      currency: 'CNY',
       partKey: tape,
       partBytes: bytes,
       range: { start, end: start + mib * 2 ** 20 },

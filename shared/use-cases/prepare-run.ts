@@ -7,7 +7,7 @@ import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import { type ColumnMapping, mappingReadsWholeParts } from '../domain/tape/mapping.ts';
-import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
+import { DEFAULT_CURRENCY, VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
@@ -219,7 +219,13 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
   });
   const planned = planShards(
     parts,
-    { runId, snapshotDate, previousSnapshotDate: previousDate, scoreBuckets, currency },
+    {
+      runId,
+      snapshotDate,
+      previousSnapshotDate: previousDate,
+      scoreBuckets,
+      ...(currency === DEFAULT_CURRENCY ? {} : { currency }),
+    },
     config.SHARD_BYTES,
     mappingReadsWholeParts(await deps.mapping()),
   );

@@ -8,6 +8,7 @@ import {
 } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
 import { gzipChunks } from '../domain/store/score-file.ts';
+import { DEFAULT_CURRENCY } from '../domain/tape/row-validator.ts';
 import { TapeUnreadableError } from '../errors.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
@@ -74,7 +75,8 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   ]);
   // Rules off on the tape's date, for the pack's lender or in the tape's currency are off, the
   // same in every shard and at finalize.
-  const policy = policyInForce(loaded, shard.snapshotDate, shard.currency);
+  const currency = shard.currency ?? DEFAULT_CURRENCY;
+  const policy = policyInForce(loaded, shard.snapshotDate, currency);
   const input: TapePartInput = {
     key: shard.partKey,
     bytes: shard.partBytes,
@@ -90,7 +92,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   try {
     result = await auditShard([input], {
       snapshotDate: shard.snapshotDate,
-      currency: shard.currency,
+      currency,
       mapping,
       policy,
       previous,

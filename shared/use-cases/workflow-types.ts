@@ -62,11 +62,14 @@ export const ShardSpecSchema = z.object({
   range: ByteRangeSchema.optional(),
   /** Loan-id buckets the shard splits its score file into (a power of two; see `scoreBucketsFor`). */
   scoreBuckets: z.number().int().positive().default(1),
-  /** The tape's currency (`peekTapeCurrency`): rows in another are quarantined. */
+  /**
+   * The tape's currency (`peekTapeCurrency`) when it is not CNY: rows in another are quarantined.
+   * Absent for a CNY tape, so that a plan of many shards stays small (Step Functions' state limit).
+   */
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/)
-    .default('CNY'),
+    .optional(),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 

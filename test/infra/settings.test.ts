@@ -115,7 +115,7 @@ describe('Function: resolveSettings', () => {
     ],
     [
       { policyFile: 'examples/prosper-mapping.yaml' },
-      'invalid policyFile: invalid policy file examples/prosper-mapping.yaml: kind: must be rule-pack or risk-appetite, got null',
+      'invalid policyFile: invalid policy file examples/prosper-mapping.yaml: field kind: must be rule-pack, lender-profile or risk-appetite, got null',
     ],
   ])('rejects %j with a readable message', (settings, message) => {
     expect(() => resolveSettings(settings)).toThrow(message);

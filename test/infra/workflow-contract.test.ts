@@ -113,7 +113,6 @@ function shards(shardCount: number): ShardSpec[] {
     partBytes: 3_000,
     range: { start: index * 1_000, end: (index + 1) * 1_000 },
     scoreBuckets: BUCKETS,
-    currency: 'CNY',
   }));
 }
 

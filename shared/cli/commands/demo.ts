@@ -64,7 +64,11 @@ export async function runDemo(
   const work = await mkdtemp(join(tmpdir(), 'risk-audit-demo-'));
   // The demo's lender: the default online micro-loan company with example net assets, so the
   // net-asset limits are checked too (the steps read POLICY_FILE, as the Lambdas do).
-  process.env.POLICY_FILE ??= join(dirname(defaultPolicyPaths().rules), 'lenders', 'demo-online-micro-loan.yaml');
+  process.env.POLICY_FILE ??= join(
+    dirname(defaultPolicyPaths().rules),
+    'lenders',
+    'demo-online-micro-loan.yaml',
+  );
   const day2 = options.date;
   const day1 = addDays(day2, -1);
   try {

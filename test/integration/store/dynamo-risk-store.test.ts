@@ -14,6 +14,7 @@ import { createLoanAssessor } from '../../../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../../../shared/domain/policy/policy.ts';
+import { policyInForce } from '../../../shared/domain/policy/resolve.ts';
 import { RunInProgressError } from '../../../shared/errors.ts';
 import type {
   BreachEntry,
@@ -447,12 +448,15 @@ describe('Class: DynamoRiskStore', () => {
   it('keeps the history of every loan of a generated book across three days', async () => {
     // Prepare: a generated book rolled forward twice, scored by the engine.
     const paths = defaultPolicyPaths();
-    const policy = parsePolicy([
-      { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
-      { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
-    ]);
-    const assess = createLoanAssessor(policy);
     const dates = ['2026-03-01', '2026-03-02', '2026-03-03'];
+    const policy = policyInForce(
+      parsePolicy([
+        { text: readFileSync(paths.rules, 'utf8'), fileName: paths.rules },
+        { text: readFileSync(paths.appetite, 'utf8'), fileName: paths.appetite },
+      ]),
+      dates[2]!,
+    );
+    const assess = createLoanAssessor(policy);
     const book1 = [...generateBook({ loans: 3_000, date: dates[0]!, seed: 'it-history' })];
     const book2 = [...rollForward(book1, { date: dates[1]!, seed: 'it-history' })];
     const book3 = [...rollForward(book2, { date: dates[2]!, seed: 'it-history' })];

@@ -33,7 +33,7 @@ function plan(parts: ReturnType<typeof delivery>, warnings: RunPlan['warnings'] 
   );
   const shards = planShards(
     parts,
-    { runId: RUN_ID, snapshotDate: DATE, previousSnapshotDate: '2026-11-24', scoreBuckets, currency: 'CNY' },
+    { runId: RUN_ID, snapshotDate: DATE, previousSnapshotDate: '2026-11-24', scoreBuckets },
     128 * MiB,
   );
   const runPlan: RunPlan = {
