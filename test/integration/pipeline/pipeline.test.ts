@@ -115,8 +115,16 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(watchlist.map((w) => w.rank)).toEqual(watchlist.map((_, i) => i + 1));
     for (let i = 1; i < watchlist.length; i++)
       expect(watchlist[i]!.pd).toBeLessThanOrEqual(watchlist[i - 1]!.pd);
-    const apr = await store.getBreaches('APR_ABOVE_36', D2);
-    expect(apr).toHaveLength(a.compliance.rules.APR_ABOVE_36!.loans);
+    // The run record's breaches are the distinct loans in breach.
+    expect(record?.breaches).toBe(a.compliance.loansInBreach);
+    const cost = await store.getBreaches('COST_ABOVE_36', D2);
+    expect(cost).toHaveLength(a.compliance.rules.COST_ABOVE_36!.loans);
+    // A borrower-level cap reaches the breach index through the buckets: every loan it concerns.
+    const consumer = a.compliance.rules.CONSUMER_BALANCE_CAP!;
+    expect(consumer.loans).toBeGreaterThan(0);
+    const capped = await store.getBreaches('CONSUMER_BALANCE_CAP', D2);
+    expect(capped).toHaveLength(consumer.loans);
+    expect(capped.reduce((s, b) => s + b.outstanding, 0)).toBeCloseTo(consumer.outstanding, 2);
     // D1 was the baseline; D2's history holds only the loans that appeared, changed or closed.
     const items = await itemsOf(D2);
     const history = [...items.values()].filter((i) => String(i.pk).startsWith('LOAN#'));
