@@ -151,50 +151,6 @@ export function evaluateCompliance(
       (r): r is ResolvedRule & { rule: Extract<ResolvedRule['rule'], { kind: K }> } => r.rule.kind === kind,
     );
 
-  // Borrower rules: one pass over the borrowers for all of them.
-  const checks: BorrowerCheck[] = byKind('borrower_exposure').map((r) => ({
-    code: r.rule.code,
-    breach: r.severity === 'breach',
-    purpose: purposeIndex(r.rule.purpose),
-    types: typeBits(r.rule.borrowerType),
-    capMicro: r.rule.incomeDivisor !== undefined ? -1 : limitMicro(r.rule, lender),
-    incomeDivisor: r.rule.incomeDivisor ?? 1,
-    figures: { loans: 0, borrowers: 0, micro: 0 },
-  }));
-  const PURPOSE_BITS = [ALL, CONSUMPTION, BUSINESS];
-  if (checks.length > 0) {
-    for (let i = 0; i < cap; i++) {
-      if (!t.used(i)) continue;
-      const types = t.types(i);
-      const allLoans = t.loans(i);
-      const allMicro = t.exposure(i);
-      const consLoans = t.consumptionLoans(i);
-      const consMicro = t.consumptionExposure(i);
-      for (let c = 0; c < checks.length; c++) {
-        const k = checks[c]!;
-        if ((types & k.types) === 0) continue;
-        const loans = k.purpose === 0 ? allLoans : k.purpose === 1 ? consLoans : allLoans - consLoans;
-        if (loans === 0) continue;
-        const micro = k.purpose === 0 ? allMicro : k.purpose === 1 ? consMicro : allMicro - consMicro;
-        if (k.capMicro >= 0) {
-          if (!(micro > k.capMicro)) continue;
-        } else {
-          const income = t.income(i);
-          if (!(income >= 0 && micro / 1_000_000 > income / k.incomeDivisor)) continue;
-        }
-        k.figures.loans += loans;
-        k.figures.borrowers++;
-        k.figures.micro += micro;
-        if (k.breach) slotBits[i]! |= PURPOSE_BITS[k.purpose]!;
-        if (collect) {
-          const h = hitsOf(hits.borrowers, keyOf(i));
-          (k.purpose === 0 ? h.all : k.purpose === 1 ? h.consumption : h.business).push(k.code);
-        }
-      }
-    }
-  }
-  for (const k of checks) aggregate.set(k.code, k.figures);
-
   // Group rules: a group's exposure is every loan of its member borrowers.
   const groupRules = byKind('group_exposure');
   if (groupRules.length > 0) {
@@ -275,30 +231,74 @@ export function evaluateCompliance(
     }
   }
 
-  // Distinct loans and borrowers in breach, and the borrowers of each loan-level rule.
+  // One pass over the borrowers: every borrower rule, the borrowers of each loan-level rule, and
+  // the distinct loans in breach (groups already marked their members above).
+  const checks: BorrowerCheck[] = byKind('borrower_exposure').map((r) => ({
+    code: r.rule.code,
+    breach: r.severity === 'breach',
+    purpose: purposeIndex(r.rule.purpose),
+    types: typeBits(r.rule.borrowerType),
+    capMicro: r.rule.incomeDivisor !== undefined ? -1 : limitMicro(r.rule, lender),
+    incomeDivisor: r.rule.incomeDivisor ?? 1,
+    figures: { loans: 0, borrowers: 0, micro: 0 },
+  }));
+  const PURPOSE_BITS = [ALL, CONSUMPTION, BUSINESS];
   const nLoanRules = compiled.loanRules.length;
   const loanRuleBorrowers = new Array<number>(nLoanRules).fill(0);
   const breachMask = compiled.breachMask;
   let loansInBreach = 0;
+  let borrowersInBreach = 0;
   for (let i = 0; i < cap; i++) {
     if (!t.used(i)) continue;
     const mask = t.rules(i);
     if (mask !== 0) for (let r = 0; r < nLoanRules; r++) if ((mask & (1 << r)) !== 0) loanRuleBorrowers[r]!++;
-    const bits = slotBits[i]!;
     const loans = t.loans(i);
-    const consumption = t.consumptionLoans(i);
-    const breachC = t.breachConsumptionLoans(i);
-    const breachB = t.breachBusinessLoans(i);
+    const split = t.split(i);
+    const consLoans = split.consumptionLoans;
+    let bits = slotBits[i]!;
+    if (checks.length > 0) {
+      const types = t.types(i);
+      const allMicro = t.exposure(i);
+      const consMicro = split.consumptionFen;
+      for (let c = 0; c < checks.length; c++) {
+        const k = checks[c]!;
+        if ((types & k.types) === 0) continue;
+        const n = k.purpose === 0 ? loans : k.purpose === 1 ? consLoans : loans - consLoans;
+        if (n === 0) continue;
+        const micro = k.purpose === 0 ? allMicro : k.purpose === 1 ? consMicro : allMicro - consMicro;
+        if (k.capMicro >= 0) {
+          if (!(micro > k.capMicro)) continue;
+        } else {
+          const income = t.income(i);
+          if (!(income >= 0 && micro / 1_000_000 > income / k.incomeDivisor)) continue;
+        }
+        k.figures.loans += n;
+        k.figures.borrowers++;
+        k.figures.micro += micro;
+        if (k.breach) bits |= PURPOSE_BITS[k.purpose]!;
+        if (collect) {
+          const h = hitsOf(hits.borrowers, keyOf(i));
+          (k.purpose === 0 ? h.all : k.purpose === 1 ? h.consumption : h.business).push(k.code);
+        }
+      }
+    }
     let n: number;
     if ((bits & ALL) !== 0) n = loans;
     else {
+      const breachC = split.breachConsumption;
+      const breachB = split.breachBusiness;
       n = breachC + breachB;
-      if ((bits & CONSUMPTION) !== 0) n += consumption - breachC;
-      if ((bits & BUSINESS) !== 0) n += loans - consumption - breachB;
+      if ((bits & CONSUMPTION) !== 0) n += consLoans - breachC;
+      if ((bits & BUSINESS) !== 0) n += loans - consLoans - breachB;
     }
     loansInBreach += n;
-    if (n > 0 || (mask & breachMask) !== 0) slotBits[i] = bits | IN_BREACH;
+    if (n > 0 || (mask & breachMask) !== 0) {
+      bits |= IN_BREACH;
+      borrowersInBreach++;
+    }
+    slotBits[i] = bits;
   }
+  for (const k of checks) aggregate.set(k.code, k.figures);
   if (pairs !== null && (coLentBreach || breachPartners.size > 0)) {
     for (let i = 0; i < pairs.capacity; i++) {
       if (!pairs.used(i)) continue;
@@ -310,11 +310,10 @@ export function evaluateCompliance(
         if ((bits & CONSUMPTION) === 0) loansInBreach += pairs.count0(i);
         if ((bits & BUSINESS) === 0) loansInBreach += pairs.count1(i);
       }
+      if ((bits & IN_BREACH) === 0) borrowersInBreach++;
       slotBits[s] = bits | IN_BREACH;
     }
   }
-  let borrowersInBreach = 0;
-  for (let i = 0; i < cap; i++) if ((slotBits[i]! & IN_BREACH) !== 0) borrowersInBreach++;
   return { aggregate, loanRuleBorrowers, loansInBreach, borrowersInBreach, hits };
 }
 

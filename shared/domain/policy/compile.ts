@@ -53,9 +53,13 @@ export function rateLimit(multiple: number, value: number): number {
 function limitLookup(parameter: Parameter, multiple: number): (date: string) => number | null {
   const from = parameter.series.map((e) => e.from);
   const limits = parameter.series.map((e) => rateLimit(multiple, e.value));
+  const last = from.length - 1;
+  const latest = from[last]!;
   return (date) => {
+    // Most loans were made after the latest change: no search for them.
+    if (date >= latest) return limits[last]!;
     let lo = 0;
-    let hi = from.length - 1;
+    let hi = last;
     if (date < from[0]!) return null;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;

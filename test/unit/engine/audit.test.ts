@@ -693,12 +693,12 @@ describe('Function: mergePartials', () => {
     const today = part([L1], PREVIOUS);
     const otherDay = part([{ ...L2, snapshotDate: '2026-11-26' }], PREVIOUS);
     const noPrevious = part([L2], null);
-    const damaged = { ...today, borrowers: { ...today.borrowers, slots: 'AAAA' } };
+    const damaged = { ...today, borrowers: { ...today.borrowers, amounts: 'AAAA' } };
 
     expect(() => mergePartials(today, otherDay)).toThrow(/different dates: 2026-11-25 vs 2026-11-26/);
     expect(() => mergePartials(today, noPrevious)).toThrow(/different previous tapes/);
     expect(() => mergePartials(damaged, part([L2], PREVIOUS))).toThrow(
-      /borrowers\.slots holds 3 bytes, expected 52/,
+      /borrowers\.amounts holds 3 bytes, expected 16/,
     );
   });
 });

@@ -11,6 +11,75 @@ function slotOf(t: BorrowerTable, id: string): number {
   return -1;
 }
 
+describe('Class: BorrowerTable (purposes and breaches)', () => {
+  it('splits a borrower by purpose from its bits, or from a side slot once it mixes purposes or has a breach', () => {
+    const t = new BorrowerTable(4);
+    const add = (id: string, fen: number, consumption: boolean, breach = false) => {
+      hash64(id);
+      t.addLoan(fen, null, TYPE_INDIVIDUAL, 0, consumption, breach);
+    };
+    add('C', 100, true);
+    add('C', 50, true);
+    add('B', 70, false);
+    add('M', 10, true);
+    add('M', 20, false);
+    add('M', 5, true, true);
+    add('X', 8, false, true);
+    const split = (id: string) => ({ ...t.split(slotOf(t, id)) });
+    expect(split('C')).toEqual({
+      consumptionLoans: 2,
+      consumptionFen: 150,
+      breachConsumption: 0,
+      breachBusiness: 0,
+    });
+    expect(split('B')).toEqual({
+      consumptionLoans: 0,
+      consumptionFen: 0,
+      breachConsumption: 0,
+      breachBusiness: 0,
+    });
+    expect(split('M')).toEqual({
+      consumptionLoans: 2,
+      consumptionFen: 15,
+      breachConsumption: 1,
+      breachBusiness: 0,
+    });
+    expect(split('X')).toEqual({
+      consumptionLoans: 0,
+      consumptionFen: 0,
+      breachConsumption: 0,
+      breachBusiness: 1,
+    });
+    expect(t.sideSize).toBe(2);
+    expect(t.loans(slotOf(t, 'M'))).toBe(3);
+    expect(t.exposure(slotOf(t, 'M'))).toBe(35);
+  });
+
+  it('merges two single-purpose halves of a borrower into a mixed one, exactly', () => {
+    const a = new BorrowerTable(4);
+    const b = new BorrowerTable(4);
+    hash64('P');
+    a.addLoan(300, null, TYPE_INDIVIDUAL, 0, true);
+    hash64('P');
+    b.addLoan(40, null, TYPE_INDIVIDUAL, 0, false, true);
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const merged = new BorrowerTable(4);
+      merged.mergeTable(x);
+      merged.mergeTable(y);
+      expect({ ...merged.split(slotOf(merged, 'P')) }).toEqual({
+        consumptionLoans: 1,
+        consumptionFen: 300,
+        breachConsumption: 0,
+        breachBusiness: 1,
+      });
+      expect(merged.loans(slotOf(merged, 'P'))).toBe(2);
+    }
+  });
+});
+
 describe('Class: BorrowerTable (moved between threads)', () => {
   it('keeps every borrower through toTransfer / fromTransfer, and stays usable', () => {
     const t = new BorrowerTable(4);
@@ -35,11 +104,20 @@ describe('Class: BorrowerTable (moved between threads)', () => {
   });
 
   it('refuses storage that is not a table of the size it claims', () => {
-    expect(() => BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 3), size: 1 })).toThrow(
-      /invalid borrower table/,
-    );
-    expect(() => BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 4), size: 4 })).toThrow(
-      /invalid borrower table/,
-    );
+    const side = new ArrayBuffer(32 * 64);
+    expect(() =>
+      BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 3), size: 1, side, sideSize: 0 }),
+    ).toThrow(/invalid borrower table/);
+    expect(() =>
+      BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 4), size: 4, side, sideSize: 0 }),
+    ).toThrow(/invalid borrower table/);
+    expect(() =>
+      BorrowerTable.fromTransfer({
+        buffer: new ArrayBuffer(32 * 1024),
+        size: 4,
+        side: new ArrayBuffer(32 * 3),
+        sideSize: 1,
+      }),
+    ).toThrow(/invalid borrower table: its side storage/);
   });
 });
