@@ -476,7 +476,7 @@ function mergeSegments(
 // that was allowed to adopt it.
 const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
 
-const NO_BORROWERS: SerializedBorrowers = { count: 0, keys: '', amounts: '', sideCount: 0, side: '' };
+const NO_BORROWERS: SerializedBorrowers = { count: 0, keys: '', amounts: '' };
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
@@ -509,8 +509,6 @@ function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
   const s = { count: table.size } as SerializedBorrowers;
   Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
   Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
-  Object.defineProperty(s, 'sideCount', { enumerable: true, get: () => table.sideSize });
-  Object.defineProperty(s, 'side', { enumerable: true, get: () => pack().side });
   decoded.set(s, table);
   return s;
 }

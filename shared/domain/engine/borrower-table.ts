@@ -5,28 +5,20 @@ export const TYPE_INDIVIDUAL = 1;
 /** Bit for enterprise borrowers (see TYPE_INDIVIDUAL). */
 export const TYPE_ENTERPRISE = 2;
 
-// Main slot layout, 32 bytes (half a cache line, so one borrower update touches one line):
-// u32[0] key hi, u32[1] key lo, u32[2] meta (below), u32[3] loan-rule bits,
-// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known).
-// meta: loan count (low 27 bits) | SIDE (bit 27) | SEEN_BUSINESS (28) | SEEN_CONSUMPTION (29) | types << 30.
-const SLOT_U32 = 8;
-const SLOT_F64 = 4;
-/** Bytes per main slot. */
+// Slot layout, 64 bytes (one cache line, so one borrower update touches one line):
+// u32[0] key hi, u32[1] key lo, u32[2] loan count (low 30 bits) | type bits << 30, u32[3] loan-rule bits,
+// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known),
+// f64[4] exposure of consumption-purpose loans in fen, u32[10] consumption-purpose loans,
+// u32[11] consumption loans hit by a loan-level breach rule, u32[12] the same of business loans,
+// u32[13..15] unused.
+const SLOT_U32 = 16;
+const SLOT_F64 = 8;
+/** Bytes per slot. */
 export const BORROWER_SLOT_BYTES = SLOT_U32 * 4;
-const LOAN_MASK = 0x07ffffff;
-const SIDE = 1 << 27;
-const SEEN_BUSINESS = 1 << 28;
-const SEEN_CONSUMPTION = 1 << 29;
-const KEEP_BITS = SEEN_BUSINESS | SEEN_CONSUMPTION | (3 << 30);
-
-// Side slot layout, 32 bytes, for the few borrowers whose loans are not all of one purpose or of
-// which a loan-level breach rule hit a loan: u32[0] key hi, u32[1] key lo, u32[2] consumption
-// loans, u32[3] consumption loans a loan-level breach rule hit, u32[4] the same of business loans,
-// u32[5] unused, f64[3] consumption exposure in fen.
-const SIDE_U32 = 8;
-const SIDE_F64 = 4;
-/** Bytes per side slot. */
-export const SIDE_SLOT_BYTES = SIDE_U32 * 4;
+/** Packed per borrower: 7 uint32 (key hi, key lo, loans and types, rule bits, consumption loans, breach loans by purpose). */
+const PACKED_INTS = 7;
+/** Packed per borrower: 3 float64 (exposure, income, consumption exposure). */
+const PACKED_AMOUNTS = 3;
 
 /** A borrower's split by purpose (`BorrowerTable.split` fills one, reused). */
 export interface PurposeSplit {
@@ -38,150 +30,21 @@ export interface PurposeSplit {
   /** Business loans a loan-level breach rule hit. */
   breachBusiness: number;
 }
-
-/** Open addressing over 32-byte slots keyed by a 64-bit hash (the borrowers that need a side slot). */
-class SideTable {
-  public size = 0;
-  private mask: number;
-  public u32: Uint32Array;
-  public f64: Float64Array;
-
-  public constructor(expected = 64) {
-    let cap = 64;
-    while (cap * 0.75 < expected) cap *= 2;
-    this.mask = cap - 1;
-    this.u32 = new Uint32Array(cap * SIDE_U32);
-    this.f64 = new Float64Array(this.u32.buffer);
-  }
-
-  public get capacity(): number {
-    return this.mask + 1;
-  }
-
-  public used(slot: number): boolean {
-    const o = slot * SIDE_U32;
-    return this.u32[o] !== 0 || this.u32[o + 1] !== 0;
-  }
-
-  /** The slot of a key, or -1. */
-  public find(h1: number, h2: number): number {
-    const u32 = this.u32;
-    let i = (h1 ^ Math.imul(h2, 0x85ebca6b)) & this.mask;
-    for (;;) {
-      const o = i * SIDE_U32;
-      if (u32[o] === h1 && u32[o + 1] === h2) return i;
-      if (u32[o] === 0 && u32[o + 1] === 0) return -1;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  /** The slot of a key, inserted (zeroed) when new. */
-  public slot(h1: number, h2: number): number {
-    const u32 = this.u32;
-    let i = (h1 ^ Math.imul(h2, 0x85ebca6b)) & this.mask;
-    for (;;) {
-      const o = i * SIDE_U32;
-      if (u32[o] === h1 && u32[o + 1] === h2) return i;
-      if (u32[o] === 0 && u32[o + 1] === 0) {
-        if ((this.size + 1) * 4 > this.capacity * 3) {
-          this.grow();
-          return this.slot(h1, h2);
-        }
-        u32[o] = h1;
-        u32[o + 1] = h2;
-        this.size++;
-        return i;
-      }
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  /** Adds to a key's counters. */
-  public add(
-    h1: number,
-    h2: number,
-    consLoans: number,
-    breachC: number,
-    breachB: number,
-    consFen: number,
-  ): void {
-    const s = this.slot(h1, h2);
-    const o = s * SIDE_U32;
-    this.u32[o + 2] = this.u32[o + 2]! + consLoans;
-    this.u32[o + 3] = this.u32[o + 3]! + breachC;
-    this.u32[o + 4] = this.u32[o + 4]! + breachB;
-    this.f64[s * SIDE_F64 + 3] = this.f64[s * SIDE_F64 + 3]! + consFen;
-  }
-
-  private grow(): void {
-    const old = this.u32;
-    const oldF64 = this.f64;
-    const oldCap = this.capacity;
-    this.mask = oldCap * 2 - 1;
-    this.size = 0;
-    this.u32 = new Uint32Array(oldCap * 2 * SIDE_U32);
-    this.f64 = new Float64Array(this.u32.buffer);
-    for (let i = 0; i < oldCap; i++) {
-      const o = i * SIDE_U32;
-      if (old[o] === 0 && old[o + 1] === 0) continue;
-      const s = this.slot(old[o]!, old[o + 1]!);
-      this.u32.set(old.subarray(o + 2, o + SIDE_U32), s * SIDE_U32 + 2);
-      this.f64[s * SIDE_F64 + 3] = oldF64[i * SIDE_F64 + 3]!;
-    }
-  }
-
-  /** The used slots packed one after another. */
-  public pack(): Uint8Array {
-    const out = new Uint32Array(this.size * SIDE_U32);
-    let j = 0;
-    for (let i = 0; i < this.capacity; i++) {
-      if (!this.used(i)) continue;
-      out.set(this.u32.subarray(i * SIDE_U32, (i + 1) * SIDE_U32), j * SIDE_U32);
-      j++;
-    }
-    return new Uint8Array(out.buffer);
-  }
-
-  public static unpack(bytes: ArrayBuffer, count: number): SideTable {
-    const t = new SideTable(count);
-    const u32 = new Uint32Array(bytes);
-    const f64 = new Float64Array(bytes);
-    for (let i = 0; i < count; i++) {
-      const o = i * SIDE_U32;
-      t.add(u32[o]!, u32[o + 1]!, u32[o + 2]!, u32[o + 3]!, u32[o + 4]!, f64[i * SIDE_F64 + 3]!);
-    }
-    return t;
-  }
-
-  public static fromStorage(buffer: ArrayBuffer, size: number): SideTable {
-    const slots = buffer.byteLength / SIDE_SLOT_BYTES;
-    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0 || size * 4 > slots * 3)
-      throw new Error('invalid borrower table: its side storage is not a table of that size');
-    const t = new SideTable(0);
-    t.u32 = new Uint32Array(buffer);
-    t.f64 = new Float64Array(buffer);
-    t.mask = slots - 1;
-    t.size = size;
-    return t;
-  }
-}
+const LOAN_MASK = 0x3fffffff;
 
 /**
  * Per-borrower exposure keyed by the 64-bit hash of borrower_id: an open-addressing table (linear
- * probing, load factor at most 0.75) of 32-byte slots in one ArrayBuffer, with no object per
- * borrower. The purpose caps and the distinct loans in breach also need each borrower's
- * consumption exposure and loans and its loans a loan-level breach rule hit, by purpose: a
- * borrower whose loans are all of one purpose and none in breach (most of them) has these from two
- * bits of its slot; the others get a side slot (a second, small table), so the per-row update
- * touches one cache line for most loans. Every field merges exactly and commutatively: fen and
- * counts add (integers), income takes the max, bits are OR-ed.
+ * probing, load factor at most 0.75) of 64-byte slots in one ArrayBuffer, with no object per
+ * borrower. Besides the borrower's exposure it keeps the split by loan purpose (the balance caps
+ * are per purpose) and how many of its loans a loan-level breach rule hit, by purpose, so that
+ * the distinct loans in breach are exact once the borrower-level caps are resolved. Every field
+ * merges exactly and commutatively: fen and counts add (integers), income takes the max, bits are OR-ed.
  */
 export class BorrowerTable {
   public size = 0;
   private mask: number;
   private u32: Uint32Array;
   private f64: Float64Array;
-  private side = new SideTable();
   private readonly out: PurposeSplit = {
     consumptionLoans: 0,
     consumptionFen: 0,
@@ -200,11 +63,6 @@ export class BorrowerTable {
   /** Number of slots; iterate 0..capacity-1 and skip slots where `used(slot)` is false. */
   public get capacity(): number {
     return this.mask + 1;
-  }
-
-  /** Borrowers with a side slot (loans of both purposes, or a loan-level breach). */
-  public get sideSize(): number {
-    return this.side.size;
   }
 
   /** Whether a slot holds a borrower. */
@@ -246,22 +104,11 @@ export class BorrowerTable {
   /** The borrower's split by purpose, in an object reused by the next call. */
   public split(slot: number): Readonly<PurposeSplit> {
     const o = slot * SLOT_U32;
-    const meta = this.u32[o + 2]!;
     const out = this.out;
-    if ((meta & SIDE) !== 0) {
-      const s = this.side.find(this.u32[o]!, this.u32[o + 1]!);
-      const so = s * SIDE_U32;
-      out.consumptionLoans = this.side.u32[so + 2]!;
-      out.breachConsumption = this.side.u32[so + 3]!;
-      out.breachBusiness = this.side.u32[so + 4]!;
-      out.consumptionFen = this.side.f64[s * SIDE_F64 + 3]!;
-    } else {
-      const cons = (meta & SEEN_CONSUMPTION) !== 0;
-      out.consumptionLoans = cons ? meta & LOAN_MASK : 0;
-      out.consumptionFen = cons ? this.f64[slot * SLOT_F64 + 2]! : 0;
-      out.breachConsumption = 0;
-      out.breachBusiness = 0;
-    }
+    out.consumptionLoans = this.u32[o + 10]!;
+    out.breachConsumption = this.u32[o + 11]!;
+    out.breachBusiness = this.u32[o + 12]!;
+    out.consumptionFen = this.f64[slot * SLOT_F64 + 4]!;
     return out;
   }
 
@@ -284,14 +131,9 @@ export class BorrowerTable {
     while (this.capacity * 0.75 < borrowers) this.grow();
   }
 
-  /** The table's storage as it is, to move to another thread (transfer both buffers). */
+  /** The table's storage as it is, to move to another thread (transfer `buffer`). */
   public toTransfer(): TransferredBorrowerTable {
-    return {
-      buffer: this.u32.buffer as ArrayBuffer,
-      size: this.size,
-      side: this.side.u32.buffer as ArrayBuffer,
-      sideSize: this.side.size,
-    };
+    return { buffer: this.u32.buffer as ArrayBuffer, size: this.size };
   }
 
   /** A table moved from another thread by `toTransfer`. */
@@ -304,7 +146,6 @@ export class BorrowerTable {
     table.f64 = new Float64Array(t.buffer);
     table.mask = slots - 1;
     table.size = t.size;
-    table.side = SideTable.fromStorage(t.side, t.sideSize);
     return table;
   }
 
@@ -321,117 +162,123 @@ export class BorrowerTable {
     consumption = false,
     breach = false,
   ): void {
-    const h1 = hashOut.hi;
-    const h2 = hashOut.lo;
-    const s = this.slotOf(h1, h2);
+    const s = this.slotOf(hashOut.hi, hashOut.lo);
     const o = s * SLOT_U32;
     const f = s * SLOT_F64;
     const u32 = this.u32;
     const f64 = this.f64;
-    const meta = u32[o + 2]!;
-    const seen = consumption ? SEEN_CONSUMPTION : SEEN_BUSINESS;
-    let next = (meta + 1) | (typeBit << 30) | seen;
-    // A side slot once the borrower has loans of both purposes or a loan in breach.
-    if ((meta & SIDE) !== 0) {
-      this.side.add(
-        h1,
-        h2,
-        consumption ? 1 : 0,
-        breach && consumption ? 1 : 0,
-        breach && !consumption ? 1 : 0,
-        consumption ? fen : 0,
-      );
-    } else if (breach || (meta & (SEEN_CONSUMPTION | SEEN_BUSINESS) & ~seen) !== 0) {
-      const before = (meta & SEEN_CONSUMPTION) !== 0;
-      this.side.add(
-        h1,
-        h2,
-        (before ? meta & LOAN_MASK : 0) + (consumption ? 1 : 0),
-        breach && consumption ? 1 : 0,
-        breach && !consumption ? 1 : 0,
-        (before ? f64[f + 2]! : 0) + (consumption ? fen : 0),
-      );
-      next |= SIDE;
-    }
-    u32[o + 2] = next >>> 0;
+    u32[o + 2] = (u32[o + 2]! + 1) | (typeBit << 30);
     if (ruleMask !== 0) u32[o + 3] = u32[o + 3]! | ruleMask;
     f64[f + 2] = f64[f + 2]! + fen;
     if (income !== null && income > f64[f + 3]!) f64[f + 3] = income;
-  }
-
-  /**
-   * Adds one borrower's merged state (slot `i` of another table's or a packed table's arrays, its
-   * side slots in `srcSide`) into this table.
-   */
-  private mergeFrom(
-    srcU32: Uint32Array,
-    srcF64: Float64Array,
-    so: number,
-    sf: number,
-    srcSide: SideTable,
-  ): void {
-    const h1 = srcU32[so]!;
-    const h2 = srcU32[so + 1]!;
-    const s = this.slotOf(h1, h2);
-    const o = s * SLOT_U32;
-    const f = s * SLOT_F64;
-    const u32 = this.u32;
-    const f64 = this.f64;
-    const mine = u32[o + 2]!;
-    const theirs = srcU32[so + 2]!;
-    let bits = (mine | theirs) & (KEEP_BITS | SIDE);
-    if ((bits & SIDE) !== 0 || (bits & SEEN_CONSUMPTION & (bits << 1)) !== 0) {
-      // Both sides' splits, from their side slot or their bits, summed into this side slot.
-      if ((mine & SIDE) === 0) {
-        const cons = (mine & SEEN_CONSUMPTION) !== 0;
-        if (cons) this.side.add(h1, h2, mine & LOAN_MASK, 0, 0, f64[f + 2]!);
-        else this.side.slot(h1, h2);
-      }
-      if ((theirs & SIDE) !== 0) {
-        const t = srcSide.find(h1, h2);
-        const to = t * SIDE_U32;
-        const su = srcSide.u32;
-        this.side.add(h1, h2, su[to + 2]!, su[to + 3]!, su[to + 4]!, srcSide.f64[t * SIDE_F64 + 3]!);
-      } else if ((theirs & SEEN_CONSUMPTION) !== 0) {
-        this.side.add(h1, h2, theirs & LOAN_MASK, 0, 0, srcF64[sf + 2]!);
-      } else {
-        this.side.slot(h1, h2);
-      }
-      bits |= SIDE;
+    if (consumption) {
+      f64[f + 4] = f64[f + 4]! + fen;
+      u32[o + 10]!++;
+      if (breach) u32[o + 11]!++;
+    } else if (breach) {
+      u32[o + 12]!++;
     }
-    u32[o + 2] = (((mine & LOAN_MASK) + (theirs & LOAN_MASK)) | bits) >>> 0;
-    u32[o + 3] = (u32[o + 3]! | srcU32[so + 3]!) >>> 0;
-    f64[f + 2] = f64[f + 2]! + srcF64[sf + 2]!;
-    if (srcF64[sf + 3]! > f64[f + 3]!) f64[f + 3] = srcF64[sf + 3]!;
   }
 
   /** Adds every borrower of another table into this one. */
   public mergeTable(other: BorrowerTable): void {
-    for (let i = 0; i < other.capacity; i++)
-      if (other.used(i)) this.mergeFrom(other.u32, other.f64, i * SLOT_U32, i * SLOT_F64, other.side);
+    const u = other.u32;
+    const f = other.f64;
+    for (let i = 0; i < other.capacity; i++) {
+      if (!other.used(i)) continue;
+      const o = i * SLOT_U32;
+      const g = i * SLOT_F64;
+      this.mergeValues(
+        u[o]!,
+        u[o + 1]!,
+        u[o + 2]!,
+        u[o + 3]!,
+        f[g + 2]!,
+        f[g + 3]!,
+        f[g + 4]!,
+        u[o + 10]!,
+        u[o + 11]!,
+        u[o + 12]!,
+      );
+    }
   }
 
-  /** Adds packed borrowers (`serializeBorrowers`) into this table. */
-  public mergePacked(keys: ArrayBuffer, amounts: ArrayBuffer, count: number, side: SideTable): void {
-    const u32 = new Uint32Array(keys);
-    const f64 = new Float64Array(amounts);
-    for (let i = 0; i < count; i++) this.mergeFrom(u32, f64, i * 4, i * 2 - 2, side);
-  }
-
-  /** The used slots packed (16 + 16 bytes each) and the side slots (32 bytes each). */
-  public pack(): { keys: Uint32Array; amounts: Float64Array; side: Uint8Array } {
-    const n = this.size;
-    const keys = new Uint32Array(n * 4);
-    const amounts = new Float64Array(n * 2);
+  /** The used slots packed: 7 uint32 and 3 float64 a borrower. */
+  public pack(): { ints: Uint32Array; amounts: Float64Array } {
+    const ints = new Uint32Array(this.size * PACKED_INTS);
+    const amounts = new Float64Array(this.size * PACKED_AMOUNTS);
+    const u32 = this.u32;
+    const f64 = this.f64;
     let j = 0;
     for (let i = 0; i < this.capacity; i++) {
       if (!this.used(i)) continue;
-      keys.set(this.u32.subarray(i * SLOT_U32, i * SLOT_U32 + 4), j * 4);
-      amounts[j * 2] = this.f64[i * SLOT_F64 + 2]!;
-      amounts[j * 2 + 1] = this.f64[i * SLOT_F64 + 3]!;
+      const o = i * SLOT_U32;
+      const f = i * SLOT_F64;
+      const p = j * PACKED_INTS;
+      ints[p] = u32[o]!;
+      ints[p + 1] = u32[o + 1]!;
+      ints[p + 2] = u32[o + 2]!;
+      ints[p + 3] = u32[o + 3]!;
+      ints[p + 4] = u32[o + 10]!;
+      ints[p + 5] = u32[o + 11]!;
+      ints[p + 6] = u32[o + 12]!;
+      const a = j * PACKED_AMOUNTS;
+      amounts[a] = f64[f + 2]!;
+      amounts[a + 1] = f64[f + 3]!;
+      amounts[a + 2] = f64[f + 4]!;
       j++;
     }
-    return { keys, amounts, side: this.side.pack() };
+    return { ints, amounts };
+  }
+
+  /** Adds packed borrowers (`pack`) into this table. */
+  public mergePacked(ints: Uint32Array, amounts: Float64Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const p = i * PACKED_INTS;
+      const a = i * PACKED_AMOUNTS;
+      this.mergeValues(
+        ints[p]!,
+        ints[p + 1]!,
+        ints[p + 2]!,
+        ints[p + 3]!,
+        amounts[a]!,
+        amounts[a + 1]!,
+        amounts[a + 2]!,
+        ints[p + 4]!,
+        ints[p + 5]!,
+        ints[p + 6]!,
+      );
+    }
+  }
+
+  /** Adds one borrower's merged state into this table. */
+  private mergeValues(
+    h1: number,
+    h2: number,
+    loansAndTypes: number,
+    rules: number,
+    exposure: number,
+    income: number,
+    consFen: number,
+    consLoans: number,
+    breachC: number,
+    breachB: number,
+  ): void {
+    const s = this.slotOf(h1, h2);
+    const o = s * SLOT_U32;
+    const f = s * SLOT_F64;
+    const u32 = this.u32;
+    const f64 = this.f64;
+    const before = u32[o + 2]!;
+    const loans = (before & LOAN_MASK) + (loansAndTypes & LOAN_MASK);
+    u32[o + 2] = (loans | (((before >>> 30) | (loansAndTypes >>> 30)) << 30)) >>> 0;
+    u32[o + 3] = (u32[o + 3]! | rules) >>> 0;
+    f64[f + 2] = f64[f + 2]! + exposure;
+    if (income > f64[f + 3]!) f64[f + 3] = income;
+    f64[f + 4] = f64[f + 4]! + consFen;
+    u32[o + 10] = u32[o + 10]! + consLoans;
+    u32[o + 11] = u32[o + 11]! + breachC;
+    u32[o + 12] = u32[o + 12]! + breachB;
   }
 
   private slotOf(h1: number, h2: number): number {
@@ -459,7 +306,6 @@ export class BorrowerTable {
 
   private grow(): void {
     const oldU32 = this.u32;
-    const oldF64 = this.f64;
     const oldCap = this.capacity;
     const cap = oldCap * 2;
     this.mask = cap - 1;
@@ -470,11 +316,7 @@ export class BorrowerTable {
       const o = i * SLOT_U32;
       if (oldU32[o] === 0 && oldU32[o + 1] === 0) continue;
       const s = this.slotOf(oldU32[o]!, oldU32[o + 1]!);
-      const n = s * SLOT_U32;
-      this.u32[n + 2] = oldU32[o + 2]!;
-      this.u32[n + 3] = oldU32[o + 3]!;
-      this.f64[s * SLOT_F64 + 2] = oldF64[i * SLOT_F64 + 2]!;
-      this.f64[s * SLOT_F64 + 3] = oldF64[i * SLOT_F64 + 3]!;
+      this.u32.set(oldU32.subarray(o, o + SLOT_U32), s * SLOT_U32);
     }
   }
 }
@@ -483,20 +325,15 @@ export class BorrowerTable {
 export interface TransferredBorrowerTable {
   buffer: ArrayBuffer;
   size: number;
-  side: ArrayBuffer;
-  sideSize: number;
 }
 
 /** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
-  /** count x 16 bytes: key hi, key lo, loans and bits, rule bits (uint32 each). */
+  /** count x 28 bytes: key hi, key lo, loans | types << 30, rule bits, consumption loans, breach loans by purpose (uint32 each). */
   keys: string;
-  /** count x 16 bytes: exposure in fen, highest known income or -1 (float64 each). */
+  /** count x 24 bytes: exposure in fen, highest known income or -1, consumption exposure in fen (float64 each). */
   amounts: string;
-  sideCount: number;
-  /** sideCount x 32 bytes: the side slots (see BorrowerTable). */
-  side: string;
 }
 
 function toBase64(view: ArrayBufferView): string {
@@ -517,27 +354,16 @@ export function fromBase64(text: string, bytes: number, field: string): ArrayBuf
 
 /** Packs a table's used slots for a partial audit. */
 export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
-  const { keys, amounts, side } = t.pack();
-  return {
-    count: t.size,
-    keys: toBase64(keys),
-    amounts: toBase64(amounts),
-    sideCount: t.sideSize,
-    side: toBase64(side),
-  };
+  const { ints, amounts } = t.pack();
+  return { count: t.size, keys: toBase64(ints), amounts: toBase64(amounts) };
 }
 
 /** Merges serialized entries into a table (a borrower present in both adds up exactly). */
 export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
   const n = s.count;
-  const side = SideTable.unpack(
-    fromBase64(s.side, s.sideCount * SIDE_SLOT_BYTES, 'borrowers.side'),
-    s.sideCount,
-  );
   into.mergePacked(
-    fromBase64(s.keys, n * 16, 'borrowers.keys'),
-    fromBase64(s.amounts, n * 16, 'borrowers.amounts'),
+    new Uint32Array(fromBase64(s.keys, n * PACKED_INTS * 4, 'borrowers.keys')),
+    new Float64Array(fromBase64(s.amounts, n * PACKED_AMOUNTS * 8, 'borrowers.amounts')),
     n,
-    side,
   );
 }

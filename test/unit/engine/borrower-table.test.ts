@@ -12,7 +12,7 @@ function slotOf(t: BorrowerTable, id: string): number {
 }
 
 describe('Class: BorrowerTable (purposes and breaches)', () => {
-  it('splits a borrower by purpose from its bits, or from a side slot once it mixes purposes or has a breach', () => {
+  it('splits a borrower by purpose and counts its loan-level breaches by purpose', () => {
     const t = new BorrowerTable(4);
     const add = (id: string, fen: number, consumption: boolean, breach = false) => {
       hash64(id);
@@ -50,7 +50,6 @@ describe('Class: BorrowerTable (purposes and breaches)', () => {
       breachConsumption: 0,
       breachBusiness: 1,
     });
-    expect(t.sideSize).toBe(2);
     expect(t.loans(slotOf(t, 'M'))).toBe(3);
     expect(t.exposure(slotOf(t, 'M'))).toBe(35);
   });
@@ -104,20 +103,11 @@ describe('Class: BorrowerTable (moved between threads)', () => {
   });
 
   it('refuses storage that is not a table of the size it claims', () => {
-    const side = new ArrayBuffer(32 * 64);
-    expect(() =>
-      BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 3), size: 1, side, sideSize: 0 }),
-    ).toThrow(/invalid borrower table/);
-    expect(() =>
-      BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(32 * 4), size: 4, side, sideSize: 0 }),
-    ).toThrow(/invalid borrower table/);
-    expect(() =>
-      BorrowerTable.fromTransfer({
-        buffer: new ArrayBuffer(32 * 1024),
-        size: 4,
-        side: new ArrayBuffer(32 * 3),
-        sideSize: 1,
-      }),
-    ).toThrow(/invalid borrower table: its side storage/);
+    expect(() => BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(64 * 3), size: 1 })).toThrow(
+      /invalid borrower table/,
+    );
+    expect(() => BorrowerTable.fromTransfer({ buffer: new ArrayBuffer(64 * 4), size: 4 })).toThrow(
+      /invalid borrower table/,
+    );
   });
 });
