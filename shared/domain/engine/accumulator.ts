@@ -476,7 +476,14 @@ function mergeSegments(
 // that was allowed to adopt it.
 const decoded = new WeakMap<SerializedBorrowers, BorrowerTable>();
 
-const NO_BORROWERS: SerializedBorrowers = { count: 0, keys: '', amounts: '' };
+const NO_BORROWERS: SerializedBorrowers = {
+  count: 0,
+  keys: '',
+  amounts: '',
+  extCount: 0,
+  extInts: '',
+  extAmounts: '',
+};
 
 function freshTable(partial: PartialAudit, extra: number): BorrowerTable {
   const t = new BorrowerTable(partial.borrowers.count + extra);
@@ -509,6 +516,9 @@ function serializeAndRemember(table: BorrowerTable): SerializedBorrowers {
   const s = { count: table.size } as SerializedBorrowers;
   Object.defineProperty(s, 'keys', { enumerable: true, get: () => pack().keys });
   Object.defineProperty(s, 'amounts', { enumerable: true, get: () => pack().amounts });
+  Object.defineProperty(s, 'extCount', { enumerable: true, get: () => pack().extCount });
+  Object.defineProperty(s, 'extInts', { enumerable: true, get: () => pack().extInts });
+  Object.defineProperty(s, 'extAmounts', { enumerable: true, get: () => pack().extAmounts });
   decoded.set(s, table);
   return s;
 }

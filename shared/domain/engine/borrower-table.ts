@@ -15,10 +15,15 @@ const SLOT_U32 = 16;
 const SLOT_F64 = 8;
 /** Bytes per slot. */
 export const BORROWER_SLOT_BYTES = SLOT_U32 * 4;
-/** Packed per borrower: 7 uint32 (key hi, key lo, loans and types, rule bits, consumption loans, breach loans by purpose). */
-const PACKED_INTS = 7;
-/** Packed per borrower: 3 float64 (exposure, income, consumption exposure). */
-const PACKED_AMOUNTS = 3;
+// Packed form (partials): per borrower 4 uint32 (key hi, key lo, a word below, rule bits) and 2
+// float64 (exposure, income); the word is loans (low 27 bits) | EXTENDED (27) | ALL_CONSUMPTION (28)
+// | ALL_BREACH (29) | types << 30. Most borrowers' split follows from the bits (all their loans of
+// one purpose, none or all of them in breach); the others are EXTENDED, with 3 uint32
+// (consumption loans, breach loans by purpose) and 1 float64 (consumption exposure) in order.
+const PACKED_LOANS = 0x07ffffff;
+const EXTENDED = 1 << 27;
+const ALL_CONSUMPTION = 1 << 28;
+const ALL_BREACH = 1 << 29;
 
 /** A borrower's split by purpose (`BorrowerTable.split` fills one, reused). */
 export interface PurposeSplit {
@@ -203,52 +208,116 @@ export class BorrowerTable {
     }
   }
 
-  /** The used slots packed: 7 uint32 and 3 float64 a borrower. */
-  public pack(): { ints: Uint32Array; amounts: Float64Array } {
-    const ints = new Uint32Array(this.size * PACKED_INTS);
-    const amounts = new Float64Array(this.size * PACKED_AMOUNTS);
+  /** The used slots packed (see the packed form above). */
+  public pack(): {
+    keys: Uint32Array;
+    amounts: Float64Array;
+    extInts: Uint32Array;
+    extAmounts: Float64Array;
+  } {
+    const keys = new Uint32Array(this.size * 4);
+    const amounts = new Float64Array(this.size * 2);
+    let extInts = new Uint32Array(Math.max(16, this.size >> 2) * 3);
+    let extAmounts = new Float64Array(extInts.length / 3);
     const u32 = this.u32;
     const f64 = this.f64;
     let j = 0;
+    let e = 0;
     for (let i = 0; i < this.capacity; i++) {
       if (!this.used(i)) continue;
       const o = i * SLOT_U32;
       const f = i * SLOT_F64;
-      const p = j * PACKED_INTS;
-      ints[p] = u32[o]!;
-      ints[p + 1] = u32[o + 1]!;
-      ints[p + 2] = u32[o + 2]!;
-      ints[p + 3] = u32[o + 3]!;
-      ints[p + 4] = u32[o + 10]!;
-      ints[p + 5] = u32[o + 11]!;
-      ints[p + 6] = u32[o + 12]!;
-      const a = j * PACKED_AMOUNTS;
-      amounts[a] = f64[f + 2]!;
-      amounts[a + 1] = f64[f + 3]!;
-      amounts[a + 2] = f64[f + 4]!;
+      const meta = u32[o + 2]!;
+      const loans = meta & LOAN_MASK;
+      if (loans > PACKED_LOANS)
+        throw new Error('a borrower has more than 134,217,727 loans: too many to pack');
+      const exposure = f64[f + 2]!;
+      const consFen = f64[f + 4]!;
+      const consLoans = u32[o + 10]!;
+      const breachC = u32[o + 11]!;
+      const breachB = u32[o + 12]!;
+      let word = loans | (meta & 0xc0000000);
+      const allCons = consLoans === loans && consFen === exposure;
+      const allBus = consLoans === 0 && consFen === 0;
+      if (allCons && breachB === 0 && (breachC === 0 || breachC === loans)) {
+        word |= ALL_CONSUMPTION | (breachC === 0 ? 0 : ALL_BREACH);
+      } else if (allBus && breachC === 0 && (breachB === 0 || breachB === loans)) {
+        word |= breachB === 0 ? 0 : ALL_BREACH;
+      } else {
+        word |= EXTENDED;
+        if ((e + 1) * 3 > extInts.length) {
+          const grown = new Uint32Array(extInts.length * 2);
+          grown.set(extInts);
+          extInts = grown;
+          const grownF = new Float64Array(extAmounts.length * 2);
+          grownF.set(extAmounts);
+          extAmounts = grownF;
+        }
+        extInts[e * 3] = consLoans;
+        extInts[e * 3 + 1] = breachC;
+        extInts[e * 3 + 2] = breachB;
+        extAmounts[e] = consFen;
+        e++;
+      }
+      keys[j * 4] = u32[o]!;
+      keys[j * 4 + 1] = u32[o + 1]!;
+      keys[j * 4 + 2] = word >>> 0;
+      keys[j * 4 + 3] = u32[o + 3]!;
+      amounts[j * 2] = exposure;
+      amounts[j * 2 + 1] = f64[f + 3]!;
       j++;
     }
-    return { ints, amounts };
+    return { keys, amounts, extInts: extInts.slice(0, e * 3), extAmounts: extAmounts.slice(0, e) };
   }
 
   /** Adds packed borrowers (`pack`) into this table. */
-  public mergePacked(ints: Uint32Array, amounts: Float64Array, count: number): void {
+  public mergePacked(
+    keys: Uint32Array,
+    amounts: Float64Array,
+    count: number,
+    extInts: Uint32Array,
+    extAmounts: Float64Array,
+  ): void {
+    let e = 0;
     for (let i = 0; i < count; i++) {
-      const p = i * PACKED_INTS;
-      const a = i * PACKED_AMOUNTS;
+      const word = keys[i * 4 + 2]!;
+      const loans = word & PACKED_LOANS;
+      const exposure = amounts[i * 2]!;
+      let consLoans: number;
+      let consFen: number;
+      let breachC: number;
+      let breachB: number;
+      if ((word & EXTENDED) !== 0) {
+        if (e >= extAmounts.length)
+          throw new Error('invalid partial audit: borrowers.ext holds too few entries');
+        consLoans = extInts[e * 3]!;
+        breachC = extInts[e * 3 + 1]!;
+        breachB = extInts[e * 3 + 2]!;
+        consFen = extAmounts[e]!;
+        e++;
+      } else {
+        const cons = (word & ALL_CONSUMPTION) !== 0;
+        const all = (word & ALL_BREACH) !== 0;
+        consLoans = cons ? loans : 0;
+        consFen = cons ? exposure : 0;
+        breachC = cons && all ? loans : 0;
+        breachB = !cons && all ? loans : 0;
+      }
       this.mergeValues(
-        ints[p]!,
-        ints[p + 1]!,
-        ints[p + 2]!,
-        ints[p + 3]!,
-        amounts[a]!,
-        amounts[a + 1]!,
-        amounts[a + 2]!,
-        ints[p + 4]!,
-        ints[p + 5]!,
-        ints[p + 6]!,
+        keys[i * 4]!,
+        keys[i * 4 + 1]!,
+        (loans | (word & 0xc0000000)) >>> 0,
+        keys[i * 4 + 3]!,
+        exposure,
+        amounts[i * 2 + 1]!,
+        consFen,
+        consLoans,
+        breachC,
+        breachB,
       );
     }
+    if (e !== extAmounts.length)
+      throw new Error('invalid partial audit: borrowers.ext holds too many entries');
   }
 
   /** Adds one borrower's merged state into this table. */
@@ -330,10 +399,16 @@ export interface TransferredBorrowerTable {
 /** Compact, JSON-safe form of a borrower table: its used slots packed, base64 little-endian. */
 export interface SerializedBorrowers {
   count: number;
-  /** count x 28 bytes: key hi, key lo, loans | types << 30, rule bits, consumption loans, breach loans by purpose (uint32 each). */
+  /** count x 16 bytes: key hi, key lo, loans and bits, rule bits (uint32 each; see the packed form). */
   keys: string;
-  /** count x 24 bytes: exposure in fen, highest known income or -1, consumption exposure in fen (float64 each). */
+  /** count x 16 bytes: exposure in fen, highest known income or -1 (float64 each). */
   amounts: string;
+  /** Borrowers whose split by purpose is packed beside (EXTENDED). */
+  extCount: number;
+  /** extCount x 12 bytes: consumption loans, breach loans by purpose (uint32 each). */
+  extInts: string;
+  /** extCount x 8 bytes: consumption exposure in fen (float64). */
+  extAmounts: string;
 }
 
 function toBase64(view: ArrayBufferView): string {
@@ -354,16 +429,26 @@ export function fromBase64(text: string, bytes: number, field: string): ArrayBuf
 
 /** Packs a table's used slots for a partial audit. */
 export function serializeBorrowers(t: BorrowerTable): SerializedBorrowers {
-  const { ints, amounts } = t.pack();
-  return { count: t.size, keys: toBase64(ints), amounts: toBase64(amounts) };
+  const { keys, amounts, extInts, extAmounts } = t.pack();
+  return {
+    count: t.size,
+    keys: toBase64(keys),
+    amounts: toBase64(amounts),
+    extCount: extAmounts.length,
+    extInts: toBase64(extInts),
+    extAmounts: toBase64(extAmounts),
+  };
 }
 
 /** Merges serialized entries into a table (a borrower present in both adds up exactly). */
 export function mergeSerializedBorrowers(into: BorrowerTable, s: SerializedBorrowers): void {
   const n = s.count;
+  const e = s.extCount;
   into.mergePacked(
-    new Uint32Array(fromBase64(s.keys, n * PACKED_INTS * 4, 'borrowers.keys')),
-    new Float64Array(fromBase64(s.amounts, n * PACKED_AMOUNTS * 8, 'borrowers.amounts')),
+    new Uint32Array(fromBase64(s.keys, n * 16, 'borrowers.keys')),
+    new Float64Array(fromBase64(s.amounts, n * 16, 'borrowers.amounts')),
     n,
+    new Uint32Array(fromBase64(s.extInts, e * 12, 'borrowers.extInts')),
+    new Float64Array(fromBase64(s.extAmounts, e * 8, 'borrowers.extAmounts')),
   );
 }

@@ -698,7 +698,7 @@ describe('Function: mergePartials', () => {
     expect(() => mergePartials(today, otherDay)).toThrow(/different dates: 2026-11-25 vs 2026-11-26/);
     expect(() => mergePartials(today, noPrevious)).toThrow(/different previous tapes/);
     expect(() => mergePartials(damaged, part([L2], PREVIOUS))).toThrow(
-      /borrowers\.amounts holds 3 bytes, expected 24/,
+      /borrowers\.amounts holds 3 bytes, expected 16/,
     );
   });
 });

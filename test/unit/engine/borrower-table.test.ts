@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BorrowerTable, TYPE_INDIVIDUAL } from '../../../shared/domain/engine/borrower-table.ts';
+import {
+  BorrowerTable,
+  mergeSerializedBorrowers,
+  serializeBorrowers,
+  TYPE_INDIVIDUAL,
+} from '../../../shared/domain/engine/borrower-table.ts';
 import { hash64, hashOut } from '../../../shared/domain/engine/hash.ts';
 
 /** The slot holding a borrower id (its 64-bit hash), or -1. */
@@ -76,6 +81,44 @@ describe('Class: BorrowerTable (purposes and breaches)', () => {
       });
       expect(merged.loans(slotOf(merged, 'P'))).toBe(2);
     }
+  });
+});
+
+describe('Function: serializeBorrowers', () => {
+  it('packs the split of single-purpose borrowers in bits and the others beside, and reads both back exactly', () => {
+    const t = new BorrowerTable(16);
+    const loans: [string, number, boolean, boolean][] = [
+      ['cons', 100, true, false],
+      ['cons', 1, true, false],
+      ['bus-all-breach', 7, false, true],
+      ['bus-all-breach', 8, false, true],
+      ['cons-some-breach', 3, true, true],
+      ['cons-some-breach', 4, true, false],
+      ['mixed', 10, true, false],
+      ['mixed', 20, false, true],
+      ['zero', 0, true, false],
+    ];
+    for (const [id, fen, consumption, breach] of loans) {
+      hash64(id);
+      t.addLoan(fen, null, TYPE_INDIVIDUAL, 0, consumption, breach);
+    }
+    const s = JSON.parse(JSON.stringify(serializeBorrowers(t)));
+    // Only the borrowers whose split does not follow from two bits are packed beside.
+    expect(s.extCount).toBe(2);
+    const back = new BorrowerTable(4);
+    mergeSerializedBorrowers(back, s);
+    for (const id of ['cons', 'bus-all-breach', 'cons-some-breach', 'mixed', 'zero']) {
+      const a = slotOf(t, id);
+      const b = slotOf(back, id);
+      expect({ ...back.split(b), loans: back.loans(b), fen: back.exposure(b) }, id).toEqual({
+        ...t.split(a),
+        loans: t.loans(a),
+        fen: t.exposure(a),
+      });
+    }
+    expect(() =>
+      mergeSerializedBorrowers(new BorrowerTable(4), { ...s, extCount: 1, extInts: 'AAAA' }),
+    ).toThrow(/borrowers\.extInts holds 3 bytes, expected 12/);
   });
 });
 
