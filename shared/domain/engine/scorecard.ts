@@ -293,7 +293,8 @@ export function createLoanAssessor(
     }
     const d = loan.daysPastDue;
     const product = loan.product;
-    const seasoning = lastSnapshotDay - isoDayNumber(loan.originationDate);
+    const originationDay = isoDayNumber(loan.originationDate);
+    const seasoning = lastSnapshotDay - originationDay;
     const productCode = product === 'order_financing' ? 0 : product === 'credit_loan' ? 1 : 2;
     bands[0] = bandOf(factors[0]!, d);
     bands[1] = bandOf(factors[1]!, loan.creditScore);
@@ -356,8 +357,8 @@ export function createLoanAssessor(
     const outstanding = loan.outstandingPrincipal;
     splitAmount(outstanding);
 
-    const ruleMask = ruleMaskOf(loan);
-    const flagMask = flagMaskOf(loan);
+    const ruleMask = ruleMaskOf(loan, originationDay);
+    const flagMask = flagMaskOf(loan, originationDay);
     const dpdIdx = dpdBucketIndex(d);
     const clsIdx = classificationIndex(product, d);
     const stIdx = stageIndex(d);

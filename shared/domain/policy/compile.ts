@@ -5,6 +5,7 @@
  */
 import { assertNever } from '../assert-never.ts';
 import { CLASSIFICATIONS } from '../audit-result.ts';
+import { isoDayNumber } from '../engine/dates.ts';
 import type { Loan } from '../loan.ts';
 import { CONDITION_HELPERS, conditionSource, type LoanPredicate, literal } from './conditions.ts';
 import type {
@@ -24,8 +25,8 @@ export { compileConditions, debtToIncome, describeConditions, type LoanPredicate
 interface Helpers {
   purposeOf: (typeof CONDITION_HELPERS)['purposeOf'];
   isCoLent: (typeof CONDITION_HELPERS)['isCoLent'];
-  /** Per rate rule, the rate limit in force on a date (multiple x the series' value), or null. */
-  limits: ((date: string) => number | null)[];
+  /** Per rate rule, the rate limit in force on a day number (multiple x the series' value), or null. */
+  limits: ((day: number) => number | null)[];
   /** Per region rule, the licensed regions. */
   regions: ReadonlySet<string>[];
   /** Severity rank of each five-category class (normal 0 ... loss 4). */
@@ -49,32 +50,36 @@ export function rateLimit(multiple: number, value: number): number {
   return Math.round(multiple * value * 1e10) / 1e10;
 }
 
-/** A lookup of the rate limit in force on a date: binary search over the series' start dates. */
-function limitLookup(parameter: Parameter, multiple: number): (date: string) => number | null {
-  const from = parameter.series.map((e) => e.from);
+/**
+ * A lookup of the rate limit in force on a day number (see `isoDayNumber`): binary search over
+ * the series' start days.
+ */
+function limitLookup(parameter: Parameter, multiple: number): (day: number) => number | null {
+  const from = parameter.series.map((e) => isoDayNumber(e.from));
   const limits = parameter.series.map((e) => rateLimit(multiple, e.value));
   const last = from.length - 1;
   const latest = from[last]!;
-  return (date) => {
+  return (day) => {
     // Most loans were made after the latest change: no search for them.
-    if (date >= latest) return limits[last]!;
+    if (day >= latest) return limits[last]!;
     let lo = 0;
     let hi = last;
-    if (date < from[0]!) return null;
+    if (day < from[0]!) return null;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (from[mid]! <= date) lo = mid;
+      if (from[mid]! <= day) lo = mid;
       else hi = mid - 1;
     }
     return limits[lo]!;
   };
 }
 
+/** An origination window as comparisons of `day`, the loan's origination day number. */
 function windowSource(w: OriginationWindow | undefined): string[] {
   if (w === undefined) return [];
   const out: string[] = [];
-  if (w.onOrAfter !== undefined) out.push(`loan.originationDate >= ${literal(w.onOrAfter)}`);
-  if (w.before !== undefined) out.push(`loan.originationDate < ${literal(w.before)}`);
+  if (w.onOrAfter !== undefined) out.push(`day >= ${isoDayNumber(w.onOrAfter)}`);
+  if (w.before !== undefined) out.push(`day < ${isoDayNumber(w.before)}`);
   return out;
 }
 
@@ -82,8 +87,9 @@ const whenSource = (when: readonly Condition[] | undefined): string[] =>
   when === undefined ? [] : when.map(conditionSource);
 
 /**
- * Generated source of a loan-level rule: an expression of `loan` (scratch variables `v`, `p`),
- * the origination window first (cheap, and it rejects most loans of a rule for new loans).
+ * Generated source of a loan-level rule: an expression of `loan` and `day` (its origination day
+ * number; scratch variables `v`, `p`), the origination window first (cheap, and it rejects most
+ * loans of a rule for new loans).
  */
 function loanRuleSource(rule: Rule, pack: RulePack, h: Helpers): string {
   const parts: string[] = [];
@@ -99,19 +105,26 @@ function loanRuleSource(rule: Rule, pack: RulePack, h: Helpers): string {
       parts.push(
         ...windowSource(rule.originated),
         ...whenSource(rule.when),
-        `(p = h.limits[${k}](loan.${rule.at})) !== null && loan.annualRate > p`,
+        `(p = h.limits[${k}](${dayOf(rule.at)})) !== null && loan.annualRate > p`,
       );
       break;
     }
     case 'classification_floor': {
+      // The floor's lowest threshold first: most loans are current and below it.
       const rank = h.rank;
+      const lowest = Math.min(...rule.floor.map((f) => f.daysPastDueAbove));
       let floor = '-1';
       for (const f of rule.floor)
         floor = `loan.daysPastDue > ${literal(f.daysPastDueAbove)} ? ${rank[f.atLeast]} : ${floor}`;
+      const rankOf = CLASSIFICATIONS.reduceRight(
+        (rest, c, i) => `v === ${literal(c)} ? ${i} : ${rest}`,
+        '-1',
+      );
       parts.push(
         ...windowSource(rule.originated),
         ...whenSource(rule.when),
-        `(v = loan.reportedClassification) !== null && h.rank[v] < (${floor})`,
+        `loan.daysPastDue > ${literal(lowest)}`,
+        `(v = loan.reportedClassification) !== null && (${rankOf}) < (${floor})`,
       );
       break;
     }
@@ -135,27 +148,44 @@ function loanRuleSource(rule: Rule, pack: RulePack, h: Helpers): string {
   return parts.length === 0 ? 'true' : parts.join(' && ');
 }
 
+/** The day-number expression of a loan date field the rules read (`day` is the origination day). */
+function dayOf(field: 'originationDate'): string {
+  switch (field) {
+    case 'originationDate':
+      return 'day';
+    default:
+      return assertNever(field, 'date field');
+  }
+}
+
+/**
+ * A bit mask of a loan (bit i set when expression i holds), called with the loan's origination
+ * day number (`isoDayNumber(loan.originationDate)`, which the scorecard computes anyway).
+ */
+export type RuleMask = (loan: Loan, originationDay: number) => number;
+
 /**
  * One function returning a bit mask (bit i set when expression i holds), generated as
  * straight-line code so the per-row loop makes one call per loan instead of one per rule and
  * field. Only validated field names and JSON literals enter the generated source.
  */
-function maskOf(sources: readonly string[], h: Helpers): (loan: Loan) => number {
+function maskOf(sources: readonly string[], h: Helpers): RuleMask {
   if (sources.length > 32) throw new Error('at most 32 rules or flags');
   const lines = sources.map((s, i) => `  if (${s}) m |= ${2 ** i};`);
-  const source = `'use strict';\nreturn function mask(loan) {\n  let m = 0;\n  let v;\n  let p;\n${lines.join('\n')}\n  return m >>> 0;\n};`;
-  return new Function('h', source)(h) as (loan: Loan) => number;
+  const source = `'use strict';\nreturn function mask(loan, day) {\n  let m = 0;\n  let v;\n  let p;\n${lines.join('\n')}\n  return m >>> 0;\n};`;
+  return new Function('h', source)(h) as RuleMask;
 }
 
 function predicateOf(source: string, h: Helpers): LoanPredicate {
-  return new Function(
+  const test = new Function(
     'h',
-    `'use strict';\nreturn function test(loan) {\n  let v;\n  let p;\n  return !!(${source});\n};`,
-  )(h) as LoanPredicate;
+    `'use strict';\nreturn function test(loan, day) {\n  let v;\n  let p;\n  return !!(${source});\n};`,
+  )(h) as (loan: Loan, day: number) => boolean;
+  return (loan) => test(loan, isoDayNumber(loan.originationDate));
 }
 
 /** Compiles lists of conditions into one bit-mask function (bit i: every condition of list i holds). */
-export function compileMask(lists: readonly (readonly Condition[])[]): (loan: Loan) => number {
+export function compileMask(lists: readonly (readonly Condition[])[]): RuleMask {
   return maskOf(
     lists.map((conds) => conds.map(conditionSource).join(' && ')),
     newHelpers(),
@@ -184,11 +214,11 @@ export interface CompiledPolicy {
   aggregateRules: ResolvedRule[];
   flags: CompiledFlag[];
   /** Bit i set when loan rule i hits the loan. */
-  ruleMask: (loan: Loan) => number;
+  ruleMask: RuleMask;
   /** Bits of the loan rules whose severity today is breach. */
   breachMask: number;
   /** Bit i set when flag i hits the loan. */
-  flagMask: (loan: Loan) => number;
+  flagMask: RuleMask;
   /** The per-loan state the aggregate rules need beyond the borrower table. */
   needs: {
     /** Related-party group membership (a group rule is in force). */

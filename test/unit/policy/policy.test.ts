@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isoDayNumber } from '../../../shared/domain/engine/dates.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import {
   compileConditions,
@@ -575,17 +576,18 @@ describe('Function: compileMask', () => {
         }),
         (fields) => {
           const loan = makeLoan(fields);
+          const day = isoDayNumber(loan.originationDate);
           const bits = (mask: number, count: number) =>
             Array.from({ length: count }, (_, i) => ((mask >>> i) & 1) === 1);
           for (const { compiled, tests } of compiledFor) {
-            expect(bits(compiled.ruleMask(loan), compiled.loanRules.length)).toEqual(
+            expect(bits(compiled.ruleMask(loan, day), compiled.loanRules.length)).toEqual(
               tests.map((t) => t(loan)),
             );
-            expect(bits(compiled.flagMask(loan), compiled.flags.length)).toEqual(
+            expect(bits(compiled.flagMask(loan, day), compiled.flags.length)).toEqual(
               compiled.flags.map((f) => f.test(loan)),
             );
           }
-          expect(bits(extraMask(loan), extra.length)).toEqual(extraTests.map((t) => t(loan)));
+          expect(bits(extraMask(loan, day), extra.length)).toEqual(extraTests.map((t) => t(loan)));
         },
       ),
       { numRuns: 1000, seed: 3 },
