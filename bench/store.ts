@@ -17,8 +17,8 @@ import { createLoanAssessor } from '../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../shared/domain/generator/book.ts';
 import type { Loan } from '../shared/domain/loan.ts';
 import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/policy.ts';
-import { noTrendFigures } from '../shared/domain/report/trend.ts';
 import { policyInForce } from '../shared/domain/policy/resolve.ts';
+import { noTrendFigures } from '../shared/domain/report/trend.ts';
 import { startLocalStack } from '../shared/local/local-stack.ts';
 import type { WatchlistEntry } from '../shared/ports/risk-store.ts';
 import {

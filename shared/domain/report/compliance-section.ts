@@ -76,7 +76,10 @@ function sourceOfRule(
   // An audit.json of an earlier release has no source in its rule entries: its findings cite it.
   const given = sources[code];
   if (given !== undefined) return cleanText(given, 240);
-  return formatRuleSource(findings.find((f) => f.code === code)?.source) ?? 'source not recorded';
+  return (
+    formatRuleSource(findings.find((f) => f.code === code)?.source) ??
+    'in the rule pack (not named in this audit)'
+  );
 }
 
 type Entry = [code: string, rule: RuleEntry];

@@ -24,7 +24,8 @@ import type { FullReportModel, ReportInput } from './types.ts';
  */
 export function buildFullReportModel(input: ReportInput): FullReportModel {
   const audit = input.audit;
-  const currency = input.currency ?? 'CNY';
+  // The tape's currency (audit.json of an earlier release: CNY) unless the caller names one.
+  const currency = input.currency ?? audit.portfolio.currency ?? 'CNY';
   const summary = buildReportSummary(input);
   const watchlist = input.watchlist ?? [];
   return {

@@ -317,7 +317,8 @@ export interface ReportSummary {
 export function buildReportSummary(input: ReportInput): ReportSummary {
   const audit = input.audit;
   const previous = input.previous ?? null;
-  const currency = input.currency ?? 'CNY';
+  // The tape's currency (audit.json of an earlier release: CNY) unless the caller names one.
+  const currency = input.currency ?? audit.portfolio.currency ?? 'CNY';
   const sources = input.sources ?? {};
   const generatedAt = input.generatedAt ?? new Date();
   const findings = buildFindingLines(audit, sources);

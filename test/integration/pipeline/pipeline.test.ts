@@ -115,8 +115,9 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(watchlist.map((w) => w.rank)).toEqual(watchlist.map((_, i) => i + 1));
     for (let i = 1; i < watchlist.length; i++)
       expect(watchlist[i]!.pd).toBeLessThanOrEqual(watchlist[i - 1]!.pd);
-    // The run record's breaches are the distinct loans in breach.
-    expect(record?.breaches).toBe(a.compliance.loansInBreach);
+    // The run record's loans in breach are the distinct loans in breach.
+    expect(record?.loansInBreach).toBe(a.compliance.loansInBreach);
+    expect(record?.rulesBreached).toBe(a.compliance.rulesBreached);
     const cost = await store.getBreaches('COST_ABOVE_36', D2);
     expect(cost).toHaveLength(a.compliance.rules.COST_ABOVE_36!.loans);
     // A borrower-level cap reaches the breach index through the buckets: every loan it concerns.

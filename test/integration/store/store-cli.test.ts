@@ -93,6 +93,11 @@ beforeAll(async () => {
     ruleCodes: [],
     flags: [],
     reasons: [],
+    loanPurpose: 'business',
+    partnerId: null,
+    coLent: false,
+    relatedPartyGroup: null,
+    reportedClassification: null,
   } satisfies ScoredLoan;
   await artifacts.put(
     KEYS.scores('2026-03-30', 'r-30', 0, 1),

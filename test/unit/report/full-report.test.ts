@@ -126,7 +126,7 @@ describe('Function: buildFullReportModel', () => {
   it('shows every rule of the pack with its status, result, counts and source, breached first', () => {
     const section = sectionOf(buildFullReportModel(fixtureReportInput()).sections, 'compliance');
     const table = section.tables[0]!;
-    expect(table.rows.map((r) => [r[0], r[3]])).toEqual([
+    expect(table.rows.map((r) => [r[0], r[2]])).toEqual([
       ['INDIVIDUAL_BALANCE_CAP', 'breached'],
       ['APR_ABOVE_36', 'breached'],
       ['STUDENT_BORROWER', 'breached'],
@@ -135,16 +135,19 @@ describe('Function: buildFullReportModel', () => {
       ['ENTERPRISE_BALANCE_CAP', 'clear'],
       ['MINOR_BORROWER', 'clear'],
     ]);
-    expect(table.rows[0]?.slice(4, 8)).toEqual([
+    expect(table.rows[0]?.slice(3, 7)).toEqual([
       '37',
       '12',
       '¥21.60m',
       'CBIRC/PBoC Interim Measures for Internet Loans of Commercial Banks, effective 2021-02-19',
     ]);
-    expect(section.lines[0]).toBe('3 rules of the active rule pack are breached; 1,331 loans are in breach.');
+    expect(section.lines.slice(-2)).toEqual([
+      '1,331 loans are in breach of 3 rules; 1 rule on watch.',
+      '7 rules checked, 0 rules not yet in force, 0 rules not applicable to this lender.',
+    ]);
   });
 
-  it("renders the rules entries' own status, reason and source when audit.json carries them", () => {
+  it("groups the rules by the entries' own status, with their reason and source", () => {
     const input = fixtureReportInput({ sources: {} });
     const audit = structuredClone(input.audit);
     Object.assign(audit.compliance.rules.MINOR_BORROWER!, {
@@ -152,23 +155,24 @@ describe('Function: buildFullReportModel', () => {
       reason: 'The pack applies this rule to banks only.',
       source: { title: 'Measures X', number: 'No. 9', binding: 'regulation' },
     });
-    const table = sectionOf(buildFullReportModel({ ...input, audit }).sections, 'compliance').tables[0]!;
-    expect(table.columns.map((c) => c.label)).toContain('Reason');
-    const minor = table.rows.find((r) => r[0] === 'MINOR_BORROWER');
-    expect(minor).toEqual([
-      'MINOR_BORROWER',
-      'not applicable',
-      'breach',
-      '—',
-      '0',
-      '0',
-      '¥0',
-      'Measures X, No. 9, regulation',
-      'The pack applies this rule to banks only.',
+    const tables = sectionOf(buildFullReportModel({ ...input, audit }).sections, 'compliance').tables;
+    expect(tables.map((t) => t.caption)).toEqual([
+      'In force: checked on this tape',
+      'Not applicable to this lender',
+    ]);
+    expect(tables[0]!.rows.find((r) => r[0] === 'MINOR_BORROWER')).toBeUndefined();
+    expect(tables[1]!.rows).toEqual([
+      [
+        'MINOR_BORROWER',
+        'not applicable',
+        'The pack applies this rule to banks only.',
+        'Measures X, No. 9 (regulation)',
+        '—',
+      ],
     ]);
     // Without a source of its own or a finding, a rule says so rather than naming a wrong one.
-    const clear = table.rows.find((r) => r[0] === 'ENTERPRISE_BALANCE_CAP');
-    expect(clear?.[7]).toBe('in the rule pack (not named in this audit)');
+    const clear = tables[0]!.rows.find((r) => r[0] === 'ENTERPRISE_BALANCE_CAP');
+    expect(clear?.[6]).toBe('in the rule pack (not named in this audit)');
   });
 
   it('lists every industry, region and product, not only the top five', () => {

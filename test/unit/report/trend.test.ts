@@ -23,6 +23,7 @@ function planOf(audit: AuditResult): RunPlan {
     runId: `${audit.snapshotDate}T0600Z-test`,
     snapshotDate: audit.snapshotDate,
     previousSnapshotDate: audit.previousSnapshotDate,
+    currency: audit.portfolio.currency ?? 'CNY',
     trigger: 'schedule',
     startedAt: '2026-11-26T06:00:00.000Z',
     partsKey: 'runs/x/parts.json',

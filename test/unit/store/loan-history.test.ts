@@ -34,6 +34,11 @@ function scored(loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan {
     ruleCodes: [],
     flags: [],
     reasons: [],
+    loanPurpose: 'business',
+    partnerId: null,
+    coLent: false,
+    relatedPartyGroup: null,
+    reportedClassification: null,
     ...over,
   };
 }
