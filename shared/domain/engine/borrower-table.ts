@@ -215,17 +215,22 @@ export class BorrowerTable {
     extInts: Uint32Array;
     extAmounts: Float64Array;
   } {
-    const keys = new Uint32Array(this.size * 4);
-    const amounts = new Float64Array(this.size * 2);
-    let extInts = new Uint32Array(Math.max(16, this.size >> 2) * 3);
-    let extAmounts = new Float64Array(extInts.length / 3);
+    const n = this.size;
+    const keys = new Uint32Array(n * 4);
+    const amounts = new Float64Array(n * 2);
+    // Room for every borrower to be extended (a few MB at most), cut to size at the end.
+    const extInts = new Uint32Array(n * 3);
+    const extAmounts = new Float64Array(n);
     const u32 = this.u32;
     const f64 = this.f64;
+    const cap = this.capacity;
     let j = 0;
     let e = 0;
-    for (let i = 0; i < this.capacity; i++) {
-      if (!this.used(i)) continue;
+    for (let i = 0; i < cap; i++) {
       const o = i * SLOT_U32;
+      const h1 = u32[o]!;
+      const h2 = u32[o + 1]!;
+      if (h1 === 0 && h2 === 0) continue;
       const f = i * SLOT_F64;
       const meta = u32[o + 2]!;
       const loans = meta & LOAN_MASK;
@@ -237,37 +242,33 @@ export class BorrowerTable {
       const breachC = u32[o + 11]!;
       const breachB = u32[o + 12]!;
       let word = loans | (meta & 0xc0000000);
-      const allCons = consLoans === loans && consFen === exposure;
-      const allBus = consLoans === 0 && consFen === 0;
-      if (allCons && breachB === 0 && (breachC === 0 || breachC === loans)) {
+      if (
+        consLoans === loans &&
+        consFen === exposure &&
+        breachB === 0 &&
+        (breachC === 0 || breachC === loans)
+      ) {
         word |= ALL_CONSUMPTION | (breachC === 0 ? 0 : ALL_BREACH);
-      } else if (allBus && breachC === 0 && (breachB === 0 || breachB === loans)) {
+      } else if (consLoans === 0 && consFen === 0 && breachC === 0 && (breachB === 0 || breachB === loans)) {
         word |= breachB === 0 ? 0 : ALL_BREACH;
       } else {
         word |= EXTENDED;
-        if ((e + 1) * 3 > extInts.length) {
-          const grown = new Uint32Array(extInts.length * 2);
-          grown.set(extInts);
-          extInts = grown;
-          const grownF = new Float64Array(extAmounts.length * 2);
-          grownF.set(extAmounts);
-          extAmounts = grownF;
-        }
         extInts[e * 3] = consLoans;
         extInts[e * 3 + 1] = breachC;
         extInts[e * 3 + 2] = breachB;
         extAmounts[e] = consFen;
         e++;
       }
-      keys[j * 4] = u32[o]!;
-      keys[j * 4 + 1] = u32[o + 1]!;
-      keys[j * 4 + 2] = word >>> 0;
-      keys[j * 4 + 3] = u32[o + 3]!;
+      const k = j * 4;
+      keys[k] = h1;
+      keys[k + 1] = h2;
+      keys[k + 2] = word >>> 0;
+      keys[k + 3] = u32[o + 3]!;
       amounts[j * 2] = exposure;
       amounts[j * 2 + 1] = f64[f + 3]!;
       j++;
     }
-    return { keys, amounts, extInts: extInts.slice(0, e * 3), extAmounts: extAmounts.slice(0, e) };
+    return { keys, amounts, extInts: extInts.subarray(0, e * 3), extAmounts: extAmounts.subarray(0, e) };
   }
 
   /** Adds packed borrowers (`pack`) into this table. */
