@@ -7,8 +7,8 @@ export const TYPE_ENTERPRISE = 2;
 
 // Slot layout, 64 bytes (one cache line, so one borrower update touches one line):
 // u32[0] key hi, u32[1] key lo, u32[2] loan count (low 30 bits) | type bits << 30, u32[3] loan-rule bits,
-// f64[2] exposure in fen, f64[3] highest known annual income (-1 when none is known),
-// f64[4] exposure of consumption-purpose loans in fen, u32[10] consumption-purpose loans,
+// f64[2] exposure in millionths of a unit (engine/amounts.ts), f64[3] highest known annual income (-1 when none is known),
+// f64[4] exposure of consumption-purpose loans in millionths, u32[10] consumption-purpose loans,
 // u32[11] consumption loans hit by a loan-level breach rule, u32[12] the same of business loans,
 // u32[13..15] unused.
 const SLOT_U32 = 16;
@@ -28,8 +28,8 @@ const ALL_BREACH = 1 << 29;
 /** A borrower's split by purpose (`BorrowerTable.split` fills one, reused). */
 export interface PurposeSplit {
   consumptionLoans: number;
-  /** Consumption exposure in fen (business = exposure - this). */
-  consumptionFen: number;
+  /** Consumption exposure in millionths of a unit (engine/amounts.ts) (business = exposure - this). */
+  consumptionMicro: number;
   /** Consumption loans a loan-level breach rule hit. */
   breachConsumption: number;
   /** Business loans a loan-level breach rule hit. */
@@ -43,7 +43,7 @@ const LOAN_MASK = 0x3fffffff;
  * borrower. Besides the borrower's exposure it keeps the split by loan purpose (the balance caps
  * are per purpose) and how many of its loans a loan-level breach rule hit, by purpose, so that
  * the distinct loans in breach are exact once the borrower-level caps are resolved. Every field
- * merges exactly and commutatively: fen and counts add (integers), income takes the max, bits are OR-ed.
+ * merges exactly and commutatively: millionths and counts add (integers), income takes the max, bits are OR-ed.
  */
 export class BorrowerTable {
   public size = 0;
@@ -52,7 +52,7 @@ export class BorrowerTable {
   private f64: Float64Array;
   private readonly out: PurposeSplit = {
     consumptionLoans: 0,
-    consumptionFen: 0,
+    consumptionMicro: 0,
     breachConsumption: 0,
     breachBusiness: 0,
   };
@@ -96,7 +96,7 @@ export class BorrowerTable {
     return this.u32[slot * SLOT_U32 + 3]!;
   }
 
-  /** Exposure in fen. */
+  /** Exposure in millionths of a unit (exact below about 9 billion a borrower). */
   public exposure(slot: number): number {
     return this.f64[slot * SLOT_F64 + 2]!;
   }
@@ -113,7 +113,7 @@ export class BorrowerTable {
     out.consumptionLoans = this.u32[o + 10]!;
     out.breachConsumption = this.u32[o + 11]!;
     out.breachBusiness = this.u32[o + 12]!;
-    out.consumptionFen = this.f64[slot * SLOT_F64 + 4]!;
+    out.consumptionMicro = this.f64[slot * SLOT_F64 + 4]!;
     return out;
   }
 
@@ -155,12 +155,12 @@ export class BorrowerTable {
   }
 
   /**
-   * Adds one loan of the borrower whose hash is in `hashOut` (the hot path): its outstanding fen,
+   * Adds one loan of the borrower whose hash is in `hashOut` (the hot path): its outstanding in millionths,
    * income, type bit, loan-rule bits, whether its purpose is consumption and whether a loan-level
    * breach rule hit it.
    */
   public addLoan(
-    fen: number,
+    micro: number,
     income: number | null,
     typeBit: number,
     ruleMask: number,
@@ -174,10 +174,10 @@ export class BorrowerTable {
     const f64 = this.f64;
     u32[o + 2] = (u32[o + 2]! + 1) | (typeBit << 30);
     if (ruleMask !== 0) u32[o + 3] = u32[o + 3]! | ruleMask;
-    f64[f + 2] = f64[f + 2]! + fen;
+    f64[f + 2] = f64[f + 2]! + micro;
     if (income !== null && income > f64[f + 3]!) f64[f + 3] = income;
     if (consumption) {
-      f64[f + 4] = f64[f + 4]! + fen;
+      f64[f + 4] = f64[f + 4]! + micro;
       u32[o + 10]!++;
       if (breach) u32[o + 11]!++;
     } else if (breach) {
@@ -237,26 +237,31 @@ export class BorrowerTable {
       if (loans > PACKED_LOANS)
         throw new Error('a borrower has more than 134,217,727 loans: too many to pack');
       const exposure = f64[f + 2]!;
-      const consFen = f64[f + 4]!;
+      const consMicro = f64[f + 4]!;
       const consLoans = u32[o + 10]!;
       const breachC = u32[o + 11]!;
       const breachB = u32[o + 12]!;
       let word = loans | (meta & 0xc0000000);
       if (
         consLoans === loans &&
-        consFen === exposure &&
+        consMicro === exposure &&
         breachB === 0 &&
         (breachC === 0 || breachC === loans)
       ) {
         word |= ALL_CONSUMPTION | (breachC === 0 ? 0 : ALL_BREACH);
-      } else if (consLoans === 0 && consFen === 0 && breachC === 0 && (breachB === 0 || breachB === loans)) {
+      } else if (
+        consLoans === 0 &&
+        consMicro === 0 &&
+        breachC === 0 &&
+        (breachB === 0 || breachB === loans)
+      ) {
         word |= breachB === 0 ? 0 : ALL_BREACH;
       } else {
         word |= EXTENDED;
         extInts[e * 3] = consLoans;
         extInts[e * 3 + 1] = breachC;
         extInts[e * 3 + 2] = breachB;
-        extAmounts[e] = consFen;
+        extAmounts[e] = consMicro;
         e++;
       }
       const k = j * 4;
@@ -285,7 +290,7 @@ export class BorrowerTable {
       const loans = word & PACKED_LOANS;
       const exposure = amounts[i * 2]!;
       let consLoans: number;
-      let consFen: number;
+      let consMicro: number;
       let breachC: number;
       let breachB: number;
       if ((word & EXTENDED) !== 0) {
@@ -294,13 +299,13 @@ export class BorrowerTable {
         consLoans = extInts[e * 3]!;
         breachC = extInts[e * 3 + 1]!;
         breachB = extInts[e * 3 + 2]!;
-        consFen = extAmounts[e]!;
+        consMicro = extAmounts[e]!;
         e++;
       } else {
         const cons = (word & ALL_CONSUMPTION) !== 0;
         const all = (word & ALL_BREACH) !== 0;
         consLoans = cons ? loans : 0;
-        consFen = cons ? exposure : 0;
+        consMicro = cons ? exposure : 0;
         breachC = cons && all ? loans : 0;
         breachB = !cons && all ? loans : 0;
       }
@@ -311,7 +316,7 @@ export class BorrowerTable {
         keys[i * 4 + 3]!,
         exposure,
         amounts[i * 2 + 1]!,
-        consFen,
+        consMicro,
         consLoans,
         breachC,
         breachB,
@@ -329,7 +334,7 @@ export class BorrowerTable {
     rules: number,
     exposure: number,
     income: number,
-    consFen: number,
+    consMicro: number,
     consLoans: number,
     breachC: number,
     breachB: number,
@@ -345,7 +350,7 @@ export class BorrowerTable {
     u32[o + 3] = (u32[o + 3]! | rules) >>> 0;
     f64[f + 2] = f64[f + 2]! + exposure;
     if (income > f64[f + 3]!) f64[f + 3] = income;
-    f64[f + 4] = f64[f + 4]! + consFen;
+    f64[f + 4] = f64[f + 4]! + consMicro;
     u32[o + 10] = u32[o + 10]! + consLoans;
     u32[o + 11] = u32[o + 11]! + breachC;
     u32[o + 12] = u32[o + 12]! + breachB;
@@ -402,13 +407,13 @@ export interface SerializedBorrowers {
   count: number;
   /** count x 16 bytes: key hi, key lo, loans and bits, rule bits (uint32 each; see the packed form). */
   keys: string;
-  /** count x 16 bytes: exposure in fen, highest known income or -1 (float64 each). */
+  /** count x 16 bytes: exposure in millionths of a unit (engine/amounts.ts), highest known income or -1 (float64 each). */
   amounts: string;
   /** Borrowers whose split by purpose is packed beside (EXTENDED). */
   extCount: number;
   /** extCount x 12 bytes: consumption loans, breach loans by purpose (uint32 each). */
   extInts: string;
-  /** extCount x 8 bytes: consumption exposure in fen (float64). */
+  /** extCount x 8 bytes: consumption exposure in millionths of a unit (engine/amounts.ts) (float64). */
   extAmounts: string;
 }
 

@@ -74,7 +74,10 @@ const IN_BREACH = 8;
  * A limit in millionths of a unit, as exposures are held (so "above 200,000" compares exact
  * integer sums with an integer: an exposure of 200,000.0004 is above it).
  */
-function limitMicro(rule: { maxExposure?: number | undefined; maxShareOf?: unknown }, lender: Lender): number {
+function limitMicro(
+  rule: { maxExposure?: number | undefined; maxShareOf?: unknown },
+  lender: Lender,
+): number {
   const amount = capAmount(rule as Pick<BorrowerExposureRule, 'maxExposure' | 'maxShareOf'>, lender);
   if (amount === null) throw new Error('an in-force exposure rule has no limit: its lender figure is empty');
   return Math.round(amount * 1_000_000);
@@ -259,7 +262,7 @@ export function evaluateCompliance(
     if (checks.length > 0) {
       const types = t.types(i);
       const allMicro = t.exposure(i);
-      const consMicro = split.consumptionFen;
+      const consMicro = split.consumptionMicro;
       for (let c = 0; c < checks.length; c++) {
         const k = checks[c]!;
         if ((types & k.types) === 0) continue;

@@ -33,25 +33,25 @@ describe('Class: BorrowerTable (purposes and breaches)', () => {
     const split = (id: string) => ({ ...t.split(slotOf(t, id)) });
     expect(split('C')).toEqual({
       consumptionLoans: 2,
-      consumptionFen: 150,
+      consumptionMicro: 150,
       breachConsumption: 0,
       breachBusiness: 0,
     });
     expect(split('B')).toEqual({
       consumptionLoans: 0,
-      consumptionFen: 0,
+      consumptionMicro: 0,
       breachConsumption: 0,
       breachBusiness: 0,
     });
     expect(split('M')).toEqual({
       consumptionLoans: 2,
-      consumptionFen: 15,
+      consumptionMicro: 15,
       breachConsumption: 1,
       breachBusiness: 0,
     });
     expect(split('X')).toEqual({
       consumptionLoans: 0,
-      consumptionFen: 0,
+      consumptionMicro: 0,
       breachConsumption: 0,
       breachBusiness: 1,
     });
@@ -75,7 +75,7 @@ describe('Class: BorrowerTable (purposes and breaches)', () => {
       merged.mergeTable(y);
       expect({ ...merged.split(slotOf(merged, 'P')) }).toEqual({
         consumptionLoans: 1,
-        consumptionFen: 300,
+        consumptionMicro: 300,
         breachConsumption: 0,
         breachBusiness: 1,
       });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditShard, peekTapeCurrency } from '../../../shared/use-cases/audit-engine.ts';
 import { defaultPolicy } from '../engine/helpers.ts';
-import { csvText, goodRow, memoryPart } from './helpers.ts';
+import { collectQuarantine, csvText, goodRow, memoryPart } from './helpers.ts';
 
 const rows = (currencies: string[]) =>
   currencies.map((currency, i) => goodRow({ loan_id: `L${i}`, currency }));
@@ -24,16 +24,19 @@ describe('Function: peekTapeCurrency', () => {
 
 describe('Function: auditShard (one currency per tape)', () => {
   it("quarantines the rows in another currency than the tape's, with the reason", async () => {
+    const quarantine = collectQuarantine();
     const shard = await auditShard([memoryPart('t.csv', csvText(rows(['USD', 'USD', 'CNY', ''])))], {
       snapshotDate: '2026-11-25',
       currency: 'USD',
       policy: defaultPolicy('2026-11-25', 'USD'),
       previous: null,
+      quarantine,
     });
     expect(shard.intake).toMatchObject({ rowsValid: 2, rowsQuarantined: 2, currency: 'USD' });
     expect(shard.intake.quarantineByCode).toEqual({ CURRENCY_MISMATCH: 2 });
-    expect(shard.quarantineLines[0]).toMatch(
-      /^4,t\.csv,CURRENCY_MISMATCH,currency: differs from the tape's USD,/,
-    );
+    expect(quarantine.rows.map((r) => [r.line, r.codes, r.detail])).toEqual([
+      [4, ['CURRENCY_MISMATCH'], "currency: differs from the tape's USD"],
+      [5, ['CURRENCY_MISMATCH'], "currency: differs from the tape's USD"],
+    ]);
   });
 });
