@@ -180,7 +180,7 @@ describe('Hostile input: headers', () => {
     const row = [...cells(goodRow()), '99999'];
     await writeFile(at('twice.csv'), `${header.join(',')}\n${row.join(',')}\n`);
     expect(await fails('score', '--snapshot', at('twice.csv'), '--out', at('o-tw'))).toBe(
-      `risk-audit: tape part ${at('twice.csv')} cannot be read: its header names the column "principal" 2 times (columns 6, 24) and principal reads it: say which one with \`from: "principal", occurrence: N\` in the column mapping`,
+      `risk-audit: tape part ${at('twice.csv')} cannot be read: its header names the column "principal" 2 times (columns 6, ${header.length}) and principal reads it: say which one with \`from: "principal", occurrence: N\` in the column mapping`,
     );
     await writeFile(at('second.yaml'), 'columns:\n  principal: { from: principal, occurrence: 2 }\n');
     const { audit } = await scored('twice.csv', '--mapping', at('second.yaml'));

@@ -12,6 +12,7 @@ import {
 import { exactSumValue } from '../../../shared/domain/engine/exact-sum.ts';
 import { aggregateRuleHits, finalizeAudit } from '../../../shared/domain/engine/finalize.ts';
 import { borrowerKey } from '../../../shared/domain/engine/hash.ts';
+import { deserializePairs, type SerializedPairs } from '../../../shared/domain/engine/pair-table.ts';
 import { buildPreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
 import { createLoanAssessor } from '../../../shared/domain/engine/scorecard.ts';
 import { isCoLent, type Loan, purposeOf } from '../../../shared/domain/loan.ts';
@@ -262,6 +263,8 @@ describe.each(POLICIES)('Function: mergePartials (property), %s', (_name, policy
           expectedLoss: exactSumValue(p.expectedLoss),
           partnerFen: exactSumValue(p.partnerFen),
           borrowers: p.borrowers.count,
+          groups: pairEntries(p.groups),
+          partnerBorrowers: pairEntries(p.partnerBorrowers),
         });
         const intake = intakeOf(today);
         const left = mergePartials(mergePartials(a, b), c);
@@ -274,6 +277,18 @@ describe.each(POLICIES)('Function: mergePartials (property), %s', (_name, policy
     );
   });
 });
+
+/** A pair table's entries in a fixed order (its slots follow the order the pairs were added in). */
+function pairEntries(s: SerializedPairs): string[] {
+  const t = deserializePairs(s, 'pairs');
+  const out: string[] = [];
+  for (let i = 0; i < t.capacity; i++)
+    if (t.used(i))
+      out.push(
+        [t.firstHi(i), t.firstLo(i), t.secondHi(i), t.secondLo(i), t.count0(i), t.count1(i)].join(':'),
+      );
+  return out.sort();
+}
 
 describe('Function: createAccumulator', () => {
   it('keeps exact exposures while its borrower table grows past its first size', () => {
