@@ -15,6 +15,7 @@ import {
   DPD_BUCKETS,
   type SegmentShare,
 } from '../shared/domain/audit-result.ts';
+import { reportSources } from '../shared/domain/report/compliance-section.ts';
 import type { RunTrendPoint } from '../shared/domain/report/trend.ts';
 import type { BreachRow, ReportInput, WatchlistRow } from '../shared/domain/report/types.ts';
 
@@ -133,7 +134,7 @@ export async function benchReport(): Promise<Record<string, unknown>> {
     audit,
     previous: readFixture<AuditResult>('audit-2026-11-24.json'),
     trend: readFixture<RunTrendPoint[]>('trend.json'),
-    sources: readFixture<Record<string, string>>('sources.json'),
+    sources: reportSources(audit),
     reportUrl:
       'https://risk-audit-bucket.s3.amazonaws.com/runs/2026-11-25/report.html?X-Amz-Signature=0f1e2d',
     from: 'risk-audit@example.com',

@@ -1,5 +1,4 @@
 import type { AuditResult } from '../domain/audit-result.ts';
-import { complianceCounts } from '../domain/report/trend.ts';
 import { INPUT_WARNING_CODES } from '../domain/tape/tape-checks.ts';
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
@@ -8,7 +7,7 @@ const money = (x: number): string => x.toLocaleString('en-US', { maximumFraction
 /** The few headline figures the CLI prints after an audit (borrower data never appears here). */
 export function headlineLines(audit: AuditResult): string[] {
   const p = audit.portfolio;
-  const { loansInBreach, rulesBreached } = complianceCounts(audit);
+  const { loansInBreach, rulesBreached } = audit.compliance;
   return [
     `Audit ${audit.snapshotDate}: overall ${audit.ratings.overall.toUpperCase()} (status ${audit.status})`,
     `  loans ${money(p.loanCount)} · borrowers ${money(p.borrowerCount)} · outstanding ${money(p.totalOutstanding)}`,

@@ -31,7 +31,7 @@ export interface RunSummary {
   pastDue30Share: number | null;
   expectedLoss: number | null;
   overall: 'green' | 'amber' | 'red' | null;
-  /** Loans hit by at least one in-force breach rule (compliance.loansInBreach; complianceCounts). */
+  /** Loans hit by at least one in-force breach rule (compliance.loansInBreach). */
   loansInBreach: number | null;
   /** In-force breach rules concerning at least one loan (compliance.rulesBreached). */
   rulesBreached: number | null;

@@ -234,20 +234,24 @@ export async function peekTapeCurrency(
   const counts = new Map<string, number>();
   let seen = 0;
   const enough = new Error('enough rows');
-  try {
-    await scanTape(
-      parts.map(({ range: _range, ...p }) => p),
-      { snapshotDate: options.snapshotDate, mapping: options.mapping, currency: ANY_CURRENCY },
-      {
-        loan(loan) {
-          counts.set(loan.currency, (counts.get(loan.currency) ?? 0) + 1);
-          if (++seen >= rows) throw enough;
+  // Part by part: a part that cannot be read is left to the shard that reads it, which fails the
+  // run with its own sentence once the other shards have finished.
+  for (const { range: _range, ...part } of parts) {
+    try {
+      await scanTape(
+        [part],
+        { snapshotDate: options.snapshotDate, mapping: options.mapping, currency: ANY_CURRENCY },
+        {
+          loan(loan) {
+            counts.set(loan.currency, (counts.get(loan.currency) ?? 0) + 1);
+            if (++seen >= rows) throw enough;
+          },
+          quarantine() {},
         },
-        quarantine() {},
-      },
-    );
-  } catch (error) {
-    if (error !== enough) throw error;
+      );
+    } catch (error) {
+      if (error === enough) break;
+    }
   }
   let best = DEFAULT_CURRENCY;
   let most = 0;

@@ -2,6 +2,7 @@ import { buildFullReport, buildReport, inlineImagesAsDataUris } from '../adapter
 import { readStoredQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { AuditDocument, AuditResult, Finding } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
+import { reportSources } from '../domain/report/compliance-section.ts';
 import { maskLoanId } from '../domain/report/mask.ts';
 import { signReportLink } from '../domain/report/report-link.ts';
 import { noTrendFigures, type RunTrendPoint, TREND_RUNS } from '../domain/report/trend.ts';
@@ -119,8 +120,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const emlKey = KEYS.reportEml(date);
   const now = deps.now();
   const link = await reportLink(deps, htmlKey, now);
-  const sources: Record<string, string> = {};
-  for (const f of audit.findings) if (f.source) sources[f.code] = f.source;
+  const sources = reportSources(audit);
   const quarantine = await readStoredQuarantineSample(deps.artifacts, date);
   const input: ReportInput = {
     audit: reported,

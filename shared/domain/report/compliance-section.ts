@@ -1,7 +1,6 @@
 import type { AuditResult, ComplianceRuleResult, Finding } from '../audit-result.ts';
 import { cleanText, formatAmount, formatInteger } from './format.ts';
 import { plural } from './summary.ts';
-import { complianceCounts } from './trend.ts';
 import type { ReportSection, ReportTable } from './types.ts';
 
 /**
@@ -64,6 +63,22 @@ export function formatRuleSource(source: unknown): string | null {
   return parts.length === 0 ? null : cleanText(parts.join(', '), 240);
 }
 
+/**
+ * The sources a report cites, by code: each rule's as audit.json carries it (title, number or "no
+ * public number", binding kind, effective date), then the findings' own for other codes.
+ */
+export function reportSources(audit: AuditResult): Record<string, string> {
+  const sources: Record<string, string> = {};
+  for (const [code, rule] of Object.entries(audit.compliance.rules) as [string, RuleEntry][]) {
+    const cited = isCitation(rule.source) ? formatRuleSource(rule.source) : null;
+    if (cited !== null)
+      sources[code] =
+        typeof rule.effectiveDate === 'string' ? `${cited}; in force from ${rule.effectiveDate}` : cited;
+  }
+  for (const f of audit.findings) if (f.source && sources[f.code] === undefined) sources[f.code] = f.source;
+  return sources;
+}
+
 /** Where a rule comes from: its entry's own source, the one given with the report, or its finding's. */
 function sourceOfRule(
   code: string,
@@ -114,7 +129,7 @@ export function complianceSection(
   const notYet = entries.filter(([, r]) => statusOf(r) === 'not_in_force');
   const notApplicable = entries.filter(([, r]) => statusOf(r) === 'not_applicable');
   const watched = inForce.filter(([, r]) => r.severity === 'watch' && r.loans > 0).length;
-  const { rulesBreached, loansInBreach } = complianceCounts(audit);
+  const { rulesBreached, loansInBreach } = audit.compliance;
   const pack = audit.compliance.pack;
 
   const lines: string[] = [];

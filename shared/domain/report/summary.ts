@@ -16,7 +16,7 @@ import {
   formatPointChange,
   formatRelativeChange,
 } from './format.ts';
-import { complianceCounts, pastDue30Share } from './trend.ts';
+import { pastDue30Share } from './trend.ts';
 import type { FindingLine, HeadlineFigure, RatingLine, ReportInput, Tone, Verdict } from './types.ts';
 
 /**
@@ -75,7 +75,7 @@ export function buildSubject(audit: AuditResult, previous: AuditResult | null): 
   const npl = audit.portfolio.nplRatio;
   const prevNpl = previous?.portfolio.nplRatio ?? null;
   const change = npl !== null && prevNpl !== null ? ` (${formatPointChange(npl - prevNpl)})` : '';
-  const { rulesBreached } = complianceCounts(audit);
+  const { rulesBreached } = audit.compliance;
   return `${head} · NPL ${formatPercent(npl)}${change} · ${plural(rulesBreached, 'rule', 'rules')} breached`;
 }
 
@@ -136,8 +136,8 @@ function countFigure(label: string, today: number, previous: number | null): Hea
 function buildHeadline(audit: AuditResult, previous: AuditResult | null, currency: string): HeadlineFigure[] {
   const p = audit.portfolio;
   const q = previous?.portfolio;
-  const counts = complianceCounts(audit);
-  const before = previous ? complianceCounts(previous) : null;
+  const counts = audit.compliance;
+  const before = previous?.compliance;
   return [
     ratioFigure('NPL ratio', p.nplRatio, q?.nplRatio, true),
     ratioFigure(
@@ -166,7 +166,8 @@ export function sourceOf(
   sources: Readonly<Record<string, string>>,
 ): string {
   const s = sources[code] ?? finding?.source;
-  return s ? cleanText(s, 160) : 'risk-appetite config';
+  // A rule's citation (title, number, binding kind, effective date) can be long: keep it whole.
+  return s ? cleanText(s, 240) : 'risk-appetite config';
 }
 
 // A fraction below 1 reads as a percentage (a rate, a share, an APR threshold), except for
@@ -208,7 +209,7 @@ function defaultReason(category: RiskCategory, audit: AuditResult, currency: str
     case 'credit':
       return `NPL ${formatPercent(p.nplRatio)}, 30+ DPD ${formatPercent(pastDue30Share(audit))}, expected loss ${formatAmount(p.expectedLoss, currency)}`;
     case 'regulatory': {
-      const { rulesBreached } = complianceCounts(audit);
+      const { rulesBreached } = audit.compliance;
       const watches = Object.values(audit.compliance.rules).filter(
         (r) => r.severity === 'watch' && r.loans > 0,
       ).length;
@@ -279,7 +280,7 @@ function buildSummaryLine(
   findings: readonly FindingLine[],
 ): string {
   const npl = headline[0];
-  const { loansInBreach, rulesBreached } = complianceCounts(audit);
+  const { loansInBreach, rulesBreached } = audit.compliance;
   const serious = findings.filter((f) => f.severity === 'critical' || f.severity === 'high').length;
   const parts = [
     `Overall ${audit.ratings.overall.toUpperCase()}`,

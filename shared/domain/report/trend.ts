@@ -4,40 +4,6 @@ import { addDays } from '../calendar.ts';
 /** How many runs the trend shows (the email's chart and the full report's charts and table). */
 export const TREND_RUNS = 30;
 
-/** The audit's two breach counts, under names that cannot be mistaken for one another. */
-export interface ComplianceCounts {
-  /** Distinct loans hit by at least one in-force breach rule. */
-  loansInBreach: number;
-  /** In-force breach rules that concern at least one loan. */
-  rulesBreached: number;
-}
-
-// What an audit.json may say beyond the fields every release writes: the rule pack's counts and
-// each rule's status (rules not in force count for nothing).
-type ComplianceWithCounts = AuditResult['compliance'] & Partial<ComplianceCounts>;
-type RuleWithStatus = AuditResult['compliance']['rules'][string] & { status?: string };
-
-/**
- * The audit's loans in breach and rules breached: `compliance.loansInBreach` and
- * `compliance.rulesBreached` as audit.json gives them. An audit written without them is counted
- * from its rules here, the one place that does so: rules breached exactly, loans in breach as the
- * sum of the breach rules' loans (a loan in two breach rules counts twice: an upper bound).
- */
-export function complianceCounts(audit: AuditResult): ComplianceCounts {
-  const compliance = audit.compliance as ComplianceWithCounts;
-  if (compliance.loansInBreach !== undefined && compliance.rulesBreached !== undefined) {
-    return { loansInBreach: compliance.loansInBreach, rulesBreached: compliance.rulesBreached };
-  }
-  let loansInBreach = 0;
-  let rulesBreached = 0;
-  for (const rule of Object.values(compliance.rules) as RuleWithStatus[]) {
-    if (rule.severity !== 'breach' || (rule.status !== undefined && rule.status !== 'in_force')) continue;
-    loansInBreach += rule.loans;
-    if (rule.loans > 0) rulesBreached += 1;
-  }
-  return { loansInBreach, rulesBreached };
-}
-
 /** Outstanding more than 30 days past due, over total outstanding; null for an empty book. */
 export function pastDue30Share(audit: AuditResult): number | null {
   const b = audit.portfolio.dpdBuckets;
@@ -86,14 +52,14 @@ export const TREND_FIGURE_KEYS = [
 
 /** The trend figures of a finished audit. */
 export function trendFiguresOf(audit: AuditResult): TrendFigures {
-  const counts = complianceCounts(audit);
+  const { loansInBreach, rulesBreached } = audit.compliance;
   return {
     nplRatio: audit.portfolio.nplRatio,
     pastDue30Share: pastDue30Share(audit),
     expectedLoss: audit.portfolio.expectedLoss,
     totalOutstanding: audit.portfolio.totalOutstanding,
-    loansInBreach: counts.loansInBreach,
-    rulesBreached: counts.rulesBreached,
+    loansInBreach,
+    rulesBreached,
     largestPsi: largestPsi(audit),
     quarantineRate: audit.dataQuality.quarantineRate,
   };

@@ -350,7 +350,7 @@ describe('The full report in a browser', () => {
     const rules = (await visibleColumn(page, 'breaches', 0)).map((r) => r.text);
     await page.close();
     expect(rules).toHaveLength(54);
-    expect(new Set(rules)).toEqual(new Set(['STUDENT_BORROWER']));
+    expect(new Set(rules)).toEqual(new Set(['STUDENT_CONSUMER_LOAN']));
   });
 
   it('prints to PDF with every row of every table', async () => {

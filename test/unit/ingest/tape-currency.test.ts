@@ -20,6 +20,13 @@ describe('Function: peekTapeCurrency', () => {
     expect(await peekTapeCurrency([memoryPart('t.csv', csvText(bad))], {})).toBe('USD');
     expect(await peekTapeCurrency([memoryPart('t.csv', csvText([bad[0]!]))], {})).toBe('CNY');
   });
+
+  it('passes over a part it cannot read, which is left to the shard that reads it', async () => {
+    const broken = memoryPart('a.csv.gz', Buffer.from('not gzip at all'));
+    const usd = memoryPart('b.csv', csvText(rows(['USD', 'USD'])));
+    expect(await peekTapeCurrency([broken, usd], {})).toBe('USD');
+    expect(await peekTapeCurrency([broken], {})).toBe('CNY');
+  });
 });
 
 describe('Function: auditShard (one currency per tape)', () => {

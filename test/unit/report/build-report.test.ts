@@ -65,10 +65,10 @@ describe('Function: buildReport', () => {
     expect(typeof parsed.html).toBe('string');
     const html = (parsed.html as string).replaceAll('<wbr>', '');
     const text = parsed.text ?? '';
-    for (const fact of ['1.82%', '+0.05 pp', '¥402.31m', '+1.6%', 'APR_ABOVE_36', 'What to do first']) {
+    for (const fact of ['1.82%', '+0.05 pp', '¥402.31m', '+1.6%', 'COST_ABOVE_36', 'What to do first']) {
       expect(html).toContain(fact);
     }
-    for (const fact of ['1.82%', '+0.05 pp', '¥402.31m', '+1.6%', 'APR_ABOVE_36', 'WHAT TO DO FIRST']) {
+    for (const fact of ['1.82%', '+0.05 pp', '¥402.31m', '+1.6%', 'COST_ABOVE_36', 'WHAT TO DO FIRST']) {
       expect(text).toContain(fact);
     }
   });

@@ -12,20 +12,26 @@ function sectionOf(sections: readonly ReportSection[], id: string): ReportSectio
 
 const BREACHES: BreachRow[] = [
   {
-    ruleCode: 'INDIVIDUAL_BALANCE_CAP',
+    ruleCode: 'CONSUMER_BALANCE_CAP',
     loanRef: 'L0…0912',
     borrowerRef: 'b_aa',
     grade: 'D',
     outstanding: 410_000,
   },
   {
-    ruleCode: 'INDIVIDUAL_BALANCE_CAP',
+    ruleCode: 'CONSUMER_BALANCE_CAP',
     loanRef: 'L0…1210',
     borrowerRef: 'b_aa',
     grade: 'C',
     outstanding: 95_000,
   },
-  { ruleCode: 'STUDENT_BORROWER', loanRef: 'L0…0077', borrowerRef: 'b_bb', grade: 'B', outstanding: 12_000 },
+  {
+    ruleCode: 'STUDENT_CONSUMER_LOAN',
+    loanRef: 'L0…0077',
+    borrowerRef: 'b_bb',
+    grade: 'B',
+    outstanding: 12_000,
+  },
 ];
 
 const QUARANTINE: QuarantineSample = {
@@ -61,7 +67,7 @@ describe('Function: buildFullReportModel', () => {
     const model = buildFullReportModel(fixtureReportInput());
     expect(model.verdict).toBe('RED');
     expect(model.summary).toBe(
-      'Overall RED · NPL 1.82% (+0.05 pp) · 3 rules breached (1,331 loans) · 3 critical or high findings.',
+      'Overall RED · NPL 1.82% (+0.05 pp) · 3 rules breached (1,318 loans) · 3 critical or high findings.',
     );
     expect(model.sections.map((s) => s.id)).toEqual([
       'findings',
@@ -112,38 +118,54 @@ describe('Function: buildFullReportModel', () => {
     const model = buildFullReportModel(fixtureReportInput({ breaches: BREACHES, breachesPerRule: 1_000 }));
     const section = sectionOf(model.sections, 'breaches');
     expect(section.tables[0]?.rows).toEqual([
-      ['INDIVIDUAL_BALANCE_CAP', 'L0…0912', 'b_aa', 'D', '¥410.0k'],
-      ['INDIVIDUAL_BALANCE_CAP', 'L0…1210', 'b_aa', 'C', '¥95.0k'],
-      ['STUDENT_BORROWER', 'L0…0077', 'b_bb', 'B', '¥12.0k'],
+      ['CONSUMER_BALANCE_CAP', 'L0…0912', 'b_aa', 'D', '¥410.0k'],
+      ['CONSUMER_BALANCE_CAP', 'L0…1210', 'b_aa', 'C', '¥95.0k'],
+      ['STUDENT_CONSUMER_LOAN', 'L0…0077', 'b_bb', 'B', '¥12.0k'],
     ]);
     expect(section.lines).toEqual([
-      'APR_ABOVE_36: 1,240 loans, not listed (the breach index had none of them).',
-      'INDIVIDUAL_BALANCE_CAP: the 2 largest of 37 loans below (at most 1,000 a rule).',
-      'STUDENT_BORROWER: the 1 largest of 54 loans below (at most 1,000 a rule).',
+      'COST_ABOVE_36: 1,240 loans, not listed (the breach index had none of them).',
+      'CONSUMER_BALANCE_CAP: the 2 largest of 37 loans below (at most 1,000 a rule).',
+      'STUDENT_CONSUMER_LOAN: the 1 largest of 54 loans below (at most 1,000 a rule).',
     ]);
   });
 
   it('shows every rule of the pack with its status, result, counts and source, breached first', () => {
     const section = sectionOf(buildFullReportModel(fixtureReportInput()).sections, 'compliance');
     const table = section.tables[0]!;
+    // In force for the fixture's online micro-loan company: 14 of the pack's 21 rules. Breached
+    // first (by outstanding), then on watch, then clear (by code).
     expect(table.rows.map((r) => [r[0], r[2]])).toEqual([
-      ['INDIVIDUAL_BALANCE_CAP', 'breached'],
-      ['APR_ABOVE_36', 'breached'],
-      ['STUDENT_BORROWER', 'breached'],
-      ['APR_ABOVE_24', 'on watch'],
-      ['CO_LENDING_OWN_SHARE', 'clear'],
-      ['ENTERPRISE_BALANCE_CAP', 'clear'],
+      ['CONSUMER_BALANCE_CAP', 'breached'],
+      ['COST_ABOVE_36', 'breached'],
+      ['STUDENT_CONSUMER_LOAN', 'breached'],
+      ['COST_ABOVE_24_LEGACY', 'on watch'],
+      ['AGE_UNKNOWN', 'clear'],
+      ['BORROWER_NET_ASSETS_10', 'clear'],
+      ['BUSINESS_BALANCE_CAP', 'clear'],
+      ['CLASSIFICATION_BELOW_FLOOR', 'clear'],
+      ['COST_ABOVE_24_NEW', 'clear'],
+      ['COST_ABOVE_4LPR', 'clear'],
+      ['CO_LENDING_OWN_SHARE_MIN', 'clear'],
+      ['GROUP_NET_ASSETS_15', 'clear'],
+      ['INCOME_THIRD_AFFORDABILITY', 'clear'],
       ['MINOR_BORROWER', 'clear'],
     ]);
-    expect(table.rows[0]?.slice(3, 7)).toEqual([
+    // The rule's own source from audit.json: title, number, binding kind; and its effective date.
+    expect(table.rows[0]?.slice(3, 8)).toEqual([
       '37',
       '12',
       '¥21.60m',
-      'CBIRC/PBoC Interim Measures for Internet Loans of Commercial Banks, effective 2021-02-19',
+      'Interim Measures for the Supervision and Administration of Micro-Loan Companies, Jin Gui [2024] No. 26 (normative document)',
+      '2026-01-01',
     ]);
     expect(section.lines.slice(-2)).toEqual([
-      '1,331 loans are in breach of 3 rules; 1 rule on watch.',
-      '7 rules checked, 0 rules not yet in force, 0 rules not applicable to this lender.',
+      '1,318 loans are in breach of 3 rules; 1 rule on watch.',
+      '14 rules checked, 0 rules not yet in force, 7 rules not applicable to this lender.',
+    ]);
+    // Not applicable, each with its reason.
+    expect(section.tables[1]?.rows.find((r) => r[0] === 'CO_LENDING_TOTAL_CAP')?.slice(1, 3)).toEqual([
+      'not applicable',
+      "binds banks only, and the pack's lender is an online micro-loan company",
     ]);
   });
 
@@ -155,23 +177,23 @@ describe('Function: buildFullReportModel', () => {
       reason: 'The pack applies this rule to banks only.',
       source: { title: 'Measures X', number: 'No. 9', binding: 'regulation' },
     });
+    // An entry of an earlier release, without a source of its own.
+    delete (audit.compliance.rules.BUSINESS_BALANCE_CAP as { source?: unknown }).source;
     const tables = sectionOf(buildFullReportModel({ ...input, audit }).sections, 'compliance').tables;
     expect(tables.map((t) => t.caption)).toEqual([
       'In force: checked on this tape',
       'Not applicable to this lender',
     ]);
     expect(tables[0]!.rows.find((r) => r[0] === 'MINOR_BORROWER')).toBeUndefined();
-    expect(tables[1]!.rows).toEqual([
-      [
-        'MINOR_BORROWER',
-        'not applicable',
-        'The pack applies this rule to banks only.',
-        'Measures X, No. 9 (regulation)',
-        '—',
-      ],
+    expect(tables[1]!.rows.find((r) => r[0] === 'MINOR_BORROWER')).toEqual([
+      'MINOR_BORROWER',
+      'not applicable',
+      'The pack applies this rule to banks only.',
+      'Measures X, No. 9 (regulation)',
+      '2021-01-01',
     ]);
     // Without a source of its own or a finding, a rule says so rather than naming a wrong one.
-    const clear = tables[0]!.rows.find((r) => r[0] === 'ENTERPRISE_BALANCE_CAP');
+    const clear = tables[0]!.rows.find((r) => r[0] === 'BUSINESS_BALANCE_CAP');
     expect(clear?.[6]).toBe('in the rule pack (not named in this audit)');
   });
 

@@ -6,7 +6,7 @@ import { fixtureReportInput, loadReportFixtures } from '../../fixtures/report/lo
 
 describe('Function: buildSubject', () => {
   it('carries the verdict, the date, NPL with its change and the rules breached', () => {
-    // Prepare: NPL 339.25m / 18,640m = 1.82%; previous 1.77%; APR_ABOVE_36, INDIVIDUAL_BALANCE_CAP, STUDENT_BORROWER
+    // Prepare: NPL 339.25m / 18,640m = 1.82%; previous 1.77%; COST_ABOVE_36, CONSUMER_BALANCE_CAP, STUDENT_CONSUMER_LOAN
     const { audit, previous } = loadReportFixtures();
 
     // Act
@@ -25,10 +25,11 @@ describe('Function: buildSubject', () => {
     const { audit } = loadReportFixtures();
     const one = structuredClone(audit);
     one.ratings.overall = 'amber';
-    for (const code of ['INDIVIDUAL_BALANCE_CAP', 'STUDENT_BORROWER']) {
+    for (const code of ['CONSUMER_BALANCE_CAP', 'STUDENT_CONSUMER_LOAN']) {
       const rule = one.compliance.rules[code];
       if (rule) rule.loans = 0;
     }
+    Object.assign(one.compliance, { loansInBreach: 1_240, rulesBreached: 1 });
     expect(buildSubject(one, null)).toBe('[AMBER] Risk audit 2026-11-25 · NPL 1.82% · 1 rule breached');
     one.ratings.overall = 'green';
     expect(buildSubject(one, null).startsWith('[GREEN] ')).toBe(true);
@@ -49,14 +50,14 @@ describe('Function: sortFindings', () => {
   it('orders by severity and keeps the audit order within a severity', () => {
     const { audit } = loadReportFixtures();
     expect(sortFindings(audit.findings).map((f) => f.code)).toEqual([
-      'APR_ABOVE_36',
-      'INDIVIDUAL_BALANCE_CAP',
-      'STUDENT_BORROWER',
+      'COST_ABOVE_36',
+      'CONSUMER_BALANCE_CAP',
+      'STUDENT_CONSUMER_LOAN',
       'NPL_RATIO',
       'INDUSTRY_HHI',
       'MULTI_LENDING_SHARE',
       'ROLL_31_60_TO_61_90',
-      'APR_ABOVE_24',
+      'COST_ABOVE_24_LEGACY',
       'QUARANTINE_RATE',
     ]);
   });
@@ -72,9 +73,9 @@ describe('Function: buildReportModel', () => {
       { label: '30+ days past due', value: '3.91%', change: '+0.04 pp', tone: 'bad' },
       { label: 'Expected loss', value: '¥402.31m', change: '+1.6%', tone: 'bad' },
       { label: 'Outstanding', value: '¥18.64bn', change: '+0.3%', tone: 'neutral' },
-      // Loans in breach (no compliance.loansInBreach in these audits): 1,240 + 37 + 54 = 1,331
+      // Loans in breach as audit.json gives them (distinct: 13 of the 1,240 + 37 + 54 are in two breach rules)
       // against 1,240 + 37 = 1,277; rules breached 3 against 2
-      { label: 'Loans in breach', value: '1,331', change: '+54', tone: 'bad' },
+      { label: 'Loans in breach', value: '1,318', change: '+41', tone: 'bad' },
       { label: 'Rules breached', value: '3', change: '+1', tone: 'bad' },
       { label: 'Loans', value: '1,000,000', change: '+0.3%', tone: 'neutral' },
     ]);
@@ -82,9 +83,9 @@ describe('Function: buildReportModel', () => {
 
   it('sums the day up in one line: rating, NPL, rules and loans in breach, serious findings', () => {
     const model = buildReportModel(fixtureReportInput());
-    // critical or high: APR_ABOVE_36, INDIVIDUAL_BALANCE_CAP, STUDENT_BORROWER
+    // critical or high: COST_ABOVE_36, CONSUMER_BALANCE_CAP, STUDENT_CONSUMER_LOAN
     expect(model.summary).toBe(
-      'Overall RED · NPL 1.82% (+0.05 pp) · 3 rules breached (1,331 loans) · 3 critical or high findings.',
+      'Overall RED · NPL 1.82% (+0.05 pp) · 3 rules breached (1,318 loans) · 3 critical or high findings.',
     );
   });
 
@@ -124,12 +125,13 @@ describe('Function: buildReportModel', () => {
     expect(apr).toEqual({
       severity: 'critical',
       category: 'regulatory',
-      code: 'APR_ABOVE_36',
+      code: 'COST_ABOVE_36',
       message: '1,240 loans are priced above 36% APR',
       value: '1,240',
       threshold: '36.00%',
+      // The rule's own citation as audit.json carries it: title, number, binding kind, effective date.
       source:
-        "Supreme People's Court, Provisions on private lending cases (2020 amendment), effective 2020-08-20",
+        'Notice on Regulating and Rectifying "Cash Loan" Business, Zheng Zhi Ban Han [2017] No. 141 (normative document); in force from 2017-12-01',
     });
     const npl = model.findings.find((f) => f.code === 'NPL_RATIO');
     expect(npl).toMatchObject({
@@ -161,9 +163,9 @@ describe('Function: buildReportModel', () => {
     const model = buildReportModel(fixtureReportInput());
     expect(EMAIL_FINDINGS).toBe(5);
     expect(model.findings.map((f) => f.code)).toEqual([
-      'APR_ABOVE_36',
-      'INDIVIDUAL_BALANCE_CAP',
-      'STUDENT_BORROWER',
+      'COST_ABOVE_36',
+      'CONSUMER_BALANCE_CAP',
+      'STUDENT_CONSUMER_LOAN',
       'NPL_RATIO',
       'INDUSTRY_HHI',
     ]);
@@ -216,9 +218,9 @@ describe('Function: renderReportText', () => {
     expect(text.split('\n')[0]).toBe(model.subject);
     expect(text).toContain('VERDICT: RED (2026-11-25)');
     expect(text).toContain('- NPL ratio: 1.82% (+0.05 pp)');
-    expect(text).toContain('- Loans in breach: 1,331 (+54)');
+    expect(text).toContain('- Loans in breach: 1,318 (+41)');
     expect(text).toContain('1. [CRITICAL] 1,240 loans are priced above 36% APR');
-    expect(text).toContain('   regulatory / APR_ABOVE_36 · value 1,240 vs threshold 36.00%');
+    expect(text).toContain('   regulatory / COST_ABOVE_36 · value 1,240 vs threshold 36.00%');
     expect(text).toContain('4 more findings are in the full report.');
     expect(text).toContain(model.trend.line);
     expect(text).toContain(
