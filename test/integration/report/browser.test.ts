@@ -346,7 +346,7 @@ describe('The full report in a browser', () => {
 
   it('filters the loans behind the breached rules by rule', async () => {
     const { page } = await open('report-breaches.html', html, 1280);
-    await page.locator('input[data-filter="breaches"]').fill('student_borrower');
+    await page.locator('input[data-filter="breaches"]').fill('student_consumer_loan');
     const rules = (await visibleColumn(page, 'breaches', 0)).map((r) => r.text);
     await page.close();
     expect(rules).toHaveLength(54);
