@@ -1,4 +1,6 @@
 import type { AuditResult, ComplianceRuleResult, Finding } from '../audit-result.ts';
+import { BINDING_KINDS, LICENCES, type Licence } from '../policy/policy.ts';
+import { bindingLabel, licenceLabel } from '../policy/resolve.ts';
 import { cleanText, formatAmount, formatInteger } from './format.ts';
 import { plural } from './summary.ts';
 import type { ReportSection, ReportTable } from './types.ts';
@@ -20,21 +22,13 @@ const STATUS_LABELS: Record<string, string> = {
   not_applicable: 'not applicable',
 };
 
-const BINDING_LABELS: Record<string, string> = {
-  law: 'law',
-  regulation: 'regulation',
-  normative_document: 'normative document',
-  supervisory_guidance: 'supervisory guidance',
-  draft: 'draft',
-  internal: 'internal',
-};
-
-const LICENCE_LABELS: Record<string, string> = {
-  online_micro_loan_company: 'an online micro-loan company',
-  micro_loan_company: 'a micro-loan company',
-  consumer_finance_company: 'a consumer finance company',
-  bank: 'a bank',
-};
+// audit.json's values are read back as strings: a value the pack does not know is shown as given.
+const bindingOf = (binding: string): string =>
+  (BINDING_KINDS as readonly string[]).includes(binding)
+    ? bindingLabel(binding as (typeof BINDING_KINDS)[number])
+    : binding;
+const licenceOf = (licence: string): string | undefined =>
+  (LICENCES as readonly string[]).includes(licence) ? licenceLabel(licence as Licence) : undefined;
 
 /** Whether a source is the rule pack's structured citation (title, number, binding kind). */
 function isCitation(source: unknown): source is { title: string; number?: string | null; binding: string } {
@@ -51,10 +45,7 @@ export function formatRuleSource(source: unknown): string | null {
   if (typeof source === 'string') return cleanText(source, 240);
   if (isCitation(source)) {
     const number = typeof source.number === 'string' && source.number !== '' ? source.number : null;
-    return cleanText(
-      `${source.title}, ${number ?? 'no public number'} (${BINDING_LABELS[source.binding] ?? source.binding})`,
-      240,
-    );
+    return cleanText(`${source.title}, ${number ?? 'no public number'} (${bindingOf(source.binding)})`, 240);
   }
   if (source === null || typeof source !== 'object') return null;
   const parts = Object.values(source as Record<string, unknown>).filter(
@@ -135,7 +126,7 @@ export function complianceSection(
   const lines: string[] = [];
   if (pack !== undefined) {
     lines.push(
-      `Rule pack ${cleanText(pack.name, 40)} ${cleanText(pack.version, 20)} for ${LICENCE_LABELS[pack.licence] ?? cleanText(pack.licence, 40)}; amounts in ${cleanText(pack.currency, 3)}.`,
+      `Rule pack ${cleanText(pack.name, 40)} ${cleanText(pack.version, 20)} for ${licenceOf(pack.licence) ?? cleanText(pack.licence, 40)}; amounts in ${cleanText(pack.currency, 3)}.`,
     );
   } else if (rulePack) {
     lines.push(`Rule pack ${cleanText(rulePack.name, 40)} ${cleanText(rulePack.version, 20)}.`);
