@@ -1,5 +1,5 @@
 /**
- * The `audit.json` contract of ../shared/spec/audit-result.md as TypeScript types. Field names
+ * The `audit.json` contract of docs/contracts/audit-result.md as TypeScript types. Field names
  * are a contract read by the email, the run record and downstream tools: never rename them.
  */
 
