@@ -3,7 +3,7 @@
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
  *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, pipeline, store, report, hostile, score10m, shard, pipeline10m)
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, merge, pipeline, store, report, hostile, score10m, shard, pipeline10m)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { benchDuckdb } from './duckdb-reference.ts';
 import { benchEngine } from './engine.ts';
 import { benchHostile } from './hostile.ts';
 import { benchIngest } from './ingest.ts';
+import { benchMergeScores } from './merge-scores.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchReport } from './report.ts';
 import { benchScore } from './score.ts';
@@ -28,6 +29,7 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
   ['engine', () => benchEngine({ loans: 1_000_000, dir })],
   ['score', () => benchScore({ loans: 1_000_000, dir })],
   ['duckdb', () => benchDuckdb({ loans: 1_000_000, dir })],
+  ['merge', () => benchMergeScores({ loans: 1_000_000, dir })],
   ['pipeline', () => benchPipeline({ loans: 1_000_000, dir })],
   ['store', () => benchStore({})],
   ['report', () => benchReport()],

@@ -2,7 +2,7 @@
  * The store benchmark's model of a night (bench/store.ts), and the fixtures of the store's
  * integration test: a loan's risk state, the diff of two days of states, and their score file.
  * Not the pipeline's: finalize scores, diffs and writes through use-cases/score-file.ts
- * (ScoredLoan, joinScores, riskStateKey), which also sees borrower-cap hits and the IFRS 9 stage.
+ * (ScoredLoan, joinScores, riskStateChanged), which also sees borrower-cap hits and the IFRS 9 stage.
  */
 
 import { closedLoanChange } from '../shared/domain/store/loan-change.ts';

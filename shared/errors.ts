@@ -41,6 +41,9 @@ export class MapItemFailedError extends RiskAuditError {
   }
 }
 
+/** A score file is not one this release reads (another version of its format, or not a score file). */
+export class ScoreFileError extends RiskAuditError {}
+
 /** A store or mail operation failed after its retries. */
 export class StoreError extends RiskAuditError {}
 

@@ -73,17 +73,21 @@ export const KEYS = {
   legacyScores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
   /** Which run's score files are the date's, and in how many loan-id buckets (ScoreManifest). */
   scoresManifest: (date: string): string => `runs/${date}/scores.json`,
-  /** One loan-id bucket of the date's score file, as a run wrote it (the manifest names the run). */
-  scores: (date: string, runId: string, bucket: number, buckets: number): string =>
-    `runs/${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.jsonl.gz`,
+  /**
+   * One loan-id bucket of the date's score file, as a run wrote it (the manifest names the run):
+   * the binary score file (docs/score-file.md), or gzip JSON Lines for a run of an earlier release
+   * (`jsonLines`, its manifest without a format).
+   */
+  scores: (date: string, runId: string, bucket: number, buckets: number, jsonLines = false): string =>
+    `runs/${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.${jsonLines ? 'jsonl.gz' : 'scores.gz'}`,
   partial: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
   /** A shard's quarantined rows (quarantine CSV lines, no header), joined by merge-audit into the date's file. */
   partialQuarantine: (date: string, runId: string, shard: number): string =>
     `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.quarantine.csv`,
-  /** A shard's scored loans of one loan-id bucket (gzip JSON Lines sorted by loan id), beside its partial. */
+  /** A shard's scored loans of one loan-id bucket (a score file, sorted by loan id), beside its partial. */
   partialScores: (date: string, runId: string, shard: number, bucket: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.scores-${String(bucket).padStart(4, '0')}.jsonl.gz`,
+    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.${String(bucket).padStart(4, '0')}.scores.gz`,
   /** The audit's figures as merged from the shards, before the buckets' findings are added. */
   auditDraft: (date: string, runId: string): string => `runs/${date}/partials/${runId}/audit-draft.json`,
   /** What every bucket's merge needs from the merged shards (borrower-level rule hits, quarantined ids). */

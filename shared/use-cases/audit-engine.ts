@@ -19,7 +19,6 @@ import type { LoanAssessment } from '../domain/engine/scorecard.ts';
 import { isCoLent, type LoanPurpose, purposeOf } from '../domain/loan.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import { bucketOfHash } from '../domain/store/score-buckets.ts';
-import { SortedLines } from '../domain/store/score-file.ts';
 import { mergeIntakeStats } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { ANY_CURRENCY, DEFAULT_CURRENCY, QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
@@ -32,7 +31,7 @@ import {
   type TapeCheckSettings,
 } from '../domain/tape/tape-checks.ts';
 import { TapeRejectedError } from '../errors.ts';
-import { scoreLine } from './score-file.ts';
+import { SortedScores } from './score-file.ts';
 
 /**
  * One loan's scored state as the score file keeps it: enough for the next day's diff, the
@@ -70,10 +69,10 @@ export interface ShardAudit {
   partial: PartialAudit;
   intake: TapeScanResult;
   /**
-   * The score file's lines (`scoreLine` of each scored loan) by loanId, one set per loan-id bucket
-   * (`scoreBuckets` of them, see domain/store/score-buckets.ts); empty unless `keepScores`.
+   * The scored loans as score-file records by loanId, one set per loan-id bucket (`scoreBuckets`
+   * of them, see domain/store/score-buckets.ts); empty unless `keepScores`.
    */
-  scoreLines: SortedLines[];
+  scores: SortedScores[];
   /** Sorted 64-bit hashes of the valid loans' ids; empty unless `keepIdHashes`. */
   idHashes: BigUint64Array;
   /**
@@ -134,7 +133,7 @@ export async function auditShard(
     expectedBorrowers: expectedBorrowers(bytes),
   });
   const buckets = options.scoreBuckets ?? 1;
-  const lines = Array.from({ length: buckets }, () => new SortedLines());
+  const scores = Array.from({ length: buckets }, () => new SortedScores());
   const keep = options.keepScores === true;
   const keepIds = options.keepIdHashes === true;
   // Written as 32-bit halves through a view (little-endian: lo, then hi), so no BigInt is made
@@ -168,34 +167,31 @@ export async function auditShard(
         return;
       }
       const a = acc.add(loan, idHi, idLo);
-      // Only the line's bytes are kept (no object with arrays per loan), and while loan ids
+      // Only the record's bytes are kept (no object with arrays per loan), and while loan ids
       // arrive in order (a sorted export) there is nothing to sort at the end.
-      lines[bucketOfHash(idHi, buckets)]!.add(
-        a.loanId,
-        scoreLine({
-          loanId: a.loanId,
-          borrowerKey: borrowerKey(loan.borrowerId),
-          product: a.product,
-          region: loan.region,
-          industry: loan.industry,
-          loanPurpose: purposeOf(loan),
-          partnerId: loan.partnerId,
-          coLent: isCoLent(loan),
-          relatedPartyGroup: loan.relatedPartyGroup,
-          reportedClassification: loan.reportedClassification,
-          outstanding: a.outstanding,
-          score: a.score,
-          grade: a.grade,
-          pd: a.pd,
-          el: a.el,
-          dpdBucket: a.dpdBucket,
-          classification: a.classification,
-          stage: a.stage,
-          ruleCodes: a.ruleCodes as string[],
-          flags: a.flags as string[],
-          reasons: a.reasons as string[],
-        }),
-      );
+      scores[bucketOfHash(idHi, buckets)]!.add({
+        loanId: a.loanId,
+        borrowerKey: borrowerKey(loan.borrowerId),
+        product: a.product,
+        region: loan.region,
+        industry: loan.industry,
+        loanPurpose: purposeOf(loan),
+        partnerId: loan.partnerId,
+        coLent: isCoLent(loan),
+        relatedPartyGroup: loan.relatedPartyGroup,
+        reportedClassification: loan.reportedClassification,
+        outstanding: a.outstanding,
+        score: a.score,
+        grade: a.grade,
+        pd: a.pd,
+        el: a.el,
+        dpdBucket: a.dpdBucket,
+        classification: a.classification,
+        stage: a.stage,
+        ruleCodes: a.ruleCodes as string[],
+        flags: a.flags as string[],
+        reasons: a.reasons as string[],
+      });
     },
     quarantine(row) {
       options.quarantine.add(row);
@@ -211,7 +207,7 @@ export async function auditShard(
   return {
     partial: acc.toPartial(),
     intake,
-    scoreLines: lines,
+    scores,
     idHashes,
     quarantinedIdHashes,
     indexEntries: index?.finish() ?? { entries: new Uint32Array(0), count: 0 },

@@ -9,6 +9,7 @@ import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { readJson, type ScoreManifest } from './merge-audit.ts';
 import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
+import { SCORE_FILE_VERSION } from './score-file.ts';
 import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 
 /**
@@ -132,7 +133,12 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
 
   // The buckets' files become the date's score file; the run they replace is dropped after.
   const earlier = await readJson<ScoreManifest>(deps.artifacts, KEYS.scoresManifest(plan.snapshotDate));
-  const manifest: ScoreManifest = { runId: plan.runId, buckets: plan.scoreBuckets, loans: scoredLoans };
+  const manifest: ScoreManifest = {
+    runId: plan.runId,
+    buckets: plan.scoreBuckets,
+    loans: scoredLoans,
+    format: SCORE_FILE_VERSION,
+  };
   await deps.artifacts.put(
     KEYS.scoresManifest(plan.snapshotDate),
     JSON.stringify(manifest),

@@ -42,6 +42,8 @@ export interface ScoreManifest {
   runId: string;
   buckets: number;
   loans: number;
+  /** The score file format's version (docs/score-file.md); absent for the JSON Lines files of earlier releases. */
+  format?: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date:
   const manifest = await readJson<ScoreManifest>(artifacts, KEYS.scoresManifest(date));
   if (manifest === null) return [KEYS.legacyScores(date)];
   return Array.from({ length: manifest.buckets }, (_, b) =>
-    KEYS.scores(date, manifest.runId, b, manifest.buckets),
+    KEYS.scores(date, manifest.runId, b, manifest.buckets, manifest.format === undefined),
   );
 }
 
@@ -160,7 +162,11 @@ async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpe
   );
   return manifest === null
     ? { runId: null, buckets: 1 }
-    : { runId: manifest.runId, buckets: manifest.buckets };
+    : {
+        runId: manifest.runId,
+        buckets: manifest.buckets,
+        ...(manifest.format === undefined ? { jsonLines: true } : {}),
+      };
 }
 
 /**

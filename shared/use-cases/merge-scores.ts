@@ -1,5 +1,5 @@
 import { logger } from '../adapters/observability.ts';
-import { borrowerRefFromKey, hash64, hashKey, hashOut } from '../domain/engine/hash.ts';
+import { borrowerRefFromKey, hash64, hashOut } from '../domain/engine/hash.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
@@ -8,14 +8,7 @@ import type { ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
 import { loanState } from './loan-history.ts';
 import { type BucketContext, readJson } from './merge-audit.ts';
-import {
-  GzipLineWriter,
-  joinScores,
-  mergeSortedScores,
-  readScores,
-  scoreLine,
-  withRuleCodes,
-} from './score-file.ts';
+import { joinScores, mergeSortedScores, readScores, ScoreFileWriter, withRuleCodes } from './score-file.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
 /** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
@@ -53,13 +46,19 @@ export function breachOrder(
  */
 export class TopN<T> {
   private items: T[] = [];
+  /** The last item kept at the latest cut: an item ordered after it can never be kept. */
+  private worst: T | null = null;
   public constructor(
     private readonly limit: number,
     private readonly order: (a: T, b: T) => number,
   ) {}
   public offer(item: T): void {
+    if (this.worst !== null && this.order(item, this.worst) > 0) return;
     this.items.push(item);
-    if (this.items.length >= this.limit * 2) this.items = this.items.sort(this.order).slice(0, this.limit);
+    if (this.items.length >= this.limit * 2) {
+      this.items = this.items.sort(this.order).slice(0, this.limit);
+      this.worst = this.items[this.limit - 1]!;
+    }
   }
   public result(): T[] {
     return this.items.sort(this.order).slice(0, this.limit);
@@ -91,7 +90,7 @@ export function aggregateCodes(context: Pick<BucketContext, 'borrowerHits' | 'pa
 async function* scoresAt(deps: AuditDeps, key: string, what: string): AsyncGenerator<ScoredLoan[]> {
   const stream = await deps.artifacts.stream(key);
   if (stream === null) throw new Error(`${what} is missing (${key})`);
-  yield* readScores(stream);
+  yield* readScores(stream, `${what} ${key}`);
 }
 
 /** Keeps the loans of `bucket` only (a previous file split into fewer buckets holds others too). */
@@ -121,12 +120,22 @@ async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIt
   const date = spec.previousSnapshotDate;
   if (prev.runId === null) {
     const stream = await deps.artifacts.stream(KEYS.legacyScores(date));
-    return stream === null ? null : inBucket(readScores(stream), spec.bucket, spec.buckets);
+    return stream === null
+      ? null
+      : inBucket(
+          readScores(stream, `the previous date's score file ${KEYS.legacyScores(date)}`),
+          spec.bucket,
+          spec.buckets,
+        );
   }
   const { buckets, filter } = previousBucketsOf(spec.bucket, spec.buckets, prev.buckets);
   const runId = prev.runId;
   const sources = buckets.map((b) =>
-    scoresAt(deps, KEYS.scores(date, runId, b, prev.buckets), "the previous date's score file"),
+    scoresAt(
+      deps,
+      KEYS.scores(date, runId, b, prev.buckets, prev.jsonLines === true),
+      "the previous date's score file",
+    ),
   );
   const merged = sources.length === 1 ? sources[0]! : loansOnly(mergeSortedScores(sources));
   return filter ? inBucket(merged, spec.bucket, spec.buckets) : merged;
@@ -150,7 +159,17 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   if (context === null) throw new Error(`the merge context of the run is missing (${spec.contextKey})`);
   const breachCodes = new Set(context.breachCodes);
   const attach = aggregateCodes(context);
-  const quarantinedFirst = new Map(context.quarantinedFirst);
+  // By the id hash's halves (no key string made per loan): the earliest shard whose first row of the id was quarantined.
+  const quarantinedFirst = new Map<number, Map<number, number>>();
+  for (const [key, shard] of context.quarantinedFirst) {
+    const hi = Number.parseInt(key.slice(0, 8), 16);
+    let byLo = quarantinedFirst.get(hi);
+    if (byLo === undefined) {
+      byLo = new Map();
+      quarantinedFirst.set(hi, byLo);
+    }
+    byLo.set(Number.parseInt(key.slice(8), 16), shard);
+  }
   const refKey = await deps.secrets.current('borrowerRefKey');
   const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
     scoresAt(
@@ -178,7 +197,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
         last = s.loanId;
         if (quarantinedFirst.size > 0) {
           hash64(s.loanId);
-          const first = quarantinedFirst.get(hashKey(hashOut.hi, hashOut.lo));
+          const first = quarantinedFirst.get(hashOut.hi)?.get(hashOut.lo);
           if (first !== undefined && first < shard) {
             repeats++;
             repeatedOutstanding += s.outstanding;
@@ -201,7 +220,17 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   // Per breach rule, the largest exposures; their borrower references are made for those kept only.
   const breaches = new Map<string, TopN<ScoredLoan>>();
   // The date's file of the bucket is gzipped as it is merged: only its compressed bytes are held.
-  const scoreFile = new GzipLineWriter();
+  const scoreFile = new ScoreFileWriter();
+  // The breach codes of a list of rule codes, once per distinct list (lists read from a score file are shared).
+  const breachedByList = new Map<readonly string[], string[]>();
+  const breachedOf = (codes: readonly string[]): string[] => {
+    let breached = breachedByList.get(codes);
+    if (breached === undefined) {
+      breached = codes.filter((c) => breachCodes.has(c));
+      if (Object.isFrozen(codes)) breachedByList.set(codes, breached);
+    }
+    return breached;
+  };
   let scoredLoans = 0;
   for await (const steps of joinScores(withBorrowerHits(), before ?? noScores())) {
     for (const step of steps) {
@@ -211,10 +240,10 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
         continue;
       }
       const t = step.today;
-      const behind = scoreFile.add(scoreLine(t));
+      const behind = scoreFile.add(t);
       if (behind !== null) await behind;
       scoredLoans++;
-      const breached = t.ruleCodes.filter((c) => breachCodes.has(c));
+      const breached = breachedOf(t.ruleCodes);
       if (t.grade === 'D' || t.grade === 'E' || breached.length > 0) top.offer(t);
       for (const ruleCode of breached) {
         let rule = breaches.get(ruleCode);

@@ -106,10 +106,10 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   }
   await uploaded;
   // One file per loan-id bucket (KEYS.partialScores), each read by that bucket's merge. Level 1:
-  // the files live only until the merge (see gzipLines).
-  for (const [bucket, lines] of result.scoreLines.entries()) {
+  // the files live only until the merge.
+  for (const [bucket, scores] of result.scores.entries()) {
     const key = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index, bucket);
-    await deps.artifacts.put(key, await gzipChunks(lines.bytes(), 1), 'application/gzip');
+    await deps.artifacts.put(key, await gzipChunks(scores.bytes(), 1), 'application/gzip');
   }
   const indexEntriesKey = KEYS.partialIndexEntries(shard.snapshotDate, shard.runId, shard.index);
   const { entries } = result.indexEntries;

@@ -188,7 +188,12 @@ export const BucketSpecSchema = z.object({
    * date (a bucket whose previous file is missing makes this run the book's baseline).
    */
   previousScores: z
-    .object({ runId: z.string().min(1).nullable(), buckets: z.number().int().positive() })
+    .object({
+      runId: z.string().min(1).nullable(),
+      buckets: z.number().int().positive(),
+      /** Written by an earlier release as gzip JSON Lines (its manifest names no format). */
+      jsonLines: z.boolean().optional(),
+    })
     .nullable(),
   /** What every bucket needs from the merged shards (borrower-level rule hits, quarantined ids). */
   contextKey: z.string().min(1),

@@ -37,8 +37,17 @@ export function hashOrGiven(id: string, hi: number | undefined, lo: number | und
 
 /** The 64-bit hash of an id as 16 hex digits (the engine's internal borrower key). */
 export function hashKey(hi: number, lo: number): string {
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  // Hex digits written into one reused buffer: a string made per loan, and nothing else (two
+  // toString(16) and padStart made five and cost twice the time).
+  for (let i = 0; i < 8; i++) {
+    KEY_BYTES[7 - i] = HEX_DIGITS[(hi >>> (4 * i)) & 15]!;
+    KEY_BYTES[15 - i] = HEX_DIGITS[(lo >>> (4 * i)) & 15]!;
+  }
+  return KEY_BYTES.toString('latin1', 0, 16);
 }
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const KEY_BYTES = Buffer.alloc(16);
 
 /** The internal key of a borrower id: 16 hex digits of its 64-bit hash (never shown to people). */
 export function borrowerKey(borrowerId: string): string {

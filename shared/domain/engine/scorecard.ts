@@ -147,16 +147,30 @@ export interface LoanAssessment {
   reasons: readonly string[];
 }
 
+/** The parts of a loan's assessment that a risk officer watches from one day to the next. */
+export type RiskState = Pick<
+  LoanAssessment,
+  'grade' | 'dpdBucket' | 'classification' | 'stage' | 'ruleCodes' | 'flags'
+>;
+
 /** True when the parts of an assessment that a risk officer watches differ between two days. */
-export function riskStateChanged(before: LoanAssessment, after: LoanAssessment): boolean {
+export function riskStateChanged(before: RiskState, after: RiskState): boolean {
   return (
     before.grade !== after.grade ||
     before.dpdBucket !== after.dpdBucket ||
     before.classification !== after.classification ||
     before.stage !== after.stage ||
-    before.ruleCodes.join(',') !== after.ruleCodes.join(',') ||
-    before.flags.join(',') !== after.flags.join(',')
+    !sameList(before.ruleCodes, after.ruleCodes) ||
+    !sameList(before.flags, after.flags)
   );
+}
+
+// Lists read from one score file are shared between loans: the same list is the common case.
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);

@@ -1,7 +1,6 @@
 /**
- * The per-night score file of scored loans: gzip JSON Lines sorted by loanId, so the next night
- * can merge-join against it (use-cases/score-file.ts joinScores) without holding the book in memory.
- * Encoding is pure computation; the read/write helpers go through the injected ArtifactStore port.
+ * Gzip helpers and the gzip JSON Lines files of earlier releases' score files (still read; the
+ * score file itself is binary now, see use-cases/score-file.ts and docs/score-file.md).
  */
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, type Gzip, gunzipSync } from 'node:zlib';
@@ -91,82 +90,6 @@ export async function gzipChunks(chunks: Iterable<Uint8Array>, level = 6): Promi
   await done;
   return new Uint8Array(Buffer.concat(out));
 }
-
-/**
- * The lines of a score file as they are produced, kept as UTF-8 bytes in large chunks (no string
- * or object per line to hold: a shard of 800k loans holds about 180 MB of line bytes instead of
- * ~1 GB of objects), sorted by key at the end only if the keys did not arrive in order.
- */
-export class SortedLines {
-  private readonly chunks: Buffer[] = [];
-  private chunk = Buffer.allocUnsafe(SORTED_CHUNK);
-  private used = 0;
-  /** Per line: chunk index and start offset (the end is the next line's start or the chunk's end). */
-  private at = new Float64Array(1024);
-  private readonly keys: string[] = [];
-  private inOrder = true;
-
-  /** Number of lines. */
-  public get size(): number {
-    return this.keys.length;
-  }
-
-  /** Adds one line (without its newline) under a key unique among the lines. */
-  public add(key: string, line: string): void {
-    const n = this.keys.length;
-    if (n > 0 && key < this.keys[n - 1]!) this.inOrder = false;
-    const worst = line.length * 3 + 1;
-    if (this.used + worst > this.chunk.byteLength) {
-      this.chunks.push(this.chunk.subarray(0, this.used));
-      this.chunk = Buffer.allocUnsafe(Math.max(SORTED_CHUNK, worst));
-      this.used = 0;
-    }
-    if (n * 2 === this.at.length) {
-      const grown = new Float64Array(this.at.length * 2);
-      grown.set(this.at);
-      this.at = grown;
-    }
-    this.at[n * 2] = this.chunks.length;
-    this.at[n * 2 + 1] = this.used;
-    this.used += this.chunk.write(line, this.used, 'utf8');
-    this.chunk[this.used++] = 10;
-    this.keys.push(key);
-  }
-
-  /** The lines with their newlines, sorted by key, as byte chunks (the chunks themselves when already in order). */
-  public *bytes(): Generator<Uint8Array> {
-    const chunks = [...this.chunks, this.chunk.subarray(0, this.used)];
-    if (this.inOrder) {
-      yield* chunks;
-      return;
-    }
-    const keys = this.keys;
-    const order = Array.from(keys, (_, i) => i).sort((x, y) => {
-      const a = keys[x]!;
-      const b = keys[y]!;
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
-    let out = Buffer.allocUnsafe(SORTED_CHUNK);
-    let used = 0;
-    for (const i of order) {
-      const c = this.at[i * 2]!;
-      const start = this.at[i * 2 + 1]!;
-      const sameChunk = i + 1 < keys.length && this.at[(i + 1) * 2] === c;
-      const end = sameChunk ? this.at[(i + 1) * 2 + 1]! : chunks[c]!.byteLength;
-      const line = chunks[c]!.subarray(start, end);
-      if (used + line.byteLength > out.byteLength) {
-        yield out.subarray(0, used);
-        out = Buffer.allocUnsafe(Math.max(SORTED_CHUNK, line.byteLength));
-        used = 0;
-      }
-      out.set(line, used);
-      used += line.byteLength;
-    }
-    yield out.subarray(0, used);
-  }
-}
-
-const SORTED_CHUNK = 4 << 20;
 
 /** Decodes a whole score file at once (small files, tests). */
 export function decodeScoreFile<T>(bytes: Uint8Array): T[] {

@@ -18,7 +18,7 @@ import { startLocalStack } from '../../../shared/local/local-stack.ts';
 import type { RunSummary } from '../../../shared/ports/risk-store.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { gzipLines, scoreLine } from '../../../shared/use-cases/score-file.ts';
+import { encodeScores, SCORE_FILE_VERSION } from '../../../shared/use-cases/score-file.ts';
 
 let stateDir = '';
 
@@ -101,12 +101,12 @@ beforeAll(async () => {
   } satisfies ScoredLoan;
   await artifacts.put(
     KEYS.scores('2026-03-30', 'r-30', 0, 1),
-    await gzipLines([scoreLine(first)]),
+    await encodeScores([first]),
     'application/gzip',
   );
   await artifacts.put(
     KEYS.scoresManifest('2026-03-30'),
-    JSON.stringify({ runId: 'r-30', buckets: 1, loans: 1 }),
+    JSON.stringify({ runId: 'r-30', buckets: 1, loans: 1, format: SCORE_FILE_VERSION }),
     'application/json',
   );
   await store.recordRun(run('2026-04-02', 'failed'));

@@ -10,7 +10,7 @@ import type { LoanHistoryItem, RunSummary } from '../../../shared/ports/risk-sto
 import { KEYS } from '../../../shared/schema/tables.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { historyBaselines, loanHistory, scoredLoanOn } from '../../../shared/use-cases/loan-history.ts';
-import { gzipLines, scoreLine } from '../../../shared/use-cases/score-file.ts';
+import { encodeScores, SCORE_FILE_VERSION } from '../../../shared/use-cases/score-file.ts';
 
 const KEY = 'history-test-key';
 let dir: string;
@@ -48,9 +48,12 @@ async function writeScoreFile(date: string, runId: string, loans: ScoredLoan[], 
   const sorted = [...loans].sort((a, b) => (a.loanId < b.loanId ? -1 : 1));
   for (let b = 0; b < buckets; b++) {
     const mine = sorted.filter((l) => bucketOfId(l.loanId, buckets) === b);
-    await artifacts.put(KEYS.scores(date, runId, b, buckets), await gzipLines(mine.map(scoreLine)));
+    await artifacts.put(KEYS.scores(date, runId, b, buckets), await encodeScores(mine));
   }
-  await artifacts.put(KEYS.scoresManifest(date), JSON.stringify({ runId, buckets, loans: loans.length }));
+  await artifacts.put(
+    KEYS.scoresManifest(date),
+    JSON.stringify({ runId, buckets, loans: loans.length, format: SCORE_FILE_VERSION }),
+  );
 }
 
 function run(date: string, status: RunSummary['status'], historyBaseline?: boolean): RunSummary {

@@ -6,15 +6,19 @@ import {
   readScoreFile,
   writeScoreFile,
 } from '../../../bench/store-model.ts';
-import {
-  decodeScoreFile,
-  gzipLines,
-  SortedLines,
-  streamScoreFile,
-} from '../../../shared/domain/store/score-file.ts';
+import { decodeScoreFile, gzipLines, streamScoreFile } from '../../../shared/domain/store/score-file.ts';
+import { ScoreFileError } from '../../../shared/errors.ts';
 import type { ArtifactStore } from '../../../shared/ports/artifact-store.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { readScores, scoreLine, withRuleCodes } from '../../../shared/use-cases/score-file.ts';
+import {
+  decodeScores,
+  encodeScores,
+  readScores,
+  SCORE_FIELDS,
+  ScoreFileWriter,
+  SortedScores,
+  withRuleCodes,
+} from '../../../shared/use-cases/score-file.ts';
 
 function state(loanId: string, grade: LoanRiskState['grade']): LoanRiskState {
   return {
@@ -116,66 +120,189 @@ describe('Function: writeScoreFile / readScoreFile', () => {
   });
 });
 
-describe('Function: scoreLine', () => {
-  const loan = (over: Partial<ScoredLoan> = {}): ScoredLoan => ({
-    loanId: 'L1',
-    borrowerKey: '00ff00ff00ff00ff',
-    product: 'credit_loan',
-    region: 'Zhejiang',
-    industry: null,
-    loanPurpose: 'consumption',
-    partnerId: 'PB-"1"',
-    coLent: true,
-    relatedPartyGroup: null,
-    reportedClassification: 'normal',
-    outstanding: 1234.56,
-    score: 612,
-    grade: 'C',
-    pd: 0.0123456789,
-    el: 5.5e-7,
-    dpdBucket: '31-60',
-    classification: 'special_mention',
-    stage: '2',
-    ruleCodes: ['APR_CAP'],
-    flags: [],
-    reasons: ['DPD', 'HIGH_DTI'],
-    ...over,
-  });
+const loan = (over: Partial<ScoredLoan> = {}): ScoredLoan => ({
+  loanId: 'L1',
+  borrowerKey: '00ff00ff00ff00ff',
+  product: 'credit_loan',
+  region: 'Zhejiang',
+  industry: null,
+  loanPurpose: 'consumption',
+  partnerId: 'PB-"1"',
+  coLent: true,
+  relatedPartyGroup: null,
+  reportedClassification: 'normal',
+  outstanding: 1234.56,
+  score: 612,
+  grade: 'C',
+  pd: 0.0123456789,
+  el: 5.5e-7,
+  dpdBucket: '31-60',
+  classification: 'special_mention',
+  stage: '2',
+  ruleCodes: ['APR_CAP'],
+  flags: [],
+  reasons: ['DPD', 'HIGH_DTI'],
+  ...over,
+});
 
-  it('writes exactly what JSON.stringify writes, free text included', () => {
-    for (const s of [
+/** A stream of `bytes` in pieces of `size` (to cross record boundaries). */
+async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+async function readAll(bytes: Uint8Array, size = 7): Promise<ScoredLoan[]> {
+  const out: ScoredLoan[] = [];
+  for await (const batch of readScores(pieces(bytes, size), 'runs/x/scores.bin.gz')) out.push(...batch);
+  return out;
+}
+
+describe('Score file format (version 1)', () => {
+  it('round-trips every field: free text, nulls, -0, tiny and large numbers, across any chunking', async () => {
+    const loans = [
       loan(),
-      loan({ region: null, industry: '餐饮 "food"\\ \n', loanId: 'L"2</script>', outstanding: 0, el: 0 }),
-      loan({ outstanding: -0, pd: 1, score: 0, ruleCodes: [], reasons: [] }),
-    ]) {
-      expect(scoreLine(s)).toBe(JSON.stringify(s));
-      expect(JSON.parse(scoreLine(s))).toEqual(JSON.parse(JSON.stringify(s)));
+      loan({ loanId: 'L"2</script>', region: null, industry: '餐饮 "food"\\ \n', outstanding: 0, el: 0 }),
+      loan({ loanId: 'L3', outstanding: -0, pd: 1, score: 0, ruleCodes: [], reasons: [] }),
+      loan({ loanId: 'L4', outstanding: 123456789012.34567, el: Number.MIN_VALUE, flags: ['THIN_FILE'] }),
+    ];
+    const bytes = await encodeScores(loans);
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    for (const size of [1, 7, 4096]) {
+      const back = await readAll(bytes, size);
+      expect(back).toEqual(loans);
+      expect(Object.is(back[2]!.outstanding, -0)).toBe(true);
     }
+    expect(decodeScores(bytes)).toEqual(loans);
   });
 
-  it('writes every field of a scored loan (a field added to ScoredLoan must be added here)', () => {
-    expect(Object.keys(JSON.parse(scoreLine(loan())))).toEqual(Object.keys(loan()));
+  it('stores every field of a scored loan (a field added to ScoredLoan must be added to SCORE_FIELDS)', async () => {
+    expect(SCORE_FIELDS.map(([name]) => name)).toEqual(Object.keys(loan()));
+    const [back] = decodeScores(await encodeScores([loan()]));
+    expect(Object.keys(back!)).toEqual(Object.keys(loan()));
   });
 
-  it('gives a loan read from a score file back its own line, and a copy with other rule codes a fresh one', async () => {
-    // A line as another writer might have spaced it: only a loan passed on unchanged keeps it.
-    const spaced = JSON.stringify(loan({ loanId: 'L9' }), null, 0).replace('"grade":"C"', '"grade": "C"');
-    const file = gzipSync(`${scoreLine(loan())}\n${spaced}\n`);
-    async function* once(): AsyncGenerator<Uint8Array> {
-      yield file;
-    }
-    const read: ScoredLoan[] = [];
-    for await (const batch of readScores(once())) read.push(...batch);
-    expect(read.map(scoreLine)).toEqual([scoreLine(loan()), spaced]);
-    // The copy carries the new codes, in a line written afresh; the loan it came from keeps its own.
-    const copy = withRuleCodes(read[1]!, ['APR_CAP', 'BORROWER_CAP']);
-    expect(scoreLine(copy)).toBe(
-      JSON.stringify(loan({ loanId: 'L9', ruleCodes: ['APR_CAP', 'BORROWER_CAP'] })),
+  it('lays a loan out as docs/score-file.md says, byte for byte', async () => {
+    const one = loan({
+      loanId: 'A',
+      borrowerKey: 'k',
+      region: null,
+      industry: null,
+      loanPurpose: 'business',
+      partnerId: null,
+      coLent: true,
+      reportedClassification: null,
+      ruleCodes: [],
+      flags: [],
+      reasons: [],
+    });
+    const f64 = (v: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(v);
+      return [...b];
+    };
+    const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const sym = (text: string) => [1, ...u32(Buffer.byteLength(text)), ...Buffer.from(text)];
+    // Symbols in the order the loan first uses them: the empty list only. Closed sets as their
+    // index: credit_loan 1, business 1, grade C 2, 31-60 2, special_mention 1, stage 2 1; co-lent 1.
+    const fields = [
+      ...u32(1),
+      0x41,
+      ...u32(1),
+      0x6b,
+      1,
+      0,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      ...f64(1234.56),
+      ...f64(612),
+      2,
+      ...f64(0.0123456789),
+      ...f64(5.5e-7),
+      2,
+      1,
+      1,
+      1,
+      1,
+      1,
+    ];
+    const expected = Buffer.from([
+      ...Buffer.from('RASCORES'),
+      1,
+      0,
+      0,
+      0,
+      ...sym('[]'),
+      2,
+      ...u32(fields.length),
+      ...fields,
+    ]);
+    expect(Buffer.from(gunzipSync(await encodeScores([one])))).toEqual(expected);
+    expect(decodeScores(gzipSync(expected))).toEqual([one]);
+  });
+
+  it('numbers symbols past 127 with multi-byte varints', async () => {
+    const loans = Array.from({ length: 300 }, (_, i) =>
+      loan({
+        loanId: `L${String(i).padStart(4, '0')}`,
+        region: `region ${i}`,
+        ruleCodes: [`RULE_${i % 150}`],
+      }),
     );
-    expect(scoreLine(read[1]!)).toBe(spaced);
-    // The line is not a field: the record has the fields of a scored loan and no others.
-    expect(Object.keys(read[0]!)).toEqual(Object.keys(loan()));
-    expect(JSON.stringify(read[0])).toBe(scoreLine(loan()));
+    expect(await readAll(await encodeScores(loans), 1000)).toEqual(loans);
+  });
+
+  it('shares one frozen list between the loans that have it', async () => {
+    const [a, b] = decodeScores(await encodeScores([loan(), loan({ loanId: 'L2' })]));
+    expect(a!.reasons).toBe(b!.reasons);
+    expect(Object.isFrozen(a!.reasons)).toBe(true);
+    expect(withRuleCodes(a!, ['X']).ruleCodes).toEqual(['X']);
+    expect(a!.ruleCodes).toEqual(['APR_CAP']);
+  });
+
+  it('refuses another version of the format in one sentence naming the file', async () => {
+    const bytes = Buffer.from(gunzipSync(await encodeScores([loan()])));
+    bytes.writeUInt16LE(2, 8);
+    await expect(readAll(gzipSync(bytes))).rejects.toThrow(
+      new ScoreFileError(
+        'runs/x/scores.bin.gz is written in version 2 of the score file format, and this release reads version 1 only',
+      ),
+    );
+    expect(() => decodeScores(gzipSync(bytes), 'f')).toThrow(
+      /^f is written in version 2 of the score file format/,
+    );
+  });
+
+  it('refuses a file that is not a score file, or ends inside a record', async () => {
+    await expect(readAll(gzipSync('PK\x03\x04 a zip, say'))).rejects.toThrow(
+      'runs/x/scores.bin.gz is not a score file',
+    );
+    const whole = gunzipSync(await encodeScores([loan(), loan({ loanId: 'L2' })]));
+    await expect(readAll(gzipSync(whole.subarray(0, whole.byteLength - 3)))).rejects.toThrow(
+      'runs/x/scores.bin.gz is damaged: it ends inside a record',
+    );
+  });
+
+  it('reads the JSON Lines score file of an earlier release, multi-byte text across chunks', async () => {
+    const loans = [loan({ industry: '餐饮' }), loan({ loanId: 'L2', region: '浙江' })];
+    const legacy = gzipSync(`${loans.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    expect(await readAll(legacy, 3)).toEqual(loans);
+    expect(decodeScores(legacy)).toEqual(loans);
+    expect(await readAll(gzipSync(''))).toEqual([]);
+  });
+});
+
+describe('Class: ScoreFileWriter', () => {
+  it('writes a file larger than its chunks, read back in batches', async () => {
+    const many = Array.from({ length: 50_000 }, (_, i) => loan({ loanId: `L${String(i).padStart(6, '0')}` }));
+    const writer = new ScoreFileWriter();
+    for (const s of many) await writer.add(s);
+    const batches: number[] = [];
+    for await (const b of readScores(pieces(await writer.finish(), 1 << 16))) batches.push(b.length);
+    expect(batches.reduce((n, k) => n + k, 0)).toBe(50_000);
+    expect(batches.length).toBeGreaterThan(1);
   });
 });
 
@@ -193,16 +320,16 @@ describe('Function: gzipLines', () => {
   });
 });
 
-describe('Class: SortedLines', () => {
-  const text = (s: SortedLines) => Buffer.concat([...s.bytes()]).toString('utf8');
+describe('Class: SortedScores', () => {
+  const decoded = (s: SortedScores) => decodeScores(gzipSync(Buffer.concat([...s.bytes()])));
 
-  it('gives the lines by key, across chunk boundaries and with multi-byte text, sorted or not', () => {
+  it('gives the loans by loan id, across chunk boundaries and with multi-byte text, sorted or not', () => {
     const n = 60_000;
     const pad = 'é'.repeat(40);
     const keys = Array.from({ length: n }, (_, i) => `K${String(i).padStart(6, '0')}`);
-    const inOrder = new SortedLines();
-    for (const k of keys) inOrder.add(k, `${k} ${pad}`);
-    const shuffled = new SortedLines();
+    const inOrder = new SortedScores();
+    for (const k of keys) inOrder.add(loan({ loanId: k, industry: `${k} ${pad}` }));
+    const shuffled = new SortedScores();
     let x = 3;
     const mixed = [...keys];
     for (let i = n - 1; i > 0; i--) {
@@ -210,18 +337,21 @@ describe('Class: SortedLines', () => {
       const j = x % (i + 1);
       [mixed[i], mixed[j]] = [mixed[j]!, mixed[i]!];
     }
-    for (const k of mixed) shuffled.add(k, `${k} ${pad}`);
-    const expected = keys.map((k) => `${k} ${pad}\n`).join('');
+    for (const k of mixed) shuffled.add(loan({ loanId: k, industry: `${k} ${pad}` }));
     expect(inOrder.size).toBe(n);
-    expect(text(inOrder)).toBe(expected);
-    expect(text(shuffled)).toBe(expected);
+    const expected = keys.map((k) => `${k}|${k} ${pad}`);
+    expect(decoded(inOrder).map((s) => `${s.loanId}|${s.industry}`)).toEqual(expected);
+    expect(decoded(shuffled).map((s) => `${s.loanId}|${s.industry}`)).toEqual(expected);
   });
 
-  it('holds a line longer than a chunk, and nothing when empty', () => {
-    const s = new SortedLines();
-    s.add('b', 'x'.repeat(5 << 20));
-    s.add('a', 'short');
-    expect(text(s)).toBe(`short\n${'x'.repeat(5 << 20)}\n`);
-    expect(text(new SortedLines())).toBe('');
+  it('holds a record longer than a chunk, and nothing when empty', () => {
+    const s = new SortedScores();
+    s.add(loan({ loanId: 'b', region: 'x'.repeat(5 << 20) }));
+    s.add(loan({ loanId: 'a' }));
+    expect(decoded(s).map((l) => [l.loanId, l.region!.length])).toEqual([
+      ['a', 8],
+      ['b', 5 << 20],
+    ]);
+    expect(decoded(new SortedScores())).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { riskStateChanged } from '../../../shared/domain/engine/scorecard.ts';
 import { gzipLines, streamScoreBatches } from '../../../shared/domain/store/score-file.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { joinScores, mergeSortedScores, riskStateKey } from '../../../shared/use-cases/score-file.ts';
+import { joinScores, mergeSortedScores } from '../../../shared/use-cases/score-file.ts';
 
 function loan(loanId: string, grade: ScoredLoan['grade'] = 'B'): ScoredLoan {
   return {
@@ -90,7 +91,7 @@ describe('Function: joinScores', () => {
         want,
       );
     }
-    expect(riskStateKey(today[1]!)).not.toBe(riskStateKey(before[2]!));
+    expect(riskStateChanged(before[2]!, today[1]!)).toBe(true);
     expect(await flat(joinScores(batches([], 1), batches(before, 2)))).toHaveLength(5);
   });
 });

@@ -1,0 +1,157 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalDeps } from '../../../shared/adapters/local-deps.ts';
+import { loadSecretsConfig, RuntimeConfigSchema } from '../../../shared/config.ts';
+import type { LoanChange } from '../../../shared/ports/risk-store.ts';
+import { KEYS } from '../../../shared/schema/tables.ts';
+import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
+import type { AuditDeps } from '../../../shared/use-cases/deps.ts';
+import type { BucketContext } from '../../../shared/use-cases/merge-audit.ts';
+import { mergeScoreBucket } from '../../../shared/use-cases/merge-scores.ts';
+import { decodeScores, encodeScores } from '../../../shared/use-cases/score-file.ts';
+import type { BucketSpec } from '../../../shared/use-cases/workflow-types.ts';
+
+const loan = (loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan => ({
+  loanId,
+  borrowerKey: '00ff00ff00ff00ff',
+  product: 'credit_loan',
+  region: 'Zhejiang',
+  industry: null,
+  loanPurpose: 'consumption',
+  partnerId: null,
+  coLent: false,
+  relatedPartyGroup: null,
+  reportedClassification: null,
+  outstanding: 1000,
+  score: 650,
+  grade: 'B',
+  pd: 0.02,
+  el: 9,
+  dpdBucket: '0',
+  classification: 'normal',
+  stage: '1',
+  ruleCodes: [],
+  flags: [],
+  reasons: [],
+  ...over,
+});
+
+let root: string;
+let deps: AuditDeps;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'risk-audit-merge-scores-'));
+  deps = createLocalDeps({
+    root,
+    tapes: {},
+    config: RuntimeConfigSchema.parse({
+      BUCKET_NAME: 'local',
+      TABLE_NAME: 'local',
+      REPORT_RECIPIENTS: '',
+    }),
+    secrets: loadSecretsConfig({ SECRET_SOURCE: 'environment' }),
+  });
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const date = '2026-11-25';
+const previousDate = '2026-11-24';
+const spec = (previousScores: BucketSpec['previousScores']): BucketSpec => ({
+  runId: 'r2',
+  snapshotDate: date,
+  previousSnapshotDate: previousDate,
+  bucket: 0,
+  buckets: 1,
+  shards: 2,
+  previousScores,
+  contextKey: KEYS.bucketContext(date, 'r2'),
+});
+
+async function putShards(): Promise<void> {
+  const context: BucketContext = {
+    borrowerHits: [],
+    partnerHits: [],
+    coLentHits: [],
+    breachCodes: [],
+    quarantinedFirst: [],
+  };
+  await deps.artifacts.put(KEYS.bucketContext(date, 'r2'), JSON.stringify(context), 'application/json');
+  // Shard 0 has L1 (now 45 days late) and L3; shard 1 has L4, new today.
+  const shard0 = [loan('L1', { dpdBucket: '31-60', grade: 'D' }), loan('L3')];
+  await deps.artifacts.put(
+    KEYS.partialScores(date, 'r2', 0, 0),
+    await encodeScores(shard0),
+    'application/gzip',
+  );
+  await deps.artifacts.put(
+    KEYS.partialScores(date, 'r2', 1, 0),
+    await encodeScores([loan('L4')]),
+    'application/gzip',
+  );
+}
+
+async function changesWritten(): Promise<LoanChange[]> {
+  return JSON.parse(
+    await readFile(join(root, 'store', 'history', date, 'r2', '0.json'), 'utf8'),
+  ) as LoanChange[];
+}
+
+describe('Function: mergeScoreBucket', () => {
+  it('joins the shards with a previous date written by an earlier release (JSON Lines, no format in its manifest)', async () => {
+    // Prepare: the previous date as the release before the binary score file left it.
+    await putShards();
+    const before = [loan('L1'), loan('L2'), loan('L3')];
+    await deps.artifacts.put(
+      KEYS.scores(previousDate, 'r1', 0, 1, true),
+      gzipSync(`${before.map((l) => JSON.stringify(l)).join('\n')}\n`),
+      'application/gzip',
+    );
+    // Act
+    const result = await mergeScoreBucket(spec({ runId: 'r1', buckets: 1, jsonLines: true }), deps);
+    // Assess: L1 changed, L2 closed, L3 the same, L4 new; the date's file is binary and holds today's loans.
+    expect(result).toMatchObject({ loans: 3, changes: 3 });
+    expect((await changesWritten()).map((c) => [c.loanId, c.change]).sort()).toEqual([
+      ['L1', 'changed'],
+      ['L2', 'closed'],
+      ['L4', 'new'],
+    ]);
+    const today = decodeScores((await deps.artifacts.get(KEYS.scores(date, 'r2', 0, 1)))!);
+    expect(today.map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:D', 'L3:B', 'L4:B']);
+  });
+
+  it('joins with a previous date in the binary score file', async () => {
+    await putShards();
+    await deps.artifacts.put(
+      KEYS.scores(previousDate, 'r1', 0, 1),
+      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })]),
+      'application/gzip',
+    );
+    const result = await mergeScoreBucket(spec({ runId: 'r1', buckets: 1 }), deps);
+    expect(result).toMatchObject({ loans: 3, changes: 3 });
+    expect((await changesWritten()).map((c) => [c.loanId, c.change]).sort()).toEqual([
+      ['L1', 'changed'],
+      ['L3', 'changed'],
+      ['L4', 'new'],
+    ]);
+  });
+
+  it('fails in one sentence naming a shard file written in another version of the format', async () => {
+    await putShards();
+    const bytes = Buffer.from(
+      (await import('node:zlib')).gunzipSync(
+        (await deps.artifacts.get(KEYS.partialScores(date, 'r2', 1, 0)))!,
+      ),
+    );
+    bytes.writeUInt16LE(9, 8);
+    await deps.artifacts.put(KEYS.partialScores(date, 'r2', 1, 0), gzipSync(bytes), 'application/gzip');
+    await expect(mergeScoreBucket(spec(null), deps)).rejects.toThrow(
+      `the scores of a shard ${KEYS.partialScores(date, 'r2', 1, 0)} is written in version 9 of the score file format, and this release reads version 1 only`,
+    );
+  });
+});
