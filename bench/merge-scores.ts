@@ -15,10 +15,9 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { FsArtifactStore } from '../shared/adapters/fs-artifact-store.ts';
 import type { LocalDepsSpec } from '../shared/adapters/local-deps.ts';
-import type { LambdaJob, MapFunction } from '../shared/cli/lambda-worker-impl.ts';
+import { localStepsOnThreads } from '../shared/cli/commands/score.ts';
 import { runWorkflowLocally } from '../shared/cli/local-runner.ts';
 import { runLocalStep } from '../shared/cli/local-steps.ts';
-import { WorkerPool } from '../shared/cli/worker-pool.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../shared/config.ts';
 import type { BucketResult } from '../shared/use-cases/workflow-types.ts';
 import { twoDayBook } from './score.ts';
@@ -65,15 +64,8 @@ export async function benchMergeScores(opts: {
         {
           sendReport: false,
           dataBucket: new FsArtifactStore(join(root, 'artifacts')),
-          // The shards on a worker thread with the same local ports, as `risk-audit score` runs them.
-          mapFunction: (threads) => {
-            const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
-            return {
-              run: async (fn: string, event: unknown) =>
-                (await pool.map([{ fn: fn as MapFunction, event, local: spec }]))[0],
-              close: () => pool.close(),
-            };
-          },
+          // The shards on worker threads with the same local ports, as `risk-audit score` runs them.
+          mapFunction: (threads) => localStepsOnThreads(threads, spec),
           runFunction: async (fn, event) => {
             if (fn !== 'merge-scores') return runLocalStep(fn, event, spec);
             globalThis.gc?.();

@@ -179,8 +179,8 @@ async function seedPreviousIndex(work: string, bytes: Uint8Array, previousDate: 
   await writeFile(join(artifacts, KEYS.carriedIndexInfo(previousDate)), JSON.stringify(info));
 }
 
-/** The map functions with local ports on worker threads (`risk-audit score --shards`). */
-function localStepsOnThreads(threads: number, local: LocalDepsSpec) {
+/** The map functions with local ports on worker threads (`risk-audit score --shards`, the merge bench). */
+export function localStepsOnThreads(threads: number, local: LocalDepsSpec) {
   const pool = new WorkerPool<LambdaJob>(threads, 'lambda-worker-impl.ts');
   return {
     run: async (fn: string, event: unknown) => (await pool.map([{ fn: fn as MapFunction, event, local }]))[0],
