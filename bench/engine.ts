@@ -13,13 +13,14 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import {
   createAccumulator,
-  finalizeAudit,
   mergePartialList,
   type PartialAudit,
-  PreviousTape,
-} from '../shared/domain/engine/index.ts';
+} from '../shared/domain/engine/accumulator.ts';
+import { finalizeAudit } from '../shared/domain/engine/finalize.ts';
+import { PreviousTape } from '../shared/domain/engine/previous-tape.ts';
 import type { Loan } from '../shared/domain/loan.ts';
-import { defaultPolicyPaths, parsePolicy, policyInForce } from '../shared/domain/policy/index.ts';
+import { defaultPolicyPaths, parsePolicy } from '../shared/domain/policy/policy.ts';
+import { policyInForce } from '../shared/domain/policy/resolve.ts';
 import { emptyIntakeStats } from '../shared/domain/tape/intake.ts';
 
 const PRODUCTS = ['order_financing', 'credit_loan', 'consumer_credit'] as const;

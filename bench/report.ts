@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { buildFailureNotice, buildFullReport, buildReport } from '../shared/adapters/report/index.ts';
+import { buildFailureNotice, buildFullReport, buildReport } from '../shared/adapters/report/build-report.ts';
 import {
   type AuditResult,
   CLASSIFICATIONS,

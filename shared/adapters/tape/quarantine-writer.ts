@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { QuarantinedRow, RowSink } from '../../domain/tape/intake.ts';
+import type { QuarantinedRow } from '../../domain/tape/intake.ts';
 import { QUARANTINE_CSV_HEADER, quarantineCsvLine } from '../../domain/tape/quarantine-csv.ts';
 
 /**
@@ -160,9 +160,4 @@ export class QuarantineStreamWriter implements QuarantineWriter, AsyncIterable<U
       });
     }
   }
-}
-
-/** A RowSink that sends loans to `onLoan` and quarantined rows to a quarantine writer. */
-export function sinkWithQuarantine(onLoan: RowSink['loan'], quarantine: QuarantineWriter): RowSink {
-  return { loan: onLoan, quarantine: (row) => quarantine.add(row), ready: () => quarantine.ready() };
 }

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLE_PAGE_ROWS } from '../../../shared/adapters/report/full-report-html.ts';
 import {
   buildFullReport,
   buildReport,
   inlineImagesAsDataUris,
-} from '../../../shared/adapters/report/index.ts';
+} from '../../../shared/adapters/report/build-report.ts';
+import { TABLE_PAGE_ROWS } from '../../../shared/adapters/report/full-report-html.ts';
 import type { ReportInput } from '../../../shared/domain/report/types.ts';
 import {
   fixtureQuarantine,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import sesLocalModule from 'aws-ses-v2-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFailureNotice, buildReport } from '../../../shared/adapters/report/index.ts';
+import { buildFailureNotice, buildReport } from '../../../shared/adapters/report/build-report.ts';
 import { SesReportMailer } from '../../../shared/adapters/ses-report-mailer.ts';
 import { fixtureReportInput } from '../../fixtures/report/load.ts';
 

@@ -6,7 +6,7 @@ import {
   buildFullReport,
   buildReport,
   inlineImagesAsDataUris,
-} from '../../../shared/adapters/report/index.ts';
+} from '../../../shared/adapters/report/build-report.ts';
 import { buildWatchlistCsv } from '../../../shared/domain/report/watchlist-csv.ts';
 import { fixtureReportInput, HOSTILE_NAMES, hostileReportInput } from '../../fixtures/report/load.ts';
 
