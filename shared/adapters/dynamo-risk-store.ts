@@ -267,25 +267,11 @@ export class DynamoRiskStore implements RiskStore {
 
   // ---------------------------------------------------------------------------------- history
 
-  /**
-   * Exactly once per date, strongly consistent: the run first records which loans it is about to
-   * write (its manifest), then writes them, deletes the loans earlier runs of the date wrote that it
-   * did not, and finally drops the earlier manifests. A crash at any step leaves manifests that
-   * cover every item present, so the next run of the date cleans up completely.
-   */
-  public async replaceLoanChanges(
-    snapshotDate: string,
-    runId: string,
-    changes: readonly LoanChange[],
-  ): Promise<ReplaceReport> {
-    const written = await this.writeLoanChanges(snapshotDate, runId, 0, changes);
-    const retired = await this.retireLoanChanges(snapshotDate, runId);
-    return {
-      written: written.written,
-      deleted: retired.deleted,
-      bookkeeping: (written.bookkeeping ?? 0) + (retired.bookkeeping ?? 0),
-    };
-  }
+  // Exactly once per date, strongly consistent: each part of a run first records which loans it
+  // is about to write (its manifest), then writes them; once every part is in, the retire deletes
+  // the loans earlier runs of the date wrote that this run did not, and finally drops the earlier
+  // manifests. A crash at any step leaves manifests that cover every item present, so the next run
+  // of the date cleans up completely.
 
   /**
    * One part of a run's history items (a loan-id bucket; parts hold distinct loans): its manifest

@@ -81,16 +81,6 @@ export class FsRiskStore implements RiskStore {
     return out;
   }
 
-  public async replaceLoanChanges(
-    snapshotDate: string,
-    runId: string,
-    changes: readonly LoanChange[],
-  ): Promise<ReplaceReport> {
-    const written = await this.writeLoanChanges(snapshotDate, runId, 0, changes);
-    const retired = await this.retireLoanChanges(snapshotDate, runId);
-    return { written: written.written, deleted: retired.deleted };
-  }
-
   public async writeLoanChanges(
     snapshotDate: string,
     runId: string,

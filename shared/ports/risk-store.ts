@@ -153,12 +153,6 @@ export interface RiskStore {
   getRun(snapshotDate: string): Promise<RunSummary | null>;
   /** The last runs, newest date first. */
   listRuns(limit: number): Promise<RunSummary[]>;
-  /** Replaces the date's loan history items with these; `written` counts puts and stale deletes. */
-  replaceLoanChanges(
-    snapshotDate: string,
-    runId: string,
-    changes: readonly LoanChange[],
-  ): Promise<ReplaceReport>;
   /**
    * Writes one part of a run's history items (parts hold distinct loans, e.g. loan-id buckets);
    * `retireLoanChanges` then completes the replace once every part is written.

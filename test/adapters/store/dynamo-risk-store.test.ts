@@ -109,13 +109,19 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
       return { UnprocessedItems: left.length ? { [TABLE]: left } : {} };
     });
     const changes = Array.from({ length: 120 }, (_, i) => change(`L${i}`));
-    // Act
-    const report = await store.replaceLoanChanges('2026-02-28', 'run-1', changes);
+    // Act: two parts (loan-id buckets) of 60 loans, then the retire, as merge-scores and finalize do.
+    const part0 = await store.writeLoanChanges('2026-02-28', 'run-1', 0, changes.slice(0, 60));
+    const part1 = await store.writeLoanChanges('2026-02-28', 'run-1', 1, changes.slice(60));
+    const retired = await store.retireLoanChanges('2026-02-28', 'run-1');
     // Assess
-    // 120 history items plus one manifest chunk listing them.
-    expect(report).toEqual({ written: 120, deleted: 0, bookkeeping: 1 });
+    // Each part: 60 history items plus one manifest chunk listing them; nothing earlier to retire.
+    expect(part0).toEqual({ written: 60, deleted: 0, bookkeeping: 1 });
+    expect(part1).toEqual({ written: 60, deleted: 0, bookkeeping: 1 });
+    expect(retired).toEqual({ written: 0, deleted: 0, bookkeeping: 0 });
     expect([...stored.keys()].filter((k) => k.startsWith('LOAN#'))).toHaveLength(120);
-    expect(stored.get('RUN#2026-02-28|CHG#run-1#0000#00000')?.loanIds).toHaveLength(120);
+    expect(stored.get('RUN#2026-02-28|CHG#run-1#0000#00000')?.loanIds).toHaveLength(60);
+    expect(stored.get('RUN#2026-02-28|CHG#run-1#0001#00000')?.loanIds).toHaveLength(60);
+    expect(stored.get('RUN#2026-02-28|CHG#run-1#0001#00000')?.loanIds).toContain('L60');
     expect(throttles).toBeGreaterThan(0);
     expect(stored.get('LOAN#L7|DAY#2026-02-28')).toMatchObject({
       loanId: 'L7',
@@ -140,8 +146,11 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
       ],
     });
     ddbMock.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
-    const report = await store.replaceLoanChanges('2026-02-28', 'run-2', [change('L1')]);
-    expect(report).toEqual({ written: 1, deleted: 1, bookkeeping: 2 });
+    const written = await store.writeLoanChanges('2026-02-28', 'run-2', 0, [change('L1')]);
+    const retired = await store.retireLoanChanges('2026-02-28', 'run-2');
+    // The write puts L1 and its manifest; the retire deletes OLD (L1 is run-2's) and run-1's manifest.
+    expect(written).toEqual({ written: 1, deleted: 0, bookkeeping: 1 });
+    expect(retired).toEqual({ written: 0, deleted: 1, bookkeeping: 1 });
     const calls = ddbMock
       .commandCalls(BatchWriteCommand)
       .map((c) => (c.args[0].input.RequestItems?.[TABLE] ?? []) as WriteRequest[]);
@@ -160,7 +169,7 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     ddbMock
       .on(BatchWriteCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
-    const write = store.replaceLoanChanges('2026-02-28', 'run-1', [change('L1')]);
+    const write = store.writeLoanChanges('2026-02-28', 'run-1', 0, [change('L1')]);
     await expect(write).rejects.toThrow(StoreError);
     await expect(write).rejects.toThrow(
       'could not store the loan history of 2026-02-28: could not write 1 items to table risk-audit after 8 attempts (ProvisionedThroughputExceededException)',

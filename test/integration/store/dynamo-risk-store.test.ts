@@ -124,6 +124,12 @@ async function itemsOf(date: string): Promise<string[]> {
   );
 }
 
+/** A date's history in one part, then the retire of earlier runs' items: a one-bucket run. */
+async function writeHistory(date: string, runId: string, changes: readonly LoanChange[]): Promise<void> {
+  await store.writeLoanChanges(date, runId, 0, changes);
+  await store.retireLoanChanges(date, runId);
+}
+
 async function writeDate(
   date: string,
   runId: string,
@@ -133,7 +139,7 @@ async function writeDate(
 ): Promise<void> {
   await store.acquireLease(date, runId, 600);
   await store.recordRun(summary(date, runId, 'running'));
-  await store.replaceLoanChanges(date, runId, changes);
+  await writeHistory(date, runId, changes);
   await store.replaceWatchlist(date, runId, watchlist);
   await store.replaceBreaches(date, runId, breaches);
   await store.recordRun(summary(date, runId, 'ok'));
@@ -180,17 +186,21 @@ describe('Class: DynamoRiskStore', () => {
       ],
     );
     // Act: the corrected tape drops B3
-    const report = await store.replaceLoanChanges(
+    const written = await store.writeLoanChanges(
       date,
       'run-2',
+      0,
       diffRiskStates([], [state('B1'), state('B2')]).map(toLoanChange),
     );
+    const retired = await store.retireLoanChanges(date, 'run-2');
     await store.replaceWatchlist(date, 'run-2', [watch(1, 'B2')]);
     const breachReport = await store.replaceBreaches(date, 'run-2', [
       { ruleCode: 'MINOR_BORROWER', loanId: 'B2', borrowerRef: 'ref-B2', grade: 'B', outstanding: 20 },
     ]);
     // Assess
-    expect(report).toEqual({ written: 2, deleted: 1, bookkeeping: 2 });
+    // The write puts B1, B2 and run-2's manifest; the retire deletes B3 and run-1's manifest.
+    expect(written).toEqual({ written: 2, deleted: 0, bookkeeping: 1 });
+    expect(retired).toEqual({ written: 0, deleted: 1, bookkeeping: 1 });
     // One chunk of MINOR_BORROWER before and after: replaced in place.
     expect(breachReport).toEqual({ written: 1, deleted: 0 });
     expect(await store.getLoanHistory('B3')).toEqual([]);
@@ -202,7 +212,7 @@ describe('Class: DynamoRiskStore', () => {
     // Prepare: run-1 wrote R1, R2; run-2 recorded its manifest [R1, R3] and wrote R3, then crashed
     // before deleting R2 and run-1's manifest.
     const date = '2026-01-21';
-    await store.replaceLoanChanges(
+    await writeHistory(
       date,
       'run-1',
       [state('R1'), state('R2')].map((x) => toLoanChange({ kind: 'new', loanId: x.loanId, today: x })),
@@ -234,11 +244,14 @@ describe('Class: DynamoRiskStore', () => {
       }),
     );
     // Act: run-3 of the same date produces only R1.
-    const report = await store.replaceLoanChanges(date, 'run-3', [
+    const written = await store.writeLoanChanges(date, 'run-3', 0, [
       toLoanChange({ kind: 'new', loanId: 'R1', today: state('R1') }),
     ]);
-    // Assess: R2 and R3 gone, one manifest left (run-3's).
-    expect(report).toEqual({ written: 1, deleted: 2, bookkeeping: 3 });
+    const retired = await store.retireLoanChanges(date, 'run-3');
+    // Assess: R2 and R3 gone, one manifest left (run-3's): the write put R1 and its manifest, the
+    // retire deleted R2, R3 and the manifests of run-1 and run-2.
+    expect(written).toEqual({ written: 1, deleted: 0, bookkeeping: 1 });
+    expect(retired).toEqual({ written: 0, deleted: 2, bookkeeping: 2 });
     const left = (await itemsOf(date)).map((i) => JSON.parse(i) as { pk: string; sk: string });
     expect(left.map((i) => `${i.pk} ${i.sk}`).sort()).toEqual([
       `LOAN#R1 DAY#${date}`,
@@ -250,7 +263,7 @@ describe('Class: DynamoRiskStore', () => {
     // Prepare: run-1 wrote P1..P4 in one part.
     const date = '2026-01-22';
     const change = (id: string) => toLoanChange({ kind: 'new', loanId: id, today: state(id) });
-    await store.replaceLoanChanges(date, 'run-1', ['P1', 'P2', 'P3', 'P4'].map(change));
+    await writeHistory(date, 'run-1', ['P1', 'P2', 'P3', 'P4'].map(change));
     // Act: run-2 writes P1 and P5 in part 0, P3 in part 1 (P2 and P4 no longer change), then retires.
     const part0 = await store.writeLoanChanges(date, 'run-2', 0, [change('P1'), change('P5')]);
     const part1 = await store.writeLoanChanges(date, 'run-2', 1, [change('P3')]);
@@ -328,9 +341,9 @@ describe('Class: DynamoRiskStore', () => {
       state('H4', { flags: ['YOUNG_BORROWER'] }),
     ];
     // Act
-    await store.replaceLoanChanges('2026-01-20', 'r1', diffRiskStates([], d1).map(toLoanChange));
-    await store.replaceLoanChanges('2026-01-21', 'r2', diffRiskStates(d1, d2).map(toLoanChange));
-    await store.replaceLoanChanges('2026-01-22', 'r3', diffRiskStates(d2, d3).map(toLoanChange));
+    await writeHistory('2026-01-20', 'r1', diffRiskStates([], d1).map(toLoanChange));
+    await writeHistory('2026-01-21', 'r2', diffRiskStates(d1, d2).map(toLoanChange));
+    await writeHistory('2026-01-22', 'r3', diffRiskStates(d2, d3).map(toLoanChange));
     // Assess
     const line = (loanId: string) =>
       store
@@ -359,7 +372,7 @@ describe('Class: DynamoRiskStore', () => {
 
   it('sets expiresAt on detail items and none on run records', async () => {
     const date = '2026-01-15';
-    await store.replaceLoanChanges(date, 'r', diffRiskStates([], [state('T1')]).map(toLoanChange));
+    await writeHistory(date, 'r', diffRiskStates([], [state('T1')]).map(toLoanChange));
     await store.recordRun(summary(date, 'r', 'ok'));
     const items = await itemsOf(date);
     const parsed = items.map((s) => JSON.parse(s) as Record<string, unknown>);
@@ -470,7 +483,8 @@ describe('Class: DynamoRiskStore', () => {
     let written = 0;
     for (let d = 0; d < 3; d++) {
       const changes = diffRiskStates(previous.values(), days[d]!.values()).map(toLoanChange);
-      written += (await store.replaceLoanChanges(dates[d]!, `gen-${d}`, changes)).written;
+      written += (await store.writeLoanChanges(dates[d]!, `gen-${d}`, 0, changes)).written;
+      await store.retireLoanChanges(dates[d]!, `gen-${d}`);
       previous = days[d]!;
     }
     // Assess: each loan's expected history from the three days directly.

@@ -122,10 +122,10 @@ beforeAll(async () => {
     previousGrade: null,
     previousDpdBucket: null,
   };
-  await store.replaceLoanChanges('2026-03-31', 'r0', [
+  await store.writeLoanChanges('2026-03-31', 'r0', 0, [
     { ...change, change: 'new', grade: 'B', dpdBucket: '0' },
   ]);
-  await store.replaceLoanChanges('2026-04-01', 'r1', [
+  await store.writeLoanChanges('2026-04-01', 'r1', 0, [
     {
       ...change,
       loanId: 'L77',
