@@ -58,9 +58,8 @@ function partOf(job: LocalRange): TapePartInput {
 }
 
 /**
- * Runs one job of `risk-audit score` where it is called: on a worker thread (shard-worker-impl.ts)
- * or on the main thread, which scores too (see WorkerPool's `inline`). Returns the result and the
- * buffers a worker moves back with it.
+ * Runs one job on a worker thread (shard-worker-impl.ts). Returns the result and the buffers the
+ * worker moves back with it.
  */
 export async function runShardJob(job: WorkerJob): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   if (job.kind === 'digest') {

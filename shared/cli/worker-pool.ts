@@ -102,36 +102,18 @@ function workerModule(entry: WorkerEntry): Promise<URL> {
   return bundle;
 }
 
-/** The calling thread as one lane of a pool (see WorkerPool's `inline` option). */
-const INLINE = Symbol('inline');
-type Lane = Worker | typeof INLINE;
-
-/** Options of a WorkerPool. */
-export interface WorkerPoolOptions<Job> {
-  /**
-   * Runs a job on the calling thread, which is then one of the pool's `size` lanes: a pool of 2
-   * starts one thread and scores on the main thread too. The main thread would otherwise wait
-   * while the threads work; this way it needs no thread start for its first job, its own
-   * results are not moved, and the code it runs afterwards (merge, finalize) is already compiled.
-   */
-  inline?: (job: Job) => Promise<{ result: unknown }>;
-}
-
 /**
  * Worker threads that each run jobs in turn, the local counterpart of the Distributed Map's
- * Lambdas: `map` runs a list of jobs on at most `size` lanes (threads, and the calling thread
- * when `inline` is given) and returns the results in order. Jobs run first come, first served,
- * also across `map` calls made one after the other without waiting (a later list starts on the
- * first lane that frees up). Threads are started once and reused; `close` ends them. A worker
+ * Lambdas: `map` runs a list of jobs on at most `threads` threads and returns the results in
+ * order. Jobs run first come, first served, also across `map` calls made one after the other
+ * without waiting (a later list starts on the first thread that frees up). Threads are started once and reused; `close` ends them. A worker
  * entry answers each posted job with one WorkerReply.
  */
 export class WorkerPool<Job = unknown> {
-  private readonly idle: Lane[] = [];
+  private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
   private readonly dead = new WeakSet<Worker>();
   private readonly queue: { job: Job; resolve: (r: unknown) => void; reject: (e: unknown) => void }[] = [];
-  private readonly threads: number;
-  private readonly inline: WorkerPoolOptions<Job>['inline'] | null;
   private starting = 0;
   private closed = false;
 
@@ -140,14 +122,10 @@ export class WorkerPool<Job = unknown> {
    * ready by the first job while the caller still reads its settings.
    */
   public constructor(
-    size: number,
+    private readonly threads: number,
     private readonly entry: WorkerEntry = 'shard-worker-impl.ts',
-    options: WorkerPoolOptions<Job> = {},
   ) {
-    this.inline = options.inline ?? null;
-    if (this.inline !== null) this.idle.push(INLINE);
-    this.threads = this.inline !== null ? size - 1 : size;
-    for (let i = 0; i < this.threads; i++) this.spawn();
+    for (let i = 0; i < threads; i++) this.spawn();
   }
 
   /**
@@ -177,31 +155,26 @@ export class WorkerPool<Job = unknown> {
     this.idle.length = 0;
   }
 
-  /** Gives queued jobs to idle lanes, starting threads (up to their number) for the rest. */
+  /** Gives queued jobs to idle threads, starting threads (up to their number) for the rest. */
   private pump(): void {
     while (this.queue.length > 0) {
-      const lane = this.idle.pop();
-      if (lane === undefined) {
+      const worker = this.idle.pop();
+      if (worker === undefined) {
         if (this.closed || this.queue.length <= this.starting) return;
         if (this.all.length + this.starting >= this.threads) return;
         this.spawn();
         continue;
       }
       const task = this.queue.shift()!;
-      const running = lane === INLINE ? this.runInline(task.job) : this.run(lane, task.job);
-      running.then(task.resolve, task.reject).finally(() => {
-        // A thread that stopped is dropped; a job that failed with its sentence leaves it usable.
-        if (lane !== INLINE && this.dead.has(lane)) this.all.splice(this.all.indexOf(lane), 1);
-        else if (!this.closed) this.idle.push(lane);
-        this.pump();
-      });
+      this.run(worker, task.job)
+        .then(task.resolve, task.reject)
+        .finally(() => {
+          // A thread that stopped is dropped; a job that failed with its sentence leaves it usable.
+          if (this.dead.has(worker)) this.all.splice(this.all.indexOf(worker), 1);
+          else if (!this.closed) this.idle.push(worker);
+          this.pump();
+        });
     }
-  }
-
-  private async runInline(job: Job): Promise<unknown> {
-    // Started a microtask later, so the caller's synchronous code (more map calls) runs first.
-    await Promise.resolve();
-    return (await this.inline!(job)).result;
   }
 
   /** Starts one thread; it takes a queued job, if any, once it is up. */
