@@ -13,6 +13,7 @@ import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import type { AuditDocument } from '../../../shared/domain/audit-result.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { lenderProfile } from '../engine/helpers.ts';
 
 // The bench's yardstick (DuckDB running the audit's aggregations as SQL) must do the engine's work:
 // on a clean two-day book its figures equal the engine's audit.json. Rows the engine quarantines
@@ -82,18 +83,7 @@ describe('The DuckDB yardstick of `npm run bench -- --only duckdb`', { timeout: 
     'computes every rule and the loans in breach as the engine does for %s',
     async (_name, lender) => {
       const profile = join(dir, `${lender.licence}.yaml`);
-      await writeFile(
-        profile,
-        [
-          'kind: lender-profile',
-          'lender:',
-          `  licence: ${lender.licence}`,
-          `  netAssets: ${lender.netAssets ?? null}`,
-          `  tier1Capital: ${lender.tier1Capital ?? null}`,
-          `  licensedRegions: ${lender.licensedRegions ? JSON.stringify(lender.licensedRegions) : null}`,
-          '  currency: CNY',
-        ].join('\n'),
-      );
+      await writeFile(profile, lenderProfile(lender).text);
       const engine = await scoreLocal({
         snapshot: join(dir, 'day2.csv'),
         previous: join(dir, 'day1.csv'),

@@ -7,6 +7,7 @@ import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import type { AuditResult } from '../../../shared/domain/audit-result.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
+import { lenderProfile } from '../engine/helpers.ts';
 
 // A second, deliberately plain implementation of audit-result.md: it reads the CSV text itself,
 // keeps everything in Maps and sums floats naively, so it shares no code with the engine.
@@ -435,18 +436,7 @@ describe('End to end: the engine against an independent computation', { timeout:
     'agrees on every rule of the pack and the loans in breach for %s',
     async (_name, lender) => {
       const profile = join(dir, `${lender.licence}.yaml`);
-      await writeFile(
-        profile,
-        [
-          'kind: lender-profile',
-          'lender:',
-          `  licence: ${lender.licence}`,
-          `  netAssets: ${lender.netAssets ?? null}`,
-          `  tier1Capital: ${lender.tier1Capital ?? null}`,
-          `  licensedRegions: ${lender.licensedRegions ? JSON.stringify(lender.licensedRegions) : null}`,
-          '  currency: CNY',
-        ].join('\n'),
-      );
+      await writeFile(profile, lenderProfile(lender).text);
       const doc = await scoreLocal({
         snapshot: join(dir, 'day2.csv'),
         policy: profile,
