@@ -71,40 +71,119 @@ export function isCoLent(loan: Pick<Loan, 'partnerId' | 'ownFundingShare'>): boo
   return loan.partnerId !== null && loan.ownFundingShare < 1;
 }
 
+/**
+ * How a tape column's cell is read and checked (loan-tape.md "Columns" and "Row validity"):
+ * `text` any non-empty string; `choice` one value of `allowed`; `number` a finite decimal, whole
+ * when `integer`, at least 0 (`nonNegative`) or above 0 (`positive`) when `min` says so; `date` a
+ * real `YYYY-MM-DD` calendar date; `boolean` one of the accepted spellings; `currency` an ISO
+ * 4217 code.
+ */
+export type ColumnKind = 'text' | 'choice' | 'number' | 'date' | 'boolean' | 'currency';
+
+/** One column of the tape: its name, the Loan field it fills and the rules its cells obey. */
+export interface TapeColumnRule {
+  readonly column: string;
+  readonly field: keyof Loan;
+  readonly required: boolean;
+  readonly kind: ColumnKind;
+  /** Whole numbers only (`number`). */
+  readonly integer?: boolean;
+  /** The smallest value a `number` may hold: `nonNegative` is 0 and up, `positive` above 0. */
+  readonly min?: 'nonNegative' | 'positive';
+  /** The closed set of a `choice`. */
+  readonly allowed?: readonly string[];
+  /** The value an empty optional cell stands for (null when it means "unknown"). */
+  readonly whenEmpty?: string | number;
+}
+
+/**
+ * The tape's columns in the order of loan-tape.md, with their rules: the one source of the
+ * column names, which of them are required, and what the row validator checks in each cell.
+ */
+export const TAPE_COLUMN_TABLE = [
+  { column: 'snapshot_date', field: 'snapshotDate', required: true, kind: 'date' },
+  { column: 'loan_id', field: 'loanId', required: true, kind: 'text' },
+  { column: 'borrower_id', field: 'borrowerId', required: true, kind: 'text' },
+  { column: 'borrower_type', field: 'borrowerType', required: true, kind: 'choice', allowed: BORROWER_TYPES },
+  { column: 'product', field: 'product', required: true, kind: 'choice', allowed: PRODUCTS },
+  { column: 'principal', field: 'principal', required: true, kind: 'number', min: 'positive' },
+  {
+    column: 'outstanding_principal',
+    field: 'outstandingPrincipal',
+    required: true,
+    kind: 'number',
+    min: 'nonNegative',
+  },
+  { column: 'annual_rate', field: 'annualRate', required: true, kind: 'number', min: 'nonNegative' },
+  { column: 'term_months', field: 'termMonths', required: true, kind: 'number', integer: true, min: 'positive' },
+  { column: 'origination_date', field: 'originationDate', required: true, kind: 'date' },
+  { column: 'maturity_date', field: 'maturityDate', required: true, kind: 'date' },
+  {
+    column: 'days_past_due',
+    field: 'daysPastDue',
+    required: true,
+    kind: 'number',
+    integer: true,
+    min: 'nonNegative',
+  },
+  { column: 'currency', field: 'currency', required: false, kind: 'currency', whenEmpty: 'CNY' },
+  { column: 'region', field: 'region', required: false, kind: 'text' },
+  { column: 'industry', field: 'industry', required: false, kind: 'text' },
+  { column: 'merchant_id', field: 'merchantId', required: false, kind: 'text' },
+  { column: 'borrower_age', field: 'borrowerAge', required: false, kind: 'number', integer: true, min: 'nonNegative' },
+  { column: 'annual_income', field: 'annualIncome', required: false, kind: 'number', min: 'nonNegative' },
+  {
+    column: 'monthly_debt_payments',
+    field: 'monthlyDebtPayments',
+    required: false,
+    kind: 'number',
+    min: 'nonNegative',
+  },
+  {
+    column: 'other_lenders_count',
+    field: 'otherLendersCount',
+    required: false,
+    kind: 'number',
+    integer: true,
+    min: 'nonNegative',
+  },
+  { column: 'credit_score', field: 'creditScore', required: false, kind: 'number', integer: true, min: 'nonNegative' },
+  { column: 'is_student', field: 'isStudent', required: false, kind: 'boolean' },
+  {
+    column: 'own_funding_share',
+    field: 'ownFundingShare',
+    required: false,
+    kind: 'number',
+    min: 'nonNegative',
+    whenEmpty: 1,
+  },
+  { column: 'loan_purpose', field: 'loanPurpose', required: false, kind: 'choice', allowed: LOAN_PURPOSES },
+  { column: 'partner_id', field: 'partnerId', required: false, kind: 'text' },
+  { column: 'related_party_group', field: 'relatedPartyGroup', required: false, kind: 'text' },
+  {
+    column: 'reported_classification',
+    field: 'reportedClassification',
+    required: false,
+    kind: 'choice',
+    allowed: REPORTED_CLASSIFICATIONS,
+  },
+] as const satisfies readonly TapeColumnRule[];
+
+/** A canonical tape column name. */
+export type TapeColumn = (typeof TAPE_COLUMN_TABLE)[number]['column'];
+
 /** Canonical tape column names, in the order of loan-tape.md. */
-export const TAPE_COLUMNS = [
-  'snapshot_date',
-  'loan_id',
-  'borrower_id',
-  'borrower_type',
-  'product',
-  'principal',
-  'outstanding_principal',
-  'annual_rate',
-  'term_months',
-  'origination_date',
-  'maturity_date',
-  'days_past_due',
-  'currency',
-  'region',
-  'industry',
-  'merchant_id',
-  'borrower_age',
-  'annual_income',
-  'monthly_debt_payments',
-  'other_lenders_count',
-  'credit_score',
-  'is_student',
-  'own_funding_share',
-  'loan_purpose',
-  'partner_id',
-  'related_party_group',
-  'reported_classification',
-] as const;
-export type TapeColumn = (typeof TAPE_COLUMNS)[number];
+export const TAPE_COLUMNS = TAPE_COLUMN_TABLE.map((c) => c.column) as unknown as readonly [
+  TapeColumn,
+  ...TapeColumn[],
+];
 
 /** Columns every tape must carry (loan-tape.md). */
-export const REQUIRED_COLUMNS: readonly TapeColumn[] = TAPE_COLUMNS.slice(0, 12);
+export const REQUIRED_COLUMNS: readonly TapeColumn[] = TAPE_COLUMN_TABLE.filter((c) => c.required).map(
+  (c) => c.column,
+);
 
 /** Optional columns; `dataQuality.missingRate` reports each of them. */
-export const OPTIONAL_COLUMNS: readonly TapeColumn[] = TAPE_COLUMNS.slice(12);
+export const OPTIONAL_COLUMNS: readonly TapeColumn[] = TAPE_COLUMN_TABLE.filter((c) => !c.required).map(
+  (c) => c.column,
+);

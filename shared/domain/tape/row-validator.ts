@@ -2,15 +2,13 @@ import { RiskAuditError } from '../../errors.ts';
 import type { Classification } from '../audit-result.ts';
 import { hash64, hashOut } from '../engine/hash.ts';
 import {
-  BORROWER_TYPES,
   type BorrowerType,
-  LOAN_PURPOSES,
   type Loan,
   type LoanPurpose,
   OPTIONAL_COLUMNS,
-  PRODUCTS,
   type Product,
-  REPORTED_CLASSIFICATIONS,
+  TAPE_COLUMN_TABLE,
+  type TapeColumn,
 } from '../loan.ts';
 import type { ColumnPlan, ColumnSpec, FieldExpression } from './column-plan.ts';
 import { isFailure, toNumber, toText } from './expression.ts';
@@ -132,37 +130,76 @@ export interface RowValidatorOptions {
   currency?: string | undefined;
 }
 
-// Indexes into ColumnPlan.specs (TAPE_COLUMNS order).
-const C_SNAPSHOT = 0;
-const C_LOAN = 1;
-const C_BORROWER = 2;
-const C_BTYPE = 3;
-const C_PRODUCT = 4;
-const C_PRINCIPAL = 5;
-const C_OUTSTANDING = 6;
-const C_RATE = 7;
-const C_TERM = 8;
-const C_ORIG = 9;
-const C_MAT = 10;
-const C_DPD = 11;
-const C_CURRENCY = 12;
-const C_REGION = 13;
-const C_INDUSTRY = 14;
-const C_MERCHANT = 15;
-const C_AGE = 16;
-const C_INCOME = 17;
-const C_DEBT = 18;
-const C_LENDERS = 19;
-const C_SCORE = 20;
-const C_STUDENT = 21;
-const C_OWN_SHARE = 22;
-const C_PURPOSE = 23;
-const C_PARTNER = 24;
-const C_GROUP = 25;
-const C_REPORTED = 26;
+// Number constraints.
+const ANY = 0;
+const NON_NEGATIVE = 1;
+const POSITIVE = 2;
 
-/** The currency of a row whose currency cell is empty (loan-tape.md). */
-export const DEFAULT_CURRENCY = 'CNY';
+/** A column's rules as the row loop reads them, compiled from its TAPE_COLUMN_TABLE entry. */
+interface CellRule {
+  /** Its place in ColumnPlan.specs (TAPE_COLUMNS order). */
+  readonly index: number;
+  readonly required: boolean;
+  /** ANY, NON_NEGATIVE or POSITIVE. */
+  readonly min: number;
+  readonly integer: boolean;
+  readonly allowed: readonly string[];
+  /** Its slot in the missing-value counts (OPTIONAL_COLUMNS order); -1 for a required column. */
+  readonly missingSlot: number;
+}
+
+const RULES = Object.fromEntries(
+  TAPE_COLUMN_TABLE.map((c, index): [TapeColumn, CellRule] => [
+    c.column,
+    {
+      index,
+      required: c.required,
+      min: 'min' in c ? (c.min === 'positive' ? POSITIVE : NON_NEGATIVE) : ANY,
+      integer: 'integer' in c && c.integer,
+      allowed: 'allowed' in c ? c.allowed : [],
+      missingSlot: OPTIONAL_COLUMNS.indexOf(c.column),
+    },
+  ]),
+) as Record<TapeColumn, CellRule>;
+
+const SNAPSHOT = RULES.snapshot_date;
+const LOAN = RULES.loan_id;
+const BORROWER = RULES.borrower_id;
+const BTYPE = RULES.borrower_type;
+const PRODUCT = RULES.product;
+const PRINCIPAL = RULES.principal;
+const OUTSTANDING = RULES.outstanding_principal;
+const RATE = RULES.annual_rate;
+const TERM = RULES.term_months;
+const ORIG = RULES.origination_date;
+const MAT = RULES.maturity_date;
+const DPD = RULES.days_past_due;
+const CURRENCY = RULES.currency;
+const REGION = RULES.region;
+const INDUSTRY = RULES.industry;
+const MERCHANT = RULES.merchant_id;
+const AGE = RULES.borrower_age;
+const INCOME = RULES.annual_income;
+const DEBT = RULES.monthly_debt_payments;
+const LENDERS = RULES.other_lenders_count;
+const SCORE = RULES.credit_score;
+const STUDENT = RULES.is_student;
+const OWN_SHARE = RULES.own_funding_share;
+const PURPOSE = RULES.loan_purpose;
+const PARTNER = RULES.partner_id;
+const GROUP = RULES.related_party_group;
+const REPORTED = RULES.reported_classification;
+/** What an empty own_funding_share stands for (the table's whenEmpty). */
+const OWN_SHARE_WHEN_EMPTY = whenEmpty('own_funding_share') as number;
+
+function whenEmpty(column: TapeColumn): string | number {
+  const entry = TAPE_COLUMN_TABLE.find((c) => c.column === column);
+  if (entry === undefined || !('whenEmpty' in entry)) throw new Error(`${column} has no default`);
+  return entry.whenEmpty;
+}
+
+/** The currency of a row whose currency cell is empty (loan-tape.md; the table's whenEmpty). */
+export const DEFAULT_CURRENCY = whenEmpty('currency') as string;
 /** `currency` option that accepts rows of every currency (to find out which one a tape is in). */
 export const ANY_CURRENCY = '*';
 
@@ -171,11 +208,6 @@ const MAX_DATES_COUNTED = 32;
 
 /** Size - 1 of the cache of recent date strings (a power of two minus one). */
 const DATE_CACHE_MASK = 4095;
-
-// Number constraints.
-const ANY = 0;
-const NON_NEGATIVE = 1;
-const POSITIVE = 2;
 
 /**
  * Validates rows of one tape into Loans or QuarantinedRows and counts them. One instance per tape
@@ -359,36 +391,36 @@ export class RowValidator {
     }
     const s = this.specs;
 
-    const snapshotDate = this.snapshot(s[C_SNAPSHOT]!, row);
-    const loanId = keep(this.str(s[C_LOAN]!, row, true));
-    const borrowerId = keep(this.str(s[C_BORROWER]!, row, true));
-    const borrowerType = this.choice(s[C_BTYPE]!, row, BORROWER_TYPES, true);
-    const product = this.choice(s[C_PRODUCT]!, row, PRODUCTS, true);
-    const principal = this.num(s[C_PRINCIPAL]!, row, true, POSITIVE, false);
-    const outstanding = this.num(s[C_OUTSTANDING]!, row, true, NON_NEGATIVE, false);
-    const annualRate = this.num(s[C_RATE]!, row, true, NON_NEGATIVE, false);
-    const termMonths = this.num(s[C_TERM]!, row, true, POSITIVE, true);
-    const originationDate = this.date(s[C_ORIG]!, row, true);
-    const maturityDate = this.date(s[C_MAT]!, row, true);
-    const daysPastDue = this.num(s[C_DPD]!, row, true, NON_NEGATIVE, true);
-    let currency = this.currencyCell(s[C_CURRENCY]!, row);
-    const region = this.str(s[C_REGION]!, row, false, this.regions);
-    const industry = this.str(s[C_INDUSTRY]!, row, false, this.industries);
-    const merchantId = keep(this.str(s[C_MERCHANT]!, row, false));
-    const borrowerAge = this.num(s[C_AGE]!, row, false, NON_NEGATIVE, true);
-    const annualIncome = this.num(s[C_INCOME]!, row, false, NON_NEGATIVE, false);
-    const monthlyDebt = this.num(s[C_DEBT]!, row, false, NON_NEGATIVE, false);
-    const otherLenders = this.num(s[C_LENDERS]!, row, false, NON_NEGATIVE, true);
-    const creditScore = this.num(s[C_SCORE]!, row, false, NON_NEGATIVE, true);
-    const isStudent = this.bool(s[C_STUDENT]!, row);
-    let ownShare = this.num(s[C_OWN_SHARE]!, row, false, NON_NEGATIVE, false);
+    const snapshotDate = this.snapshot(s[SNAPSHOT.index]!, row);
+    const loanId = keep(this.str(s[LOAN.index]!, row, LOAN.required));
+    const borrowerId = keep(this.str(s[BORROWER.index]!, row, BORROWER.required));
+    const borrowerType = this.choice(s[BTYPE.index]!, row, BTYPE);
+    const product = this.choice(s[PRODUCT.index]!, row, PRODUCT);
+    const principal = this.num(s[PRINCIPAL.index]!, row, PRINCIPAL);
+    const outstanding = this.num(s[OUTSTANDING.index]!, row, OUTSTANDING);
+    const annualRate = this.num(s[RATE.index]!, row, RATE);
+    const termMonths = this.num(s[TERM.index]!, row, TERM);
+    const originationDate = this.date(s[ORIG.index]!, row, ORIG.required);
+    const maturityDate = this.date(s[MAT.index]!, row, MAT.required);
+    const daysPastDue = this.num(s[DPD.index]!, row, DPD);
+    let currency = this.currencyCell(s[CURRENCY.index]!, row);
+    const region = this.str(s[REGION.index]!, row, REGION.required, this.regions);
+    const industry = this.str(s[INDUSTRY.index]!, row, INDUSTRY.required, this.industries);
+    const merchantId = keep(this.str(s[MERCHANT.index]!, row, MERCHANT.required));
+    const borrowerAge = this.num(s[AGE.index]!, row, AGE);
+    const annualIncome = this.num(s[INCOME.index]!, row, INCOME);
+    const monthlyDebt = this.num(s[DEBT.index]!, row, DEBT);
+    const otherLenders = this.num(s[LENDERS.index]!, row, LENDERS);
+    const creditScore = this.num(s[SCORE.index]!, row, SCORE);
+    const isStudent = this.bool(s[STUDENT.index]!, row);
+    let ownShare = this.num(s[OWN_SHARE.index]!, row, OWN_SHARE);
     if (ownShare !== null && ownShare > 1) {
       this.issue(QUARANTINE_CODES.OUT_OF_RANGE, 'own_funding_share: above 1');
     }
-    const loanPurpose = this.choice(s[C_PURPOSE]!, row, LOAN_PURPOSES, false);
-    const partnerId = this.str(s[C_PARTNER]!, row, false, this.partners);
-    const relatedPartyGroup = this.str(s[C_GROUP]!, row, false, this.groups);
-    const reported = this.choice(s[C_REPORTED]!, row, REPORTED_CLASSIFICATIONS, false);
+    const loanPurpose = this.choice(s[PURPOSE.index]!, row, PURPOSE);
+    const partnerId = this.str(s[PARTNER.index]!, row, PARTNER.required, this.partners);
+    const relatedPartyGroup = this.str(s[GROUP.index]!, row, GROUP.required, this.groups);
+    const reported = this.choice(s[REPORTED.index]!, row, REPORTED);
 
     if (principal !== null && outstanding !== null && outstanding > principal * 1.5) {
       this.issue(
@@ -453,26 +485,26 @@ export class RowValidator {
     }
     const missing = this.missing;
     if (currency === null) {
-      missing[0]!++;
-      currency = 'CNY';
+      missing[CURRENCY.missingSlot]!++;
+      currency = DEFAULT_CURRENCY;
     }
-    if (region === null) missing[1]!++;
-    if (industry === null) missing[2]!++;
-    if (merchantId === null) missing[3]!++;
-    if (borrowerAge === null) missing[4]!++;
-    if (annualIncome === null) missing[5]!++;
-    if (monthlyDebt === null) missing[6]!++;
-    if (otherLenders === null) missing[7]!++;
-    if (creditScore === null) missing[8]!++;
-    if (isStudent === null) missing[9]!++;
+    if (region === null) missing[REGION.missingSlot]!++;
+    if (industry === null) missing[INDUSTRY.missingSlot]!++;
+    if (merchantId === null) missing[MERCHANT.missingSlot]!++;
+    if (borrowerAge === null) missing[AGE.missingSlot]!++;
+    if (annualIncome === null) missing[INCOME.missingSlot]!++;
+    if (monthlyDebt === null) missing[DEBT.missingSlot]!++;
+    if (otherLenders === null) missing[LENDERS.missingSlot]!++;
+    if (creditScore === null) missing[SCORE.missingSlot]!++;
+    if (isStudent === null) missing[STUDENT.missingSlot]!++;
     if (ownShare === null) {
-      missing[10]!++;
-      ownShare = 1;
+      missing[OWN_SHARE.missingSlot]!++;
+      ownShare = OWN_SHARE_WHEN_EMPTY;
     }
-    if (loanPurpose === null) missing[11]!++;
-    if (partnerId === null) missing[12]!++;
-    if (relatedPartyGroup === null) missing[13]!++;
-    if (reported === null) missing[14]!++;
+    if (loanPurpose === null) missing[PURPOSE.missingSlot]!++;
+    if (partnerId === null) missing[PARTNER.missingSlot]!++;
+    if (relatedPartyGroup === null) missing[GROUP.missingSlot]!++;
+    if (reported === null) missing[REPORTED.missingSlot]!++;
     this.rowsValid++;
     if (annualRate! > 1) this.ratesAboveOne++;
     if (maturityDate! < snapshotDate!) this.pastMaturity++;
@@ -516,7 +548,7 @@ export class RowValidator {
   private rankOrSupersede(row: FieldRow): boolean {
     const latest = this.latest!;
     const ordinal = this.ordinal++;
-    const id = this.str(this.specs[C_LOAN]!, row, false);
+    const id = this.str(this.specs[LOAN.index]!, row, false);
     this.codes = null;
     this.details = null;
     if (id === null) return this.ranking;
@@ -715,12 +747,9 @@ export class RowValidator {
   }
 
   /** A value of a closed set: matched in place and returned as the canonical constant (no slice). */
-  private choice(
-    spec: ColumnSpec,
-    row: FieldRow,
-    allowed: readonly string[],
-    required: boolean,
-  ): string | null {
+  private choice(spec: ColumnSpec, row: FieldRow, rule: CellRule): string | null {
+    const allowed = rule.allowed;
+    const required = rule.required;
     if (spec.plain) {
       this.bounds(spec, row);
       const a = this.cellStart;
@@ -753,13 +782,8 @@ export class RowValidator {
     return c;
   }
 
-  private num(
-    spec: ColumnSpec,
-    row: FieldRow,
-    required: boolean,
-    constraint: number,
-    integer: boolean,
-  ): number | null {
+  private num(spec: ColumnSpec, row: FieldRow, rule: CellRule): number | null {
+    const required = rule.required;
     let v: number;
     if (spec.plain) {
       // Parsed in place first: a plain number has no blanks to trim (and Number() would ignore
@@ -776,13 +800,7 @@ export class RowValidator {
       const r = toNumber(spec.expression(row, this.line), spec.column);
       if (r === null) {
         if (spec.fallback === null) return required ? this.missingRequired(spec) : null;
-        return this.num(
-          { ...spec, expression: null, constant: spec.fallback },
-          row,
-          required,
-          constraint,
-          integer,
-        );
+        return this.num({ ...spec, expression: null, constant: spec.fallback }, row, rule);
       }
       if (isFailure(r)) {
         this.issue(QUARANTINE_CODES.UNPARSEABLE_NUMBER, `${spec.column}: ${r.failure}`);
@@ -806,16 +824,16 @@ export class RowValidator {
     }
     if (spec.scale !== 1) v *= spec.scale;
     if (spec.divisor !== 1) v /= spec.divisor;
-    if (integer && !Number.isInteger(v)) {
+    if (rule.integer && !Number.isInteger(v)) {
       this.issue(QUARANTINE_CODES.NOT_INTEGER, `${spec.column}: not a whole number`);
       return null;
     }
-    if (constraint !== ANY && v <= 0) {
+    if (rule.min !== ANY && v <= 0) {
       if (v < 0) {
         this.issue(QUARANTINE_CODES.NEGATIVE, `${spec.column}: negative`);
         return null;
       }
-      if (constraint === POSITIVE) {
+      if (rule.min === POSITIVE) {
         this.issue(QUARANTINE_CODES.NOT_POSITIVE, `${spec.column}: zero`);
         return null;
       }

@@ -1,4 +1,4 @@
-import { type Loan, TAPE_COLUMNS } from '../loan.ts';
+import { type Loan, TAPE_COLUMN_TABLE, TAPE_COLUMNS } from '../loan.ts';
 
 /**
  * Writes loans back out in the canonical tape form (the generator, fixtures, and re-exports).
@@ -54,37 +54,11 @@ export function loanToCsvLine(l: Loan): string {
   return `${l.snapshotDate},${str(l.loanId)},${str(l.borrowerId)},${str(l.borrowerType)},${str(l.product)},${num(l.principal)},${num(l.outstandingPrincipal)},${num(l.annualRate)},${num(l.termMonths)},${l.originationDate},${l.maturityDate},${num(l.daysPastDue)},${str(l.currency)},${str(l.region)},${str(l.industry)},${str(l.merchantId)},${num(l.borrowerAge)},${num(l.annualIncome)},${num(l.monthlyDebtPayments)},${num(l.otherLendersCount)},${num(l.creditScore)},${l.isStudent === null ? '' : l.isStudent ? 'true' : 'false'},${num(l.ownFundingShare)},${str(l.loanPurpose)},${str(l.partnerId)},${str(l.relatedPartyGroup)},${str(l.reportedClassification)}`;
 }
 
-/** Canonical row values in TAPE_COLUMNS order (null for empty). */
+/** Canonical row values in TAPE_COLUMNS order (null for empty): each column's Loan field, from the column table. */
 export function loanToRow(l: Loan): (string | number | boolean | null)[] {
-  return [
-    l.snapshotDate,
-    l.loanId,
-    l.borrowerId,
-    l.borrowerType,
-    l.product,
-    l.principal,
-    l.outstandingPrincipal,
-    l.annualRate,
-    l.termMonths,
-    l.originationDate,
-    l.maturityDate,
-    l.daysPastDue,
-    l.currency,
-    l.region,
-    l.industry,
-    l.merchantId,
-    l.borrowerAge,
-    l.annualIncome,
-    l.monthlyDebtPayments,
-    l.otherLendersCount,
-    l.creditScore,
-    l.isStudent,
-    l.ownFundingShare,
-    l.loanPurpose,
-    l.partnerId,
-    l.relatedPartyGroup,
-    l.reportedClassification,
-  ];
+  const row = new Array<string | number | boolean | null>(TAPE_COLUMN_TABLE.length);
+  for (let i = 0; i < TAPE_COLUMN_TABLE.length; i++) row[i] = l[TAPE_COLUMN_TABLE[i]!.field];
+  return row;
 }
 
 /** One loan as a canonical JSON line (no line break); NaN and infinities become strings so the line stays JSON. */
