@@ -115,7 +115,14 @@ export const TAPE_COLUMN_TABLE = [
     min: 'nonNegative',
   },
   { column: 'annual_rate', field: 'annualRate', required: true, kind: 'number', min: 'nonNegative' },
-  { column: 'term_months', field: 'termMonths', required: true, kind: 'number', integer: true, min: 'positive' },
+  {
+    column: 'term_months',
+    field: 'termMonths',
+    required: true,
+    kind: 'number',
+    integer: true,
+    min: 'positive',
+  },
   { column: 'origination_date', field: 'originationDate', required: true, kind: 'date' },
   { column: 'maturity_date', field: 'maturityDate', required: true, kind: 'date' },
   {
@@ -130,7 +137,14 @@ export const TAPE_COLUMN_TABLE = [
   { column: 'region', field: 'region', required: false, kind: 'text' },
   { column: 'industry', field: 'industry', required: false, kind: 'text' },
   { column: 'merchant_id', field: 'merchantId', required: false, kind: 'text' },
-  { column: 'borrower_age', field: 'borrowerAge', required: false, kind: 'number', integer: true, min: 'nonNegative' },
+  {
+    column: 'borrower_age',
+    field: 'borrowerAge',
+    required: false,
+    kind: 'number',
+    integer: true,
+    min: 'nonNegative',
+  },
   { column: 'annual_income', field: 'annualIncome', required: false, kind: 'number', min: 'nonNegative' },
   {
     column: 'monthly_debt_payments',
@@ -147,7 +161,14 @@ export const TAPE_COLUMN_TABLE = [
     integer: true,
     min: 'nonNegative',
   },
-  { column: 'credit_score', field: 'creditScore', required: false, kind: 'number', integer: true, min: 'nonNegative' },
+  {
+    column: 'credit_score',
+    field: 'creditScore',
+    required: false,
+    kind: 'number',
+    integer: true,
+    min: 'nonNegative',
+  },
   { column: 'is_student', field: 'isStudent', required: false, kind: 'boolean' },
   {
     column: 'own_funding_share',
