@@ -2,6 +2,7 @@ import { SnsEnvelope } from '@aws-lambda-powertools/parser/envelopes/sns';
 import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { z } from 'zod';
 import { classifyMailEvent, type MailCounter, type MailEventOutcome } from '../domain/mail-event.ts';
+import { describeIssues, InvalidEventError } from './parse-event.ts';
 
 /** An SES sending event as SES publishes it to SNS; fields this step does not read pass through unchecked. */
 export const SesSendingEventSchema = z.object({
@@ -24,9 +25,20 @@ export const SesSendingEventSchema = z.object({
   reject: z.object({ reason: z.string().optional() }).optional(),
 });
 
-/** The SES events in an SNS delivery to a Lambda subscriber (each record's Message is one event). */
+/**
+ * The SES events in an SNS delivery to a Lambda subscriber (each record's Message is one event);
+ * a delivery that is not one is refused in one sentence naming each wrong field.
+ */
 export function parseMailEventNotifications(event: unknown): z.output<typeof SesSendingEventSchema>[] {
-  return SnsEnvelope.parse(event, JSONStringified(SesSendingEventSchema));
+  try {
+    return SnsEnvelope.parse(event, JSONStringified(SesSendingEventSchema));
+  } catch (error) {
+    const zodError = error instanceof z.ZodError ? error : (error as { cause?: unknown }).cause;
+    if (!(zodError instanceof z.ZodError)) throw error;
+    throw new InvalidEventError(`invalid SNS delivery of SES events: ${describeIssues(zodError.issues)}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Where the counts go (CloudWatch metrics on AWS) and where each event is logged. */

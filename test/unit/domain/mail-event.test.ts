@@ -110,8 +110,10 @@ describe('Function: recordMailEvents', () => {
 
   it('refuses a delivery whose message is not an SES event, naming the record', () => {
     expect(() => parseMailEventNotifications(snsDelivery(fixture('bounce.json'), '{"not": "ses"}'))).toThrow(
-      'Failed to parse SNS record at index 1',
+      'invalid SNS delivery of SES events: Records.1.Sns.Message.mail: Invalid input: expected object, received undefined',
     );
-    expect(() => parseMailEventNotifications({ Records: [] })).toThrow();
+    expect(() => parseMailEventNotifications({ Records: [] })).toThrow(
+      /^invalid SNS delivery of SES events: Records: /,
+    );
   });
 });
