@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultPolicyPaths } from '../domain/policy/policy.ts';
@@ -11,10 +11,10 @@ import type { WorkerReply } from './worker-serve.ts';
 /** A job's worker failed: the run fails with the worker's sentence. */
 export class ShardFailedError extends RiskAuditError {}
 
-/** The worker entry modules (in this folder) a pool can run. */
-export type WorkerEntry = 'shard-worker-impl.ts' | 'lambda-worker-impl.ts';
+/** The worker entry module (in this folder) the runs use; a pool also takes another module's URL. */
+export type WorkerEntry = 'lambda-worker-impl.ts';
 
-const bundles = new Map<WorkerEntry, Promise<URL>>();
+const bundles = new Map<string, Promise<URL>>();
 
 /** Where bundles are kept between runs: one per entry and content, reused while the sources are unchanged. */
 const BUNDLE_DIR = join(tmpdir(), 'risk-audit-workers');
@@ -42,11 +42,11 @@ function unchanged(stamp: BundleStamp): boolean {
  * runs leave no file per process behind. Without esbuild (a production install), the tsx
  * bootstrap `worker-bootstrap.js` loads the TypeScript entry.
  */
-function workerModule(entry: WorkerEntry): Promise<URL> {
-  let bundle = bundles.get(entry);
+function workerModule(source: URL): Promise<URL> {
+  let bundle = bundles.get(source.href);
   if (bundle === undefined) {
     bundle = (async () => {
-      const name = entry.replace(/\.ts$/, '');
+      const name = basename(fileURLToPath(source)).replace(/\.ts$/, '');
       const root = fileURLToPath(new URL('../..', import.meta.url));
       // One stamp per checkout: another copy of the project never reuses this one's bundle.
       const stampPath = join(
@@ -62,7 +62,7 @@ function workerModule(entry: WorkerEntry): Promise<URL> {
       try {
         const { build } = await import('esbuild');
         const result = await build({
-          entryPoints: [fileURLToPath(new URL(`./${entry}`, import.meta.url))],
+          entryPoints: [fileURLToPath(source)],
           absWorkingDir: root,
           bundle: true,
           platform: 'node',
@@ -97,7 +97,7 @@ function workerModule(entry: WorkerEntry): Promise<URL> {
         return new URL('./worker-bootstrap.js', import.meta.url);
       }
     })();
-    bundles.set(entry, bundle);
+    bundles.set(source.href, bundle);
   }
   return bundle;
 }
@@ -116,6 +116,8 @@ export class WorkerPool<Job = unknown> {
   private readonly queue: { job: Job; resolve: (r: unknown) => void; reject: (e: unknown) => void }[] = [];
   private starting = 0;
   private closed = false;
+  /** The worker entry module's URL. */
+  private readonly source: URL;
 
   /**
    * Starts its threads at once (a thread takes about 0.2 s to load its bundle), so they are
@@ -123,8 +125,9 @@ export class WorkerPool<Job = unknown> {
    */
   public constructor(
     private readonly threads: number,
-    private readonly entry: WorkerEntry = 'shard-worker-impl.ts',
+    entry: WorkerEntry | URL = 'lambda-worker-impl.ts',
   ) {
+    this.source = typeof entry === 'string' ? new URL(`./${entry}`, import.meta.url) : entry;
     for (let i = 0; i < threads; i++) this.spawn();
   }
 
@@ -195,7 +198,7 @@ export class WorkerPool<Job = unknown> {
   }
 
   private async start(): Promise<Worker> {
-    const url = await workerModule(this.entry);
+    const url = await workerModule(this.source);
     if (this.closed) throw new ShardFailedError('the worker pool was closed');
     // The bundle lives outside the repository: tell it where the default policy files are.
     const policyDir = process.env.POLICY_DIR ?? dirname(defaultPolicyPaths().rules);
@@ -203,7 +206,7 @@ export class WorkerPool<Job = unknown> {
       env: { ...process.env, POLICY_DIR: policyDir },
       // The bundle needs no loader; the tsx bootstrap registers its own.
       execArgv: [],
-      workerData: { entry: this.entry },
+      workerData: { entry: this.source.href },
     });
     this.all.push(worker);
     return worker;
