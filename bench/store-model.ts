@@ -2,9 +2,12 @@
  * The store benchmark's model of a night (bench/store.ts), and the fixtures of the store's
  * integration test: a loan's risk state, the diff of two days of states, and their score file.
  * Not the pipeline's: finalize scores, diffs and writes through use-cases/score-file.ts
- * (ScoredLoan, joinScores, riskStateChanged), which also sees borrower-cap hits and the IFRS 9 stage.
+ * (ScoredLoan, joinScores), which also sees borrower-cap hits and the IFRS 9 stage. Both decide
+ * "risk state changed" with the domain's one rule (engine/scorecard.ts riskStateChanged).
  */
 
+import type { Classification, DpdBucket } from '../shared/domain/audit-result.ts';
+import { type RiskState, riskStateChanged as riskStateChangedOf } from '../shared/domain/engine/scorecard.ts';
 import { closedLoanChange } from '../shared/domain/store/loan-change.ts';
 import { gzipLines, streamScoreFile } from '../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../shared/ports/artifact-store.ts';
@@ -18,8 +21,8 @@ export interface LoanRiskState {
   grade: RiskGrade;
   score: number;
   pd: number;
-  dpdBucket: string;
-  classification: string;
+  dpdBucket: DpdBucket;
+  classification: Classification;
   /** Compliance rule codes and vulnerability flags, sorted. */
   flags: string[];
   outstanding: number;
@@ -31,8 +34,8 @@ export interface AssessedLoan {
   score: number;
   grade: RiskGrade;
   pd: number;
-  dpdBucket: string;
-  classification: string;
+  dpdBucket: DpdBucket;
+  classification: Classification;
   ruleCodes: readonly string[];
   flags: readonly string[];
   outstanding: number;
@@ -85,20 +88,24 @@ export type RiskStateDiff =
   | { kind: 'changed'; loanId: string; today: LoanRiskState; previous: LoanRiskState }
   | { kind: 'closed'; loanId: string; previous: LoanRiskState };
 
-function sameFlags(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+const NONE: readonly string[] = Object.freeze([]);
+
+// The bench's state keeps no IFRS 9 stage and one sorted list of rule codes and flags: it is read as
+// the domain's risk state with that list as its rule codes and the stage held equal on both days.
+function asRiskState(s: LoanRiskState): RiskState {
+  return {
+    grade: s.grade,
+    dpdBucket: s.dpdBucket,
+    classification: s.classification,
+    stage: '1',
+    ruleCodes: s.flags,
+    flags: NONE,
+  };
 }
 
-/** Whether two states of one loan differ in what a risk officer tracks (score, pd and balance drift do not count). */
+/** Whether two states of one loan differ in what a risk officer tracks (the domain's rule; score, pd and balance drift do not count). */
 export function riskStateChanged(previous: LoanRiskState, today: LoanRiskState): boolean {
-  return (
-    previous.grade !== today.grade ||
-    previous.dpdBucket !== today.dpdBucket ||
-    previous.classification !== today.classification ||
-    !sameFlags(previous.flags, today.flags)
-  );
+  return riskStateChangedOf(asRiskState(previous), asRiskState(today));
 }
 
 /** Diffs two days of states in any order (holds the previous day in a Map); output follows today's order, then closures. */
