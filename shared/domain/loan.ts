@@ -72,6 +72,17 @@ export function isCoLent(loan: Pick<Loan, 'partnerId' | 'ownFundingShare'>): boo
 }
 
 /**
+ * Debt-to-income: monthly debt service over monthly income, or null unless both are known and
+ * income > 0. The scorecard's DTI factor and the rules' derived `dti` field both read it.
+ */
+export function debtToIncome(loan: Pick<Loan, 'annualIncome' | 'monthlyDebtPayments'>): number | null {
+  const income = loan.annualIncome;
+  const debt = loan.monthlyDebtPayments;
+  if (income === null || debt === null || !(income > 0)) return null;
+  return debt / (income / 12);
+}
+
+/**
  * How a tape column's cell is read and checked (loan-tape.md "Columns" and "Row validity"):
  * `text` any non-empty string; `choice` one value of `allowed`; `number` a finite decimal, whole
  * when `integer`, at least 0 (`nonNegative`) or above 0 (`positive`) when `min` says so; `date` a

@@ -17,8 +17,8 @@ import {
   IFRS9_STAGES,
   type Ifrs9Stage,
 } from '../audit-result.ts';
-import type { Loan, Product } from '../loan.ts';
-import { type CompiledPolicy, compilePolicy, debtToIncome } from '../policy/compile.ts';
+import { debtToIncome, type Loan, type Product } from '../loan.ts';
+import { type CompiledPolicy, compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
 import { amountParts, splitAmount } from './amounts.ts';
 import { classificationIndex, dpdBucketIndex, stageIndex } from './buckets.ts';

@@ -1,13 +1,14 @@
 /**
  * Compiles a resolved policy for the per-row loop: the in-force loan-level rules and the flags
  * become one generated function each returning a bit mask (one bit per rule), and the in-force
- * borrower, group, partner and portfolio rules are listed for the accumulator and finalize.
+ * borrower, group, partner and portfolio rules are listed for the accumulator and finalize. The
+ * masks are the one evaluation of the rules: a single rule's test reads its bit.
  */
 import { assertNever } from '../assert-never.ts';
 import { CLASSIFICATIONS } from '../audit-result.ts';
 import { isoDayNumber } from '../engine/dates.ts';
 import type { Loan } from '../loan.ts';
-import { CONDITION_HELPERS, conditionSource, type LoanPredicate, literal } from './conditions.ts';
+import { CONDITION_HELPERS, conditionSource, literal } from './conditions.ts';
 import type {
   Condition,
   OriginationWindow,
@@ -19,12 +20,16 @@ import type {
 } from './policy.ts';
 import { resolutionOf, ruleScope } from './resolve.ts';
 
-export { compileConditions, debtToIncome, describeConditions, type LoanPredicate } from './conditions.ts';
+export { describeConditions } from './conditions.ts';
+
+/** A test of one loan: whether a rule or flag hits it. */
+export type LoanPredicate = (loan: Loan) => boolean;
 
 /** What generated rule code may call besides the loan (`h.name`). */
 interface Helpers {
   purposeOf: (typeof CONDITION_HELPERS)['purposeOf'];
   isCoLent: (typeof CONDITION_HELPERS)['isCoLent'];
+  debtToIncome: (typeof CONDITION_HELPERS)['debtToIncome'];
   /** Per rate rule, the rate limit in force on a day number (multiple x the series' value), or null. */
   limits: ((day: number) => number | null)[];
   /** Per region rule, the licensed regions. */
@@ -176,12 +181,9 @@ function maskOf(sources: readonly string[], h: Helpers): RuleMask {
   return new Function('h', source)(h) as RuleMask;
 }
 
-function predicateOf(source: string, h: Helpers): LoanPredicate {
-  const test = new Function(
-    'h',
-    `'use strict';\nreturn function test(loan, day) {\n  let v;\n  let p;\n  return !!(${source});\n};`,
-  )(h) as (loan: Loan, day: number) => boolean;
-  return (loan) => test(loan, isoDayNumber(loan.originationDate));
+/** The test of bit `bit` of a mask: one rule's or flag's hit, read from the mask the hot loop runs. */
+function bitOf(mask: RuleMask, bit: number): LoanPredicate {
+  return (loan) => (mask(loan, isoDayNumber(loan.originationDate)) & bit) !== 0;
 }
 
 /** Compiles lists of conditions into one bit-mask function (bit i: every condition of list i holds). */
@@ -192,7 +194,7 @@ export function compileMask(lists: readonly (readonly Condition[])[]): RuleMask 
   );
 }
 
-/** An in-force loan-level rule ready for the hot loop: its code, severity and predicate. */
+/** An in-force loan-level rule ready for the hot loop: its code, severity and test (its bit of `ruleMask`). */
 export interface CompiledLoanRule {
   code: string;
   severity: 'breach' | 'watch';
@@ -200,7 +202,7 @@ export interface CompiledLoanRule {
   test: LoanPredicate;
 }
 
-/** A vulnerability flag ready for the hot loop. */
+/** A vulnerability flag ready for the hot loop: its code and test (its bit of `flagMask`). */
 export interface CompiledFlag {
   code: string;
   test: LoanPredicate;
@@ -232,7 +234,7 @@ export interface CompiledPolicy {
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const resolution = resolutionOf(policy);
   const h = newHelpers();
-  const loanRules: CompiledLoanRule[] = [];
+  const loanRules: Omit<CompiledLoanRule, 'test'>[] = [];
   const aggregateRules: ResolvedRule[] = [];
   const sources: string[] = [];
   let breachMask = 0;
@@ -242,20 +244,23 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       aggregateRules.push(r);
       continue;
     }
-    const source = loanRuleSource(r.rule, policy.rulePack, h);
     if (r.severity === 'breach') breachMask |= 2 ** loanRules.length;
-    loanRules.push({ code: r.rule.code, severity: r.severity, resolved: r, test: predicateOf(source, h) });
-    sources.push(source);
+    loanRules.push({ code: r.rule.code, severity: r.severity, resolved: r });
+    sources.push(loanRuleSource(r.rule, policy.rulePack, h));
   }
   const enabledFlags = policy.rulePack.vulnerabilityFlags.filter((f) => f.enabled);
-  const flagSources = enabledFlags.map((f) => f.when.map(conditionSource).join(' && '));
+  const ruleMask = maskOf(sources, h);
+  const flagMask = maskOf(
+    enabledFlags.map((f) => f.when.map(conditionSource).join(' && ')),
+    h,
+  );
   return {
-    loanRules,
+    loanRules: loanRules.map((r, i) => ({ ...r, test: bitOf(ruleMask, 2 ** i) })),
     aggregateRules,
-    flags: enabledFlags.map((f, i) => ({ code: f.code, test: predicateOf(flagSources[i]!, h) })),
-    ruleMask: maskOf(sources, h),
+    flags: enabledFlags.map((f, i) => ({ code: f.code, test: bitOf(flagMask, 2 ** i) })),
+    ruleMask,
     breachMask: breachMask >>> 0,
-    flagMask: maskOf(flagSources, h),
+    flagMask,
     needs: {
       groups: aggregateRules.some((r) => r.rule.kind === 'group_exposure'),
       partners: aggregateRules.some(

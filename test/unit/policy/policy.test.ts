@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { isoDayNumber } from '../../../shared/domain/engine/dates.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import {
-  compileConditions,
   compileMask,
   compilePolicy,
   describeConditions,
@@ -21,6 +20,7 @@ import {
 import { policyInForce, seriesValueAt } from '../../../shared/domain/policy/resolve.ts';
 import { ConfigError } from '../../../shared/errors.ts';
 import { makeLoan } from '../engine/helpers.ts';
+import { compileConditions } from './conditions-oracle.ts';
 
 const paths = defaultPolicyPaths();
 const rulesText = readFileSync(paths.rules, 'utf8');
@@ -622,5 +622,90 @@ describe('Function: compileMask', () => {
     expect(hit(0.5, '2023-12-31')).toBe(false);
     expect(seriesValueAt(policy.rulePack.parameters[0]!, '2019-08-19')).toBeNull();
     expect(seriesValueAt(policy.rulePack.parameters[0]!, '2026-11-25')).toBe(0.03);
+  });
+});
+
+describe('Function: compilePolicy', () => {
+  const compiled = compilePolicy(
+    policyInForce(
+      parsePolicy([
+        { text: rulesText, fileName: 'r.yaml' },
+        { text: appetiteText, fileName: 'a.yaml' },
+      ]),
+      '2026-11-25',
+    ),
+  );
+  const flagsOf = (loan: Loan): string[] => {
+    const mask = compiled.flagMask(loan, isoDayNumber(loan.originationDate));
+    return compiled.flags.filter((_, i) => ((mask >>> i) & 1) === 1).map((f) => f.code);
+  };
+
+  it("sets the default pack's flags from the loan's fields, DTI from monthly debt over monthly income", () => {
+    // Prepare: a loan with a known score of 700 and nothing else known raises no flag; each loan
+    // below changes one field. DTI: 1000 / (24000 / 12) = 0.5 is not above 0.5, 1001 / 2000 is.
+    const base = { creditScore: 700 };
+
+    // Act and assess
+    expect(flagsOf(makeLoan(base))).toEqual([]);
+    expect(flagsOf(makeLoan())).toEqual(['THIN_FILE']);
+    expect(flagsOf(makeLoan({ ...base, creditScore: 549 }))).toEqual(['THIN_FILE']);
+    expect(flagsOf(makeLoan({ ...base, borrowerAge: 22 }))).toEqual(['YOUNG_BORROWER']);
+    expect(flagsOf(makeLoan({ ...base, borrowerAge: 23 }))).toEqual([]);
+    expect(flagsOf(makeLoan({ ...base, otherLendersCount: 3 }))).toEqual(['MULTI_LENDING']);
+    expect(flagsOf(makeLoan({ ...base, monthlyDebtPayments: 1000, annualIncome: 24_000 }))).toEqual([]);
+    expect(flagsOf(makeLoan({ ...base, monthlyDebtPayments: 1001, annualIncome: 24_000 }))).toEqual([
+      'HIGH_DTI',
+    ]);
+    // Income 0 or unknown leaves DTI unknown, and HIGH_DTI does not hold for an unknown DTI.
+    expect(flagsOf(makeLoan({ ...base, monthlyDebtPayments: 1001, annualIncome: 0 }))).toEqual([]);
+    expect(flagsOf(makeLoan({ ...base, monthlyDebtPayments: 1001 }))).toEqual([]);
+  });
+
+  it('gives each flag and loan rule the test of its own bit of the masks', () => {
+    // Prepare
+    const loan = makeLoan({ creditScore: 500, borrowerAge: 20, annualRate: 0.4 });
+    const day = isoDayNumber(loan.originationDate);
+
+    // Act
+    const flagBits = compiled.flags.map((f) => f.test(loan));
+    const ruleBits = compiled.loanRules.map((r) => r.test(loan));
+
+    // Assess
+    expect(flagBits).toEqual(compiled.flags.map((_, i) => ((compiled.flagMask(loan, day) >>> i) & 1) === 1));
+    expect(ruleBits).toEqual(
+      compiled.loanRules.map((_, i) => ((compiled.ruleMask(loan, day) >>> i) & 1) === 1),
+    );
+    expect(compiled.flags.filter((f) => f.test(loan)).map((f) => f.code)).toEqual([
+      'YOUNG_BORROWER',
+      'THIN_FILE',
+    ]);
+    expect(compiled.loanRules.find((r) => r.code === 'COST_ABOVE_36')!.test(loan)).toBe(true);
+  });
+
+  it('agrees with an independent reading of every enabled flag on any loan', () => {
+    const n = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+    const pack = parsePolicy([
+      { text: rulesText, fileName: 'r.yaml' },
+      { text: appetiteText, fileName: 'a.yaml' },
+    ]).rulePack;
+    const tests = pack.vulnerabilityFlags.filter((f) => f.enabled).map((f) => compileConditions(f.when));
+    fc.assert(
+      fc.property(
+        fc.record({
+          borrowerAge: n(fc.integer({ min: 10, max: 80 })),
+          annualIncome: n(fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom(0, 12, 24_000))),
+          monthlyDebtPayments: n(fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.constantFrom(0.5, 1000))),
+          otherLendersCount: n(fc.integer({ min: 0, max: 6 })),
+          creditScore: n(fc.integer({ min: 350, max: 950 })),
+        }),
+        (fields) => {
+          const loan = makeLoan(fields);
+          expect(compiled.flags.map((f) => flagsOf(loan).includes(f.code))).toEqual(
+            tests.map((t) => t(loan)),
+          );
+        },
+      ),
+      { numRuns: 1000, seed: 7 },
+    );
   });
 });
