@@ -28,6 +28,7 @@ import {
   type VulnerabilitySection,
 } from '../audit-result.ts';
 import { OPTIONAL_COLUMNS, PRODUCTS } from '../loan.ts';
+import { type AppetiteFigures, appetiteMetric } from '../policy/appetite-metrics.ts';
 import { compilePolicy } from '../policy/compile.ts';
 import type { Policy, Threshold } from '../policy/policy.ts';
 import {
@@ -171,34 +172,6 @@ function segments(
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
-
-/** Readable label and unit of each appetite metric, for finding messages. */
-const METRIC_LABELS: Record<string, [label: string, share: boolean]> = {
-  nplRatio: ['NPL ratio', true],
-  expectedLossRate: ['expected loss rate', true],
-  stage2Share: ['IFRS 9 stage 2 share', true],
-  stage3Share: ['IFRS 9 stage 3 share', true],
-  breachRules: ['breached rules', false],
-  breachLoans: ['loans in breach', false],
-  breachBorrowers: ['borrowers in breach', false],
-  watchOutstandingShare: ['outstanding on watch rules', true],
-  borrowerHhi: ['borrower HHI', false],
-  largestBorrowerShare: ['largest borrower share', true],
-  top10BorrowerShare: ['top-10 borrower share', true],
-  industryHhi: ['industry HHI', false],
-  regionHhi: ['region HHI', false],
-  anyFlagShare: ['outstanding with a vulnerability flag', true],
-  quarantineRate: ['quarantine rate', true],
-  duplicateLoanIds: ['duplicate loan ids', false],
-  psiCreditScore: ['credit score PSI', false],
-  psiProduct: ['product PSI', false],
-  psiDpdBucket: ['dpd bucket PSI', false],
-  rowCountChangeAbs: ['day-on-day change of valid rows', true],
-  pastMaturityShare: ['outstanding past maturity', true],
-  maturing30Share: ['outstanding maturing within 30 days', true],
-  longDatedShare: ['outstanding maturing after a year', true],
-  partnerFundedShare: ['partner-funded share of outstanding', true],
-};
 
 function metricCode(category: RiskCategory, metric: string): string {
   const snake = metric.replace(/:/g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2');
@@ -462,66 +435,30 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const breachLoans = figures.loansInBreach;
   const breachBorrowers = figures.borrowersInBreach;
   const flagIndex = new Map(compiled.flags.map((f, i) => [f.code, i]));
-  const metric = (name: string): number | null => {
-    if (name.startsWith('flagShare:')) {
-      const i = flagIndex.get(name.slice('flagShare:'.length));
-      return i === undefined ? null : ratio(inFen(partial.flagFen[i]!, sub.flag[i]!), total);
-    }
-    switch (name) {
-      case 'nplRatio':
-        return portfolio.nplRatio;
-      case 'expectedLossRate':
-        return total === 0 ? null : portfolio.expectedLoss / portfolio.totalOutstanding;
-      case 'stage2Share':
-        return ratio(inFen(partial.stageFen[1]!, sub.stage[1]!), total);
-      case 'stage3Share':
-        return ratio(inFen(partial.stageFen[2]!, sub.stage[2]!), total);
-      case 'breachRules':
-        return breachRules;
-      case 'breachLoans':
-        return breachLoans;
-      case 'breachBorrowers':
-        return breachBorrowers;
-      case 'watchOutstandingShare':
-        return ratio(watchFen, total);
-      case 'borrowerHhi':
-        return concentration.borrowerHhi;
-      case 'largestBorrowerShare':
-        return concentration.largestBorrowerShare;
-      case 'top10BorrowerShare':
-        return concentration.top10BorrowerShare;
-      case 'industryHhi':
-        return concentration.industryHhi;
-      case 'regionHhi':
-        return concentration.regionHhi;
-      case 'anyFlagShare':
-        return ratio(inFen(partial.anyFlagFen, sub.anyFlag), total);
-      case 'quarantineRate':
-        return intake.rowsRead === 0 ? null : dataQuality.quarantineRate;
-      case 'duplicateLoanIds':
-        return intake.duplicateLoanIds;
-      case 'psiCreditScore':
-        return drift.psi?.creditScore ?? null;
-      case 'psiProduct':
-        return drift.psi?.product ?? null;
-      case 'psiDpdBucket':
-        return drift.psi?.dpdBucket ?? null;
-      case 'rowCountChangeAbs':
-        return dataQuality.rowCountChange === null ? null : Math.abs(dataQuality.rowCountChange);
-      case 'pastMaturityShare':
-        return ratio(inFen(partial.maturityFen[0]!, sub.maturity[0]!), total);
-      case 'maturing30Share':
-        return ratio(
-          inFen(partial.maturityFen[1]! + partial.maturityFen[2]!, sub.maturity[1]! + sub.maturity[2]!),
-          total,
-        );
-      case 'longDatedShare':
-        return ratio(inFen(partial.maturityFen[5]!, sub.maturity[5]!), total);
-      case 'partnerFundedShare':
-        return ratio(exactSumValue(partial.partnerFen), total);
-      default:
-        return null;
-    }
+  const appetiteFigures: AppetiteFigures = {
+    portfolio,
+    concentration,
+    dataQuality,
+    psi: drift.psi,
+    breaches: { rules: breachRules, loans: breachLoans, borrowers: breachBorrowers },
+    totalFen: total,
+    fen: {
+      stage2: inFen(partial.stageFen[1]!, sub.stage[1]!),
+      stage3: inFen(partial.stageFen[2]!, sub.stage[2]!),
+      watch: watchFen,
+      anyFlag: inFen(partial.anyFlagFen, sub.anyFlag),
+      pastMaturity: inFen(partial.maturityFen[0]!, sub.maturity[0]!),
+      maturing30: inFen(
+        partial.maturityFen[1]! + partial.maturityFen[2]!,
+        sub.maturity[1]! + sub.maturity[2]!,
+      ),
+      longDated: inFen(partial.maturityFen[5]!, sub.maturity[5]!),
+      partnerFunded: exactSumValue(partial.partnerFen),
+    },
+    flagFen: (code) => {
+      const i = flagIndex.get(code);
+      return i === undefined ? undefined : inFen(partial.flagFen[i]!, sub.flag[i]!);
+    },
   };
 
   // ratings: worst threshold per category, overall = worst category
@@ -530,22 +467,19 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   for (const category of RISK_CATEGORIES) {
     let worst: Rating = 'green';
     for (const t of policy.appetite.categories[category]) {
-      const v = metric(t.metric);
-      if (v === null) continue;
+      const m = appetiteMetric(t.metric);
+      const v = m === undefined ? null : m.value(appetiteFigures);
+      if (m === undefined || v === null) continue;
       const r = rate(t, v);
       if (RATING_RANK[r] > RATING_RANK[worst]) worst = r;
       if (r === 'green') continue;
       const limit = r === 'red' ? t.red : t.amber;
-      const [label, share] = METRIC_LABELS[t.metric] ?? [
-        t.metric.replace('flagShare:', 'outstanding flagged '),
-        true,
-      ];
-      const show = (x: number): string => (share ? pct(x) : String(Number(x.toPrecision(6))));
+      const show = (x: number): string => (m.unit === 'share' ? pct(x) : String(Number(x.toPrecision(6))));
       const finding: Finding = {
         category,
         severity: r === 'red' ? 'high' : 'medium',
         code: t.code ?? metricCode(category, t.metric),
-        message: `${label} ${show(v)} is ${t.direction} the ${r} threshold ${show(limit)}`,
+        message: `${m.label} ${show(v)} is ${t.direction} the ${r} threshold ${show(limit)}`,
         value: v,
         threshold: limit,
       };

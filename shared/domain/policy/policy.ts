@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
-import { CLASSIFICATIONS } from '../audit-result.ts';
+import { CLASSIFICATIONS, type RiskCategory } from '../audit-result.ts';
+import { appetiteMetric, appetiteMetricNames } from './appetite-metrics.ts';
 
 /** Who lends: the rules that bind depend on it (audit-result.md, compliance). */
 export const LICENCES = [
@@ -469,23 +470,6 @@ const LenderProfileSchema = z.strictObject({
 /** A lender profile file: replaces the rule pack's `lender` block (`--policy lender.yaml`). */
 export type LenderProfile = z.infer<typeof LenderProfileSchema>;
 
-/** Metrics a risk-appetite threshold may name, by category; see policies/risk-appetite.yaml. */
-export const APPETITE_METRICS = {
-  credit: ['nplRatio', 'expectedLossRate', 'stage2Share', 'stage3Share'],
-  regulatory: ['breachRules', 'breachLoans', 'breachBorrowers', 'watchOutstandingShare'],
-  concentration: ['borrowerHhi', 'largestBorrowerShare', 'top10BorrowerShare', 'industryHhi', 'regionHhi'],
-  vulnerability: ['anyFlagShare'],
-  technical: [
-    'quarantineRate',
-    'duplicateLoanIds',
-    'psiCreditScore',
-    'psiProduct',
-    'psiDpdBucket',
-    'rowCountChangeAbs',
-  ],
-  liquidity: ['pastMaturityShare', 'maturing30Share', 'longDatedShare', 'partnerFundedShare'],
-} as const;
-
 const ThresholdSchema = z
   .strictObject({
     metric: z.string().min(1),
@@ -508,20 +492,17 @@ const ThresholdSchema = z
 /** One green/amber/red threshold on a metric. */
 export type Threshold = z.infer<typeof ThresholdSchema>;
 
-const categoryThresholds = (category: keyof typeof APPETITE_METRICS) =>
+const categoryThresholds = (category: RiskCategory) =>
   z
     .array(ThresholdSchema)
     .default([])
     .superRefine((list, ctx) => {
       list.forEach((t, i) => {
-        const known = (APPETITE_METRICS[category] as readonly string[]).includes(t.metric);
-        const flag = category === 'vulnerability' && /^flagShare:[A-Z][A-Z0-9_]*$/.test(t.metric);
-        if (!known && !flag) {
-          const extra = category === 'vulnerability' ? ', flagShare:<FLAG_CODE>' : '';
+        if (appetiteMetric(t.metric)?.category !== category) {
           ctx.addIssue({
             code: 'custom',
             path: [i, 'metric'],
-            message: `unknown metric ${t.metric} for ${category}: use ${APPETITE_METRICS[category].join(', ')}${extra}`,
+            message: `unknown metric ${t.metric} for ${category}: use ${appetiteMetricNames(category).join(', ')}`,
           });
         }
       });
