@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TAPE_COLUMNS } from '../../domain/loan.ts';
+import { WHOLE_ROW } from '../../domain/report/data-quality-section.ts';
 import { type IdFields, idFieldsOf, isJsonRow, maskCsvRow, maskJsonRow } from '../../domain/report/mask.ts';
-import { WHOLE_ROW } from '../../domain/report/sections.ts';
 import type { ColumnQuarantine, QuarantineRow, QuarantineSample } from '../../domain/report/types.ts';
 import { CsvScanner } from '../../domain/tape/csv-scanner.ts';
 import type { ColumnMapping } from '../../domain/tape/mapping.ts';

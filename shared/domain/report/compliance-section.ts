@@ -1,8 +1,7 @@
 import type { AuditResult, ComplianceRuleResult, Finding } from '../audit-result.ts';
 import { BINDING_KINDS, LICENCES, type Licence } from '../policy/policy.ts';
 import { bindingLabel, licenceLabel } from '../policy/resolve.ts';
-import { cleanText, formatAmount, formatInteger } from './format.ts';
-import { plural } from './summary.ts';
+import { cleanText, formatAmount, formatInteger, plural } from './format.ts';
 import type { ReportSection, ReportTable } from './types.ts';
 
 /**

@@ -49,6 +49,16 @@ export function formatInteger(value: number | null | undefined): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
+/** `n` with the singular or plural noun, `1 rule` / `3 rules`. */
+export function plural(n: number, one: string, many: string): string {
+  return `${formatInteger(n)} ${n === 1 ? one : many}`;
+}
+
+/** `part / whole`, or null when the whole is not positive. */
+export function share(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
 /** The symbol or code shown before amounts. */
 export function currencyPrefix(currency: string): string {
   return currency === 'CNY' ? '¥' : `${cleanText(currency, 3)} `;

@@ -1,20 +1,18 @@
+import { breachesSection } from './breaches-section.ts';
 import { complianceSection } from './compliance-section.ts';
+import { concentrationSection } from './concentration-section.ts';
+import { creditSection } from './credit-section.ts';
+import { dataQualitySection } from './data-quality-section.ts';
+import { findingsSection } from './findings-section.ts';
+import { liquiditySection } from './liquidity-section.ts';
 import { WATCHLIST_FILE_NAME } from './model.ts';
-import {
-  breachesSection,
-  concentrationSection,
-  creditSection,
-  dataQualitySection,
-  findingsSection,
-  liquiditySection,
-  quarantineSection,
-  vulnerabilitySection,
-  watchlistSection,
-} from './sections.ts';
+import { quarantineSection } from './quarantine-section.ts';
 import { buildReportSummary, sortFindings } from './summary.ts';
 import { selectTrend } from './trend.ts';
 import { trendSection } from './trend-section.ts';
 import type { FullReportModel, ReportInput } from './types.ts';
+import { vulnerabilitySection } from './vulnerability-section.ts';
+import { watchlistSection } from './watchlist-section.ts';
 
 /**
  * Builds the full report, one click from the email: the same opening, then every section with

@@ -15,6 +15,8 @@ import {
   formatPercent,
   formatPointChange,
   formatRelativeChange,
+  plural,
+  share,
 } from './format.ts';
 import { pastDue30Share } from './trend.ts';
 import type { FindingLine, HeadlineFigure, RatingLine, ReportInput, Tone, Verdict } from './types.ts';
@@ -62,11 +64,6 @@ export function verdictOf(audit: AuditResult): Verdict {
   return audit.ratings.overall === 'red' ? 'RED' : audit.ratings.overall === 'amber' ? 'AMBER' : 'GREEN';
 }
 
-/** `n` with the singular or plural noun, `1 rule` / `3 rules`. */
-export function plural(n: number, one: string, many: string): string {
-  return `${formatInteger(n)} ${n === 1 ? one : many}`;
-}
-
 /** The subject line: verdict, date, NPL with its change and the rules breached. */
 export function buildSubject(audit: AuditResult, previous: AuditResult | null): string {
   const verdict = verdictOf(audit);
@@ -77,11 +74,6 @@ export function buildSubject(audit: AuditResult, previous: AuditResult | null): 
   const change = npl !== null && prevNpl !== null ? ` (${formatPointChange(npl - prevNpl)})` : '';
   const { rulesBreached } = audit.compliance;
   return `${head} · NPL ${formatPercent(npl)}${change} · ${plural(rulesBreached, 'rule', 'rules')} breached`;
-}
-
-/** `part / whole`, or null when the whole is not positive. */
-export function share(part: number, whole: number): number | null {
-  return whole > 0 ? part / whole : null;
 }
 
 function toneOf(delta: number, higherIsWorse: boolean | null): Tone {
