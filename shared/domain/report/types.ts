@@ -204,15 +204,11 @@ export interface ReportSection {
 /** The label in the subject's brackets. */
 export type Verdict = 'RED' | 'AMBER' | 'GREEN' | 'FAILED';
 
-/** The email as display strings: the one source for its subject, HTML and text part. */
-export interface ReportModel {
-  subject: string;
-  /** The first line a mail client previews. */
-  preheader: string;
+/** What the email and the full report both open with and close on: the verdict, the summary (summary.ts) and the footer. */
+export interface ReportOpening {
   verdict: Verdict;
   overall: Rating;
   snapshotDate: string;
-  previousSnapshotDate: string | null;
   status: AuditStatus;
   statusNote: string | null;
   summary: string;
@@ -220,6 +216,15 @@ export interface ReportModel {
   actions: readonly string[];
   headline: readonly HeadlineFigure[];
   ratings: readonly RatingLine[];
+  footer: readonly string[];
+}
+
+/** The email as display strings: the one source for its subject, HTML and text part. */
+export interface ReportModel extends ReportOpening {
+  subject: string;
+  /** The first line a mail client previews. */
+  preheader: string;
+  previousSnapshotDate: string | null;
   /** The most severe findings (at most EMAIL_FINDINGS). */
   findings: readonly FindingLine[];
   /** All findings of the audit; those beyond `findings` are in the full report. */
@@ -230,21 +235,10 @@ export interface ReportModel {
   reportUrlNote: string | null;
   watchlistCount: number;
   watchlistFileName: string;
-  footer: readonly string[];
 }
 
 /** The full report as display strings: the summary, then every section. */
-export interface FullReportModel {
+export interface FullReportModel extends ReportOpening {
   title: string;
-  verdict: Verdict;
-  overall: Rating;
-  snapshotDate: string;
-  status: AuditStatus;
-  statusNote: string | null;
-  summary: string;
-  actions: readonly string[];
-  headline: readonly HeadlineFigure[];
-  ratings: readonly RatingLine[];
   sections: readonly ReportSection[];
-  footer: readonly string[];
 }
