@@ -38,7 +38,17 @@ export type RiskCategory = (typeof RISK_CATEGORIES)[number];
 
 export type Rating = 'green' | 'amber' | 'red';
 export type AuditStatus = 'ok' | 'partial' | 'failed';
-export type FindingSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+/** Finding severities, most severe first: the order findings are listed in. */
+export const FINDING_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
+/** Each severity's place in FINDING_SEVERITIES (0 for critical), for sorting. */
+export const SEVERITY_RANK: Readonly<Record<FindingSeverity, number>> = {
+  critical: 0,
+  high: 1,
+  medium: 2,
+  low: 3,
+  info: 4,
+};
 
 export interface CountOutstanding {
   count: number;

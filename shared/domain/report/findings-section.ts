@@ -1,3 +1,4 @@
+import { FINDING_SEVERITIES } from '../audit-result.ts';
 import { plural } from './format.ts';
 import type { FindingLine, ReportSection } from './types.ts';
 
@@ -38,7 +39,7 @@ export function findingsSection(findings: readonly FindingLine[]): ReportSection
               ]),
               // Severity sorts by rank (critical first), not alphabetically.
               values: findings.map((f) => [
-                ['critical', 'high', 'medium', 'low', 'info'].indexOf(f.severity),
+                FINDING_SEVERITIES.indexOf(f.severity),
                 null,
                 null,
                 null,

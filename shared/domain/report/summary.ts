@@ -1,9 +1,9 @@
 import {
   type AuditResult,
   type Finding,
-  type FindingSeverity,
   RISK_CATEGORIES,
   type RiskCategory,
+  SEVERITY_RANK,
 } from '../audit-result.ts';
 import {
   cleanText,
@@ -26,8 +26,6 @@ import type { FindingLine, HeadlineFigure, RatingLine, ReportInput, Tone, Verdic
  * ratings with their reasons and the findings. The email and the full report both open with it,
  * built here once, so they never disagree.
  */
-
-const SEVERITY_ORDER: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 
 /** Display label of each risk category and of the overall rating. */
 export const CATEGORY_LABELS: Record<RiskCategory | 'overall', string> = {
@@ -54,7 +52,7 @@ const CATEGORY_ACTIONS: Record<RiskCategory, string> = {
 export function sortFindings(findings: readonly Finding[]): Finding[] {
   return findings
     .map((f, i) => ({ f, i }))
-    .sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i)
+    .sort((a, b) => SEVERITY_RANK[a.f.severity] - SEVERITY_RANK[b.f.severity] || a.i - b.i)
     .map((x) => x.f);
 }
 

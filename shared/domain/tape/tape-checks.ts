@@ -1,5 +1,5 @@
 import type { TapePart } from '../../ports/tape-source.ts';
-import type { Finding, FindingSeverity } from '../audit-result.ts';
+import { type Finding, type FindingSeverity, SEVERITY_RANK } from '../audit-result.ts';
 import { tapeDeadline } from '../calendar.ts';
 import { REQUIRED_COLUMNS } from '../loan.ts';
 import type { IntakeStats } from './intake.ts';
@@ -357,6 +357,5 @@ export function checkTape(input: TapeCheckInput, settings: TapeCheckSettings): F
     out.push(...checkInputWarnings(stats));
     out.push(...checkPartDigests(stats));
   }
-  const rank: Record<FindingSeverity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return out.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 }
