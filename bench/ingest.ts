@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { inferSchema, initParser } from 'udsv';
 import { decodeText } from '../shared/adapters/tape/byte-streams.ts';
 import { localTapeParts, openLocalFile } from '../shared/adapters/tape/local-tape-source.ts';
-import { scanTape } from '../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../shared/adapters/tape/read-tape.ts';
 import { writeTape } from '../shared/adapters/tape/tape-writer.ts';
 import { generateBook } from '../shared/domain/generator/book.ts';
 import { CsvScanner } from '../shared/domain/tape/csv-scanner.ts';

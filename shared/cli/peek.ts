@@ -1,9 +1,10 @@
 import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { localTapeParts } from '../adapters/tape/local-tape-source.ts';
-import { SURVEY_ROWS, surveyTapeDate } from '../adapters/tape/scan-tape.ts';
+import { surveyTapeDate } from '../adapters/tape/read-tape.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
 import { type ColumnMapping, DEFAULT_TAPE_TIME_ZONE } from '../domain/tape/mapping.ts';
+import { SURVEY_ROWS } from '../domain/tape/scan-options.ts';
 import { previousDateProblem } from '../domain/tape/tape-checks.ts';
 import { isIsoDate } from '../domain/tape/values.ts';
 import { ConfigError, TapeUnreadableError } from '../errors.ts';

@@ -1,10 +1,5 @@
 import type { QuarantineWriter } from '../adapters/tape/quarantine-writer.ts';
-import {
-  type ScanOptions,
-  scanTape,
-  type TapePartInput,
-  type TapeScanResult,
-} from '../adapters/tape/scan-tape.ts';
+import { scanTape } from '../adapters/tape/read-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { createAccumulator, mergePartialList, type PartialAudit } from '../domain/engine/accumulator.ts';
 import { finalizeAudit } from '../domain/engine/finalize.ts';
@@ -22,6 +17,8 @@ import { bucketOfHash } from '../domain/store/score-buckets.ts';
 import { mergeIntakeStats } from '../domain/tape/intake.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import { ANY_CURRENCY, DEFAULT_CURRENCY, QUARANTINE_CODES } from '../domain/tape/row-validator.ts';
+import type { TapeScanResult } from '../domain/tape/scan.ts';
+import type { ScanOptions } from '../domain/tape/scan-options.ts';
 import {
   checkTape,
   everyRowQuarantinedProblem,
@@ -31,6 +28,7 @@ import {
   type TapeCheckSettings,
 } from '../domain/tape/tape-checks.ts';
 import { TapeRejectedError } from '../errors.ts';
+import type { TapePartInput } from '../ports/tape-source.ts';
 import { SortedScores } from './score-file.ts';
 
 /**

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { writeQuarantineSample } from '../adapters/report/quarantine-sample.ts';
-import type { TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { BorrowerHits } from '../domain/engine/compliance.ts';
 import { aggregateRuleHits } from '../domain/engine/finalize.ts';
@@ -8,6 +7,7 @@ import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
+import type { TapeScanResult } from '../domain/tape/scan.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import { KEYS } from '../schema/tables.ts';
 import {

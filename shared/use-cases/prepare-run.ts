@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { logger } from '../adapters/observability.ts';
-import { partInputs } from '../adapters/tape/local-tape-source.ts';
-import { formatFromKey } from '../adapters/tape/scan-tape.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import { type ColumnMapping, mappingReadsWholeParts } from '../domain/tape/mapping.ts';
 import { DEFAULT_CURRENCY, VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
+import { partInputs } from '../domain/tape/scan.ts';
+import { formatFromKey } from '../domain/tape/scan-options.ts';
 import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';

@@ -1,5 +1,4 @@
 import { QuarantineStreamWriter } from '../adapters/tape/quarantine-writer.ts';
-import type { TapePartInput, TapeScanResult } from '../adapters/tape/scan-tape.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import {
   decodePreviousIndex,
@@ -9,7 +8,9 @@ import {
 import { policyInForce } from '../domain/policy/resolve.ts';
 import { gzipChunks } from '../domain/store/score-file.ts';
 import { DEFAULT_CURRENCY } from '../domain/tape/row-validator.ts';
+import type { TapeScanResult } from '../domain/tape/scan.ts';
 import { TapeUnreadableError } from '../errors.ts';
+import type { TapePartInput } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
 import { auditShard } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';

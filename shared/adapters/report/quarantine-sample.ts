@@ -3,13 +3,14 @@ import { TAPE_COLUMNS } from '../../domain/loan.ts';
 import { WHOLE_ROW } from '../../domain/report/data-quality-section.ts';
 import { type IdFields, idFieldsOf, isJsonRow, maskCsvRow, maskJsonRow } from '../../domain/report/mask.ts';
 import type { ColumnQuarantine, QuarantineRow, QuarantineSample } from '../../domain/report/types.ts';
+import { isGzip, peekFirst } from '../../domain/tape/byte-chunks.ts';
 import { CsvScanner } from '../../domain/tape/csv-scanner.ts';
 import type { ColumnMapping } from '../../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../../ports/artifact-store.ts';
 import type { SecretSource } from '../../ports/secret-source.ts';
 import type { TapeSource } from '../../ports/tape-source.ts';
 import { KEYS } from '../../schema/tables.ts';
-import { coalesce, decodeText, gunzipBytes, isGzip, peekFirst } from '../tape/byte-streams.ts';
+import { coalesce, decodeText, gunzipBytes } from '../tape/byte-streams.ts';
 
 /** Quarantined rows the full report shows; the complete list stays in quarantine.csv. */
 export const REPORT_QUARANTINE_ROWS = 1_000;

@@ -5,12 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { TapeUnreadableError } from '../../errors.ts';
-
-/** Running digest and size of a byte stream, filled in as the stream is consumed. */
-export interface ByteTally {
-  sha256: string;
-  bytes: number;
-}
+import type { ByteTally } from '../../ports/tape-source.ts';
 
 /**
  * Passes bytes through while counting and hashing them, so the digest costs no second read.
@@ -52,53 +47,6 @@ export async function* coalesce(
     }
   }
   if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-}
-
-/**
- * The tape's sha256 for audit.json `input.sha256`: a one-part tape's own digest, else the sha256
- * of the parts' hex digests joined by newlines in key order.
- */
-export function tapeSha256(parts: readonly { key: string; sha256: string }[]): string {
-  if (parts.length === 1) return parts[0]!.sha256;
-  const sorted = [...parts].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return createHash('sha256')
-    .update(sorted.map((p) => p.sha256).join('\n'))
-    .digest('hex');
-}
-
-/** Lets the first chunk be inspected (magic bytes) and then replayed. */
-export async function peekFirst(
-  source: AsyncIterable<Uint8Array>,
-): Promise<{ first: Uint8Array | null; stream: AsyncIterable<Uint8Array> }> {
-  const it = source[Symbol.asyncIterator]();
-  const head = await it.next();
-  const first = head.done ? null : head.value;
-  async function* replay(): AsyncIterable<Uint8Array> {
-    if (first !== null) yield first;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { first, stream: replay() };
-}
-
-/** True when the bytes start with the gzip magic number. */
-export function isGzip(bytes: Uint8Array | null): boolean {
-  return bytes !== null && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** True when the bytes start with the Parquet magic `PAR1`. */
-export function isParquet(bytes: Uint8Array | null): boolean {
-  return (
-    bytes !== null &&
-    bytes.length >= 4 &&
-    bytes[0] === 0x50 &&
-    bytes[1] === 0x41 &&
-    bytes[2] === 0x52 &&
-    bytes[3] === 0x31
-  );
 }
 
 /** Decompresses gzip, turning zlib's terse errors into one sentence naming the file. */

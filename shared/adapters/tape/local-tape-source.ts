@@ -9,8 +9,7 @@ import {
   type PreviousTape,
 } from '../../domain/engine/previous-tape.ts';
 import { TapeMissingError, TapeUnreadableError } from '../../errors.ts';
-import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
-import type { TapePartInput } from './scan-tape.ts';
+import type { ByteRange, TapePart, TapePartInput, TapeSource } from '../../ports/tape-source.ts';
 
 /** 64 KB reads: see coalesce() in byte-streams.ts for why not bigger. */
 const READ_CHUNK = 1 << 16;
@@ -127,15 +126,6 @@ export class LocalTapeSource implements TapeSource {
   public async open(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
     return openLocalFile(key, range);
   }
-}
-
-/** Turns listed parts of any TapeSource into scanTape inputs. */
-export function partInputs(source: TapeSource, parts: readonly TapePart[]): TapePartInput[] {
-  return parts.map((p) => ({
-    key: p.key,
-    bytes: p.bytes,
-    open: (range?: ByteRange) => source.open(p.key, range),
-  }));
 }
 
 /**

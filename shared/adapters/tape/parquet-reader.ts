@@ -10,8 +10,8 @@ import {
 import { decompressLz4, decompressLz4Raw, decompressZstd } from 'hyparquet-compressors';
 import { zoneOffsetMinutes } from '../../domain/calendar.ts';
 import { daysToIso } from '../../domain/tape/values.ts';
+import type { ParquetColumn, ParquetReadOptions, TapePartInput } from '../../ports/tape-source.ts';
 import { collectBytes } from './byte-streams.ts';
-import type { TapePartInput } from './scan-tape.ts';
 
 /**
  * Reads a Parquet part row by row as text cells, whichever writer made it (DuckDB, Arrow-based
@@ -20,21 +20,11 @@ import type { TapePartInput } from './scan-tape.ts';
  * DATE, TIMESTAMP (milli-, micro- and nanoseconds, instants and local times) and Spark's INT96
  * timestamps, booleans and nulls. Cells are the text a CSV export of the same rows would hold:
  * decimals exactly as stored (never through a binary fraction), FLOAT as the shortest decimal that
- * is the same 32-bit float, dates as ISO `YYYY-MM-DD`.
+ * is the same 32-bit float, dates as ISO `YYYY-MM-DD`; a nested value (struct, list, map) is null.
  */
 
 /** Rows decoded at a time: a row group of a million rows is read in slices of this many. */
 export const PARQUET_SLICE_ROWS = 16_384;
-
-/** A cell that is not a single value (a struct, list or map column). */
-export const NOT_A_VALUE = Symbol('not a value');
-
-/** One Parquet column as the tape reader sees it. */
-export interface ParquetColumn {
-  name: string;
-  /** Turns the decoded value into cell text, or NOT_A_VALUE for a nested value. */
-  text: (value: unknown) => string | typeof NOT_A_VALUE;
-}
 
 /** Decompressors for the codecs hyparquet does not read itself (it reads snappy). */
 const COMPRESSORS = {
@@ -119,7 +109,7 @@ function columnText(element: SchemaElement, timeZone: string): ParquetColumn['te
       if (typeof v === 'bigint') return decimalText(v, scale);
       if (typeof v === 'number') return decimalText(BigInt(v), scale);
       if (v instanceof Uint8Array) return decimalText(bigEndianInteger(v), scale);
-      return NOT_A_VALUE;
+      return null;
     };
   }
   const isTimestamp =
@@ -134,15 +124,15 @@ function columnText(element: SchemaElement, timeZone: string): ParquetColumn['te
     const inZone = instantDates(timeZone);
     return (v) => {
       if (v === null || v === undefined) return '';
-      if (typeof v !== 'number') return NOT_A_VALUE;
+      if (typeof v !== 'number') return null;
       return local ? daysToIso(Math.floor(v / 86_400_000)) : inZone(v);
     };
   }
   if (ctype === 'DATE' || ltype?.type === 'DATE') {
-    return (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? daysToIso(v) : NOT_A_VALUE);
+    return (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? daysToIso(v) : null);
   }
   if (element.type === 'FLOAT') {
-    return (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? float32Text(v) : NOT_A_VALUE);
+    return (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? float32Text(v) : null);
   }
   return (v) => {
     if (v === null || v === undefined) return '';
@@ -150,7 +140,7 @@ function columnText(element: SchemaElement, timeZone: string): ParquetColumn['te
     if (typeof v === 'number' || typeof v === 'bigint') return String(v);
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    return NOT_A_VALUE;
+    return null;
   };
 }
 
@@ -167,23 +157,6 @@ function withRawDecimals(metadata: FileMetaData): FileMetaData {
     return rest as SchemaElement;
   });
   return { ...metadata, schema };
-}
-
-/** What readParquetPart needs besides the part. */
-export interface ParquetReadOptions {
-  /** IANA time zone in which instants are dated. */
-  timeZone: string;
-  /** Stops after this many rows. */
-  maxRows?: number;
-  /** Called once with the columns before any row. */
-  onHeader(columns: readonly ParquetColumn[]): void;
-  /**
-   * Called per row with the decoded values (reused array, valid only during the call) and the
-   * 1-based row number in the part. Returning false stops the read.
-   */
-  onRow(values: readonly unknown[], row: number): boolean | undefined;
-  /** Awaited between slices when it returns a promise (the sink's backpressure). */
-  between?(): Promise<void> | null;
 }
 
 /** A Parquet part that cannot be read: the message is the problem, for the caller's sentence. */
@@ -223,9 +196,9 @@ export async function readParquetPart(part: TapePartInput, options: ParquetReadO
   }
   const tree = parquetSchema(metadata);
   const columns: ParquetColumn[] = tree.children.map((c) => {
-    if (c.children.length > 0) return { name: c.element.name, text: () => NOT_A_VALUE };
+    if (c.children.length > 0) return { name: c.element.name, text: () => null };
     const text = columnText(c.element, options.timeZone);
-    return { name: c.element.name, text: (v) => (isScalar(v) ? text(v) : NOT_A_VALUE) };
+    return { name: c.element.name, text: (v) => (isScalar(v) ? text(v) : null) };
   });
   options.onHeader(columns);
   const raw = withRawDecimals(metadata);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { localTapeParts } from '../../adapters/tape/local-tape-source.ts';
-import { scanTape } from '../../adapters/tape/scan-tape.ts';
+import { scanTape } from '../../adapters/tape/read-tape.ts';
 import { openTapeWriter, tapeFileFormat } from '../../adapters/tape/tape-writer.ts';
 import { generateBook, newLoans, rollLoan } from '../../domain/generator/book.ts';
 import { isIsoDate, shiftIsoDays } from '../../domain/tape/values.ts';

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeText, gunzipBytes, tapeSha256 } from '../../../shared/adapters/tape/byte-streams.ts';
+import { decodeText, gunzipBytes } from '../../../shared/adapters/tape/byte-streams.ts';
 import { TapeUnreadableError } from '../../../shared/errors.ts';
 
 async function* pieces(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
@@ -50,24 +50,6 @@ describe('Function: gunzipBytes', () => {
     const parts: Buffer[] = [];
     for await (const c of gunzipBytes(pieces(bytes, 5), 'k')) parts.push(Buffer.from(c));
     expect(Buffer.concat(parts).toString()).toBe('first\nsecond\n');
-  });
-});
-
-describe('Function: tapeSha256', () => {
-  it('is the part digest for one part, else a digest of the digests in key order', () => {
-    expect(tapeSha256([{ key: 'a', sha256: 'abc' }])).toBe('abc');
-    const two = tapeSha256([
-      { key: 'b', sha256: '22' },
-      { key: 'a', sha256: '11' },
-    ]);
-    // sha256 of "11\n22", computed with `printf '11\n22' | sha256sum`.
-    expect(two).toBe('2fdd72eba2ad17bfb3aa56e6bf82a08643aa3afac5edc4ee2d687d30e7965682');
-    expect(two).toBe(
-      tapeSha256([
-        { key: 'a', sha256: '11' },
-        { key: 'b', sha256: '22' },
-      ]),
-    );
   });
 });
 

@@ -6,7 +6,7 @@ import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTapeParts } from '../../../shared/adapters/tape/local-tape-source.ts';
 import { decimalText, float32Text } from '../../../shared/adapters/tape/parquet-reader.ts';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';

@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partInputs } from '../../../shared/adapters/tape/local-tape-source.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { S3TapeSource } from '../../../shared/adapters/tape/s3-tape-source.ts';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { partInputs } from '../../../shared/domain/tape/scan.ts';
 import { collectSink, csvText, goodRow } from '../../unit/ingest/helpers.ts';
 
 const s3 = mockClient(S3Client);

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { localTapeParts } from '../../../shared/adapters/tape/local-tape-source.ts';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { generateBook } from '../../../shared/domain/generator/book.ts';
 import { TAPE_COLUMNS } from '../../../shared/domain/loan.ts';

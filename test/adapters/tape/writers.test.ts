@@ -9,7 +9,7 @@ import {
   QuarantineFileWriter,
   QuarantineStreamWriter,
 } from '../../../shared/adapters/tape/quarantine-writer.ts';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { tapeFileFormat } from '../../../shared/adapters/tape/tape-writer.ts';
 import { generateTape, registerGenerate } from '../../../shared/cli/commands/generate.ts';
 import { ConfigError } from '../../../shared/errors.ts';

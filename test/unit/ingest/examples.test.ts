@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { inferSchema, initParser } from 'udsv';
 import { describe, expect, it } from 'vitest';
 import { localTapeParts } from '../../../shared/adapters/tape/local-tape-source.ts';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { collectSink } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanTape } from '../../../shared/adapters/tape/scan-tape.ts';
+import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import {
   compileExpression,
   type ExprValue,
