@@ -213,8 +213,9 @@ async function scanRange(
     throw unreadable(part.key, 'byte ranges apply to uncompressed CSV and JSON Lines only');
   }
   const encoding = options.mapping?.encoding;
+  // The header line plans every range of a CSV part (a headerless one is planned by its mapping).
   const header =
-    format === 'csv'
+    format === 'csv' && options.mapping?.columnNames === undefined
       ? await readCsvHeader(
           decoder.decodeText(await part.open({ start: 0, end: Math.min(size, 1 << 20) }), part.key, encoding),
           part.key,

@@ -294,6 +294,39 @@ describe('Function: scanTape', () => {
       expect(dirty.reads.some((r) => r.start === 0 && r.end === bad - 100)).toBe(true);
     });
 
+    it("reads the ranges of a semicolon tape and of a headerless one by the mapping's delimiter and names", async () => {
+      // Prepare: the same 50 rows with `;` between cells, with and without the header line.
+      const semicolon = tape.replaceAll(',', ';');
+      const headerless = semicolon.slice(semicolon.indexOf('\n') + 1);
+      const delimited = parseMapping('delimiter: ";"\ncolumns: {}\n');
+      const named = parseMapping(`delimiter: ";"\ncolumnNames: [${TAPE_COLUMNS.join(', ')}]\ncolumns: {}\n`);
+      for (const [text, mapping, badLine] of [
+        [semicolon, delimited, 35],
+        [headerless, named, 34],
+      ] as const) {
+        const size = Buffer.byteLength(text);
+        const seen: string[] = [];
+        const lines: number[] = [];
+        for (const [start, end] of [
+          [0, 900],
+          [900, 2100],
+          [2100, size],
+        ] as const) {
+          const sink = collectSink();
+          const part = { ...memoryPart('t.csv', text, 64), range: { start, end } };
+
+          // Act
+          await scanTape([part], { mapping }, sink);
+          seen.push(...sink.loans.map((l) => l.loanId));
+          lines.push(...sink.quarantined.map((q) => q.line));
+        }
+
+        // Assess: every row once, the bad one (L33) quarantined at its physical line.
+        expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `L${i}`).filter((id) => id !== 'L33'));
+        expect(lines).toEqual([badLine]);
+      }
+    });
+
     it('refuses ranges of a tape with line breaks inside quoted fields', async () => {
       const quoted = csvText([goodRow({ loan_id: 'A', industry: 'two\nlines' }), goodRow({ loan_id: 'B' })]);
       const part = { ...memoryPart('t.csv', quoted), range: { start: 0, end: Buffer.byteLength(quoted) } };
