@@ -12,6 +12,9 @@ const list = z.string().transform((s) =>
 /** The smallest SHARD_BYTES accepted (the deployment settings' minimum too): no swarm of tiny shards. */
 export const MIN_SHARD_BYTES = 1 << 20;
 
+/** A Lambda function's memory in MB, as Lambda allows it. */
+const memoryMb = z.coerce.number().int().min(128).max(10_240).optional();
+
 /** Environment of every Lambda function and of the local runner; read once at module load. */
 export const RuntimeConfigSchema = z.object({
   BUCKET_NAME: z.string().min(1),
@@ -59,6 +62,15 @@ export const RuntimeConfigSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024 * 1024),
+  /**
+   * Memory of the planned steps' functions in MB (the deployment's `*MemoryMb` settings, given to
+   * the prepare step): prepare refuses a plan whose step would need more (domain/plan/memory.ts).
+   * Unset locally, where the steps share the machine's memory and nothing is checked.
+   */
+  SHARD_MEMORY_MB: memoryMb,
+  MERGE_AUDIT_MEMORY_MB: memoryMb,
+  MERGE_SCORES_MEMORY_MB: memoryMb,
+  FINALIZE_MEMORY_MB: memoryMb,
   /** Minutes a run's lease on its date lasts before another run may take it over. */
   LEASE_MINUTES: z.coerce.number().int().positive().default(60),
   /** Folder of the default policy files (set in the Lambda bundle; the repository's policies/ otherwise). */

@@ -30,6 +30,9 @@ export class RunInProgressError extends RiskAuditError {}
 /** A run's plan exceeds what one workflow execution can carry (Step Functions' state limit). */
 export class WorkflowLimitError extends RiskAuditError {}
 
+/** A step of a run's plan would need more memory than its function is configured with. */
+export class PlanMemoryError extends WorkflowLimitError {}
+
 /**
  * An item of a map step (a shard, a loan-id bucket) failed after its retries: the step after the
  * map fails the run with it, under the item's own error name and sentence.

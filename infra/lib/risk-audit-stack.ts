@@ -146,6 +146,20 @@ export class RiskAuditStack extends Stack {
       lenderEnv[variable] = `/var/task/${to}`;
     }
 
+    // Each planned step's memory, given to its function and to prepare, which refuses a plan that
+    // would need more (shared/domain/plan/memory.ts).
+    const memory = {
+      shard: s.shardMemoryMb,
+      mergeAudit: s.mergeMemoryMb,
+      mergeScores: s.bucketMemoryMb,
+      finalize: s.finalizeMemoryMb,
+    };
+    const memoryEnv: Record<string, string> = {
+      SHARD_MEMORY_MB: String(memory.shard),
+      MERGE_AUDIT_MEMORY_MB: String(memory.mergeAudit),
+      MERGE_SCORES_MEMORY_MB: String(memory.mergeScores),
+      FINALIZE_MEMORY_MB: String(memory.finalize),
+    };
     const prepare = new AuditFunction(this, 'PrepareRun', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'prepare-run',
@@ -153,13 +167,13 @@ export class RiskAuditStack extends Stack {
       // Prepare reads the whole previous tape into the drift index every shard then loads.
       memorySize: 3008,
       timeout: Duration.minutes(15),
-      environment: { ...common, ...lenderEnv },
+      environment: { ...common, ...lenderEnv, ...memoryEnv },
     });
     const scoreShard = new AuditFunction(this, 'ScoreShard', {
       copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'score-shard',
       description: 'streams, validates and scores one shard of a tape, writes its partial result',
-      memorySize: s.shardMemoryMb,
+      memorySize: memory.shard,
       timeout: Duration.minutes(15),
       environment: { ...common, ...lenderEnv },
     });
@@ -168,8 +182,8 @@ export class RiskAuditStack extends Stack {
       name: 'merge-audit',
       description:
         "merges the shards' partials into the audit's figures, writes the drift index and plans the loan-id buckets",
-      // It holds the merged borrower table (about 4.3 GB at 100M loans).
-      memorySize: s.mergeMemoryMb,
+      // It holds the merged borrower table and the date's new drift index (README, Scale plan).
+      memorySize: memory.mergeAudit,
       timeout: Duration.minutes(15),
       environment: { ...common, ...lenderEnv },
     });
@@ -178,8 +192,8 @@ export class RiskAuditStack extends Stack {
       name: 'merge-scores',
       description:
         "merges one loan-id bucket of the shards' score files with the previous date's, writes what changed",
-      // 1769 MB is one full vCPU (Lambda's CPU grows with memory).
-      memorySize: 1769,
+      // 1769 MB by default: one full vCPU (Lambda's CPU grows with memory).
+      memorySize: memory.mergeScores,
       timeout: Duration.minutes(15),
       environment: { ...common, ...lenderEnv },
     });
@@ -189,7 +203,7 @@ export class RiskAuditStack extends Stack {
       description:
         "combines the buckets' results with the audit, writes audit.json, the watchlist and the run record",
       // The buckets' results it combines are small: the per-loan work is done by merge-scores.
-      memorySize: 1024,
+      memorySize: memory.finalize,
       timeout: Duration.minutes(15),
       environment: { ...common, ...lenderEnv },
     });

@@ -93,15 +93,31 @@ export interface AuditSettings {
   readonly reportLinkConcurrency?: number | 'none';
   /**
    * Memory of the shard-scoring Lambda in MB (CPU grows with memory; 1769 MB is one full vCPU).
+   * A 128 MiB shard needs about 710 MB plus the previous date's drift index it loads (17 MB at 1M
+   * loans, 134 MB at 10M, 1.07 GB at 100M: use 3008 above about 50M loans). The prepare step
+   * refuses a plan whose largest shard would need more (README, Scale plan).
    * @default 1769
    */
   readonly shardMemoryMb?: number;
   /**
-   * Memory of the merge-audit Lambda in MB. It holds the merged borrower table, about 4.3 GB at
-   * 100M loans: use 10240 (the Lambda maximum) above about 50M loans.
+   * Memory of the merge-audit Lambda in MB. It holds the merged borrower table and the date's
+   * new drift index: about 0.5 GB at 1M loans, 2.6 GB at 10M, 23 GB extrapolated at 100M
+   * (README, Scale plan); use 10240 (the Lambda maximum) above about 10M loans.
    * @default 3008
    */
   readonly mergeMemoryMb?: number;
+  /**
+   * Memory of the loan-id bucket merge Lambda (merge-scores) in MB: it streams its bucket's score
+   * files, holding its changes and compressed output (about 0.6 GB for a 6.3M-loan bucket).
+   * 1769 MB is one full vCPU, which its merge needs more than the memory.
+   * @default 1769
+   */
+  readonly bucketMemoryMb?: number;
+  /**
+   * Memory of the finalize Lambda in MB: it combines the buckets' small results with the audit.
+   * @default 1024
+   */
+  readonly finalizeMemoryMb?: number;
   /**
    * Start a run when a tape object lands under `snapshots/` (besides the schedule).
    * @default false
@@ -166,6 +182,8 @@ export const DEFAULT_SETTINGS = {
   reportLinkConcurrency: 5,
   shardMemoryMb: 1769,
   mergeMemoryMb: 3008,
+  bucketMemoryMb: 1769,
+  finalizeMemoryMb: 1024,
   s3Trigger: false,
   watchlistLimit: 5000,
 } as const satisfies ResolvedSettings;
@@ -234,6 +252,8 @@ export function resolveSettings(settings: AuditSettings = {}): ResolvedSettings 
   }
   checkInt('shardMemoryMb', s.shardMemoryMb, 128, 10_240);
   checkInt('mergeMemoryMb', s.mergeMemoryMb, 128, 10_240);
+  checkInt('bucketMemoryMb', s.bucketMemoryMb, 128, 10_240);
+  checkInt('finalizeMemoryMb', s.finalizeMemoryMb, 128, 10_240);
   checkInt('watchlistLimit', s.watchlistLimit, 1, 1_000_000);
   if (s.shardBytes !== undefined) checkInt('shardBytes', s.shardBytes, 1 << 20, 10 * 1024 ** 3);
   if (s.s3TriggerSuffix !== undefined && s.s3TriggerSuffix.length === 0) {
@@ -333,6 +353,8 @@ export const CONTEXT_KEYS = [
   'reportLinkConcurrency',
   'shardMemoryMb',
   'mergeMemoryMb',
+  'bucketMemoryMb',
+  'finalizeMemoryMb',
   's3Trigger',
   's3TriggerSuffix',
   'shardBytes',
@@ -369,6 +391,8 @@ export function settingsFromContext(read: ContextReader): AuditSettings {
   );
   put('shardMemoryMb', asNumber('shardMemoryMb', read('shardMemoryMb')));
   put('mergeMemoryMb', asNumber('mergeMemoryMb', read('mergeMemoryMb')));
+  put('bucketMemoryMb', asNumber('bucketMemoryMb', read('bucketMemoryMb')));
+  put('finalizeMemoryMb', asNumber('finalizeMemoryMb', read('finalizeMemoryMb')));
   put('s3Trigger', asBoolean('s3Trigger', read('s3Trigger')));
   put('s3TriggerSuffix', asString('s3TriggerSuffix', read('s3TriggerSuffix')));
   put('shardBytes', asNumber('shardBytes', read('shardBytes')));

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { logger } from '../adapters/observability.ts';
+import type { RuntimeConfig } from '../config.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { type ConfiguredMemory, estimateLoans, memoryRefusal, type PlanSize } from '../domain/plan/memory.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
 import { type ColumnMapping, mappingReadsWholeParts } from '../domain/tape/mapping.ts';
 import { DEFAULT_CURRENCY, VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { partInputs } from '../domain/tape/scan.ts';
 import { formatFromKey } from '../domain/tape/scan-options.ts';
-import { TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
+import { PlanMemoryError, TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
 import { loadPreviousTape, peekTapeCurrency } from './audit-engine.ts';
@@ -159,6 +161,56 @@ export function assertPlanFits(plan: RunPlan): void {
   );
 }
 
+/** The memory of each planned step's function, as the deployment gives it (none locally: nothing checked). */
+export function configuredMemory(config: RuntimeConfig): ConfiguredMemory {
+  const given = {
+    'score-shard': config.SHARD_MEMORY_MB,
+    'merge-audit': config.MERGE_AUDIT_MEMORY_MB,
+    'merge-scores': config.MERGE_SCORES_MEMORY_MB,
+    'finalize-audit': config.FINALIZE_MEMORY_MB,
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, mb]) => mb !== undefined));
+}
+
+/**
+ * The plan's size as the memory model reads it: its largest shard (a compressed part as about 4x
+ * its bytes), the date's loans at the lender's own bytes per row when the previous date's run
+ * measured them, and the loans of the previous date's drift index (its run's count, else an
+ * estimate from its tape; none without a previous tape or run).
+ */
+export function planSize(opts: {
+  shards: readonly ShardSpec[];
+  wholeParts: boolean;
+  parts: readonly TapePart[];
+  previousParts: readonly TapePart[];
+  previousRun: Pick<RunSummary, 'rowsRead' | 'loanCount'> | null;
+  scoreBuckets: number;
+}): PlanSize {
+  let largestShardBytes = 0;
+  let largestShardWhole = false;
+  for (const shard of opts.shards) {
+    const bytes =
+      shard.range === undefined
+        ? tapeBytesEstimate({ key: shard.partKey, bytes: shard.partBytes })
+        : shard.range.end - shard.range.start;
+    if (bytes <= largestShardBytes) continue;
+    largestShardBytes = bytes;
+    largestShardWhole = shard.range === undefined && (opts.wholeParts || !isSplittable(shard.partKey));
+  }
+  const bytesOf = (parts: readonly TapePart[]) => parts.reduce((n, p) => n + tapeBytesEstimate(p), 0);
+  const previousBytes = bytesOf(opts.previousParts);
+  const rowsRead = opts.previousRun?.rowsRead ?? 0;
+  const measured = previousBytes > 0 && rowsRead > 0 ? { tapeBytes: previousBytes, rowsRead } : null;
+  return {
+    largestShardBytes,
+    largestShardWhole,
+    loans: estimateLoans(bytesOf(opts.parts), measured),
+    previousLoans:
+      opts.previousRun?.loanCount ?? (previousBytes > 0 ? estimateLoans(previousBytes, measured) : 0),
+    scoreBuckets: opts.scoreBuckets,
+  };
+}
+
 /** The record of a run that has just started. */
 export function runningSummary(snapshotDate: string, runId: string, trigger: string, now: Date): RunSummary {
   return {
@@ -180,9 +232,10 @@ export function runningSummary(snapshotDate: string, runId: string, trigger: str
 }
 
 /**
- * Step 1: resolves the as-of date and its tape, takes the date's lease (a second run of the same
- * date stops here with a clear message), records the run as running, builds the previous tape's
- * drift index once for every shard, and plans the shards.
+ * Step 1: resolves the as-of date and its tape, plans the shards, refuses a plan a step's function
+ * has too little memory for, takes the date's lease (a second run of the same date stops here with
+ * a clear message), records the run as running and builds the previous tape's drift index once for
+ * every shard.
  */
 export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promise<RunPlan> {
   const { config } = deps;
@@ -229,6 +282,21 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
     config.SHARD_BYTES,
     mappingReadsWholeParts(await deps.mapping()),
   );
+  const previousParts = await deps.tapes.listParts(previousDate);
+  // Refused before the lease: a step that runs out of memory would fail the run midway.
+  const memory = configuredMemory(config);
+  if (Object.keys(memory).length > 0) {
+    const size = planSize({
+      shards: planned,
+      wholeParts: mappingReadsWholeParts(await deps.mapping()),
+      parts,
+      previousParts,
+      previousRun: await deps.store.getRun(previousDate),
+      scoreBuckets,
+    });
+    const refusal = memoryRefusal(size, memory);
+    if (refusal !== null) throw new PlanMemoryError(refusal);
+  }
   const listed = listedParts(parts);
   const keys = {
     partsKey: KEYS.runParts(snapshotDate, runId),
@@ -237,7 +305,6 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
   };
   await deps.store.acquireLease(snapshotDate, runId, config.LEASE_MINUTES * 60);
   try {
-    const previousParts = await deps.tapes.listParts(previousDate);
     // The previous date counts when its tape is there, or its run's drift index is (a tape
     // archived or removed since still leaves the index its run wrote).
     let previousSnapshotDate =

@@ -332,7 +332,7 @@ describe('Class: RiskAuditStack', () => {
       });
     });
 
-    it('sizes the merge and finalize steps: merge-audit from the settings, merge-scores one vCPU', () => {
+    it('sizes the merge and finalize steps from the settings: merge-scores one vCPU by default', () => {
       const memoryOf = (t: Template, description: RegExp): unknown => {
         const found = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) =>
           description.test(String(f.Properties.Description)),
@@ -349,6 +349,12 @@ describe('Class: RiskAuditStack', () => {
       expect(memoryOf(big, /one shard/)).toBe(1769);
       expect(memoryOf(big, /one loan-id bucket/)).toBe(1769);
       expect(memoryOf(big, /combines the buckets' results/)).toBe(1024);
+      // The bucket and finalize settings move their own function alone.
+      const sized = templateOf({ bucketMemoryMb: 2048, finalizeMemoryMb: 512 });
+      expect(memoryOf(sized, /one loan-id bucket/)).toBe(2048);
+      expect(memoryOf(sized, /combines the buckets' results/)).toBe(512);
+      expect(memoryOf(sized, /merges the shards' partials/)).toBe(3008);
+      expect(memoryOf(sized, /one shard/)).toBe(1769);
       for (const d of [
         /merges the shards' partials/,
         /one loan-id bucket/,
@@ -358,6 +364,38 @@ describe('Class: RiskAuditStack', () => {
           Description: Match.stringLikeRegexp(d.source),
           Timeout: 900,
         });
+      }
+    });
+
+    it("gives prepare every planned step's memory, the same figures the functions are sized with", () => {
+      const varsOf = (t: Template, description: RegExp): Record<string, unknown> => {
+        const found = Object.values(t.findResources('AWS::Lambda::Function')).filter((f) =>
+          description.test(String(f.Properties.Description)),
+        );
+        expect(found).toHaveLength(1);
+        return found[0]!.Properties.Environment.Variables as Record<string, unknown>;
+      };
+      expect(varsOf(template, /plans the shards/)).toMatchObject({
+        SHARD_MEMORY_MB: '1769',
+        MERGE_AUDIT_MEMORY_MB: '3008',
+        MERGE_SCORES_MEMORY_MB: '1769',
+        FINALIZE_MEMORY_MB: '1024',
+      });
+      const t = templateOf({
+        shardMemoryMb: 3008,
+        mergeMemoryMb: 10_240,
+        bucketMemoryMb: 2048,
+        finalizeMemoryMb: 512,
+      });
+      expect(varsOf(t, /plans the shards/)).toMatchObject({
+        SHARD_MEMORY_MB: '3008',
+        MERGE_AUDIT_MEMORY_MB: '10240',
+        MERGE_SCORES_MEMORY_MB: '2048',
+        FINALIZE_MEMORY_MB: '512',
+      });
+      // Only prepare checks the plan: the steps themselves are not given the others' sizes.
+      for (const d of [/one shard/, /merges the shards' partials/, /one loan-id bucket/]) {
+        expect(varsOf(t, d).SHARD_MEMORY_MB).toBeUndefined();
       }
     });
 

@@ -32,6 +32,8 @@ describe('Function: resolveSettings', () => {
       reportLinkConcurrency: 5,
       shardMemoryMb: 1769,
       mergeMemoryMb: 3008,
+      bucketMemoryMb: 1769,
+      finalizeMemoryMb: 1024,
       s3Trigger: false,
       watchlistLimit: 5000,
     });
@@ -78,6 +80,8 @@ describe('Function: resolveSettings', () => {
     [{ mergeMemoryMb: 64 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 64'],
     [{ mergeMemoryMb: 10_241 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 10241'],
     [{ mergeMemoryMb: 4096.5 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 4096.5'],
+    [{ bucketMemoryMb: 100 }, 'invalid bucketMemoryMb: expected an integer from 128 to 10240, got 100'],
+    [{ finalizeMemoryMb: 20_000 }, 'invalid finalizeMemoryMb: expected an integer from 128 to 10240, got 20000'],
     [{ alarmEmail: 'ops' }, 'invalid alarmEmail: expected an email address, got "ops"'],
     [
       { alarmEmails: ['ops@bank.example', 'cro at bank'] },
@@ -238,6 +242,8 @@ describe('Function: settingsFromContext', () => {
           reportLinkConcurrency: 'none',
           shardMemoryMb: '128',
           mergeMemoryMb: '128',
+          bucketMemoryMb: '128',
+          finalizeMemoryMb: '128',
           s3Trigger: 'true',
           s3TriggerSuffix: '_SUCCESS',
           shardBytes: '1048576',
