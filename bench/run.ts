@@ -3,7 +3,7 @@
  * and written to bench/results.json. Speed and memory are measured here, never asserted in tests.
  *   npm run bench                 # 1,000,000-loan figures
  *   npm run bench -- --big        # adds the 10,000,000-loan local run and the Lambda shard sizes
- *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, merge, pipeline, store, report, hostile, score10m, shard, pipeline10m)
+ *   npm run bench -- --only score # one benchmark (ingest, engine, score, duckdb, merge, pipeline, store, report, hostile, steps, score10m, shard, steps10m, pipeline10m)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { benchPipeline } from './pipeline.ts';
 import { benchReport } from './report.ts';
 import { benchScore } from './score.ts';
 import { benchShard } from './shard.ts';
+import { benchSteps } from './steps.ts';
 import { benchStore } from './store.ts';
 
 const args = process.argv.slice(2);
@@ -34,10 +35,15 @@ const benches: [string, () => Promise<Record<string, unknown>>][] = [
   ['store', () => benchStore({})],
   ['report', () => benchReport()],
   ['hostile', () => benchHostile({ dir })],
+  ['steps', () => benchSteps({ loans: 1_000_000, dir })],
 ];
 if (big) {
   benches.push(['score10m', () => benchScore({ loans: 10_000_000, dir, runs: 1 })]);
-  benches.push(['shard', () => benchShard({ dir, mibs: [64, 128, 256, 512] })]);
+  benches.push([
+    'shard',
+    () => benchShard({ dir, mibs: [64, 128, 256, 512], books: [1_000_000, 10_000_000], bare: [128] }),
+  ]);
+  benches.push(['steps10m', () => benchSteps({ loans: 10_000_000, dir })]);
   benches.push(['pipeline10m', () => benchPipeline({ loans: 10_000_000, dir, defaultOnly: true })]);
 }
 

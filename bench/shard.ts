@@ -1,10 +1,13 @@
 /**
  * One Distributed Map shard as the score-shard Lambda runs it (`scoreShard`: read a row-aligned
  * byte range, validate, score every loan, sort and gzip the score file, write the partial), on
- * local files, at several shard sizes: wall and CPU time, rows/s and peak RSS per shard. These
- * are the measurements behind the scale plan in the README (shard size, Lambda memory, time and
- * cost per million loans). Each shard runs in its own process so its peak RSS is its own.
- * Run alone: `npx tsx bench/shard.ts [MiB,MiB,...]` (needs the 10M-loan book of bench/score.ts).
+ * local files, at several shard sizes and in books of several sizes (the previous date's drift
+ * index a shard loads grows with the book): wall and CPU time, rows/s and peak RSS per shard,
+ * and for the sizes in `bare` the same shard with no previous date (no index), so that the
+ * index's share of a shard's memory is measured on its own. These are the measurements behind
+ * the scale plan in the README and the shard term of the memory model (domain/plan/memory.ts).
+ * Each shard runs in its own process so its peak RSS is its own.
+ * Run alone: `npx tsx bench/shard.ts [MiB,MiB,...] [loans,loans,...]` (books of bench/score.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -27,6 +30,8 @@ const DATE = '2026-11-25';
 
 interface ShardMeasurement {
   mib: number;
+  /** Whether the shard loaded the previous date's drift index. */
+  previousIndex: boolean;
   rows: number;
   wallSeconds: number;
   cpuSeconds: number;
@@ -37,8 +42,13 @@ function notUsed(what: string): never {
   throw new Error(`${what} is not used by a shard`);
 }
 
-/** The child side: one shard of `tape` starting at byte 0 and `mib` MiB long. */
-async function measureShard(tape: string, artifactsDir: string, mib: number): Promise<ShardMeasurement> {
+/** The child side: one shard of `tape`, `mib` MiB long, with or without the previous date's index. */
+async function measureShard(
+  tape: string,
+  artifactsDir: string,
+  mib: number,
+  withIndex: boolean,
+): Promise<ShardMeasurement> {
   const bytes = statSync(tape).size;
   const deps: AuditDeps = {
     config: loadConfig({
@@ -65,7 +75,7 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
     {
       runId: RUN_ID,
       snapshotDate: DATE,
-      previousSnapshotDate: '2026-11-24',
+      previousSnapshotDate: withIndex ? '2026-11-24' : null,
       index: 1,
       scoreBuckets: 1,
       partKey: tape,
@@ -77,6 +87,7 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
   const cpu = process.cpuUsage(c0);
   return {
     mib,
+    previousIndex: withIndex,
     rows: result.rowsRead,
     wallSeconds: (performance.now() - t0) / 1000,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -84,10 +95,10 @@ async function measureShard(tape: string, artifactsDir: string, mib: number): Pr
   };
 }
 
-/** Shards of each size in `mibs` of the 10M-loan book's second day, with its previous-day index. */
-export async function benchShard(opts: { dir: string; mibs: number[] }): Promise<Record<string, unknown>> {
-  const book = await twoDayBook(10_000_000, opts.dir);
-  const artifacts = join(opts.dir, 'shard-artifacts');
+/** One book's shards: each size in `mibs` (up to the tape's size) with its previous-day index, those in `bare` without. */
+async function bookShards(dir: string, loans: number, mibs: number[], bare: number[]) {
+  const book = await twoDayBook(loans, dir);
+  const artifacts = join(dir, `shard-artifacts-${loans}`);
   mkdirSync(artifacts, { recursive: true });
   // The previous-day index a shard downloads (built by the prepare step on AWS).
   const t0 = performance.now();
@@ -95,7 +106,12 @@ export async function benchShard(opts: { dir: string; mibs: number[] }): Promise
   const index = encodePreviousIndex(prev.previous, { intake: prev.intake });
   await new FsArtifactStore(artifacts).put(KEYS.previousIndex(DATE, RUN_ID), index);
   const prepareSeconds = (performance.now() - t0) / 1000;
-  const shards = opts.mibs.map((mib) => {
+  const tapeMib = statSync(book.day2).size / 2 ** 20;
+  const runs = [
+    ...mibs.filter((mib) => mib <= tapeMib).map((mib) => ({ mib, withIndex: true })),
+    ...bare.filter((mib) => mib <= tapeMib).map((mib) => ({ mib, withIndex: false })),
+  ];
+  const shards = runs.map(({ mib, withIndex }) => {
     const out = execFileSync(
       process.execPath,
       [
@@ -105,6 +121,7 @@ export async function benchShard(opts: { dir: string; mibs: number[] }): Promise
         book.day2,
         artifacts,
         String(mib),
+        String(withIndex),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 20 },
     );
@@ -115,14 +132,11 @@ export async function benchShard(opts: { dir: string; mibs: number[] }): Promise
       cpuSeconds: Math.round(m.cpuSeconds * 10) / 10,
       rowsPerSecond: Math.round(m.rows / m.wallSeconds),
       peakRssMb: Math.round(m.peakRssMb),
+      loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
     };
   });
   return {
-    machine: {
-      cpus: cpus().length,
-      loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
-      node: process.version,
-    },
+    loans,
     previousIndex: {
       loans: prev.previous.loanCount,
       mb: Math.round(index.byteLength / 1e5) / 10,
@@ -132,12 +146,38 @@ export async function benchShard(opts: { dir: string; mibs: number[] }): Promise
   };
 }
 
+/** Shards of each size in `mibs` of each book's second day, with its previous-day index (and without, for `bare`). */
+export async function benchShard(opts: {
+  dir: string;
+  mibs: number[];
+  books?: number[];
+  bare?: number[];
+}): Promise<Record<string, unknown>> {
+  const books = [];
+  for (const loans of opts.books ?? [10_000_000])
+    books.push(await bookShards(opts.dir, loans, opts.mibs, opts.bare ?? [128]));
+  return {
+    machine: {
+      cpus: cpus().length,
+      loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
+      node: process.version,
+    },
+    books,
+  };
+}
+
 const self = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (self && process.argv[2] === '--measure') {
-  const m = await measureShard(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+  const m = await measureShard(
+    process.argv[3]!,
+    process.argv[4]!,
+    Number(process.argv[5]),
+    process.argv[6] !== 'false',
+  );
   process.stdout.write(`${JSON.stringify(m)}\n`);
 } else if (self) {
   const mibs = (process.argv[2] ?? '64,128,256').split(',').map(Number);
-  const result = await benchShard({ dir: join(import.meta.dirname, '.data'), mibs });
+  const books = (process.argv[3] ?? '10000000').split(',').map(Number);
+  const result = await benchShard({ dir: join(import.meta.dirname, '.data'), mibs, books });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -17,8 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { FsArtifactStore } from '../shared/adapters/fs-artifact-store.ts';
 import type { LocalDepsSpec } from '../shared/adapters/local-deps.ts';
-import { loadSecretsConfig, RuntimeConfigSchema } from '../shared/config.ts';
 import { runWorkflowLocally } from '../shared/cli/local-runner.ts';
+import { loadSecretsConfig, RuntimeConfigSchema } from '../shared/config.ts';
 import { twoDayBook } from './score.ts';
 
 const run = promisify(execFile);
@@ -90,7 +90,8 @@ async function child(io: string): Promise<void> {
   const cpu = process.cpuUsage(c0);
   const range = event.range as { start: number; end: number } | undefined;
   const r = (result ?? {}) as Record<string, unknown>;
-  const rows = typeof r.rowsRead === 'number' ? r.rowsRead : typeof r.loans === 'number' ? r.loans : undefined;
+  const rows =
+    typeof r.rowsRead === 'number' ? r.rowsRead : typeof r.loans === 'number' ? r.loans : undefined;
   const measurement: ChildOutput['measurement'] = {
     ...(typeof event.index === 'number' ? { item: event.index } : {}),
     ...(typeof event.bucket === 'number' ? { item: event.bucket } : {}),
@@ -128,7 +129,8 @@ function limited<A extends unknown[], R>(n: number, fn: (...args: A) => Promise<
 function bySteps(measured: StepMeasurement[]): Record<string, unknown> {
   const steps: Record<string, { invocations: number; peakRssMb: number; cpuSeconds: number }> = {};
   for (const m of measured) {
-    const s = (steps[m.fn] ??= { invocations: 0, peakRssMb: 0, cpuSeconds: 0 });
+    const s = steps[m.fn] ?? { invocations: 0, peakRssMb: 0, cpuSeconds: 0 };
+    steps[m.fn] = s;
     s.invocations++;
     s.peakRssMb = Math.max(s.peakRssMb, m.peakRssMb);
     s.cpuSeconds = Math.round((s.cpuSeconds + m.cpuSeconds) * 10) / 10;

@@ -81,7 +81,10 @@ describe('Function: resolveSettings', () => {
     [{ mergeMemoryMb: 10_241 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 10241'],
     [{ mergeMemoryMb: 4096.5 }, 'invalid mergeMemoryMb: expected an integer from 128 to 10240, got 4096.5'],
     [{ bucketMemoryMb: 100 }, 'invalid bucketMemoryMb: expected an integer from 128 to 10240, got 100'],
-    [{ finalizeMemoryMb: 20_000 }, 'invalid finalizeMemoryMb: expected an integer from 128 to 10240, got 20000'],
+    [
+      { finalizeMemoryMb: 20_000 },
+      'invalid finalizeMemoryMb: expected an integer from 128 to 10240, got 20000',
+    ],
     [{ alarmEmail: 'ops' }, 'invalid alarmEmail: expected an email address, got "ops"'],
     [
       { alarmEmails: ['ops@bank.example', 'cro at bank'] },

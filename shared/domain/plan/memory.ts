@@ -1,10 +1,11 @@
 /**
  * What each step of a run needs in memory, from its plan: the model behind the settings' memory
  * defaults and prepare's check that a plan fits the functions as configured. Every coefficient
- * is a peak RSS measured by `bench/steps.ts` and `bench/shard.ts` (each step in a process of its
- * own; figures and commands in docs/performance.md), rounded up; a step needs its measured peak
- * and nothing is added on top, since the bench's processes also carry about 90 MB of the tsx
- * loader a bundled Lambda does not.
+ * comes from peak RSS measured by `bench/steps.ts` (each workflow step in a process of its own,
+ * on the 1M and 10M two-day books) and `bench/shard.ts` (shards of 64-512 MiB, with and without
+ * the drift index), rounded up so that every measurement is below the model (figures and
+ * commands in the README's Performance table). The bench's processes also carry about 130 MB
+ * of loader and modules (tsx), more than a bundled Lambda's: a margin, not a term.
  */
 
 const MB = 1_000_000;
@@ -34,21 +35,31 @@ export const DEFAULT_BYTES_PER_ROW = 160;
 
 /** Measured coefficients: a fixed part in MB and a part per MiB of shard or per million loans. */
 export const MEMORY_COEFFICIENTS = {
-  /** A shard, without the drift index: peak RSS per MiB of its (uncompressed) tape, plus a fixed part. */
-  shard: { fixedMb: 170, perMibMb: 4.2 },
-  /** merge-audit: the merged partials' borrower table, the audit, the date's new drift index. */
-  mergeAudit: { fixedMb: 250, perMillionLoansMb: 230 },
-  /** One loan-id bucket's merge: its score files streamed, its changes and compressed output held. */
-  bucketMerge: { fixedMb: 200, perMillionLoansMb: 60 },
-  /** finalize: the buckets' small results and the watchlist. */
-  finalize: { fixedMb: 250, perMillionLoansMb: 0 },
+  /**
+   * A shard without the drift index: 2.25 MB per MiB of tape and about 150 MB fixed measured
+   * (64-512 MiB, 294-1,301 MB), taken as 2.4 and 200 so that every measured shard is below.
+   */
+  shard: { fixedMb: 200, perMibMb: 2.4 },
+  /**
+   * merge-audit: the merged partials' borrower table, the audit, the date's new drift index.
+   * Measured 351-357 MB at 1M loans, 2,013-2,045 MB at 10M (188 MB per million, 169 fixed).
+   */
+  mergeAudit: { fixedMb: 200, perMillionLoansMb: 210 },
+  /**
+   * One loan-id bucket's merge: the shards' score files of its loans and the previous date's,
+   * its changes, its compressed output. Measured 385-406 MB for 1M loans, 1,062-1,213 MB for 5M
+   * (202 MB per million, 204 fixed).
+   */
+  bucketMerge: { fixedMb: 200, perMillionLoansMb: 215 },
+  /** finalize: the buckets' small results and the watchlist; measured 167-168 MB at 1M, 208 MB at 10M. */
+  finalize: { fixedMb: 200, perMillionLoansMb: 5 },
 } as const;
 
 /**
  * The previous date's drift index as a shard holds it: a table of 8 bytes a slot, a power of two
  * of slots at most 0.75 full (PreviousTape), so 16.8 MB at 1M loans, 134 MB at 10M, 1.07 GB at
- * 100M. While shards load the index this term is part of every shard's need; once drift comes
- * from the loan-id buckets, delete it here and in `shardNeedMb`.
+ * 100M (measured: a 128 MiB shard peaks 13 MB higher with the 1M book's index, 120 MB with the
+ * 10M book's).
  */
 export function previousIndexMb(previousLoans: number): number {
   if (previousLoans <= 0) return 0;
@@ -57,10 +68,25 @@ export function previousIndexMb(previousLoans: number): number {
   return (slots * 8) / MB;
 }
 
+/**
+ * What loading the previous date's drift index adds to a shard that needs `scoringMb` without it:
+ * the index, held while the shard scores, and before that, for a moment, twice the index (the S3
+ * body's chunks beside the bytes they are joined into: the SDK's stream collector, not measured
+ * here, where the index is read from a file), which passes what scoring needs once the index is
+ * larger than the shard's own share (307 MB for 128 MiB: above 25,165,824 loans, 2^25 slots).
+ * This is the one term of the model that grows with the book: when drift comes from the loan-id
+ * buckets and no shard loads the index, delete it (and its call in `shardNeedMb`).
+ */
+export function previousIndexShareMb(scoringMb: number, previousLoans: number): number {
+  const index = previousIndexMb(previousLoans);
+  return Math.max(index, MEMORY_COEFFICIENTS.shard.fixedMb + 2 * index - scoringMb);
+}
+
 /** What a shard of `shardBytes` (uncompressed) needs, loading a drift index of `previousLoans` loans. */
 export function shardNeedMb(shardBytes: number, previousLoans: number): number {
   const { fixedMb, perMibMb } = MEMORY_COEFFICIENTS.shard;
-  return Math.ceil(fixedMb + (perMibMb * shardBytes) / 2 ** 20 + previousIndexMb(previousLoans));
+  const scoringMb = fixedMb + (perMibMb * shardBytes) / 2 ** 20;
+  return Math.ceil(scoringMb + previousIndexShareMb(scoringMb, previousLoans));
 }
 
 /** What merge-audit needs for a book of `loans` loans. */
@@ -119,7 +145,7 @@ export function estimateLoans(
 
 /** Every planned step's need, beside its function's memory. */
 export function planMemory(size: PlanSize, configured: ConfiguredMemory): StepMemory[] {
-  // Loan ids hash evenly into buckets; 5% over the mean covers the largest one at any size measured.
+  // Loan ids hash evenly into buckets (the 10M book's larger one 0.04% over the mean): 5% kept.
   const bucketLoans = Math.ceil((size.loans / size.scoreBuckets) * 1.05);
   const needs: [PlannedStep, number][] = [
     ['score-shard', shardNeedMb(size.largestShardBytes, size.previousLoans)],
@@ -153,15 +179,28 @@ export function memoryRefusal(size: PlanSize, configured: ConfiguredMemory): str
       : step === 'merge-scores'
         ? `a loan-id bucket of about ${count(Math.ceil(size.loans / size.scoreBuckets))} loans`
         : `a book of about ${count(size.loans)} loans`;
-  const smaller = size.largestShardWhole
-    ? 'deliver that part in smaller or uncompressed parts'
-    : 'lower shardBytes';
+  // Smaller shards help unless the drift index's download alone is the need.
+  const smaller =
+    shardNeedMb(size.largestShardBytes, size.previousLoans) <= shardNeedMb(0, size.previousLoans)
+      ? null
+      : size.largestShardWhole
+        ? 'deliver that part in smaller or uncompressed parts'
+        : 'lower shardBytes';
   // What else changes the need (beside the function's memory), and what is left past Lambda's most.
   const instead: Record<PlannedStep, { or: string | null; past: string }> = {
-    'score-shard': { or: smaller, past: smaller },
-    'merge-audit': { or: null, past: 'the book is more than one merge-audit can hold' },
+    'score-shard': {
+      or: smaller,
+      past: smaller ?? 'this release cannot audit a book this size in one run (README, Scale plan)',
+    },
+    'merge-audit': {
+      or: null,
+      past: 'this release cannot audit a book this size in one run (README, Scale plan)',
+    },
     'merge-scores': { or: null, past: 'lower SCORE_BUCKET_BYTES for more loan-id buckets' },
-    'finalize-audit': { or: null, past: 'the book is more than one finalize can hold' },
+    'finalize-audit': {
+      or: null,
+      past: 'this release cannot audit a book this size in one run (README, Scale plan)',
+    },
   };
   const { or, past } = instead[step];
   const raise = `raise ${MEMORY_SETTING[step]} to at least ${needMb}`;
