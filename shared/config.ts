@@ -44,8 +44,8 @@ export const RuntimeConfigSchema = z.object({
   WATCHLIST_LIMIT: z.coerce.number().int().positive().default(5_000),
   /**
    * Uncompressed CSV/JSONL parts larger than this are split into row-aligned byte ranges. 128 MiB
-   * from bench/shard.ts: a 128 MiB shard (~800k rows) peaks at ~0.9 GB and runs ~14% faster per
-   * row than a 256 MiB one (1.3 GB), leaving room in a 1,769 MB shard for the previous index.
+   * from bench/shard.ts: a 128 MiB shard (~720k-800k rows) peaks at about 0.5 GB without the
+   * previous index (a 256 MiB one 0.7 GB), leaving room in a 1,769 MB shard for the index.
    */
   SHARD_BYTES: z.coerce
     .number()

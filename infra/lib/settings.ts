@@ -93,28 +93,30 @@ export interface AuditSettings {
   readonly reportLinkConcurrency?: number | 'none';
   /**
    * Memory of the shard-scoring Lambda in MB (CPU grows with memory; 1769 MB is one full vCPU).
-   * A 128 MiB shard needs about 710 MB plus the previous date's drift index it loads (17 MB at 1M
-   * loans, 134 MB at 10M, 1.07 GB at 100M: use 3008 above about 50M loans). The prepare step
-   * refuses a plan whose largest shard would need more (README, Scale plan).
+   * A 128 MiB shard needs about 510 MB plus the previous date's drift index it loads (17 MB at
+   * 1M loans, 134 MB at 10M), held twice while it downloads: 2,348 MB above about 50M loans, use
+   * 3008 there. The prepare step refuses a plan whose largest shard would need more (README,
+   * Scale plan).
    * @default 1769
    */
   readonly shardMemoryMb?: number;
   /**
-   * Memory of the merge-audit Lambda in MB. It holds the merged borrower table and the date's
-   * new drift index: about 0.5 GB at 1M loans, 2.6 GB at 10M, 23 GB extrapolated at 100M
-   * (README, Scale plan); use 10240 (the Lambda maximum) above about 10M loans.
+   * Memory of the merge-audit Lambda in MB. It holds the merged borrower table, the rule hits
+   * every bucket needs and the date's new drift index: about 410 MB at 1M loans, 2,300 MB at 10M;
+   * 3008 holds about 13M loans, 10240 (the Lambda maximum) about 47M (README, Scale plan).
    * @default 3008
    */
   readonly mergeMemoryMb?: number;
   /**
-   * Memory of the loan-id bucket merge Lambda (merge-scores) in MB: it streams its bucket's score
-   * files, holding its changes and compressed output (about 0.6 GB for a 6.3M-loan bucket).
-   * 1769 MB is one full vCPU, which its merge needs more than the memory.
+   * Memory of the loan-id bucket merge Lambda (merge-scores) in MB: about 200 MB and 215 MB per
+   * million loans in its bucket (1.3 GB for a 5M-loan bucket); a bucket of at most 1 GiB of tape
+   * needs at most about 1.7 GB. 1769 MB is also one full vCPU, which its merge uses.
    * @default 1769
    */
   readonly bucketMemoryMb?: number;
   /**
-   * Memory of the finalize Lambda in MB: it combines the buckets' small results with the audit.
+   * Memory of the finalize Lambda in MB: it combines the buckets' small results with the audit
+   * (about 210 MB at 10M loans).
    * @default 1024
    */
   readonly finalizeMemoryMb?: number;
