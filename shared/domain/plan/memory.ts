@@ -37,12 +37,14 @@ export const DEFAULT_BYTES_PER_ROW = 160;
 export const MEMORY_COEFFICIENTS = {
   /**
    * A shard without the drift index: 2.25 MB per MiB of tape and about 150 MB fixed measured
-   * (64-512 MiB, 294-1,301 MB), taken as 2.4 and 200 so that every measured shard is below.
+   * (the 10M book's 64-512 MiB shards less its 134 MB index: 294-1,301 MB; 412-477 MB for 128
+   * MiB with no index), taken as 2.4 and 200 so that every measured shard is below.
    */
   shard: { fixedMb: 200, perMibMb: 2.4 },
   /**
-   * merge-audit: the merged partials' borrower table, the audit, the date's new drift index.
-   * Measured 351-357 MB at 1M loans, 2,013-2,045 MB at 10M (188 MB per million, 169 fixed).
+   * merge-audit: every shard's partial (read all before they are merged), the merged borrower
+   * table, the rule hits every bucket needs, the date's new drift index. Measured 351-357 MB at
+   * 1M loans, 2,013-2,045 MB at 10M (188 MB per million, 169 fixed).
    */
   mergeAudit: { fixedMb: 200, perMillionLoansMb: 210 },
   /**
