@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizedWorkflow } from '../../infra/lib/workflow-definition.ts';
 import {
   MailDeliveryDelayedError,
+  PlanMemoryError,
   RunInProgressError,
   TapeMissingError,
   TapeUnreadableError,
@@ -373,6 +374,23 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(notice.scheduledTime).toBe('2026-11-25T22:00:00Z');
     expect(notice.error.Error).toBe('TapeMissingError');
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe(`no tape has landed for ${DATE}`);
+  });
+
+  it("sends the notice and fails with prepare's memory refusal, without retrying it", async () => {
+    const sentence =
+      "the run's score-shard step would need about 2,348 MB for a shard of 128 MiB of tape with the previous date's drift index of 100,000,000 loans, more than the 1,769 MB it is configured with: raise shardMemoryMb to at least 2348";
+    const { stubs, seen, bucket } = recordingStubs(1, {
+      Prepare: () => {
+        throw lambdaError(new PlanMemoryError(sentence));
+      },
+    });
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PlanMemoryError' });
+    expect(result.path).toEqual(['StartedBy', 'Prepare', 'FailedExecution', 'NotifyFailure', 'AuditFailed']);
+    expect(seen['Prepare:override']).toHaveLength(1);
+    const notice = FailureEventSchema.parse(seen.NotifyFailure?.[0]);
+    expect(notice.snapshotDate).toBe(DATE);
+    expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe(sentence);
   });
 
   it('ends quietly, without a failure notice, when another run of the date holds the lease', async () => {
