@@ -180,7 +180,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
   const ddb = createDynamoClient(stack.env);
   const doc = createDocumentClient(ddb);
   const store = new DynamoRiskStore(doc, stack.env.TABLE_NAME!, {
-    retry: { concurrency: opts.concurrency ?? 8 },
+    batchWrite: { concurrency: opts.concurrency ?? 8 },
   });
   try {
     const runId = 'bench-run-1';

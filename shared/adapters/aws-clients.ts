@@ -19,7 +19,26 @@ export interface AwsClients {
   ses: SESv2Client;
 }
 
+/**
+ * Attempts per command (the first included) the clients make on their own, in the SDK's standard
+ * retry mode: throttling, 5xx and network failures are retried with its exponential backoff and
+ * full jitter (throttling from a longer base) under its retry quota, which stops a storm of
+ * retries when a service is down. The adapters add no retry loop of their own around a command;
+ * only DynamoDB's UnprocessedItems, which arrive in a successful response, are sent again by
+ * batch-write.ts.
+ */
+export const MAX_ATTEMPTS = {
+  /** On-demand tables throttle a burst (a night's history writes) until they have scaled. */
+  dynamodb: 10,
+  /** The SDK's default. */
+  s3: 3,
+  /** The SDK's default; a throttled send fails the report step, which the workflow retries. */
+  ses: 3,
+} as const;
+
 interface CommonConfig {
+  maxAttempts: number;
+  retryMode: 'standard';
   region?: string;
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -27,8 +46,8 @@ interface CommonConfig {
 
 // The SDK reads AWS_ENDPOINT_URL_<SERVICE ID> from process.env by itself; resolving it here as
 // well lets a caller pass another env object (a test's provided env) without mutating process.env.
-function commonConfig(env: AwsEnv, serviceSuffix: string): CommonConfig {
-  const config: CommonConfig = {};
+function commonConfig(env: AwsEnv, serviceSuffix: string, maxAttempts: number): CommonConfig {
+  const config: CommonConfig = { maxAttempts, retryMode: 'standard' };
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (region !== undefined && region !== '') config.region = region;
   const endpoint = env[`AWS_ENDPOINT_URL_${serviceSuffix}`] ?? env.AWS_ENDPOINT_URL;
@@ -52,7 +71,7 @@ function checksumMode(value: string | undefined): 'WHEN_REQUIRED' | 'WHEN_SUPPOR
 
 /** An S3 client; path-style addressing when an endpoint override is set (s3rver has no vhosts on 127.0.0.1). */
 export function createS3Client(env: AwsEnv = process.env, overrides: S3ClientConfig = {}): S3Client {
-  const common = commonConfig(env, 'S3');
+  const common = commonConfig(env, 'S3', MAX_ATTEMPTS.s3);
   const config: S3ClientConfig = { ...common };
   if (common.endpoint !== undefined) config.forcePathStyle = true;
   const request = checksumMode(env.AWS_REQUEST_CHECKSUM_CALCULATION);
@@ -62,12 +81,12 @@ export function createS3Client(env: AwsEnv = process.env, overrides: S3ClientCon
   return new S3Client({ ...config, ...overrides });
 }
 
-/** A low-level DynamoDB client (table administration, raw commands). */
+/** A low-level DynamoDB client (table administration, raw commands), retrying throttled commands MAX_ATTEMPTS.dynamodb times. */
 export function createDynamoClient(
   env: AwsEnv = process.env,
   overrides: DynamoDBClientConfig = {},
 ): DynamoDBClient {
-  return new DynamoDBClient({ ...commonConfig(env, 'DYNAMODB'), ...overrides });
+  return new DynamoDBClient({ ...commonConfig(env, 'DYNAMODB', MAX_ATTEMPTS.dynamodb), ...overrides });
 }
 
 /** Wraps a DynamoDB client so adapters read and write plain objects; undefined fields are dropped, not errors. */
@@ -80,7 +99,7 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
 
 /** An SES v2 client (endpoint override AWS_ENDPOINT_URL_SESV2 locally). */
 export function createSesClient(env: AwsEnv = process.env, overrides: SESv2ClientConfig = {}): SESv2Client {
-  return new SESv2Client({ ...commonConfig(env, 'SESV2'), ...overrides });
+  return new SESv2Client({ ...commonConfig(env, 'SESV2', MAX_ATTEMPTS.ses), ...overrides });
 }
 
 /** All clients at once, for a handler's module scope or the CLI. */

@@ -36,7 +36,8 @@ import type {
   RunSummary,
   WatchlistEntry,
 } from '../ports/risk-store.ts';
-import { batchWriteAll, type RetryOptions, type WriteRequest, withRetry } from './retry.ts';
+import { storeCall } from './aws-errors.ts';
+import { type BatchWriteOptions, batchWriteAll, type WriteRequest } from './batch-write.ts';
 
 /** Options of DynamoRiskStore. */
 export interface DynamoRiskStoreOptions {
@@ -44,8 +45,11 @@ export interface DynamoRiskStoreOptions {
   detailRetentionDays?: number;
   /** Clock (tests). @default () => new Date() */
   now?: () => Date;
-  /** Batch write and retry settings. */
-  retry?: RetryOptions;
+  /**
+   * How batch writes go (chunks in flight, how often unprocessed items are sent again). Throttled
+   * calls are retried by the client itself (createDynamoClient's retry settings).
+   */
+  batchWrite?: BatchWriteOptions;
 }
 
 type Item = Record<string, unknown>;
@@ -138,7 +142,7 @@ function keyOf(item: Item): ItemKey {
 export class DynamoRiskStore implements RiskStore {
   private readonly retentionDays: number;
   private readonly now: () => Date;
-  private readonly retry: RetryOptions;
+  private readonly batchWrite: BatchWriteOptions;
 
   public constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -147,7 +151,7 @@ export class DynamoRiskStore implements RiskStore {
   ) {
     this.retentionDays = options.detailRetentionDays ?? 400;
     this.now = options.now ?? (() => new Date());
-    this.retry = options.retry ?? {};
+    this.batchWrite = options.batchWrite ?? {};
   }
 
   // ---------------------------------------------------------------------------------- leases
@@ -156,27 +160,24 @@ export class DynamoRiskStore implements RiskStore {
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
     const leaseUntil = nowSeconds + ttlSeconds;
     try {
-      await withRetry(
-        `taking the lease of ${snapshotDate}`,
-        () =>
-          this.client.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: {
-                ...leaseKey(snapshotDate),
-                type: 'lease',
-                snapshotDate,
-                runId,
-                leaseUntil,
-                acquiredAt: this.now().toISOString(),
-                // TTL only tidies expired leases away; the condition below is what enforces them.
-                expiresAt: leaseUntil + 86_400,
-              },
-              ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR runId = :runId',
-              ExpressionAttributeValues: { ':now': nowSeconds, ':runId': runId },
-            }),
-          ),
-        this.retry,
+      await storeCall(`taking the lease of ${snapshotDate}`, () =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...leaseKey(snapshotDate),
+              type: 'lease',
+              snapshotDate,
+              runId,
+              leaseUntil,
+              acquiredAt: this.now().toISOString(),
+              // TTL only tidies expired leases away; the condition below is what enforces them.
+              expiresAt: leaseUntil + 86_400,
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR runId = :runId',
+            ExpressionAttributeValues: { ':now': nowSeconds, ':runId': runId },
+          }),
+        ),
       );
     } catch (error) {
       const cause = error instanceof StoreError ? error.cause : error;
@@ -195,18 +196,15 @@ export class DynamoRiskStore implements RiskStore {
 
   public async releaseLease(snapshotDate: string, runId: string): Promise<void> {
     try {
-      await withRetry(
-        `giving back the lease of ${snapshotDate}`,
-        () =>
-          this.client.send(
-            new DeleteCommand({
-              TableName: this.tableName,
-              Key: leaseKey(snapshotDate),
-              ConditionExpression: 'runId = :runId',
-              ExpressionAttributeValues: { ':runId': runId },
-            }),
-          ),
-        this.retry,
+      await storeCall(`giving back the lease of ${snapshotDate}`, () =>
+        this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: leaseKey(snapshotDate),
+            ConditionExpression: 'runId = :runId',
+            ExpressionAttributeValues: { ':runId': runId },
+          }),
+        ),
       );
     } catch (error) {
       const cause = error instanceof StoreError ? error.cause : error;
@@ -219,33 +217,27 @@ export class DynamoRiskStore implements RiskStore {
   // ---------------------------------------------------------------------------------- runs
 
   public async recordRun(summary: RunSummary): Promise<void> {
-    await withRetry(
-      `recording the run of ${summary.snapshotDate}`,
-      () =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...summary,
-              ...runKey(summary.snapshotDate),
-              gsi1pk: RUNS_PARTITION,
-              gsi1sk: summary.snapshotDate,
-              type: 'run',
-            },
-          }),
-        ),
-      this.retry,
+    await storeCall(`recording the run of ${summary.snapshotDate}`, () =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...summary,
+            ...runKey(summary.snapshotDate),
+            gsi1pk: RUNS_PARTITION,
+            gsi1sk: summary.snapshotDate,
+            type: 'run',
+          },
+        }),
+      ),
     );
   }
 
   public async getRun(snapshotDate: string): Promise<RunSummary | null> {
-    const out = await withRetry(
-      `reading the run of ${snapshotDate}`,
-      () =>
-        this.client.send(
-          new GetCommand({ TableName: this.tableName, Key: runKey(snapshotDate), ConsistentRead: true }),
-        ),
-      this.retry,
+    const out = await storeCall(`reading the run of ${snapshotDate}`, () =>
+      this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: runKey(snapshotDate), ConsistentRead: true }),
+      ),
     );
     return out.Item ? strip<RunSummary>(out.Item, RUN_FIELDS) : null;
   }
@@ -499,7 +491,7 @@ export class DynamoRiskStore implements RiskStore {
   private async write(puts: WriteRequest[], stale: ItemKey[], what: string): Promise<ReplaceReport> {
     const deletes: WriteRequest[] = stale.map((Key) => ({ DeleteRequest: { Key: { ...Key } } }));
     try {
-      await batchWriteAll(this.client, this.tableName, [...puts, ...deletes], this.retry);
+      await batchWriteAll(this.client, this.tableName, [...puts, ...deletes], this.batchWrite);
     } catch (error) {
       if (error instanceof StoreError) {
         throw new StoreError(`could not store ${what}: ${error.message}`, { cause: error });
@@ -545,17 +537,14 @@ export class DynamoRiskStore implements RiskStore {
     let start: Record<string, unknown> | undefined;
     do {
       const remaining = limit === undefined ? undefined : limit - out.length;
-      const page = await withRetry(
-        what,
-        () =>
-          this.client.send(
-            new QueryCommand({
-              ...input,
-              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-              ...(remaining === undefined ? {} : { Limit: remaining }),
-            }),
-          ),
-        this.retry,
+      const page = await storeCall(what, () =>
+        this.client.send(
+          new QueryCommand({
+            ...input,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            ...(remaining === undefined ? {} : { Limit: remaining }),
+          }),
+        ),
       );
       for (const item of page.Items ?? []) out.push(item);
       start = page.LastEvaluatedKey;

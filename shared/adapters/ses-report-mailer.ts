@@ -1,7 +1,7 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { MailDeliveryDelayedError, StoreError } from '../errors.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
-import { isRetryable } from './retry.ts';
+import { isTransient } from './aws-errors.ts';
 
 /** SES takes at most 50 recipients per message. */
 export const SES_MAX_RECIPIENTS = 50;
@@ -57,7 +57,7 @@ export class SesReportMailer implements ReportMailer {
         const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
         // Throttling, a 5xx or a network failure may pass: the workflow retries the report step.
         // A refusal (unverified sender, sandbox, a rejected message) will not: it fails at once.
-        const Kind = isRetryable(error) ? MailDeliveryDelayedError : StoreError;
+        const Kind = isTransient(error) ? MailDeliveryDelayedError : StoreError;
         throw new Kind(`cannot send the report through SES (${name}): ${detail}`, { cause: error });
       }
     }

@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { WriteRequest } from '../../../shared/adapters/batch-write.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
-import type { WriteRequest } from '../../../shared/adapters/retry.ts';
 import { RunInProgressError, StoreError } from '../../../shared/errors.ts';
 import type { LoanChange } from '../../../shared/ports/risk-store.ts';
 
@@ -27,7 +27,7 @@ const doc = DynamoDBDocumentClient.from(
 const NOW = new Date('2026-03-01T00:00:00Z');
 const store = new DynamoRiskStore(doc, TABLE, {
   now: () => NOW,
-  retry: { sleep: async () => {}, maxAttempts: 8 },
+  batchWrite: { sleep: async () => {}, maxAttempts: 8 },
 });
 
 function change(loanId: string): LoanChange {
@@ -87,19 +87,12 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     await expect(store.releaseLease('2026-02-28', 'run-1')).resolves.toBeUndefined();
   });
 
-  it('writes every history item although DynamoDB throttles and leaves items unprocessed', async () => {
-    // Prepare: no earlier items; the fake table takes 7 requests per call and throttles about a
-    // third of the calls (a seeded LCG, so the run is reproducible).
+  it('writes every history item although DynamoDB leaves items unprocessed', async () => {
+    // Prepare: no earlier items; the fake table takes 7 requests per call. (Throttled calls are
+    // the client's to retry: test/adapters/aws-clients.test.ts.)
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     const stored = new Map<string, Record<string, unknown>>();
-    let seed = 12_345;
-    let throttles = 0;
     ddbMock.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      if (seed / 2_147_483_648 < 0.33) {
-        throttles++;
-        throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
-      }
       const requests = (input.RequestItems?.[TABLE] ?? []) as WriteRequest[];
       for (const r of requests.slice(0, 7)) {
         if ('PutRequest' in r)
@@ -122,7 +115,6 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     expect(stored.get('RUN#2026-02-28|CHG#run-1#0000#00000')?.loanIds).toHaveLength(60);
     expect(stored.get('RUN#2026-02-28|CHG#run-1#0001#00000')?.loanIds).toHaveLength(60);
     expect(stored.get('RUN#2026-02-28|CHG#run-1#0001#00000')?.loanIds).toContain('L60');
-    expect(throttles).toBeGreaterThan(0);
     expect(stored.get('LOAN#L7|DAY#2026-02-28')).toMatchObject({
       loanId: 'L7',
       snapshotDate: '2026-02-28',
@@ -164,16 +156,44 @@ describe('Class: DynamoRiskStore (mocked DynamoDB)', () => {
     expect(calls[3]).toEqual([{ DeleteRequest: { Key: { pk: 'RUN#2026-02-28', sk: 'CHG#run-1#00000' } } }]);
   });
 
-  it('gives a StoreError naming what could not be stored when throttling never stops', async () => {
+  it('gives a StoreError naming what could not be stored when items stay unprocessed', async () => {
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => ({
+      UnprocessedItems: { [TABLE]: input.RequestItems?.[TABLE] ?? [] },
+    }));
+    const write = store.writeLoanChanges('2026-02-28', 'run-1', 0, [change('L1')]);
+    await expect(write).rejects.toThrow(StoreError);
+    // The manifest chunk is the first batch: it never gets in, so the items are not sent.
+    await expect(write).rejects.toThrow(
+      'could not store the loan history of 2026-02-28: could not write 1 items to table risk-audit after 8 attempts (1 unprocessed items)',
+    );
+    expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(8);
+  });
+
+  it('does not send a throttled command again: the client retried it, the store names what failed', async () => {
+    // Prepare: what the client throws once its own attempts are spent.
+    ddbMock
+      .on(GetCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { attempts: 10 } }),
+      );
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     ddbMock
       .on(BatchWriteCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { attempts: 10 } }),
+      );
+    // Act
+    const read = store.getRun('2026-02-28');
     const write = store.writeLoanChanges('2026-02-28', 'run-1', 0, [change('L1')]);
-    await expect(write).rejects.toThrow(StoreError);
-    await expect(write).rejects.toThrow(
-      'could not store the loan history of 2026-02-28: could not write 1 items to table risk-audit after 8 attempts (ProvisionedThroughputExceededException)',
+    // Assess
+    await expect(read).rejects.toThrow(
+      new StoreError('reading the run of 2026-02-28 failed after 10 attempts: Rate exceeded'),
     );
-    expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(8);
+    await expect(write).rejects.toThrow(
+      'could not store the loan history of 2026-02-28: could not write 1 items to table risk-audit after 10 attempts: Rate exceeded',
+    );
+    expect(ddbMock.commandCalls(GetCommand)).toHaveLength(1);
+    expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(1);
   });
 });

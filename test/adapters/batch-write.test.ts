@@ -6,14 +6,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  batchWriteAll,
-  isRetryable,
-  type WriteRequest,
-  withRetry,
-} from '../../../shared/adapters/retry.ts';
-import { StoreError } from '../../../shared/errors.ts';
+import { backoffDelay, batchWriteAll, type WriteRequest } from '../../shared/adapters/batch-write.ts';
+import { StoreError } from '../../shared/errors.ts';
 
 const TABLE = 'risk-audit';
 const ddbMock = mockClient(DynamoDBDocumentClient);
@@ -55,29 +49,11 @@ describe('Function: backoffDelay', () => {
   });
 });
 
-describe('Function: isRetryable', () => {
-  it('retries throttling, 5xx and network resets', () => {
-    expect(isRetryable(throttled())).toBe(true);
-    expect(isRetryable({ name: 'ThrottlingException' })).toBe(true);
-    expect(isRetryable({ name: 'Whatever', $metadata: { httpStatusCode: 503 } })).toBe(true);
-    expect(isRetryable({ code: 'ECONNRESET' })).toBe(true);
-  });
-
-  it('does not retry validation errors or non-errors', () => {
-    expect(isRetryable({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(false);
-    expect(isRetryable('boom')).toBe(false);
-    expect(isRetryable(null)).toBe(false);
-  });
-});
-
 describe('Function: batchWriteAll', () => {
-  it('writes every item despite unprocessed items and throttling', async () => {
-    // Prepare: the fake table accepts only the first 10 requests of each call, and every third call throttles.
+  it('sends the unprocessed items again until none is left', async () => {
+    // Prepare: the fake table accepts only the first 10 requests of each call.
     const stored = new Set<string>();
-    let call = 0;
     ddbMock.on(BatchWriteCommand).callsFake((input: BatchWriteCommandInput) => {
-      call++;
-      if (call % 3 === 0) throw throttled();
       const requests = requestsOf(input);
       for (const r of requests.slice(0, 10)) {
         if ('PutRequest' in r) stored.add(String(r.PutRequest.Item.pk));
@@ -87,11 +63,23 @@ describe('Function: batchWriteAll', () => {
     });
     // Act
     const report = await batchWriteAll(doc, TABLE, puts(103), { sleep: noSleep, concurrency: 3 });
-    // Assess
+    // Assess: 103 = 4 chunks of 25 + 3; a chunk of 25 takes 3 calls (10, 10, 5), the chunk of 3 one.
     expect(stored.size).toBe(103);
-    expect(report.written).toBe(103);
-    expect(report.retries).toBeGreaterThan(0);
-    expect(report.calls).toBe(call);
+    expect(report).toEqual({ written: 103, calls: 13, retries: 8 });
+  });
+
+  it('does not call again for a throttled call: the client has retried it already', async () => {
+    // Prepare: what the client throws once its own attempts are spent.
+    ddbMock
+      .on(BatchWriteCommand)
+      .rejects(Object.assign(throttled(), { $metadata: { httpStatusCode: 400, attempts: 10 } }));
+    // Act
+    const write = batchWriteAll(doc, TABLE, puts(3), { sleep: noSleep });
+    // Assess
+    await expect(write).rejects.toThrow(
+      new StoreError('could not write 3 items to table risk-audit after 10 attempts: Rate exceeded'),
+    );
+    expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(1);
   });
 
   it('sends chunks of at most 25 requests', async () => {
@@ -141,50 +129,5 @@ describe('Function: batchWriteAll', () => {
     const report = await batchWriteAll(doc, TABLE, [], { sleep: noSleep });
     expect(report).toEqual({ written: 0, calls: 0, retries: 0 });
     expect(ddbMock.commandCalls(BatchWriteCommand)).toHaveLength(0);
-  });
-});
-
-describe('Function: withRetry', () => {
-  it('fails at once on an error retrying cannot fix', async () => {
-    let tries = 0;
-    const run = withRetry(
-      'listing runs',
-      async () => {
-        tries++;
-        throw Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
-      },
-      { sleep: noSleep },
-    );
-    await expect(run).rejects.toThrow(new StoreError('listing runs failed: Requested resource not found'));
-    expect(tries).toBe(1);
-  });
-
-  it('returns the value once a throttled operation succeeds', async () => {
-    let tries = 0;
-    const value = await withRetry(
-      'reading',
-      async () => {
-        tries++;
-        if (tries < 3) throw throttled();
-        return 42;
-      },
-      { sleep: noSleep },
-    );
-    expect(value).toBe(42);
-    expect(tries).toBe(3);
-  });
-
-  it('stops after maxAttempts with a sentence naming the operation', async () => {
-    let tries = 0;
-    const run = withRetry(
-      'reading the run of 2026-01-02',
-      async () => {
-        tries++;
-        throw throttled();
-      },
-      { sleep: noSleep, maxAttempts: 3 },
-    );
-    await expect(run).rejects.toThrow('reading the run of 2026-01-02 failed after 3 attempts: Rate exceeded');
-    expect(tries).toBe(3);
   });
 });
