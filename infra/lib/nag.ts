@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 // cdk-nag's own flattening, so the acknowledged ids are exactly the ids its IAM5 rule reports.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
+import { KEYS, PREFIXES } from '../../shared/schema/tables.ts';
 
 /** One kind of wildcard resource the stack grants on purpose, with the reason cdk-nag records. */
 export interface WildcardAllowance {
@@ -17,10 +18,16 @@ export interface WildcardAllowance {
   readonly reason: string;
 }
 
+/** Matches a flattened object ARN of the data bucket with this key pattern (`*` a wildcard segment). */
+function objectsOfBucket(...patterns: string[]): RegExp {
+  const escaped = patterns.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+  return new RegExp(`^<\\w+\\.Arn>\\/(${escaped.join('|')})$`);
+}
+
 /** The wildcard resources this stack needs; anything else stays a cdk-nag error. */
 export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
   {
-    resource: /^<\w+\.Arn>\/(snapshots|runs)\/\*$/,
+    resource: objectsOfBucket(`${PREFIXES.tapes}*`, `${PREFIXES.runs}*`),
     actions: [/^s3:(GetObject|PutObject|AbortMultipartUpload)$/],
     reason:
       'object permissions are scoped to one key prefix; the objects under it need the trailing wildcard',
@@ -33,17 +40,17 @@ export const WILDCARD_ALLOWANCES: readonly WildcardAllowance[] = [
       "the state machine's Distributed Maps read their items file and export their results in the data bucket, under keys that carry the date and run id",
   },
   {
-    resource: /^<\w+\.Arn>\/runs\/\*\/report\.html$/,
+    resource: objectsOfBucket(KEYS.reportHtml('*')),
     actions: [/^s3:GetObject$/],
     reason: "the report-link function reads only runs' report pages, whose keys carry the date",
   },
   {
-    resource: /^<\w+\.Arn>\/runs\/\*\/partials\/\*$/,
+    resource: objectsOfBucket(`${KEYS.partialsPrefix('*')}*`),
     actions: [/^s3:DeleteObject$/],
     reason: 'finalize deletes only shard partials, whose keys carry the date and run id',
   },
   {
-    resource: /^<\w+\.Arn>\/runs\/\*\/scores\/\*$/,
+    resource: objectsOfBucket(`${KEYS.scoresPrefix('*')}*`),
     actions: [/^s3:DeleteObject$/],
     reason:
       "finalize deletes only a date's score files of the run its re-run replaced (keys carry the date and run id)",

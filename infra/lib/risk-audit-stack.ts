@@ -20,7 +20,7 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { IDEMPOTENCY_TABLE, RISK_TABLE } from '../../shared/schema/tables.ts';
+import { IDEMPOTENCY_TABLE, KEYS, PREFIXES, RISK_TABLE } from '../../shared/schema/tables.ts';
 import { UNCAUGHT_END_STATUSES } from '../../shared/use-cases/workflow-types.ts';
 import { AuditAlarms } from './constructs/audit-alarms.ts';
 import { AuditFunction, type BundleCopy } from './constructs/audit-function.ts';
@@ -222,7 +222,7 @@ export class RiskAuditStack extends Stack {
     iam.Grant.addToPrincipal({
       grantee: reportLink.role,
       actions: ['s3:GetObject'],
-      resourceArns: [bucket.arnForObjects('runs/*/report.html')],
+      resourceArns: [bucket.arnForObjects(KEYS.reportHtml('*'))],
     });
     // Public on purpose: the HMAC in each link is the authorisation (a reader's mail client has no AWS identity).
     const reportLinkUrl = reportLink.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
@@ -395,7 +395,7 @@ export class RiskAuditStack extends Stack {
 
     if (s.s3Trigger) {
       new events.Rule(this, 'TapeArrival', {
-        description: 'starts an audit when a tape lands under snapshots/',
+        description: `starts an audit when a tape lands under ${PREFIXES.tapes}`,
         eventPattern: {
           source: ['aws.s3'],
           detailType: ['Object Created'],
@@ -404,8 +404,8 @@ export class RiskAuditStack extends Stack {
             object: {
               key:
                 s.s3TriggerSuffix === undefined
-                  ? [{ prefix: 'snapshots/' }]
-                  : [{ wildcard: `snapshots/*${s.s3TriggerSuffix}` }],
+                  ? [{ prefix: PREFIXES.tapes }]
+                  : [{ wildcard: `${PREFIXES.tapes}*${s.s3TriggerSuffix}` }],
             },
           },
         },

@@ -60,72 +60,109 @@ export const TABLES: readonly TableDefinition[] = [RISK_TABLE, IDEMPOTENCY_TABLE
 /** Bucket used locally; on AWS, CloudFormation names the bucket. */
 export const LOCAL_BUCKET = 'risk-audit-local';
 
-/** Object key layout of the data bucket. */
+/**
+ * The data bucket's top-level prefixes: tapes land under one, runs write under the other. The
+ * lifecycle rules, the grants and the tape-arrival trigger are per prefix (infra), the tape
+ * source lists under the first, every key below is built under the second.
+ */
+export const PREFIXES = {
+  tapes: 'snapshots/',
+  runs: 'runs/',
+} as const;
+
+const RUNS = PREFIXES.runs;
+
+/**
+ * The object key layout of the data bucket: every key the pipeline reads or writes, and every
+ * prefix a grant or a listing names (pass `'*'` for a date or run id to get the pattern a grant
+ * uses, as infra does).
+ */
 export const KEYS = {
   /** Prefix under which a date's tape (one or more part files) lands. */
-  tapePrefix: (date: string): string => `snapshots/${date}/`,
-  runPrefix: (date: string): string => `runs/${date}/`,
-  audit: (date: string): string => `runs/${date}/audit.json`,
-  quarantine: (date: string): string => `runs/${date}/quarantine.csv`,
+  tapePrefix: (date: string): string => `${PREFIXES.tapes}${date}/`,
+  runPrefix: (date: string): string => `${RUNS}${date}/`,
+  /** A date's loan-id bucket score files, one folder per run that wrote them. */
+  scoresPrefix: (date: string): string => `${RUNS}${date}/scores/`,
+  /** One run's score files of a date (deleted when a re-run's replace them). */
+  runScoresPrefix: (date: string, runId: string): string => `${RUNS}${date}/scores/${runId}/`,
+  /** A date's working files, one folder per run (deleted once the run is finalized). */
+  partialsPrefix: (date: string): string => `${RUNS}${date}/partials/`,
+  /** One run's working files (shard partials, item lists, map results). */
+  runPartialsPrefix: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/`,
+  audit: (date: string): string => `${RUNS}${date}/audit.json`,
+  quarantine: (date: string): string => `${RUNS}${date}/quarantine.csv`,
   /** The full report's sample of the quarantined rows, their ids masked (QuarantineSample). */
-  quarantineSample: (date: string): string => `runs/${date}/quarantine-sample.json`,
+  quarantineSample: (date: string): string => `${RUNS}${date}/quarantine-sample.json`,
   /** The date's score file as the releases before loan-id buckets wrote it (read as one bucket). */
-  legacyScores: (date: string): string => `runs/${date}/scores.jsonl.gz`,
+  legacyScores: (date: string): string => `${RUNS}${date}/scores.jsonl.gz`,
   /** Which run's score files are the date's, and in how many loan-id buckets (ScoreManifest). */
-  scoresManifest: (date: string): string => `runs/${date}/scores.json`,
+  scoresManifest: (date: string): string => `${RUNS}${date}/scores.json`,
   /**
    * One loan-id bucket of the date's score file, as a run wrote it (the manifest names the run):
    * the binary score file (docs/score-file.md), or gzip JSON Lines for a run of an earlier release
    * (`jsonLines`, its manifest without a format).
    */
   scores: (date: string, runId: string, bucket: number, buckets: number, jsonLines = false): string =>
-    `runs/${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.${jsonLines ? 'jsonl.gz' : 'scores.gz'}`,
+    `${RUNS}${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.${jsonLines ? 'jsonl.gz' : 'scores.gz'}`,
   partial: (date: string, runId: string, shard: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
+    `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
   /** A shard's quarantined rows (quarantine CSV lines, no header), joined by merge-audit into the date's file. */
   partialQuarantine: (date: string, runId: string, shard: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.quarantine.csv`,
+    `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.quarantine.csv`,
   /** A shard's scored loans of one loan-id bucket (a score file, sorted by loan id), beside its partial. */
   partialScores: (date: string, runId: string, shard: number, bucket: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.${String(bucket).padStart(4, '0')}.scores.gz`,
+    `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.${String(bucket).padStart(4, '0')}.scores.gz`,
   /** The audit's figures as merged from the shards, before the buckets' findings are added. */
-  auditDraft: (date: string, runId: string): string => `runs/${date}/partials/${runId}/audit-draft.json`,
+  auditDraft: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/audit-draft.json`,
   /** What every bucket's merge needs from the merged shards (borrower-level rule hits, quarantined ids). */
   bucketContext: (date: string, runId: string): string =>
-    `runs/${date}/partials/${runId}/bucket-context.json`,
+    `${RUNS}${date}/partials/${runId}/bucket-context.json`,
   /** One bucket's merge result: its counts, watchlist candidates and largest breaches. */
   bucketResult: (date: string, runId: string, bucket: number): string =>
-    `runs/${date}/partials/${runId}/bucket-${String(bucket).padStart(4, '0')}.json`,
+    `${RUNS}${date}/partials/${runId}/bucket-${String(bucket).padStart(4, '0')}.json`,
   /** A shard's valid loans as drift-index entries (12 bytes a loan), for the date's carried index. */
   partialIndexEntries: (date: string, runId: string, shard: number): string =>
-    `runs/${date}/partials/${runId}/${String(shard).padStart(5, '0')}.index-entries.bin`,
+    `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.index-entries.bin`,
   /**
    * The date's own tape as a drift index, written by its finalize step: the next date's run
    * copies it as its previous index instead of reading this tape again.
    */
-  carriedIndex: (date: string): string => `runs/${date}/drift-index.bin`,
+  carriedIndex: (date: string): string => `${RUNS}${date}/drift-index.bin`,
   /** What the carried index was built from (tape parts, mapping): reused only while they match. */
-  carriedIndexInfo: (date: string): string => `runs/${date}/drift-index.json`,
+  carriedIndexInfo: (date: string): string => `${RUNS}${date}/drift-index.json`,
   /** The tape's parts as the run's prepare step listed them (PlannedParts). */
-  runParts: (date: string, runId: string): string => `runs/${date}/partials/${runId}/parts.json`,
+  runParts: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/parts.json`,
   /** The first map's items: the run's shards (ShardSpecs), read by the map's ItemReader. */
-  shardList: (date: string, runId: string): string => `runs/${date}/partials/${runId}/shards.json`,
+  shardList: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/shards.json`,
   /** The second map's items: the run's loan-id buckets (BucketSpecs), read by the map's ItemReader. */
-  bucketList: (date: string, runId: string): string => `runs/${date}/partials/${runId}/buckets.json`,
+  bucketList: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/buckets.json`,
   /** Where both maps of a run export their results (ResultWriter prefix: `<prefix>/<map run>/manifest.json`). */
-  mapResults: (date: string, runId: string): string => `runs/${date}/partials/${runId}/map-results`,
+  mapResults: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/map-results`,
   /** That a failed run's notice went out (written by the failure step; a second call for the run does nothing). */
   failureNotice: (date: string, runId: string): string =>
-    `runs/${date}/partials/${runId}/failure-notice.json`,
+    `${RUNS}${date}/partials/${runId}/failure-notice.json`,
   /** The previous tape's drift index, built once per run by the prepare step for every shard. */
-  previousIndex: (date: string, runId: string): string => `runs/${date}/partials/${runId}/previous-index.bin`,
+  previousIndex: (date: string, runId: string): string =>
+    `${RUNS}${date}/partials/${runId}/previous-index.bin`,
   /** The full report (one self-contained HTML page): what the email's link opens. */
-  reportHtml: (date: string): string => `runs/${date}/report.html`,
+  reportHtml: (date: string): string => `${RUNS}${date}/report.html`,
   /** The email as sent (MIME). */
-  reportEml: (date: string): string => `runs/${date}/report.eml`,
+  reportEml: (date: string): string => `${RUNS}${date}/report.eml`,
   /** The email's plain-text part. */
-  reportText: (date: string): string => `runs/${date}/report.txt`,
+  reportText: (date: string): string => `${RUNS}${date}/report.txt`,
   /** The email's HTML with its chart inlined, to open in a browser. */
-  emailHtml: (date: string): string => `runs/${date}/email.html`,
-  watchlistCsv: (date: string): string => `runs/${date}/watchlist.csv`,
+  emailHtml: (date: string): string => `${RUNS}${date}/email.html`,
+  watchlistCsv: (date: string): string => `${RUNS}${date}/watchlist.csv`,
 } as const;
+
+/** The date of a key under a date's prefix (`snapshots/<date>/...`, `runs/<date>/...`), or null. */
+export function dateOfKey(key: string): string | null {
+  const segment = key.split('/')[1];
+  return segment !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(segment) ? segment : null;
+}
+
+/** Whether a key is a run's full report page (KEYS.reportHtml), the only object a report link may name. */
+export function isReportHtmlKey(key: string): boolean {
+  const date = dateOfKey(key);
+  return date !== null && key === KEYS.reportHtml(date);
+}

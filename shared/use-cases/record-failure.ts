@@ -3,7 +3,7 @@ import { buildFailureNotice } from '../adapters/report/build-report.ts';
 import { failedAudit } from '../domain/audit-result.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
 import { isIsoDate } from '../domain/tape/values.ts';
-import { KEYS } from '../schema/tables.ts';
+import { dateOfKey, KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import { failureSentence } from './map-results.ts';
 import { runningSummary } from './prepare-run.ts';
@@ -45,8 +45,8 @@ function dateOf(event: FailureEvent, timeZone: string): string | null {
   if (event.plan) return event.plan.snapshotDate;
   if (event.snapshotDate) return event.snapshotDate;
   if (event.scheduledTime) return auditDateForSchedule(new Date(event.scheduledTime), timeZone);
-  const fromKey = event.objectKey?.split('/')[1];
-  return fromKey !== undefined && isIsoDate(fromKey) ? fromKey : null;
+  const fromKey = event.objectKey === undefined ? null : dateOfKey(event.objectKey);
+  return fromKey !== null && isIsoDate(fromKey) ? fromKey : null;
 }
 
 /**

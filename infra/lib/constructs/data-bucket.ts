@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { KEYS, PREFIXES } from '../../../shared/schema/tables.ts';
 
 /** Properties of the data bucket. */
 export interface DataBucketProps {
@@ -21,8 +22,8 @@ export interface DataBucketProps {
   readonly eventBridgeEnabled?: boolean;
 }
 
-const TAPES = 'snapshots/';
-const RUNS = 'runs/';
+const TAPES = PREFIXES.tapes;
+const RUNS = PREFIXES.runs;
 
 /**
  * The bucket holding tapes (`snapshots/`), run outputs (`runs/`) and report archives, with its
@@ -147,10 +148,7 @@ export class DataBucket extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:DeleteObject'],
-      resourceArns: [
-        this.bucket.arnForObjects(`${RUNS}*/partials/*`),
-        this.bucket.arnForObjects(`${RUNS}*/scores/*`),
-      ],
+      resourceArns: [this.objectsArn(KEYS.partialsPrefix('*')), this.objectsArn(KEYS.scoresPrefix('*'))],
     });
   }
 

@@ -1,25 +1,26 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { TapeUnreadableError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapeSource } from '../../ports/tape-source.ts';
+import { KEYS } from '../../schema/tables.ts';
 
 /** Where tapes land in the bucket. */
 export interface S3TapeSourceProps {
   client: S3Client;
   bucket: string;
-  /** Key prefix before the date folder; @default 'snapshots/' */
-  prefix?: string;
+  /** Where a date's parts lie. @default KEYS.tapePrefix (`snapshots/<date>/`) */
+  tapePrefix?: (snapshotDate: string) => string;
 }
 
-/** Tapes in S3 under `<prefix><YYYY-MM-DD>/`: every object there is a part of that date's tape. */
+/** Tapes in S3 under their date's prefix (`snapshots/<YYYY-MM-DD>/`): every object there is a part of that date's tape. */
 export class S3TapeSource implements TapeSource {
   private readonly client: S3Client;
   private readonly bucket: string;
-  private readonly prefix: string;
+  private readonly tapePrefix: (snapshotDate: string) => string;
 
   public constructor(props: S3TapeSourceProps) {
     this.client = props.client;
     this.bucket = props.bucket;
-    this.prefix = props.prefix ?? 'snapshots/';
+    this.tapePrefix = props.tapePrefix ?? KEYS.tapePrefix;
   }
 
   /** Lists the date's part objects (paginated), skipping folder and marker objects, sorted by key. */
@@ -30,7 +31,7 @@ export class S3TapeSource implements TapeSource {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: `${this.prefix}${snapshotDate}/`,
+          Prefix: this.tapePrefix(snapshotDate),
           ...(token === undefined ? {} : { ContinuationToken: token }),
         }),
       );

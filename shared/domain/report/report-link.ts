@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { isReportHtmlKey } from '../../schema/tables.ts';
 
 /**
  * Links to an archived report that last as long as the report is meant to be read (7 days), not as
@@ -12,9 +13,6 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * none of them (links older than one rotation and still unexpired are the exception, so rotate at
  * most once per link lifetime).
  */
-
-/** Run report pages, the only objects a signed link may name (KEYS.reportHtml). */
-const REPORT_KEY = /^runs\/\d{4}-\d{2}-\d{2}\/report\.html$/;
 
 function signature(key: string, expires: number, secret: string): string {
   return createHmac('sha256', secret).update(`${key}\n${expires}`).digest('base64url');
@@ -30,7 +28,7 @@ export function reportLinkKeyId(secret: string): string {
 
 /** A link to `key` through `baseUrl` (the report-link function's URL), good until `expiresAt`. */
 export function signReportLink(baseUrl: string, key: string, expiresAt: Date, secret: string): string {
-  if (!REPORT_KEY.test(key)) throw new Error(`${key} is not a run's report page`);
+  if (!isReportHtmlKey(key)) throw new Error(`${key} is not a run's report page`);
   const expires = Math.floor(expiresAt.getTime() / 1000);
   const url = new URL(baseUrl);
   url.searchParams.set('k', key);
@@ -67,7 +65,7 @@ export function checkReportLink(
 ): ReportLinkCheck {
   const { k: key, e, v: keyId, s: given } = query;
   const expires = Number(e);
-  if (key === undefined || given === undefined || !Number.isInteger(expires) || !REPORT_KEY.test(key)) {
+  if (key === undefined || given === undefined || !Number.isInteger(expires) || !isReportHtmlKey(key)) {
     return { ok: false, status: 403, reason: 'this is not a link to a report' };
   }
   const candidates =

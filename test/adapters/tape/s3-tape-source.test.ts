@@ -56,7 +56,11 @@ describe('Class: S3TapeSource', () => {
       // The adapter only iterates the body, which a plain Node stream does like the SDK's.
       return { Body: Readable.from([Buffer.from(body)]) as never };
     });
-    const source = new S3TapeSource({ client: new S3Client({}), bucket: 'tapes', prefix: 'in/' });
+    const source = new S3TapeSource({
+      client: new S3Client({}),
+      bucket: 'tapes',
+      tapePrefix: (d) => `in/${d}/`,
+    });
     const bytes = Buffer.byteLength(text);
 
     // Act
