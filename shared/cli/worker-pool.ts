@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
 import { defaultPolicyPaths } from '../domain/policy/policy.ts';
 import { RiskAuditError } from '../errors.ts';
 import type { WorkerReply } from './worker-serve.ts';
@@ -19,11 +20,13 @@ const bundles = new Map<string, Promise<URL>>();
 /** Where bundles are kept between runs: one per entry and content, reused while the sources are unchanged. */
 const BUNDLE_DIR = join(tmpdir(), 'risk-audit-workers');
 
-interface BundleStamp {
-  bundle: string;
+/** What a kept bundle was built from (its stamp file beside it in the temp folder). */
+const BundleStampSchema = z.object({
+  bundle: z.string().min(1),
   /** Every input file of the bundle with its size and modification time when it was built. */
-  inputs: Record<string, [number, number]>;
-}
+  inputs: z.record(z.string(), z.tuple([z.number(), z.number()])),
+});
+type BundleStamp = z.infer<typeof BundleStampSchema>;
 
 function unchanged(stamp: BundleStamp): boolean {
   if (!existsSync(stamp.bundle)) return false;
@@ -54,7 +57,7 @@ function workerModule(source: URL): Promise<URL> {
         `${name}-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.json`,
       );
       try {
-        const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as BundleStamp;
+        const stamp = BundleStampSchema.parse(JSON.parse(readFileSync(stampPath, 'utf8')));
         if (unchanged(stamp)) return pathToFileURL(stamp.bundle);
       } catch {
         // No usable stamp: build.

@@ -57,3 +57,12 @@ export const MapRunResultFileSchema = z.array(MapRunResultEntrySchema);
 export function resultFileKey(manifestKey: string, status: ChildExecutionStatus, n: number): string {
   return `${manifestKey.slice(0, manifestKey.lastIndexOf('/') + 1)}${status}_${n}.json`;
 }
+
+/**
+ * The `Cause` of a Lambda task's caught error, a JSON string as Step Functions passes it
+ * (`{"errorType", "errorMessage", "trace"}`); a field of another type counts as absent.
+ */
+export const LambdaErrorCauseSchema = z.object({
+  errorMessage: z.string().optional().catch(undefined),
+  errorType: z.string().optional().catch(undefined),
+});

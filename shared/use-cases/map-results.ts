@@ -1,19 +1,35 @@
 import type { z } from 'zod';
 import { MapItemFailedError } from '../errors.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
-import { MapRunManifestSchema, type MapRunOutput, MapRunResultFileSchema } from '../schema/map-run.ts';
+import {
+  LambdaErrorCauseSchema,
+  MapRunManifestSchema,
+  type MapRunOutput,
+  MapRunResultFileSchema,
+} from '../schema/map-run.ts';
+import { readArtifact } from './read-artifact.ts';
 import type { CaughtError } from './workflow-types.ts';
+
+/** The JSON value of a text, or undefined when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Turns Step Functions' caught error into the one sentence a person reads. */
 export function failureSentence(error: CaughtError): { type: string; sentence: string } {
   let type = error.Error ?? 'Error';
   let message = '';
   if (error.Cause) {
-    try {
-      const cause = JSON.parse(error.Cause) as { errorMessage?: unknown; errorType?: unknown };
-      if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
-      if (typeof cause.errorType === 'string') type = cause.errorType;
-    } catch {
+    const cause = LambdaErrorCauseSchema.safeParse(parseJson(error.Cause));
+    if (cause.success) {
+      if (cause.data.errorMessage !== undefined) message = cause.data.errorMessage;
+      if (cause.data.errorType !== undefined) type = cause.data.errorType;
+    } else {
+      // Not a Lambda error's JSON (a Step Functions error's own text): the cause is the sentence.
       message = error.Cause;
     }
   }
@@ -49,27 +65,6 @@ export function succeededItems<I extends object>(
     }
   }
   return items as Exclude<I, { failed: true }>[];
-}
-
-/** Reads a JSON artifact through its schema; a missing or malformed one is an error naming it. */
-export async function readArtifact<S extends z.ZodTypeAny>(
-  artifacts: Pick<ArtifactStore, 'get'>,
-  key: string,
-  schema: S,
-  what: string,
-): Promise<z.infer<S>> {
-  const bytes = await artifacts.get(key);
-  if (bytes === null) throw new Error(`the ${what} is missing (${key})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new Error(`the ${what} is not JSON (${key})`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success)
-    throw new Error(`the ${what} has an unexpected shape (${key}): ${parsed.error.issues[0]?.message}`);
-  return parsed.data as z.infer<S>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import type { TapeScanResult } from '../domain/tape/scan.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
+import { type CarriedIndexInfo, ScoreManifestSchema } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import {
   carriedIndex,
@@ -18,8 +19,9 @@ import {
   tapeLevelFindings,
 } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
-import { itemNumber, readArtifact, readMapResults, succeededItems } from './map-results.ts';
-import { type CarriedIndexInfo, mappingFingerprint } from './prepare-run.ts';
+import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
+import { mappingFingerprint } from './prepare-run.ts';
+import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
 import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
 import {
   type BucketSpec,
@@ -37,21 +39,19 @@ export async function readJson<T>(artifacts: Pick<ArtifactStore, 'get'>, key: st
   return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
 }
 
-/** Which run's score files are a date's, in how many loan-id buckets (written last by finalize). */
-export interface ScoreManifest {
-  runId: string;
-  buckets: number;
-  loans: number;
-  /** The score file format's version (docs/score-file.md); absent for the JSON Lines files of earlier releases. */
-  format?: number;
-}
+export type { ScoreManifest } from '../schema/artifacts.ts';
 
 /**
  * The keys of a date's score file, one per loan-id bucket (as its manifest names them), the
  * single file of earlier releases when it has no manifest.
  */
 export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date: string): Promise<string[]> {
-  const manifest = await readJson<ScoreManifest>(artifacts, KEYS.scoresManifest(date));
+  const manifest = await readOptionalArtifact(
+    artifacts,
+    KEYS.scoresManifest(date),
+    ScoreManifestSchema,
+    "date's score manifest",
+  );
   if (manifest === null) return [KEYS.legacyScores(date)];
   return Array.from({ length: manifest.buckets }, (_, b) =>
     KEYS.scores(date, manifest.runId, b, manifest.buckets, manifest.format === undefined),
@@ -156,9 +156,11 @@ async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promis
 /** The previous date's score files as its manifest names them (the single file of earlier releases without one). */
 async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpec['previousScores']> {
   if (plan.previousSnapshotDate === null) return null;
-  const manifest = await readJson<ScoreManifest>(
+  const manifest = await readOptionalArtifact(
     deps.artifacts,
     KEYS.scoresManifest(plan.previousSnapshotDate),
+    ScoreManifestSchema,
+    "previous date's score manifest",
   );
   return manifest === null
     ? { runId: null, buckets: 1 }

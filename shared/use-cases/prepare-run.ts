@@ -12,9 +12,11 @@ import { partInputs } from '../domain/tape/scan.ts';
 import { formatFromKey } from '../domain/tape/scan-options.ts';
 import { PlanMemoryError, TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
+import { type CarriedIndexInfo, CarriedIndexInfoSchema } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import { loadPreviousTape, peekTapeCurrency } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
+import { readOptionalArtifact } from './read-artifact.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
 import {
   type PlannedPart,
@@ -25,15 +27,7 @@ import {
   type StartRunEvent,
 } from './workflow-types.ts';
 
-/** What a date's carried drift index was built from (KEYS.carriedIndexInfo). */
-export interface CarriedIndexInfo {
-  /** The tape's parts as that run listed them. */
-  parts: PlannedPart[];
-  /** `mappingFingerprint` of the column mapping that read them. */
-  mapping: string;
-  /** VALIDATION_RULES_VERSION of the release that validated them (absent: version 1). */
-  rules?: number;
-}
+export type { CarriedIndexInfo } from '../schema/artifacts.ts';
 
 /** A stable fingerprint of the column mapping in use (none: canonical headers). */
 export function mappingFingerprint(mapping: ColumnMapping | undefined): string {
@@ -79,9 +73,13 @@ async function reuseCarriedIndex(
   to: string,
   deps: AuditDeps,
 ): Promise<boolean> {
-  const bytes = await deps.artifacts.get(KEYS.carriedIndexInfo(previousDate));
-  if (bytes === null) return false;
-  const info = JSON.parse(Buffer.from(bytes).toString('utf8')) as CarriedIndexInfo;
+  const info = await readOptionalArtifact(
+    deps.artifacts,
+    KEYS.carriedIndexInfo(previousDate),
+    CarriedIndexInfoSchema,
+    "previous date's drift index description",
+  );
+  if (info === null) return false;
   if (!carriedIndexApplies(info, previousParts, mapping)) {
     logger.info('previous tape changed since its run: reading it again', { previousDate });
     return false;

@@ -10,8 +10,10 @@ import type { BreachRow, ReportInput, WatchlistRow } from '../domain/report/type
 import { buildWatchlistCsv } from '../domain/report/watchlist-csv.ts';
 import type { PresignedLink } from '../ports/artifact-store.ts';
 import type { RunDelivery } from '../ports/risk-store.ts';
+import { AuditDocumentSchema } from '../schema/audit-document.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
+import { readOptionalArtifact } from './read-artifact.ts';
 import type { RunOutcome } from './workflow-types.ts';
 
 /** Watchlist rows attached to the email; the full report lists the whole watchlist. */
@@ -71,9 +73,8 @@ export function watchlistRow(e: WatchlistEntry): WatchlistRow {
   };
 }
 
-async function readAudit(deps: AuditDeps, date: string): Promise<AuditDocument | null> {
-  const bytes = await deps.artifacts.get(KEYS.audit(date));
-  return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as AuditDocument);
+function readAudit(deps: AuditDeps, date: string): Promise<AuditDocument | null> {
+  return readOptionalArtifact(deps.artifacts, KEYS.audit(date), AuditDocumentSchema, `audit of ${date}`);
 }
 
 /** The loans behind each breached rule, from the breach index, masked. */

@@ -97,14 +97,7 @@ export function runIdFor(snapshotDate: string, execution: ExecutionRef): string 
   return `${snapshotDate}T${stamp}Z-${tag}`;
 }
 
-/** The tape's parts as a run lists them (kept in S3 beside the run: KEYS.runParts). */
-export const PlannedPartSchema = z.object({
-  key: z.string(),
-  bytes: z.number().int().nonnegative(),
-  lastModified: z.string().nullable(),
-});
-export const PlannedPartsSchema = z.array(PlannedPartSchema);
-export type PlannedPart = z.infer<typeof PlannedPartSchema>;
+export { type PlannedPart, PlannedPartSchema, PlannedPartsSchema } from '../schema/artifacts.ts';
 
 /**
  * The plan the prepare step hands to the map and finalize steps. Its size does not grow with the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isExpectedError, MapItemFailedError } from '../../../shared/errors.ts';
-import { succeededItems } from '../../../shared/use-cases/map-results.ts';
+import { failureSentence, succeededItems } from '../../../shared/use-cases/map-results.ts';
 
 const shard = { what: 'shard', key: 'index' } as const;
 const lambdaCause = (type: string, message: string) =>
@@ -66,5 +66,40 @@ describe('Function: isExpectedError of a failed map item', () => {
         new MapItemFailedError('MapItemFailedError', 'shard 0 took longer than its time limit'),
       ),
     ).toBe(false);
+  });
+});
+
+describe('Function: failureSentence', () => {
+  it("reads a Lambda error's type and first line from its JSON cause", () => {
+    const cause = JSON.stringify({
+      errorType: 'TapeMissingError',
+      errorMessage: 'no tape\n  at x',
+      trace: [],
+    });
+    expect(failureSentence({ Error: 'Error', Cause: cause })).toEqual({
+      type: 'TapeMissingError',
+      sentence: 'no tape',
+    });
+  });
+
+  it('takes a cause that is not a Lambda error as the sentence itself', () => {
+    expect(
+      failureSentence({ Error: 'States.Runtime', Cause: 'the JSONPath $.x could not be found' }),
+    ).toEqual({
+      type: 'States.Runtime',
+      sentence: 'the JSONPath $.x could not be found',
+    });
+    expect(failureSentence({ Error: 'States.Runtime', Cause: 'null' })).toEqual({
+      type: 'States.Runtime',
+      sentence: 'null',
+    });
+  });
+
+  it('ignores fields of another type and falls back to the error name', () => {
+    const cause = JSON.stringify({ errorType: 42, errorMessage: { nested: true } });
+    expect(failureSentence({ Error: 'Lambda.Unknown', Cause: cause })).toEqual({
+      type: 'Lambda.Unknown',
+      sentence: 'the run failed with Lambda.Unknown',
+    });
   });
 });
