@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MailEventOutcome } from '../../../shared/domain/mail-event.ts';
 import { classifyMailEvent, type MailCounter } from '../../../shared/domain/mail-event.ts';
@@ -6,16 +5,9 @@ import {
   parseMailEventNotifications,
   recordMailEvents,
 } from '../../../shared/use-cases/record-mail-events.ts';
+import { sesFixture, snsDelivery } from '../../fixtures/ses-events/sns-delivery.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../fixtures/ses-events/${name}`, import.meta.url), 'utf8');
-
-/** An SNS delivery to a Lambda subscriber carrying the given SES records as its messages. */
-function snsDelivery(...records: string[]): unknown {
-  const template = JSON.parse(fixture('sns-record.json')) as { Records: { Sns: { Message: string } }[] };
-  const [record] = template.Records;
-  return { Records: records.map((r) => ({ ...record, Sns: { ...record!.Sns, Message: r } })) };
-}
+const fixture = sesFixture;
 
 const MESSAGE_ID = 'EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000';
 

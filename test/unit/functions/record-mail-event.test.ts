@@ -1,16 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../../shared/cli/lambda-context.ts';
+import { sesFixture, snsDelivery } from '../../fixtures/ses-events/sns-delivery.ts';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../fixtures/ses-events/${name}`, import.meta.url), 'utf8');
-
-/** An SNS delivery to a Lambda subscriber carrying the given SES records as its messages. */
-function snsDelivery(...records: string[]): unknown {
-  const template = JSON.parse(fixture('sns-record.json')) as { Records: { Sns: { Message: string } }[] };
-  const [record] = template.Records;
-  return { Records: records.map((r) => ({ ...record, Sns: { ...record!.Sns, Message: r } })) };
-}
+const fixture = sesFixture;
 
 /** What the handler wrote to stdout: its EMF metric documents and its log lines, as JSON. */
 function captureStdout(): { lines: () => Record<string, unknown>[] } {
