@@ -15,6 +15,7 @@ import {
   MATURITY_BANDS,
   RISK_CATEGORIES,
 } from '../domain/audit-result.ts';
+import { BINDING_KINDS } from '../domain/policy/policy.ts';
 
 const amount = z.number();
 const share = z.number().nullable();
@@ -58,14 +59,7 @@ const ComplianceRuleResultSchema = z.looseObject({
       issuer: z.string(),
       issued: z.string().nullable(),
       effective: z.string().nullable(),
-      binding: z.enum([
-        'law',
-        'regulation',
-        'normative_document',
-        'supervisory_guidance',
-        'draft',
-        'internal',
-      ]),
+      binding: z.enum(BINDING_KINDS),
       note: z.string().nullable(),
     })
     .optional(),

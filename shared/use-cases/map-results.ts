@@ -89,39 +89,37 @@ export async function readMapResults<T>(
     MapRunManifestSchema,
     `manifest of the ${options.what} results`,
   );
-  const out: T[] = [];
-  for (const file of manifest.ResultFiles.SUCCEEDED) {
-    for (const entry of await readArtifact(
-      artifacts,
-      file.Key,
-      MapRunResultFileSchema,
-      `${options.what} results file`,
-    )) {
-      const parsed = options.outcome.safeParse(JSON.parse(entry.Output ?? 'null'));
-      if (!parsed.success)
-        throw new Error(
-          `a ${options.what} result in ${file.Key} has an unexpected shape: ${parsed.error.issues[0]?.message}`,
-        );
-      const value = parsed.data as T & { failed?: unknown; error?: CaughtError };
-      // What travels on from a failed item is its sentence, not the runtime's whole error.
-      if (value.failed === true && value.error !== undefined) value.error = trimmedError(value.error);
-      out.push(value);
+  // Each results file's entries beside the file's key, one file read at a time.
+  async function* entriesOf(files: readonly { Key: string }[]) {
+    for (const file of files) {
+      const read = await readArtifact(
+        artifacts,
+        file.Key,
+        MapRunResultFileSchema,
+        `${options.what} results file`,
+      );
+      for (const entry of read) yield { key: file.Key, entry };
     }
   }
-  for (const file of manifest.ResultFiles.FAILED) {
-    for (const entry of await readArtifact(
-      artifacts,
-      file.Key,
-      MapRunResultFileSchema,
-      `${options.what} results file`,
-    )) {
-      out.push(
-        options.failed(
-          JSON.parse(entry.Input ?? 'null'),
-          trimmedError({ Error: entry.Error ?? 'States.TaskFailed', Cause: entry.Cause ?? '' }),
-        ),
+  const out: T[] = [];
+  for await (const { key, entry } of entriesOf(manifest.ResultFiles.SUCCEEDED)) {
+    const parsed = options.outcome.safeParse(JSON.parse(entry.Output ?? 'null'));
+    if (!parsed.success)
+      throw new Error(
+        `a ${options.what} result in ${key} has an unexpected shape: ${parsed.error.issues[0]?.message}`,
       );
-    }
+    const value = parsed.data as T & { failed?: unknown; error?: CaughtError };
+    // What travels on from a failed item is its sentence, not the runtime's whole error.
+    if (value.failed === true && value.error !== undefined) value.error = trimmedError(value.error);
+    out.push(value);
+  }
+  for await (const { entry } of entriesOf(manifest.ResultFiles.FAILED)) {
+    out.push(
+      options.failed(
+        JSON.parse(entry.Input ?? 'null'),
+        trimmedError({ Error: entry.Error ?? 'States.TaskFailed', Cause: entry.Cause ?? '' }),
+      ),
+    );
   }
   if (out.length !== options.expected)
     throw new Error(`${out.length} of the run's ${options.expected} ${options.what} results came back`);

@@ -17,9 +17,9 @@ import {
   withLocalStack,
   writeOutputs,
 } from '../local-pipeline.ts';
+import { BUCKETS_HELP, DEFAULT_STATE_DIR, OPTION, parseBuckets, parseShards } from '../options.ts';
 import { headlineLines } from '../output.ts';
 import { generateTape } from './generate.ts';
-import { parseBuckets, parseShards } from './run.ts';
 
 export interface DemoOptions {
   loans: number;
@@ -162,7 +162,7 @@ export function registerDemo(program: Command): void {
       addDays(new Date().toISOString().slice(0, 10), -1),
     )
     .option('--seed <seed>', 'seed of the synthetic book', '42')
-    .option('--state <dir>', 'state folder of the local stack', '.risk-audit')
+    .option(...OPTION.state, DEFAULT_STATE_DIR)
     .option('--fresh', 'wipe the state folder first')
     .option('--hold', 'keep the local stack up afterwards and print the local email page')
     .option(
@@ -170,12 +170,8 @@ export function registerDemo(program: Command): void {
       'split each day into about n shards of at least 1 MiB (tapes written as plain CSV), scored on worker threads',
       parseShards,
     )
-    .option(
-      '--buckets <n>',
-      'merge each day in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS',
-      parseBuckets,
-    )
-    .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
+    .option('--buckets <n>', BUCKETS_HELP, parseBuckets)
+    .option(...OPTION.policy)
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);
     });

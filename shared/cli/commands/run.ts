@@ -2,8 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AuditResult } from '../../domain/audit-result.ts';
-import { MAX_SCORE_BUCKETS } from '../../domain/store/score-buckets.ts';
-import { ConfigError, RiskAuditError } from '../../errors.ts';
+import { RiskAuditError } from '../../errors.ts';
 import { isSplittable } from '../../use-cases/prepare-run.ts';
 import type { RunPlan } from '../../use-cases/workflow-types.ts';
 import {
@@ -16,10 +15,16 @@ import {
   withLocalStack,
   writeOutputs,
 } from '../local-pipeline.ts';
+import {
+  BUCKETS_HELP,
+  DEFAULT_STATE_DIR,
+  isoDateOption,
+  OPTION,
+  parseBuckets,
+  parseShards,
+} from '../options.ts';
 import { headlineLines } from '../output.ts';
 import { checkPreviousGiven, localRunDate } from '../peek.ts';
-import { parseWholeNumber } from './runs.ts';
-import { isoDateOption } from './score.ts';
 
 export interface RunOptions {
   snapshot: string;
@@ -34,21 +39,6 @@ export interface RunOptions {
   buckets?: number;
   /** A rule pack or risk appetite replacing the default one of its kind. */
   policy?: string;
-}
-
-/** `--shards N`: a whole number from 1 to 1024 (the same range as `score --shards`). */
-export function parseShards(value: string): number {
-  return parseWholeNumber('--shards', value, 1, 1024);
-}
-
-/** `--buckets N`: a power of two from 1 to MAX_SCORE_BUCKETS. */
-export function parseBuckets(value: string): number {
-  const n = parseWholeNumber('--buckets', value, 1, MAX_SCORE_BUCKETS);
-  if ((n & (n - 1)) !== 0)
-    throw new ConfigError(
-      `--buckets must be a power of two (1, 2, 4, ... ${MAX_SCORE_BUCKETS}), got ${value}`,
-    );
-  return n;
 }
 
 /** A local run that ended in a failed audit: the sentence is already in audit.json and the run record. */
@@ -111,29 +101,18 @@ export function registerRun(program: Command): void {
     .description(
       'Run the full pipeline (S3, DynamoDB, email) on your own tape files on the embedded local stack',
     )
-    .requiredOption(
-      '--snapshot <file>',
-      "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
-    )
-    .option(
-      '--date <YYYY-MM-DD>',
-      "the run's date (default: the date most of the tape's first rows carry)",
-      isoDateOption,
-    )
+    .requiredOption(...OPTION.snapshot)
+    .option(...OPTION.runDate, isoDateOption)
     .option('--previous <file>', "the previous day's tape, for drift, roll rates and what changed")
-    .option('--out <dir>', 'output folder', 'out')
-    .option('--state <dir>', 'state folder of the local stack', '.risk-audit')
+    .option(...OPTION.out, 'out')
+    .option(...OPTION.state, DEFAULT_STATE_DIR)
     .option(
       '--shards <n>',
       "split the day's tape into about n row-aligned shards of at least 1 MiB (uncompressed CSV or JSON Lines), scored on worker threads",
       parseShards,
     )
-    .option(
-      '--buckets <n>',
-      "merge the day's scored loans in n loan-id buckets (a power of two), on worker threads, as the second Distributed Map does on AWS",
-      parseBuckets,
-    )
-    .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
+    .option('--buckets <n>', BUCKETS_HELP, parseBuckets)
+    .option(...OPTION.policy)
     .action(async (opts: RunOptions) => {
       await runLocal(opts);
     });

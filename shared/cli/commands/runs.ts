@@ -8,6 +8,7 @@ import { startLocalStack } from '../../local/local-stack.ts';
 import type { ArtifactStore } from '../../ports/artifact-store.ts';
 import type { RiskStore, RunSummary } from '../../ports/risk-store.ts';
 import { LOCAL_BUCKET } from '../../schema/tables.ts';
+import { parseWholeNumber } from '../options.ts';
 
 /** Where the store commands read: the local state folder (default) or a deployed table (and bucket). */
 export interface StoreTargetOptions {
@@ -96,15 +97,6 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-/** A whole number option in a range, or a ConfigError sentence naming the option. */
-export function parseWholeNumber(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
-  }
-  return n;
 }
 
 /** Formatting helpers shared by the store commands. */

@@ -12,13 +12,13 @@ import { addDays } from '../../domain/calendar.ts';
 import { decodePreviousIndex } from '../../domain/engine/previous-tape.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../../domain/tape/row-validator.ts';
-import { isIsoDate } from '../../domain/tape/values.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from '../../use-cases/prepare-run.ts';
 import type { LambdaJob, MapFunction } from '../lambda-worker-impl.ts';
 import { runWorkflowLocally } from '../local-runner.ts';
 import { runLocalStep } from '../local-steps.ts';
+import { isoDateOption, OPTION, parseShards, parseWorkers } from '../options.ts';
 import { printHeadline } from '../output.ts';
 import { checkPreviousGiven, dateSourceOf, peekSnapshotDate } from '../peek.ts';
 import { WorkerPool } from '../worker-pool.ts';
@@ -188,19 +188,6 @@ export function localStepsOnThreads(threads: number, local: LocalDepsSpec) {
   };
 }
 
-/** `--date`: a real calendar date as YYYY-MM-DD. */
-export function isoDateOption(value: string): string {
-  if (!isIsoDate(value)) throw new ConfigError(`--date must be a real date as YYYY-MM-DD, got ${value}`);
-  return value;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1024)
-    throw new ConfigError(`expected a whole number from 1 to 1024, got ${value}`);
-  return n;
-}
-
 /** `risk-audit score`: the engine alone on local files. */
 export function registerScore(program: Command): void {
   program
@@ -208,32 +195,25 @@ export function registerScore(program: Command): void {
     .description(
       "Audit local tape files with no AWS (the pipeline's steps over local files): writes DIR/audit.json, quarantine.csv, report.html and report.txt",
     )
-    .requiredOption(
-      '--snapshot <file>',
-      "the day's tape: a CSV, JSON Lines or Parquet file (optionally .gz), or a folder of parts",
-    )
-    .option(
-      '--date <YYYY-MM-DD>',
-      "the run's date (default: the date most of the tape's first rows carry)",
-      isoDateOption,
-    )
+    .requiredOption(...OPTION.snapshot)
+    .option(...OPTION.runDate, isoDateOption)
     .option(
       '--previous <file>',
       "an earlier date's tape, for drift and roll rates, or the drift index its run wrote (--index-out)",
     )
-    .option('--mapping <file>', "a column mapping (YAML or JSON) for a lender's own export")
-    .option('--policy <file>', 'a rule pack or risk appetite replacing the default one of its kind')
-    .option('--out <dir>', 'output folder', 'out')
+    .option(...OPTION.mapping)
+    .option(...OPTION.policy)
+    .option(...OPTION.out, 'out')
     .option(
       '--shards <n>',
       'split the tape into N row-aligned shards scored on worker threads',
-      positiveInt,
+      parseShards,
       1,
     )
     .option(
       '--workers <n>',
       'worker threads scoring the shards at once (default: min(shards, CPUs))',
-      positiveInt,
+      parseWorkers,
     )
     .option(
       '--index-out <file>',

@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.ts';
 import type { WatchlistEntry } from '../../ports/risk-store.ts';
-import {
-  addStoreTargetOptions,
-  fmt,
-  formatTable,
-  parseWholeNumber,
-  type StoreTargetOptions,
-  withRiskStore,
-} from './runs.ts';
+import { parseWholeNumber } from '../options.ts';
+import { addStoreTargetOptions, fmt, formatTable, type StoreTargetOptions, withRiskStore } from './runs.ts';
 
 /** The rows of a watchlist table, in rank order. */
 export function watchlistRows(entries: readonly WatchlistEntry[]): string[][] {

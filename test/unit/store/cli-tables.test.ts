@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { historyRows } from '../../../shared/cli/commands/history.ts';
-import { formatTable, parseWholeNumber, runRows } from '../../../shared/cli/commands/runs.ts';
+import { formatTable, runRows } from '../../../shared/cli/commands/runs.ts';
 import { watchlistRows } from '../../../shared/cli/commands/watchlist.ts';
+import { parseWholeNumber } from '../../../shared/cli/options.ts';
 import { ConfigError } from '../../../shared/errors.ts';
 import type { LoanHistoryItem, RunSummary } from '../../../shared/ports/risk-store.ts';
 
