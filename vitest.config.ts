@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/adapters/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/adapters/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+          ],
           environment: 'node',
           // `risk-audit score` runs the synthesized state machine: synthesized once, up front.
           globalSetup: ['test/unit/global-setup.ts'],

@@ -37,7 +37,7 @@ import {
  * Version of the row-validity rules: what makes a row valid or quarantined, and a valid loan's
  * days-past-due bucket. A date's carried drift index records it, and the next date's run reads
  * the previous tape again when it differs, so an index built under older rules is never trusted.
- * A release that changes the rules bumps it: `test/unit/ingest/validation-version.test.ts` pins
+ * A release that changes the rules bumps it: `test/unit/domain/tape/validation-version.test.ts` pins
  * the rules' outcomes on a fixture tape to this number and fails when they change without it.
  * Version 2: a row holding a NUL byte, or a structure (JSON object or list, Parquet struct) in a
  * column it reads, is quarantined; Parquet FLOAT, DECIMAL and timestamp cells read as written.

@@ -12,7 +12,7 @@ import { scoreLocal } from '../../../shared/cli/commands/score.ts';
 import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-result.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
-import { collectSink } from '../../unit/ingest/helpers.ts';
+import { collectSink } from '../../unit/domain/tape/helpers.ts';
 
 // Parquet tapes written by another tool (DuckDB, shaped the way Arrow-based writers such as
 // pyarrow/pandas/Polars and Spark write theirs) must audit to exactly the figures of the CSV of

@@ -5,7 +5,7 @@ import {
   loadPreviousTape,
   mergePreviousRanges,
 } from '../../../shared/use-cases/audit-engine.ts';
-import { csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
+import { csvText, goodRow, memoryPart } from '../../unit/domain/tape/helpers.ts';
 
 // 40 rows of a previous day: mixed buckets, bands and products, one bad row, and L3 repeated
 // late in the tape (so any cut in the middle puts the repeat in another range than the first).

@@ -13,7 +13,7 @@ import { TAPE_COLUMNS } from '../../../shared/domain/loan.ts';
 import { parseMapping } from '../../../shared/domain/tape/mapping.ts';
 import { loanToJsonLine } from '../../../shared/domain/tape/tape-row.ts';
 import { TapeUnreadableError } from '../../../shared/errors.ts';
-import { collectSink, csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
+import { collectSink, csvText, goodRow, memoryPart } from '../../unit/domain/tape/helpers.ts';
 
 const rows = [
   goodRow({ loan_id: 'L1', region: 'Zhe,jiang' }),

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { S3TapeSource } from '../../../shared/adapters/tape/s3-tape-source.ts';
 import { partInputs } from '../../../shared/domain/tape/scan.ts';
-import { collectSink, csvText, goodRow } from '../../unit/ingest/helpers.ts';
+import { collectSink, csvText, goodRow } from '../../unit/domain/tape/helpers.ts';
 
 const s3 = mockClient(S3Client);
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
 import { auditShard, type ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { decodeScores, type SortedScores } from '../../../shared/use-cases/score-file.ts';
-import { defaultPolicy } from '../../unit/engine/helpers.ts';
-import { collectQuarantine, csvText, goodRow, memoryPart } from '../../unit/ingest/helpers.ts';
+import { defaultPolicy } from '../../unit/domain/engine/helpers.ts';
+import { collectQuarantine, csvText, goodRow, memoryPart } from '../../unit/domain/tape/helpers.ts';
 
 const policy = defaultPolicy();
 

@@ -13,7 +13,7 @@ import { scanTape } from '../../../shared/adapters/tape/read-tape.ts';
 import { tapeFileFormat } from '../../../shared/adapters/tape/tape-writer.ts';
 import { generateTape, registerGenerate } from '../../../shared/cli/commands/generate.ts';
 import { ConfigError } from '../../../shared/errors.ts';
-import { collectSink } from '../../unit/ingest/helpers.ts';
+import { collectSink } from '../../unit/domain/tape/helpers.ts';
 
 const row = (line: number, raw: string) => ({
   part: 'p.csv',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scanTapeWith, surveyTapeDateWith } from '../../../../shared/domain/tape/scan.ts';
 import { TapeUnreadableError } from '../../../../shared/errors.ts';
 import type { ParquetReadOptions, TapeDecoder, TapePartInput } from '../../../../shared/ports/tape-source.ts';
-import { collectSink, csvText, goodRow, memoryPart } from '../../ingest/helpers.ts';
+import { collectSink, csvText, goodRow, memoryPart } from './helpers.ts';
 
 /**
  * A decoder of plain UTF-8 (TextDecoder), recording what the scan asks of it: the domain's row

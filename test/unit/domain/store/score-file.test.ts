@@ -1,0 +1,357 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  encodeScoreFile,
+  type LoanRiskState,
+  readScoreFile,
+  writeScoreFile,
+} from '../../../../bench/store-model.ts';
+import { decodeScoreFile, gzipLines, streamScoreFile } from '../../../../shared/domain/store/score-file.ts';
+import { ScoreFileError } from '../../../../shared/errors.ts';
+import type { ArtifactStore } from '../../../../shared/ports/artifact-store.ts';
+import type { ScoredLoan } from '../../../../shared/use-cases/audit-engine.ts';
+import {
+  decodeScores,
+  encodeScores,
+  readScores,
+  SCORE_FIELDS,
+  ScoreFileWriter,
+  SortedScores,
+  withRuleCodes,
+} from '../../../../shared/use-cases/score-file.ts';
+
+function state(loanId: string, grade: LoanRiskState['grade']): LoanRiskState {
+  return {
+    loanId,
+    borrowerRef: 'ref',
+    grade,
+    score: 600,
+    pd: 0.1,
+    dpdBucket: '0',
+    classification: 'normal',
+    flags: ['THIN_FILE'],
+    outstanding: 12.34,
+  };
+}
+
+class MemoryArtifacts implements ArtifactStore {
+  public readonly objects = new Map<string, { body: Uint8Array; contentType: string }>();
+  public async put(key: string, body: string | Uint8Array, contentType: string): Promise<void> {
+    this.objects.set(key, { body: typeof body === 'string' ? Buffer.from(body) : body, contentType });
+  }
+  public async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of body) chunks.push(c);
+    this.objects.set(key, { body: Buffer.concat(chunks), contentType });
+  }
+  public async get(key: string): Promise<Uint8Array | null> {
+    return this.objects.get(key)?.body ?? null;
+  }
+  public async stream(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+    const o = this.objects.get(key);
+    if (!o) return null;
+    return (async function* () {
+      // Two chunks, to cross a chunk boundary inside the gzip stream.
+      yield o.body.subarray(0, 10);
+      yield o.body.subarray(10);
+    })();
+  }
+  public async copy(fromKey: string, toKey: string): Promise<boolean> {
+    const o = this.objects.get(fromKey);
+    if (o) this.objects.set(toKey, o);
+    return o !== undefined;
+  }
+  public async deletePrefix(): Promise<number> {
+    return 0;
+  }
+  public async presignGet(key: string): Promise<{ url: string; expiresAt: Date }> {
+    return { url: `memory://${key}`, expiresAt: new Date(0) };
+  }
+}
+
+async function collect(it: AsyncIterable<LoanRiskState>): Promise<LoanRiskState[]> {
+  const out: LoanRiskState[] = [];
+  for await (const s of it) out.push(s);
+  return out;
+}
+
+describe('Function: encodeScoreFile', () => {
+  it('round-trips states through gzip JSON Lines', async () => {
+    const states = [state('L1', 'A'), state('L2', 'E')];
+    const bytes = await encodeScoreFile(states);
+    // gzip magic number
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    expect(decodeScoreFile(bytes)).toEqual(states);
+  });
+
+  it('encodes an empty night as an empty file', async () => {
+    expect(decodeScoreFile(await encodeScoreFile([]))).toEqual([]);
+  });
+});
+
+describe('Function: writeScoreFile / readScoreFile', () => {
+  it('writes the states sorted by loan id and streams them back', async () => {
+    const artifacts = new MemoryArtifacts();
+    const size = await writeScoreFile(artifacts, 'runs/2026-01-02/risk-states.jsonl.gz', [
+      state('L3', 'C'),
+      state('L1', 'A'),
+      state('L2', 'B'),
+    ]);
+    const stored = artifacts.objects.get('runs/2026-01-02/risk-states.jsonl.gz');
+    expect(stored?.contentType).toBe('application/gzip');
+    expect(size).toBe(stored?.body.byteLength);
+    const read = await readScoreFile(artifacts, 'runs/2026-01-02/risk-states.jsonl.gz');
+    expect((await collect(read!)).map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:A', 'L2:B', 'L3:C']);
+  });
+
+  it('returns null when the night has no score file', async () => {
+    expect(await readScoreFile(new MemoryArtifacts(), 'runs/2026-01-01/risk-states.jsonl.gz')).toBeNull();
+  });
+
+  it('streams a file larger than one flush', async () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => state(`L${String(i).padStart(6, '0')}`, 'B'));
+    const bytes = await encodeScoreFile(many);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < bytes.length; i += 4096) yield bytes.subarray(i, i + 4096);
+    }
+    const back = await collect(streamScoreFile(chunks()));
+    expect(back).toHaveLength(20_000);
+    expect(back[19_999]?.loanId).toBe('L019999');
+  });
+});
+
+const loan = (over: Partial<ScoredLoan> = {}): ScoredLoan => ({
+  loanId: 'L1',
+  borrowerKey: '00ff00ff00ff00ff',
+  product: 'credit_loan',
+  region: 'Zhejiang',
+  industry: null,
+  loanPurpose: 'consumption',
+  partnerId: 'PB-"1"',
+  coLent: true,
+  relatedPartyGroup: null,
+  reportedClassification: 'normal',
+  outstanding: 1234.56,
+  score: 612,
+  grade: 'C',
+  pd: 0.0123456789,
+  el: 5.5e-7,
+  dpdBucket: '31-60',
+  classification: 'special_mention',
+  stage: '2',
+  ruleCodes: ['APR_CAP'],
+  flags: [],
+  reasons: ['DPD', 'HIGH_DTI'],
+  ...over,
+});
+
+/** A stream of `bytes` in pieces of `size` (to cross record boundaries). */
+async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+async function readAll(bytes: Uint8Array, size = 7): Promise<ScoredLoan[]> {
+  const out: ScoredLoan[] = [];
+  for await (const batch of readScores(pieces(bytes, size), 'runs/x/scores.bin.gz')) out.push(...batch);
+  return out;
+}
+
+describe('Score file format (version 1)', () => {
+  it('round-trips every field: free text, nulls, -0, tiny and large numbers, across any chunking', async () => {
+    const loans = [
+      loan(),
+      loan({ loanId: 'L"2</script>', region: null, industry: '餐饮 "food"\\ \n', outstanding: 0, el: 0 }),
+      loan({ loanId: 'L3', outstanding: -0, pd: 1, score: 0, ruleCodes: [], reasons: [] }),
+      loan({ loanId: 'L4', outstanding: 123456789012.34567, el: Number.MIN_VALUE, flags: ['THIN_FILE'] }),
+    ];
+    const bytes = await encodeScores(loans);
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    for (const size of [1, 7, 4096]) {
+      const back = await readAll(bytes, size);
+      expect(back).toEqual(loans);
+      expect(Object.is(back[2]!.outstanding, -0)).toBe(true);
+    }
+    expect(decodeScores(bytes)).toEqual(loans);
+  });
+
+  it('stores every field of a scored loan (a field added to ScoredLoan must be added to SCORE_FIELDS)', async () => {
+    expect(SCORE_FIELDS.map(([name]) => name)).toEqual(Object.keys(loan()));
+    const [back] = decodeScores(await encodeScores([loan()]));
+    expect(Object.keys(back!)).toEqual(Object.keys(loan()));
+  });
+
+  it('lays a loan out as docs/score-file.md says, byte for byte', async () => {
+    const one = loan({
+      loanId: 'A',
+      borrowerKey: 'k',
+      region: null,
+      industry: null,
+      loanPurpose: 'business',
+      partnerId: null,
+      coLent: true,
+      reportedClassification: null,
+      ruleCodes: [],
+      flags: [],
+      reasons: [],
+    });
+    const f64 = (v: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(v);
+      return [...b];
+    };
+    const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const sym = (text: string) => [1, ...u32(Buffer.byteLength(text)), ...Buffer.from(text)];
+    // Symbols in the order the loan first uses them: the empty list only. Closed sets as their
+    // index: credit_loan 1, business 1, grade C 2, 31-60 2, special_mention 1, stage 2 1; co-lent 1.
+    const fields = [
+      ...u32(1),
+      0x41,
+      ...u32(1),
+      0x6b,
+      1,
+      0,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      ...f64(1234.56),
+      ...f64(612),
+      2,
+      ...f64(0.0123456789),
+      ...f64(5.5e-7),
+      2,
+      1,
+      1,
+      1,
+      1,
+      1,
+    ];
+    const expected = Buffer.from([
+      ...Buffer.from('RASCORES'),
+      1,
+      0,
+      0,
+      0,
+      ...sym('[]'),
+      2,
+      ...u32(fields.length),
+      ...fields,
+    ]);
+    expect(Buffer.from(gunzipSync(await encodeScores([one])))).toEqual(expected);
+    expect(decodeScores(gzipSync(expected))).toEqual([one]);
+  });
+
+  it('numbers symbols past 127 with multi-byte varints', async () => {
+    const loans = Array.from({ length: 300 }, (_, i) =>
+      loan({
+        loanId: `L${String(i).padStart(4, '0')}`,
+        region: `region ${i}`,
+        ruleCodes: [`RULE_${i % 150}`],
+      }),
+    );
+    expect(await readAll(await encodeScores(loans), 1000)).toEqual(loans);
+  });
+
+  it('shares one frozen list between the loans that have it', async () => {
+    const [a, b] = decodeScores(await encodeScores([loan(), loan({ loanId: 'L2' })]));
+    expect(a!.reasons).toBe(b!.reasons);
+    expect(Object.isFrozen(a!.reasons)).toBe(true);
+    expect(withRuleCodes(a!, ['X']).ruleCodes).toEqual(['X']);
+    expect(a!.ruleCodes).toEqual(['APR_CAP']);
+  });
+
+  it('refuses another version of the format in one sentence naming the file', async () => {
+    const bytes = Buffer.from(gunzipSync(await encodeScores([loan()])));
+    bytes.writeUInt16LE(2, 8);
+    await expect(readAll(gzipSync(bytes))).rejects.toThrow(
+      new ScoreFileError(
+        'runs/x/scores.bin.gz is written in version 2 of the score file format, and this release reads version 1 only',
+      ),
+    );
+    expect(() => decodeScores(gzipSync(bytes), 'f')).toThrow(
+      /^f is written in version 2 of the score file format/,
+    );
+  });
+
+  it('refuses a file that is not a score file, or ends inside a record', async () => {
+    await expect(readAll(gzipSync('PK\x03\x04 a zip, say'))).rejects.toThrow(
+      'runs/x/scores.bin.gz is not a score file',
+    );
+    const whole = gunzipSync(await encodeScores([loan(), loan({ loanId: 'L2' })]));
+    await expect(readAll(gzipSync(whole.subarray(0, whole.byteLength - 3)))).rejects.toThrow(
+      'runs/x/scores.bin.gz is damaged: it ends inside a record',
+    );
+  });
+
+  it('reads the JSON Lines score file of an earlier release, multi-byte text across chunks', async () => {
+    const loans = [loan({ industry: '餐饮' }), loan({ loanId: 'L2', region: '浙江' })];
+    const legacy = gzipSync(`${loans.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    expect(await readAll(legacy, 3)).toEqual(loans);
+    expect(decodeScores(legacy)).toEqual(loans);
+    expect(await readAll(gzipSync(''))).toEqual([]);
+  });
+});
+
+describe('Class: ScoreFileWriter', () => {
+  it('writes a file larger than its chunks, read back in batches', async () => {
+    const many = Array.from({ length: 50_000 }, (_, i) => loan({ loanId: `L${String(i).padStart(6, '0')}` }));
+    const writer = new ScoreFileWriter();
+    for (const s of many) await writer.add(s);
+    const batches: number[] = [];
+    for await (const b of readScores(pieces(await writer.finish(), 1 << 16))) batches.push(b.length);
+    expect(batches.reduce((n, k) => n + k, 0)).toBe(50_000);
+    expect(batches.length).toBeGreaterThan(1);
+  });
+});
+
+describe('Function: gzipLines', () => {
+  it('keeps every line, across chunk boundaries, multi-byte text and a line longer than a chunk', async () => {
+    const lines = [
+      ...Array.from({ length: 20_000 }, (_, i) => `{"i":${i},"t":"贷款 ${'x'.repeat(i % 97)}"}`),
+      'y'.repeat(3 << 20),
+      '最后',
+    ];
+    for (const level of [1, 6]) {
+      const text = gunzipSync(await gzipLines(lines, level)).toString('utf8');
+      expect(text).toBe(`${lines.join('\n')}\n`);
+    }
+  });
+});
+
+describe('Class: SortedScores', () => {
+  const decoded = (s: SortedScores) => decodeScores(gzipSync(Buffer.concat([...s.bytes()])));
+
+  it('gives the loans by loan id, across chunk boundaries and with multi-byte text, sorted or not', () => {
+    const n = 60_000;
+    const pad = 'é'.repeat(40);
+    const keys = Array.from({ length: n }, (_, i) => `K${String(i).padStart(6, '0')}`);
+    const inOrder = new SortedScores();
+    for (const k of keys) inOrder.add(loan({ loanId: k, industry: `${k} ${pad}` }));
+    const shuffled = new SortedScores();
+    let x = 3;
+    const mixed = [...keys];
+    for (let i = n - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [mixed[i], mixed[j]] = [mixed[j]!, mixed[i]!];
+    }
+    for (const k of mixed) shuffled.add(loan({ loanId: k, industry: `${k} ${pad}` }));
+    expect(inOrder.size).toBe(n);
+    const expected = keys.map((k) => `${k}|${k} ${pad}`);
+    expect(decoded(inOrder).map((s) => `${s.loanId}|${s.industry}`)).toEqual(expected);
+    expect(decoded(shuffled).map((s) => `${s.loanId}|${s.industry}`)).toEqual(expected);
+  });
+
+  it('holds a record longer than a chunk, and nothing when empty', () => {
+    const s = new SortedScores();
+    s.add(loan({ loanId: 'b', region: 'x'.repeat(5 << 20) }));
+    s.add(loan({ loanId: 'a' }));
+    expect(decoded(s).map((l) => [l.loanId, l.region!.length])).toEqual([
+      ['a', 8],
+      ['b', 5 << 20],
+    ]);
+    expect(decoded(new SortedScores())).toEqual([]);
+  });
+});
