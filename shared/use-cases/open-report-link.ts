@@ -1,4 +1,4 @@
-import { escapeHtml } from '../adapters/report/escape.ts';
+import { escapeHtml } from '../domain/report/escape.ts';
 import { checkReportLink, namesUnknownKey } from '../domain/report/report-link.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { SecretSource } from '../ports/secret-source.ts';

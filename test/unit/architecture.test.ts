@@ -103,7 +103,6 @@ const USE_CASE_ADAPTER_IMPORTS = [
   'shared/use-cases/finalize-run.ts -> shared/adapters/observability.ts',
   'shared/use-cases/merge-audit.ts -> shared/adapters/report/quarantine-sample.ts',
   'shared/use-cases/merge-scores.ts -> shared/adapters/observability.ts',
-  'shared/use-cases/open-report-link.ts -> shared/adapters/report/escape.ts',
   'shared/use-cases/prepare-run.ts -> shared/adapters/observability.ts',
   'shared/use-cases/record-failure.ts -> shared/adapters/observability.ts',
   'shared/use-cases/record-failure.ts -> shared/adapters/report/build-report.ts',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Rating } from '../../domain/audit-result.ts';
+import { escapeHtml as e } from '../../domain/report/escape.ts';
 import type {
   FullReportModel,
   HeadlineFigure,
@@ -8,7 +9,6 @@ import type {
   ReportTable,
 } from '../../domain/report/types.ts';
 import type { ChartSvg } from './charts.ts';
-import { escapeHtml as e } from './escape.ts';
 
 /**
  * The full report as one self-contained HTML page: no request leaves it (no external script,
