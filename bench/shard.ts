@@ -66,6 +66,7 @@ async function measureShard(
     mapping: () => loadMapping(undefined),
     now: () => new Date(),
     metrics: { count: () => undefined },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   // A middle range (not the first, which also holds the header), as most shards are.
   const start = Math.min(bytes - mib * 2 ** 20, mib * 2 ** 20);

@@ -5,7 +5,7 @@ import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { createAwsClients } from './aws-clients.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { DynamoRiskStore } from './dynamo-risk-store.ts';
-import { metrics, tracer } from './observability.ts';
+import { metrics, stepLogger, tracer } from './observability.ts';
 import { S3ArtifactStore } from './s3-artifact-store.ts';
 import { createSecretSource } from './secret-source.ts';
 import { SesReportMailer } from './ses-report-mailer.ts';
@@ -43,5 +43,6 @@ export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = pr
     metrics: {
       count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
     },
+    logger: stepLogger,
   };
 }

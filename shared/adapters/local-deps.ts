@@ -4,6 +4,7 @@ import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { FsArtifactStore } from './fs-artifact-store.ts';
 import { FsRiskStore } from './fs-risk-store.ts';
+import { stepLogger } from './observability.ts';
 import { EnvironmentSecretSource } from './secret-source.ts';
 import { DatedTapeSource } from './tape/local-tape-source.ts';
 
@@ -39,5 +40,7 @@ export function createLocalDeps(spec: LocalDepsSpec): AuditDeps {
     mapping: once(() => loadMapping(spec.config.MAPPING_FILE)),
     now: () => new Date(),
     metrics: { count: () => undefined },
+    // The functions' logger (WARN and above outside Lambda): the CLI's output is for people.
+    logger: stepLogger,
   };
 }

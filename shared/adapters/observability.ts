@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import type { LogAttributes, LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -8,12 +8,14 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { isExpectedError } from '../errors.ts';
+import type { LogFields, Logger as LoggerPort } from '../ports/logger.ts';
 import { METRIC, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../schema/metrics.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? POWERTOOLS_SERVICE_NAME;
 
 /**
- * Structured JSON logger shared by every function; never log borrower ids, names or incomes.
+ * Structured JSON logger shared by every function (the use cases log through it as their Logger
+ * port, stepLogger); never log borrower ids, names or incomes.
  * Its level is fixed when it is made (each invocation resets it to that): POWERTOOLS_LOG_LEVEL,
  * else INFO in Lambda and WARN elsewhere (the CLI, tests), whose output is for people; the local
  * stack's endpoints are set after this module loads, so its defaults would come too late.
@@ -23,6 +25,23 @@ export const logger = new Logger({
   logLevel: (process.env.POWERTOOLS_LOG_LEVEL ??
     (process.env.AWS_LAMBDA_FUNCTION_NAME === undefined ? 'WARN' : 'INFO')) as LogLevel,
 });
+
+/**
+ * A Powertools logger as the use cases' Logger port: one JSON line a call, the fields beside the
+ * message (and the Lambda context the handler's middleware added).
+ */
+export function powertoolsLogger(sink: Logger): LoggerPort {
+  const extra = (fields: LogFields | undefined): LogAttributes[] =>
+    fields === undefined ? [] : [{ ...fields }];
+  return {
+    info: (message, fields) => sink.info(message, ...extra(fields)),
+    warn: (message, fields) => sink.warn(message, ...extra(fields)),
+    error: (message, fields) => sink.error(message, ...extra(fields)),
+  };
+}
+
+/** The functions' logger as the steps' Logger port (AuditDeps.logger). */
+export const stepLogger: LoggerPort = powertoolsLogger(logger);
 
 /** CloudWatch EMF metrics under the RiskAudit namespace. */
 export const metrics = new Metrics({

@@ -2,6 +2,7 @@ import type { RuntimeConfig } from '../config.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { Logger } from '../ports/logger.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
 import type { RiskStore } from '../ports/risk-store.ts';
 import type { SecretSource } from '../ports/secret-source.ts';
@@ -40,6 +41,8 @@ export interface AuditDeps {
   mapping(): Promise<ColumnMapping | undefined>;
   now(): Date;
   metrics: RunMetrics;
+  /** Where the steps log what they did (never a loan or borrower id). */
+  logger: Logger;
 }
 
 /** Caches an async loader so a warm Lambda reads its files once. */

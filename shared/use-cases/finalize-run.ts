@@ -1,4 +1,3 @@
-import { logger } from '../adapters/observability.ts';
 import type { AuditResult } from '../domain/audit-result.ts';
 import { sortFindings } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
@@ -161,7 +160,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     timings,
     inputParts: audit.input.parts?.map((p) => ({ key: p.key, sha256: p.sha256, bytes: p.bytes })) ?? [],
   });
-  logger.info('run finalized', {
+  deps.logger.info('run finalized', {
     snapshotDate: plan.snapshotDate,
     runId: plan.runId,
     status: audit.status,
@@ -177,7 +176,10 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   // longer needed. The audit is stored: a cleanup that fails leaves files behind, not a failed run.
   const partials = `${KEYS.runPrefix(plan.snapshotDate)}partials/${plan.runId}/`;
   await deps.artifacts.deletePrefix(partials).catch((error: unknown) => {
-    logger.warn("the run's working files were not all deleted", { prefix: partials, error: String(error) });
+    deps.logger.warn("the run's working files were not all deleted", {
+      prefix: partials,
+      error: String(error),
+    });
   });
   return { runId: plan.runId, snapshotDate: plan.snapshotDate, status: audit.status, auditKey };
 }

@@ -1,4 +1,3 @@
-import { logger } from '../adapters/observability.ts';
 import { borrowerRefFromKey, hash64, hashOut } from '../domain/engine/hash.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
@@ -294,7 +293,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   };
   const resultKey = KEYS.bucketResult(spec.snapshotDate, spec.runId, spec.bucket);
   await deps.artifacts.put(resultKey, JSON.stringify(outcome), 'application/json');
-  logger.info('bucket merged', {
+  deps.logger.info('bucket merged', {
     snapshotDate: spec.snapshotDate,
     runId: spec.runId,
     bucket: spec.bucket,

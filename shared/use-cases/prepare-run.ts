@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { logger } from '../adapters/observability.ts';
 import type { RuntimeConfig } from '../config.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
@@ -81,7 +80,7 @@ async function reuseCarriedIndex(
   );
   if (info === null) return false;
   if (!carriedIndexApplies(info, previousParts, mapping)) {
-    logger.info('previous tape changed since its run: reading it again', { previousDate });
+    deps.logger.info('previous tape changed since its run: reading it again', { previousDate });
     return false;
   }
   return deps.artifacts.copy(KEYS.carriedIndex(previousDate), to);

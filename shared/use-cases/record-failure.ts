@@ -1,4 +1,3 @@
-import { logger } from '../adapters/observability.ts';
 import { buildFailureNotice } from '../adapters/report/build-report.ts';
 import { failedAudit } from '../domain/audit-result.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
@@ -144,7 +143,11 @@ async function recordDeliveryFailed(run: RunSummary, sentence: string, deps: Aud
     delivery: { status: 'failed', at: deps.now().toISOString(), error: sentence },
   });
   deps.metrics.count('ReportNotDelivered');
-  logger.warn('report not delivered', { snapshotDate: run.snapshotDate, runId: run.runId, reason: sentence });
+  deps.logger.warn('report not delivered', {
+    snapshotDate: run.snapshotDate,
+    runId: run.runId,
+    reason: sentence,
+  });
 }
 
 /**

@@ -100,11 +100,7 @@ function show(title: string, entries: readonly string[]): void {
 const USE_CASE_ADAPTER_IMPORTS = [
   'shared/use-cases/audit-engine.ts -> shared/adapters/tape/quarantine-writer.ts',
   'shared/use-cases/audit-engine.ts -> shared/adapters/tape/read-tape.ts',
-  'shared/use-cases/finalize-run.ts -> shared/adapters/observability.ts',
   'shared/use-cases/merge-audit.ts -> shared/adapters/report/quarantine-sample.ts',
-  'shared/use-cases/merge-scores.ts -> shared/adapters/observability.ts',
-  'shared/use-cases/prepare-run.ts -> shared/adapters/observability.ts',
-  'shared/use-cases/record-failure.ts -> shared/adapters/observability.ts',
   'shared/use-cases/record-failure.ts -> shared/adapters/report/build-report.ts',
   'shared/use-cases/score-shard.ts -> shared/adapters/tape/quarantine-writer.ts',
   'shared/use-cases/send-report.ts -> shared/adapters/report/build-report.ts',

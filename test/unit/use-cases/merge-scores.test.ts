@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalDeps } from '../../../shared/adapters/local-deps.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../../../shared/config.ts';
+import type { LogFields, Logger } from '../../../shared/ports/logger.ts';
 import type { LoanChange } from '../../../shared/ports/risk-store.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
 import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
@@ -41,6 +42,21 @@ const loan = (loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan => ({
 
 let root: string;
 let deps: AuditDeps;
+
+interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields: LogFields | undefined;
+}
+
+/** A Logger port that keeps what it is given. */
+function recordingLogger(lines: LogLine[]): Logger {
+  return {
+    info: (message, fields) => lines.push({ level: 'info', message, fields }),
+    warn: (message, fields) => lines.push({ level: 'warn', message, fields }),
+    error: (message, fields) => lines.push({ level: 'error', message, fields }),
+  };
+}
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'risk-audit-merge-scores-'));
@@ -139,6 +155,40 @@ describe('Function: mergeScoreBucket', () => {
       ['L3', 'changed'],
       ['L4', 'new'],
     ]);
+  });
+
+  it('logs the merged bucket through the logger port: counts and keys, no loan or borrower id', async () => {
+    // Prepare: L1 and L3 yesterday, L1 late and L4 new today.
+    await putShards();
+    await deps.artifacts.put(
+      KEYS.scores(previousDate, 'r1', 0, 1),
+      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })]),
+      'application/gzip',
+    );
+    const lines: LogLine[] = [];
+
+    // Act
+    await mergeScoreBucket(spec({ runId: 'r1', buckets: 1 }), { ...deps, logger: recordingLogger(lines) });
+
+    // Assess: one line, three loans today, three changes (L1 and L3 changed, L4 new).
+    expect(lines).toEqual([
+      {
+        level: 'info',
+        message: 'bucket merged',
+        fields: {
+          snapshotDate: date,
+          runId: 'r2',
+          bucket: 0,
+          buckets: 1,
+          loans: 3,
+          loanChanges: 3,
+          timings: expect.any(Object),
+        },
+      },
+    ]);
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toMatch(/"L[1-4]"/);
+    expect(logged).not.toContain('00ff00ff00ff00ff');
   });
 
   it('fails in one sentence naming a shard file written in another version of the format', async () => {
