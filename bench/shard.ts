@@ -61,6 +61,7 @@ async function measureShard(
     artifacts: new FsArtifactStore(artifactsDir),
     store: new Proxy({}, { get: () => notUsed('the risk store') }) as AuditDeps['store'],
     mailer: new Proxy({}, { get: () => notUsed('the mailer') }) as AuditDeps['mailer'],
+    reports: new Proxy({}, { get: () => notUsed('the report renderer') }) as AuditDeps['reports'],
     secrets: new Proxy({}, { get: () => notUsed('a secret') }) as AuditDeps['secrets'],
     policy: () => loadPolicy(undefined),
     mapping: () => loadMapping(undefined),

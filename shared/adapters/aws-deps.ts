@@ -6,6 +6,7 @@ import { createAwsClients } from './aws-clients.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { DynamoRiskStore } from './dynamo-risk-store.ts';
 import { metrics, stepLogger, tracer } from './observability.ts';
+import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
 import { S3ArtifactStore } from './s3-artifact-store.ts';
 import { createSecretSource } from './secret-source.ts';
 import { SesReportMailer } from './ses-report-mailer.ts';
@@ -37,6 +38,7 @@ export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = pr
         : { configurationSetName: config.SES_CONFIGURATION_SET }),
     }),
     secrets,
+    reports: mjmlReportRenderer,
     policy: once(() => loadPolicy(config.POLICY_FILE)),
     mapping: once(() => loadMapping(config.MAPPING_FILE)),
     now: () => new Date(),

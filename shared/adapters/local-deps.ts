@@ -5,6 +5,7 @@ import { loadMapping, loadPolicy } from './config-files.ts';
 import { FsArtifactStore } from './fs-artifact-store.ts';
 import { FsRiskStore } from './fs-risk-store.ts';
 import { stepLogger } from './observability.ts';
+import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
 import { EnvironmentSecretSource } from './secret-source.ts';
 import { DatedTapeSource } from './tape/local-tape-source.ts';
 
@@ -36,6 +37,7 @@ export function createLocalDeps(spec: LocalDepsSpec): AuditDeps {
         throw new ConfigError('local files have no mail service: leave REPORT_RECIPIENTS empty');
       },
     },
+    reports: mjmlReportRenderer,
     policy: once(() => loadPolicy(spec.config.POLICY_FILE)),
     mapping: once(() => loadMapping(spec.config.MAPPING_FILE)),
     now: () => new Date(),

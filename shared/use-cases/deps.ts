@@ -4,6 +4,7 @@ import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
+import type { ReportRenderer } from '../ports/report-renderer.ts';
 import type { RiskStore } from '../ports/risk-store.ts';
 import type { SecretSource } from '../ports/secret-source.ts';
 import type { TapeSource } from '../ports/tape-source.ts';
@@ -33,6 +34,8 @@ export interface AuditDeps {
   artifacts: ArtifactStore;
   store: RiskStore;
   mailer: ReportMailer;
+  /** Builds the email, the full report and the failure notice; keeps the quarantine sample they show. */
+  reports: ReportRenderer;
   /** The keys read at run time (borrower references, report links). */
   secrets: SecretSource;
   /** The active policy (cached after the first load). */

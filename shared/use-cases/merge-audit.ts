@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { writeQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { BorrowerHits } from '../domain/engine/compliance.ts';
 import { aggregateRuleHits } from '../domain/engine/finalize.ts';
@@ -252,7 +251,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     joinedQuarantine(stored, deps),
     'text/csv; charset=utf-8',
   );
-  await writeQuarantineSample(plan.snapshotDate, deps);
+  await deps.reports.writeQuarantineSample(plan.snapshotDate, deps);
 
   const audit: AuditResult = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,

@@ -1,4 +1,3 @@
-import { buildFailureNotice } from '../adapters/report/build-report.ts';
 import { failedAudit } from '../domain/audit-result.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
 import { isIsoDate } from '../domain/tape/values.ts';
@@ -103,7 +102,7 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
   deps.metrics.count('RunFailed');
   let delivery: NonNullable<RunSummary['delivery']> = { status: 'none', at: now.toISOString() };
   if (deps.config.REPORT_RECIPIENTS.length > 0) {
-    const notice = await buildFailureNotice({
+    const notice = await deps.reports.buildFailureNotice({
       snapshotDate: snapshotDate ?? 'unknown date',
       reason: sentence,
       ...(runId !== null ? { runId } : {}),

@@ -1,8 +1,7 @@
-import { buildFullReport, buildReport, inlineImagesAsDataUris } from '../adapters/report/build-report.ts';
-import { readStoredQuarantineSample } from '../adapters/report/quarantine-sample.ts';
 import type { AuditDocument, AuditResult, Finding } from '../domain/audit-result.ts';
 import { addDays } from '../domain/calendar.ts';
 import { reportSources } from '../domain/report/compliance-section.ts';
+import { inlineImagesAsDataUris } from '../domain/report/inline-images.ts';
 import { maskLoanId } from '../domain/report/mask.ts';
 import { signReportLink } from '../domain/report/report-link.ts';
 import { noTrendFigures, type RunTrendPoint, TREND_RUNS } from '../domain/report/trend.ts';
@@ -122,7 +121,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const now = deps.now();
   const link = await reportLink(deps, htmlKey, now);
   const sources = reportSources(audit);
-  const quarantine = await readStoredQuarantineSample(deps.artifacts, date);
+  const quarantine = await deps.reports.readStoredQuarantineSample(deps.artifacts, date);
   const input: ReportInput = {
     audit: reported,
     previous,
@@ -140,10 +139,13 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     to: deps.config.REPORT_RECIPIENTS,
     generatedAt: now,
   };
-  const full = await buildFullReport(input);
+  const full = await deps.reports.buildFullReport(input);
   await deps.artifacts.put(htmlKey, full.html, 'text/html; charset=utf-8');
   // The mail carries the riskiest rows, keeping it under 1 MB; the full report lists them all.
-  const report = await buildReport({ ...input, watchlist: watchlist.slice(0, EMAIL_WATCHLIST_ROWS) });
+  const report = await deps.reports.buildReport({
+    ...input,
+    watchlist: watchlist.slice(0, EMAIL_WATCHLIST_ROWS),
+  });
   await deps.artifacts.put(emlKey, report.eml, 'message/rfc822');
   await deps.artifacts.put(KEYS.reportText(date), report.text, 'text/plain; charset=utf-8');
   await deps.artifacts.put(

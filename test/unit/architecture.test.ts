@@ -94,17 +94,13 @@ function show(title: string, entries: readonly string[]): void {
 }
 
 /**
- * Use-case imports of adapters still to move (the logger and report building behind ports, the
- * shard audit and its scan into the domain).
+ * Use-case imports of adapters still to move (the shard audit and its scan into the domain, its
+ * quarantine writer behind a port).
  */
 const USE_CASE_ADAPTER_IMPORTS = [
   'shared/use-cases/audit-engine.ts -> shared/adapters/tape/quarantine-writer.ts',
   'shared/use-cases/audit-engine.ts -> shared/adapters/tape/read-tape.ts',
-  'shared/use-cases/merge-audit.ts -> shared/adapters/report/quarantine-sample.ts',
-  'shared/use-cases/record-failure.ts -> shared/adapters/report/build-report.ts',
   'shared/use-cases/score-shard.ts -> shared/adapters/tape/quarantine-writer.ts',
-  'shared/use-cases/send-report.ts -> shared/adapters/report/build-report.ts',
-  'shared/use-cases/send-report.ts -> shared/adapters/report/quarantine-sample.ts',
 ];
 
 /**

@@ -3,20 +3,7 @@ import { createRequire } from 'node:module';
 import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ChartData, ChartUnit } from '../../domain/report/types.ts';
-
-/** A chart rendered to PNG, ready to attach inline under its content id. */
-export interface ChartImage {
-  id: string;
-  cid: string;
-  fileName: string;
-  alt: string;
-  title: string;
-  png: Uint8Array;
-  /** Display width in CSS pixels; the PNG holds `CHART_SCALE` times as many. */
-  width: number;
-  height: number;
-}
+import type { ChartData, ChartImage, ChartUnit } from '../../domain/report/types.ts';
 
 /** Drawing width of a chart in CSS pixels: sized for a phone, still sharp on a desktop. */
 export const CHART_WIDTH = 420;

@@ -1,12 +1,5 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import type { ChartImage } from './charts.ts';
-
-/** A file attached to the message (not shown inline). */
-export interface MailAttachment {
-  fileName: string;
-  contentType: string;
-  content: string | Uint8Array;
-}
+import type { ChartImage, MailAttachment } from '../../domain/report/types.ts';
 
 /** Everything a MIME message is made of. */
 export interface ComposeInput {

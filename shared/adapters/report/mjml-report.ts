@@ -2,8 +2,13 @@ import mjml2html from 'mjml';
 import type { Rating } from '../../domain/audit-result.ts';
 import { escapeHtml as e, safeHref } from '../../domain/report/escape.ts';
 import type { FailureNoticeModel } from '../../domain/report/failure.ts';
-import type { FindingLine, HeadlineFigure, RatingLine, ReportModel } from '../../domain/report/types.ts';
-import type { ChartImage } from './charts.ts';
+import type {
+  ChartImage,
+  FindingLine,
+  HeadlineFigure,
+  RatingLine,
+  ReportModel,
+} from '../../domain/report/types.ts';
 
 /** MJML rejected the template: a bug in this module, never a data problem (data is escaped). */
 export class ReportTemplateError extends Error {

@@ -7,7 +7,7 @@ import { isGzip, peekFirst } from '../../domain/tape/byte-chunks.ts';
 import { CsvScanner } from '../../domain/tape/csv-scanner.ts';
 import type { ColumnMapping } from '../../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../../ports/artifact-store.ts';
-import type { SecretSource } from '../../ports/secret-source.ts';
+import type { QuarantineSampleSources } from '../../ports/report-renderer.ts';
 import type { TapeSource } from '../../ports/tape-source.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { coalesce, decodeText, gunzipBytes } from '../tape/byte-streams.ts';
@@ -183,12 +183,7 @@ export const QuarantineSampleSchema = z.object({
  */
 export async function writeQuarantineSample(
   snapshotDate: string,
-  deps: {
-    artifacts: Pick<ArtifactStore, 'stream' | 'put'>;
-    tapes: Pick<TapeSource, 'open'>;
-    mapping(): Promise<ColumnMapping | undefined>;
-    secrets: Pick<SecretSource, 'current'>;
-  },
+  deps: QuarantineSampleSources,
 ): Promise<void> {
   const sample = await readQuarantineSample(
     KEYS.quarantine(snapshotDate),

@@ -192,6 +192,26 @@ export type ChartData =
       cells: readonly { row: string; column: string; value: number }[];
     };
 
+/** A chart rendered to PNG, ready to attach inline under its content id. */
+export interface ChartImage {
+  id: string;
+  cid: string;
+  fileName: string;
+  alt: string;
+  title: string;
+  png: Uint8Array;
+  /** Display width in CSS pixels; the PNG holds `CHART_SCALE` times as many. */
+  width: number;
+  height: number;
+}
+
+/** A file attached to the message (not shown inline). */
+export interface MailAttachment {
+  fileName: string;
+  contentType: string;
+  content: string | Uint8Array;
+}
+
 /** A section of the full report. */
 export interface ReportSection {
   id: string;

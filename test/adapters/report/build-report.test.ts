@@ -5,8 +5,8 @@ import {
   buildFailureNotice,
   buildFullReport,
   buildReport,
-  inlineImagesAsDataUris,
 } from '../../../shared/adapters/report/build-report.ts';
+import { inlineImagesAsDataUris } from '../../../shared/domain/report/inline-images.ts';
 import { buildWatchlistCsv } from '../../../shared/domain/report/watchlist-csv.ts';
 import { fixtureReportInput, HOSTILE_NAMES, hostileReportInput } from '../../fixtures/report/load.ts';
 

@@ -5,12 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildFullReport,
-  buildReport,
-  inlineImagesAsDataUris,
-} from '../../../shared/adapters/report/build-report.ts';
+import { buildFullReport, buildReport } from '../../../shared/adapters/report/build-report.ts';
 import { TABLE_PAGE_ROWS } from '../../../shared/adapters/report/full-report-html.ts';
+import { inlineImagesAsDataUris } from '../../../shared/domain/report/inline-images.ts';
 import type { ReportInput } from '../../../shared/domain/report/types.ts';
 import {
   fixtureQuarantine,
