@@ -224,7 +224,9 @@ export async function benchFullPath(opts: { loans: number; dir: string }): Promi
   const { writeTape } = await import('../shared/adapters/tape/tape-writer.ts');
   const { localTapeParts } = await import('../shared/adapters/tape/local-tape-source.ts');
   const { generateBook, rollForward } = await import('../shared/domain/generator/book.ts');
-  const { auditShard, loadPreviousTape } = await import('../shared/use-cases/audit-engine.ts');
+  const { auditShard } = await import('../shared/domain/engine/shard-audit.ts');
+  const { loadPreviousTape } = await import('../shared/domain/engine/previous-scan.ts');
+  const { nodeTapeDecoder } = await import('../shared/adapters/tape/read-tape.ts');
   const day1 = join(opts.dir, `engine-${opts.loans}-day1.csv`);
   const day2 = join(opts.dir, `engine-${opts.loans}-day2.csv`);
   if (!existsSync(day2)) {
@@ -247,11 +249,15 @@ export async function benchFullPath(opts: { loans: number; dir: string }): Promi
     return { wallMs: performance.now() - c.wall, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
   let c = clock();
-  const { previous, intake: previousIntake } = await loadPreviousTape(await localTapeParts(day1), {});
+  const { previous, intake: previousIntake } = await loadPreviousTape(
+    nodeTapeDecoder,
+    await localTapeParts(day1),
+    {},
+  );
   const prevTime = since(c);
   c = clock();
   // The bench's tape is clean: nothing is quarantined.
-  const shard = await auditShard(await localTapeParts(day2), {
+  const shard = await auditShard(nodeTapeDecoder, await localTapeParts(day2), {
     policy,
     previous,
     quarantine: { add() {}, ready: () => null },

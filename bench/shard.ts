@@ -16,11 +16,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadMapping, loadPolicy } from '../shared/adapters/config-files.ts';
 import { FsArtifactStore } from '../shared/adapters/fs-artifact-store.ts';
+import { nodeGzip } from '../shared/adapters/gzip.ts';
 import { LocalTapeSource, localTapeParts } from '../shared/adapters/tape/local-tape-source.ts';
+import { nodeTapeDecoder } from '../shared/adapters/tape/read-tape.ts';
 import { loadConfig } from '../shared/config.ts';
+import { loadPreviousTape } from '../shared/domain/engine/previous-scan.ts';
 import { encodePreviousIndex } from '../shared/domain/engine/previous-tape.ts';
 import { KEYS } from '../shared/schema/tables.ts';
-import { loadPreviousTape } from '../shared/use-cases/audit-engine.ts';
 import type { AuditDeps } from '../shared/use-cases/deps.ts';
 import { scoreShard } from '../shared/use-cases/score-shard.ts';
 import { twoDayBook } from './score.ts';
@@ -58,6 +60,8 @@ async function measureShard(
       REPORT_RECIPIENTS: 'bench@example.com',
     }),
     tapes: new LocalTapeSource(tape),
+    tapeDecoder: nodeTapeDecoder,
+    gzip: nodeGzip,
     artifacts: new FsArtifactStore(artifactsDir),
     store: new Proxy({}, { get: () => notUsed('the risk store') }) as AuditDeps['store'],
     mailer: new Proxy({}, { get: () => notUsed('the mailer') }) as AuditDeps['mailer'],
@@ -104,7 +108,9 @@ async function bookShards(dir: string, loans: number, mibs: number[], bare: numb
   mkdirSync(artifacts, { recursive: true });
   // The previous-day index a shard downloads (built by the prepare step on AWS).
   const t0 = performance.now();
-  const prev = await loadPreviousTape(await localTapeParts(book.day1), { snapshotDate: '2026-11-24' });
+  const prev = await loadPreviousTape(nodeTapeDecoder, await localTapeParts(book.day1), {
+    snapshotDate: '2026-11-24',
+  });
   const index = encodePreviousIndex(prev.previous, { intake: prev.intake });
   await new FsArtifactStore(artifacts).put(KEYS.previousIndex(DATE, RUN_ID), index);
   const prepareSeconds = (performance.now() - t0) / 1000;

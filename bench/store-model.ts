@@ -1,15 +1,15 @@
 /**
  * The store benchmark's model of a night (bench/store.ts), and the fixtures of the store's
  * integration test: a loan's risk state, the diff of two days of states, and their score file.
- * Not the pipeline's: finalize scores, diffs and writes through use-cases/score-file.ts
- * (ScoredLoan, joinScores), which also sees borrower-cap hits and the IFRS 9 stage. Both decide
+ * Not the pipeline's: the buckets score, diff and write through domain/store/score-file.ts
+ * and score-merge.ts (ScoredLoan, joinScores), which also sees borrower-cap hits and the IFRS 9 stage. Both decide
  * "risk state changed" with the domain's one rule (engine/scorecard.ts riskStateChanged).
  */
 
+import { nodeGzip } from '../shared/adapters/gzip.ts';
 import type { Classification, DpdBucket } from '../shared/domain/audit-result.ts';
 import { type RiskState, riskStateChanged as riskStateChangedOf } from '../shared/domain/engine/scorecard.ts';
 import { closedLoanChange } from '../shared/domain/store/loan-change.ts';
-import { gzipLines, streamScoreFile } from '../shared/domain/store/score-file.ts';
 import type { ArtifactStore } from '../shared/ports/artifact-store.ts';
 import type { BreachEntry, LoanChange, RiskGrade } from '../shared/ports/risk-store.ts';
 
@@ -208,13 +208,24 @@ export function sortByLoanId(states: LoanRiskState[]): LoanRiskState[] {
   return states.sort((a, b) => (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0));
 }
 
-function* jsonLines<T>(records: Iterable<T>): Generator<string> {
-  for (const r of records) yield JSON.stringify(r);
-}
-
 /** Gzips records as JSON Lines in the given order (callers pass them sorted by loanId). */
 export function encodeScoreFile<T = LoanRiskState>(states: Iterable<T>): Promise<Uint8Array> {
-  return gzipLines(jsonLines(states));
+  const lines = Array.from(states, (r) => `${JSON.stringify(r)}\n`).join('');
+  return nodeGzip.gzip([Buffer.from(lines)]);
+}
+
+/** The records of a gzip JSON Lines stream, one at a time. */
+async function* jsonLinesOf<T>(stream: AsyncIterable<Uint8Array>): AsyncGenerator<T> {
+  const utf8 = new TextDecoder();
+  let pending = '';
+  for await (const chunk of nodeGzip.gunzip(stream)) {
+    const text = pending + utf8.decode(chunk, { stream: true });
+    const lines = text.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.length > 0) yield JSON.parse(line) as T;
+  }
+  const last = pending + utf8.decode();
+  if (last.trim().length > 0) yield JSON.parse(last) as T;
 }
 
 /** Writes a night's score file (sorted by loanId here, so every file is diffable); returns its size in bytes. */
@@ -235,5 +246,5 @@ export async function readScoreFile(
   key: string,
 ): Promise<AsyncGenerator<LoanRiskState> | null> {
   const stream = await artifacts.stream(key);
-  return stream === null ? null : streamScoreFile(stream);
+  return stream === null ? null : jsonLinesOf<LoanRiskState>(stream);
 }

@@ -5,11 +5,13 @@ import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { createAwsClients } from './aws-clients.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { DynamoRiskStore } from './dynamo-risk-store.ts';
+import { nodeGzip } from './gzip.ts';
 import { metrics, stepLogger, tracer } from './observability.ts';
 import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
 import { S3ArtifactStore } from './s3-artifact-store.ts';
 import { createSecretSource } from './secret-source.ts';
 import { SesReportMailer } from './ses-report-mailer.ts';
+import { nodeTapeDecoder } from './tape/read-tape.ts';
 import { S3TapeSource } from './tape/s3-tape-source.ts';
 
 /**
@@ -28,6 +30,8 @@ export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = pr
   return {
     config,
     tapes: new S3TapeSource({ client: clients.s3, bucket: config.BUCKET_NAME }),
+    tapeDecoder: nodeTapeDecoder,
+    gzip: nodeGzip,
     artifacts: new S3ArtifactStore(clients.s3, config.BUCKET_NAME),
     store: new DynamoRiskStore(clients.doc, config.TABLE_NAME, {
       detailRetentionDays: config.DETAIL_RETENTION_DAYS,

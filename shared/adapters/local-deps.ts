@@ -4,10 +4,12 @@ import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { FsArtifactStore } from './fs-artifact-store.ts';
 import { FsRiskStore } from './fs-risk-store.ts';
+import { nodeGzip } from './gzip.ts';
 import { stepLogger } from './observability.ts';
 import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
 import { EnvironmentSecretSource } from './secret-source.ts';
 import { DatedTapeSource } from './tape/local-tape-source.ts';
+import { nodeTapeDecoder } from './tape/read-tape.ts';
 
 /**
  * What the workflow's ports are made of with no AWS at all (`risk-audit score`): a folder for
@@ -30,6 +32,8 @@ export function createLocalDeps(spec: LocalDepsSpec): AuditDeps {
     config: spec.config,
     secrets: new EnvironmentSecretSource(spec.secrets),
     tapes: new DatedTapeSource(spec.tapes),
+    tapeDecoder: nodeTapeDecoder,
+    gzip: nodeGzip,
     artifacts: new FsArtifactStore(`${spec.root}/artifacts`),
     store: new FsRiskStore(`${spec.root}/store`),
     mailer: {

@@ -2,12 +2,13 @@ import type { RuntimeConfig } from '../config.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { Gzip } from '../ports/gzip.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
 import type { ReportRenderer } from '../ports/report-renderer.ts';
 import type { RiskStore } from '../ports/risk-store.ts';
 import type { SecretSource } from '../ports/secret-source.ts';
-import type { TapeSource } from '../ports/tape-source.ts';
+import type { TapeDecoder, TapeSource } from '../ports/tape-source.ts';
 
 export type { LoanChange, RunSummary, WatchlistEntry } from '../ports/risk-store.ts';
 
@@ -31,6 +32,10 @@ export interface RunMetrics {
 export interface AuditDeps {
   config: RuntimeConfig;
   tapes: TapeSource;
+  /** How a tape's bytes are read: digests, gzip, text encodings, Parquet. */
+  tapeDecoder: TapeDecoder;
+  /** The compression of the pipeline's own files (score files, drift indexes). */
+  gzip: Gzip;
   artifacts: ArtifactStore;
   store: RiskStore;
   mailer: ReportMailer;

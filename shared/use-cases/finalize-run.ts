@@ -1,14 +1,14 @@
 import type { AuditResult } from '../domain/audit-result.ts';
 import { sortFindings } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import { crossShardRepeatFinding } from '../domain/engine/shard-merge.ts';
 import { trendFiguresOf } from '../domain/report/trend.ts';
+import { SCORE_FILE_VERSION, type ScoredLoan } from '../domain/store/score-file.ts';
 import { KEYS } from '../schema/tables.ts';
-import { crossShardRepeatFinding, type ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { readJson, type ScoreManifest } from './merge-audit.ts';
 import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
-import { SCORE_FILE_VERSION } from './score-file.ts';
 import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 
 /**

@@ -1,11 +1,11 @@
 import { addDays } from '../domain/calendar.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { bucketOfId } from '../domain/store/score-buckets.ts';
+import { readScores, type ScoredLoan } from '../domain/store/score-file.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
+import type { Gzip } from '../ports/gzip.ts';
 import type { LoanChange, LoanHistoryEntry, RiskStore, RunSummary } from '../ports/risk-store.ts';
-import type { ScoredLoan } from './audit-engine.ts';
 import { dateScoreKeys } from './merge-audit.ts';
-import { readScores } from './score-file.ts';
 
 /** Runs the history lookup reads to find where a loan's history starts (about 27 years of nights). */
 const RUN_RECORDS = 10_000;
@@ -56,7 +56,7 @@ export function historyBaselines(runs: readonly RunSummary[]): string[] {
 
 /** A loan's scored state in a date's score file, or null when the loan is not in it. */
 export async function scoredLoanOn(
-  artifacts: Pick<ArtifactStore, 'get' | 'stream'>,
+  { artifacts, gzip }: Pick<LoanHistoryDeps, 'artifacts' | 'gzip'>,
   date: string,
   loanId: string,
 ): Promise<ScoredLoan | null> {
@@ -66,7 +66,7 @@ export async function scoredLoanOn(
   const stream = await artifacts.stream(key);
   if (stream === null) return null;
   // The file is sorted by loan id: stop at the loan, or as soon as it has been passed.
-  for await (const batch of readScores(stream)) {
+  for await (const batch of readScores(stream, gzip, `the score file ${key}`)) {
     for (const loan of batch) {
       if (loan.loanId === loanId) return loan;
       if (loan.loanId > loanId) return null;
@@ -79,6 +79,7 @@ export async function scoredLoanOn(
 export interface LoanHistoryDeps {
   store: Pick<RiskStore, 'getLoanHistory' | 'listRuns'>;
   artifacts: Pick<ArtifactStore, 'get' | 'stream'>;
+  gzip: Gzip;
   /** Turns a score file's borrower key into the reference shown; null when not known (the reference is left empty). */
   borrowerRefKey: string | null;
 }
@@ -99,7 +100,7 @@ export async function loanHistory(loanId: string, deps: LoanHistoryDeps): Promis
   const baselines = historyBaselines(runs).filter((d) => first === undefined || d < first.snapshotDate);
   const start = baselines[baselines.length - 1];
   if (start === undefined) return items;
-  const loan = await scoredLoanOn(deps.artifacts, start, loanId);
+  const loan = await scoredLoanOn(deps, start, loanId);
   if (loan === null) return items;
   const runId = runs.find((r) => r.snapshotDate === start)?.runId ?? '';
   const borrowerRef =

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import type { BorrowerHits } from '../domain/engine/compliance.ts';
 import { aggregateRuleHits } from '../domain/engine/finalize.ts';
+import { carriedIndex } from '../domain/engine/previous-scan.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import {
+  combineRangeParts,
+  finalizeShards,
+  mergeShards,
+  tapeLevelFindings,
+} from '../domain/engine/shard-merge.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
 import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
@@ -10,13 +17,6 @@ import type { TapeScanResult } from '../domain/tape/scan.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import { type CarriedIndexInfo, ScoreManifestSchema } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
-import {
-  carriedIndex,
-  combineRangeParts,
-  finalizeShards,
-  mergeShards,
-  tapeLevelFindings,
-} from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { mappingFingerprint } from './prepare-run.ts';

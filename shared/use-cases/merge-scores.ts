@@ -1,13 +1,13 @@
 import { borrowerRefFromKey, hash64, hashOut } from '../domain/engine/hash.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
+import { readScores, type ScoredLoan, ScoreFileWriter } from '../domain/store/score-file.ts';
+import { joinScores, mergeSortedScores, withRuleCodes } from '../domain/store/score-merge.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
 import { KEYS } from '../schema/tables.ts';
-import type { ScoredLoan } from './audit-engine.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
 import { loanState } from './loan-history.ts';
 import { type BucketContext, readJson } from './merge-audit.ts';
-import { joinScores, mergeSortedScores, readScores, ScoreFileWriter, withRuleCodes } from './score-file.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
 /** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
@@ -89,7 +89,7 @@ export function aggregateCodes(context: Pick<BucketContext, 'borrowerHits' | 'pa
 async function* scoresAt(deps: AuditDeps, key: string, what: string): AsyncGenerator<ScoredLoan[]> {
   const stream = await deps.artifacts.stream(key);
   if (stream === null) throw new Error(`${what} is missing (${key})`);
-  yield* readScores(stream, `${what} ${key}`);
+  yield* readScores(stream, deps.gzip, `${what} ${key}`);
 }
 
 /** Keeps the loans of `bucket` only (a previous file split into fewer buckets holds others too). */
@@ -122,7 +122,7 @@ async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIt
     return stream === null
       ? null
       : inBucket(
-          readScores(stream, `the previous date's score file ${KEYS.legacyScores(date)}`),
+          readScores(stream, deps.gzip, `the previous date's score file ${KEYS.legacyScores(date)}`),
           spec.bucket,
           spec.buckets,
         );
@@ -219,7 +219,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   // Per breach rule, the largest exposures; their borrower references are made for those kept only.
   const breaches = new Map<string, TopN<ScoredLoan>>();
   // The date's file of the bucket is gzipped as it is merged: only its compressed bytes are held.
-  const scoreFile = new ScoreFileWriter();
+  const scoreFile = new ScoreFileWriter(deps.gzip);
   // The breach codes of a list of rule codes, once per distinct list (lists read from a score file are shared).
   const breachedByList = new Map<readonly string[], string[]>();
   const breachedOf = (codes: readonly string[]): string[] => {

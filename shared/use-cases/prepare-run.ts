@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { RuntimeConfig } from '../config.ts';
 import { addDays, auditDateForSchedule } from '../domain/calendar.ts';
+import { loadPreviousTape } from '../domain/engine/previous-scan.ts';
 import { encodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { peekTapeCurrency } from '../domain/engine/shard-audit.ts';
 import { type ConfiguredMemory, estimateLoans, memoryRefusal, type PlanSize } from '../domain/plan/memory.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
@@ -13,7 +15,6 @@ import { PlanMemoryError, TapeMissingError, toSentence, WorkflowLimitError } fro
 import type { TapePart } from '../ports/tape-source.ts';
 import { type CarriedIndexInfo, CarriedIndexInfoSchema } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
-import { loadPreviousTape, peekTapeCurrency } from './audit-engine.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import { readOptionalArtifact } from './read-artifact.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
@@ -263,7 +264,7 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
       : addDays(snapshotDate, -1);
   // One currency per tape, read from its first rows before any shard runs, so that every shard
   // quarantines the same rows.
-  const currency = await peekTapeCurrency(partInputs(deps.tapes, parts), {
+  const currency = await peekTapeCurrency(deps.tapeDecoder, partInputs(deps.tapes, parts), {
     snapshotDate,
     mapping: await deps.mapping(),
   });
@@ -317,10 +318,14 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
         if (await reuseCarriedIndex(previousDate, previousParts, mapping, indexKey, deps)) {
           deps.metrics.count('PreviousIndexCarried');
         } else {
-          const { previous, intake } = await loadPreviousTape(partInputs(deps.tapes, previousParts), {
-            snapshotDate: previousSnapshotDate,
-            mapping,
-          });
+          const { previous, intake } = await loadPreviousTape(
+            deps.tapeDecoder,
+            partInputs(deps.tapes, previousParts),
+            {
+              snapshotDate: previousSnapshotDate,
+              mapping,
+            },
+          );
           await deps.artifacts.put(
             indexKey,
             encodePreviousIndex(previous, { intake } satisfies PreviousIndexExtra),

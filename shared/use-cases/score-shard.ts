@@ -1,18 +1,17 @@
-import { QuarantineStreamWriter } from '../adapters/tape/quarantine-writer.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import {
   decodePreviousIndex,
   PreviousIndexError,
   type PreviousTape,
 } from '../domain/engine/previous-tape.ts';
+import { auditShard } from '../domain/engine/shard-audit.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
-import { gzipChunks } from '../domain/store/score-file.ts';
+import { QuarantineStreamWriter } from '../domain/tape/quarantine-stream.ts';
 import { DEFAULT_CURRENCY } from '../domain/tape/row-validator.ts';
 import type { TapeScanResult } from '../domain/tape/scan.ts';
 import { TapeUnreadableError } from '../errors.ts';
 import type { TapePartInput } from '../ports/tape-source.ts';
 import { KEYS } from '../schema/tables.ts';
-import { auditShard } from './audit-engine.ts';
 import type { AuditDeps } from './deps.ts';
 import type { ShardResult, ShardSpec } from './workflow-types.ts';
 
@@ -91,7 +90,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   uploaded.catch((error) => quarantine.abort(error));
   let result: Awaited<ReturnType<typeof auditShard>>;
   try {
-    result = await auditShard([input], {
+    result = await auditShard(deps.tapeDecoder, [input], {
       snapshotDate: shard.snapshotDate,
       currency,
       mapping,
@@ -110,7 +109,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
   // the files live only until the merge.
   for (const [bucket, scores] of result.scores.entries()) {
     const key = KEYS.partialScores(shard.snapshotDate, shard.runId, shard.index, bucket);
-    await deps.artifacts.put(key, await gzipChunks(scores.bytes(), 1), 'application/gzip');
+    await deps.artifacts.put(key, await deps.gzip.gzip(scores.bytes(), 1), 'application/gzip');
   }
   const indexEntriesKey = KEYS.partialIndexEntries(shard.snapshotDate, shard.runId, shard.index);
   const { entries } = result.indexEntries;

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTapeParts, readLocalPreviousIndex } from '../../shared/adapters/tape/local-tape-source.ts';
+import { nodeTapeDecoder } from '../../shared/adapters/tape/read-tape.ts';
 import { writeTape } from '../../shared/adapters/tape/tape-writer.ts';
 import { scoreLocal } from '../../shared/cli/commands/score.ts';
+import { loadPreviousTape } from '../../shared/domain/engine/previous-scan.ts';
 import { generateBook, rollForward } from '../../shared/domain/generator/book.ts';
 import type { Loan } from '../../shared/domain/loan.ts';
-import { loadPreviousTape } from '../../shared/use-cases/audit-engine.ts';
 import type { PreviousIndexExtra } from '../../shared/use-cases/score-shard.ts';
 
 // `score` runs the whole workflow (report included): more than the unit default on a busy machine.
@@ -108,7 +109,7 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', { timeo
     expect(tape.lookup('Y')).toBeGreaterThanOrEqual(0);
     expect(tape.lookup('X')).toBe(-1);
     // Reading the tape again as a previous one gives the same index and counts.
-    const fresh = await loadPreviousTape(await localTapeParts(at('edge.csv')), {});
+    const fresh = await loadPreviousTape(nodeTapeDecoder, await localTapeParts(at('edge.csv')), {});
     expect(fresh.previous.canonical()).toEqual(tape.canonical());
     expect(fresh.intake.rowsValid).toBe(extra.intake.rowsValid);
     expect(fresh.intake.quarantineByCode).toEqual(extra.intake.quarantineByCode);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { nodeGzip } from '../../adapters/gzip.ts';
 import { LOCAL_BORROWER_REF_KEY } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LoanHistoryEntry } from '../../ports/risk-store.ts';
@@ -60,6 +61,7 @@ export function registerHistory(program: Command): void {
           : await loanHistory(loanId, {
               store,
               artifacts,
+              gzip: nodeGzip,
               borrowerRefKey: borrowerRefKey(opts.table !== undefined),
             });
       if (opts.json) {

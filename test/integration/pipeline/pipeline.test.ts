@@ -7,6 +7,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
+import { nodeGzip } from '../../../shared/adapters/gzip.ts';
 import { readStoredQuarantineSample } from '../../../shared/adapters/report/quarantine-sample.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import type { LocalRunResult } from '../../../shared/cli/local-runner.ts';
@@ -15,12 +16,11 @@ import type { AuditDocument, AuditResult } from '../../../shared/domain/audit-re
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { trendPointOf } from '../../../shared/domain/report/trend.ts';
+import { decodeScores, type ScoredLoan } from '../../../shared/domain/store/score-file.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
-import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { loanHistory } from '../../../shared/use-cases/loan-history.ts';
 import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
-import { decodeScores } from '../../../shared/use-cases/score-file.ts';
 import { trendPointOfRun } from '../../../shared/use-cases/send-report.ts';
 import { pipelineSuite } from './suite.ts';
 
@@ -46,7 +46,7 @@ async function audit(date: string): Promise<AuditDocument> {
 async function dateScores(date: string): Promise<ScoredLoan[]> {
   const out: ScoredLoan[] = [];
   for (const key of await dateScoreKeys(artifacts, date))
-    out.push(...decodeScores((await artifacts.get(key))!));
+    out.push(...decodeScores((await artifacts.get(key))!, nodeGzip));
   return out;
 }
 
@@ -173,7 +173,7 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     const changed = items.find((i) => i.change === 'changed')!;
     const changedIds = new Set(items.map((i) => String(i.loanId)));
     const unchanged = [...first.keys()].find((id) => !changedIds.has(id))!;
-    const deps = { store, artifacts, borrowerRefKey: LOCAL_BORROWER_REF_KEY };
+    const deps = { store, artifacts, gzip: nodeGzip, borrowerRefKey: LOCAL_BORROWER_REF_KEY };
 
     // Act
     const moved = await loanHistory(String(changed.loanId), deps);

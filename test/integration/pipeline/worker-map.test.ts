@@ -5,17 +5,18 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { destroyAwsClients } from '../../../shared/adapters/aws-clients.ts';
 import { ensureTables } from '../../../shared/adapters/dynamo-tables.ts';
+import { nodeGzip } from '../../../shared/adapters/gzip.ts';
 import { writeTape } from '../../../shared/adapters/tape/tape-writer.ts';
 import { requestShards } from '../../../shared/cli/local-pipeline.ts';
 import type { LocalRunOptions, LocalRunResult } from '../../../shared/cli/local-runner.ts';
 import { generateBook, rollForward } from '../../../shared/domain/generator/book.ts';
 import type { Loan } from '../../../shared/domain/loan.ts';
 import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
+import { decodeScores } from '../../../shared/domain/store/score-file.ts';
 import { clearLocalEmails, fetchLocalEmails } from '../../../shared/local/local-stack.ts';
 import { KEYS, RISK_TABLE } from '../../../shared/schema/tables.ts';
 import { dateScoreKeys } from '../../../shared/use-cases/merge-audit.ts';
 import { tapeBytesEstimate } from '../../../shared/use-cases/prepare-run.ts';
-import { decodeScores } from '../../../shared/use-cases/score-file.ts';
 import { pipelineSuite } from './suite.ts';
 
 // The local runner's map step on worker threads, as `risk-audit run --shards` and `demo --shards`
@@ -73,7 +74,7 @@ async function runDate(
 async function outputsOf(date: string) {
   const loans = [];
   for (const key of await dateScoreKeys(artifacts, date))
-    loans.push(...decodeScores((await artifacts.get(key))!));
+    loans.push(...decodeScores((await artifacts.get(key))!, nodeGzip));
   loans.sort((a, b) => (a.loanId < b.loanId ? -1 : 1));
   const items = await itemsOf(date);
   const history = new Map([...items].filter(([k]) => k.startsWith('LOAN#')));
@@ -149,7 +150,7 @@ describe('Local runner: the map step on worker threads', () => {
     const files = await dateScoreKeys(artifacts, D2);
     expect(files).toHaveLength(4);
     for (const [b, key] of files.entries()) {
-      const ids = decodeScores((await artifacts.get(key))!).map((s) => s.loanId);
+      const ids = decodeScores((await artifacts.get(key))!, nodeGzip).map((s) => s.loanId);
       expect(ids.length).toBeGreaterThan(0);
       expect(ids).toEqual([...ids].sort());
       expect(ids.every((id) => bucketOfId(id, 4) === b)).toBe(true);

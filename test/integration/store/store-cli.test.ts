@@ -9,16 +9,20 @@ import {
   createS3Client,
 } from '../../../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../../../shared/adapters/dynamo-risk-store.ts';
+import { nodeGzip } from '../../../shared/adapters/gzip.ts';
 import { S3ArtifactStore } from '../../../shared/adapters/s3-artifact-store.ts';
 import { registerHistory } from '../../../shared/cli/commands/history.ts';
 import { registerRuns } from '../../../shared/cli/commands/runs.ts';
 import { registerWatchlist } from '../../../shared/cli/commands/watchlist.ts';
 import { noTrendFigures } from '../../../shared/domain/report/trend.ts';
+import {
+  encodeScores,
+  SCORE_FILE_VERSION,
+  type ScoredLoan,
+} from '../../../shared/domain/store/score-file.ts';
 import { startLocalStack } from '../../../shared/local/local-stack.ts';
 import type { RunSummary } from '../../../shared/ports/risk-store.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
-import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { encodeScores, SCORE_FILE_VERSION } from '../../../shared/use-cases/score-file.ts';
 
 let stateDir = '';
 
@@ -101,7 +105,7 @@ beforeAll(async () => {
   } satisfies ScoredLoan;
   await artifacts.put(
     KEYS.scores('2026-03-30', 'r-30', 0, 1),
-    await encodeScores([first]),
+    await encodeScores([first], nodeGzip),
     'application/gzip',
   );
   await artifacts.put(

@@ -3,14 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../../../shared/adapters/fs-artifact-store.ts';
+import { nodeGzip } from '../../../shared/adapters/gzip.ts';
 import { borrowerRefFromKey } from '../../../shared/domain/engine/hash.ts';
 import { noTrendFigures } from '../../../shared/domain/report/trend.ts';
 import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
+import {
+  encodeScores,
+  SCORE_FILE_VERSION,
+  type ScoredLoan,
+} from '../../../shared/domain/store/score-file.ts';
 import type { LoanHistoryItem, RunSummary } from '../../../shared/ports/risk-store.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
-import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import { historyBaselines, loanHistory, scoredLoanOn } from '../../../shared/use-cases/loan-history.ts';
-import { encodeScores, SCORE_FILE_VERSION } from '../../../shared/use-cases/score-file.ts';
 
 const KEY = 'history-test-key';
 let dir: string;
@@ -48,7 +52,7 @@ async function writeScoreFile(date: string, runId: string, loans: ScoredLoan[], 
   const sorted = [...loans].sort((a, b) => (a.loanId < b.loanId ? -1 : 1));
   for (let b = 0; b < buckets; b++) {
     const mine = sorted.filter((l) => bucketOfId(l.loanId, buckets) === b);
-    await artifacts.put(KEYS.scores(date, runId, b, buckets), await encodeScores(mine));
+    await artifacts.put(KEYS.scores(date, runId, b, buckets), await encodeScores(mine, nodeGzip));
   }
   await artifacts.put(
     KEYS.scoresManifest(date),
@@ -139,7 +143,12 @@ describe('Function: loanHistory', () => {
     const store = storeOf(RUNS, [item('L000000001', '2026-11-03', {})]);
 
     // Act
-    const history = await loanHistory('L000000001', { store, artifacts, borrowerRefKey: KEY });
+    const history = await loanHistory('L000000001', {
+      store,
+      artifacts,
+      gzip: nodeGzip,
+      borrowerRefKey: KEY,
+    });
 
     // Assess
     expect(history.map((h) => [h.snapshotDate, h.change, h.grade, h.dpdBucket])).toEqual([
@@ -170,6 +179,7 @@ describe('Function: loanHistory', () => {
     const history = await loanHistory('L000000003', {
       store: storeOf(RUNS, []),
       artifacts,
+      gzip: nodeGzip,
       borrowerRefKey: KEY,
     });
     expect(history).toHaveLength(1);
@@ -185,13 +195,23 @@ describe('Function: loanHistory', () => {
   it('starts the history of a loan that appeared later with its stored first item, reading no score file', async () => {
     const store = storeOf(RUNS, [item('L000000009', '2026-11-02', { change: 'new', previousGrade: null })]);
     const none = new FsArtifactStore(join(dir, 'nothing-here'));
-    const history = await loanHistory('L000000009', { store, artifacts: none, borrowerRefKey: KEY });
+    const history = await loanHistory('L000000009', {
+      store,
+      artifacts: none,
+      gzip: nodeGzip,
+      borrowerRefKey: KEY,
+    });
     expect(history.map((h) => [h.snapshotDate, h.change])).toEqual([['2026-11-02', 'new']]);
   });
 
   it('finds nothing for a loan the book never had', async () => {
     expect(
-      await loanHistory('L999999999', { store: storeOf(RUNS, []), artifacts, borrowerRefKey: KEY }),
+      await loanHistory('L999999999', {
+        store: storeOf(RUNS, []),
+        artifacts,
+        gzip: nodeGzip,
+        borrowerRefKey: KEY,
+      }),
     ).toEqual([]);
   });
 
@@ -204,7 +224,12 @@ describe('Function: loanHistory', () => {
       run('2026-11-06', 'ok', false),
     ];
     const store = storeOf(runs, [item('L000000117', '2026-11-06', { grade: 'D', previousGrade: 'C' })]);
-    const history = await loanHistory('L000000117', { store, artifacts, borrowerRefKey: KEY });
+    const history = await loanHistory('L000000117', {
+      store,
+      artifacts,
+      gzip: nodeGzip,
+      borrowerRefKey: KEY,
+    });
     expect(history.map((h) => [h.snapshotDate, h.change, h.grade])).toEqual([
       ['2026-11-05', 'baseline', 'C'],
       ['2026-11-06', 'changed', 'D'],
@@ -230,8 +255,10 @@ describe('Function: historyBaselines', () => {
 
 describe('Function: scoredLoanOn', () => {
   it('reads one loan from the bucket file holding it, and null for a loan or date without one', async () => {
-    expect((await scoredLoanOn(artifacts, '2026-11-05', 'L000000139'))?.loanId).toBe('L000000139');
-    expect(await scoredLoanOn(artifacts, '2026-11-05', 'L000000140')).toBeNull();
-    expect(await scoredLoanOn(artifacts, '2026-11-09', 'L000000001')).toBeNull();
+    expect((await scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-05', 'L000000139'))?.loanId).toBe(
+      'L000000139',
+    );
+    expect(await scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-05', 'L000000140')).toBeNull();
+    expect(await scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-09', 'L000000001')).toBeNull();
   });
 });

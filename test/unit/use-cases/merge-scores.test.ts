@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodeGzip } from '../../../shared/adapters/gzip.ts';
 import { createLocalDeps } from '../../../shared/adapters/local-deps.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../../../shared/config.ts';
+import { decodeScores, encodeScores, type ScoredLoan } from '../../../shared/domain/store/score-file.ts';
 import type { LogFields, Logger } from '../../../shared/ports/logger.ts';
 import type { LoanChange } from '../../../shared/ports/risk-store.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
-import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
 import type { AuditDeps } from '../../../shared/use-cases/deps.ts';
 import type { BucketContext } from '../../../shared/use-cases/merge-audit.ts';
 import { mergeScoreBucket } from '../../../shared/use-cases/merge-scores.ts';
-import { decodeScores, encodeScores } from '../../../shared/use-cases/score-file.ts';
 import type { BucketSpec } from '../../../shared/use-cases/workflow-types.ts';
 
 const loan = (loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan => ({
@@ -102,12 +102,12 @@ async function putShards(): Promise<void> {
   const shard0 = [loan('L1', { dpdBucket: '31-60', grade: 'D' }), loan('L3')];
   await deps.artifacts.put(
     KEYS.partialScores(date, 'r2', 0, 0),
-    await encodeScores(shard0),
+    await encodeScores(shard0, nodeGzip),
     'application/gzip',
   );
   await deps.artifacts.put(
     KEYS.partialScores(date, 'r2', 1, 0),
-    await encodeScores([loan('L4')]),
+    await encodeScores([loan('L4')], nodeGzip),
     'application/gzip',
   );
 }
@@ -137,7 +137,7 @@ describe('Function: mergeScoreBucket', () => {
       ['L2', 'closed'],
       ['L4', 'new'],
     ]);
-    const today = decodeScores((await deps.artifacts.get(KEYS.scores(date, 'r2', 0, 1)))!);
+    const today = decodeScores((await deps.artifacts.get(KEYS.scores(date, 'r2', 0, 1)))!, nodeGzip);
     expect(today.map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:D', 'L3:B', 'L4:B']);
   });
 
@@ -145,7 +145,7 @@ describe('Function: mergeScoreBucket', () => {
     await putShards();
     await deps.artifacts.put(
       KEYS.scores(previousDate, 'r1', 0, 1),
-      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })]),
+      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })], nodeGzip),
       'application/gzip',
     );
     const result = await mergeScoreBucket(spec({ runId: 'r1', buckets: 1 }), deps);
@@ -162,7 +162,7 @@ describe('Function: mergeScoreBucket', () => {
     await putShards();
     await deps.artifacts.put(
       KEYS.scores(previousDate, 'r1', 0, 1),
-      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })]),
+      await encodeScores([loan('L1'), loan('L3', { grade: 'C' })], nodeGzip),
       'application/gzip',
     );
     const lines: LogLine[] = [];

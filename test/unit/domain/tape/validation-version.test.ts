@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nodeTapeDecoder } from '../../../../shared/adapters/tape/read-tape.ts';
+import { auditShard } from '../../../../shared/domain/engine/shard-audit.ts';
 import { VALIDATION_RULES_VERSION } from '../../../../shared/domain/tape/row-validator.ts';
-import { auditShard } from '../../../../shared/use-cases/audit-engine.ts';
 import { defaultPolicy } from '../engine/helpers.ts';
 import { collectQuarantine, memoryPart } from './helpers.ts';
 
@@ -21,7 +22,7 @@ async function outcome() {
   const nul =
     '2026-11-25,V098,B1,individual,credit_loan,10000,6000,0.18,12,2026-03-01,2027-03-01,0,CNY,Zhe\u0000jiang,office_worker,,30,120000,2000,1,700,false,1,,,,\n';
   const tape = Buffer.concat([readFileSync(FIXTURE), Buffer.from(nul)]);
-  const shard = await auditShard([memoryPart('validation-rules.csv', tape)], {
+  const shard = await auditShard(nodeTapeDecoder, [memoryPart('validation-rules.csv', tape)], {
     snapshotDate: '2026-11-25',
     policy: defaultPolicy(),
     previous: null,

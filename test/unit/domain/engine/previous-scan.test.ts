@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
+import { nodeTapeDecoder } from '../../../../shared/adapters/tape/read-tape.ts';
 import {
   loadPreviousRange,
   loadPreviousTape,
   mergePreviousRanges,
-} from '../../../shared/use-cases/audit-engine.ts';
-import { csvText, goodRow, memoryPart } from '../../unit/domain/tape/helpers.ts';
+} from '../../../../shared/domain/engine/previous-scan.ts';
+import { PreviousTape } from '../../../../shared/domain/engine/previous-tape.ts';
+import { csvText, goodRow, memoryPart } from '../tape/helpers.ts';
 
 // 40 rows of a previous day: mixed buckets, bands and products, one bad row, and L3 repeated
 // late in the tape (so any cut in the middle puts the repeat in another range than the first).
@@ -24,7 +25,7 @@ const size = Buffer.byteLength(tape);
 
 describe('Function: mergePreviousRanges', () => {
   it('gives the index and intake counts of one pass, for any cut of the tape into ranges', async () => {
-    const whole = await loadPreviousTape([memoryPart('prev.csv', tape, 97)], {});
+    const whole = await loadPreviousTape(nodeTapeDecoder, [memoryPart('prev.csv', tape, 97)], {});
     // One pass: 38 valid loans (L3's repeat and the bad row quarantined).
     expect(whole.previous.validCount).toBe(38);
     expect(whole.intake.rowsValid).toBe(38);
@@ -37,7 +38,7 @@ describe('Function: mergePreviousRanges', () => {
       const ranges = [];
       for (let i = 0; i + 1 < cuts.length; i++) {
         const part = { ...memoryPart('prev.csv', tape, 97), range: { start: cuts[i]!, end: cuts[i + 1]! } };
-        ranges.push(await loadPreviousRange([part], { snapshotDate: '2026-11-24' }));
+        ranges.push(await loadPreviousRange(nodeTapeDecoder, [part], { snapshotDate: '2026-11-24' }));
       }
       const merged = mergePreviousRanges('2026-11-24', ranges);
       expect(merged.previous.canonical(), String(cuts)).toEqual(whole.previous.canonical());
@@ -52,10 +53,12 @@ describe('Function: mergePreviousRanges', () => {
     // L3 first at 75 days past due, then repeated at 0: the index must say bucket 61-90.
     const ranges = [
       await loadPreviousRange(
+        nodeTapeDecoder,
         [memoryPart('a.csv', csvText([goodRow({ loan_id: 'L3', days_past_due: '75' })]))],
         {},
       ),
       await loadPreviousRange(
+        nodeTapeDecoder,
         [memoryPart('b.csv', csvText([goodRow({ loan_id: 'L3', days_past_due: '0' })]))],
         {},
       ),
@@ -69,7 +72,7 @@ describe('Function: mergePreviousRanges', () => {
 
   it('shares its table with workers without copying it', async () => {
     const { previous } = mergePreviousRanges('2026-11-24', [
-      await loadPreviousRange([memoryPart('prev.csv', tape)], {}),
+      await loadPreviousRange(nodeTapeDecoder, [memoryPart('prev.csv', tape)], {}),
     ]);
     const sent = previous.toTransfer();
     expect(sent.slots.buffer).toBeInstanceOf(SharedArrayBuffer);

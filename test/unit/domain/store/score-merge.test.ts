@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { riskStateChanged } from '../../../shared/domain/engine/scorecard.ts';
-import { gzipLines, streamScoreBatches } from '../../../shared/domain/store/score-file.ts';
-import type { ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { joinScores, mergeSortedScores } from '../../../shared/use-cases/score-file.ts';
+import { riskStateChanged } from '../../../../shared/domain/engine/scorecard.ts';
+import type { ScoredLoan } from '../../../../shared/domain/store/score-file.ts';
+import { joinScores, mergeSortedScores } from '../../../../shared/domain/store/score-merge.ts';
 
 function loan(loanId: string, grade: ScoredLoan['grade'] = 'B'): ScoredLoan {
   return {
@@ -93,20 +92,5 @@ describe('Function: joinScores', () => {
     }
     expect(riskStateChanged(before[2]!, today[1]!)).toBe(true);
     expect(await flat(joinScores(batches([], 1), batches(before, 2)))).toHaveLength(5);
-  });
-});
-
-describe('Function: streamScoreBatches', () => {
-  it('reads every line of a gzip JSON Lines file back in order, in more than one batch', async () => {
-    const loans = Array.from({ length: 5000 }, (_, i) => loan(id(i)));
-    const file = await gzipLines(loans.map((l) => JSON.stringify(l)));
-    // Fed in small pieces, so lines are cut across the decompressed chunks.
-    const pieces = (async function* () {
-      for (let i = 0; i < file.length; i += 1000) yield file.subarray(i, i + 1000);
-    })();
-    const read: ScoredLoan[][] = [];
-    for await (const b of streamScoreBatches<ScoredLoan>(pieces)) read.push(b);
-    expect(read.length).toBeGreaterThan(1);
-    expect(read.flat()).toEqual(loans);
   });
 });

@@ -1,22 +1,24 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { bucketOfId } from '../../../shared/domain/store/score-buckets.ts';
-import { auditShard, type ScoredLoan } from '../../../shared/use-cases/audit-engine.ts';
-import { decodeScores, type SortedScores } from '../../../shared/use-cases/score-file.ts';
-import { defaultPolicy } from '../../unit/domain/engine/helpers.ts';
-import { collectQuarantine, csvText, goodRow, memoryPart } from '../../unit/domain/tape/helpers.ts';
+import { nodeGzip } from '../../../../shared/adapters/gzip.ts';
+import { nodeTapeDecoder } from '../../../../shared/adapters/tape/read-tape.ts';
+import { auditShard } from '../../../../shared/domain/engine/shard-audit.ts';
+import { bucketOfId } from '../../../../shared/domain/store/score-buckets.ts';
+import { decodeScores, type ScoredLoan, type SortedScores } from '../../../../shared/domain/store/score-file.ts';
+import { defaultPolicy } from './helpers.ts';
+import { collectQuarantine, csvText, goodRow, memoryPart } from '../tape/helpers.ts';
 
 const policy = defaultPolicy();
 
 function linesOf(scores: SortedScores): ScoredLoan[] {
-  return decodeScores(gzipSync(Buffer.concat([...scores.bytes()])));
+  return decodeScores(gzipSync(Buffer.concat([...scores.bytes()])), nodeGzip);
 }
 
 async function scoresOf(ids: string[]): Promise<ScoredLoan[]> {
   const rows = ids.map((id, i) =>
     goodRow({ loan_id: id, borrower_id: `B${i % 3}`, days_past_due: String(i * 20), region: 'Hubei' }),
   );
-  const shard = await auditShard([memoryPart('t.csv', csvText(rows))], {
+  const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
     snapshotDate: '2026-11-25',
     policy,
     previous: null,
@@ -42,7 +44,7 @@ describe('Function: auditShard (score records)', () => {
   it('splits the records into loan-id buckets by the id hash, each bucket sorted', async () => {
     const ids = Array.from({ length: 40 }, (_, i) => `L${String(39 - i).padStart(3, '0')}`);
     const rows = ids.map((id) => goodRow({ loan_id: id }));
-    const shard = await auditShard([memoryPart('t.csv', csvText(rows))], {
+    const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
       snapshotDate: '2026-11-25',
       policy,
       previous: null,
@@ -62,7 +64,7 @@ describe('Function: auditShard (score records)', () => {
   });
 
   it('keeps no records unless asked', async () => {
-    const shard = await auditShard([memoryPart('t.csv', csvText([goodRow()]))], {
+    const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText([goodRow()]))], {
       snapshotDate: '2026-11-25',
       policy,
       previous: null,

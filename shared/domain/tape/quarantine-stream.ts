@@ -1,6 +1,5 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { QuarantinedRow } from '../../domain/tape/intake.ts';
-import { QUARANTINE_CSV_HEADER, quarantineCsvLine } from '../../domain/tape/quarantine-csv.ts';
+import type { QuarantinedRow } from './intake.ts';
+import { QUARANTINE_CSV_HEADER, quarantineCsvLine } from './quarantine-csv.ts';
 
 /**
  * Receives quarantined rows one by one (a RowSink's quarantine side) and writes them out as they
@@ -15,64 +14,6 @@ export interface QuarantineWriter {
   ready(): Promise<void> | null;
   /** Finishes the file; resolves to the number of rows written. */
   close(): Promise<number>;
-}
-
-const BATCH_BYTES = 1 << 20;
-
-/** Writes `quarantine.csv` to a local file in 1 MB batches (sync, so a RowSink can call it). */
-export class QuarantineFileWriter implements QuarantineWriter {
-  private readonly fd: number;
-  private pending: string[] = [];
-  private size = 0;
-  private rows = 0;
-
-  /** `header` false leaves the header out (a shard's rows, joined under one header later). */
-  public constructor(path: string, header = true) {
-    this.fd = openSync(path, 'w');
-    if (header) this.pending.push(QUARANTINE_CSV_HEADER);
-  }
-
-  public add(row: QuarantinedRow): void {
-    const line = quarantineCsvLine(row);
-    this.pending.push(line);
-    this.size += line.length;
-    this.rows++;
-    if (this.size >= BATCH_BYTES) this.flush();
-  }
-
-  public ready(): null {
-    return null;
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const bytes = Buffer.from(`${this.pending.join('\n')}\n`);
-    let off = 0;
-    while (off < bytes.byteLength) off += writeSync(this.fd, bytes, off);
-    this.pending = [];
-    this.size = 0;
-  }
-
-  /** Appends another writer's file (a shard's rows, written without a header), 1 MiB at a time. */
-  public async append(path: string): Promise<void> {
-    this.flush();
-    const from = openSync(path, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(BATCH_BYTES);
-      for (let n = readSync(from, buffer); n > 0; n = readSync(from, buffer)) {
-        let off = 0;
-        while (off < n) off += writeSync(this.fd, buffer, off, n - off);
-      }
-    } finally {
-      closeSync(from);
-    }
-  }
-
-  public async close(): Promise<number> {
-    this.flush();
-    closeSync(this.fd);
-    return this.rows;
-  }
 }
 
 /**
