@@ -12,6 +12,13 @@ import { mergeScans } from './shard-merge.ts';
  * of one pass), and the index a run carries to the next day from its own shards.
  */
 
+/** How the previous tape is read: its date, the lender's mapping and its currency (peeked when absent). */
+export interface PreviousScanOptions {
+  snapshotDate?: string | undefined;
+  mapping?: ColumnMapping | undefined;
+  currency?: string | undefined;
+}
+
 /**
  * Builds the drift index of the previous tape (valid rows only); its rejects are not reported
  * again. It is the one-range case of `loadPreviousRange` + `mergePreviousRanges`, so a tape read
@@ -20,11 +27,7 @@ import { mergeScans } from './shard-merge.ts';
 export async function loadPreviousTape(
   decoder: TapeDecoder,
   parts: readonly TapePartInput[],
-  options: {
-    snapshotDate?: string | undefined;
-    mapping?: ColumnMapping | undefined;
-    currency?: string | undefined;
-  },
+  options: PreviousScanOptions,
 ): Promise<{ previous: PreviousTape; intake: TapeScanResult }> {
   const currency = options.currency ?? (await peekTapeCurrency(decoder, parts, options));
   const range = await loadPreviousRange(decoder, parts, { ...options, currency });
@@ -59,11 +62,7 @@ export interface PreviousRange {
 export async function loadPreviousRange(
   decoder: TapeDecoder,
   parts: readonly TapePartInput[],
-  options: {
-    snapshotDate?: string | undefined;
-    mapping?: ColumnMapping | undefined;
-    currency?: string | undefined;
-  },
+  options: PreviousScanOptions,
 ): Promise<PreviousRange> {
   const bytes = parts.reduce((n, p) => n + (p.range ? p.range.end - p.range.start : (p.bytes ?? 0)), 0);
   const index = new IndexEntries(Math.ceil(bytes / 150));
