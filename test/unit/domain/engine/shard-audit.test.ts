@@ -4,9 +4,13 @@ import { nodeGzip } from '../../../../shared/adapters/gzip.ts';
 import { nodeTapeDecoder } from '../../../../shared/adapters/tape/read-tape.ts';
 import { auditShard } from '../../../../shared/domain/engine/shard-audit.ts';
 import { bucketOfId } from '../../../../shared/domain/store/score-buckets.ts';
-import { decodeScores, type ScoredLoan, type SortedScores } from '../../../../shared/domain/store/score-file.ts';
-import { defaultPolicy } from './helpers.ts';
+import {
+  decodeScores,
+  type ScoredLoan,
+  type SortedScores,
+} from '../../../../shared/domain/store/score-file.ts';
 import { collectQuarantine, csvText, goodRow, memoryPart } from '../tape/helpers.ts';
+import { defaultPolicy } from './helpers.ts';
 
 const policy = defaultPolicy();
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { nodeTapeDecoder } from '../../../../shared/adapters/tape/read-tape.ts';
 import { auditShard, peekTapeCurrency } from '../../../../shared/domain/engine/shard-audit.ts';
-import { defaultPolicy } from './helpers.ts';
 import { collectQuarantine, csvText, goodRow, memoryPart } from '../tape/helpers.ts';
+import { defaultPolicy } from './helpers.ts';
 
 const rows = (currencies: string[]) =>
   currencies.map((currency, i) => goodRow({ loan_id: `L${i}`, currency }));
