@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import {
   type AuditDocument,
+  type AuditResult,
   CLASSIFICATIONS,
   DPD_BUCKETS,
   IFRS9_STAGES,
@@ -16,6 +17,7 @@ import {
   RISK_CATEGORIES,
 } from '../domain/audit-result.ts';
 import { BINDING_KINDS } from '../domain/policy/policy.ts';
+import { dataRecord } from './data-record.ts';
 
 const amount = z.number();
 const share = z.number().nullable();
@@ -65,7 +67,7 @@ const ComplianceRuleResultSchema = z.looseObject({
     .optional(),
 });
 
-const AuditResultSchema = z.looseObject({
+const FinishedAuditSchema = z.looseObject({
   schemaVersion: z.literal(1),
   snapshotDate: z.string(),
   previousSnapshotDate: z.string().nullable(),
@@ -105,8 +107,9 @@ const AuditResultSchema = z.looseObject({
     topBorrowers: z.array(
       z.looseObject({ borrowerRef: z.string(), exposure: amount, share: z.number(), loanCount: count }),
     ),
-    byIndustry: z.record(z.string(), SegmentShareSchema),
-    byRegion: z.record(z.string(), SegmentShareSchema),
+    // The tape's names, kept as given (a region named __proto__ included).
+    byIndustry: dataRecord(SegmentShareSchema),
+    byRegion: dataRecord(SegmentShareSchema),
     byProduct: z.record(z.string(), SegmentShareSchema),
     industryHhi: share,
     regionHhi: share,
@@ -150,10 +153,15 @@ const FailedAuditSchema = z.looseObject({
   runId: z.string().optional(),
 });
 
+/** A finished audit (audit.json, or the merge step's draft of it), typed as the contract's AuditResult. */
+export const AuditResultSchema: z.ZodType<AuditResult, unknown> = FinishedAuditSchema.transform(
+  (audit) => audit as AuditResult,
+);
+
 /**
  * An audit.json: a finished audit or the record of a failed run, told apart by `status`. The
  * parsed value is the document as written (unknown fields kept), typed as the contract's types.
  */
 export const AuditDocumentSchema: z.ZodType<AuditDocument, unknown> = z
-  .discriminatedUnion('status', [AuditResultSchema, FailedAuditSchema])
+  .discriminatedUnion('status', [FinishedAuditSchema, FailedAuditSchema])
   .transform((document) => document as AuditDocument);

@@ -4,11 +4,18 @@ import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { crossShardRepeatFinding } from '../domain/engine/shard-merge.ts';
 import { trendFiguresOf } from '../domain/report/trend.ts';
 import { SCORE_FILE_VERSION, type ScoredLoan } from '../domain/store/score-file.ts';
+import {
+  AuditResultSchema,
+  type BucketOutcome,
+  type ScoreManifest,
+  ScoreManifestSchema,
+  StoredBucketOutcomeSchema,
+} from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
-import { readJson, type ScoreManifest } from './merge-audit.ts';
-import { type BucketOutcome, breachOrder, riskOrder } from './merge-scores.ts';
+import { breachOrder, riskOrder } from './merge-scores.ts';
+import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
 import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 
 /**
@@ -88,14 +95,22 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     timings[name] = Date.now() - mark;
     mark = Date.now();
   };
-  const audit = await readJson<AuditResult>(deps.artifacts, merged.draftKey);
-  if (audit === null) throw new Error(`the merged audit of the run is missing (${merged.draftKey})`);
+  const audit = await readArtifact(
+    deps.artifacts,
+    merged.draftKey,
+    AuditResultSchema,
+    'merged audit of the run',
+  );
   const outcomes: BucketOutcome[] = [];
-  for (const r of [...bucketResults].sort((a, b) => a.bucket - b.bucket)) {
-    const o = await readJson<BucketOutcome>(deps.artifacts, r.resultKey);
-    if (o === null) throw new Error(`the result of bucket ${r.bucket} is missing (${r.resultKey})`);
-    outcomes.push(o);
-  }
+  for (const r of [...bucketResults].sort((a, b) => a.bucket - b.bucket))
+    outcomes.push(
+      await readArtifact(
+        deps.artifacts,
+        r.resultKey,
+        StoredBucketOutcomeSchema,
+        `result of bucket ${r.bucket}`,
+      ),
+    );
   if (outcomes.length !== plan.scoreBuckets)
     throw new Error(`${outcomes.length} of the run's ${plan.scoreBuckets} loan-id buckets came back merged`);
   const repeats = outcomes.reduce(
@@ -131,7 +146,12 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
   lap('combineBuckets');
 
   // The buckets' files become the date's score file; the run they replace is dropped after.
-  const earlier = await readJson<ScoreManifest>(deps.artifacts, KEYS.scoresManifest(plan.snapshotDate));
+  const earlier = await readOptionalArtifact(
+    deps.artifacts,
+    KEYS.scoresManifest(plan.snapshotDate),
+    ScoreManifestSchema,
+    "date's score manifest",
+  );
   const manifest: ScoreManifest = {
     runId: plan.runId,
     buckets: plan.scoreBuckets,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
-import type { BorrowerHits } from '../domain/engine/compliance.ts';
 import { aggregateRuleHits } from '../domain/engine/finalize.ts';
 import { carriedIndex } from '../domain/engine/previous-scan.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
@@ -15,13 +14,19 @@ import { QUARANTINE_CSV_HEADER } from '../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import type { TapeScanResult } from '../domain/tape/scan.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
-import { type CarriedIndexInfo, ScoreManifestSchema } from '../schema/artifacts.ts';
+import {
+  type BucketContext,
+  type CarriedIndexInfo,
+  ScoreManifestSchema,
+  type StoredPartial,
+  StoredPartialSchema,
+} from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { mappingFingerprint } from './prepare-run.ts';
 import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
-import type { PreviousIndexExtra, StoredPartial } from './score-shard.ts';
+import type { PreviousIndexExtra } from './score-shard.ts';
 import {
   type BucketSpec,
   type MergedRun,
@@ -32,13 +37,7 @@ import {
   ShardOutcomeSchema,
 } from './workflow-types.ts';
 
-/** Reads a JSON artifact, or null when it does not exist. */
-export async function readJson<T>(artifacts: Pick<ArtifactStore, 'get'>, key: string): Promise<T | null> {
-  const bytes = await artifacts.get(key);
-  return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
-}
-
-export type { ScoreManifest } from '../schema/artifacts.ts';
+export type { BucketContext } from '../schema/artifacts.ts';
 
 /**
  * The keys of a date's score file, one per loan-id bucket (as its manifest names them), the
@@ -55,24 +54,6 @@ export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date:
   return Array.from({ length: manifest.buckets }, (_, b) =>
     KEYS.scores(date, manifest.runId, b, manifest.buckets, manifest.format === undefined),
   );
-}
-
-/**
- * What every bucket's merge needs from the merged shards: the aggregate rules' hits (a borrower's,
- * a group's or a partner's exposure is known only once every shard is merged), the codes of the
- * in-force breach rules, and the ids whose first row in a shard was quarantined, with the
- * earliest such shard (tape order).
- */
-export interface BucketContext {
-  /** By borrowerKey: codes on all the borrower's loans, on its consumption loans, on its business loans. */
-  borrowerHits: [borrowerKey: string, hits: BorrowerHits][];
-  /** By partner_id: codes on the partner's co-lent loans. */
-  partnerHits: [partnerId: string, ruleCodes: string[]][];
-  /** Codes on every co-lent loan (portfolio rules). */
-  coLentHits: string[];
-  /** In-force rules whose severity on the tape's date is breach. */
-  breachCodes: string[];
-  quarantinedFirst: [idHash: string, shard: number][];
 }
 
 /** Triggers whose runs judge whether the tape arrived by the cutoff. */
@@ -204,11 +185,15 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     "run's list of tape parts",
   );
   const stored: StoredPartial[] = [];
-  for (const r of results) {
-    const s = await readJson<StoredPartial>(deps.artifacts, r.partialKey);
-    if (s === null) throw new Error(`the partial result of shard ${r.index} is missing (${r.partialKey})`);
-    stored.push(s);
-  }
+  for (const r of results)
+    stored.push(
+      await readArtifact(
+        deps.artifacts,
+        r.partialKey,
+        StoredPartialSchema,
+        `partial result of shard ${r.index}`,
+      ),
+    );
   const merged = mergeShards(stored);
   merged.intake = combineRangeParts(merged.intake, await splitPartDigests(merged.intake, deps));
   lap('mergePartials');

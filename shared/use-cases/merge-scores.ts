@@ -4,27 +4,14 @@ import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts'
 import { readScores, type ScoredLoan, ScoreFileWriter } from '../domain/store/score-file.ts';
 import { joinScores, mergeSortedScores, withRuleCodes } from '../domain/store/score-merge.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
+import { type BucketContext, BucketContextSchema, type BucketOutcome } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
 import { loanState } from './loan-history.ts';
-import { type BucketContext, readJson } from './merge-audit.ts';
+import { readArtifact } from './read-artifact.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
-/** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
-export interface BucketOutcome {
-  bucket: number;
-  /** Rows repeating a loan id an earlier shard had (each entered the aggregates), and their outstanding. */
-  crossShardRepeats: { loans: number; outstanding: number };
-  /** The bucket's riskiest loans (at most WATCHLIST_LIMIT, in watchlist order). */
-  watchlist: ScoredLoan[];
-  /** Per breach rule, the bucket's largest exposures (at most WATCHLIST_LIMIT each). */
-  breaches: BreachEntry[];
-  scoredLoans: number;
-  changes: number;
-  /** No previous score file: the bucket's loans are the book's starting state, no history items. */
-  baseline: boolean;
-  timings: Record<string, number>;
-}
+export type { BucketOutcome } from '../schema/artifacts.ts';
 
 /** Watchlist order: the most likely to default first, then the largest exposure, then loan id. */
 export function riskOrder(a: ScoredLoan, b: ScoredLoan): number {
@@ -154,8 +141,12 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     timings[name] = Date.now() - mark;
     mark = Date.now();
   };
-  const context = await readJson<BucketContext>(deps.artifacts, spec.contextKey);
-  if (context === null) throw new Error(`the merge context of the run is missing (${spec.contextKey})`);
+  const context = await readArtifact(
+    deps.artifacts,
+    spec.contextKey,
+    BucketContextSchema,
+    'merge context of the run',
+  );
   const breachCodes = new Set(context.breachCodes);
   const attach = aggregateCodes(context);
   // By the id hash's halves (no key string made per loan): the earliest shard whose first row of the id was quarantined.

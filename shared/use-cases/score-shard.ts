@@ -1,4 +1,3 @@
-import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import {
   decodePreviousIndex,
   PreviousIndexError,
@@ -11,6 +10,7 @@ import { DEFAULT_CURRENCY } from '../domain/tape/row-validator.ts';
 import type { TapeScanResult } from '../domain/tape/scan.ts';
 import { TapeUnreadableError } from '../errors.ts';
 import type { TapePartInput } from '../ports/tape-source.ts';
+import type { StoredPartial } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps } from './deps.ts';
 import type { ShardResult, ShardSpec } from './workflow-types.ts';
@@ -20,20 +20,8 @@ export interface PreviousIndexExtra {
   intake: TapeScanResult;
 }
 
-/** A shard's output as stored in S3 between the map and finalize steps. */
-export interface StoredPartial {
-  partial: PartialAudit;
-  intake: TapeScanResult;
-  /** The shard's quarantined rows (KEYS.partialQuarantine), streamed there while it was read. */
-  quarantineKey: string;
-  /** The shard's valid loans as drift-index entries (uint32 little-endian triples). */
-  indexEntriesKey: string;
-  /**
-   * Loan ids whose first row in this shard was quarantined, as 16 hex digits of their 64-bit hash
-   * (engine/hash.ts `hashKey`): finalize flags a later shard's valid row of such an id.
-   */
-  quarantinedIdHashes?: string[];
-}
+/** A shard's output as stored in S3 between the map and merge steps (its schema: StoredPartialSchema). */
+export type { StoredPartial } from '../schema/artifacts.ts';
 
 const previousCache = new Map<string, PreviousTape>();
 
