@@ -1,13 +1,16 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { FsArtifactStore } from '../../adapters/fs-artifact-store.ts';
 import type { AuditResult } from '../../domain/audit-result.ts';
 import { addDays } from '../../domain/calendar.ts';
 import { defaultPolicyPaths } from '../../domain/policy/policy.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LocalStack } from '../../local/local-stack.ts';
+import { AuditResultSchema } from '../../schema/audit-document.ts';
+import { readArtifact } from '../../use-cases/read-artifact.ts';
 import {
   auditDate,
   requestBuckets,
@@ -128,7 +131,12 @@ export async function runDemo(
         }
         const outDir = resolve(options.out);
         const files = await writeOutputs(day2, outDir);
-        const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
+        const audit = await readArtifact(
+          new FsArtifactStore(outDir),
+          'audit.json',
+          AuditResultSchema,
+          `audit of ${day2}`,
+        );
         log('');
         for (const line of headlineLines(audit)) log(line);
         log(

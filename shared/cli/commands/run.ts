@@ -1,9 +1,11 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { AuditResult } from '../../domain/audit-result.ts';
+import { FsArtifactStore } from '../../adapters/fs-artifact-store.ts';
 import { RiskAuditError } from '../../errors.ts';
+import { AuditResultSchema } from '../../schema/audit-document.ts';
 import { isSplittable } from '../../use-cases/prepare-run.ts';
+import { readArtifact } from '../../use-cases/read-artifact.ts';
 import type { RunPlan } from '../../use-cases/workflow-types.ts';
 import {
   auditDate,
@@ -74,10 +76,16 @@ export async function runLocal(options: RunOptions): Promise<{ files: Record<str
       sendReport: true,
       ...(previousDate === null ? {} : { previousDate }),
     });
-    const files = await writeOutputs(date, resolve(options.out));
+    const outDir = resolve(options.out);
+    const files = await writeOutputs(date, outDir);
     if (result.status === 'already-running') throw new RunFailedError(result.reason);
     if (!result.ok) throw new RunFailedError(`the audit of ${date} failed: ${result.reason}`);
-    const audit = JSON.parse(await readFile(files['audit.json']!, 'utf8')) as AuditResult;
+    const audit = await readArtifact(
+      new FsArtifactStore(outDir),
+      'audit.json',
+      AuditResultSchema,
+      `audit of ${date}`,
+    );
     process.stdout.write(
       `${[...headlineLines(audit), `  ${comparedWith(result.plan, previousDate)}`, `  report: ${files['report.html']}`].join('\n')}\n`,
     );

@@ -13,8 +13,10 @@ import { decodePreviousIndex } from '../../domain/engine/previous-tape.ts';
 import { QUARANTINE_CSV_HEADER } from '../../domain/tape/quarantine-csv.ts';
 import { VALIDATION_RULES_VERSION } from '../../domain/tape/row-validator.ts';
 import { ConfigError, toSentence } from '../../errors.ts';
+import { AuditDocumentSchema } from '../../schema/audit-document.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { type CarriedIndexInfo, mappingFingerprint } from '../../use-cases/prepare-run.ts';
+import { readArtifact } from '../../use-cases/read-artifact.ts';
 import type { LambdaJob, MapFunction } from '../lambda-worker-impl.ts';
 import { runWorkflowLocally } from '../local-runner.ts';
 import { runLocalStep } from '../local-steps.ts';
@@ -138,7 +140,12 @@ export async function scoreLocal(options: ScoreOptions): Promise<AuditDocument> 
     }
     if (options.indexOut !== undefined && result.ok)
       await copyFile(join(artifacts, KEYS.carriedIndex(date)), options.indexOut);
-    return JSON.parse(await readFile(auditPath, 'utf8')) as AuditDocument;
+    return await readArtifact(
+      new FsArtifactStore(options.out),
+      'audit.json',
+      AuditDocumentSchema,
+      `audit of ${date}`,
+    );
   } catch (error) {
     const failed = failedAudit({ snapshotDate: null, error: toSentence(error), failedAt: new Date() });
     await writeFile(auditPath, `${JSON.stringify(failed, null, 2)}\n`);
