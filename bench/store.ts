@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { createDocumentClient, createDynamoClient } from '../shared/adapters/aws-clients.ts';
 import { DynamoRiskStore } from '../shared/adapters/dynamo-risk-store.ts';
 import { borrowerRef } from '../shared/domain/engine/hash.ts';
+import { riskOrder } from '../shared/domain/engine/ranking.ts';
 import { createLoanAssessor } from '../shared/domain/engine/scorecard.ts';
 import { generateBook, rollForward } from '../shared/domain/generator/book.ts';
 import type { Loan } from '../shared/domain/loan.ts';
@@ -150,9 +151,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<Record<s
   const watchPool = states2.filter(
     (s) => s.grade === 'D' || s.grade === 'E' || s.flags.some((f) => breachCodes.has(f)),
   );
-  const watchlistStates = watchPool
-    .sort((a, b) => b.pd - a.pd || b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1))
-    .slice(0, watchlistLimit);
+  const watchlistStates = watchPool.sort(riskOrder).slice(0, watchlistLimit);
   const watchlist: WatchlistEntry[] = watchlistStates.map((s, i) => ({
     rank: i + 1,
     loanId: s.loanId,

@@ -7,6 +7,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { breachOrder } from '../domain/engine/ranking.ts';
 import {
   BREACH_CHUNK,
   breachKey,
@@ -436,9 +437,7 @@ export class DynamoRiskStore implements RiskStore {
     const puts: WriteRequest[] = [];
     const sks = new Set<string>();
     for (const [ruleCode, loans] of byRule) {
-      const sorted = [...loans.values()].sort(
-        (a, b) => b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : a.loanId > b.loanId ? 1 : 0),
-      );
+      const sorted = [...loans.values()].sort(breachOrder);
       for (let chunk = 0; chunk * BREACH_CHUNK < sorted.length; chunk++) {
         const key = breachKey(snapshotDate, ruleCode, chunk);
         sks.add(key.sk);

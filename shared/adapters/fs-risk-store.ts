@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { breachOrder } from '../domain/engine/ranking.ts';
 import { RunInProgressError } from '../errors.ts';
 import type {
   BreachEntry,
@@ -148,7 +149,7 @@ export class FsRiskStore implements RiskStore {
 
   public async getBreaches(ruleCode: string, snapshotDate: string, limit?: number): Promise<BreachItem[]> {
     const all = (await this.readJson<BreachItem[]>('breaches', `${snapshotDate}.json`)) ?? [];
-    const rule = all.filter((b) => b.ruleCode === ruleCode).sort((a, b) => b.outstanding - a.outstanding);
+    const rule = all.filter((b) => b.ruleCode === ruleCode).sort(breachOrder);
     return limit === undefined ? rule : rule.slice(0, limit);
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditResult } from '../domain/audit-result.ts';
 import { sortFindings } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
+import { breachOrder, riskOrder } from '../domain/engine/ranking.ts';
 import { crossShardRepeatFinding } from '../domain/engine/shard-merge.ts';
 import { trendFiguresOf } from '../domain/report/trend.ts';
 import { SCORE_FILE_VERSION, type ScoredLoan } from '../domain/store/score-file.ts';
@@ -14,7 +15,6 @@ import {
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
-import { breachOrder, riskOrder } from './merge-scores.ts';
 import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
 import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 

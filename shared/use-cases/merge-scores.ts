@@ -1,4 +1,5 @@
 import { borrowerRefFromKey, hash64, hashOut } from '../domain/engine/hash.ts';
+import { breachOrder, riskOrder, TopN } from '../domain/engine/ranking.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
 import { readScores, type ScoredLoan, ScoreFileWriter } from '../domain/store/score-file.ts';
@@ -12,44 +13,6 @@ import { readArtifact } from './read-artifact.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
 export type { BucketOutcome } from '../schema/artifacts.ts';
-
-/** Watchlist order: the most likely to default first, then the largest exposure, then loan id. */
-export function riskOrder(a: ScoredLoan, b: ScoredLoan): number {
-  return b.pd - a.pd || b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
-}
-
-/** Breach index order: the largest exposure first, then loan id. */
-export function breachOrder(
-  a: { outstanding: number; loanId: string },
-  b: { outstanding: number; loanId: string },
-): number {
-  return b.outstanding - a.outstanding || (a.loanId < b.loanId ? -1 : 1);
-}
-
-/**
- * Bounded best-N keeper (sort-and-cut when twice full): O(n log N) over a whole book. The orders
- * are total (loan ids are distinct), so the best N of every bucket's best N is the book's best N.
- */
-export class TopN<T> {
-  private items: T[] = [];
-  /** The last item kept at the latest cut: an item ordered after it can never be kept. */
-  private worst: T | null = null;
-  public constructor(
-    private readonly limit: number,
-    private readonly order: (a: T, b: T) => number,
-  ) {}
-  public offer(item: T): void {
-    if (this.worst !== null && this.order(item, this.worst) > 0) return;
-    this.items.push(item);
-    if (this.items.length >= this.limit * 2) {
-      this.items = this.items.sort(this.order).slice(0, this.limit);
-      this.worst = this.items[this.limit - 1]!;
-    }
-  }
-  public result(): T[] {
-    return this.items.sort(this.order).slice(0, this.limit);
-  }
-}
 
 async function* noScores(): AsyncGenerator<ScoredLoan[]> {}
 
