@@ -38,8 +38,8 @@ export const ScoreManifestSchema = z.object({
   runId: z.string().min(1),
   buckets: z.number().int().positive(),
   loans: z.number().int().nonnegative(),
-  /** The score file format's version (docs/score-file.md); absent for the JSON Lines files of earlier releases. */
-  format: z.number().int().positive().optional(),
+  /** The score file format's version its files are written in (SCORE_FILE_VERSION, docs/score-file.md). */
+  format: z.number().int().positive(),
 });
 export type ScoreManifest = z.infer<typeof ScoreManifestSchema>;
 

@@ -93,17 +93,11 @@ export const KEYS = {
   quarantine: (date: string): string => `${RUNS}${date}/quarantine.csv`,
   /** The full report's sample of the quarantined rows, their ids masked (QuarantineSample). */
   quarantineSample: (date: string): string => `${RUNS}${date}/quarantine-sample.json`,
-  /** The date's score file as the releases before loan-id buckets wrote it (read as one bucket). */
-  legacyScores: (date: string): string => `${RUNS}${date}/scores.jsonl.gz`,
   /** Which run's score files are the date's, and in how many loan-id buckets (ScoreManifest). */
   scoresManifest: (date: string): string => `${RUNS}${date}/scores.json`,
-  /**
-   * One loan-id bucket of the date's score file, as a run wrote it (the manifest names the run):
-   * the binary score file (docs/score-file.md), or gzip JSON Lines for a run of an earlier release
-   * (`jsonLines`, its manifest without a format).
-   */
-  scores: (date: string, runId: string, bucket: number, buckets: number, jsonLines = false): string =>
-    `${RUNS}${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.${jsonLines ? 'jsonl.gz' : 'scores.gz'}`,
+  /** One loan-id bucket of the date's score file (docs/score-file.md), as the run its manifest names wrote it. */
+  scores: (date: string, runId: string, bucket: number, buckets: number): string =>
+    `${RUNS}${date}/scores/${runId}/${String(bucket).padStart(4, '0')}-of-${String(buckets).padStart(4, '0')}.scores.gz`,
   partial: (date: string, runId: string, shard: number): string =>
     `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.json`,
   /** A shard's quarantined rows (quarantine CSV lines, no header), joined by merge-audit into the date's file. */

@@ -61,7 +61,8 @@ export async function scoredLoanOn(
   loanId: string,
 ): Promise<ScoredLoan | null> {
   const keys = await dateScoreKeys(artifacts, date);
-  const key = keys[keys.length === 1 ? 0 : bucketOfId(loanId, keys.length)];
+  // A date without a score manifest has no score file.
+  const key = keys.length === 0 ? undefined : keys[bucketOfId(loanId, keys.length)];
   if (key === undefined) return null;
   const stream = await artifacts.stream(key);
   if (stream === null) return null;

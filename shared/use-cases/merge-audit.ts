@@ -40,8 +40,8 @@ import {
 export type { BucketContext } from '../schema/artifacts.ts';
 
 /**
- * The keys of a date's score file, one per loan-id bucket (as its manifest names them), the
- * single file of earlier releases when it has no manifest.
+ * The keys of a date's score file, one per loan-id bucket, as its manifest names them; none when
+ * the date has no manifest (no run of it finished).
  */
 export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date: string): Promise<string[]> {
   const manifest = await readOptionalArtifact(
@@ -50,9 +50,9 @@ export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date:
     ScoreManifestSchema,
     "date's score manifest",
   );
-  if (manifest === null) return [KEYS.legacyScores(date)];
+  if (manifest === null) return [];
   return Array.from({ length: manifest.buckets }, (_, b) =>
-    KEYS.scores(date, manifest.runId, b, manifest.buckets, manifest.format === undefined),
+    KEYS.scores(date, manifest.runId, b, manifest.buckets),
   );
 }
 
@@ -133,7 +133,7 @@ async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promis
   return digests;
 }
 
-/** The previous date's score files as its manifest names them (the single file of earlier releases without one). */
+/** The previous date's score files as its manifest names them; null without one (the book's baseline). */
 async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpec['previousScores']> {
   if (plan.previousSnapshotDate === null) return null;
   const manifest = await readOptionalArtifact(
@@ -142,13 +142,7 @@ async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpe
     ScoreManifestSchema,
     "previous date's score manifest",
   );
-  return manifest === null
-    ? { runId: null, buckets: 1 }
-    : {
-        runId: manifest.runId,
-        buckets: manifest.buckets,
-        ...(manifest.format === undefined ? { jsonLines: true } : {}),
-      };
+  return manifest === null ? null : { runId: manifest.runId, buckets: manifest.buckets };
 }
 
 /**

@@ -67,24 +67,9 @@ async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIt
   const prev = spec.previousScores;
   if (prev === null || spec.previousSnapshotDate === null) return null;
   const date = spec.previousSnapshotDate;
-  if (prev.runId === null) {
-    const stream = await deps.artifacts.stream(KEYS.legacyScores(date));
-    return stream === null
-      ? null
-      : inBucket(
-          readScores(stream, deps.gzip, `the previous date's score file ${KEYS.legacyScores(date)}`),
-          spec.bucket,
-          spec.buckets,
-        );
-  }
   const { buckets, filter } = previousBucketsOf(spec.bucket, spec.buckets, prev.buckets);
-  const runId = prev.runId;
   const sources = buckets.map((b) =>
-    scoresAt(
-      deps,
-      KEYS.scores(date, runId, b, prev.buckets, prev.jsonLines === true),
-      "the previous date's score file",
-    ),
+    scoresAt(deps, KEYS.scores(date, prev.runId, b, prev.buckets), "the previous date's score file"),
   );
   const merged = sources.length === 1 ? sources[0]! : loansOnly(mergeSortedScores(sources));
   return filter ? inBucket(merged, spec.bucket, spec.buckets) : merged;

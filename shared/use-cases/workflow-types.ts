@@ -177,15 +177,13 @@ export const BucketSpecSchema = z.object({
   shards: z.number().int().nonnegative(),
   /**
    * The previous date's score files (its scores manifest): the run that wrote them and their
-   * buckets; `runId` null for the single file of earlier releases; null when there is no previous
-   * date (a bucket whose previous file is missing makes this run the book's baseline).
+   * buckets; null when there is no previous date or it has no score manifest (this run is then
+   * the book's baseline).
    */
   previousScores: z
     .object({
-      runId: z.string().min(1).nullable(),
+      runId: z.string().min(1),
       buckets: z.number().int().positive(),
-      /** Written by an earlier release as gzip JSON Lines (its manifest names no format). */
-      jsonLines: z.boolean().optional(),
     })
     .nullable(),
   /** What every bucket needs from the merged shards (borrower-level rule hits, quarantined ids). */

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { ScoreFileError } from '../../errors.ts';
 import type { Gzip, GzipCompressor } from '../../ports/gzip.ts';
 import { CLASSIFICATIONS, DPD_BUCKETS, IFRS9_STAGES } from '../audit-result.ts';
@@ -9,7 +8,7 @@ import { LOAN_PURPOSES, type LoanPurpose, PRODUCTS } from '../loan.ts';
  * The score file: every valid loan's scored state, sorted by loan id, in a compact binary
  * format (docs/score-file.md). Shards write one per loan-id bucket; each bucket merges its
  * shards' files (k-way, streaming) into the date's file of the bucket, which the next date's
- * bucket reads back to find what changed. The JSON Lines files of earlier releases are still read.
+ * bucket reads back to find what changed.
  *
  * Layout, inside one gzip stream: a 12-byte header (`RASCORES`, the format version as uint16
  * little-endian, 0 as uint16), then records, each a kind byte and a uint32 little-endian length:
@@ -566,7 +565,7 @@ function checkHeader(buf: Buffer, name: string): void {
 /**
  * Reads a score file's loans in batches (one per decompressed chunk, about 256 KiB): a consumer
  * of millions of loans awaits once per batch. Refuses, in one sentence naming `name`, a file in
- * another version of the format. A file of an earlier release (JSON Lines) is read as such.
+ * another version of the format or not a score file at all.
  */
 export async function* readScores(
   stream: AsyncIterable<Uint8Array>,
@@ -576,16 +575,10 @@ export async function* readScores(
   const it = asBuffers(gzip.gunzip(stream))[Symbol.asyncIterator]();
   let pending: Buffer = Buffer.alloc(0);
   const sym = new ReadSymbols();
-  // The first bytes tell the format: a JSON Lines file of an earlier release starts with '{'.
   while (pending.byteLength < HEADER_BYTES) {
     const r = await it.next();
     if (r.done) break;
     pending = pending.byteLength === 0 ? r.value : Buffer.concat([pending, r.value]);
-  }
-  if (pending.byteLength === 0) return;
-  if (pending[0] === 0x7b) {
-    yield* jsonLines(pending, it);
-    return;
   }
   if (pending.byteLength < HEADER_BYTES) throw new ScoreFileError(`${name} is not a score file`);
   checkHeader(pending, name);
@@ -613,40 +606,9 @@ async function* asBuffers(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Buf
   for await (const c of chunks) yield asBuffer(c);
 }
 
-/** The loans of a JSON Lines score file of an earlier release, from its decompressed chunks. */
-async function* jsonLines(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<ScoredLoan[]> {
-  // A chunk may end inside a UTF-8 character: the decoder keeps its bytes for the next one.
-  const utf8 = new StringDecoder('utf8');
-  let text = utf8.write(first);
-  for (;;) {
-    const batch: ScoredLoan[] = [];
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-      if (nl > from) batch.push(JSON.parse(text.slice(from, nl)) as ScoredLoan);
-      from = nl + 1;
-    }
-    const left = text.slice(from);
-    if (batch.length > 0) yield batch;
-    const r = await rest.next();
-    if (r.done) {
-      const last = left + utf8.end();
-      if (last.trim().length > 0) yield [JSON.parse(last) as ScoredLoan];
-      return;
-    }
-    text = left + utf8.write(r.value);
-  }
-}
-
 /** Decodes a whole score file at once (tests, small files). */
 export function decodeScores(bytes: Uint8Array, gzip: Gzip, name = 'the score file'): ScoredLoan[] {
   const buf = asBuffer(gzip.gunzipSync(bytes));
-  if (buf.byteLength === 0) return [];
-  if (buf[0] === 0x7b)
-    return buf
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as ScoredLoan);
   if (buf.byteLength < HEADER_BYTES) throw new ScoreFileError(`${name} is not a score file`);
   checkHeader(buf, name);
   const loans: ScoredLoan[] = [];

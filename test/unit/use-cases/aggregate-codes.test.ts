@@ -33,7 +33,5 @@ describe('Function: aggregateCodes', () => {
     expect(attach(loan({ partnerId: 'PB-2', coLent: true }))).toEqual(['CO_LENDING_TOTAL_CAP']);
     // Facilitated by the partner, not co-funded: no co-lending limit concerns it.
     expect(attach(loan({ partnerId: 'PB-1', coLent: false }))).toBeNull();
-    // A score line of an earlier release has none of the new fields.
-    expect(attach({ borrowerKey: 'b9' } as Parameters<typeof attach>[0])).toBeNull();
   });
 });

@@ -261,4 +261,18 @@ describe('Function: scoredLoanOn', () => {
     expect(await scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-05', 'L000000140')).toBeNull();
     expect(await scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-09', 'L000000001')).toBeNull();
   });
+
+  it('refuses a date whose score manifest names no format, in one sentence naming it', async () => {
+    // Prepare: a manifest as no release writes it, without the format of its files.
+    await artifacts.put(
+      KEYS.scoresManifest('2026-11-20'),
+      JSON.stringify({ runId: 'r-20', buckets: 1, loans: 1 }),
+    );
+    // Act and Assess
+    await expect(scoredLoanOn({ artifacts, gzip: nodeGzip }, '2026-11-20', 'L000000001')).rejects.toThrow(
+      new Error(
+        "the date's score manifest has an unexpected shape (runs/2026-11-20/scores.json): at format: Invalid input: expected number, received undefined",
+      ),
+    );
+  });
 });

@@ -119,42 +119,25 @@ async function changesWritten(): Promise<LoanChange[]> {
 }
 
 describe('Function: mergeScoreBucket', () => {
-  it('joins the shards with a previous date written by an earlier release (JSON Lines, no format in its manifest)', async () => {
-    // Prepare: the previous date as the release before the binary score file left it.
-    await putShards();
-    const before = [loan('L1'), loan('L2'), loan('L3')];
-    await deps.artifacts.put(
-      KEYS.scores(previousDate, 'r1', 0, 1, true),
-      gzipSync(`${before.map((l) => JSON.stringify(l)).join('\n')}\n`),
-      'application/gzip',
-    );
-    // Act
-    const result = await mergeScoreBucket(spec({ runId: 'r1', buckets: 1, jsonLines: true }), deps);
-    // Assess: L1 changed, L2 closed, L3 the same, L4 new; the date's file is binary and holds today's loans.
-    expect(result).toMatchObject({ loans: 3, changes: 3 });
-    expect((await changesWritten()).map((c) => [c.loanId, c.change]).sort()).toEqual([
-      ['L1', 'changed'],
-      ['L2', 'closed'],
-      ['L4', 'new'],
-    ]);
-    const today = decodeScores((await deps.artifacts.get(KEYS.scores(date, 'r2', 0, 1)))!, nodeGzip);
-    expect(today.map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:D', 'L3:B', 'L4:B']);
-  });
-
   it('joins with a previous date in the binary score file', async () => {
+    // Prepare
     await putShards();
     await deps.artifacts.put(
       KEYS.scores(previousDate, 'r1', 0, 1),
       await encodeScores([loan('L1'), loan('L3', { grade: 'C' })], nodeGzip),
       'application/gzip',
     );
+    // Act
     const result = await mergeScoreBucket(spec({ runId: 'r1', buckets: 1 }), deps);
+    // Assess: L1 changed (late now), L3 changed (C yesterday), L4 new; the date's file holds today's loans.
     expect(result).toMatchObject({ loans: 3, changes: 3 });
     expect((await changesWritten()).map((c) => [c.loanId, c.change]).sort()).toEqual([
       ['L1', 'changed'],
       ['L3', 'changed'],
       ['L4', 'new'],
     ]);
+    const today = decodeScores((await deps.artifacts.get(KEYS.scores(date, 'r2', 0, 1)))!, nodeGzip);
+    expect(today.map((s) => `${s.loanId}:${s.grade}`)).toEqual(['L1:D', 'L3:B', 'L4:B']);
   });
 
   it('logs the merged bucket through the logger port: counts and keys, no loan or borrower id', async () => {

@@ -179,12 +179,19 @@ describe('Score file format (version 1)', () => {
     );
   });
 
-  it('reads the JSON Lines score file of an earlier release, multi-byte text across chunks', async () => {
-    const loans = [loan({ industry: '餐饮' }), loan({ loanId: 'L2', region: '浙江' })];
-    const legacy = gzipSync(`${loans.map((l) => JSON.stringify(l)).join('\n')}\n`);
-    expect(await readAll(legacy, 3)).toEqual(loans);
-    expect(decodeScores(legacy, nodeGzip)).toEqual(loans);
-    expect(await readAll(gzipSync(''))).toEqual([]);
+  it('refuses a gzip JSON Lines file, or an empty one, as not a score file', async () => {
+    // Prepare: the loans as JSON Lines, the format the binary file replaced before any release.
+    const jsonLines = gzipSync(
+      `${[loan(), loan({ loanId: 'L2' })].map((l) => JSON.stringify(l)).join('\n')}\n`,
+    );
+    // Act and Assess: its first bytes are '{"loanId"', not the header, in 3-byte chunks as in one piece.
+    await expect(readAll(jsonLines, 3)).rejects.toThrow(
+      new ScoreFileError('runs/x/scores.bin.gz is not a score file'),
+    );
+    expect(() => decodeScores(jsonLines, nodeGzip, 'f')).toThrow(new ScoreFileError('f is not a score file'));
+    await expect(readAll(gzipSync(''))).rejects.toThrow(
+      new ScoreFileError('runs/x/scores.bin.gz is not a score file'),
+    );
   });
 });
 
