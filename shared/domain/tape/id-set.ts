@@ -14,13 +14,13 @@ export class IdSet {
   private mask: number;
   /** Per slot: [hash hi, hash lo]; (0, 0) marks an empty slot (hash64 never returns it). */
   private table: Uint32Array;
-  /** Ids held. */
+  /** Ids held (seeded ones included). */
   public size = 0;
   /**
    * While every id has arrived in increasing order (most exports are sorted by loan id), a new id
    * greater than the last one cannot be a repeat: its hash is only appended here (sequential
-   * memory) and the table is left empty. The first id out of order moves these into the table,
-   * and from then on every id goes through the table.
+   * memory) and the table is left empty. The first id out of order, or a seed (see `seed`), moves
+   * these into the table, and from then on every id goes through the table.
    */
   private ordered: Uint32Array | null;
   private orderedCount = 0;
@@ -60,8 +60,27 @@ export class IdSet {
     return this.addHash(hi, lo);
   }
 
-  /** Moves the in-order hashes into the table: ids no longer arrive in order. */
-  private leaveOrder(): void {
+  /**
+   * Holds the ids whose 64-bit hashes `pairs` gives as [hi, lo] pairs (hash64's halves: the ids of
+   * a tape's earlier shards), so that addId refuses them as repeats. A seeded set leaves its
+   * in-order path for good, as an id greater than the last one may still be a seeded one; a seed
+   * of no pairs changes nothing.
+   */
+  public seed(pairs: Uint32Array): void {
+    if (pairs.length % 2 !== 0) throw new RangeError(`id hash pairs have an odd length ${pairs.length}`);
+    const n = pairs.length / 2;
+    if (n === 0) return;
+    if (this.ordered !== null) this.leaveOrder(n);
+    for (let i = 0; i < n; i++) {
+      const hi = pairs[i * 2]!;
+      const lo = pairs[i * 2 + 1]!;
+      // hash64 never gives (0, 0), the empty slot: it gives (0, 1) instead.
+      this.addHash(hi, hi === 0 && lo === 0 ? 1 : lo);
+    }
+  }
+
+  /** Moves the in-order hashes into the table (sized for `more` ids besides): ids no longer arrive in order. */
+  private leaveOrder(more = 0): void {
     const ordered = this.ordered!;
     const n = this.orderedCount;
     this.ordered = null;
@@ -69,7 +88,7 @@ export class IdSet {
     this.lastId = '';
     this.size = 0;
     let cap = this.mask + 1;
-    while (cap * 3 < n * 4) cap *= 2;
+    while (cap * 3 < (n + more) * 4) cap *= 2;
     this.mask = cap - 1;
     this.table = new Uint32Array(cap * 2);
     for (let i = 0; i < n; i++) this.addHash(ordered[i * 2]!, ordered[i * 2 + 1]!);
