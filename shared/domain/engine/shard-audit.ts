@@ -57,6 +57,11 @@ export interface ShardAuditOptions {
   /** Keep the valid loans as drift-index entries, so the next day need not read this tape again. */
   keepIndexEntries?: boolean;
   /**
+   * The 64-bit hashes of loan ids that earlier shards of the tape hold, as [hi, lo] pairs (see
+   * ScanOptions.earlierIds): this shard's rows of them are repeats, quarantined as one pass would.
+   */
+  earlierIds?: Uint32Array | undefined;
+  /**
    * Where quarantined rows go as they are found (a file, a streamed upload): none is kept in
    * memory, and the reader waits on `ready()` when the writer is behind.
    */
@@ -102,6 +107,7 @@ export async function auditShard(
     snapshotDate: options.snapshotDate,
     mapping: options.mapping,
     currency: options.currency,
+    earlierIds: options.earlierIds,
   };
   const intake = await scanTapeWith(decoder, parts, scan, {
     loan(loan, idHi, idLo) {

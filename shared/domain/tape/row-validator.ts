@@ -128,6 +128,12 @@ export interface RowValidatorOptions {
    * empty cell is CNY). Rows in another currency are quarantined.
    */
   currency?: string | undefined;
+  /**
+   * The 64-bit hashes of the loan ids that earlier shards of the tape hold (their first row, valid
+   * or not), as [hi, lo] pairs (hash64's halves): a row with one of them is a repeat, quarantined
+   * as DUPLICATE_LOAN_ID as one pass over the whole tape would, and never a first-quarantined id.
+   */
+  earlierIds?: Uint32Array | undefined;
 }
 
 // Number constraints.
@@ -279,6 +285,9 @@ export class RowValidator {
     this.seen = new IdSet(
       Math.min(1 << 24, Math.max(1 << 14, Math.ceil((options.expectedRows ?? 0) * 1.05))),
     );
+    // Seeded ids are refused by addId like ids of this shard's own earlier rows: a repeat of one
+    // is counted and quarantined, and (addId being false) never reported by firstIdQuarantined.
+    if (options.earlierIds !== undefined) this.seen.seed(options.earlierIds);
   }
 
   /** The run's date as given (null in a survey). */

@@ -19,6 +19,12 @@ export interface ScanOptions {
   maxRows?: number | undefined;
   /** The tape's currency (see `peekTapeCurrency`); rows in another are quarantined. */
   currency?: string | undefined;
+  /**
+   * The 64-bit hashes of loan ids that earlier shards of the tape hold (their first row, valid or
+   * not), as [hi, lo] pairs; a row with one of them is a repeat, quarantined as DUPLICATE_LOAN_ID
+   * as one pass would.
+   */
+  earlierIds?: Uint32Array | undefined;
 }
 
 /** Rows read to find a tape's date when none is given. */

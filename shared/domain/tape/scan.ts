@@ -83,6 +83,7 @@ export async function scanTapeWith(
     currency: options.currency,
     expectedRows,
     latest,
+    earlierIds: options.earlierIds,
   });
   const tallies: { key: string; tally: ByteTally; rows: number }[] = [];
   for (const part of parts) {
@@ -124,6 +125,8 @@ export async function surveyTapeDateWith(
   parts: readonly TapePartInput[],
   options: Omit<ScanOptions, 'snapshotDate' | 'maxRows'>,
 ): Promise<string | null> {
+  // Repeats do not change a row's date: the survey's id set needs no seed.
+  const { earlierIds: _earlierIds, ...surveyOptions } = options;
   // A byte range's part is surveyed from its start: the first rows are the tape's first rows.
   const whole = new Map<string, TapePartInput>();
   for (const p of parts)
@@ -132,7 +135,7 @@ export async function surveyTapeDateWith(
   const survey = await scanTapeWith(
     decoder,
     [...whole.values()],
-    { ...options, maxRows: SURVEY_ROWS },
+    { ...surveyOptions, maxRows: SURVEY_ROWS },
     { loan() {}, quarantine() {} },
   );
   let best: string | null = null;
