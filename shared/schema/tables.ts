@@ -118,6 +118,12 @@ export const KEYS = {
   partialIndexEntries: (date: string, runId: string, shard: number): string =>
     `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.index-entries.bin`,
   /**
+   * The loan ids earlier shards hold that a shard holds too, for its re-run: their 64-bit hashes
+   * as a sorted little-endian BigUint64Array (engine/id-hashes.ts), the shard's ShardSpec.earlierIdsKey.
+   */
+  shardEarlierIds: (date: string, runId: string, shard: number): string =>
+    `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.earlier-ids.bin`,
+  /**
    * The date's own tape as a drift index, written by its finalize step: the next date's run
    * copies it as its previous index instead of reading this tape again.
    */

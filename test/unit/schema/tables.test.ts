@@ -17,6 +17,16 @@ describe('Module: bucket layout', () => {
     expect(KEYS.runPrefix('2026-02-28').startsWith(PREFIXES.runs)).toBe(true);
   });
 
+  it("keeps a shard's earlier-id hashes among the run's working files", () => {
+    // Under the run's partials, so they go when the run is finalized.
+    expect(KEYS.shardEarlierIds('2026-02-28', 'r1', 7)).toBe(
+      'runs/2026-02-28/partials/r1/00007.earlier-ids.bin',
+    );
+    expect(
+      KEYS.shardEarlierIds('2026-02-28', 'r1', 7).startsWith(KEYS.runPartialsPrefix('2026-02-28', 'r1')),
+    ).toBe(true);
+  });
+
   it('gives the wildcard patterns the grants name', () => {
     expect(KEYS.reportHtml('*')).toBe('runs/*/report.html');
     expect(KEYS.partialsPrefix('*')).toBe('runs/*/partials/');
