@@ -1,3 +1,4 @@
+import { decodeIdHashes } from '../domain/engine/id-hashes.ts';
 import {
   decodePreviousIndex,
   PreviousIndexError,
@@ -51,15 +52,29 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
 }
 
 /**
+ * The hashes of the loan ids earlier shards hold, as [hi, lo] pairs, when the shard is given them
+ * (a re-run of a shard with ids an earlier one had); undefined otherwise.
+ */
+async function earlierIds(shard: ShardSpec, deps: AuditDeps): Promise<Uint32Array | undefined> {
+  const key = shard.earlierIdsKey;
+  if (key === undefined) return undefined;
+  const what = `the loan-id hashes of shard ${shard.index}'s earlier shards`;
+  const bytes = await deps.artifacts.get(key);
+  if (bytes === null) throw new Error(`${what} are missing (${key})`);
+  return decodeIdHashes(bytes, `${what} (${key})`);
+}
+
+/**
  * Step 2, once per shard: streams the shard's rows through validation and scoring and writes
  * its mergeable partial and quarantined rows for the merge step, and its sorted scores (one file
  * per loan-id bucket) for the buckets' merges.
  */
 export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<ShardResult> {
-  const [loaded, mapping, previous] = await Promise.all([
+  const [loaded, mapping, previous, earlier] = await Promise.all([
     deps.policy(),
     deps.mapping(),
     previousIndex(shard, deps),
+    earlierIds(shard, deps),
   ]);
   // Rules off on the tape's date, for the pack's lender or in the tape's currency are off, the
   // same in every shard and at finalize.
@@ -87,6 +102,7 @@ export async function scoreShard(shard: ShardSpec, deps: AuditDeps): Promise<Sha
       keepScores: true,
       scoreBuckets: shard.scoreBuckets,
       keepIndexEntries: true,
+      earlierIds: earlier,
       quarantine,
     });
   } finally {

@@ -70,6 +70,12 @@ export const ShardSpecSchema = z.object({
     .string()
     .regex(/^[A-Z]{3}$/)
     .optional(),
+  /**
+   * For a re-run of a shard that holds loan ids an earlier shard already had: the artifact
+   * (KEYS.shardEarlierIds) of those ids' hashes. The shard quarantines its rows of them as
+   * repeats (DUPLICATE_LOAN_ID), as one pass over the whole tape would.
+   */
+  earlierIdsKey: z.string().min(1).optional(),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 

@@ -25,7 +25,7 @@ export function encodeIdHashes(hashes: BigUint64Array): Uint8Array {
 export function decodeIdHashes(bytes: Uint8Array, name: string): Uint32Array {
   if (bytes.byteLength % 8 !== 0)
     throw new IdHashesError(
-      `${name} cannot be read as loan-id hashes: its ${bytes.byteLength} bytes are not a whole number of 8-byte hashes`,
+      `${name} cannot be read: ${bytes.byteLength} bytes are not a whole number of 8-byte hashes`,
     );
   const n = bytes.byteLength / 8;
   const pairs = new Uint32Array(n * 2);

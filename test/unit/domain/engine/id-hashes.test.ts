@@ -48,7 +48,7 @@ describe('Function: decodeIdHashes', () => {
     // Act / Assess
     expect(() => decodeIdHashes(new Uint8Array(12), 'runs/x/00001.earlier-ids.bin')).toThrow(IdHashesError);
     expect(() => decodeIdHashes(new Uint8Array(12), 'runs/x/00001.earlier-ids.bin')).toThrow(
-      'runs/x/00001.earlier-ids.bin cannot be read as loan-id hashes: its 12 bytes are not a whole number of 8-byte hashes',
+      'runs/x/00001.earlier-ids.bin cannot be read: 12 bytes are not a whole number of 8-byte hashes',
     );
   });
 
