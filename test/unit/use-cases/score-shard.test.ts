@@ -6,9 +6,10 @@ import { createLocalDeps } from '../../../shared/adapters/local-deps.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../../../shared/config.ts';
 import { hash64, hashOut } from '../../../shared/domain/engine/hash.ts';
 import { encodeIdHashes } from '../../../shared/domain/engine/id-hashes.ts';
+import { StoredPartialSchema } from '../../../shared/schema/artifacts.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
 import type { AuditDeps } from '../../../shared/use-cases/deps.ts';
-import { type StoredPartial, scoreShard } from '../../../shared/use-cases/score-shard.ts';
+import { scoreShard } from '../../../shared/use-cases/score-shard.ts';
 import { type ShardSpec, ShardSpecSchema } from '../../../shared/use-cases/workflow-types.ts';
 import { csvText, goodRow } from '../domain/tape/helpers.ts';
 
@@ -79,7 +80,7 @@ describe("Function: scoreShard (earlier shards' ids)", () => {
       ['3', tape, 'DUPLICATE_LOAN_ID'],
       ['5', tape, 'DUPLICATE_LOAN_ID'],
     ]);
-    const stored = JSON.parse(await text(result.partialKey)) as StoredPartial;
+    const stored = StoredPartialSchema.parse(JSON.parse(await text(result.partialKey)));
     expect(stored.intake).toMatchObject({ rowsValid: 2, duplicateLoanIds: 2 });
     expect(stored.quarantinedIdHashes).toEqual([]);
   });
