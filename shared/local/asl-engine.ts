@@ -798,6 +798,17 @@ function intrinsic(fn: string, args: Json[]): Json {
       return JSON.parse(args[0] as string) as Json;
     case 'MathAdd':
       return (args[0] as number) + (args[1] as number);
+    case 'JsonMerge': {
+      // Step Functions merges shallowly only (the third argument must be false): the second
+      // object's keys replace the first's.
+      const [first, second, deep] = args as [JsonObject, JsonObject, boolean];
+      if (deep !== false)
+        throw new StatesError('States.Runtime', 'States.JsonMerge supports the shallow merge only (false)');
+      const isObject = (v: Json): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+      if (!isObject(first) || !isObject(second))
+        throw new StatesError('States.Runtime', 'States.JsonMerge merges two JSON objects');
+      return { ...first, ...second };
+    }
     default:
       throw new StatesError('States.Runtime', `the intrinsic States.${fn} is not supported locally`);
   }

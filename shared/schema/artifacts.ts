@@ -163,7 +163,7 @@ export const StoredPartialSchema = z.object({
   indexEntriesKey: z.string().min(1),
   /**
    * Loan ids whose first row in this shard was quarantined, as 16 hex digits of their 64-bit hash
-   * (engine/hash.ts `hashKey`): finalize flags a later shard's valid row of such an id.
+   * (engine/hash.ts `hashKey`): merge-audit finds a later shard's row of such an id (a repeat).
    */
   quarantinedIdHashes: z.array(z.string().regex(/^[0-9a-f]{16}$/)).exactOptional(),
 });
@@ -172,8 +172,7 @@ export type StoredPartial = z.infer<typeof StoredPartialSchema>;
 /**
  * What every bucket's merge needs from the merged shards (KEYS.bucketContext): the aggregate
  * rules' hits (a borrower's, a group's or a partner's exposure is known only once every shard is
- * merged), the codes of the in-force breach rules, and the ids whose first row in a shard was
- * quarantined, with the earliest such shard (tape order). Maps are stored as their entries.
+ * merged) and the codes of the in-force breach rules. Maps are stored as their entries.
  */
 export const BucketContextSchema = z.object({
   /** By borrowerKey: codes on all the borrower's loans, on its consumption loans, on its business loans. */
@@ -195,8 +194,6 @@ export const BucketContextSchema = z.object({
   coLentHits: z.array(z.string()),
   /** In-force rules whose severity on the tape's date is breach. */
   breachCodes: z.array(z.string()),
-  /** By loan-id hash (16 hex digits): the earliest shard whose first row of the id was quarantined. */
-  quarantinedFirst: z.array(z.tuple([z.string().regex(/^[0-9a-f]{16}$/), count])),
 });
 export type BucketContext = z.infer<typeof BucketContextSchema>;
 
@@ -230,8 +227,6 @@ const ScoredLoanSchema = schemaOf<ScoredLoan>()(
 /** What one bucket's merge found, stored for finalize (KEYS.bucketResult). */
 export const StoredBucketOutcomeSchema = z.object({
   bucket: count,
-  /** Rows repeating a loan id an earlier shard had (each entered the aggregates), and their outstanding. */
-  crossShardRepeats: z.object({ loans: count, outstanding: z.number() }),
   /** The bucket's riskiest loans (at most WATCHLIST_LIMIT, in watchlist order). */
   watchlist: z.array(ScoredLoanSchema),
   /** Per breach rule, the bucket's largest exposures (at most WATCHLIST_LIMIT each). */

@@ -108,7 +108,7 @@ export const KEYS = {
     `${RUNS}${date}/partials/${runId}/${String(shard).padStart(5, '0')}.${String(bucket).padStart(4, '0')}.scores.gz`,
   /** The audit's figures as merged from the shards, before the buckets' findings are added. */
   auditDraft: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/audit-draft.json`,
-  /** What every bucket's merge needs from the merged shards (borrower-level rule hits, quarantined ids). */
+  /** What every bucket's merge needs from the merged shards (borrower-level rule hits, breach codes). */
   bucketContext: (date: string, runId: string): string =>
     `${RUNS}${date}/partials/${runId}/bucket-context.json`,
   /** One bucket's merge result: its counts, watchlist candidates and largest breaches. */
@@ -132,6 +132,12 @@ export const KEYS = {
   carriedIndexInfo: (date: string): string => `${RUNS}${date}/drift-index.json`,
   /** The tape's parts as the run's prepare step listed them (PlannedParts). */
   runParts: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/parts.json`,
+  /** The first map's items on its second pass: the shards scored again (ShardSpecs with earlierIdsKey). */
+  settleShardList: (date: string, runId: string): string =>
+    `${RUNS}${date}/partials/${runId}/settle-shards.json`,
+  /** The first pass's shard results, kept while the settling shards are scored again. */
+  firstShardOutcomes: (date: string, runId: string): string =>
+    `${RUNS}${date}/partials/${runId}/first-shard-results.json`,
   /** The first map's items: the run's shards (ShardSpecs), read by the map's ItemReader. */
   shardList: (date: string, runId: string): string => `${RUNS}${date}/partials/${runId}/shards.json`,
   /** The second map's items: the run's loan-id buckets (BucketSpecs), read by the map's ItemReader. */

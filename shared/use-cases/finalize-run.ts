@@ -1,8 +1,6 @@
 import type { AuditResult } from '../domain/audit-result.ts';
-import { sortFindings } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { breachOrder, riskOrder } from '../domain/engine/ranking.ts';
-import { crossShardRepeatFinding } from '../domain/engine/shard-merge.ts';
 import { trendFiguresOf } from '../domain/report/trend.ts';
 import { SCORE_FILE_VERSION, type ScoredLoan } from '../domain/store/score-file.ts';
 import {
@@ -113,18 +111,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     );
   if (outcomes.length !== plan.scoreBuckets)
     throw new Error(`${outcomes.length} of the run's ${plan.scoreBuckets} loan-id buckets came back merged`);
-  const repeats = outcomes.reduce(
-    (n, o) => ({
-      loans: n.loans + o.crossShardRepeats.loans,
-      outstanding: n.outstanding + o.crossShardRepeats.outstanding,
-    }),
-    { loans: 0, outstanding: 0 },
-  );
-  if (repeats.loans > 0) {
-    audit.findings.push(crossShardRepeatFinding(repeats, audit.portfolio.currency));
-    sortFindings(audit.findings);
-    audit.status = 'partial';
-  }
+
   const limit = deps.config.WATCHLIST_LIMIT;
   const refKey = await deps.secrets.current('borrowerRefKey');
   const watchlist = outcomes

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
+import { earlierIdsByShard, type ShardIds } from '../domain/engine/cross-shard.ts';
 import { aggregateRuleHits } from '../domain/engine/finalize.ts';
+import { encodeIdHashes } from '../domain/engine/id-hashes.ts';
 import { carriedIndex } from '../domain/engine/previous-scan.ts';
 import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
 import {
@@ -34,7 +37,11 @@ import {
   type PlannedPart,
   PlannedPartsSchema,
   type RunPlan,
+  type SettleRequest,
   ShardOutcomeSchema,
+  type ShardResult,
+  ShardResultSchema,
+  ShardSpecSchema,
 } from './workflow-types.ts';
 
 export type { BucketContext } from '../schema/artifacts.ts';
@@ -72,26 +79,17 @@ async function readPreviousIntake(deps: AuditDeps, key: string): Promise<Previou
 async function writeCarriedIndex(
   plan: RunPlan,
   parts: readonly PlannedPart[],
-  stored: readonly StoredPartial[],
+  ids: readonly ShardIds[],
   intake: TapeScanResult,
   deps: AuditDeps,
 ): Promise<void> {
-  const shards: { indexEntries: { entries: Uint32Array; count: number } }[] = [];
-  for (const s of stored) {
-    const bytes = await deps.artifacts.get(s.indexEntriesKey);
-    if (bytes === null)
-      throw new Error(`the drift-index entries of a shard are missing (${s.indexEntriesKey})`);
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-    const entries = new Uint32Array(
-      aligned.buffer,
-      aligned.byteOffset,
-      Math.floor(aligned.byteLength / 12) * 3,
-    );
-    shards.push({ indexEntries: { entries, count: entries.length / 3 } });
-  }
   await deps.artifacts.put(
     KEYS.carriedIndex(plan.snapshotDate),
-    carriedIndex(plan.snapshotDate, shards, intake),
+    carriedIndex(
+      plan.snapshotDate,
+      ids.map((s) => ({ indexEntries: s })),
+      intake,
+    ),
     'application/octet-stream',
   );
   const info: CarriedIndexInfo = {
@@ -104,6 +102,89 @@ async function writeCarriedIndex(
     JSON.stringify(info),
     'application/json',
   );
+}
+
+/** Every shard's distinct loan ids (its valid loans' drift-index entries and its quarantined first rows), in shard order. */
+async function shardIdsOf(stored: readonly StoredPartial[], deps: AuditDeps): Promise<ShardIds[]> {
+  const out: ShardIds[] = [];
+  for (const s of stored) {
+    const bytes = await deps.artifacts.get(s.indexEntriesKey);
+    if (bytes === null)
+      throw new Error(`the drift-index entries of a shard are missing (${s.indexEntriesKey})`);
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const entries = new Uint32Array(
+      aligned.buffer,
+      aligned.byteOffset,
+      Math.floor(aligned.byteLength / 12) * 3,
+    );
+    out.push({ entries, count: entries.length / 3, quarantinedFirst: s.quarantinedIdHashes ?? [] });
+  }
+  return out;
+}
+
+/**
+ * The first pass's shard results with the shards scored again in their place (the second pass
+ * of the first map scores only those).
+ */
+async function withFirstPass(
+  settling: NonNullable<RunPlan['settling']>,
+  again: readonly ShardResult[],
+  deps: AuditDeps,
+): Promise<ShardResult[]> {
+  const first = await readArtifact(
+    deps.artifacts,
+    settling.outcomesKey,
+    z.array(ShardResultSchema),
+    "first pass's shard results",
+  );
+  const byIndex = new Map(first.map((r) => [r.index, r]));
+  for (const r of again) byIndex.set(r.index, r);
+  const results = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  if (results.length !== settling.shards)
+    throw new Error(
+      `${results.length} of the run's ${settling.shards} shards have a result after the second pass`,
+    );
+  return results;
+}
+
+/**
+ * Plans the first map's second pass: each shard holding ids an earlier shard had gets those ids'
+ * hashes and is scored again; the first pass's results are kept for the merge after it.
+ */
+async function settleRepeats(
+  plan: RunPlan,
+  results: readonly ShardResult[],
+  earlier: readonly (BigUint64Array | null)[],
+  deps: AuditDeps,
+): Promise<SettleRequest> {
+  const specs = await readArtifact(
+    deps.artifacts,
+    plan.shardsKey,
+    z.array(ShardSpecSchema),
+    "run's list of shards",
+  );
+  const byIndex = new Map(results.map((r, i) => [r.index, earlier[i]]));
+  const again = [];
+  let repeats = 0;
+  for (const spec of specs) {
+    const ids = byIndex.get(spec.index);
+    if (ids === null || ids === undefined) continue;
+    const key = KEYS.shardEarlierIds(plan.snapshotDate, plan.runId, spec.index);
+    await deps.artifacts.put(key, encodeIdHashes(ids), 'application/octet-stream');
+    again.push({ ...spec, earlierIdsKey: key });
+    repeats += ids.length;
+  }
+  const shardsKey = KEYS.settleShardList(plan.snapshotDate, plan.runId);
+  await deps.artifacts.put(shardsKey, JSON.stringify(again), 'application/json');
+  const outcomesKey = KEYS.firstShardOutcomes(plan.snapshotDate, plan.runId);
+  await deps.artifacts.put(outcomesKey, JSON.stringify(results), 'application/json');
+  deps.logger.info('shards hold loan ids an earlier shard had: scoring them again with those ids', {
+    shards: again.length,
+    repeatedIds: repeats,
+  });
+  return {
+    settle: { shardsKey, shardCount: again.length, settling: { outcomesKey, shards: plan.shardCount } },
+  };
 }
 
 /** The date's quarantine file: the header, then every shard's rows in shard order, streamed. */
@@ -151,7 +232,7 @@ async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpe
  * second map with what each needs. The audit is a draft until finalize adds what only the
  * buckets see (loan ids repeated across shards).
  */
-export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<MergedRun> {
+export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<MergedRun | SettleRequest> {
   const { plan } = event;
   const timings: Record<string, number> = {};
   let mark = Date.now();
@@ -168,10 +249,11 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     failed: (input, error) => ({ failed: true as const, index: itemNumber(input, 'index'), error }),
   });
   // A shard that failed fails the run here, with its own sentence, once every shard has finished.
-  const results = succeededItems(
+  const passed = succeededItems(
     outcomes.sort((a, b) => a.index - b.index),
     { what: 'shard', key: 'index' },
   );
+  const results = plan.settling === undefined ? passed : await withFirstPass(plan.settling, passed, deps);
   const parts = await readArtifact(
     deps.artifacts,
     plan.partsKey,
@@ -188,6 +270,18 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
         `partial result of shard ${r.index}`,
       ),
     );
+  // A loan id an earlier shard already held is a repeat no shard could see: the shards holding
+  // such ids are scored again with them (once), and then every row is as one pass has it.
+  const ids = await shardIdsOf(stored, deps);
+  const earlier = earlierIdsByShard(ids);
+  if (earlier.some((e) => e !== null)) {
+    if (plan.settling !== undefined)
+      throw new Error(
+        'shards scored again with the loan ids earlier shards held still hold some of them: the run cannot make its figures those of one pass',
+      );
+    return settleRepeats(plan, results, earlier, deps);
+  }
+  lap('repeats');
   const merged = mergeShards(stored);
   merged.intake = combineRangeParts(merged.intake, await splitPartDigests(merged.intake, deps));
   lap('mergePartials');
@@ -246,11 +340,6 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
   await deps.artifacts.put(draftKey, JSON.stringify(audit), 'application/json');
   lap('audit');
 
-  const quarantinedFirst = new Map<string, number>();
-  stored.forEach((s, i) => {
-    for (const key of s.quarantinedIdHashes ?? [])
-      if (!quarantinedFirst.has(key)) quarantinedFirst.set(key, i);
-  });
   const hits = aggregateRuleHits(merged.partial, policy);
   const context: BucketContext = {
     borrowerHits: [...hits.borrowers],
@@ -259,11 +348,10 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     breachCodes: (policy.resolution?.rules ?? [])
       .filter((r) => r.status === 'in_force' && r.severity === 'breach')
       .map((r) => r.rule.code),
-    quarantinedFirst: [...quarantinedFirst],
   };
   const contextKey = KEYS.bucketContext(plan.snapshotDate, plan.runId);
   await deps.artifacts.put(contextKey, JSON.stringify(context), 'application/json');
-  await writeCarriedIndex(plan, parts, stored, merged.intake, deps);
+  await writeCarriedIndex(plan, parts, ids, merged.intake, deps);
   lap('carriedIndex');
 
   const previousFiles = await previousScores(plan, deps);

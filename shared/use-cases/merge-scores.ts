@@ -1,4 +1,4 @@
-import { borrowerRefFromKey, hash64, hashOut } from '../domain/engine/hash.ts';
+import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { breachOrder, riskOrder, TopN } from '../domain/engine/ranking.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
 import { bucketOfId, previousBucketsOf } from '../domain/store/score-buckets.ts';
@@ -97,17 +97,6 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   );
   const breachCodes = new Set(context.breachCodes);
   const attach = aggregateCodes(context);
-  // By the id hash's halves (no key string made per loan): the earliest shard whose first row of the id was quarantined.
-  const quarantinedFirst = new Map<number, Map<number, number>>();
-  for (const [key, shard] of context.quarantinedFirst) {
-    const hi = Number.parseInt(key.slice(0, 8), 16);
-    let byLo = quarantinedFirst.get(hi);
-    if (byLo === undefined) {
-      byLo = new Map();
-      quarantinedFirst.set(hi, byLo);
-    }
-    byLo.set(Number.parseInt(key.slice(8), 16), shard);
-  }
   const refKey = await deps.secrets.current('borrowerRefKey');
   const shardFiles = Array.from({ length: spec.shards }, (_, shard) =>
     scoresAt(
@@ -117,31 +106,18 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     ),
   );
   const merged = mergeSortedScores(shardFiles);
-  let repeats = 0;
-  let repeatedOutstanding = 0;
   async function* withBorrowerHits(): AsyncGenerator<ScoredLoan[]> {
     let last: string | null = null;
     for await (const batch of merged) {
       const out: ScoredLoan[] = [];
-      for (const [s, shard] of batch) {
-        // Ties come from the earliest shard first (tape order): a later copy of a loan id in
-        // another part or shard is counted here, since no single shard could see it. So is a
-        // valid row whose id an earlier shard saw first in a quarantined row (the first row wins).
-        if (s.loanId === last) {
-          repeats++;
-          repeatedOutstanding += s.outstanding;
-          continue;
-        }
+      for (const [s] of batch) {
+        // merge-audit had every repeat across shards scored again as one pass scores it: two
+        // shards' copies of one loan id here would count a loan twice.
+        if (s.loanId === last)
+          throw new Error(
+            'two shards scored the same loan id after merge-audit settled the repeats across shards: the bucket stops rather than count a loan twice',
+          );
         last = s.loanId;
-        if (quarantinedFirst.size > 0) {
-          hash64(s.loanId);
-          const first = quarantinedFirst.get(hashOut.hi)?.get(hashOut.lo);
-          if (first !== undefined && first < shard) {
-            repeats++;
-            repeatedOutstanding += s.outstanding;
-            continue;
-          }
-        }
         const extra = attach(s);
         out.push(extra === null ? s : withRuleCodes(s, [...s.ruleCodes, ...extra].sort()));
       }
@@ -212,7 +188,6 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
   lap('loanChanges');
   const outcome: BucketOutcome = {
     bucket: spec.bucket,
-    crossShardRepeats: { loans: repeats, outstanding: repeatedOutstanding },
     watchlist: top.result(),
     breaches: [...breaches].flatMap(([ruleCode, rule]) =>
       rule.result().map(

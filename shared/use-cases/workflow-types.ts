@@ -134,6 +134,12 @@ export const RunPlanSchema = z.object({
   scoreBuckets: z.number().int().positive().default(1),
   /** Checks that could not run while preparing (e.g. an unreadable previous tape): findings at finalize. */
   warnings: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+  /**
+   * Present on the second pass of the first map, which scores again only the shards holding loan
+   * ids an earlier shard had (`shardsKey` and `shardCount` then name those): where the first
+   * pass's shard results are kept, and how many shards the run has.
+   */
+  settling: z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() }).optional(),
 });
 export type RunPlan = z.infer<typeof RunPlanSchema>;
 
@@ -206,6 +212,20 @@ export const MergedRunSchema = z.object({
   timings: z.record(z.string(), z.number()).default({}),
 });
 export type MergedRun = z.infer<typeof MergedRunSchema>;
+
+/**
+ * What merge-audit returns when shards hold loan ids an earlier shard already had: the plan's
+ * fields for a second pass of the first map over those shards only (merged into `$.plan` by the
+ * workflow's SettleRepeats state), after which merge-audit runs again.
+ */
+export const SettleRequestSchema = z.object({
+  settle: z.object({
+    shardsKey: z.string().min(1),
+    shardCount: z.number().int().positive(),
+    settling: z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() }),
+  }),
+});
+export type SettleRequest = z.infer<typeof SettleRequestSchema>;
 
 export const BucketResultSchema = z.object({
   bucket: z.number().int().nonnegative(),

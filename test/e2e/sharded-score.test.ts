@@ -59,43 +59,49 @@ describe('Command: risk-audit score --shards', { timeout: 60_000 }, () => {
     expect(q1.length - 1).toBe(eight.status === 'failed' ? -1 : eight.input.rowsQuarantined);
   });
 
-  it('flags loan ids repeated in different shards, which no single shard can quarantine', async () => {
+  /** The audit.json and quarantine.csv a run wrote. */
+  async function written(out: string) {
+    return {
+      audit: await readFile(join(dir, out, 'audit.json'), 'utf8'),
+      quarantine: await readFile(join(dir, out, 'quarantine.csv'), 'utf8'),
+    };
+  }
+
+  it('gives the one-pass audit.json and quarantine.csv when loan ids repeat in different shards', async () => {
+    // Prepare: the first five loans again at the end (a part exported twice, in short).
     const book: Loan[] = [...generateBook({ loans: 4000, date: '2026-11-25', seed: 8 })];
     await writeTape(join(dir, 'repeats.csv'), [...book, ...book.slice(0, 5)]);
+
+    // Act
     const { one, four } = await onePassAndFourShards('repeats.csv');
-    // One pass sees the repeats itself: the first row wins, the later five are quarantined.
+
+    // Assess: one pass sees the repeats itself (the first row wins, the later five are
+    // quarantined); four shards are settled to the same, byte for byte.
     expect(one.input.quarantineByCode).toEqual({ DUPLICATE_LOAN_ID: 5 });
-    expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
-    // Four shards cannot: the merge finds them and says so.
-    expect(four.status).toBe('partial');
-    expect(four.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
-      severity: 'high',
-      value: 5,
-    });
+    expect(one.portfolio.loanCount).toBe(4000);
+    expect(four.input.quarantineByCode).toEqual({ DUPLICATE_LOAN_ID: 5 });
+    expect(await written('repeats.csv-4')).toEqual(await written('repeats.csv-1'));
   });
 
-  it('flags a valid row in a later shard whose loan id was first seen in a quarantined row', async () => {
+  it('quarantines a valid row in a later shard whose loan id was first seen in a quarantined row, as one pass', async () => {
+    // Prepare: the first row of the first loan is broken (principal not a number); a corrected
+    // copy of it comes last, as a re-export appended to the file would put it.
     const book: Loan[] = [...generateBook({ loans: 4000, date: '2026-11-25', seed: 8 })];
     await writeTape(join(dir, 'fixed.csv'), book);
     const lines = (await readFile(join(dir, 'fixed.csv'), 'utf8')).trimEnd().split('\n');
     const first = lines[1]!;
-    // The first row of the first loan is broken (principal not a number); a corrected copy of it
-    // comes last, as a re-export appended to the file would put it.
     const cells = first.split(',');
     cells[5] = 'abc';
     lines[1] = cells.join(',');
     await writeFile(join(dir, 'fixed.csv'), `${[...lines, first].join('\n')}\n`);
+
+    // Act
     const { one, four } = await onePassAndFourShards('fixed.csv');
-    // One pass: the broken first row wins, so the corrected copy is a repeat.
+
+    // Assess: the broken first row wins, so the corrected copy is a repeat, in one pass and in four shards.
     expect(one.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1, DUPLICATE_LOAN_ID: 1 });
-    expect(one.findings.some((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toBe(false);
-    // Four shards: the copy is valid in the last one; the merge knows the first shard saw the id.
-    expect(four.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1 });
-    expect(four.status).toBe('partial');
-    expect(four.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
-      severity: 'high',
-      value: 1,
-    });
+    expect(four.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1, DUPLICATE_LOAN_ID: 1 });
+    expect(await written('fixed.csv-4')).toEqual(await written('fixed.csv-1'));
   });
 
   it('fails with one sentence and a failed audit.json when the tape is not a tape', async () => {

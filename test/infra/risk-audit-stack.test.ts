@@ -627,11 +627,20 @@ describe('Class: RiskAuditStack', () => {
       expect(states.MergeScores?.MaxConcurrency).toBe(150);
     });
 
-    it('runs Prepare, the shard map, MergeAudit, the bucket map, Finalize and SendReport in order', () => {
+    it('runs Prepare, the shard map, MergeAudit (the shards holding repeats once more), the bucket map, Finalize and SendReport in order', () => {
       const states = allStates(stateMachineDefinition(template));
       expect(states.Prepare?.Next).toBe('ScoreShards');
       expect(states.ScoreShards?.Next).toBe('MergeAudit');
-      expect(states.MergeAudit?.Next).toBe('MergeScores');
+      expect(states.MergeAudit?.Next).toBe('RepeatsAcrossShards');
+      expect(states.RepeatsAcrossShards?.Choices).toEqual([
+        { Variable: '$.merged.settle', IsPresent: true, Next: 'ScoreRepeatsAgain' },
+      ]);
+      expect(states.RepeatsAcrossShards?.Default).toBe('MergeScores');
+      // The shards holding repeats go round once more: the plan now names them.
+      expect(states.ScoreRepeatsAgain?.Parameters).toEqual({
+        'plan.$': 'States.JsonMerge($.plan, $.merged.settle, false)',
+      });
+      expect(states.ScoreRepeatsAgain?.Next).toBe('ScoreShards');
       expect(states.MergeScores?.Next).toBe('Finalize');
       expect(states.Finalize?.Next).toBe('SendReport');
       expect(states.SendReport?.Next).toBe('AuditDone');

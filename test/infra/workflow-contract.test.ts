@@ -290,6 +290,7 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       'Prepare',
       'ScoreShards',
       'MergeAudit',
+      'RepeatsAcrossShards',
       'MergeScores',
       'Finalize',
       'SendReport',
@@ -454,6 +455,7 @@ describe('Workflow: audit state machine (the synthesized definition on the local
       'Prepare',
       'ScoreShards',
       'MergeAudit',
+      'RepeatsAcrossShards',
       'MergeScores',
       'Finalize',
       'FailedExecution',
@@ -469,6 +471,68 @@ describe('Workflow: audit state machine (the synthesized definition on the local
     expect(JSON.parse(notice.error.Cause ?? '{}').errorMessage).toBe('previous scores are corrupt');
     expect(resultsOf(seen, 'Finalize:results')[0]).toEqual(bucketResult(0));
     expect(resultsOf(seen, 'Finalize:results')[1]).toMatchObject({ failed: true, bucket: 1 });
+  });
+
+  it('scores again only the shards merge-audit names when loan ids repeat across shards, then merges once more', async () => {
+    // Prepare: the first MergeAudit finds shard 2 holding ids an earlier shard had and asks for
+    // it alone (what merge-audit writes: the settle list and the first pass's results); the
+    // second MergeAudit merges as usual.
+    const settleKey = KEYS.settleShardList(DATE, RUN_ID);
+    const again = { ...shards(3)[2]!, earlierIdsKey: KEYS.shardEarlierIds(DATE, RUN_ID, 2) };
+    const settling = { outcomesKey: KEYS.firstShardOutcomes(DATE, RUN_ID), shards: 3 };
+    let merges = 0;
+    const { stubs, seen, bucket } = recordingStubs(3, {
+      MergeAudit: async (input) => {
+        const event = MergeEventSchema.parse(input);
+        const outcomes = await shardOutcomes(bucket, event.shardResults, event.plan.shardCount);
+        record(`MergeAudit:${++merges}`, outcomes);
+        if (merges === 1) {
+          await bucket.put(settleKey, JSON.stringify([again]));
+          return { settle: { shardsKey: settleKey, shardCount: 1, settling } };
+        }
+        await bucket.put(mergedRun(event.plan).bucketsKey, JSON.stringify(bucketSpecs(event.plan)));
+        return mergedRun(event.plan);
+      },
+    });
+    function record(name: string, value: unknown): void {
+      seen[name] = [...(seen[name] ?? []), value];
+    }
+
+    // Act
+    const result = await simulate(machine, { snapshotDate: DATE, trigger: 'on-demand' }, stubs, bucket);
+
+    // Assess: the loop runs once, through the Choice and the plan's merge.
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual([
+      'StartedBy',
+      'Prepare',
+      'ScoreShards',
+      'MergeAudit',
+      'RepeatsAcrossShards',
+      'ScoreRepeatsAgain',
+      'ScoreShards',
+      'MergeAudit',
+      'RepeatsAcrossShards',
+      'MergeScores',
+      'Finalize',
+      'SendReport',
+      'AuditDone',
+    ]);
+    // Shards 0-2, then shard 2 alone with the key of its earlier ids.
+    expect(
+      (seen.ScoreShard ?? [])
+        .map((s) => (s as { index: number }).index)
+        .slice(0, 3)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+    expect(seen.ScoreShard?.[3]).toEqual(again);
+    expect(seen.ScoreShard).toHaveLength(4);
+    // The second merge gets the plan naming the settling shard and the first pass's results,
+    // and reads the second map's one result.
+    const second = MergeEventSchema.parse(seen['MergeAudit:override']?.[1]);
+    expect(second.plan).toEqual({ ...plan(3), shardsKey: settleKey, shardCount: 1, settling });
+    expect(resultsOf(seen, 'MergeAudit:2').map((r) => r.index)).toEqual([2]);
+    expect(FinalizeEventSchema.parse(seen.Finalize?.[0]).plan.settling).toEqual(settling);
   });
 
   it('sends the notice with the plan when the merge step fails, and merges no bucket', async () => {

@@ -93,6 +93,8 @@ export interface AuditWorkflowProps {
  *   retries yields `{ failed: true, index, error }` instead of its ShardResult);
  * - MergeAudit gets `{ plan, shardResults }` (MergeEvent) once every shard has finished; a failed
  *   shard makes it fail the run with that shard's sentence (to NotifyFailure); its MergedRun goes to `$.merged`;
+ *   when shards hold loan ids an earlier shard had, it returns `{ settle }` instead: ScoreRepeatsAgain
+ *   merges it into `$.plan` (the shards to score again, with those ids) and ScoreShards runs once more;
  * - each bucket (task MergeBucket) gets its BucketSpec (an item of `$.merged.bucketsKey`); the
  *   exported results go to `$.bucketResults` (a failed bucket yields `{ failed: true, bucket, error }`,
  *   and Finalize fails the run with it, as MergeAudit does for a shard);
@@ -235,6 +237,20 @@ export class AuditWorkflow extends Construct {
       resultPath: '$.merged',
     }).addCatch(onFailure, catchAll);
 
+    // Loan ids an earlier shard already held (a part delivered twice, a re-export appended): no
+    // shard could see them. MergeAudit names the shards holding them; those alone are scored
+    // again, given those ids, and MergeAudit runs once more, with every row as one pass has it.
+    // Its second run never asks again (it fails the run instead), so the loop runs at most once.
+    const settle = new sfn.Pass(this, 'ScoreRepeatsAgain', {
+      comment: 'the plan names the shards to score again, with the loan ids earlier shards held',
+      parameters: {
+        plan: sfn.JsonPath.jsonMerge(
+          sfn.JsonPath.objectAt('$.plan'),
+          sfn.JsonPath.objectAt('$.merged.settle'),
+        ),
+      },
+    });
+
     const buckets = fanOut({
       mapId: 'MergeScores',
       taskId: 'MergeBucket',
@@ -293,7 +309,11 @@ export class AuditWorkflow extends Construct {
       .when(sfn.Condition.isPresent('$.objectKey'), fromArrival.next(prepare))
       .otherwise(prepare);
 
-    prepare.next(shards).next(mergeAudit).next(buckets).next(finalize);
+    const repeats = new sfn.Choice(this, 'RepeatsAcrossShards')
+      .when(sfn.Condition.isPresent('$.merged.settle'), settle.next(shards))
+      .otherwise(buckets);
+    prepare.next(shards).next(mergeAudit).next(repeats);
+    buckets.next(finalize);
     finalize.next(sendReport).next(done);
     const definition = start;
 

@@ -115,22 +115,3 @@ export function tapeLevelFindings(input: TapeCheckInput, settings: TapeCheckSett
   const rated = new Set<string>([TAPE_FINDING_CODES.ROWS_QUARANTINED, TAPE_FINDING_CODES.DUPLICATE_LOAN_IDS]);
   return checkTape(input, settings).filter((f) => !rated.has(f.code));
 }
-
-/** The finding raised when a loan id repeats across parts or shards of one tape (no shard can see it). */
-export function crossShardRepeatFinding(
-  repeats: { loans: number; outstanding: number | null },
-  currency: string,
-): Finding {
-  const amount =
-    repeats.outstanding === null
-      ? ''
-      : ` (${Math.round(repeats.outstanding).toLocaleString('en-US')} ${currency} of outstanding)`;
-  return {
-    category: 'technical',
-    severity: 'high',
-    code: 'DUPLICATE_LOAN_IDS_ACROSS_PARTS',
-    message: `${repeats.loans} rows repeat a loan id that an earlier part or shard of the tape already had; one pass over the tape would have quarantined them (the first row wins), but they entered the portfolio figures${amount}; fix the export or keep each loan in one part`,
-    value: repeats.loans,
-    threshold: 0,
-  };
-}

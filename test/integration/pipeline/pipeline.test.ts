@@ -248,23 +248,43 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect(runs.filter((d) => d === D3)).toHaveLength(1);
   });
 
-  it('reports loan ids repeated across the parts of one tape, which no single shard can see', async () => {
+  /** The date's quarantine.csv rows with a code, as `line part`. */
+  async function quarantinedWith(date: string, code: string): Promise<string[]> {
+    const csv = Buffer.from((await artifacts.get(KEYS.quarantine(date)))!).toString('utf8');
+    return csv
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .filter((line) => line.split(',')[2]!.split('|').includes(code))
+      .map((line) => line.split(',').slice(0, 2).join(' '));
+  }
+
+  it('quarantines loan ids repeated across the parts of one tape, as one pass over it would', async () => {
+    // Prepare: part b repeats three loans of part a (the same ids and amounts) after its own 200.
     const D4 = '2026-10-04';
     const book: Loan[] = [...generateBook({ loans: 400, date: D4, seed: 9 })];
     await writeTape(join(dir, 'd4-a.csv'), book.slice(0, 200));
-    // Part b repeats three loans of part a (the same ids and amounts) after its own 200.
     await writeTape(join(dir, 'd4-b.csv'), [...book.slice(200), ...book.slice(0, 3)]);
     await putFile(`${KEYS.tapePrefix(D4)}part-a.csv`, await readFile(join(dir, 'd4-a.csv')));
     await putFile(`${KEYS.tapePrefix(D4)}part-b.csv`, await readFile(join(dir, 'd4-b.csv')));
+
+    // Act
     expect((await run(D4, false)).ok).toBe(true);
+
+    // Assess: the first rows win; part b's copies (its lines 202-204, after the header and its
+    // own 200 rows) are quarantined, and the book holds each loan once.
     const a = (await audit(D4)) as AuditResult;
-    expect(a.status).toBe('partial');
-    const finding = a.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS');
-    expect(finding).toMatchObject({ severity: 'high', value: 3 });
+    expect(a.input.quarantineByCode).toEqual({ DUPLICATE_LOAN_ID: 3 });
+    expect(a.portfolio.loanCount).toBe(400);
+    expect(await quarantinedWith(D4, 'DUPLICATE_LOAN_ID')).toEqual([
+      `202 ${KEYS.tapePrefix(D4)}part-b.csv`,
+      `203 ${KEYS.tapePrefix(D4)}part-b.csv`,
+      `204 ${KEYS.tapePrefix(D4)}part-b.csv`,
+    ]);
     expect(await dateScores(D4)).toHaveLength(400);
   });
 
-  it('reports a valid row in a later part whose loan id the first part had in a quarantined row', async () => {
+  it('quarantines a valid row in a later part whose loan id the first part had in a quarantined row', async () => {
     const D5 = '2026-10-05';
     const book: Loan[] = [...generateBook({ loans: 400, date: D5, seed: 10 })];
     await writeTape(join(dir, 'd5-a.csv'), book.slice(0, 200));
@@ -277,14 +297,12 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     await putFile(`${KEYS.tapePrefix(D5)}part-a.csv`, Buffer.from(lines.join('\n')));
     await putFile(`${KEYS.tapePrefix(D5)}part-b.csv`, await readFile(join(dir, 'd5-b.csv')));
     expect((await run(D5, false)).ok).toBe(true);
+    // Assess: the broken first row wins, so the copy ending part b (its line 202) is a repeat.
     const a = (await audit(D5)) as AuditResult;
-    expect(a.status).toBe('partial');
-    expect(a.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1 });
-    expect(a.findings.find((f) => f.code === 'DUPLICATE_LOAN_IDS_ACROSS_PARTS')).toMatchObject({
-      severity: 'high',
-      value: 1,
-    });
-    // The copy is left out of the date's score file, as one pass would have quarantined it.
+    expect(a.input.quarantineByCode).toEqual({ UNPARSEABLE_NUMBER: 1, DUPLICATE_LOAN_ID: 1 });
+    expect(a.portfolio.loanCount).toBe(399);
+    expect(await quarantinedWith(D5, 'DUPLICATE_LOAN_ID')).toEqual([`202 ${KEYS.tapePrefix(D5)}part-b.csv`]);
+    // The copy is left out of the date's score file, as one pass quarantines it.
     const scores = await dateScores(D5);
     expect(scores).toHaveLength(399);
     expect(scores.some((l) => l.loanId === book[0]!.loanId)).toBe(false);

@@ -171,6 +171,37 @@ describe('Local runner: the map step on worker threads', () => {
     expect(await outputsOf(D2)).toEqual(expected);
   });
 
+  it('gives the one-shard audit, quarantine, score file and watchlist in four shards and two buckets when loan ids repeat across shards', async () => {
+    // Prepare: a book with its first 20 loans again at the end (over 4 MiB, so four shards of at
+    // least 1 MiB): the copies land in the last shard, their first rows in the first.
+    const D4 = '2026-08-04';
+    const book: Loan[] = [...generateBook({ loans: 26_000, date: D4, seed: 13 })];
+    await writeTape(join(dir, 'd4.csv'), [...book, ...book.slice(0, 20)]);
+    const bytes = (await stat(join(dir, 'd4.csv'))).size;
+    await putFile(`${KEYS.tapePrefix(D4)}loans.csv`, await readFile(join(dir, 'd4.csv')));
+
+    // Act: one shard in-process, one bucket; then four shards on two threads and two buckets.
+    const one = await runDate(D4, undefined);
+    const expected = { ...(await outputsOf(D4)), quarantine: await text(KEYS.quarantine(D4)) };
+    const four = await runDate(D4, requestShards(bytes, 4), { workers: 2 }, Math.ceil(bytes / 2));
+
+    // Assess: one pass quarantines the 20 copies; four shards give the same, and only the shard
+    // holding the copies was scored again (the map's last pass had one item).
+    expect(one.result.ok).toBe(true);
+    expect(JSON.parse(expected.audit)).toMatchObject({
+      portfolio: { loanCount: 26_000 },
+      input: { quarantineByCode: { DUPLICATE_LOAN_ID: 20 } },
+    });
+    // The plan as the run ended: its second pass over one of the four shards, two buckets.
+    expect(four.result.ok && four.result.plan).toMatchObject({
+      shardCount: 1,
+      scoreBuckets: 2,
+      settling: { shards: 4 },
+    });
+    expect(four.score).toBe('1 item(s) on 1 worker thread(s)');
+    expect({ ...(await outputsOf(D4)), quarantine: await text(KEYS.quarantine(D4)) }).toEqual(expected);
+  });
+
   it('fails the run with the shard’s sentence and the notice when a shard fails on a worker thread', async () => {
     const book: Loan[] = [...generateBook({ loans: 2000, date: D3, seed: 12 })];
     await writeTape(join(dir, 'd3-a.csv'), book.slice(0, 1000));

@@ -103,13 +103,14 @@ describe('Workflow: the synthesized definition on the local engine with the real
     const result = await run(D2, { sendReport: true, onStep: (s) => steps.push(s) });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    // The order is the definition's (nothing here lists it): its tasks and maps from Prepare on.
+    // The order is the definition's (nothing here lists it): its tasks and maps from Prepare on,
+    // through each Choice's default (a clean night has no repeats across shards to settle).
     const { States } = await localWorkflowDefinition();
     const order: string[] = [];
     for (
       let at: string | undefined = 'Prepare';
       at !== undefined;
-      at = States[at]?.Next as string | undefined
+      at = (States[at]?.Type === 'Choice' ? States[at]?.Default : States[at]?.Next) as string | undefined
     )
       if (States[at]?.Type === 'Task' || States[at]?.Type === 'Map') order.push(at);
     expect(order.length).toBeGreaterThan(3);

@@ -393,6 +393,32 @@ describe('Class: LocalStateMachine', () => {
       });
     });
 
+    it('merges two objects shallowly with States.JsonMerge, as Step Functions documents, and refuses a deep merge', async () => {
+      // Prepare: the second object's keys replace the first's, nested objects whole.
+      const pass = (deep: string): StateMachineDefinition => ({
+        StartAt: 'M',
+        States: {
+          M: {
+            Type: 'Pass',
+            Parameters: { [`plan.$`]: `States.JsonMerge($.plan, $.extra, ${deep})` },
+            End: true,
+          },
+        },
+      });
+      const input = { plan: { a: 1, b: { x: 1, y: 2 }, c: 3 }, extra: { b: { x: 9 }, d: 4 } };
+
+      // Act
+      const merged = await new LocalStateMachine(pass('false'), { invoke: async () => null }).start(input);
+      const deep = await new LocalStateMachine(pass('true'), { invoke: async () => null }).start(input);
+
+      // Assess
+      expect(merged).toMatchObject({
+        status: 'SUCCEEDED',
+        output: { plan: { a: 1, b: { x: 9 }, c: 3, d: 4 } },
+      });
+      expect(deep).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    });
+
     it('follows Choice rules and fails with States.NoChoiceMatched when none matches and there is no Default', async () => {
       const def: StateMachineDefinition = {
         StartAt: 'Pick',

@@ -92,7 +92,6 @@ describe('Function: finalizeRun', () => {
       resultKey,
       JSON.stringify({
         bucket: 0,
-        crossShardRepeats: { loans: 0, outstanding: 0 },
         watchlist: [],
         breaches: [],
         scoredLoans: 2,

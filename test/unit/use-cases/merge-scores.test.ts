@@ -95,7 +95,6 @@ async function putShards(): Promise<void> {
     partnerHits: [],
     coLentHits: [],
     breachCodes: [],
-    quarantinedFirst: [],
   };
   await deps.artifacts.put(KEYS.bucketContext(date, 'r2'), JSON.stringify(context), 'application/json');
   // Shard 0 has L1 (now 45 days late) and L3; shard 1 has L4, new today.
