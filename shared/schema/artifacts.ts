@@ -153,6 +153,10 @@ const PartialAuditSchema = schemaOf<PartialAudit>()(
   }),
 );
 
+/** The fields a drift index's header carries beside its table (encodePreviousIndex's extra): its tape's intake counts. */
+export const PreviousIndexExtraSchema = z.object({ intake: TapeScanResultSchema });
+export type PreviousIndexExtra = z.infer<typeof PreviousIndexExtraSchema>;
+
 /** A shard's output as stored between the map and the merge step (KEYS.partial). */
 export const StoredPartialSchema = z.object({
   partial: PartialAuditSchema,

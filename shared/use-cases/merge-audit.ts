@@ -20,6 +20,7 @@ import type { ArtifactStore } from '../ports/artifact-store.ts';
 import {
   type BucketContext,
   type CarriedIndexInfo,
+  PreviousIndexExtraSchema,
   ScoreManifestSchema,
   type StoredPartial,
   StoredPartialSchema,
@@ -28,7 +29,7 @@ import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { mappingFingerprint } from './prepare-run.ts';
-import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
+import { checkShape, readArtifact, readOptionalArtifact } from './read-artifact.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
 import {
   type BucketSpec,
@@ -69,7 +70,13 @@ const ON_TIME_TRIGGERS = new Set(['schedule', 's3-arrival']);
 /** The previous tape's intake counts stored with its index, or null when the index is missing. */
 async function readPreviousIntake(deps: AuditDeps, key: string): Promise<PreviousIndexExtra | null> {
   const bytes = await deps.artifacts.get(key);
-  return bytes === null ? null : decodePreviousIndex<PreviousIndexExtra>(bytes).extra;
+  if (bytes === null) return null;
+  return checkShape(
+    decodePreviousIndex(bytes).extra,
+    key,
+    PreviousIndexExtraSchema,
+    "previous tape's drift index",
+  );
 }
 
 /**

@@ -22,7 +22,17 @@ function parseArtifact<S extends z.ZodType>(
   } catch {
     throw new Error(`the ${what} is not JSON (${key})`);
   }
-  const parsed = schema.safeParse(json);
+  return checkShape(json, key, schema, what);
+}
+
+/** A value read from an artifact (its JSON, or a binary file's JSON header) through its schema. */
+export function checkShape<S extends z.ZodType>(
+  value: unknown,
+  key: string,
+  schema: S,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(value);
   if (!parsed.success)
     throw new Error(`the ${what} has an unexpected shape (${key}): ${firstIssue(parsed.error)}`);
   return parsed.data;

@@ -8,7 +8,6 @@ import { auditShard } from '../domain/engine/shard-audit.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
 import { QuarantineStreamWriter } from '../domain/tape/quarantine-stream.ts';
 import { DEFAULT_CURRENCY } from '../domain/tape/row-validator.ts';
-import type { TapeScanResult } from '../domain/tape/scan.ts';
 import { TapeUnreadableError } from '../errors.ts';
 import type { TapePartInput } from '../ports/tape-source.ts';
 import type { StoredPartial } from '../schema/artifacts.ts';
@@ -17,12 +16,8 @@ import type { AuditDeps } from './deps.ts';
 import type { ShardResult, ShardSpec } from './workflow-types.ts';
 
 /** What the prepare step stores beside the previous tape's index (encodePreviousIndex's extra). */
-export interface PreviousIndexExtra {
-  intake: TapeScanResult;
-}
-
 /** A shard's output as stored in S3 between the map and merge steps (its schema: StoredPartialSchema). */
-export type { StoredPartial } from '../schema/artifacts.ts';
+export type { PreviousIndexExtra, StoredPartial } from '../schema/artifacts.ts';
 
 const previousCache = new Map<string, PreviousTape>();
 
@@ -35,7 +30,7 @@ async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<Previou
   if (bytes === null) return null;
   let index: PreviousTape;
   try {
-    index = decodePreviousIndex<PreviousIndexExtra>(bytes).tape;
+    index = decodePreviousIndex(bytes).tape;
   } catch (error) {
     if (error instanceof PreviousIndexError)
       throw new TapeUnreadableError(

@@ -9,7 +9,7 @@ import { scoreLocal } from '../../shared/cli/commands/score.ts';
 import { loadPreviousTape } from '../../shared/domain/engine/previous-scan.ts';
 import { generateBook, rollForward } from '../../shared/domain/generator/book.ts';
 import type { Loan } from '../../shared/domain/loan.ts';
-import type { PreviousIndexExtra } from '../../shared/use-cases/score-shard.ts';
+import { PreviousIndexExtraSchema } from '../../shared/schema/artifacts.ts';
 
 // `score` runs the whole workflow (report included): more than the unit default on a busy machine.
 describe('Command: risk-audit score --index-out, then --previous INDEX', { timeout: 60_000 }, () => {
@@ -46,7 +46,9 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', { timeo
       await readFile(at('tape/audit.json'), 'utf8'),
     );
     // The index keeps the tape's own counts: the previous valid rows are the first run's.
-    const { tape, extra } = await readLocalPreviousIndex<PreviousIndexExtra>(at('day1.index'), false);
+    const read = await readLocalPreviousIndex(at('day1.index'), false);
+    const { tape } = read;
+    const extra = PreviousIndexExtraSchema.parse(read.extra);
     expect(first.status === 'failed' ? -1 : first.input.rowsValid).toBe(extra.intake.rowsValid);
     expect(tape.loanCount).toBe(extra.intake.rowsValid);
     expect(tape.snapshotDate).toBe('2026-11-24');
@@ -104,7 +106,9 @@ describe('Command: risk-audit score --index-out, then --previous INDEX', { timeo
     );
     const audit = await scoreLocal({ snapshot: at('edge.csv'), out: at('edge'), indexOut: at('edge.index') });
     expect(audit.status === 'failed' ? null : audit.input.rowsValid).toBe(1);
-    const { tape, extra } = await readLocalPreviousIndex<PreviousIndexExtra>(at('edge.index'), false);
+    const read = await readLocalPreviousIndex(at('edge.index'), false);
+    const { tape } = read;
+    const extra = PreviousIndexExtraSchema.parse(read.extra);
     expect(tape.loanCount).toBe(1);
     expect(tape.lookup('Y')).toBeGreaterThanOrEqual(0);
     expect(tape.lookup('X')).toBe(-1);

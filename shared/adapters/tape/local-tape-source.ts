@@ -6,7 +6,6 @@ import {
   decodePreviousIndex,
   isPreviousIndex,
   PreviousIndexError,
-  type PreviousTape,
 } from '../../domain/engine/previous-tape.ts';
 import { TapeMissingError, TapeUnreadableError } from '../../errors.ts';
 import type { ByteRange, TapePart, TapePartInput, TapeSource } from '../../ports/tape-source.ts';
@@ -63,10 +62,10 @@ export async function isLocalPreviousIndex(path: string): Promise<boolean> {
  * Reads a stored drift index, into shared memory when `shared` (worker threads then read its
  * table without a copy).
  */
-export async function readLocalPreviousIndex<Extra extends object>(
+export async function readLocalPreviousIndex(
   path: string,
   shared: boolean,
-): Promise<{ tape: PreviousTape; extra: Extra }> {
+): Promise<ReturnType<typeof decodePreviousIndex>> {
   const file = await open(path);
   try {
     const { size } = await file.stat();
@@ -78,7 +77,7 @@ export async function readLocalPreviousIndex<Extra extends object>(
       at += bytesRead;
     }
     try {
-      return decodePreviousIndex<Extra>(bytes.subarray(0, at));
+      return decodePreviousIndex(bytes.subarray(0, at));
     } catch (error) {
       if (error instanceof PreviousIndexError)
         throw new TapeUnreadableError(`drift index ${path} cannot be read: ${error.message}`, {

@@ -161,9 +161,9 @@ async function readPreviousIndexFile(
   file: string,
 ): Promise<{ bytes: Uint8Array; snapshotDate: string | null }> {
   const bytes = new Uint8Array(await readFile(file));
-  let decoded: ReturnType<typeof decodePreviousIndex<{ intake?: unknown }>>;
+  let decoded: ReturnType<typeof decodePreviousIndex>;
   try {
-    decoded = decodePreviousIndex<{ intake?: unknown }>(bytes);
+    decoded = decodePreviousIndex(bytes);
   } catch (error) {
     throw new ConfigError(`drift index ${file} cannot be read: ${toSentence(error)}`, { cause: error });
   }

@@ -280,9 +280,10 @@ export function isPreviousIndex(bytes: Uint8Array): boolean {
 export class PreviousIndexError extends RiskAuditError {}
 
 /** Reads what `encodePreviousIndex` wrote: the index and the caller's extra header fields. */
-export function decodePreviousIndex<Extra extends object>(
-  bytes: Uint8Array,
-): { tape: PreviousTape; extra: Extra } {
+export function decodePreviousIndex(bytes: Uint8Array): {
+  tape: PreviousTape;
+  extra: Readonly<Record<string, unknown>>;
+} {
   const fail = (why: string): never => {
     throw new PreviousIndexError(`it is not a valid drift index (${why})`);
   };
@@ -293,7 +294,7 @@ export function decodePreviousIndex<Extra extends object>(
     fail(`version ${view.getUint32(4, true)} is not ${INDEX_VERSION}`);
   const headerBytes = view.getUint32(8, true);
   if (12 + headerBytes > bytes.byteLength) fail('truncated header');
-  let header: Omit<TransferredPreviousTape, 'slots'> & Extra;
+  let header: Omit<TransferredPreviousTape, 'slots'> & Record<string, unknown>;
   try {
     header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerBytes)).toString('utf8'));
   } catch {

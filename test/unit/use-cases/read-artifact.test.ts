@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CarriedIndexInfoSchema, ScoreManifestSchema } from '../../../shared/schema/artifacts.ts';
+import {
+  decodePreviousIndex,
+  encodePreviousIndex,
+  PreviousTape,
+} from '../../../shared/domain/engine/previous-tape.ts';
+import {
+  CarriedIndexInfoSchema,
+  PreviousIndexExtraSchema,
+  ScoreManifestSchema,
+} from '../../../shared/schema/artifacts.ts';
 import { AuditDocumentSchema } from '../../../shared/schema/audit-document.ts';
-import { readArtifact, readOptionalArtifact } from '../../../shared/use-cases/read-artifact.ts';
+import { checkShape, readArtifact, readOptionalArtifact } from '../../../shared/use-cases/read-artifact.ts';
 
 /** An artifact store holding these objects (JSON values are stored as their text). */
 function store(objects: Record<string, unknown>) {
@@ -48,6 +57,21 @@ describe('Function: readArtifact', () => {
     ).rejects.toThrow('the score manifest is not JSON (runs/2026-02-28/scores.json)');
     await expect(readArtifact(store({}), MANIFEST_KEY, z.unknown(), 'score manifest')).rejects.toThrow(
       'the score manifest is missing (runs/2026-02-28/scores.json)',
+    );
+  });
+});
+
+describe('Function: checkShape', () => {
+  it("reads a drift index's header through its schema, and names the index and the problem when it lacks the intake", () => {
+    // Prepare: an index of one loan written without its tape's intake counts.
+    const tape = new PreviousTape('2026-11-24');
+    tape.addEntry(1, 2, 0);
+    const bare = decodePreviousIndex(encodePreviousIndex(tape)).extra;
+    const key = 'runs/2026-11-25/partials/r1/previous-index.bin';
+
+    // Assess
+    expect(() => checkShape(bare, key, PreviousIndexExtraSchema, "previous tape's drift index")).toThrow(
+      `the previous tape's drift index has an unexpected shape (${key}): at intake: `,
     );
   });
 });
