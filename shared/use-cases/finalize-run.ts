@@ -14,6 +14,7 @@ import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { readArtifact, readOptionalArtifact } from './read-artifact.ts';
+import { stepTimer } from './step-timer.ts';
 import { BucketOutcomeSchema, type FinalizeEvent, type RunOutcome, type RunPlan } from './workflow-types.ts';
 
 /**
@@ -87,12 +88,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     bucketOutcomes.sort((a, b) => a.bucket - b.bucket),
     { what: 'loan-id bucket', key: 'bucket' },
   );
-  const timings: Record<string, number> = { ...merged.timings };
-  let mark = Date.now();
-  const lap = (name: string): void => {
-    timings[name] = Date.now() - mark;
-    mark = Date.now();
-  };
+  const { timings, lap } = stepTimer(merged.timings);
   const audit = await readArtifact(
     deps.artifacts,
     merged.draftKey,

@@ -31,6 +31,7 @@ import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { mappingFingerprint } from './prepare-run.ts';
 import { checkShape, readArtifact, readOptionalArtifact } from './read-artifact.ts';
 import type { PreviousIndexExtra } from './score-shard.ts';
+import { stepTimer } from './step-timer.ts';
 import {
   type BucketSpec,
   type MergedRun,
@@ -241,12 +242,7 @@ async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpe
  */
 export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<MergedRun | SettleRequest> {
   const { plan } = event;
-  const timings: Record<string, number> = {};
-  let mark = Date.now();
-  const lap = (name: string): void => {
-    timings[name] = Date.now() - mark;
-    mark = Date.now();
-  };
+  const { timings, lap } = stepTimer();
   const policy = policyInForce(await deps.policy(), plan.snapshotDate, plan.currency);
   // Every shard's outcome, from the first map's exported results (never through the state).
   const outcomes = await readMapResults(deps.artifacts, event.shardResults, {

@@ -10,6 +10,7 @@ import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, LoanChange } from './deps.ts';
 import { loanState } from './loan-history.ts';
 import { readArtifact } from './read-artifact.ts';
+import { stepTimer } from './step-timer.ts';
 import type { BucketResult, BucketSpec } from './workflow-types.ts';
 
 export type { BucketOutcome } from '../schema/artifacts.ts';
@@ -83,12 +84,7 @@ async function previousLoans(spec: BucketSpec, deps: AuditDeps): Promise<AsyncIt
  * pass; memory bounded by the bucket's changes.
  */
 export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promise<BucketResult> {
-  const timings: Record<string, number> = {};
-  let mark = Date.now();
-  const lap = (name: string): void => {
-    timings[name] = Date.now() - mark;
-    mark = Date.now();
-  };
+  const { timings, lap } = stepTimer();
   const context = await readArtifact(
     deps.artifacts,
     spec.contextKey,
