@@ -65,7 +65,11 @@ async function measureShard(
     artifacts: new FsArtifactStore(artifactsDir),
     store: new Proxy({}, { get: () => notUsed('the risk store') }) as AuditDeps['store'],
     mailer: new Proxy({}, { get: () => notUsed('the mailer') }) as AuditDeps['mailer'],
-    reports: new Proxy({}, { get: () => notUsed('the report renderer') }) as AuditDeps['reports'],
+    reports: null,
+    quarantineSamples: new Proxy(
+      {},
+      { get: () => notUsed('the quarantine sample') },
+    ) as AuditDeps['quarantineSamples'],
     secrets: new Proxy({}, { get: () => notUsed('a secret') }) as AuditDeps['secrets'],
     policy: () => loadPolicy(undefined),
     mapping: () => loadMapping(undefined),

@@ -1,11 +1,13 @@
 import { createAwsDeps } from '../../shared/adapters/aws-deps.ts';
 import { withObservability } from '../../shared/adapters/observability.ts';
+import { mjmlReportRenderer } from '../../shared/adapters/report/mjml-report-renderer.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { parseEvent } from '../../shared/use-cases/parse-event.ts';
 import { notifyEnding } from '../../shared/use-cases/record-failure.ts';
 import { NotifyEventSchema } from '../../shared/use-cases/workflow-types.ts';
 
-const deps = createAwsDeps(loadConfig());
+// A step that renders reports (send-report, notify-failure): its bundle ships the chart renderer.
+const deps = createAwsDeps(loadConfig(), { reports: mjmlReportRenderer });
 
 /**
  * The workflow's Catch step (record the failed run, send the failure notice, release the lease),

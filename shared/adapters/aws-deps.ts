@@ -1,13 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadSecretsConfig, type RuntimeConfig } from '../config.ts';
+import type { ReportRenderer } from '../ports/report-renderer.ts';
 import { type AuditDeps, once } from '../use-cases/deps.ts';
 import { createAwsClients } from './aws-clients.ts';
 import { loadMapping, loadPolicy } from './config-files.ts';
 import { DynamoRiskStore } from './dynamo-risk-store.ts';
 import { nodeGzip } from './gzip.ts';
 import { metrics, stepLogger, tracer } from './observability.ts';
-import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
+import { jsonQuarantineSamples } from './report/quarantine-sample.ts';
 import { S3ArtifactStore } from './s3-artifact-store.ts';
 import { createSecretSource } from './secret-source.ts';
 import { SesReportMailer } from './ses-report-mailer.ts';
@@ -18,7 +19,11 @@ import { S3TapeSource } from './tape/s3-tape-source.ts';
  * The workflow's ports on AWS (and on the embedded stack: only the endpoints differ). Built once
  * at module load, so a warm Lambda reuses its clients, policy and mapping.
  */
-export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = process.env): AuditDeps {
+export function createAwsDeps(
+  config: RuntimeConfig,
+  options: { reports?: ReportRenderer; env?: NodeJS.ProcessEnv } = {},
+): AuditDeps {
+  const env = options.env ?? process.env;
   const clients = createAwsClients();
   // SECRET_SOURCE names where the keys come from: Secrets Manager on AWS, the environment locally.
   const secrets = createSecretSource(loadSecretsConfig(env), () =>
@@ -42,7 +47,8 @@ export function createAwsDeps(config: RuntimeConfig, env: NodeJS.ProcessEnv = pr
         : { configurationSetName: config.SES_CONFIGURATION_SET }),
     }),
     secrets,
-    reports: mjmlReportRenderer,
+    reports: options.reports ?? null,
+    quarantineSamples: jsonQuarantineSamples,
     policy: once(() => loadPolicy(config.POLICY_FILE)),
     mapping: once(() => loadMapping(config.MAPPING_FILE)),
     now: () => new Date(),

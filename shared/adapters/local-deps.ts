@@ -7,6 +7,7 @@ import { FsRiskStore } from './fs-risk-store.ts';
 import { nodeGzip } from './gzip.ts';
 import { stepLogger } from './observability.ts';
 import { mjmlReportRenderer } from './report/mjml-report-renderer.ts';
+import { jsonQuarantineSamples } from './report/quarantine-sample.ts';
 import { EnvironmentSecretSource } from './secret-source.ts';
 import { DatedTapeSource } from './tape/local-tape-source.ts';
 import { nodeTapeDecoder } from './tape/read-tape.ts';
@@ -42,6 +43,7 @@ export function createLocalDeps(spec: LocalDepsSpec): AuditDeps {
       },
     },
     reports: mjmlReportRenderer,
+    quarantineSamples: jsonQuarantineSamples,
     policy: once(() => loadPolicy(spec.config.POLICY_FILE)),
     mapping: once(() => loadMapping(spec.config.MAPPING_FILE)),
     now: () => new Date(),

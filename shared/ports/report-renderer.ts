@@ -50,9 +50,8 @@ export interface QuarantineSampleSources {
 }
 
 /**
- * Turns the report's input into finished messages and pages (the email with its charts and
- * attachments, the full report, the failure notice), and keeps the masked sample of the date's
- * quarantined rows the full report shows.
+ * Turns the report's input into finished messages and pages: the email with its charts and
+ * attachments, the full report, the failure notice.
  */
 export interface ReportRenderer {
   /** The email: subject, HTML, text part, inline charts, the watchlist CSV and the raw MIME message. */
@@ -61,10 +60,14 @@ export interface ReportRenderer {
   buildFullReport(input: ReportInput): Promise<BuiltFullReport>;
   /** The short email sent instead of the report when a run fails: the reason and how to re-run. */
   buildFailureNotice(input: FailureNoticeInput): Promise<BuiltNotice>;
-  /** Writes the masked sample of the date's quarantined rows beside the run (by the step that wrote quarantine.csv). */
-  writeQuarantineSample(snapshotDate: string, deps: QuarantineSampleSources): Promise<void>;
-  /** The sample writeQuarantineSample wrote, checked as read back, or undefined when there is none. */
-  readStoredQuarantineSample(
+}
+
+/** The masked sample of the date's quarantined rows that the full report shows. */
+export interface QuarantineSamples {
+  /** Writes the sample beside the run (by the step that wrote quarantine.csv). */
+  write(snapshotDate: string, deps: QuarantineSampleSources): Promise<void>;
+  /** The sample `write` wrote, checked as read back, or undefined when there is none. */
+  readStored(
     artifacts: Pick<ArtifactStore, 'get'>,
     snapshotDate: string,
   ): Promise<QuarantineSample | undefined>;

@@ -1,11 +1,12 @@
 import type { RuntimeConfig } from '../config.ts';
 import type { Policy } from '../domain/policy/policy.ts';
 import type { ColumnMapping } from '../domain/tape/mapping.ts';
+import { ConfigError } from '../errors.ts';
 import type { ArtifactStore } from '../ports/artifact-store.ts';
 import type { Gzip } from '../ports/gzip.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ReportMailer } from '../ports/report-mailer.ts';
-import type { ReportRenderer } from '../ports/report-renderer.ts';
+import type { QuarantineSamples, ReportRenderer } from '../ports/report-renderer.ts';
 import type { RiskStore } from '../ports/risk-store.ts';
 import type { SecretSource } from '../ports/secret-source.ts';
 import type { TapeDecoder, TapeSource } from '../ports/tape-source.ts';
@@ -39,8 +40,13 @@ export interface AuditDeps {
   artifacts: ArtifactStore;
   store: RiskStore;
   mailer: ReportMailer;
-  /** Builds the email, the full report and the failure notice; keeps the quarantine sample they show. */
-  reports: ReportRenderer;
+  /**
+   * Builds the email, the full report and the failure notice; null in the functions that render
+   * none (the chart renderer ships in send-report's and notify-failure's bundles only).
+   */
+  reports: ReportRenderer | null;
+  /** The masked sample of the date's quarantined rows that the full report shows. */
+  quarantineSamples: QuarantineSamples;
   /** The keys read at run time (borrower references, report links). */
   secrets: SecretSource;
   /** The active policy (cached after the first load). */
@@ -51,6 +57,15 @@ export interface AuditDeps {
   metrics: RunMetrics;
   /** Where the steps log what they did (never a loan or borrower id). */
   logger: Logger;
+}
+
+/** The report renderer of a step that renders reports; a function built without one says so. */
+export function reportRenderer(deps: Pick<AuditDeps, 'reports'>): ReportRenderer {
+  if (deps.reports === null)
+    throw new ConfigError(
+      'this function was built without the report renderer: only send-report and notify-failure render reports',
+    );
+  return deps.reports;
 }
 
 /** Caches an async loader so a warm Lambda reads its files once. */

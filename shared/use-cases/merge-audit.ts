@@ -327,7 +327,7 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     joinedQuarantine(stored, deps),
     'text/csv; charset=utf-8',
   );
-  await deps.reports.writeQuarantineSample(plan.snapshotDate, deps);
+  await deps.quarantineSamples.write(plan.snapshotDate, deps);
 
   const audit: AuditResult = finalizeShards(merged, {
     snapshotDate: plan.snapshotDate,

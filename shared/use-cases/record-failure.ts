@@ -2,7 +2,7 @@ import { failedAudit } from '../domain/audit-result.ts';
 import { auditDateForSchedule } from '../domain/calendar.ts';
 import { isIsoDate } from '../domain/tape/values.ts';
 import { dateOfKey, KEYS } from '../schema/tables.ts';
-import type { AuditDeps, RunSummary } from './deps.ts';
+import { type AuditDeps, type RunSummary, reportRenderer } from './deps.ts';
 import { failureSentence } from './map-results.ts';
 import { runningSummary } from './prepare-run.ts';
 import { rerunHint } from './send-report.ts';
@@ -102,7 +102,7 @@ export async function recordFailure(event: FailureEvent, deps: AuditDeps): Promi
   deps.metrics.count('RunFailed');
   let delivery: NonNullable<RunSummary['delivery']> = { status: 'none', at: now.toISOString() };
   if (deps.config.REPORT_RECIPIENTS.length > 0) {
-    const notice = await deps.reports.buildFailureNotice({
+    const notice = await reportRenderer(deps).buildFailureNotice({
       snapshotDate: snapshotDate ?? 'unknown date',
       reason: sentence,
       ...(runId !== null ? { runId } : {}),

@@ -11,7 +11,7 @@ import type { PresignedLink } from '../ports/artifact-store.ts';
 import type { RunDelivery } from '../ports/risk-store.ts';
 import { AuditDocumentSchema } from '../schema/audit-document.ts';
 import { KEYS } from '../schema/tables.ts';
-import type { AuditDeps, RunSummary, WatchlistEntry } from './deps.ts';
+import { type AuditDeps, type RunSummary, reportRenderer, type WatchlistEntry } from './deps.ts';
 import { readOptionalArtifact } from './read-artifact.ts';
 import type { RunOutcome } from './workflow-types.ts';
 
@@ -121,7 +121,7 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
   const now = deps.now();
   const link = await reportLink(deps, htmlKey, now);
   const sources = reportSources(audit);
-  const quarantine = await deps.reports.readStoredQuarantineSample(deps.artifacts, date);
+  const quarantine = await deps.quarantineSamples.readStored(deps.artifacts, date);
   const input: ReportInput = {
     audit: reported,
     previous,
@@ -139,10 +139,10 @@ export async function sendReport(outcome: RunOutcome, deps: AuditDeps): Promise<
     to: deps.config.REPORT_RECIPIENTS,
     generatedAt: now,
   };
-  const full = await deps.reports.buildFullReport(input);
+  const full = await reportRenderer(deps).buildFullReport(input);
   await deps.artifacts.put(htmlKey, full.html, 'text/html; charset=utf-8');
   // The mail carries the riskiest rows, keeping it under 1 MB; the full report lists them all.
-  const report = await deps.reports.buildReport({
+  const report = await reportRenderer(deps).buildReport({
     ...input,
     watchlist: watchlist.slice(0, EMAIL_WATCHLIST_ROWS),
   });

@@ -170,6 +170,33 @@ describe('Architecture: the import graph of shared/ and functions/', () => {
   });
 });
 
+/** The files a file reaches through its imports (runtime ones: `import type` is erased), itself included. */
+function reachable(from: string): Set<string> {
+  const seen = new Set<string>([from]);
+  const todo = [from];
+  for (let at = todo.pop(); at !== undefined; at = todo.pop())
+    for (const i of IMPORTS)
+      if (i.from === at && !i.typeOnly && local(i) && !seen.has(i.to)) {
+        seen.add(i.to);
+        todo.push(i.to);
+      }
+  return seen;
+}
+
+describe('Architecture: what each Lambda bundles', () => {
+  it('lets only send-report and notify-failure reach the chart renderer, whose native add-on ships in their bundles only', () => {
+    // Prepare: charts.ts loads resvg, which esbuild cannot bundle; infra ships it beside those two.
+    const handlers = FILES.filter((f) => /^functions\/[^/]+\/handler\.ts$/.test(f));
+
+    // Act
+    const rendering = handlers.filter((h) => reachable(h).has('shared/adapters/report/charts.ts'));
+
+    // Assess
+    expect(handlers.length).toBeGreaterThan(8);
+    expect(rendering).toEqual(['functions/notify-failure/handler.ts', 'functions/send-report/handler.ts']);
+  });
+});
+
 describe('Function: parseImports (the parse the architecture tests rest on)', () => {
   it('reads static, type-only, multi-line, re-export, side-effect and dynamic imports', () => {
     // Prepare: one of each, resolved by hand against shared/domain/tape/.

@@ -7,7 +7,7 @@ import { isGzip, peekFirst } from '../../domain/tape/byte-chunks.ts';
 import { CsvScanner } from '../../domain/tape/csv-scanner.ts';
 import type { ColumnMapping } from '../../domain/tape/mapping.ts';
 import type { ArtifactStore } from '../../ports/artifact-store.ts';
-import type { QuarantineSampleSources } from '../../ports/report-renderer.ts';
+import type { QuarantineSampleSources, QuarantineSamples } from '../../ports/report-renderer.ts';
 import type { TapeSource } from '../../ports/tape-source.ts';
 import { KEYS } from '../../schema/tables.ts';
 import { coalesce, decodeText, gunzipBytes } from '../tape/byte-streams.ts';
@@ -214,3 +214,9 @@ export async function readStoredQuarantineSample(
   }
   return parsed.data;
 }
+
+/** The quarantine sample kept as JSON in the artifact store. */
+export const jsonQuarantineSamples: QuarantineSamples = {
+  write: writeQuarantineSample,
+  readStored: readStoredQuarantineSample,
+};
