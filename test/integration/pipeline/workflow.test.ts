@@ -302,7 +302,8 @@ describe('Workflow: every ending recorded, a report that can fail safely, re-run
     const { createAwsDeps } = await import('../../../shared/adapters/aws-deps.ts');
     const { loadConfig } = await import('../../../shared/config.ts');
     const { sendReport } = await import('../../../shared/use-cases/send-report.ts');
-    const deps = createAwsDeps(loadConfig());
+    const { mjmlReportRenderer } = await import('../../../shared/adapters/report/mjml-report-renderer.ts');
+    const deps = createAwsDeps(loadConfig(), { reports: mjmlReportRenderer });
     const refused = new StoreError(
       'cannot send the report through SES (MessageRejected): Email address is not verified',
     );
