@@ -20,6 +20,7 @@ import type { ArtifactStore } from '../ports/artifact-store.ts';
 import {
   type BucketContext,
   type CarriedIndexInfo,
+  type PreviousIndexExtra,
   PreviousIndexExtraSchema,
   ScoreManifestSchema,
   type StoredPartial,
@@ -30,7 +31,6 @@ import type { AuditDeps } from './deps.ts';
 import { itemNumber, readMapResults, succeededItems } from './map-results.ts';
 import { mappingFingerprint } from './prepare-run.ts';
 import { checkShape, readArtifact, readOptionalArtifact } from './read-artifact.ts';
-import type { PreviousIndexExtra } from './score-shard.ts';
 import { stepTimer } from './step-timer.ts';
 import {
   type BucketSpec,

@@ -105,6 +105,9 @@ export function runIdFor(snapshotDate: string, execution: ExecutionRef): string 
 
 export { type PlannedPart, PlannedPartSchema, PlannedPartsSchema } from '../schema/artifacts.ts';
 
+/** A second pass of the first map: where the first pass's shard results are kept, and how many shards the run has. */
+const SettlingSchema = z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() });
+
 /**
  * The plan the prepare step hands to the map and finalize steps. Its size does not grow with the
  * tape: the parts as listed and the shards (the first map's items) are objects in S3.
@@ -139,7 +142,7 @@ export const RunPlanSchema = z.object({
    * ids an earlier shard had (`shardsKey` and `shardCount` then name those): where the first
    * pass's shard results are kept, and how many shards the run has.
    */
-  settling: z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() }).optional(),
+  settling: SettlingSchema.optional(),
 });
 export type RunPlan = z.infer<typeof RunPlanSchema>;
 
@@ -222,7 +225,7 @@ export const SettleRequestSchema = z.object({
   settle: z.object({
     shardsKey: z.string().min(1),
     shardCount: z.number().int().positive(),
-    settling: z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() }),
+    settling: SettlingSchema,
   }),
 });
 export type SettleRequest = z.infer<typeof SettleRequestSchema>;

@@ -1,3 +1,5 @@
+import { IdSet } from '../tape/id-set.ts';
+
 /**
  * Loan ids repeated across the shards of one tape. Within a shard the row validator quarantines
  * a repeat (the first row wins, valid or not). A later shard never saw the earlier shards' ids,
@@ -15,47 +17,6 @@ export interface ShardIds {
   quarantinedFirst: readonly string[];
 }
 
-/** An open-addressing set of 64-bit hashes held as (hi, lo) pairs; (0, 0) marks an empty slot. */
-class HashSet {
-  private slots: Uint32Array;
-  private mask: number;
-  private size = 0;
-
-  public constructor(expected: number) {
-    let cap = 1024;
-    while (cap * 0.7 < expected) cap *= 2;
-    this.slots = new Uint32Array(cap * 2);
-    this.mask = cap - 1;
-  }
-
-  /** Adds a hash; false when it was already there. */
-  public add(hi: number, lo: number): boolean {
-    if ((this.size + 1) * 10 > (this.mask + 1) * 7) this.grow();
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-    for (;;) {
-      const h = this.slots[i * 2]!;
-      const l = this.slots[i * 2 + 1]!;
-      if (h === 0 && l === 0) {
-        this.slots[i * 2] = hi;
-        this.slots[i * 2 + 1] = lo;
-        this.size++;
-        return true;
-      }
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    this.slots = new Uint32Array(old.length * 2);
-    this.mask = (this.mask + 1) * 2 - 1;
-    this.size = 0;
-    for (let i = 0; i < old.length; i += 2)
-      if (old[i] !== 0 || old[i + 1] !== 0) this.add(old[i]!, old[i + 1]!);
-  }
-}
-
 const HI = 2n ** 32n;
 
 /**
@@ -65,20 +26,21 @@ const HI = 2n ** 32n;
  * against the shards before it only.
  */
 export function earlierIdsByShard(shards: readonly ShardIds[]): (BigUint64Array | null)[] {
-  const seen = new HashSet(shards.reduce((n, s) => n + s.count + s.quarantinedFirst.length, 0));
+  // Grown as it fills (not sized up front: the in-order buffer it would allocate goes unused).
+  const seen = new IdSet();
   return shards.map((s) => {
     const repeats: bigint[] = [];
     const e = s.entries;
     for (let i = 0; i < s.count; i++) {
       const hi = e[i * 3]!;
       const lo = e[i * 3 + 1]!;
-      if (!seen.add(hi, lo)) repeats.push(BigInt(hi) * HI + BigInt(lo));
+      if (!seen.addIdHash(hi, lo)) repeats.push(BigInt(hi) * HI + BigInt(lo));
     }
     for (const key of s.quarantinedFirst) {
       const v = BigInt(`0x${key}`);
       const hi = Number(v / HI);
       const lo = Number(v % HI);
-      if (!seen.add(hi, lo)) repeats.push(v);
+      if (!seen.addIdHash(hi, lo)) repeats.push(v);
     }
     return repeats.length === 0 ? null : BigUint64Array.from(repeats).sort();
   });

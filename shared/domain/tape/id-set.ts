@@ -100,6 +100,15 @@ export class IdSet {
     return this.addId(id, hashOut.hi, hashOut.lo);
   }
 
+  /**
+   * Adds an id known by its 64-bit hash only (another shard's, say): with no id text to compare,
+   * the set leaves its in-order path first. False when it was already there.
+   */
+  public addIdHash(hi: number, lo: number): boolean {
+    if (this.ordered !== null) this.leaveOrder();
+    return this.addHash(hi, lo);
+  }
+
   /** Adds the id whose 64-bit hash is (hi, lo); false when it was already there. */
   private addHash(hi: number, lo: number): boolean {
     const table = this.table;
