@@ -12,16 +12,17 @@ import {
   RISK_CATEGORIES,
   type RiskCategory,
 } from '../audit-result.ts';
+import type { AppetiteFigures } from '../policy/appetite-metrics.ts';
 import { compilePolicy } from '../policy/compile.ts';
 import type { Policy } from '../policy/policy.ts';
 import { PARAMETER_STALE_DAYS, resolutionOf, resolveRule, staleParameters } from '../policy/resolve.ts';
 import type { IntakeStats } from '../tape/intake.ts';
-import { borrowerTableOf, type PartialAudit, policyKey } from './accumulator.ts';
+import { borrowerTableOf, defineKey, type PartialAudit, policyKey } from './accumulator.ts';
 import { type AggregateHits, evaluateCompliance } from './compliance.ts';
 import { complianceSection } from './sections/compliance.ts';
 import { concentrationSection } from './sections/concentration.ts';
 import { dataQualitySection } from './sections/data-quality.ts';
-import { driftSection } from './sections/drift.ts';
+import { type DriftCounts, driftSection, type TodayCounts } from './sections/drift.ts';
 import { inputSection } from './sections/input.ts';
 import { portfolioSection } from './sections/portfolio.ts';
 import { appetiteFigures, ratingsSection } from './sections/ratings.ts';
@@ -116,8 +117,35 @@ export function policyFindings(policy: Policy, currency: string): Finding[] {
   return out;
 }
 
-/** Builds the audit result of a snapshot from its merged partial and intake counts. */
-export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: FinalizeContext): AuditResult {
+/**
+ * The figures the risk appetite reads that are not audit sections, as plain JSON (the flags'
+ * outstanding by flag code), so that an audit can be completed in another step than the one that
+ * merged its partial.
+ */
+export type StoredFigures = Omit<
+  AppetiteFigures,
+  'portfolio' | 'concentration' | 'dataQuality' | 'psi' | 'flagFen'
+> & { flagFen: Record<string, number> };
+
+/**
+ * An audit but for what depends on drift (the drift section, the ratings that read its PSI, and
+ * their findings): every other section, today's counts drift compares, the appetite's other
+ * figures, and the other findings in the order finalize gathers them. `completeAudit` finishes
+ * it with the previous tape's counts, from the shards' index or the loan-id buckets' join.
+ */
+export interface AuditBeforeDrift {
+  sections: Omit<AuditResult, 'drift' | 'ratings' | 'findings'>;
+  today: TodayCounts;
+  figures: StoredFigures;
+  findings: Finding[];
+}
+
+/** Everything of the audit of a merged partial that does not depend on drift (see AuditBeforeDrift). */
+export function auditBeforeDrift(
+  partial: PartialAudit,
+  intake: IntakeStats,
+  ctx: FinalizeContext,
+): AuditBeforeDrift {
   const policy = ctx.policy;
   const compiled = compilePolicy(policy);
   const resolution = resolutionOf(policy);
@@ -130,37 +158,87 @@ export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: F
   const concentration = concentrationSection(partial, table, ctx.borrowerRefKey);
   const compliance = complianceSection(partial, compiled, resolution, policy);
   const vulnerability = vulnerabilitySection(partial, compiled);
-  const drift = driftSection(partial);
   const dataQuality = dataQualitySection(intake, partial, ctx.previousIntake);
-  const figures = appetiteFigures(
+  const {
+    portfolio: _p,
+    concentration: _c,
+    dataQuality: _d,
+    psi: _psi,
+    flagFen,
+    ...figures
+  } = appetiteFigures(
     partial,
     compiled,
-    { portfolio, concentration, dataQuality: dataQuality.section, psi: drift.section.psi },
+    { portfolio, concentration, dataQuality: dataQuality.section, psi: null },
     compliance,
   );
-  const ratings = ratingsSection(policy, figures);
-  // Gathered in this order before the (stable) sort, so findings equal on every sort key keep it.
-  const findings = sortFindings([
-    ...drift.findings,
-    ...ratings.findings,
-    ...compliance.findings,
-    ...policyFindings(policy, currency),
-    ...dataQuality.findings,
-    ...(ctx.tapeFindings ?? []),
-  ]);
+  const flags: Record<string, number> = {};
+  for (const f of compiled.flags) {
+    const fen = flagFen(f.code);
+    if (fen !== undefined) defineKey(flags, f.code, fen);
+  }
   return {
-    schemaVersion: 1,
-    snapshotDate: ctx.snapshotDate,
-    previousSnapshotDate: ctx.previousSnapshotDate ?? partial.previous?.snapshotDate ?? null,
-    status: dataQuality.status,
-    input: inputSection(intake),
-    portfolio,
-    concentration,
-    compliance: compliance.section,
-    vulnerability,
-    drift: drift.section,
-    dataQuality: dataQuality.section,
+    sections: {
+      schemaVersion: 1,
+      snapshotDate: ctx.snapshotDate,
+      previousSnapshotDate: ctx.previousSnapshotDate ?? partial.previous?.snapshotDate ?? null,
+      status: dataQuality.status,
+      input: inputSection(intake),
+      portfolio,
+      concentration,
+      compliance: compliance.section,
+      vulnerability,
+      dataQuality: dataQuality.section,
+    },
+    today: {
+      loans: partial.loans,
+      creditBandCount: partial.creditBandCount,
+      productCount: partial.productCount,
+      dpdCount: partial.dpdCount,
+    },
+    figures: { ...figures, flagFen: flags },
+    findings: [
+      ...compliance.findings,
+      ...policyFindings(policy, currency),
+      ...dataQuality.findings,
+      ...(ctx.tapeFindings ?? []),
+    ],
+  };
+}
+
+/** The audit result: `before` completed with the drift section, the ratings and every finding, sorted. */
+export function completeAudit(before: AuditBeforeDrift, drift: DriftCounts, policy: Policy): AuditResult {
+  const s = before.sections;
+  const driftPart = driftSection(before.today, drift);
+  const flags = new Map(Object.entries(before.figures.flagFen));
+  const ratings = ratingsSection(policy, {
+    ...before.figures,
+    portfolio: s.portfolio,
+    concentration: s.concentration,
+    dataQuality: s.dataQuality,
+    psi: driftPart.section.psi,
+    flagFen: (code) => flags.get(code),
+  });
+  // Gathered in this order before the (stable) sort, so findings equal on every sort key keep it.
+  const findings = sortFindings([...driftPart.findings, ...ratings.findings, ...before.findings]);
+  return {
+    schemaVersion: s.schemaVersion,
+    snapshotDate: s.snapshotDate,
+    previousSnapshotDate: s.previousSnapshotDate,
+    status: s.status,
+    input: s.input,
+    portfolio: s.portfolio,
+    concentration: s.concentration,
+    compliance: s.compliance,
+    vulnerability: s.vulnerability,
+    drift: driftPart.section,
+    dataQuality: s.dataQuality,
     ratings: ratings.section,
     findings,
   };
+}
+
+/** Builds the audit result of a snapshot from its merged partial and intake counts (drift from its previous-tape counters). */
+export function finalizeAudit(partial: PartialAudit, intake: IntakeStats, ctx: FinalizeContext): AuditResult {
+  return completeAudit(auditBeforeDrift(partial, intake, ctx), partial, ctx.policy);
 }

@@ -12,7 +12,7 @@ import {
   type TapeCheckSettings,
 } from '../tape/tape-checks.ts';
 import { mergePartialList, type PartialAudit } from './accumulator.ts';
-import { finalizeAudit } from './finalize.ts';
+import { type AuditBeforeDrift, auditBeforeDrift, completeAudit } from './finalize.ts';
 
 /**
  * Shards merged into the audit of one pass: their partials and intake counts added, the tape
@@ -53,22 +53,29 @@ export function assertTapeAuditable(intake: TapeScanResult, runDate: string, dat
   if (problem !== null) throw new TapeRejectedError(problem);
 }
 
-/** The audit of merged shards, with the tape-level findings raised outside the per-row loop. */
-export function finalizeShards(
+/** What finalize needs of merged shards besides their partial and intake. */
+export interface ShardsFinalizeContext {
+  snapshotDate: string;
+  /** Where the run's date came from, for the run-date check's sentence. */
+  dateSource: string;
+  previousSnapshotDate: string | null;
+  previousIntake: TapeScanResult | null;
+  policy: Policy;
+  borrowerRefKey: string;
+  tapeFindings: readonly Finding[];
+}
+
+/**
+ * The audit of merged shards but for drift (completed by `completeAudit` once the loan-id
+ * buckets have joined the two dates' scores), with the tape-level findings raised outside the
+ * per-row loop.
+ */
+export function shardsBeforeDrift(
   merged: { partial: PartialAudit; intake: TapeScanResult },
-  ctx: {
-    snapshotDate: string;
-    /** Where the run's date came from, for the run-date check's sentence. */
-    dateSource: string;
-    previousSnapshotDate: string | null;
-    previousIntake: TapeScanResult | null;
-    policy: Policy;
-    borrowerRefKey: string;
-    tapeFindings: readonly Finding[];
-  },
-): AuditResult {
+  ctx: ShardsFinalizeContext,
+): AuditBeforeDrift {
   assertTapeAuditable(merged.intake, ctx.snapshotDate, ctx.dateSource);
-  return finalizeAudit(merged.partial, merged.intake, {
+  return auditBeforeDrift(merged.partial, merged.intake, {
     snapshotDate: ctx.snapshotDate,
     previousSnapshotDate: ctx.previousSnapshotDate,
     previousIntake: ctx.previousIntake,
@@ -76,6 +83,14 @@ export function finalizeShards(
     borrowerRefKey: ctx.borrowerRefKey,
     tapeFindings: ctx.tapeFindings,
   });
+}
+
+/** The audit of merged shards, drift from their partials' previous-tape counters. */
+export function finalizeShards(
+  merged: { partial: PartialAudit; intake: TapeScanResult },
+  ctx: ShardsFinalizeContext,
+): AuditResult {
+  return completeAudit(shardsBeforeDrift(merged, ctx), merged.partial, ctx.policy);
 }
 
 /**

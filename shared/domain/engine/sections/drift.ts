@@ -6,7 +6,23 @@
  */
 
 import { DPD_BUCKETS, type DriftSection, type Finding } from '../../audit-result.ts';
-import type { PartialAudit } from '../accumulator.ts';
+import type { PartialAudit, PreviousSummary } from '../accumulator.ts';
+
+/** Today's counts drift compares: loans, and loans per credit band, product and dpd bucket. */
+export type TodayCounts = Pick<PartialAudit, 'loans' | 'creditBandCount' | 'productCount' | 'dpdCount'>;
+
+/**
+ * The previous tape's side of drift: its counts (null without a previous tape), today's loans
+ * per (previous bucket, today's bucket), and how many of today's loans it held. A shard fills
+ * them from the previous tape's index (a partial has these fields); the loan-id buckets from the
+ * join of the two dates' score files (drift-counts.ts).
+ */
+export interface DriftCounts {
+  previous: PreviousSummary | null;
+  /** transitions[from * 7 + to]: loans in previous bucket `from` now in bucket `to`. */
+  transitions: readonly number[];
+  matched: number;
+}
 
 function psi(
   today: readonly number[],
@@ -26,9 +42,12 @@ function psi(
   return sum;
 }
 
-/** Builds the drift section of a merged partial from its previous-tape counters, with its finding when there is none. */
-export function driftSection(partial: PartialAudit): { section: DriftSection; findings: Finding[] } {
-  const prev = partial.previous;
+/** Builds the drift section from today's counts and the previous tape's, with its finding when there is none. */
+export function driftSection(
+  partial: TodayCounts,
+  drift: DriftCounts,
+): { section: DriftSection; findings: Finding[] } {
+  const prev = drift.previous;
   if (prev === null) {
     return {
       section: { psi: null, rollRates: null, newLoans: null },
@@ -59,12 +78,12 @@ export function driftSection(partial: PartialAudit): { section: DriftSection; fi
     const row: Record<string, number> = {};
     let stayed = 0;
     DPD_BUCKETS.forEach((to, t) => {
-      const c = partial.transitions[f * 7 + t]!;
+      const c = drift.transitions[f * 7 + t]!;
       stayed += c;
       if (c > 0) row[to] = c / n;
     });
     if (n - stayed > 0) row.closed = (n - stayed) / n;
     rollRates[from] = row;
   });
-  return { section: { psi: psiSection, rollRates, newLoans: partial.loans - partial.matched }, findings: [] };
+  return { section: { psi: psiSection, rollRates, newLoans: partial.loans - drift.matched }, findings: [] };
 }
