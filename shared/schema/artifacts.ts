@@ -3,7 +3,7 @@
  * where each lies): what is read back is checked like an event, never cast.
  */
 import { z } from 'zod';
-import { CLASSIFICATIONS, DPD_BUCKETS, IFRS9_STAGES } from '../domain/audit-result.ts';
+import { CLASSIFICATIONS, CREDIT_SCORE_BANDS, DPD_BUCKETS, IFRS9_STAGES } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import type { BorrowerHits } from '../domain/engine/compliance.ts';
 import { GRADES } from '../domain/engine/scorecard.ts';
@@ -222,6 +222,7 @@ const ScoredLoanSchema = schemaOf<ScoredLoan>()(
     dpdBucket: z.enum(DPD_BUCKETS),
     classification: z.enum(CLASSIFICATIONS),
     stage: z.enum(IFRS9_STAGES),
+    creditBand: z.enum(CREDIT_SCORE_BANDS),
     ruleCodes: z.array(z.string()),
     flags: z.array(z.string()),
     reasons: z.array(z.string()),

@@ -1,4 +1,5 @@
 import type { TapeDecoder, TapePartInput } from '../../ports/tape-source.ts';
+import { CREDIT_SCORE_BANDS } from '../audit-result.ts';
 import { isCoLent, purposeOf } from '../loan.ts';
 import type { Policy } from '../policy/policy.ts';
 import { bucketOfHash } from '../store/score-buckets.ts';
@@ -10,6 +11,7 @@ import { scanTapeWith, type TapeScanResult } from '../tape/scan.ts';
 import type { ScanOptions } from '../tape/scan-options.ts';
 import type { PartialAudit } from './accumulator.ts';
 import { createAccumulator } from './accumulator.ts';
+import { creditBandIndex } from './buckets.ts';
 import { borrowerKey } from './hash.ts';
 import { IndexEntries, type PreviousTape, previousEntryMeta } from './previous-tape.ts';
 
@@ -149,6 +151,7 @@ export async function auditShard(
         dpdBucket: a.dpdBucket,
         classification: a.classification,
         stage: a.stage,
+        creditBand: CREDIT_SCORE_BANDS[creditBandIndex(loan.creditScore)]!,
         ruleCodes: a.ruleCodes as string[],
         flags: a.flags as string[],
         reasons: a.reasons as string[],

@@ -1,6 +1,12 @@
 import { ScoreFileError } from '../../errors.ts';
 import type { Gzip, GzipCompressor } from '../../ports/gzip.ts';
-import { CLASSIFICATIONS, DPD_BUCKETS, IFRS9_STAGES } from '../audit-result.ts';
+import {
+  CLASSIFICATIONS,
+  CREDIT_SCORE_BANDS,
+  type CreditScoreBand,
+  DPD_BUCKETS,
+  IFRS9_STAGES,
+} from '../audit-result.ts';
 import { GRADES, type LoanAssessment } from '../engine/scorecard.ts';
 import { LOAN_PURPOSES, type LoanPurpose, PRODUCTS } from '../loan.ts';
 
@@ -15,11 +21,11 @@ import { LOAN_PURPOSES, type LoanPurpose, PRODUCTS } from '../loan.ts';
  * kind 1 defines the file's next symbol (UTF-8 text; symbols are numbered from 1, 0 is null),
  * kind 2 is a loan, whose fields are in SCORE_FIELDS order: text fields as a uint32 byte length
  * and UTF-8, numbers as float64, the closed sets (product, loan purpose, grade, dpd bucket,
- * classification, stage) and the co-lent flag as one byte (the index in their list; 0 or 1), the
- * rest as a varint symbol number (a list's symbol is its JSON text). A symbol is defined before the first loan that uses it.
+ * classification, stage, credit score band) and the co-lent flag as one byte (the index in their
+ * list; 0 or 1), the rest as a varint symbol number (a list's symbol is its JSON text). A symbol is defined before the first loan that uses it.
  * The compression is the caller's `Gzip` (ports/gzip.ts); the format itself is pure.
  */
-export const SCORE_FILE_VERSION = 1;
+export const SCORE_FILE_VERSION = 2;
 
 const MAGIC = Buffer.from('RASCORES', 'latin1');
 const HEADER_BYTES = 12;
@@ -53,6 +59,8 @@ export interface ScoredLoan {
   dpdBucket: LoanAssessment['dpdBucket'];
   classification: LoanAssessment['classification'];
   stage: LoanAssessment['stage'];
+  /** The band of the tape's credit score (CREDIT_SCORE_BANDS; 'missing' when it gave none). */
+  creditBand: CreditScoreBand;
   ruleCodes: string[];
   flags: string[];
   reasons: string[];
@@ -78,6 +86,7 @@ export const SCORE_FIELDS = [
   ['dpdBucket', 'closed'],
   ['classification', 'closed'],
   ['stage', 'closed'],
+  ['creditBand', 'closed'],
   ['ruleCodes', 'list'],
   ['flags', 'list'],
   ['reasons', 'list'],
@@ -97,6 +106,7 @@ const CLOSED = {
   dpdBucket: DPD_BUCKETS,
   classification: CLASSIFICATIONS,
   stage: IFRS9_STAGES,
+  creditBand: CREDIT_SCORE_BANDS,
 } as const;
 
 function closedIndex(list: readonly string[], value: string, field: string): number {
@@ -212,7 +222,7 @@ type Utf8Buffer = Buffer & {
 
 /** Upper bound of a loan record's bytes. */
 function worstLoanBytes(s: ScoredLoan): number {
-  return 5 + 8 + (s.loanId.length + s.borrowerKey.length) * 3 + 4 * 8 + 7 + 8 * WORST_VARINT;
+  return 5 + 8 + (s.loanId.length + s.borrowerKey.length) * 3 + 4 * 8 + 8 + 8 * WORST_VARINT;
 }
 
 /** Writes one loan record, its symbols numbered by `numberSymbols`, at the writer's position. */
@@ -239,6 +249,7 @@ function writeLoan(w: ChunkWriter, s: ScoredLoan, ids: Uint32Array): void {
   w.chunk[w.used++] = ids[4]!;
   w.chunk[w.used++] = ids[5]!;
   w.chunk[w.used++] = ids[6]!;
+  w.chunk[w.used++] = ids[14]!;
   w.varint(ids[7]!);
   w.varint(ids[8]!);
   w.varint(ids[9]!);
@@ -264,7 +275,7 @@ export class ScoreFileWriter {
   private readonly gzip: GzipCompressor;
   private readonly symbols = new Symbols();
   private readonly writer: ChunkWriter;
-  private readonly ids = new Uint32Array(14);
+  private readonly ids = new Uint32Array(15);
   private behind: Promise<void> | null = null;
 
   public constructor(gzip: Gzip, level = 1) {
@@ -316,6 +327,7 @@ function numberSymbols(s: ScoredLoan, sym: Symbols, ids: Uint32Array): void {
   ids[11] = sym.of(s.partnerId);
   ids[12] = sym.of(s.relatedPartyGroup);
   ids[13] = sym.of(s.reportedClassification);
+  ids[14] = closedIndex(CLOSED.creditBand, s.creditBand, 'credit score band');
 }
 
 const SORTED_CHUNK = 4 << 20;
@@ -329,7 +341,7 @@ export class SortedScores {
   private readonly chunks: Buffer[] = [];
   private readonly writer = new ChunkWriter((bytes) => this.chunks.push(bytes));
   private readonly symbols = new Symbols();
-  private readonly ids = new Uint32Array(14);
+  private readonly ids = new Uint32Array(15);
   /** Per loan: chunk index and start offset of its record. */
   private at = new Float64Array(1024);
   private readonly keys: string[] = [];
@@ -490,7 +502,8 @@ function decodeRecords(
       const dpd = buf[q + 33]!;
       const cls = buf[q + 34]!;
       const stage = buf[q + 35]!;
-      q += 36;
+      const band = buf[q + 36]!;
+      q += 37;
       v = buf[q++]!;
       if (v >= 0x80) [v, q] = varintAt(buf, q - 1);
       const rules = v;
@@ -520,6 +533,7 @@ function decodeRecords(
         dpdBucket: closedValue(CLOSED.dpdBucket, dpd, name),
         classification: closedValue(CLOSED.classification, cls, name),
         stage: closedValue(CLOSED.stage, stage, name),
+        creditBand: closedValue(CLOSED.creditBand, band, name),
         ruleCodes: sym.list(rules, name) as string[],
         flags: sym.list(flags, name) as string[],
         reasons: sym.list(reasons, name) as string[],

@@ -94,6 +94,7 @@ beforeAll(async () => {
     dpdBucket: '0',
     classification: 'normal',
     stage: '1',
+    creditBand: '700-749',
     ruleCodes: [],
     flags: [],
     reasons: [],

@@ -35,6 +35,7 @@ function scored(loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan {
     dpdBucket: '0',
     classification: 'normal',
     stage: '1',
+    creditBand: '700-749',
     ruleCodes: [],
     flags: [],
     reasons: [],

@@ -34,6 +34,7 @@ const loan = (loanId: string, over: Partial<ScoredLoan> = {}): ScoredLoan => ({
   dpdBucket: '0',
   classification: 'normal',
   stage: '1',
+  creditBand: '700-749',
   ruleCodes: [],
   flags: [],
   reasons: [],
@@ -183,7 +184,7 @@ describe('Function: mergeScoreBucket', () => {
     bytes.writeUInt16LE(9, 8);
     await deps.artifacts.put(KEYS.partialScores(date, 'r2', 1, 0), gzipSync(bytes), 'application/gzip');
     await expect(mergeScoreBucket(spec(null), deps)).rejects.toThrow(
-      `the scores of a shard ${KEYS.partialScores(date, 'r2', 1, 0)} is written in version 9 of the score file format, and this release reads version 1 only`,
+      `the scores of a shard ${KEYS.partialScores(date, 'r2', 1, 0)} is written in version 9 of the score file format, and this release reads version 2 only`,
     );
   });
 });

@@ -67,6 +67,35 @@ describe('Function: auditShard (score records)', () => {
     expect(buckets.every((list) => list.length > 0)).toBe(true);
   });
 
+  it("keeps each loan's credit score band, from the tape's credit_score, for all seven bands", async () => {
+    // Prepare: a loan per band, on either side of each bound; an empty credit_score is 'missing'.
+    const cases = [
+      ['C0', '', 'missing'],
+      ['C1', '549', '<550'],
+      ['C2', '550', '550-599'],
+      ['C3', '649', '600-649'],
+      ['C4', '650', '650-699'],
+      ['C5', '749', '700-749'],
+      ['C6', '750', '750+'],
+    ] as const;
+    const rows = cases.map(([id, score]) => goodRow({ loan_id: id, credit_score: score }));
+
+    // Act
+    const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
+      snapshotDate: '2026-11-25',
+      policy,
+      previous: null,
+      keepScores: true,
+      quarantine: collectQuarantine(),
+    });
+
+    // Assess: the records, read back from the shard's score file, carry the band.
+    expect(shard.intake.rowsValid).toBe(7);
+    expect(linesOf(shard.scores[0]!).map((s) => [s.loanId, s.creditBand])).toEqual(
+      cases.map(([id, , band]) => [id, band]),
+    );
+  });
+
   it('keeps no records unless asked', async () => {
     const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText([goodRow()]))], {
       snapshotDate: '2026-11-25',

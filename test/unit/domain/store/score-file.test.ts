@@ -32,6 +32,7 @@ const loan = (over: Partial<ScoredLoan> = {}): ScoredLoan => ({
   dpdBucket: '31-60',
   classification: 'special_mention',
   stage: '2',
+  creditBand: '600-649',
   ruleCodes: ['APR_CAP'],
   flags: [],
   reasons: ['DPD', 'HIGH_DTI'],
@@ -50,7 +51,7 @@ async function readAll(bytes: Uint8Array, size = 7): Promise<ScoredLoan[]> {
   return out;
 }
 
-describe('Score file format (version 1)', () => {
+describe('Score file format (version 2)', () => {
   it('round-trips every field: free text, nulls, -0, tiny and large numbers, across any chunking', async () => {
     const loans = [
       loan(),
@@ -96,7 +97,8 @@ describe('Score file format (version 1)', () => {
     const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
     const sym = (text: string) => [1, ...u32(Buffer.byteLength(text)), ...Buffer.from(text)];
     // Symbols in the order the loan first uses them: the empty list only. Closed sets as their
-    // index: credit_loan 1, business 1, grade C 2, 31-60 2, special_mention 1, stage 2 1; co-lent 1.
+    // index: credit_loan 1, business 1, grade C 2, 31-60 2, special_mention 1, stage 2 1, credit
+    // band 600-649 3; co-lent 1.
     const fields = [
       ...u32(1),
       0x41,
@@ -118,13 +120,14 @@ describe('Score file format (version 1)', () => {
       2,
       1,
       1,
+      3,
       1,
       1,
       1,
     ];
     const expected = Buffer.from([
       ...Buffer.from('RASCORES'),
-      1,
+      2,
       0,
       0,
       0,
@@ -156,16 +159,52 @@ describe('Score file format (version 1)', () => {
     expect(a!.ruleCodes).toEqual(['APR_CAP']);
   });
 
-  it('refuses another version of the format in one sentence naming the file', async () => {
+  it('round-trips each of the seven credit score bands as its index in CREDIT_SCORE_BANDS', async () => {
+    // Prepare: one loan per band, in list order.
+    const bands = ['missing', '<550', '550-599', '600-649', '650-699', '700-749', '750+'] as const;
+    const loans = bands.map((creditBand, i) => loan({ loanId: `L${i}`, creditBand }));
+
+    // Act
+    const bytes = await encodeScores(loans, nodeGzip);
+
+    // Assess: read back whole and in 7-byte pieces; in the file, the byte right after the stage
+    // byte is the band's index (0 to 6).
+    expect(decodeScores(bytes, nodeGzip).map((s) => s.creditBand)).toEqual([...bands]);
+    expect((await readAll(bytes)).map((s) => s.creditBand)).toEqual([...bands]);
+    const raw = Buffer.from(gunzipSync(await encodeScores([loan({ creditBand: '750+' })], nodeGzip)));
+    // The loan record's last bytes: stage 2 (index 1), band 750+ (index 6), then the list symbols
+    // numbered in first use after the region Zhejiang (1): ["APR_CAP"] 2, [] 3, ["DPD","HIGH_DTI"] 4.
+    expect([...raw.subarray(raw.byteLength - 5)]).toEqual([1, 6, 2, 3, 4]);
+  });
+
+  it('refuses a version 1 file, written before the credit score band, naming both versions', async () => {
+    // Prepare: a version 2 file whose header says version 1.
     const bytes = Buffer.from(gunzipSync(await encodeScores([loan()], nodeGzip)));
-    bytes.writeUInt16LE(2, 8);
+    bytes.writeUInt16LE(1, 8);
+
+    // Act and Assess
     await expect(readAll(gzipSync(bytes))).rejects.toThrow(
       new ScoreFileError(
-        'runs/x/scores.bin.gz is written in version 2 of the score file format, and this release reads version 1 only',
+        'runs/x/scores.bin.gz is written in version 1 of the score file format, and this release reads version 2 only',
       ),
     );
     expect(() => decodeScores(gzipSync(bytes), nodeGzip, 'f')).toThrow(
-      /^f is written in version 2 of the score file format/,
+      new ScoreFileError(
+        'f is written in version 1 of the score file format, and this release reads version 2 only',
+      ),
+    );
+  });
+
+  it('refuses another version of the format in one sentence naming the file', async () => {
+    const bytes = Buffer.from(gunzipSync(await encodeScores([loan()], nodeGzip)));
+    bytes.writeUInt16LE(3, 8);
+    await expect(readAll(gzipSync(bytes))).rejects.toThrow(
+      new ScoreFileError(
+        'runs/x/scores.bin.gz is written in version 3 of the score file format, and this release reads version 2 only',
+      ),
+    );
+    expect(() => decodeScores(gzipSync(bytes), nodeGzip, 'f')).toThrow(
+      /^f is written in version 3 of the score file format/,
     );
   });
 

@@ -23,6 +23,7 @@ function loan(loanId: string, grade: ScoredLoan['grade'] = 'B'): ScoredLoan {
     dpdBucket: '0',
     classification: 'normal',
     stage: '1',
+    creditBand: '700-749',
     ruleCodes: [],
     flags: [],
     reasons: [],
