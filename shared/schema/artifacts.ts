@@ -6,11 +6,14 @@ import { z } from 'zod';
 import { CLASSIFICATIONS, CREDIT_SCORE_BANDS, DPD_BUCKETS, IFRS9_STAGES } from '../domain/audit-result.ts';
 import type { PartialAudit } from '../domain/engine/accumulator.ts';
 import type { BorrowerHits } from '../domain/engine/compliance.ts';
+import type { BucketDrift } from '../domain/engine/drift-counts.ts';
+import type { AuditBeforeDrift } from '../domain/engine/finalize.ts';
 import { GRADES } from '../domain/engine/scorecard.ts';
 import { LOAN_PURPOSES } from '../domain/loan.ts';
 import type { ScoredLoan } from '../domain/store/score-file.ts';
 import type { TapeScanResult } from '../domain/tape/scan.ts';
 import type { BreachEntry } from '../ports/risk-store.ts';
+import { AuditSectionsSchema, FindingSchema } from './audit-document.ts';
 import { dataRecord } from './data-record.ts';
 
 /** The tape's parts as a run lists them (kept in S3 beside the run: KEYS.runParts). */
@@ -30,6 +33,11 @@ export const CarriedIndexInfoSchema = z.object({
   mapping: z.string(),
   /** VALIDATION_RULES_VERSION of the release that validated them (absent: version 1). */
   rules: z.number().int().positive().optional(),
+  /**
+   * The run that wrote the index: when the date's score manifest names the same run, its score
+   * files hold exactly the index's loans, and the next date's buckets count drift from them.
+   */
+  runId: z.string().min(1).optional(),
 });
 export type CarriedIndexInfo = z.infer<typeof CarriedIndexInfoSchema>;
 
@@ -202,6 +210,18 @@ export const BucketContextSchema = z.object({
 export type BucketContext = z.infer<typeof BucketContextSchema>;
 
 /** A scored loan as a bucket's watchlist keeps it (ScoredLoan). */
+/** One loan-id bucket's drift counts (drift-counts.ts). */
+const BucketDriftSchema = schemaOf<BucketDrift>()(
+  z.object({
+    validCount: count,
+    dpdCounts: z.array(count),
+    creditBandCounts: z.array(count),
+    productCounts: z.array(count),
+    transitions: z.array(count),
+    matched: count,
+  }),
+);
+
 const ScoredLoanSchema = schemaOf<ScoredLoan>()(
   z.object({
     loanId: z.string(),
@@ -250,9 +270,43 @@ export const StoredBucketOutcomeSchema = z.object({
   changes: count,
   /** No previous score file: the bucket's loans are the book's starting state, no history items. */
   baseline: z.boolean(),
+  /** The bucket's drift counts from its join with the previous date's scores; null when the shards counted drift. */
+  drift: BucketDriftSchema.nullable(),
   timings: z.record(z.string(), z.number()),
 });
 export type BucketOutcome = z.infer<typeof StoredBucketOutcomeSchema>;
 
 /** The merge step's draft of the audit (KEYS.auditDraft), read back by finalize: audit.json's schema. */
 export { AuditResultSchema } from './audit-document.ts';
+
+/**
+ * The merge step's draft when the loan-id buckets count drift (KEYS.auditDraft): the audit but
+ * for drift, which finalize completes with the buckets' counts.
+ */
+export const AuditBeforeDriftSchema = z
+  .object({
+    sections: AuditSectionsSchema,
+    today: z.object({
+      loans: count,
+      creditBandCount: z.array(count),
+      productCount: z.array(count),
+      dpdCount: z.array(count),
+    }),
+    figures: z.object({
+      breaches: z.object({ rules: count, loans: count, borrowers: count }),
+      totalFen: z.number(),
+      fen: z.object({
+        stage2: z.number(),
+        stage3: z.number(),
+        watch: z.number(),
+        anyFlag: z.number(),
+        pastMaturity: z.number(),
+        maturing30: z.number(),
+        longDated: z.number(),
+        partnerFunded: z.number(),
+      }),
+      flagFen: dataRecord(z.number()),
+    }),
+    findings: z.array(FindingSchema),
+  })
+  .transform((draft) => draft as AuditBeforeDrift);

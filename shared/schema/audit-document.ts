@@ -33,7 +33,7 @@ const LoansOutstandingSchema = z.looseObject({ loans: count, outstanding: amount
 const SegmentShareSchema = z.looseObject({ count, outstanding: amount, share: z.number() });
 const RatingSchema = z.enum(['green', 'amber', 'red']);
 
-const FindingSchema = z.looseObject({
+export const FindingSchema = z.looseObject({
   category: z.enum(RISK_CATEGORIES),
   severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
   code: z.string(),
@@ -156,6 +156,17 @@ const FailedAuditSchema = z.looseObject({
 /** A finished audit (audit.json, or the merge step's draft of it), typed as the contract's AuditResult. */
 export const AuditResultSchema: z.ZodType<AuditResult, unknown> = FinishedAuditSchema.transform(
   (audit) => audit as AuditResult,
+);
+
+/**
+ * A finished audit but for its drift section, ratings and findings (what merge-audit stores when
+ * the loan-id buckets count drift, AuditBeforeDrift's sections), typed as the contract's.
+ */
+export const AuditSectionsSchema: z.ZodType<
+  Omit<AuditResult, 'drift' | 'ratings' | 'findings'>,
+  unknown
+> = FinishedAuditSchema.omit({ drift: true, ratings: true, findings: true }).transform(
+  (audit) => audit as Omit<AuditResult, 'drift' | 'ratings' | 'findings'>,
 );
 
 /**

@@ -1,9 +1,13 @@
 import type { AuditResult } from '../domain/audit-result.ts';
+import { addBucketDrift } from '../domain/engine/drift-counts.ts';
+import { completeAudit } from '../domain/engine/finalize.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { breachOrder, riskOrder } from '../domain/engine/ranking.ts';
+import { policyInForce } from '../domain/policy/resolve.ts';
 import { trendFiguresOf } from '../domain/report/trend.ts';
 import { SCORE_FILE_VERSION, type ScoredLoan } from '../domain/store/score-file.ts';
 import {
+  AuditBeforeDriftSchema,
   AuditResultSchema,
   type BucketOutcome,
   type ScoreManifest,
@@ -68,7 +72,41 @@ function watchlistEntry(s: ScoredLoan, rank: number, refKey: string): WatchlistE
 }
 
 /**
- * Step 5: completes the audit with what only the buckets saw (loan ids repeated across shards),
+ * The run's audit: merge-audit's draft, or, when the buckets counted drift, the audit before
+ * drift completed with the buckets' counts added up (checked against the previous date's loans).
+ */
+async function completedAudit(
+  event: FinalizeEvent,
+  outcomes: readonly BucketOutcome[],
+  deps: AuditDeps,
+): Promise<AuditResult> {
+  const { plan, merged } = event;
+  if (merged.driftInBuckets !== true)
+    return readArtifact(deps.artifacts, merged.draftKey, AuditResultSchema, 'merged audit of the run');
+  const before = await readArtifact(
+    deps.artifacts,
+    merged.draftKey,
+    AuditBeforeDriftSchema,
+    'merged audit of the run before drift',
+  );
+  const previous = plan.driftFromScores;
+  if (previous === undefined || plan.previousSnapshotDate === null)
+    throw new Error("the buckets counted drift but the run's plan names no previous score files");
+  const counts = outcomes.map((o) => {
+    if (o.drift === null) throw new Error(`loan-id bucket ${o.bucket} did not count drift`);
+    return o.drift;
+  });
+  const drift = addBucketDrift(plan.previousSnapshotDate, counts);
+  if (drift.previous?.validCount !== previous.loans)
+    throw new Error(
+      `the loan-id buckets read ${drift.previous?.validCount} loans of ${plan.previousSnapshotDate}'s score files where its manifest counts ${previous.loans}: drift not counted`,
+    );
+  const policy = policyInForce(await deps.policy(), plan.snapshotDate, plan.currency);
+  return completeAudit(before, drift, policy);
+}
+
+/**
+ * Step 5: completes the audit with what only the buckets saw (drift, when they counted it),
  * makes the buckets' score files the date's (its scores manifest, written last), completes the
  * history replace, stores the watchlist, the breach index, audit.json and the run record, then
  * gives the date's lease back. Every bucket's best N taken together hold the book's best N: the
@@ -89,12 +127,6 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     { what: 'loan-id bucket', key: 'bucket' },
   );
   const { timings, lap } = stepTimer(merged.timings);
-  const audit = await readArtifact(
-    deps.artifacts,
-    merged.draftKey,
-    AuditResultSchema,
-    'merged audit of the run',
-  );
   const outcomes: BucketOutcome[] = [];
   for (const r of [...bucketResults].sort((a, b) => a.bucket - b.bucket))
     outcomes.push(
@@ -107,6 +139,7 @@ export async function finalizeRun(event: FinalizeEvent, deps: AuditDeps): Promis
     );
   if (outcomes.length !== plan.scoreBuckets)
     throw new Error(`${outcomes.length} of the run's ${plan.scoreBuckets} loan-id buckets came back merged`);
+  const audit = await completedAudit(event, outcomes, deps);
 
   const limit = deps.config.WATCHLIST_LIMIT;
   const refKey = await deps.secrets.current('borrowerRefKey');

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditResult, Finding } from '../domain/audit-result.ts';
 import { earlierIdsByShard, type ShardIds } from '../domain/engine/cross-shard.ts';
-import { aggregateRuleHits } from '../domain/engine/finalize.ts';
+import { type AuditBeforeDrift, aggregateRuleHits, completeAudit } from '../domain/engine/finalize.ts';
 import { encodeIdHashes } from '../domain/engine/id-hashes.ts';
 import { carriedIndex } from '../domain/engine/previous-scan.ts';
-import { decodePreviousIndex } from '../domain/engine/previous-tape.ts';
+import { readPreviousIndexHeader } from '../domain/engine/previous-tape.ts';
 import {
   combineRangeParts,
-  finalizeShards,
   mergeShards,
+  shardsBeforeDrift,
   tapeLevelFindings,
 } from '../domain/engine/shard-merge.ts';
 import { policyInForce } from '../domain/policy/resolve.ts';
@@ -68,12 +68,15 @@ export async function dateScoreKeys(artifacts: Pick<ArtifactStore, 'get'>, date:
 /** Triggers whose runs judge whether the tape arrived by the cutoff. */
 const ON_TIME_TRIGGERS = new Set(['schedule', 's3-arrival']);
 
-/** The previous tape's intake counts stored with its index, or null when the index is missing. */
+/**
+ * The previous tape's intake counts stored with its index, or null when the index is missing:
+ * its header only is read, however large the index.
+ */
 async function readPreviousIntake(deps: AuditDeps, key: string): Promise<PreviousIndexExtra | null> {
-  const bytes = await deps.artifacts.get(key);
-  if (bytes === null) return null;
+  const stream = await deps.artifacts.stream(key);
+  if (stream === null) return null;
   return checkShape(
-    decodePreviousIndex(bytes).extra,
+    await readPreviousIndexHeader(stream),
     key,
     PreviousIndexExtraSchema,
     "previous tape's drift index",
@@ -104,6 +107,7 @@ async function writeCarriedIndex(
     parts: [...parts],
     mapping: mappingFingerprint(await deps.mapping()),
     rules: VALIDATION_RULES_VERSION,
+    runId: plan.runId,
   };
   await deps.artifacts.put(
     KEYS.carriedIndexInfo(plan.snapshotDate),
@@ -222,9 +226,14 @@ async function splitPartDigests(intake: TapeScanResult, deps: AuditDeps): Promis
   return digests;
 }
 
-/** The previous date's score files as its manifest names them; null without one (the book's baseline). */
+/**
+ * The previous date's score files the buckets join: the ones prepare chose for drift, else as the
+ * date's manifest names them; null without one (the book's baseline).
+ */
 async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpec['previousScores']> {
   if (plan.previousSnapshotDate === null) return null;
+  if (plan.driftFromScores !== undefined)
+    return { runId: plan.driftFromScores.runId, buckets: plan.driftFromScores.buckets };
   const manifest = await readOptionalArtifact(
     deps.artifacts,
     KEYS.scoresManifest(plan.previousSnapshotDate),
@@ -238,7 +247,8 @@ async function previousScores(plan: RunPlan, deps: AuditDeps): Promise<BucketSpe
  * Step 3: merges the shards' partials into the audit's figures (exactly the one-pass result),
  * writes the quarantine file and the date's drift index, and hands the loan-id buckets to the
  * second map with what each needs. The audit is a draft until finalize adds what only the
- * buckets see (loan ids repeated across shards).
+ * buckets see: the watchlist and breaches, and drift when the buckets count it (the audit before
+ * drift is then the draft).
  */
 export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<MergedRun | SettleRequest> {
   const { plan } = event;
@@ -329,7 +339,12 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
   );
   await deps.quarantineSamples.write(plan.snapshotDate, deps);
 
-  const audit: AuditResult = finalizeShards(merged, {
+  const driftInBuckets = plan.driftFromScores !== undefined;
+  if (driftInBuckets && previous === null)
+    throw new Error(
+      `the previous date's drift index this run copied is missing (${KEYS.previousIndex(plan.snapshotDate, plan.runId)})`,
+    );
+  const before = shardsBeforeDrift(merged, {
     snapshotDate: plan.snapshotDate,
     dateSource: plan.dateSource ?? `its S3 partition ${KEYS.tapePrefix(plan.snapshotDate)}`,
     previousSnapshotDate: previous === null ? null : plan.previousSnapshotDate,
@@ -338,9 +353,13 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     borrowerRefKey: await deps.secrets.current('borrowerRefKey'),
     tapeFindings,
   });
-  if (plan.warnings.length > 0) audit.status = 'partial';
+  if (plan.warnings.length > 0) before.sections.status = 'partial';
+  // Drift from the shards' index is complete here; from the buckets' join, finalize completes it.
+  const draft: AuditResult | AuditBeforeDrift = driftInBuckets
+    ? before
+    : completeAudit(before, merged.partial, policy);
   const draftKey = KEYS.auditDraft(plan.snapshotDate, plan.runId);
-  await deps.artifacts.put(draftKey, JSON.stringify(audit), 'application/json');
+  await deps.artifacts.put(draftKey, JSON.stringify(draft), 'application/json');
   lap('audit');
 
   const hits = aggregateRuleHits(merged.partial, policy);
@@ -366,10 +385,11 @@ export async function mergeAudit(event: MergeEvent, deps: AuditDeps): Promise<Me
     buckets: plan.scoreBuckets,
     shards: stored.length,
     previousScores: previousFiles,
+    ...(driftInBuckets ? { drift: true as const } : {}),
     contextKey,
   }));
   // The second map reads its items from S3: the state carries their key only.
   const bucketsKey = KEYS.bucketList(plan.snapshotDate, plan.runId);
   await deps.artifacts.put(bucketsKey, JSON.stringify(buckets), 'application/json');
-  return { draftKey, bucketsKey, timings };
+  return { draftKey, bucketsKey, ...(driftInBuckets ? { driftInBuckets: true as const } : {}), timings };
 }

@@ -1,3 +1,4 @@
+import { DriftTally } from '../domain/engine/drift-counts.ts';
 import { borrowerRefFromKey } from '../domain/engine/hash.ts';
 import { breachOrder, riskOrder, TopN } from '../domain/engine/ranking.ts';
 import { closedLoanChange } from '../domain/store/loan-change.ts';
@@ -141,9 +142,20 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     }
     return breached;
   };
+  // Drift's counts, when the bucket counts them: every previous loan of the bucket once, and each
+  // loan on both dates as a transition from its previous dpd bucket.
+  const drift = spec.drift === true ? new DriftTally() : null;
+  if (drift !== null && before === null)
+    throw new Error(
+      `the bucket counts drift but the previous date ${spec.previousSnapshotDate} has no score files`,
+    );
   let scoredLoans = 0;
   for await (const steps of joinScores(withBorrowerHits(), before ?? noScores())) {
     for (const step of steps) {
+      if (drift !== null) {
+        if (step.kind === 'closed') drift.previous(step.before);
+        else if (step.kind !== 'new') drift.both(step.before, step.today);
+      }
       if (step.kind === 'closed') {
         const b = step.before;
         changes.push(closedLoanChange(b.loanId, borrowerRefFromKey(b.borrowerKey, refKey), b));
@@ -199,6 +211,7 @@ export async function mergeScoreBucket(spec: BucketSpec, deps: AuditDeps): Promi
     scoredLoans,
     changes: changes.length,
     baseline,
+    drift: drift?.result() ?? null,
     timings,
   };
   const resultKey = KEYS.bucketResult(spec.snapshotDate, spec.runId, spec.bucket);

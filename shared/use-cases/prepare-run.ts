@@ -7,13 +7,14 @@ import { peekTapeCurrency } from '../domain/engine/shard-audit.ts';
 import { type ConfiguredMemory, estimateLoans, memoryRefusal, type PlanSize } from '../domain/plan/memory.ts';
 import { noTrendFigures } from '../domain/report/trend.ts';
 import { scoreBucketsFor } from '../domain/store/score-buckets.ts';
+import { SCORE_FILE_VERSION } from '../domain/store/score-file.ts';
 import { type ColumnMapping, mappingReadsWholeParts } from '../domain/tape/mapping.ts';
 import { DEFAULT_CURRENCY, VALIDATION_RULES_VERSION } from '../domain/tape/row-validator.ts';
 import { partInputs } from '../domain/tape/scan.ts';
 import { formatFromKey } from '../domain/tape/scan-options.ts';
 import { PlanMemoryError, TapeMissingError, toSentence, WorkflowLimitError } from '../errors.ts';
 import type { TapePart } from '../ports/tape-source.ts';
-import { type CarriedIndexInfo, CarriedIndexInfoSchema } from '../schema/artifacts.ts';
+import { type CarriedIndexInfo, CarriedIndexInfoSchema, ScoreManifestSchema } from '../schema/artifacts.ts';
 import { KEYS } from '../schema/tables.ts';
 import type { AuditDeps, RunSummary } from './deps.ts';
 import { readOptionalArtifact } from './read-artifact.ts';
@@ -62,29 +63,51 @@ export function carriedIndexApplies(
 }
 
 /**
- * Reuses the previous date's carried index (written by that date's own run) as this run's
- * previous index when its tape parts (key, size, modification time), the column mapping and the
- * row-validity rules are unchanged: a server-side copy instead of reading and validating the whole previous tape.
+ * The previous date's carried index (written by that date's own run) when it still describes the
+ * previous tape: its tape parts (key, size, modification time), the column mapping and the
+ * row-validity rules unchanged. Null when there is none or the tape changed since.
  */
-async function reuseCarriedIndex(
+async function applicableCarriedIndex(
   previousDate: string,
   previousParts: readonly TapePart[],
   mapping: ColumnMapping | undefined,
-  to: string,
   deps: AuditDeps,
-): Promise<boolean> {
+): Promise<CarriedIndexInfo | null> {
   const info = await readOptionalArtifact(
     deps.artifacts,
     KEYS.carriedIndexInfo(previousDate),
     CarriedIndexInfoSchema,
     "previous date's drift index description",
   );
-  if (info === null) return false;
+  if (info === null) return null;
   if (!carriedIndexApplies(info, previousParts, mapping)) {
     deps.logger.info('previous tape changed since its run: reading it again', { previousDate });
-    return false;
+    return null;
   }
-  return deps.artifacts.copy(KEYS.carriedIndex(previousDate), to);
+  return info;
+}
+
+/**
+ * The previous date's score files when the loan-id buckets can count drift from them: the run
+ * that wrote the applicable carried index also wrote the date's score files (its manifest names
+ * it), in this release's format, so they hold exactly the index's loans. Undefined otherwise:
+ * the shards then count drift from the index.
+ */
+export async function driftScoresOf(
+  previousDate: string,
+  carried: CarriedIndexInfo | null,
+  deps: Pick<AuditDeps, 'artifacts'>,
+): Promise<RunPlan['driftFromScores']> {
+  if (carried?.runId === undefined) return undefined;
+  const manifest = await readOptionalArtifact(
+    deps.artifacts,
+    KEYS.scoresManifest(previousDate),
+    ScoreManifestSchema,
+    "previous date's score manifest",
+  );
+  if (manifest === null || manifest.runId !== carried.runId || manifest.format !== SCORE_FILE_VERSION)
+    return undefined;
+  return { runId: manifest.runId, buckets: manifest.buckets, loans: manifest.loans };
 }
 
 /**
@@ -173,8 +196,9 @@ export function configuredMemory(config: RuntimeConfig): ConfiguredMemory {
 /**
  * The plan's size as the memory model reads it: its largest shard (a compressed part as about 4x
  * its bytes), the date's loans at the lender's own bytes per row when the previous date's run
- * measured them, and the loans of the previous date's drift index (its run's count, else an
- * estimate from its tape; none without a previous tape or run).
+ * measured them, and the loans of the previous date's drift index the shards load (its run's count,
+ * else an estimate from its tape; none without a previous tape or run, or when the loan-id buckets
+ * count drift).
  */
 export function planSize(opts: {
   shards: readonly ShardSpec[];
@@ -183,6 +207,8 @@ export function planSize(opts: {
   previousParts: readonly TapePart[];
   previousRun: Pick<RunSummary, 'rowsRead' | 'loanCount'> | null;
   scoreBuckets: number;
+  /** The loan-id buckets count drift (RunPlan.driftFromScores): no shard loads the previous index. */
+  driftInBuckets?: boolean;
 }): PlanSize {
   let largestShardBytes = 0;
   let largestShardWhole = false;
@@ -204,7 +230,9 @@ export function planSize(opts: {
     largestShardWhole,
     loans: estimateLoans(bytesOf(opts.parts), measured),
     previousLoans:
-      opts.previousRun?.loanCount ?? (previousBytes > 0 ? estimateLoans(previousBytes, measured) : 0),
+      opts.driftInBuckets === true
+        ? 0
+        : (opts.previousRun?.loanCount ?? (previousBytes > 0 ? estimateLoans(previousBytes, measured) : 0)),
     scoreBuckets: opts.scoreBuckets,
   };
 }
@@ -281,16 +309,29 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
     mappingReadsWholeParts(await deps.mapping()),
   );
   const previousParts = await deps.tapes.listParts(previousDate);
+  const mapping = await deps.mapping();
+  // Read before the lease: whether the previous date's index still applies, and so whether the
+  // buckets count drift from its score files (then no shard loads the index). An unreadable
+  // description fails the drift only (below), not the run.
+  let carried: CarriedIndexInfo | null = null;
+  let carriedError: unknown = null;
+  try {
+    carried = await applicableCarriedIndex(previousDate, previousParts, mapping, deps);
+  } catch (error) {
+    carriedError = error;
+  }
+  const driftFromScores = await driftScoresOf(previousDate, carried, deps);
   // Refused before the lease: a step that runs out of memory would fail the run midway.
   const memory = configuredMemory(config);
   if (Object.keys(memory).length > 0) {
     const size = planSize({
       shards: planned,
-      wholeParts: mappingReadsWholeParts(await deps.mapping()),
+      wholeParts: mappingReadsWholeParts(mapping),
       parts,
       previousParts,
       previousRun: await deps.store.getRun(previousDate),
       scoreBuckets,
+      driftInBuckets: driftFromScores !== undefined,
     });
     const refusal = memoryRefusal(size, memory);
     if (refusal !== null) throw new PlanMemoryError(refusal);
@@ -311,11 +352,13 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
         : null;
     await deps.store.recordRun(runningSummary(snapshotDate, runId, trigger, now));
     const warnings: RunPlan['warnings'] = [];
+    let copied = false;
     if (previousSnapshotDate !== null) {
       try {
-        const mapping = await deps.mapping();
+        if (carriedError !== null) throw carriedError;
         const indexKey = KEYS.previousIndex(snapshotDate, runId);
-        if (await reuseCarriedIndex(previousDate, previousParts, mapping, indexKey, deps)) {
+        copied = carried !== null && (await deps.artifacts.copy(KEYS.carriedIndex(previousDate), indexKey));
+        if (copied) {
           deps.metrics.count('PreviousIndexCarried');
         } else {
           const { previous, intake } = await loadPreviousTape(
@@ -341,6 +384,9 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
         previousSnapshotDate = null;
       }
     }
+    // The buckets count drift only against the index this run copied (a copy that found no
+    // index, or a previous date without a tape, leaves the shards to it, or drift to none).
+    const driftInBuckets = driftFromScores !== undefined && previousSnapshotDate !== null && copied;
     const plan: RunPlan = {
       runId,
       snapshotDate,
@@ -354,6 +400,7 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
       shardCount: planned.length,
       scoreBuckets,
       warnings,
+      ...(driftInBuckets ? { driftFromScores } : {}),
     };
     // Refused before any shard runs: a run whose state Step Functions cannot carry would fail midway.
     assertPlanFits(plan);
@@ -362,7 +409,15 @@ export async function prepareRun(prepare: PrepareEvent, deps: AuditDeps): Promis
     await deps.artifacts.put(keys.partsKey, JSON.stringify(listed), 'application/json');
     await deps.artifacts.put(
       keys.shardsKey,
-      JSON.stringify(planned.map((shard) => ({ ...shard, previousSnapshotDate }))),
+      JSON.stringify(
+        planned.map(
+          (shard): ShardSpec => ({
+            ...shard,
+            previousSnapshotDate,
+            ...(driftInBuckets ? { driftInBuckets: true } : {}),
+          }),
+        ),
+      ),
       'application/json',
     );
     return plan;

@@ -22,7 +22,8 @@ export type { PreviousIndexExtra, StoredPartial } from '../schema/artifacts.ts';
 const previousCache = new Map<string, PreviousTape>();
 
 async function previousIndex(shard: ShardSpec, deps: AuditDeps): Promise<PreviousTape | null> {
-  if (shard.previousSnapshotDate === null) return null;
+  // The loan-id buckets count drift from the two dates' score files: no index to load.
+  if (shard.previousSnapshotDate === null || shard.driftInBuckets === true) return null;
   const key = KEYS.previousIndex(shard.snapshotDate, shard.runId);
   const cached = previousCache.get(key);
   if (cached) return cached;

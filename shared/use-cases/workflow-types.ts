@@ -76,6 +76,11 @@ export const ShardSpecSchema = z.object({
    * repeats (DUPLICATE_LOAN_ID), as one pass over the whole tape would.
    */
   earlierIdsKey: z.string().min(1).optional(),
+  /**
+   * Present when the loan-id buckets count drift from the previous date's score files: the shard
+   * then reads no previous index (its memory does not grow with the book).
+   */
+  driftInBuckets: z.literal(true).optional(),
 });
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 
@@ -104,6 +109,12 @@ export function runIdFor(snapshotDate: string, execution: ExecutionRef): string 
 }
 
 export { type PlannedPart, PlannedPartSchema, PlannedPartsSchema } from '../schema/artifacts.ts';
+
+/** A date's score files: the run that wrote them and their loan-id buckets (its scores manifest). */
+const DateScoresSchema = z.object({
+  runId: z.string().min(1),
+  buckets: z.number().int().positive(),
+});
 
 /** A second pass of the first map: where the first pass's shard results are kept, and how many shards the run has. */
 const SettlingSchema = z.object({ outcomesKey: z.string().min(1), shards: z.number().int().positive() });
@@ -143,6 +154,16 @@ export const RunPlanSchema = z.object({
    * pass's shard results are kept, and how many shards the run has.
    */
   settling: SettlingSchema.optional(),
+  /**
+   * The previous date's score files, when they hold exactly the loans of the previous tape's
+   * drift index (the run that wrote both, on a tape unchanged since): the loan-id buckets then
+   * count drift from their join with today's scores, and no shard reads the index. Absent, the
+   * shards count drift from the index (first nights, a previous tape changed since its run).
+   */
+  driftFromScores: DateScoresSchema.extend({
+    /** The loans its manifest counts: the buckets' previous loans must add up to them. */
+    loans: z.number().int().nonnegative(),
+  }).optional(),
 });
 export type RunPlan = z.infer<typeof RunPlanSchema>;
 
@@ -195,12 +216,9 @@ export const BucketSpecSchema = z.object({
    * buckets; null when there is no previous date or it has no score manifest (this run is then
    * the book's baseline).
    */
-  previousScores: z
-    .object({
-      runId: z.string().min(1),
-      buckets: z.number().int().positive(),
-    })
-    .nullable(),
+  previousScores: DateScoresSchema.nullable(),
+  /** Present when the bucket counts drift from its join with `previousScores` (RunPlan.driftFromScores). */
+  drift: z.literal(true).optional(),
   /** What every bucket needs from the merged shards (borrower-level rule hits, quarantined ids). */
   contextKey: z.string().min(1),
 });
@@ -211,6 +229,11 @@ export const MergedRunSchema = z.object({
   draftKey: z.string().min(1),
   /** The second map's items (BucketSpecs, a JSON array its ItemReader reads). */
   bucketsKey: z.string().min(1),
+  /**
+   * Present when the buckets count drift: the draft is then the audit before drift
+   * (AuditBeforeDriftSchema), which finalize completes with the buckets' counts.
+   */
+  driftInBuckets: z.literal(true).optional(),
   /** Milliseconds per part of the merge step. */
   timings: z.record(z.string(), z.number()).default({}),
 });

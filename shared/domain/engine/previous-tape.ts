@@ -279,40 +279,80 @@ export function isPreviousIndex(bytes: Uint8Array): boolean {
 /** A stored drift index that cannot be decoded; the message says why (callers name the file). */
 export class PreviousIndexError extends RiskAuditError {}
 
+const failIndex = (why: string): never => {
+  throw new PreviousIndexError(`it is not a valid drift index (${why})`);
+};
+
+type IndexHeader = Omit<TransferredPreviousTape, 'slots'> & Record<string, unknown>;
+
+/** The header's length from the 12-byte preamble (magic and version checked). */
+function headerLength(preamble: Uint8Array): number {
+  if (preamble.byteLength < 12) failIndex('shorter than its preamble');
+  const view = new DataView(preamble.buffer, preamble.byteOffset, 12);
+  if (view.getUint32(0, true) !== INDEX_MAGIC) failIndex('not a risk-audit previous index');
+  if (view.getUint32(4, true) !== INDEX_VERSION)
+    failIndex(`version ${view.getUint32(4, true)} is not ${INDEX_VERSION}`);
+  return view.getUint32(8, true);
+}
+
+function parseHeader(bytes: Uint8Array): IndexHeader {
+  let header: IndexHeader;
+  try {
+    header = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return failIndex('its header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || typeof header.size !== 'number')
+    failIndex('its header lacks the loan count');
+  return header;
+}
+
+/**
+ * The header of a stored index (its counts and the caller's extra fields) read from the start of
+ * its bytes: the stream is left as soon as the header is in, so a 1 GB index costs its header.
+ */
+export async function readPreviousIndexHeader(
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<Readonly<Record<string, unknown>>> {
+  const held: Uint8Array[] = [];
+  let bytes = 0;
+  let need = 12;
+  let length: number | null = null;
+  for await (const chunk of chunks) {
+    held.push(chunk);
+    bytes += chunk.byteLength;
+    if (bytes < need) continue;
+    const joined = Buffer.concat(held);
+    if (length === null) {
+      length = headerLength(joined);
+      need = 12 + length;
+      if (bytes < need) continue;
+    }
+    return parseHeader(joined.subarray(12, need));
+  }
+  if (length === null) return failIndex('shorter than its preamble');
+  return failIndex('truncated header');
+}
+
 /** Reads what `encodePreviousIndex` wrote: the index and the caller's extra header fields. */
 export function decodePreviousIndex(bytes: Uint8Array): {
   tape: PreviousTape;
   extra: Readonly<Record<string, unknown>>;
 } {
-  const fail = (why: string): never => {
-    throw new PreviousIndexError(`it is not a valid drift index (${why})`);
-  };
-  if (bytes.byteLength < 12) fail('shorter than its preamble');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== INDEX_MAGIC) fail('not a risk-audit previous index');
-  if (view.getUint32(4, true) !== INDEX_VERSION)
-    fail(`version ${view.getUint32(4, true)} is not ${INDEX_VERSION}`);
-  const headerBytes = view.getUint32(8, true);
-  if (12 + headerBytes > bytes.byteLength) fail('truncated header');
-  let header: Omit<TransferredPreviousTape, 'slots'> & Record<string, unknown>;
-  try {
-    header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerBytes)).toString('utf8'));
-  } catch {
-    return fail('its header is not JSON');
-  }
-  if (typeof header !== 'object' || header === null || typeof header.size !== 'number')
-    fail('its header lacks the loan count');
+  const headerBytes = headerLength(bytes);
+  if (12 + headerBytes > bytes.byteLength) failIndex('truncated header');
+  const header = parseHeader(bytes.subarray(12, 12 + headerBytes));
   const tableAt = Math.ceil((12 + headerBytes) / 8) * 8;
   const tableBytes = bytes.byteLength - tableAt;
   const slotCount = tableBytes / 8;
   if (tableBytes <= 0 || !Number.isInteger(slotCount) || (slotCount & (slotCount - 1)) !== 0)
-    fail('the table is truncated or not a power of two in size');
+    failIndex('the table is truncated or not a power of two in size');
   // A view when aligned (the usual case), else one copy.
   const at = bytes.byteOffset + tableAt;
   const slots =
     at % 4 === 0
       ? new Uint32Array(bytes.buffer, at, tableBytes / 4)
       : new Uint32Array(bytes.slice(tableAt).buffer);
-  if (header.size * 4 > slotCount * 3) fail('the header counts more loans than the table holds');
+  if (header.size * 4 > slotCount * 3) failIndex('the header counts more loans than the table holds');
   return { tape: PreviousTape.fromTransfer({ ...header, slots }), extra: header };
 }

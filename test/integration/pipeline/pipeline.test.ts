@@ -326,15 +326,29 @@ describe('Pipeline: a two-day book through the handlers on the embedded stack', 
     expect((await run(D2, false)).ok).toBe(true);
     expect(await drift()).toEqual(withCarried);
 
-    // The copy is what D2 uses: D2's own index standing in for D1's makes every loan "seen".
+    // D1's index and score files are its run's: the loan-id buckets count drift from the score
+    // files, and no shard reads the index. D2's own index standing in for D1's leaves drift as
+    // it was (only the previous tape's intake counts, rowCountChange's, are the index header's).
     await artifacts.put(KEYS.carriedIndexInfo(D1), info!, 'application/json');
     await artifacts.put(
       KEYS.carriedIndex(D1),
       (await artifacts.get(KEYS.carriedIndex(D2)))!,
       'application/octet-stream',
     );
-    expect((await run(D2, false)).ok).toBe(true);
+    const fromScores = await run(D2, false);
+    expect(fromScores.ok && fromScores.plan.driftFromScores?.loans).toBe(
+      ((await audit(D1)) as AuditResult).portfolio.loanCount,
+    );
+    expect((await drift()).drift).toEqual(withCarried.drift);
+
+    // When the description names no run, the shards count drift from the copied index: D2's
+    // own index standing in for D1's makes every loan "seen".
+    const { runId: _run, ...noRun } = JSON.parse(Buffer.from(info!).toString('utf8'));
+    await artifacts.put(KEYS.carriedIndexInfo(D1), JSON.stringify(noRun), 'application/json');
+    const fromIndex = await run(D2, false);
+    expect(fromIndex.ok && fromIndex.plan.driftFromScores).toBeUndefined();
     expect((await drift()).drift.newLoans).toBe(0);
+    await artifacts.put(KEYS.carriedIndexInfo(D1), info!, 'application/json');
 
     // D1's tape delivered again (a new modification time): its run's index no longer applies.
     await new Promise((resolve) => setTimeout(resolve, 1100));
