@@ -202,6 +202,51 @@ describe('Local runner: the map step on worker threads', () => {
     expect({ ...(await outputsOf(D4)), quarantine: await text(KEYS.quarantine(D4)) }).toEqual(expected);
   });
 
+  it('counts drift in the loan-id buckets as one shard counts it from the index: the same audit.json, with repeats across shards on both days', async () => {
+    // Prepare: two days of one book, each with its first 20 rows again at the end (so the copies
+    // land in the last of four shards), day 6 with bad rows too.
+    const D5 = '2026-08-05';
+    const D6 = '2026-08-06';
+    const day5: Loan[] = [...generateBook({ loans: 26_000, date: D5, seed: 17 })];
+    const day6: Loan[] = [...rollForward(day5, { date: D6, seed: 17, badRows: 5 })];
+    await writeTape(join(dir, 'd5.csv'), [...day5, ...day5.slice(0, 20)]);
+    await writeTape(join(dir, 'd6.csv'), [...day6, ...day6.slice(0, 20)]);
+    const bytes5 = (await stat(join(dir, 'd5.csv'))).size;
+    const bytes6 = (await stat(join(dir, 'd6.csv'))).size;
+    await putFile(`${KEYS.tapePrefix(D5)}loans.csv`, await readFile(join(dir, 'd5.csv')));
+    await putFile(`${KEYS.tapePrefix(D6)}loans.csv`, await readFile(join(dir, 'd6.csv')));
+    // Day 5 in four shards and two buckets: its index and score files are one run's.
+    expect(
+      (await runDate(D5, requestShards(bytes5, 4), { workers: 2 }, Math.ceil(bytes5 / 2))).result.ok,
+    ).toBe(true);
+
+    // Act: day 6 in four shards and two buckets (drift from the buckets' join); then, with day
+    // 5's index description naming no run, in one shard and one bucket (drift from the index).
+    const buckets = await runDate(D6, requestShards(bytes6, 4), { workers: 2 }, Math.ceil(bytes6 / 2));
+    const fromBuckets = { audit: await text(KEYS.audit(D6)), quarantine: await text(KEYS.quarantine(D6)) };
+    const info = (await artifacts.get(KEYS.carriedIndexInfo(D5)))!;
+    const { runId: _run, ...noRun } = JSON.parse(Buffer.from(info).toString('utf8'));
+    await artifacts.put(KEYS.carriedIndexInfo(D5), JSON.stringify(noRun), 'application/json');
+    const index = await runDate(D6, undefined);
+    await artifacts.put(KEYS.carriedIndexInfo(D5), info, 'application/json');
+
+    // Assess: the first run's buckets counted drift against day 5's 26,000 loans (its 20 copies
+    // quarantined), the second's shard read the index; audit.json and quarantine are byte-identical.
+    expect(buckets.result.ok && buckets.result.plan).toMatchObject({
+      scoreBuckets: 2,
+      settling: { shards: 4 },
+      driftFromScores: { loans: 26_000, buckets: 2 },
+    });
+    expect(index.result.ok && index.result.plan.driftFromScores).toBeUndefined();
+    const audit = JSON.parse(fromBuckets.audit);
+    expect(audit.previousSnapshotDate).toBe(D5);
+    expect(audit.input.quarantineByCode.DUPLICATE_LOAN_ID).toBe(20);
+    expect(audit.drift.newLoans).toBeGreaterThan(0);
+    expect(Object.keys(audit.drift.rollRates).length).toBeGreaterThan(2);
+    expect(await text(KEYS.audit(D6))).toBe(fromBuckets.audit);
+    expect(await text(KEYS.quarantine(D6))).toBe(fromBuckets.quarantine);
+  });
+
   it('fails the run with the shard’s sentence and the notice when a shard fails on a worker thread', async () => {
     const book: Loan[] = [...generateBook({ loans: 2000, date: D3, seed: 12 })];
     await writeTape(join(dir, 'd3-a.csv'), book.slice(0, 1000));

@@ -174,6 +174,57 @@ describe('Function: mergeScoreBucket', () => {
     expect(logged).not.toContain('00ff00ff00ff00ff');
   });
 
+  it('counts drift from its join when asked: every previous loan once, and each loan on both dates as a transition', async () => {
+    // Prepare: yesterday L1 (current, 600-649, credit loan), L2 (12 days late, no score,
+    // order financing: closed since) and L3 (current, 700-749, consumer credit); today L1 is
+    // 31-60 days late, L3 current, L4 new.
+    await putShards();
+    await deps.artifacts.put(
+      KEYS.scores(previousDate, 'r1', 0, 1),
+      await encodeScores(
+        [
+          loan('L1', { creditBand: '600-649' }),
+          loan('L2', { dpdBucket: '1-30', creditBand: 'missing', product: 'order_financing' }),
+          loan('L3', { product: 'consumer_credit' }),
+        ],
+        nodeGzip,
+      ),
+      'application/gzip',
+    );
+
+    // Act
+    await mergeScoreBucket({ ...spec({ runId: 'r1', buckets: 1 }), drift: true }, deps);
+    const outcome = JSON.parse(
+      Buffer.from((await deps.artifacts.get(KEYS.bucketResult(date, 'r2', 0)))!).toString('utf8'),
+    );
+
+    // Assess: three previous loans (two current, one 1-30); bands missing, 600-649, 700-749;
+    // one of each product; L1 went 0 -> 31-60 (index 0*7+2), L3 stayed 0 -> 0 (index 0).
+    const transitions = new Array(49).fill(0);
+    transitions[2] = 1;
+    transitions[0] = 1;
+    expect(outcome.drift).toEqual({
+      validCount: 3,
+      dpdCounts: [2, 1, 0, 0, 0, 0, 0],
+      creditBandCounts: [1, 0, 0, 1, 0, 1, 0],
+      productCounts: [1, 1, 1],
+      transitions,
+      matched: 2,
+    });
+  });
+
+  it('counts no drift unless asked, and refuses to count it with no previous score files', async () => {
+    await putShards();
+    await mergeScoreBucket(spec(null), deps);
+    const outcome = JSON.parse(
+      Buffer.from((await deps.artifacts.get(KEYS.bucketResult(date, 'r2', 0)))!).toString('utf8'),
+    );
+    expect(outcome.drift).toBeNull();
+    await expect(mergeScoreBucket({ ...spec(null), drift: true }, deps)).rejects.toThrow(
+      `the bucket counts drift but the previous date ${previousDate} has no score files`,
+    );
+  });
+
   it('fails in one sentence naming a shard file written in another version of the format', async () => {
     await putShards();
     const bytes = Buffer.from(

@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalDeps } from '../../../shared/adapters/local-deps.ts';
 import { loadSecretsConfig, RuntimeConfigSchema } from '../../../shared/config.ts';
+import { encodePreviousIndex, PreviousTape } from '../../../shared/domain/engine/previous-tape.ts';
+import { SCORE_FILE_VERSION } from '../../../shared/domain/store/score-file.ts';
+import { VALIDATION_RULES_VERSION } from '../../../shared/domain/tape/row-validator.ts';
 import { PlanMemoryError } from '../../../shared/errors.ts';
 import type { TapePart, TapeSource } from '../../../shared/ports/tape-source.ts';
 import { KEYS } from '../../../shared/schema/tables.ts';
 import type { AuditDeps } from '../../../shared/use-cases/deps.ts';
 import {
   configuredMemory,
+  mappingFingerprint,
   planSize,
   prepareRun,
   runningSummary,
@@ -231,6 +235,100 @@ describe('Function: prepareRun', () => {
     expect(mails).toHaveLength(1);
     // The notice's text part carries the sentence (quoted-printable may wrap it: compare unwrapped).
     expect(mails[0]!.replace(/=\r?\n/g, '')).toContain('raise shardMemoryMb to at least 1274');
+  });
+
+  it("plans that same 30M-loan book when the buckets count drift from the previous date's score files, and no shard loads the index", async () => {
+    // Prepare: the previous date's run left its index (with its description naming the run) and
+    // its score files (the manifest naming the same run), on a tape unchanged since.
+    const deps = depsWith(
+      {
+        [DATE]: [part(DATE, 'loans.csv', 5_595_965_826)],
+        [PREVIOUS]: [part(PREVIOUS, 'loans.csv', 5_595_965_826)],
+      },
+      { SHARD_MEMORY_MB: '1024' },
+    );
+    await deps.store.recordRun(previousRun(30_000_000));
+    const info = (runId: string) => ({
+      parts: [
+        {
+          key: part(PREVIOUS, 'loans.csv', 0).key,
+          bytes: 5_595_965_826,
+          lastModified: '2026-11-24T21:58:03.000Z',
+        },
+      ],
+      mapping: mappingFingerprint(undefined),
+      rules: VALIDATION_RULES_VERSION,
+      runId,
+    });
+    await deps.artifacts.put(
+      KEYS.carriedIndexInfo(PREVIOUS),
+      JSON.stringify(info('r-prev')),
+      'application/json',
+    );
+    await deps.artifacts.put(
+      KEYS.carriedIndex(PREVIOUS),
+      encodePreviousIndex(new PreviousTape(PREVIOUS), { intake: {} }),
+      'application/octet-stream',
+    );
+    const manifest = { runId: 'r-prev', buckets: 8, loans: 30_000_000, format: SCORE_FILE_VERSION };
+    await deps.artifacts.put(KEYS.scoresManifest(PREVIOUS), JSON.stringify(manifest), 'application/json');
+
+    // Act
+    const plan = await prepareRun(event, deps);
+
+    // Assess: a 127 MiB shard alone needs 200 + 2.4 x 127.07 = 505 MB; every shard is told not
+    // to load the index, which prepare still copies (merge-audit reads its header).
+    expect(plan.driftFromScores).toEqual({ runId: 'r-prev', buckets: 8, loans: 30_000_000 });
+    const shards = JSON.parse(await readFile(join(root, 'artifacts', plan.shardsKey), 'utf8')) as ShardSpec[];
+    expect(shards).toHaveLength(42);
+    expect(shards.every((s) => s.driftInBuckets === true)).toBe(true);
+    expect(await deps.artifacts.get(KEYS.previousIndex(DATE, plan.runId))).not.toBeNull();
+  });
+
+  it("leaves drift to the shards when the score files are another run's than the index", async () => {
+    const deps = depsWith(
+      {
+        [DATE]: [part(DATE, 'loans.csv', 1_000_000)],
+        [PREVIOUS]: [part(PREVIOUS, 'loans.csv', 1_000_000)],
+      },
+      {},
+    );
+    const info = {
+      parts: [
+        {
+          key: part(PREVIOUS, 'loans.csv', 0).key,
+          bytes: 1_000_000,
+          lastModified: '2026-11-24T21:58:03.000Z',
+        },
+      ],
+      mapping: mappingFingerprint(undefined),
+      rules: VALIDATION_RULES_VERSION,
+      runId: 'r-prev',
+    };
+    await deps.artifacts.put(KEYS.carriedIndexInfo(PREVIOUS), JSON.stringify(info), 'application/json');
+    await deps.artifacts.put(
+      KEYS.carriedIndex(PREVIOUS),
+      encodePreviousIndex(new PreviousTape(PREVIOUS), { intake: {} }),
+      'application/octet-stream',
+    );
+    for (const [runId, format, expected] of [
+      ['r-later', SCORE_FILE_VERSION, undefined],
+      ['r-prev', SCORE_FILE_VERSION - 1, undefined],
+      ['r-prev', SCORE_FILE_VERSION, { runId: 'r-prev', buckets: 1, loans: 5 }],
+    ] as const) {
+      const manifest = { runId, buckets: 1, loans: 5, format };
+      await deps.artifacts.put(KEYS.scoresManifest(PREVIOUS), JSON.stringify(manifest), 'application/json');
+      const plan = await prepareRun(
+        { ...event, execution: { ...execution, name: `${execution.name}-${runId}-${format}` } },
+        deps,
+      );
+      expect(plan.driftFromScores).toEqual(expected);
+      const shards = JSON.parse(
+        await readFile(join(root, 'artifacts', plan.shardsKey), 'utf8'),
+      ) as ShardSpec[];
+      expect(shards[0]!.driftInBuckets).toBe(expected === undefined ? undefined : true);
+      await deps.store.releaseLease(DATE, plan.runId);
+    }
   });
 
   it('checks nothing when no memory is configured (a local run)', async () => {

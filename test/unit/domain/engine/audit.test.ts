@@ -8,6 +8,7 @@ import {
   buildPreviousTape,
   decodePreviousIndex,
   encodePreviousIndex,
+  readPreviousIndexHeader,
 } from '../../../../shared/domain/engine/previous-tape.ts';
 import { assessLoan } from '../../../../shared/domain/engine/scorecard.ts';
 import type { Loan } from '../../../../shared/domain/loan.ts';
@@ -776,6 +777,34 @@ describe('Function: encodePreviousIndex / decodePreviousIndex', () => {
       'it is not a valid drift index (the table is truncated or not a power of two in size)',
     );
     expect(() => decodePreviousIndex(bytes.subarray(0, 8))).toThrow('shorter than its preamble');
+  });
+
+  it('reads the header alone from the first chunks of a stream, and leaves the rest unread', async () => {
+    // Prepare: the index in 7-byte chunks, counting how many the reader takes.
+    const bytes = encodePreviousIndex(tape, { intake: { rowsValid: 3000 } });
+    let taken = 0;
+    async function* chunks(of: Uint8Array) {
+      for (let at = 0; at < of.byteLength; at += 7) {
+        taken++;
+        yield of.subarray(at, at + 7);
+      }
+    }
+    const headerBytes = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+
+    // Act
+    const header = await readPreviousIndexHeader(chunks(bytes));
+
+    // Assess: the same counts and extra fields as decoding the whole index, from the chunks that
+    // hold the 12-byte preamble and the header only (the table is 32 KiB of 4,096 slots).
+    expect(header).toEqual(decodePreviousIndex(bytes).extra);
+    expect(header.validCount).toBe(3000);
+    expect(taken).toBe(Math.ceil((12 + headerBytes) / 7));
+    await expect(readPreviousIndexHeader(chunks(bytes.subarray(0, 20)))).rejects.toThrow(
+      'it is not a valid drift index (truncated header)',
+    );
+    await expect(readPreviousIndexHeader(chunks(Buffer.from('{"index": {}}')))).rejects.toThrow(
+      'it is not a valid drift index (not a risk-audit previous index)',
+    );
   });
 });
 
