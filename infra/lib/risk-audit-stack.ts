@@ -164,7 +164,8 @@ export class RiskAuditStack extends Stack {
       copyIntoBundle: [POLICIES, ...lenderFiles],
       name: 'prepare-run',
       description: "resolves the date's tape parts, takes the date's lease, plans the shards",
-      // Prepare reads the whole previous tape into the drift index every shard then loads.
+      // Prepare reads the whole previous tape into a drift index when the previous date's run left
+      // none that applies (a first night, a tape delivered again).
       memorySize: 3008,
       timeout: Duration.minutes(15),
       environment: { ...common, ...lenderEnv, ...memoryEnv },

@@ -93,10 +93,12 @@ export interface AuditSettings {
   readonly reportLinkConcurrency?: number | 'none';
   /**
    * Memory of the shard-scoring Lambda in MB (CPU grows with memory; 1769 MB is one full vCPU).
-   * A 128 MiB shard needs about 510 MB plus the previous date's drift index it loads (17 MB at
-   * 1M loans, 134 MB at 10M), held twice while it downloads: 2,348 MB above about 50M loans, use
-   * 3008 there. The prepare step refuses a plan whose largest shard would need more (README,
-   * Scale plan).
+   * A 128 MiB shard needs about 510 MB whatever the book's size on a night whose loan-id buckets
+   * count drift (the previous date audited by a run on an unchanged tape). On a night the shards
+   * count it from the previous date's drift index (a first night, a previous tape delivered again)
+   * each also loads the index (17 MB at 1M loans, 134 MB at 10M), held twice while it downloads:
+   * 2,348 MB above about 50M loans, use 3008 there. The prepare step refuses a plan whose largest
+   * shard would need more (README, Scale plan).
    * @default 1769
    */
   readonly shardMemoryMb?: number;

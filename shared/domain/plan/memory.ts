@@ -76,8 +76,11 @@ export function previousIndexMb(previousLoans: number): number {
  * body's chunks beside the bytes they are joined into: the SDK's stream collector, not measured
  * here, where the index is read from a file), which passes what scoring needs once the index is
  * larger than the shard's own share (307 MB for 128 MiB: above 25,165,824 loans, 2^25 slots).
- * This is the one term of the model that grows with the book: when drift comes from the loan-id
- * buckets and no shard loads the index, delete it (and its call in `shardNeedMb`).
+ * This is the one term of the model that grows with the book, and it applies only when the shards
+ * count drift from the index: when the loan-id buckets count it (RunPlan.driftFromScores, every
+ * night whose previous date was audited by a run on an unchanged tape) no shard loads the index
+ * and planSize gives 0 previous loans. The index path stays for first nights and a previous tape
+ * delivered again since its run.
  */
 export function previousIndexShareMb(scoringMb: number, previousLoans: number): number {
   const index = previousIndexMb(previousLoans);
@@ -117,7 +120,7 @@ export interface PlanSize {
   largestShardWhole: boolean;
   /** Loans on the date's tape (an estimate: see `estimateLoans`). */
   loans: number;
-  /** Loans in the previous date's drift index every shard loads (0: no previous date). */
+  /** Loans in the previous date's drift index every shard loads (0: no previous date, or drift counted in the buckets). */
   previousLoans: number;
   /** Loan-id buckets of the date's score files. */
   scoreBuckets: number;
