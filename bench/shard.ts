@@ -2,9 +2,10 @@
  * One Distributed Map shard as the score-shard Lambda runs it (`scoreShard`: read a row-aligned
  * byte range, validate, score every loan, sort and gzip the score file, write the partial), on
  * local files, at several shard sizes and in books of several sizes (the previous date's drift
- * index a shard loads grows with the book): wall and CPU time, rows/s and peak RSS per shard,
- * and for the sizes in `bare` the same shard with no previous date (no index), so that the
- * index's share of a shard's memory is measured on its own. These are the measurements behind
+ * index a shard loads on a night the shards count drift grows with the book): wall and CPU time,
+ * rows/s and peak RSS per shard, and for the sizes in `bare` the same shard as a night whose
+ * loan-id buckets count drift runs it (`driftInBuckets`: no index loaded), so that the index's
+ * share of a shard's memory is measured on its own. These are the measurements behind
  * the scale plan in the README and the shard term of the memory model (domain/plan/memory.ts).
  * Each shard runs in its own process so its peak RSS is its own.
  * Run alone: `npx tsx bench/shard.ts [MiB,MiB,...] [loans,loans,...]` (books of bench/score.ts).
@@ -32,7 +33,7 @@ const DATE = '2026-11-25';
 
 interface ShardMeasurement {
   mib: number;
-  /** Whether the shard loaded the previous date's drift index. */
+  /** Whether the shard loaded the previous date's drift index (else the buckets count drift). */
   previousIndex: boolean;
   rows: number;
   wallSeconds: number;
@@ -44,7 +45,7 @@ function notUsed(what: string): never {
   throw new Error(`${what} is not used by a shard`);
 }
 
-/** The child side: one shard of `tape`, `mib` MiB long, with or without the previous date's index. */
+/** The child side: one shard of `tape`, `mib` MiB long, with the previous date's index or with drift in the buckets. */
 async function measureShard(
   tape: string,
   artifactsDir: string,
@@ -85,7 +86,8 @@ async function measureShard(
     {
       runId: RUN_ID,
       snapshotDate: DATE,
-      previousSnapshotDate: withIndex ? '2026-11-24' : null,
+      previousSnapshotDate: '2026-11-24',
+      ...(withIndex ? {} : { driftInBuckets: true as const }),
       index: 1,
       scoreBuckets: 1,
       partKey: tape,
