@@ -40,19 +40,20 @@ function indexIn(list: readonly string[], value: string, what: string): number {
 export class DriftTally {
   private readonly counts: BucketDrift = emptyBucketDrift();
 
-  /** A loan of the previous date (closed since, or still on today's tape). */
-  public previous(before: DriftFields): void {
+  /** A loan of the previous date (closed since, or still on today's tape); gives its dpd bucket's index. */
+  public previous(before: DriftFields): number {
     const c = this.counts;
+    const dpd = indexIn(DPD_BUCKETS, before.dpdBucket, 'dpd bucket');
     c.validCount++;
-    c.dpdCounts[indexIn(DPD_BUCKETS, before.dpdBucket, 'dpd bucket')]!++;
+    c.dpdCounts[dpd]!++;
     c.creditBandCounts[indexIn(CREDIT_SCORE_BANDS, before.creditBand, 'credit band')]!++;
     c.productCounts[indexIn(PRODUCTS, before.product, 'product')]!++;
+    return dpd;
   }
 
   /** A loan on both dates: counted as a previous loan and as a transition. */
   public both(before: DriftFields, today: DriftFields): void {
-    this.previous(before);
-    const from = indexIn(DPD_BUCKETS, before.dpdBucket, 'dpd bucket');
+    const from = this.previous(before);
     const to = indexIn(DPD_BUCKETS, today.dpdBucket, 'dpd bucket');
     this.counts.transitions[from * DPD_BUCKETS.length + to]!++;
     this.counts.matched++;

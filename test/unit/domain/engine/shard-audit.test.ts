@@ -18,17 +18,22 @@ function linesOf(scores: SortedScores): ScoredLoan[] {
   return decodeScores(gzipSync(Buffer.concat([...scores.bytes()])), nodeGzip);
 }
 
-async function scoresOf(ids: string[]): Promise<ScoredLoan[]> {
-  const rows = ids.map((id, i) =>
-    goodRow({ loan_id: id, borrower_id: `B${i % 3}`, days_past_due: String(i * 20), region: 'Hubei' }),
-  );
-  const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
+/** A shard of these rows audited with its score records kept. */
+function scoreRows(rows: Parameters<typeof csvText>[0]) {
+  return auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
     snapshotDate: '2026-11-25',
     policy,
     previous: null,
     keepScores: true,
     quarantine: collectQuarantine(),
   });
+}
+
+async function scoresOf(ids: string[]): Promise<ScoredLoan[]> {
+  const rows = ids.map((id, i) =>
+    goodRow({ loan_id: id, borrower_id: `B${i % 3}`, days_past_due: String(i * 20), region: 'Hubei' }),
+  );
+  const shard = await scoreRows(rows);
   expect(shard.scores).toHaveLength(1);
   return linesOf(shard.scores[0]!);
 }
@@ -81,13 +86,7 @@ describe('Function: auditShard (score records)', () => {
     const rows = cases.map(([id, score]) => goodRow({ loan_id: id, credit_score: score }));
 
     // Act
-    const shard = await auditShard(nodeTapeDecoder, [memoryPart('t.csv', csvText(rows))], {
-      snapshotDate: '2026-11-25',
-      policy,
-      previous: null,
-      keepScores: true,
-      quarantine: collectQuarantine(),
-    });
+    const shard = await scoreRows(rows);
 
     // Assess: the records, read back from the shard's score file, carry the band.
     expect(shard.intake.rowsValid).toBe(7);
